@@ -1,0 +1,5 @@
+//! Command-line entry points.
+
+pub fn main() -> i32 {
+    0
+}

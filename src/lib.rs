@@ -1,0 +1,11 @@
+//! planai-lsp: a language server and command-line checker for PlanAI workflows.
+//!
+//! See `ARCHITECTURE.md` for the module map and the invariants each module keeps.
+
+pub mod analysis;
+pub mod cli;
+pub mod diagnostics;
+pub mod python;
+pub mod server;
+pub mod syntax;
+pub mod text;
