@@ -23,7 +23,8 @@ impl AnalysisHost {
     pub fn set_roots(&mut self, _roots: Vec<PathBuf>) {}
 
     /// Adds or replaces a file. `tree`, when given, must be the tree-sitter tree of `text`.
-    pub fn set_file(&mut self, _path: PathBuf, _text: Arc<str>, _tree: Option<&tree_sitter::Tree>) {}
+    pub fn set_file(&mut self, _path: PathBuf, _text: Arc<str>, _tree: Option<&tree_sitter::Tree>) {
+    }
 
     pub fn remove_file(&mut self, _path: &Path) {}
 

@@ -1,1 +1,146 @@
-//! LSP glue.
+//! The LSP layer: thin glue between the protocol and the analysis.
+//!
+//! Architecture Invariant: this layer converts positions and protocol types and schedules
+//! work; it makes no PlanAI decisions. Handlers live one per file under `notifications/` and
+//! `requests/`; `publish` runs the per-document diagnostics workers.
+
+pub mod configuration;
+pub mod framing;
+pub mod logging;
+pub mod notifications;
+pub mod panic_guard;
+pub mod publish;
+pub mod requests;
+pub mod settings;
+pub mod state;
+pub mod venv;
+mod workspace_index;
+
+use std::sync::Arc;
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{LanguageServer, LspService};
+
+use crate::server::panic_guard::CatchPanic;
+use crate::server::state::Session;
+
+/// The tower-lsp-server backend; every method delegates to a handler module.
+pub struct Backend {
+    session: Arc<Session>,
+}
+
+impl Backend {
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    async fn debug_panic(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        requests::debug::panic(&self.session, params).await
+    }
+
+    async fn debug_state(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        requests::debug::state(&self.session, params).await
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        Ok(requests::initialize::handle(&self.session, params))
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        requests::initialize::initialized(&self.session);
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        requests::shutdown::handle(&self.session).await;
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        notifications::did_open::handle(&self.session, params);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        notifications::did_change::handle(&self.session, params);
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        notifications::did_save::handle(&self.session, params);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        notifications::did_close::handle(&self.session, params).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        notifications::did_change_configuration::handle(&self.session, params);
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        notifications::did_change_watched_files::handle(&self.session, params).await;
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        requests::execute_command::handle(&self.session, params).await
+    }
+}
+
+/// The wrapped service type the transport runs.
+pub type PlanaiService = CatchPanic<LspService<Backend>>;
+
+/// Builds the service: the backend, custom methods, and the panic guard around it all.
+pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket) {
+    logging::init();
+    let (service, socket) = LspService::build(|client| {
+        let session = Arc::new(Session::new(client.clone()));
+        let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
+        logging::connect_client(log_tx);
+        panic_guard::spawn_guarded("forward logs", async move {
+            while let Some((level, message)) = log_rx.recv().await {
+                let typ = match level {
+                    tracing::Level::ERROR => MessageType::ERROR,
+                    tracing::Level::WARN => MessageType::WARNING,
+                    tracing::Level::INFO => MessageType::INFO,
+                    _ => MessageType::LOG,
+                };
+                client.log_message(typ, message).await;
+            }
+        });
+        Backend { session }
+    })
+    .custom_method("planai/debug/panic", Backend::debug_panic)
+    .custom_method("planai/debug/state", Backend::debug_state)
+    .finish();
+    (CatchPanic::new(service), socket)
+}
+
+/// Serves one LSP session over any byte streams (stdio in production, duplex pipes in tests).
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (service, socket) = build_service();
+    framing::serve(input, output, service, socket).await;
+}
+
+/// Runs the server on stdin/stdout until the client exits.
+pub fn run_stdio() -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("planai-lsp: cannot start the async runtime: {error}");
+            return 1;
+        }
+    };
+    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // Helper processes and background tasks end with the runtime.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    0
+}

@@ -17,6 +17,27 @@ pub fn parse(text: &str) -> Option<tree_sitter::Tree> {
 }
 
 /// Syntax errors in `tree` (parsed from `text`) as diagnostics with readable messages.
-pub fn syntax_diagnostics(_tree: &tree_sitter::Tree, _text: &str) -> Vec<Diagnostic> {
-    Vec::new()
+pub fn syntax_diagnostics(tree: &tree_sitter::Tree, _text: &str) -> Vec<Diagnostic> {
+    use crate::diagnostics::{DiagnosticSource, Severity, TextRange};
+    let mut out = Vec::new();
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            out.push(Diagnostic::new(
+                DiagnosticSource::Syntax,
+                Severity::Error,
+                "syntax",
+                TextRange::new(node.start_byte(), node.end_byte()),
+                "invalid syntax",
+            ));
+        } else if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
+    }
 }

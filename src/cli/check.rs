@@ -1,0 +1,249 @@
+//! `planai-lsp check`: the same analysis as the server, for terminals and CI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ropey::Rope;
+
+use crate::analysis::AnalysisHost;
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::text::{offset_to_position, PositionEncoding};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+struct Options {
+    paths: Vec<PathBuf>,
+    format: Format,
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut paths = Vec::new();
+    let mut format = Format::Text;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--format" => match iter.next().map(String::as_str) {
+                Some("text") => format = Format::Text,
+                Some("json") => format = Format::Json,
+                Some(other) => {
+                    return Err(format!("unknown format {other:?} (expected text or json)"))
+                }
+                None => return Err("--format needs a value (text or json)".into()),
+            },
+            "--format=json" => format = Format::Json,
+            "--format=text" => format = Format::Text,
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
+            path => paths.push(PathBuf::from(path)),
+        }
+    }
+    if paths.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    Ok(Options { paths, format })
+}
+
+/// One diagnostic located for printing.
+struct Located<'a> {
+    path: &'a Path,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    diagnostic: &'a Diagnostic,
+}
+
+pub fn run(args: &[String]) -> i32 {
+    let options = match parse_options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("planai-lsp check: {message}\n\n{}", super::USAGE);
+            return 2;
+        }
+    };
+    for path in &options.paths {
+        if !path.exists() {
+            eprintln!("planai-lsp check: {} does not exist", path.display());
+            return 2;
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let absolute: Vec<PathBuf> = options
+        .paths
+        .iter()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| cwd.join(p)))
+        .collect();
+    let mut roots: Vec<PathBuf> = absolute.iter().filter(|p| p.is_dir()).cloned().collect();
+    for file in absolute.iter().filter(|p| p.is_file()) {
+        if let Some(parent) = file.parent() {
+            roots.push(parent.to_path_buf());
+        }
+    }
+    roots.push(std::fs::canonicalize(&cwd).unwrap_or(cwd));
+    roots.sort();
+    roots.dedup();
+
+    let files = collect_files(&absolute);
+    let mut host = AnalysisHost::new();
+    host.set_roots(roots);
+    let mut texts = Vec::new();
+    for path in &files {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let text: Arc<str> = String::from_utf8_lossy(&bytes).into();
+                texts.push((path.clone(), Arc::clone(&text)));
+                host.set_file(path.clone(), text, None);
+            }
+            Err(error) => eprintln!("planai-lsp check: cannot read {}: {error}", path.display()),
+        }
+    }
+
+    let mut all: Vec<(PathBuf, Rope, Vec<Diagnostic>)> = Vec::new();
+    for (path, text) in &texts {
+        let mut diagnostics = Vec::new();
+        if let Some(tree) = crate::syntax::parse(text) {
+            diagnostics.extend(crate::syntax::syntax_diagnostics(&tree, text));
+        }
+        diagnostics.extend(host.file_diagnostics(path));
+        diagnostics.sort_by_key(|d| (d.range.start, d.code.clone()));
+        if !diagnostics.is_empty() {
+            all.push((path.clone(), Rope::from_str(text), diagnostics));
+        }
+    }
+
+    let display_base = std::env::current_dir().ok();
+    let mut located = Vec::new();
+    for (path, rope, diagnostics) in &all {
+        for diagnostic in diagnostics {
+            let start = offset_to_position(rope, diagnostic.range.start, PositionEncoding::Utf8);
+            let end = offset_to_position(rope, diagnostic.range.end, PositionEncoding::Utf8);
+            located.push(Located {
+                path,
+                line: start.line + 1,
+                column: char_column(rope, diagnostic.range.start) + 1,
+                end_line: end.line + 1,
+                end_column: char_column(rope, diagnostic.range.end) + 1,
+                diagnostic,
+            });
+        }
+    }
+    let errors = located
+        .iter()
+        .filter(|l| l.diagnostic.severity == Severity::Error)
+        .count();
+    let warnings = located
+        .iter()
+        .filter(|l| l.diagnostic.severity == Severity::Warning)
+        .count();
+    match options.format {
+        Format::Text => {
+            for item in &located {
+                println!(
+                    "{}:{}:{}: {}[{}] {}",
+                    shown(item.path, display_base.as_deref()),
+                    item.line,
+                    item.column,
+                    item.diagnostic.severity,
+                    item.diagnostic.code,
+                    item.diagnostic.message.replace('\n', " ")
+                );
+            }
+            println!(
+                "Checked {} file{}: {errors} error{}, {warnings} warning{}.",
+                texts.len(),
+                plural(texts.len()),
+                plural(errors),
+                plural(warnings)
+            );
+        }
+        Format::Json => {
+            let items: Vec<serde_json::Value> = located
+                .iter()
+                .map(|item| {
+                    serde_json::json!({
+                        "path": shown(item.path, display_base.as_deref()),
+                        "line": item.line,
+                        "column": item.column,
+                        "end_line": item.end_line,
+                        "end_column": item.end_column,
+                        "severity": item.diagnostic.severity.as_str(),
+                        "code": item.diagnostic.code,
+                        "source": item.diagnostic.source.as_str(),
+                        "message": item.diagnostic.message,
+                    })
+                })
+                .collect();
+            let report = serde_json::json!({
+                "files_checked": texts.len(),
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": items,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+    }
+    if errors > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// 0-based column in characters (what terminals and most tools count).
+fn char_column(rope: &Rope, offset: usize) -> u32 {
+    let offset = offset.min(rope.len_bytes());
+    let char_index = rope.byte_to_char(offset);
+    let line = rope.char_to_line(char_index);
+    (char_index - rope.line_to_char(line)) as u32
+}
+
+fn shown(path: &Path, base: Option<&Path>) -> String {
+    base.and_then(|base| path.strip_prefix(base).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Files named on the command line, plus every `.py` under the named folders (honouring
+/// `.gitignore`, skipping virtualenvs).
+fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            files.push(path.clone());
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(path)
+            .filter_entry(|entry| {
+                let name = entry.file_name().to_string_lossy();
+                !(matches!(
+                    name.as_ref(),
+                    ".venv" | "venv" | "node_modules" | "__pycache__" | ".git"
+                ) || entry.path().join("pyvenv.cfg").exists())
+            })
+            .build();
+        for entry in walker.flatten() {
+            let p = entry.path();
+            if p.extension().and_then(|e| e.to_str()) == Some("py") && p.is_file() {
+                files.push(p.to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}

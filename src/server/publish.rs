@@ -1,0 +1,272 @@
+//! The diagnostics pipeline: one background worker per open document parses incrementally,
+//! runs the syntax and PlanAI checks, merges venv results computed for the same version, and
+//! publishes.
+//!
+//! Architecture Invariant: a published result always names the document version it was
+//! computed from, and a result is dropped rather than published when the document has moved on.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ropey::Rope;
+use tower_lsp_server::ls_types::{
+    self as lsp, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Uri,
+};
+
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::server::panic_guard::{panic_message, spawn_guarded};
+use crate::server::state::{path_to_uri, uri_to_path, DocumentWorker, Session};
+use crate::text::document::SEMANTIC_ANALYSIS_SIZE_LIMIT;
+use crate::text::{offset_to_position, PositionEncoding};
+
+/// Starts (or wakes) the worker of `uri`.
+pub fn schedule(session: &Arc<Session>, uri: &Uri) {
+    if let Some(worker) = session.workers.get(uri) {
+        worker.wake.notify_one();
+        return;
+    }
+    let wake = Arc::new(tokio::sync::Notify::new());
+    wake.notify_one();
+    let task = spawn_guarded(
+        "document worker",
+        run_worker(Arc::clone(session), uri.clone(), Arc::clone(&wake)),
+    );
+    session
+        .workers
+        .insert(uri.clone(), DocumentWorker { wake, task });
+}
+
+/// Stops the worker of a closed document.
+pub fn stop(session: &Session, uri: &Uri) {
+    if let Some((_, worker)) = session.workers.remove(uri) {
+        worker.task.abort();
+    }
+}
+
+struct Computed {
+    version: i32,
+    tree: Option<tree_sitter::Tree>,
+    diagnostics: Vec<Diagnostic>,
+    content_changed: bool,
+}
+
+async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Notify>) {
+    // (document version, workspace generation) of the last computation.
+    let mut last: Option<(i32, u64)> = None;
+    let mut last_analysed_version: Option<i32> = None;
+    loop {
+        wake.notified().await;
+        loop {
+            let Some(snapshot) = session.documents.get(&uri).map(|doc| doc.snapshot()) else {
+                return;
+            };
+            let generation = session.generation();
+            let version = snapshot.version();
+            if last == Some((version, generation)) {
+                break;
+            }
+            let content_changed = last_analysed_version != Some(version);
+            let path = uri_to_path(&uri);
+            let job_session = Arc::clone(&session);
+            let job = tokio::task::spawn_blocking(move || {
+                compute(&job_session, &path, &snapshot, content_changed)
+            })
+            .await;
+            let computed = match job {
+                Ok(computed) => computed,
+                Err(error) => {
+                    let reason = if error.is_panic() {
+                        panic_message(error.into_panic().as_ref())
+                    } else {
+                        "cancelled".to_string()
+                    };
+                    tracing::error!(uri = uri.as_str(), "analysis failed: {reason}");
+                    last = Some((version, generation));
+                    break;
+                }
+            };
+            last_analysed_version = Some(computed.version);
+            let mut generation_after = generation;
+            if computed.content_changed {
+                generation_after = session.bump_generation();
+                session.wake_others(Some(&uri));
+            }
+            last = Some((computed.version, generation_after));
+            let still_current = {
+                let mut current = false;
+                if let Some(mut doc) = session.documents.get_mut(&uri) {
+                    if let Some(tree) = computed.tree {
+                        doc.store_tree(computed.version, tree);
+                    }
+                    current = doc.version() == computed.version;
+                }
+                current
+            };
+            if still_current {
+                publish(&session, &uri, computed.version, computed.diagnostics).await;
+            }
+        }
+    }
+}
+
+fn compute(
+    session: &Session,
+    path: &Path,
+    snapshot: &crate::text::document::DocumentSnapshot,
+    content_changed: bool,
+) -> Computed {
+    let version = snapshot.version();
+    let mut parser = crate::syntax::new_parser();
+    let tree = snapshot.parse(&mut parser);
+    let text: Arc<str> = Arc::from(snapshot.text());
+    let mut diagnostics = Vec::new();
+    if let Some(tree) = tree.as_ref() {
+        diagnostics.extend(crate::syntax::syntax_diagnostics(tree, &text));
+    }
+    if text.len() <= SEMANTIC_ANALYSIS_SIZE_LIMIT {
+        if content_changed {
+            if let Ok(mut host) = session.analysis.write() {
+                host.set_file(path.to_path_buf(), Arc::clone(&text), tree.as_ref());
+            }
+        }
+        if let Ok(host) = session.analysis.read() {
+            diagnostics.extend(host.file_diagnostics(path));
+        }
+    } else if content_changed {
+        tracing::info!(
+            path = %path.display(),
+            "file is larger than {} bytes: only syntax errors are reported",
+            SEMANTIC_ANALYSIS_SIZE_LIMIT
+        );
+    }
+    Computed {
+        version,
+        tree,
+        diagnostics,
+        content_changed,
+    }
+}
+
+/// Merges venv results computed for `version` and publishes everything tagged with `version`.
+pub async fn publish(session: &Session, uri: &Uri, version: i32, mut diagnostics: Vec<Diagnostic>) {
+    if let Some(venv) = session.venv_results.get(uri) {
+        if venv.version == version {
+            let extra: Vec<Diagnostic> = venv
+                .diagnostics
+                .iter()
+                .filter(|candidate| !duplicates_static(candidate, &diagnostics))
+                .cloned()
+                .collect();
+            diagnostics.extend(extra);
+        }
+    }
+    let Some(rope) = session
+        .documents
+        .get(uri)
+        .filter(|d| d.version() == version)
+        .map(|d| d.rope().clone())
+    else {
+        return;
+    };
+    let encoding = session.encoding();
+    let lsp_diagnostics = diagnostics
+        .iter()
+        .map(|diagnostic| to_lsp_diagnostic(session, uri, &rope, diagnostic, encoding))
+        .collect();
+    if let Ok(mut versions) = session.published_versions.lock() {
+        versions.insert(uri.clone(), Some(version));
+    }
+    session
+        .client
+        .publish_diagnostics(uri.clone(), lsp_diagnostics, Some(version))
+        .await;
+}
+
+/// A venv diagnostic that repeats a static one on the same line is shown once (the static one,
+/// which has the precise range and related information).
+fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
+    statics.iter().any(|existing| {
+        existing.source != candidate.source
+            && existing.range.start <= candidate.range.end
+            && candidate.range.start <= existing.range.end.max(existing.range.start)
+            && (existing.message.contains(candidate.message.trim())
+                || candidate
+                    .message
+                    .contains(existing.message.split(". ").next().unwrap_or("")))
+    })
+}
+
+pub fn to_lsp_severity(severity: Severity) -> DiagnosticSeverity {
+    match severity {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Information => DiagnosticSeverity::INFORMATION,
+        Severity::Hint => DiagnosticSeverity::HINT,
+    }
+}
+
+pub fn to_lsp_range(
+    rope: &Rope,
+    range: crate::diagnostics::TextRange,
+    encoding: PositionEncoding,
+) -> lsp::Range {
+    let start = offset_to_position(rope, range.start, encoding);
+    let end = offset_to_position(rope, range.end, encoding);
+    lsp::Range {
+        start: lsp::Position {
+            line: start.line,
+            character: start.character,
+        },
+        end: lsp::Position {
+            line: end.line,
+            character: end.character,
+        },
+    }
+}
+
+fn to_lsp_diagnostic(
+    session: &Session,
+    uri: &Uri,
+    rope: &Rope,
+    diagnostic: &Diagnostic,
+    encoding: PositionEncoding,
+) -> lsp::Diagnostic {
+    let related: Vec<DiagnosticRelatedInformation> = diagnostic
+        .related
+        .iter()
+        .filter_map(|info| {
+            let (target_uri, range) = match &info.path {
+                None => (uri.clone(), to_lsp_range(rope, info.range, encoding)),
+                Some(path) => {
+                    let target_uri = path_to_uri(path)?;
+                    let range = match session.documents.get(&target_uri) {
+                        Some(doc) => to_lsp_range(doc.rope(), info.range, encoding),
+                        None => {
+                            let text = session.analysis.read().ok()?.file_text(path)?;
+                            to_lsp_range(&Rope::from_str(&text), info.range, encoding)
+                        }
+                    };
+                    (target_uri, range)
+                }
+            };
+            Some(DiagnosticRelatedInformation {
+                location: Location {
+                    uri: target_uri,
+                    range,
+                },
+                message: info.message.clone(),
+            })
+        })
+        .collect();
+    lsp::Diagnostic {
+        range: to_lsp_range(rope, diagnostic.range, encoding),
+        severity: Some(to_lsp_severity(diagnostic.severity)),
+        code: Some(NumberOrString::String(diagnostic.code.clone())),
+        code_description: None,
+        source: Some(diagnostic.source.as_str().to_string()),
+        message: diagnostic.message.clone(),
+        related_information: (!related.is_empty()).then_some(related),
+        tags: None,
+        data: None,
+    }
+}

@@ -1,0 +1,39 @@
+//! Test hooks, answered only when `PLANAI_LSP_TEST_HOOKS=1` is set in the server's environment.
+
+use std::sync::Arc;
+
+use tower_lsp_server::jsonrpc::{Error, Result};
+
+use crate::server::state::Session;
+
+fn disabled() -> Error {
+    Error::invalid_request()
+}
+
+/// Panics on purpose, to prove a panicking handler does not end the session.
+pub async fn panic(
+    session: &Arc<Session>,
+    _params: serde_json::Value,
+) -> Result<serde_json::Value> {
+    if !session.test_hooks {
+        return Err(disabled());
+    }
+    panic!("planai/debug/panic was requested");
+}
+
+/// Reports internal state tests cannot observe otherwise: document text and version.
+pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<serde_json::Value> {
+    if !session.test_hooks {
+        return Err(disabled());
+    }
+    let uri = params
+        .get("uri")
+        .and_then(|u| u.as_str())
+        .unwrap_or_default();
+    let document = session
+        .documents
+        .iter()
+        .find(|entry| entry.key().as_str() == uri)
+        .map(|entry| serde_json::json!({"version": entry.version(), "text": entry.text()}));
+    Ok(serde_json::json!({ "document": document, "encoding": session.encoding().as_lsp_str() }))
+}

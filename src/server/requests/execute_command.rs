@@ -1,0 +1,34 @@
+use std::sync::Arc;
+
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
+
+use crate::server::state::Session;
+
+/// Commands the server advertises (editors register them automatically).
+pub const COMMANDS: &[&str] = &[
+    "planai.listEnvironments",
+    "planai.selectEnvironment",
+    "planai.restartHelper",
+];
+
+pub async fn handle(
+    session: &Arc<Session>,
+    params: ExecuteCommandParams,
+) -> Result<Option<LSPAny>> {
+    match params.command.as_str() {
+        "planai.listEnvironments" => crate::server::venv::list_environments(session)
+            .await
+            .map(Some),
+        "planai.selectEnvironment" => {
+            crate::server::venv::select_environment(session, params.arguments)
+                .await
+                .map(Some)
+        }
+        "planai.restartHelper" => crate::server::venv::restart_helper(session).await.map(Some),
+        other => Err(Error::invalid_params(format!(
+            "unknown command {other:?}; known: {}",
+            COMMANDS.join(", ")
+        ))),
+    }
+}

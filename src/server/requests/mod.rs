@@ -1,0 +1,6 @@
+//! One file per client request.
+
+pub mod debug;
+pub mod execute_command;
+pub mod initialize;
+pub mod shutdown;

@@ -1,0 +1,161 @@
+//! Settings, resolved in one place from every shape clients send them in.
+//!
+//! VS Code answers `workspace/configuration` for section `planai` with a nested object;
+//! Neovim sends its `settings` table (`{ planai = {...} }`) both there and in
+//! `didChangeConfiguration`; Helix sends its `config` table as `initializationOptions` and
+//! also answers `workspace/configuration` from it. We accept `{settings: {planai: {...}}}`,
+//! `{planai: {...}}` and the bare `{...}` section, plus dotted keys (`"validation.run"`).
+
+use serde_json::Value;
+
+/// When venv-backed validation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ValidationRun {
+    #[default]
+    OnSave,
+    OnType,
+    Off,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// `planai.python`: an interpreter path (or venv dir), or an argv list.
+    pub python: Option<Value>,
+    pub validation_run: ValidationRun,
+    /// Debounce for `onType` validation.
+    pub validation_debounce_ms: u64,
+    /// Per-request timeout for the helper.
+    pub validation_timeout_ms: u64,
+    pub log_level: Option<String>,
+    /// Following ty's convention: when set, no interpreter is ever launched.
+    pub untrusted_workspace: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            python: None,
+            validation_run: ValidationRun::OnSave,
+            validation_debounce_ms: 300,
+            validation_timeout_ms: 10_000,
+            log_level: None,
+            untrusted_workspace: false,
+        }
+    }
+}
+
+/// Finds the `planai` section inside whatever object a client sent.
+fn planai_section(value: &Value) -> Option<&Value> {
+    if let Some(section) = value.get("settings").and_then(|s| s.get("planai")) {
+        return Some(section);
+    }
+    if let Some(section) = value.get("planai") {
+        return Some(section);
+    }
+    if value.is_object() {
+        return Some(value);
+    }
+    None
+}
+
+/// Looks a dotted key up either nested (`validation: {run}`) or flat (`"validation.run"`).
+fn lookup<'a>(section: &'a Value, dotted: &str) -> Option<&'a Value> {
+    if let Some(flat) = section.get(dotted) {
+        return Some(flat);
+    }
+    let mut current = section;
+    for part in dotted.split('.') {
+        current = current.get(part)?;
+    }
+    Some(current)
+}
+
+impl Settings {
+    /// Applies whatever a client sent on top of the current settings; unknown or ill-typed
+    /// values are ignored with a log line rather than failing the session.
+    pub fn merge_from(&mut self, value: &Value) {
+        if let Some(untrusted) = value.get("untrustedWorkspace").and_then(Value::as_bool) {
+            self.untrusted_workspace = untrusted;
+        }
+        let Some(section) = planai_section(value) else {
+            return;
+        };
+        if let Some(python) = lookup(section, "python") {
+            self.python = match python {
+                Value::String(s) if s.trim().is_empty() => None,
+                Value::String(_) | Value::Array(_) => Some(python.clone()),
+                Value::Null => None,
+                other => {
+                    tracing::warn!(
+                        "ignoring planai.python = {other}: expected a path or an argv list"
+                    );
+                    self.python.clone()
+                }
+            };
+        }
+        if let Some(run) = lookup(section, "validation.run").and_then(Value::as_str) {
+            self.validation_run = match run {
+                "onSave" => ValidationRun::OnSave,
+                "onType" => ValidationRun::OnType,
+                "off" => ValidationRun::Off,
+                other => {
+                    tracing::warn!("ignoring planai.validation.run = {other:?}: expected onSave, onType or off");
+                    self.validation_run
+                }
+            };
+        }
+        if let Some(ms) = lookup(section, "validation.debounceMs").and_then(Value::as_u64) {
+            self.validation_debounce_ms = ms.min(60_000);
+        }
+        if let Some(ms) = lookup(section, "validation.timeoutMs").and_then(Value::as_u64) {
+            self.validation_timeout_ms = ms.clamp(100, 600_000);
+        }
+        if let Some(level) = lookup(section, "logLevel").and_then(Value::as_str) {
+            self.log_level = Some(level.to_string());
+        }
+        if let Some(untrusted) = lookup(section, "untrustedWorkspace").and_then(Value::as_bool) {
+            self.untrusted_workspace = untrusted;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn vscode_section_object() {
+        let mut settings = Settings::default();
+        settings.merge_from(
+            &json!({"python": "/v/bin/python", "validation": {"run": "onType", "debounceMs": 150}}),
+        );
+        assert_eq!(settings.python, Some(json!("/v/bin/python")));
+        assert_eq!(settings.validation_run, ValidationRun::OnType);
+        assert_eq!(settings.validation_debounce_ms, 150);
+    }
+
+    #[test]
+    fn neovim_settings_table_and_init_options() {
+        let mut settings = Settings::default();
+        settings.merge_from(&json!({"settings": {"planai": {"python": ["uv", "run", "python"], "logLevel": "debug"}}}));
+        assert_eq!(settings.python, Some(json!(["uv", "run", "python"])));
+        assert_eq!(settings.log_level.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn helix_config_with_dotted_keys_and_trust_flag() {
+        let mut settings = Settings::default();
+        settings
+            .merge_from(&json!({"untrustedWorkspace": true, "planai": {"validation.run": "off"}}));
+        assert!(settings.untrusted_workspace);
+        assert_eq!(settings.validation_run, ValidationRun::Off);
+    }
+
+    #[test]
+    fn bad_values_are_ignored() {
+        let mut settings = Settings::default();
+        settings.merge_from(&json!({"planai": {"python": 3, "validation": {"run": "sometimes"}}}));
+        assert_eq!(settings, Settings::default());
+    }
+}

@@ -1,0 +1,210 @@
+//! One open document: its rope, version and (incrementally maintained) syntax tree.
+
+use std::sync::Arc;
+
+use ropey::Rope;
+
+use super::{offset_to_point, position_to_offset, LspPosition, PositionEncoding};
+
+/// One content change from `textDocument/didChange`: a range replacement, or the whole text
+/// when `range` is `None` (full sync).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextEdit {
+    pub range: Option<(LspPosition, LspPosition)>,
+    pub text: String,
+}
+
+/// Documents above this size are kept and synced but only get syntax diagnostics; PlanAI
+/// analysis is skipped with a log line (tree-sitter needs ~0.3 s for a 2 MB file).
+pub const SEMANTIC_ANALYSIS_SIZE_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Document {
+    rope: Rope,
+    version: i32,
+    language_id: String,
+    /// The last parsed tree, with every later edit applied through `Tree::edit`, so it is
+    /// always a valid `old_tree` for an incremental reparse of the current text.
+    tree: Option<tree_sitter::Tree>,
+    /// The version `tree` was parsed from (before the edits applied to it since).
+    tree_version: Option<i32>,
+}
+
+impl Document {
+    pub fn new(text: &str, version: i32, language_id: impl Into<String>) -> Self {
+        Self {
+            rope: Rope::from_str(text),
+            version,
+            language_id: language_id.into(),
+            tree: None,
+            tree_version: None,
+        }
+    }
+
+    pub fn rope(&self) -> &Rope {
+        &self.rope
+    }
+
+    pub fn version(&self) -> i32 {
+        self.version
+    }
+
+    pub fn language_id(&self) -> &str {
+        &self.language_id
+    }
+
+    pub fn text(&self) -> String {
+        self.rope.to_string()
+    }
+
+    /// Applies content changes in order and moves to `version`. Edits with out-of-range
+    /// positions are clamped, never rejected, so the buffer stays in step with the client.
+    pub fn apply_changes(
+        &mut self,
+        changes: &[TextEdit],
+        version: i32,
+        encoding: PositionEncoding,
+    ) {
+        for change in changes {
+            self.apply_change(change, encoding);
+        }
+        self.version = version;
+    }
+
+    fn apply_change(&mut self, change: &TextEdit, encoding: PositionEncoding) {
+        let Some((start, end)) = change.range else {
+            self.rope = Rope::from_str(&change.text);
+            self.tree = None;
+            self.tree_version = None;
+            return;
+        };
+        let mut start_byte = position_to_offset(&self.rope, start, encoding);
+        let mut end_byte = position_to_offset(&self.rope, end, encoding);
+        if end_byte < start_byte {
+            std::mem::swap(&mut start_byte, &mut end_byte);
+        }
+        let start_point = offset_to_point(&self.rope, start_byte);
+        let old_end_point = offset_to_point(&self.rope, end_byte);
+        let start_char = self.rope.byte_to_char(start_byte);
+        let end_char = self.rope.byte_to_char(end_byte);
+        self.rope.remove(start_char..end_char);
+        self.rope.insert(start_char, &change.text);
+        let new_end_byte = start_byte + change.text.len();
+        if let Some(tree) = self.tree.as_mut() {
+            tree.edit(&tree_sitter::InputEdit {
+                start_byte,
+                old_end_byte: end_byte,
+                new_end_byte,
+                start_position: start_point,
+                old_end_position: old_end_point,
+                new_end_position: offset_to_point(&self.rope, new_end_byte),
+            });
+        }
+    }
+
+    /// The tree for the current version, reparsing incrementally from the previous one.
+    /// Returns the tree and whether it was freshly parsed.
+    pub fn parse(&self, parser: &mut tree_sitter::Parser) -> Option<tree_sitter::Tree> {
+        if self.tree_version == Some(self.version) {
+            return self.tree.clone();
+        }
+        parse_rope(parser, &self.rope, self.tree.as_ref())
+    }
+
+    /// Stores a tree parsed from `version`, unless the document has moved on since (then the
+    /// stale tree would lack the newer edits and must not become the incremental base).
+    pub fn store_tree(&mut self, version: i32, tree: tree_sitter::Tree) {
+        if version == self.version {
+            self.tree = Some(tree);
+            self.tree_version = Some(version);
+        }
+    }
+
+    /// A cheap immutable copy for background work (ropes and trees share structure).
+    pub fn snapshot(&self) -> DocumentSnapshot {
+        DocumentSnapshot {
+            document: Arc::new(self.clone()),
+        }
+    }
+}
+
+/// An immutable view of a document at one version.
+#[derive(Clone)]
+pub struct DocumentSnapshot {
+    document: Arc<Document>,
+}
+
+impl std::ops::Deref for DocumentSnapshot {
+    type Target = Document;
+    fn deref(&self) -> &Document {
+        &self.document
+    }
+}
+
+/// Parses a rope chunk by chunk, so large documents are never copied into one string.
+pub fn parse_rope(
+    parser: &mut tree_sitter::Parser,
+    rope: &Rope,
+    old_tree: Option<&tree_sitter::Tree>,
+) -> Option<tree_sitter::Tree> {
+    let len = rope.len_bytes();
+    let mut read = |byte: usize, _point: tree_sitter::Point| -> &[u8] {
+        if byte >= len {
+            return &[];
+        }
+        let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
+        &chunk.as_bytes()[byte - chunk_start..]
+    };
+    parser.parse_with_options(&mut read, old_tree, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(l1: u32, c1: u32, l2: u32, c2: u32, text: &str) -> TextEdit {
+        TextEdit {
+            range: Some((
+                LspPosition {
+                    line: l1,
+                    character: c1,
+                },
+                LspPosition {
+                    line: l2,
+                    character: c2,
+                },
+            )),
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn incremental_edits_update_text_and_version() {
+        let mut doc = Document::new("class A:\n    pass\n", 1, "python");
+        doc.apply_changes(&[edit(0, 6, 0, 7, "Bee")], 2, PositionEncoding::Utf16);
+        assert_eq!(doc.text(), "class Bee:\n    pass\n");
+        assert_eq!(doc.version(), 2);
+    }
+
+    #[test]
+    fn incremental_reparse_matches_a_fresh_parse() {
+        let mut parser = crate::syntax::new_parser();
+        let mut doc = Document::new("def f(x):\n    return x\n", 1, "python");
+        let tree = doc.parse(&mut parser).unwrap();
+        doc.store_tree(1, tree);
+        doc.apply_changes(&[edit(0, 6, 0, 7, "y, z")], 2, PositionEncoding::Utf8);
+        let incremental = doc.parse(&mut parser).unwrap();
+        let fresh = crate::syntax::parse(&doc.text()).unwrap();
+        assert_eq!(
+            incremental.root_node().to_sexp(),
+            fresh.root_node().to_sexp()
+        );
+    }
+
+    #[test]
+    fn reversed_and_out_of_range_edits_are_clamped() {
+        let mut doc = Document::new("abc", 1, "python");
+        doc.apply_changes(&[edit(5, 0, 0, 1, "X")], 2, PositionEncoding::Utf16);
+        assert_eq!(doc.text(), "aX");
+    }
+}

@@ -1,0 +1,94 @@
+//! The command-line interface: `check`, `--version`, `--help`, usage errors.
+
+use std::path::Path;
+use std::process::Command;
+
+fn planai_lsp(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_planai-lsp"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run planai-lsp")
+}
+
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn version_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = planai_lsp(&["--version"], dir.path());
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("planai-lsp "));
+    let help = planai_lsp(&["--help"], dir.path());
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("planai-lsp check"));
+}
+
+#[test]
+fn bad_usage_exits_with_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        planai_lsp(&["frobnicate"], dir.path()).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        planai_lsp(&["check", "--format", "yaml"], dir.path())
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        planai_lsp(&["check", "missing.py"], dir.path())
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn check_reports_errors_with_locations_and_exits_1() {
+    let dir = workspace(&[
+        ("pkg/good.py", "x = 1\n"),
+        ("pkg/bad.py", "x = 1\ndef f(:\n    pass\n"),
+    ]);
+    let output = planai_lsp(&["check", "pkg"], dir.path());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "stdout: {stdout}");
+    let first = stdout.lines().next().unwrap();
+    assert!(first.starts_with("pkg/bad.py:2:"), "got {first}");
+    assert!(first.contains("error[syntax]"), "got {first}");
+    assert!(stdout.contains("Checked 2 files"), "got {stdout}");
+}
+
+#[test]
+fn check_json_format_is_machine_readable() {
+    let dir = workspace(&[("bad.py", "(\n")]);
+    let output = planai_lsp(&["check", "--format", "json", "bad.py"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["files_checked"], 1);
+    assert_eq!(report["diagnostics"][0]["code"], "syntax");
+    assert_eq!(report["diagnostics"][0]["line"], 1);
+}
+
+#[test]
+fn check_on_a_clean_folder_exits_0_and_skips_virtualenvs() {
+    let dir = workspace(&[
+        ("app/main.py", "print('hi')\n"),
+        (".venv/lib/broken.py", "def (:\n"),
+        ("env2/pyvenv.cfg", "home = /usr\n"),
+        ("env2/lib/broken.py", "def (:\n"),
+    ]);
+    let output = planai_lsp(&["check"], dir.path());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "stdout: {stdout}");
+    assert!(stdout.contains("Checked 1 file:"), "got {stdout}");
+}

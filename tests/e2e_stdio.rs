@@ -1,0 +1,61 @@
+//! End-to-end tests: the built `planai-lsp` binary driven over real stdio.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_a_session_over_stdio_and_exits_cleanly() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start_binary(&[])
+        .await;
+    assert_eq!(client.initialize_result["serverInfo"]["name"], "planai-lsp");
+    assert_eq!(
+        client.initialize_result["capabilities"]["positionEncoding"],
+        "utf-8"
+    );
+    let uri = client
+        .open(
+            "workflow.py",
+            "from planai import Task\n\nclass Q(Task)\n    text: str\n",
+            1,
+        )
+        .await;
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    assert!(!diagnostics.is_empty());
+    assert_eq!(diagnostics[0]["source"], "planai-syntax");
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 2);
+    client
+        .change(&uri, 2, json!([{"range": {"start": {"line": 2, "character": 13}, "end": {"line": 2, "character": 13}}, "text": ":"}]))
+        .await;
+    assert!(client.await_diagnostics(&uri, 2).await.is_empty());
+    let status = client.shutdown().await.expect("the server process exits");
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_survives_garbage_on_stdin() {
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    client.send_raw(b"this is not a frame\r\n\r\n").await;
+    client.send_raw(&encode("[1, 2")).await;
+    client
+        .await_message(|m| m["error"]["code"] == -32700)
+        .await
+        .expect("parse error reply");
+    let uri = client.open("ok.py", "x = 1\n", 1).await;
+    assert!(client.await_diagnostics(&uri, 1).await.is_empty());
+    let status = client.shutdown().await.expect("the server process exits");
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_request_does_not_end_the_process() {
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    let id = client.send_request("planai/debug/panic", json!({})).await;
+    assert_eq!(client.response(id).await["error"]["code"], -32603);
+    let uri = client.open("after.py", "def f(:\n", 1).await;
+    assert!(!client.await_diagnostics(&uri, 1).await.is_empty());
+    assert!(client.shutdown().await.expect("exit").success());
+}

@@ -1,0 +1,301 @@
+//! In-process LSP tests over `tokio::io::duplex`: the server foundation's guardrails.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
+    json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf8_is_negotiated_when_offered_and_utf16_otherwise() {
+    let neovim = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    assert_eq!(
+        neovim.initialize_result["capabilities"]["positionEncoding"],
+        "utf-8"
+    );
+    let helix = WorkspaceBuilder::new()
+        .capabilities(helix_capabilities())
+        .start()
+        .await;
+    assert_eq!(
+        helix.initialize_result["capabilities"]["positionEncoding"],
+        "utf-8"
+    );
+    let vscode = WorkspaceBuilder::new()
+        .capabilities(vscode_capabilities())
+        .start()
+        .await;
+    assert_eq!(
+        vscode.initialize_result["capabilities"]["positionEncoding"],
+        "utf-16"
+    );
+    let bare = WorkspaceBuilder::new()
+        .capabilities(json!({}))
+        .start()
+        .await;
+    assert_eq!(
+        bare.initialize_result["capabilities"]["positionEncoding"],
+        "utf-16"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_rapid_edits_apply_in_order_and_the_last_version_is_published() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    let uri = client.open("rapid.py", "", 0).await;
+    let mut oracle = String::new();
+    for version in 1..=200i64 {
+        // Alternate appends and in-place replacements so order really matters.
+        if version % 3 == 0 && !oracle.is_empty() {
+            client
+                .change(
+                    &uri,
+                    version,
+                    json!([{"range": range(0, 0, 0, 1), "text": "#"}]),
+                )
+                .await;
+            oracle.replace_range(0..1, "#");
+        } else {
+            let line = oracle.matches('\n').count() as u32;
+            let text = format!("x{version} = {version}\n");
+            client
+                .change(
+                    &uri,
+                    version,
+                    json!([{"range": range(line, 0, line, 0), "text": text}]),
+                )
+                .await;
+            oracle.push_str(&text);
+        }
+    }
+    let document = client.server_document(&uri).await;
+    assert_eq!(document["version"], 200);
+    assert_eq!(document["text"].as_str().unwrap(), oracle);
+    client.await_diagnostics(&uri, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf16_and_utf8_edits_land_on_the_same_characters() {
+    let text = "s = \"😀é\"\nt = 1\n";
+    // Replace the `=` after `s`'s string... i.e. insert "X" right after the closing quote.
+    let quote_end_utf16 = "s = \"😀é\"".encode_utf16().count() as u32;
+    let quote_end_utf8 = "s = \"😀é\"".len() as u32;
+
+    let mut vscode = WorkspaceBuilder::new().start().await;
+    let uri = vscode.open("u.py", text, 1).await;
+    vscode
+        .change(
+            &uri,
+            2,
+            json!([{"range": range(0, quote_end_utf16, 0, quote_end_utf16), "text": "X"}]),
+        )
+        .await;
+    assert_eq!(
+        vscode.server_document(&uri).await["text"],
+        "s = \"😀é\"X\nt = 1\n"
+    );
+
+    let mut neovim = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let uri = neovim.open("u.py", text, 1).await;
+    neovim
+        .change(
+            &uri,
+            2,
+            json!([{"range": range(0, quote_end_utf8, 0, quote_end_utf8), "text": "X"}]),
+        )
+        .await;
+    assert_eq!(
+        neovim.server_document(&uri).await["text"],
+        "s = \"😀é\"X\nt = 1\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syntax_errors_are_published_with_the_document_version() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let uri = client
+        .open("broken.py", "class A(Task)\n    pass\n", 7)
+        .await;
+    let diagnostics = client.await_diagnostics(&uri, 7).await;
+    assert!(!diagnostics.is_empty(), "expected a syntax error");
+    assert_eq!(diagnostics[0]["source"], "planai-syntax");
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 0);
+
+    client
+        .change(
+            &uri,
+            8,
+            json!([{"range": range(0, 13, 0, 13), "text": ":"}]),
+        )
+        .await;
+    let fixed = client.await_diagnostics(&uri, 8).await;
+    assert!(fixed.is_empty(), "fixed file still has {fixed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_gets_an_error_reply_and_the_server_keeps_serving() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    let id = client.send_request("planai/debug/panic", json!({})).await;
+    let reply = client.response(id).await;
+    assert_eq!(reply["error"]["code"], -32603, "reply: {reply}");
+    let uri = client.open("after_panic.py", "x = (\n", 1).await;
+    assert!(!client.await_diagnostics(&uri, 1).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_frames_are_answered_and_the_next_request_still_works() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    client.send_raw(&encode("{this is not json")).await;
+    let parse_error = client
+        .await_message(|m| m["error"]["code"] == -32700)
+        .await
+        .expect("parse error reply");
+    assert_eq!(parse_error["id"], Value::Null);
+
+    client.send_raw(b"Content-Length: abc\r\n\r\n").await;
+    client
+        .await_message(|m| m["error"]["code"] == -32700)
+        .await
+        .expect("bad header reply");
+
+    client
+        .send_raw(&encode(
+            r#"{"jsonrpc":"2.0","id":99,"neither":"request nor response"}"#,
+        ))
+        .await;
+    let invalid = client
+        .await_message(|m| m["error"]["code"] == -32600)
+        .await
+        .expect("invalid request reply");
+    assert_eq!(invalid["id"], 99);
+
+    let result = client
+        .request("planai/debug/state", json!({"uri": "file:///nowhere.py"}))
+        .await;
+    assert_eq!(result["document"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_client_requests_never_block_handlers() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    client
+        .silent
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // Each empty didChangeConfiguration makes the server pull workspace/configuration, which
+    // this client never answers. More than the concurrency limit, to prove nothing jams.
+    for _ in 0..40 {
+        client
+            .notify(
+                "workspace/didChangeConfiguration",
+                json!({"settings": null}),
+            )
+            .await;
+    }
+    let uri = client.open("still_alive.py", "def f(:\n", 1).await;
+    assert!(!client.await_diagnostics(&uri, 1).await.is_empty());
+    let state = client
+        .request("planai/debug/state", json!({"uri": uri}))
+        .await;
+    assert_eq!(state["document"]["version"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_documents_are_handled() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let empty = client.open("empty.py", "", 1).await;
+    assert!(client.await_diagnostics(&empty, 1).await.is_empty());
+
+    let bom = client.open("bom.py", "\u{feff}", 1).await;
+    client.await_diagnostics(&bom, 1).await;
+
+    let nul = client.open("nul.py", "x = 1\0\0\ny = \0", 1).await;
+    client.await_diagnostics(&nul, 1).await;
+
+    let mut big = String::with_capacity(5 * 1024 * 1024 + 100);
+    while big.len() < 5 * 1024 * 1024 {
+        big.push_str("value_0123456789 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\n");
+    }
+    let huge = client.open("huge.py", &big, 1).await;
+    assert!(client.await_diagnostics(&huge, 1).await.is_empty());
+    client
+        .change(
+            &huge,
+            2,
+            json!([{"range": range(3, 0, 3, 5), "text": "renamed"}]),
+        )
+        .await;
+    client.await_diagnostics(&huge, 2).await;
+
+    // Out-of-range positions are clamped, not rejected.
+    let small = client.open("small.py", "a = 1\n", 1).await;
+    client
+        .change(
+            &small,
+            2,
+            json!([{"range": range(99, 99, 120, 0), "text": "b = 2\n"}]),
+        )
+        .await;
+    client
+        .change(
+            &small,
+            3,
+            json!([{"range": range(0, 500, 0, 900), "text": "  # tail"}]),
+        )
+        .await;
+    assert_eq!(
+        client.server_document(&small).await["text"],
+        "a = 1  # tail\nb = 2\n"
+    );
+    client.await_diagnostics(&small, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sync_changes_are_accepted() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    let uri = client.open("full.py", "x = (", 1).await;
+    assert!(!client.await_diagnostics(&uri, 1).await.is_empty());
+    client.change(&uri, 2, json!([{"text": "x = 1\n"}])).await;
+    assert!(client.await_diagnostics(&uri, 2).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_document_clears_its_diagnostics() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    let uri = client.open("closing.py", "def (:\n", 1).await;
+    assert!(!client.await_diagnostics(&uri, 1).await.is_empty());
+    client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let uri_clone = uri.clone();
+    let cleared = client
+        .await_notification("textDocument/publishDiagnostics", move |p| {
+            p["uri"] == uri_clone.as_str()
+                && p["diagnostics"].as_array().is_some_and(|d| d.is_empty())
+        })
+        .await;
+    assert_eq!(cleared["version"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_and_exit_end_the_session() {
+    let client = WorkspaceBuilder::new().start().await;
+    client.shutdown().await;
+}
