@@ -161,6 +161,51 @@ pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
     w.into_diagnostics()
 }
 
+const CONTAINER: u8 = 1;
+const STRING: u8 = 2;
+const STRING_START: u8 = 4;
+const COMMENT: u8 = 8;
+const NO_LINE: u8 = 16;
+const OPEN: u8 = 32;
+const CLOSE: u8 = 64;
+const COLON: u8 = 128;
+
+/// What the walk needs to know about a node kind, indexed by kind id (string comparisons on
+/// every visited node would dominate the walk).
+fn kind_flags(id: u16) -> u8 {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        (0..language.node_kind_count())
+            .map(|i| {
+                let id = i as u16;
+                let Some(kind) = language.node_kind_for_id(id) else {
+                    return 0;
+                };
+                let named = language.node_kind_is_named(id);
+                match (kind, named) {
+                    (k, true) if CONTAINERS.contains(&k) => {
+                        CONTAINER
+                            | if k == "module" || k == "block" {
+                                NO_LINE
+                            } else {
+                                0
+                            }
+                    }
+                    ("string", true) => STRING,
+                    ("string_start", true) => STRING_START,
+                    ("comment" | "line_continuation", true) => COMMENT,
+                    ("(" | "[" | "{", false) => OPEN,
+                    (")" | "]" | "}", false) => CLOSE,
+                    (":", false) => COLON,
+                    _ => 0,
+                }
+            })
+            .collect()
+    });
+    table.get(id as usize).copied().unwrap_or(0)
+}
+
 fn is_closer(kind: &str) -> Option<u8> {
     match kind {
         ")" => Some(b'('),
@@ -248,33 +293,38 @@ impl<'a> Walker<'a> {
     fn visit(&mut self, node: Node<'_>) -> bool {
         let start = node.start_byte();
         let end = node.end_byte();
-        let kind = node.kind();
         if node.is_missing() {
             self.touch_error(start);
             self.on_missing(node);
             return false;
         }
-        if node.is_error() && start >= self.error_until {
+        let is_error = node.is_error();
+        if is_error && start >= self.error_until {
             self.on_error(node);
         }
         let in_error = start < self.error_until;
         if in_error {
             self.touch_error(start);
         }
-        let descend = node.has_error() || CONTAINERS.contains(&kind);
+        let flags = kind_flags(node.kind_id());
+        let has_error = node.has_error();
+        let descend = has_error || flags & CONTAINER != 0;
         if start < self.string_until {
             // Inside a well-formed string (f-string interpolations, ...): only look for errors.
-            return node.has_error();
+            return has_error;
         }
         let is_leaf = node.child_count() == 0;
-        let atomic = is_leaf || kind == "string" || !descend;
-        if in_error && atomic && end > start && !matches!(kind, "comment" | "line_continuation") {
+        if in_error
+            && end > start
+            && flags & COMMENT == 0
+            && (is_leaf || !descend || flags & STRING != 0)
+        {
             if let Some(info) = self.errors.last_mut() {
                 if info.leaves.len() < ERROR_LEAF_CAP {
                     info.leaves.push(Leaf {
                         start,
                         end,
-                        kind,
+                        kind: node.kind(),
                         named: node.is_named(),
                         row: node.start_position().row,
                         end_row: node.end_position().row,
@@ -282,34 +332,35 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        if start < self.skip_until || end == start || kind == "comment" {
+        if start < self.skip_until || end == start || flags & COMMENT != 0 {
             return descend;
         }
-        if kind == "string" {
+        if flags & STRING != 0 {
             self.string_until = end;
             self.line_start(node, in_error);
             self.check_string(node);
-            return node.has_error();
+            return has_error;
         }
-        if kind == "string_start" {
+        if flags & STRING_START != 0 {
             // A string delimiter outside a string node: tree-sitter gave up on this string.
             self.line_start(node, in_error);
             self.loose_string_start(node);
             return false;
         }
-        if !matches!(kind, "module" | "block" | "ERROR") {
+        if flags & NO_LINE == 0 && !is_error {
             self.line_start(node, in_error);
         }
         if is_leaf {
-            match kind {
-                "(" | "[" | "{" => self.brackets.push(Opener {
-                    ch: kind.as_bytes()[0],
+            if flags & OPEN != 0 {
+                self.brackets.push(Opener {
+                    ch: self.bytes[start],
                     pos: start,
                     row: node.start_position().row,
-                }),
-                ")" | "]" | "}" => self.close_bracket(node),
-                ":" => self.colon(node, in_error),
-                _ => {}
+                });
+            } else if flags & CLOSE != 0 {
+                self.close_bracket(node);
+            } else if flags & COLON != 0 {
+                self.colon(node, in_error);
             }
         }
         descend
@@ -432,8 +483,10 @@ impl<'a> Walker<'a> {
                 let at = prev.end_byte();
                 self.push(TextRange::empty(at), "expected ':'", Origin::Specific);
                 info.consumed = true;
-            } else if matches!(parent_kind, "if_statement" | "elif_clause" | "while_statement")
-                && node.child(0).map(|c| c.kind()) == Some("=")
+            } else if matches!(
+                parent_kind,
+                "if_statement" | "elif_clause" | "while_statement"
+            ) && node.child(0).map(|c| c.kind()) == Some("=")
             {
                 self.push(
                     TextRange::new(prev.start_byte(), end),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::diagnostics::Diagnostic;
 
 /// (message, 1-based line, 0-based start column, 0-based end column), columns in bytes.
 fn diags(src: &str) -> Vec<(String, usize, usize, usize)> {
@@ -8,7 +9,12 @@ fn diags(src: &str) -> Vec<(String, usize, usize, usize)> {
         .map(|d| {
             let line_start = src[..d.range.start].rfind('\n').map_or(0, |i| i + 1);
             let line = src[..d.range.start].matches('\n').count() + 1;
-            (d.message, line, d.range.start - line_start, d.range.end - line_start)
+            (
+                d.message,
+                line,
+                d.range.start - line_start,
+                d.range.end - line_start,
+            )
         })
         .collect()
 }
@@ -528,7 +534,10 @@ print(json.dumps(out))
     for (case, got) in CASES.iter().zip(results) {
         let want = case.cpython.map(|(m, l, o)| (m.to_string(), l, o));
         if got != want {
-            wrong.push(format!("{}: python3 says {got:?}, table says {want:?}", case.name));
+            wrong.push(format!(
+                "{}: python3 says {got:?}, table says {want:?}",
+                case.name
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -537,7 +546,11 @@ print(json.dumps(out))
 #[test]
 #[ignore]
 fn explore_dir() {
-    let dir = std::env::var("EXPLORE_DIR").unwrap();
+    // Dev aid: `EXPLORE_DIR=dir cargo test --lib explore_dir -- --ignored --nocapture` prints
+    // our diagnostics and tree-sitter's ERROR/MISSING nodes for every file in `dir`.
+    let Ok(dir) = std::env::var("EXPLORE_DIR") else {
+        return;
+    };
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -545,13 +558,23 @@ fn explore_dir() {
     names.sort();
     for p in names {
         let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
-        println!("{} {:?}", p.file_name().unwrap().to_string_lossy(), diags(&text));
+        println!(
+            "{} {:?}",
+            p.file_name().unwrap().to_string_lossy(),
+            diags(&text)
+        );
         let tree = parse(&text).unwrap();
         let mut c = tree.walk();
         'outer: loop {
             let n = c.node();
             if n.is_error() || n.is_missing() {
-                println!("  {} {:?}-{:?} {:?}", n.kind(), n.start_position(), n.end_position(), &text[n.start_byte()..n.end_byte().min(n.start_byte() + 60)]);
+                println!(
+                    "  {} {:?}-{:?} {:?}",
+                    n.kind(),
+                    n.start_position(),
+                    n.end_position(),
+                    &text[n.start_byte()..n.end_byte().min(n.start_byte() + 60)]
+                );
             }
             if n.has_error() && c.goto_first_child() {
                 continue;
@@ -653,4 +676,150 @@ fn valid_stdlib_corpus_has_no_syntax_errors() {
         files.len(),
         failures.join("\n")
     );
+}
+
+/// Runs the diagnostics and checks the invariants every result must keep.
+fn check_invariants(src: &str) -> Vec<Diagnostic> {
+    let tree = parse(src).expect("tree-sitter always returns a tree without a timeout");
+    let found = syntax_diagnostics(&tree, src);
+    assert!(found.len() <= MAX_SYNTAX_DIAGNOSTICS);
+    let mut last = 0;
+    for d in &found {
+        assert!(
+            d.range.start <= d.range.end && d.range.end <= src.len(),
+            "{d:?}"
+        );
+        assert!(src.is_char_boundary(d.range.start) && src.is_char_boundary(d.range.end));
+        assert!(d.range.start >= last, "not ordered by position");
+        last = d.range.start;
+        assert_eq!(d.code, "syntax");
+        assert_eq!(d.source, crate::diagnostics::DiagnosticSource::Syntax);
+        assert_eq!(d.severity, crate::diagnostics::Severity::Error);
+        assert!(!d.message.is_empty());
+    }
+    found
+}
+
+#[test]
+fn degenerate_inputs_do_not_panic() {
+    for src in [
+        "",
+        "\u{feff}",
+        "\0",
+        "\0\0\0x = 1\0",
+        "\n\n\n",
+        "\r\n\r",
+        "\\",
+        "x = 1 \\",
+        "\t\t\tx",
+        "\x0c",
+        "'",
+        "\"\"\"",
+        "f'{",
+        "f'{x!r:{y}'",
+        "é€😀(",
+        "😀\n  😀",
+        ")]}",
+        "([{",
+        "if",
+        "class",
+        "def f(",
+        "@",
+        "lambda",
+        "match x:\n case",
+        "async",
+        "x = \"\"\"\\",
+        "if x:\n\tpass\n        pass\n",
+    ] {
+        check_invariants(src);
+    }
+    assert!(check_invariants("").is_empty());
+    assert!(check_invariants("\u{feff}").is_empty());
+    assert!(check_invariants("\u{feff}x = 1\n").is_empty());
+    assert_eq!(
+        check_invariants("\0")[0].message,
+        "source code string cannot contain null bytes"
+    );
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let n = 50_000;
+    let balanced = format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n));
+    check_invariants(&balanced);
+    let unclosed = format!("x = {}1\n", "[".repeat(n));
+    let found = check_invariants(&unclosed);
+    assert_eq!(found.len(), MAX_SYNTAX_DIAGNOSTICS);
+    assert!(found.iter().all(|d| d.message == "'[' was never closed"));
+    let closers = format!("x = 1{}\n", ")".repeat(n));
+    let found = check_invariants(&closers);
+    assert_eq!(found[0].message, "unmatched ')'");
+    let nested_ifs = |levels: usize| {
+        let mut text = String::new();
+        for depth in 0..levels {
+            text.push_str(&" ".repeat(depth));
+            text.push_str("if x:\n");
+        }
+        text.push_str(&" ".repeat(levels));
+        text.push_str("pass\n");
+        text
+    };
+    // CPython allows at most 100 indentation levels.
+    let found = check_invariants(&nested_ifs(99));
+    assert!(found.is_empty(), "{:?}", &found[..found.len().min(3)]);
+    // Beyond that tree-sitter's scanner gives up too; just make sure nothing breaks.
+    check_invariants(&nested_ifs(3_000));
+}
+
+#[test]
+fn large_input_is_fine() {
+    let unit = "class A(Task):\n    x: int = 1\n\ndef f(a, b):\n    return [a, (b, {a: b})]\n\n";
+    let mut big = unit.repeat(5 * 1024 * 1024 / unit.len() + 1);
+    assert!(big.len() > 5 * 1024 * 1024);
+    let mut parser = new_parser();
+    let tree = parser.parse(&big, None).expect("parse");
+    assert!(syntax_diagnostics(&tree, &big).is_empty());
+    // Append an unclosed bracket, reparsing incrementally as the server does.
+    let (old_len, rows) = (big.len(), big.matches('\n').count());
+    big.push_str("x = (\n");
+    let mut edited = tree.clone();
+    edited.edit(&tree_sitter::InputEdit {
+        start_byte: old_len,
+        old_end_byte: old_len,
+        new_end_byte: big.len(),
+        start_position: tree_sitter::Point::new(rows, 0),
+        old_end_position: tree_sitter::Point::new(rows, 0),
+        new_end_position: tree_sitter::Point::new(rows + 1, 0),
+    });
+    let tree = parser.parse(&big, Some(&edited)).expect("reparse");
+    let found = syntax_diagnostics(&tree, &big);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].message, "'(' was never closed");
+    // Error recovery is much slower than parsing valid text: keep this one smaller.
+    let garbage: String = (0..256 * 1024u32)
+        .map(|i| b")(:\n \"'x=#\\\t"[(i.wrapping_mul(2_654_435_761) >> 7) as usize % 12] as char)
+        .collect();
+    assert!(!check_invariants(&garbage).is_empty());
+}
+
+#[test]
+fn every_truncation_of_a_program_is_fine() {
+    let program = "from planai import Task, TaskWorker\n\nclass Q(Task):\n    text: str = 'é'\n\n\
+                   class W(TaskWorker):\n    output_types: list = [Q]\n\n    def consume_work(self, task: Q):\n\
+                   \x20       self.publish_work(Q(text=f\"{task.text!r:>{3}}\"), input_task=task)\n";
+    for (i, _) in program.char_indices() {
+        check_invariants(&program[..i]);
+        let mut cut = program[..i].to_string();
+        cut.push_str(&program[i..].chars().skip(1).collect::<String>());
+        check_invariants(&cut);
+    }
+    assert!(check_invariants(program).is_empty());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    #[test]
+    fn arbitrary_text_never_panics(src in "[a-z :()\\[\\]{}\"'#=\\\\\n\t\r\x0c\0é😀]{0,200}") {
+        check_invariants(&src);
+    }
 }
