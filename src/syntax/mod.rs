@@ -1,6 +1,19 @@
 //! Python parsing with tree-sitter and syntax-error diagnostics.
+//!
+//! tree-sitter-python is an error-tolerant parser: it never fails, it marks what it could not
+//! parse with `ERROR` nodes and zero-width `MISSING` tokens, and it is more permissive than
+//! CPython (it does not check indentation at all, for instance). [`syntax_diagnostics`] turns
+//! that tree into the messages CPython users know (`expected ':'`, `'(' was never closed`,
+//! `unexpected indent`, ...). See `diagnose.rs` for how each message is derived.
 
 use crate::diagnostics::Diagnostic;
+
+mod diagnose;
+#[cfg(test)]
+mod tests;
+
+/// At most this many syntax diagnostics are reported for one file.
+pub const MAX_SYNTAX_DIAGNOSTICS: usize = 100;
 
 /// A fresh parser for Python.
 pub fn new_parser() -> tree_sitter::Parser {
@@ -17,27 +30,14 @@ pub fn parse(text: &str) -> Option<tree_sitter::Tree> {
 }
 
 /// Syntax errors in `tree` (parsed from `text`) as diagnostics with readable messages.
-pub fn syntax_diagnostics(tree: &tree_sitter::Tree, _text: &str) -> Vec<Diagnostic> {
-    use crate::diagnostics::{DiagnosticSource, Severity, TextRange};
-    let mut out = Vec::new();
-    let mut cursor = tree.walk();
-    loop {
-        let node = cursor.node();
-        if node.is_error() || node.is_missing() {
-            out.push(Diagnostic::new(
-                DiagnosticSource::Syntax,
-                Severity::Error,
-                "syntax",
-                TextRange::new(node.start_byte(), node.end_byte()),
-                "invalid syntax",
-            ));
-        } else if node.has_error() && cursor.goto_first_child() {
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
-    }
+///
+/// Every diagnostic has code `syntax`, source [`DiagnosticSource::Syntax`] and severity
+/// [`Severity::Error`]; they are ordered by position, deduplicated and capped at
+/// [`MAX_SYNTAX_DIAGNOSTICS`]. Ranges are byte ranges into `text` on UTF-8 character
+/// boundaries. Never panics, whatever the input; the tree is walked iteratively.
+///
+/// [`DiagnosticSource::Syntax`]: crate::diagnostics::DiagnosticSource::Syntax
+/// [`Severity::Error`]: crate::diagnostics::Severity::Error
+pub fn syntax_diagnostics(tree: &tree_sitter::Tree, text: &str) -> Vec<Diagnostic> {
+    diagnose::run(tree, text)
 }

@@ -1,0 +1,985 @@
+//! Derivation of CPython-style syntax errors from a tree-sitter tree.
+//!
+//! One iterative pre-order walk (a [`tree_sitter::TreeCursor`], so no recursion whatever the
+//! nesting depth) visits only the "statement skeleton" of the tree: the module, blocks,
+//! compound statements and their clauses, plus every node that contains an error. Valid
+//! expressions are not descended into, which keeps the walk proportional to the number of
+//! statements rather than the number of tokens. During the walk we
+//!
+//! - match brackets like CPython's tokenizer (`unmatched ')'`, `'(' was never closed`,
+//!   `closing parenthesis ']' does not match opening parenthesis '('`). Brackets inside valid
+//!   nodes are balanced by construction, so only brackets that we do visit matter;
+//! - emulate the tokenizer's indentation stack on logical-line starts (`unexpected indent`,
+//!   `unindent does not match any outer indentation level`, `expected an indented block after
+//!   'if' statement on line N`, `inconsistent use of tabs and spaces in indentation`), because
+//!   tree-sitter-python does not check indentation;
+//! - turn `MISSING` tokens into `expected ':'` and friends, loose or unfinished string
+//!   delimiters into `unterminated string literal (detected at line N)`;
+//! - remember the outermost `ERROR` nodes, classified after the walk: if a more specific
+//!   diagnostic explains them they are dropped, otherwise they become `expected ':'` (a compound
+//!   statement header without its colon), `invalid syntax. Perhaps you forgot a comma?`, ... or
+//!   `invalid syntax` on the first token.
+
+use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
+use tree_sitter::{Node, Tree};
+
+use super::MAX_SYNTAX_DIAGNOSTICS;
+
+/// Diagnostics generated internally before sorting/capping; generous so that the 100 kept
+/// are the first ones by position, but bounded so pathological inputs stay cheap.
+const INTERNAL_CAP: usize = 4 * MAX_SYNTAX_DIAGNOSTICS;
+/// How many leaves of one ERROR node we keep for classifying it.
+const ERROR_LEAF_CAP: usize = 256;
+
+/// Nodes whose children can start logical lines: we always descend into these.
+const CONTAINERS: &[&str] = &[
+    "module",
+    "block",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "with_statement",
+    "function_definition",
+    "class_definition",
+    "decorated_definition",
+    "match_statement",
+    "case_clause",
+];
+
+/// Keywords that start a compound statement header (which needs a `:`).
+const COMPOUND_KEYWORDS: &[&str] = &[
+    "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Tokenizer-level or otherwise precise: brackets, strings, NUL bytes, MISSING tokens.
+    Specific,
+    /// Indentation problems.
+    Indent,
+    /// Derived from an ERROR node.
+    Error,
+}
+
+struct Found {
+    range: TextRange,
+    message: String,
+    origin: Origin,
+}
+
+#[derive(Clone, Copy)]
+struct Opener {
+    ch: u8,
+    pos: usize,
+    row: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Leaf {
+    start: usize,
+    end: usize,
+    kind: &'static str,
+    named: bool,
+    row: usize,
+    end_row: usize,
+}
+
+struct ErrorInfo {
+    start: usize,
+    end: usize,
+    /// Already turned into a diagnostic by a context rule.
+    consumed: bool,
+    /// Inside an open bracket (where CPython suggests a missing comma).
+    in_brackets: bool,
+    leaves: Vec<Leaf>,
+}
+
+enum Pending {
+    /// A compound statement header ended with `:`; the next logical line must be indented.
+    Block {
+        what: &'static str,
+        line: usize,
+        colon: TextRange,
+    },
+    /// Something inside an ERROR ended with `:`; an indent is plausible, nothing is required.
+    Lenient,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Indent {
+    col: usize,
+    alt: usize,
+}
+
+struct Walker<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    found: Vec<Found>,
+    brackets: Vec<Opener>,
+    errors: Vec<ErrorInfo>,
+    /// End of the outermost ERROR node we are inside (nodes starting before it are inside).
+    error_until: usize,
+    /// End of the string node we are inside.
+    string_until: usize,
+    /// Regions (start, end) where CPython would see a string: everything is suppressed there.
+    string_regions: Vec<(usize, usize)>,
+    skip_until: usize,
+    indents: Vec<Indent>,
+    pending: Option<Pending>,
+    last_line_start: Option<usize>,
+    last_error_touch: Option<usize>,
+    total_lines: Option<usize>,
+}
+
+pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
+    let mut w = Walker {
+        text,
+        bytes: text.as_bytes(),
+        found: Vec::new(),
+        brackets: Vec::new(),
+        errors: Vec::new(),
+        error_until: 0,
+        string_until: 0,
+        string_regions: Vec::new(),
+        skip_until: 0,
+        indents: vec![Indent { col: 0, alt: 0 }],
+        pending: None,
+        last_line_start: None,
+        last_error_touch: None,
+        total_lines: None,
+    };
+    w.null_bytes();
+    w.walk(tree);
+    w.finish_walk();
+    w.classify_errors();
+    w.into_diagnostics()
+}
+
+const CONTAINER: u8 = 1;
+const STRING: u8 = 2;
+const STRING_START: u8 = 4;
+const COMMENT: u8 = 8;
+const NO_LINE: u8 = 16;
+const OPEN: u8 = 32;
+const CLOSE: u8 = 64;
+const COLON: u8 = 128;
+
+/// What the walk needs to know about a node kind, indexed by kind id (string comparisons on
+/// every visited node would dominate the walk).
+fn kind_flags(id: u16) -> u8 {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        (0..language.node_kind_count())
+            .map(|i| {
+                let id = i as u16;
+                let Some(kind) = language.node_kind_for_id(id) else {
+                    return 0;
+                };
+                let named = language.node_kind_is_named(id);
+                match (kind, named) {
+                    (k, true) if CONTAINERS.contains(&k) => {
+                        CONTAINER
+                            | if k == "module" || k == "block" {
+                                NO_LINE
+                            } else {
+                                0
+                            }
+                    }
+                    ("string", true) => STRING,
+                    ("string_start", true) => STRING_START,
+                    ("comment" | "line_continuation", true) => COMMENT,
+                    ("(" | "[" | "{", false) => OPEN,
+                    (")" | "]" | "}", false) => CLOSE,
+                    (":", false) => COLON,
+                    _ => 0,
+                }
+            })
+            .collect()
+    });
+    table.get(id as usize).copied().unwrap_or(0)
+}
+
+fn is_closer(kind: &str) -> Option<u8> {
+    match kind {
+        ")" => Some(b'('),
+        "]" => Some(b'['),
+        "}" => Some(b'{'),
+        _ => None,
+    }
+}
+
+fn header_description(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "if_statement" => "'if' statement",
+        "elif_clause" => "'elif' statement",
+        "else_clause" => "'else' statement",
+        "for_statement" => "'for' statement",
+        "while_statement" => "'while' statement",
+        "try_statement" => "'try' statement",
+        "except_clause" => "'except' statement",
+        "except_group_clause" => "'except*' statement",
+        "finally_clause" => "'finally' statement",
+        "with_statement" => "'with' statement",
+        "function_definition" => "function definition",
+        "class_definition" => "class definition",
+        "match_statement" => "'match' statement",
+        "case_clause" => "'case' statement",
+        _ => return None,
+    })
+}
+
+impl<'a> Walker<'a> {
+    fn push(&mut self, range: TextRange, message: impl Into<String>, origin: Origin) {
+        if self.found.len() < INTERNAL_CAP {
+            self.found.push(Found {
+                range,
+                message: message.into(),
+                origin,
+            });
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.found.len() >= INTERNAL_CAP
+    }
+
+    /// CPython refuses any NUL byte; tree-sitter turns them into ERROR nodes.
+    fn null_bytes(&mut self) {
+        let mut i = 0;
+        while i < self.bytes.len() && !self.full() {
+            if self.bytes[i] == 0 {
+                let start = i;
+                while i < self.bytes.len() && self.bytes[i] == 0 {
+                    i += 1;
+                }
+                self.push(
+                    TextRange::new(start, i),
+                    "source code string cannot contain null bytes",
+                    Origin::Specific,
+                );
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn walk(&mut self, tree: &Tree) {
+        let mut cursor = tree.walk();
+        loop {
+            let node = cursor.node();
+            let descend = self.visit(node);
+            if descend && cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one node; returns whether to visit its children.
+    fn visit(&mut self, node: Node<'_>) -> bool {
+        let start = node.start_byte();
+        let end = node.end_byte();
+        if node.is_missing() {
+            self.touch_error(start);
+            self.on_missing(node);
+            return false;
+        }
+        let is_error = node.is_error();
+        if is_error && start >= self.error_until {
+            self.on_error(node);
+        }
+        let in_error = start < self.error_until;
+        if in_error {
+            self.touch_error(start);
+        }
+        let flags = kind_flags(node.kind_id());
+        let has_error = node.has_error();
+        let descend = has_error || flags & CONTAINER != 0;
+        if start < self.string_until {
+            // Inside a well-formed string (f-string interpolations, ...): only look for errors.
+            return has_error;
+        }
+        let is_leaf = node.child_count() == 0;
+        if in_error
+            && end > start
+            && flags & COMMENT == 0
+            && (is_leaf || !descend || flags & STRING != 0)
+        {
+            if let Some(info) = self.errors.last_mut() {
+                if info.leaves.len() < ERROR_LEAF_CAP {
+                    info.leaves.push(Leaf {
+                        start,
+                        end,
+                        kind: node.kind(),
+                        named: node.is_named(),
+                        row: node.start_position().row,
+                        end_row: node.end_position().row,
+                    });
+                }
+            }
+        }
+        if start < self.skip_until || end == start || flags & COMMENT != 0 {
+            return descend;
+        }
+        if flags & STRING != 0 {
+            self.string_until = end;
+            self.line_start(node, in_error);
+            self.check_string(node);
+            return has_error;
+        }
+        if flags & STRING_START != 0 {
+            // A string delimiter outside a string node: tree-sitter gave up on this string.
+            self.line_start(node, in_error);
+            self.loose_string_start(node);
+            return false;
+        }
+        if flags & NO_LINE == 0 && !is_error {
+            self.line_start(node, in_error);
+        }
+        if is_leaf {
+            if flags & OPEN != 0 {
+                self.brackets.push(Opener {
+                    ch: self.bytes[start],
+                    pos: start,
+                    row: node.start_position().row,
+                });
+            } else if flags & CLOSE != 0 {
+                self.close_bracket(node);
+            } else if flags & COLON != 0 {
+                self.colon(node, in_error);
+            }
+        }
+        descend
+    }
+
+    fn touch_error(&mut self, pos: usize) {
+        self.last_error_touch = Some(self.last_error_touch.map_or(pos, |p| p.max(pos)));
+    }
+
+    fn close_bracket(&mut self, node: Node<'_>) {
+        let start = node.start_byte();
+        let kind = node.kind();
+        let Some(open) = is_closer(kind) else { return };
+        let range = TextRange::new(start, start + 1);
+        match self.brackets.last().copied() {
+            None => self.push(range, format!("unmatched '{kind}'"), Origin::Specific),
+            Some(top) if top.ch == open => {
+                self.brackets.pop();
+            }
+            Some(top) => {
+                let mut message = format!(
+                    "closing parenthesis '{kind}' does not match opening parenthesis '{}'",
+                    top.ch as char
+                );
+                let row = node.start_position().row;
+                if top.row != row {
+                    message.push_str(&format!(" on line {}", top.row + 1));
+                }
+                self.push(range, message, Origin::Specific);
+                // Recover: close up to a matching opener if there is one, else the top one.
+                match self.brackets.iter().rposition(|o| o.ch == open) {
+                    Some(i) => self.brackets.truncate(i),
+                    None => {
+                        self.brackets.pop();
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_missing(&mut self, node: Node<'_>) {
+        let kind = node.kind();
+        let pos = self.back_over_space(node.start_byte());
+        if let Some(open) = is_closer(kind) {
+            // tree-sitter closed the bracket for us; CPython would say it was never closed.
+            let opener = match self.brackets.last() {
+                Some(top) if top.ch == open => self.brackets.pop().map(|o| o.pos),
+                _ => {
+                    let mut sib = node.prev_sibling();
+                    let mut found = None;
+                    while let Some(s) = sib {
+                        if s.kind().as_bytes() == [open] {
+                            found = Some(s.start_byte());
+                            break;
+                        }
+                        sib = s.prev_sibling();
+                    }
+                    if let Some(p) = found {
+                        if let Some(i) = self.brackets.iter().rposition(|o| o.pos == p) {
+                            self.brackets.truncate(i);
+                        }
+                    }
+                    found
+                }
+            };
+            match opener {
+                Some(p) => self.push(
+                    TextRange::new(p, p + 1),
+                    format!("'{}' was never closed", open as char),
+                    Origin::Specific,
+                ),
+                None => self.push(
+                    TextRange::empty(pos),
+                    format!("expected '{kind}'"),
+                    Origin::Specific,
+                ),
+            }
+            return;
+        }
+        if kind == "string_end" {
+            // Handled by `check_string` on the parent string node.
+            return;
+        }
+        let message = if node.is_named() || kind.starts_with('_') || kind.is_empty() {
+            "invalid syntax".to_string()
+        } else {
+            format!("expected '{kind}'")
+        };
+        self.push(TextRange::empty(pos), message, Origin::Specific);
+    }
+
+    /// Moves an insertion point back over whitespace, to just after the previous token.
+    fn back_over_space(&self, mut pos: usize) -> usize {
+        pos = pos.min(self.bytes.len());
+        while pos > 0 && matches!(self.bytes[pos - 1], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c') {
+            pos -= 1;
+        }
+        pos
+    }
+
+    fn on_error(&mut self, node: Node<'_>) {
+        let start = node.start_byte();
+        let end = node.end_byte();
+        self.error_until = end;
+        let mut info = ErrorInfo {
+            start,
+            end,
+            consumed: false,
+            in_brackets: !self.brackets.is_empty(),
+            leaves: Vec::new(),
+        };
+        if let (Some(parent), Some(prev)) = (node.parent(), node.prev_sibling()) {
+            let parent_kind = parent.kind();
+            let next_kind = node.next_sibling().map(|n| n.kind());
+            if header_description(parent_kind).is_some()
+                && next_kind == Some(":")
+                && node.start_position().row > prev.end_position().row
+            {
+                // `class A(Task)\n    x: int` — the header lost its colon to the next line.
+                let at = prev.end_byte();
+                self.push(TextRange::empty(at), "expected ':'", Origin::Specific);
+                info.consumed = true;
+            } else if matches!(
+                parent_kind,
+                "if_statement" | "elif_clause" | "while_statement"
+            ) && node.child(0).map(|c| c.kind()) == Some("=")
+            {
+                self.push(
+                    TextRange::new(prev.start_byte(), end),
+                    "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
+                    Origin::Error,
+                );
+                info.consumed = true;
+            } else if matches!(
+                parent_kind,
+                "argument_list" | "list" | "tuple" | "set" | "parenthesized_expression"
+            ) && prev.is_named()
+                && prev.kind() != "comment"
+                && node.child(0).is_some_and(|c| c.is_named())
+                && prev.end_position().row == node.start_position().row
+            {
+                self.push(
+                    TextRange::new(prev.start_byte(), end),
+                    "invalid syntax. Perhaps you forgot a comma?",
+                    Origin::Error,
+                );
+                info.consumed = true;
+            }
+        }
+        self.errors.push(info);
+    }
+
+    /// A `string` node: reports it if tree-sitter could not find its closing delimiter.
+    fn check_string(&mut self, node: Node<'_>) {
+        let count = node.child_count();
+        let terminated = count > 0
+            && node
+                .child((count - 1) as u32)
+                .is_some_and(|c| c.kind() == "string_end" && !c.is_missing());
+        if !terminated {
+            if let Some(first) = node.child(0) {
+                if first.kind() == "string_start" {
+                    self.loose_string_start(first);
+                }
+            }
+        }
+    }
+
+    /// Checks the string starting at `node` (a `string_start` token) textually, the way
+    /// CPython's tokenizer would, and reports it if it is unterminated.
+    fn loose_string_start(&mut self, node: Node<'_>) {
+        let start = node.start_byte();
+        let delim = &self.bytes[start..node.end_byte().min(self.bytes.len())];
+        let Some(&quote) = delim.last() else { return };
+        if quote != b'"' && quote != b'\'' {
+            return;
+        }
+        let triple = delim.len() >= 3 && delim[delim.len() - 3..].iter().all(|&b| b == quote);
+        let mut i = node.end_byte();
+        let mut row = node.start_position().row;
+        let b = self.bytes;
+        loop {
+            if i >= b.len() {
+                break;
+            }
+            match b[i] {
+                b'\\' => {
+                    if i + 1 < b.len() && b[i + 1] == b'\n' {
+                        row += 1;
+                    }
+                    if i + 2 < b.len() && b[i + 1] == b'\r' && b[i + 2] == b'\n' {
+                        row += 1;
+                        i += 1;
+                    }
+                    i += 2;
+                }
+                c if c == quote => {
+                    if !triple || (i + 2 < b.len() && b[i + 1] == quote && b[i + 2] == quote) {
+                        return; // terminated after all
+                    }
+                    i += 1;
+                }
+                b'\n' | b'\r' if !triple => break,
+                b'\n' => {
+                    row += 1;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        let i = i.min(b.len());
+        let (range, region_end, message) = if triple {
+            let lines = self.total_lines();
+            (
+                TextRange::new(start, node.end_byte()),
+                b.len(),
+                format!("unterminated triple-quoted string literal (detected at line {lines})"),
+            )
+        } else {
+            (
+                TextRange::new(start, i),
+                i,
+                format!("unterminated string literal (detected at line {})", row + 1),
+            )
+        };
+        self.push(range, message, Origin::Specific);
+        self.string_regions.push((start, region_end));
+        self.skip_until = self.skip_until.max(region_end);
+    }
+
+    fn total_lines(&mut self) -> usize {
+        if let Some(n) = self.total_lines {
+            return n;
+        }
+        let b = self.bytes;
+        let newlines = b.iter().filter(|&&c| c == b'\n').count();
+        let n = if b.last().is_some_and(|&c| c != b'\n') {
+            newlines + 1
+        } else {
+            newlines
+        };
+        let n = n.max(1);
+        self.total_lines = Some(n);
+        n
+    }
+
+    /// A `:` token: if it ends a compound statement header (nothing but a comment after it on
+    /// its line) the next logical line must be indented.
+    fn colon(&mut self, node: Node<'_>, in_error: bool) {
+        if !self.brackets.is_empty() || !self.rest_of_line_is_blank(node.end_byte()) {
+            return;
+        }
+        let parent = node.parent();
+        let what = parent.and_then(|p| header_description(p.kind()));
+        self.pending = match (what, parent) {
+            (Some(what), Some(p)) if !in_error => Some(Pending::Block {
+                what,
+                line: p.start_position().row + 1,
+                colon: TextRange::new(node.start_byte(), node.end_byte()),
+            }),
+            _ => Some(Pending::Lenient),
+        };
+    }
+
+    fn rest_of_line_is_blank(&self, mut i: usize) -> bool {
+        let b = self.bytes;
+        while i < b.len() {
+            match b[i] {
+                b' ' | b'\t' | b'\x0c' => i += 1,
+                b'#' | b'\n' | b'\r' => return true,
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// If `node` is the first token of a logical line, runs the indentation checks for it.
+    fn line_start(&mut self, node: Node<'_>, in_error: bool) {
+        let start = node.start_byte();
+        if !self.brackets.is_empty() || self.last_line_start == Some(start) {
+            return;
+        }
+        let b = self.bytes;
+        // Find the physical line start, requiring only whitespace before `start`.
+        let mut ls = start;
+        while ls > 0 {
+            match b[ls - 1] {
+                b' ' | b'\t' | b'\x0c' => ls -= 1,
+                b'\n' | b'\r' => break,
+                _ => {
+                    if ls == 3 && b.starts_with(b"\xEF\xBB\xBF") {
+                        ls = 0;
+                        break;
+                    }
+                    return;
+                }
+            }
+        }
+        // A backslash continuation makes this the middle of a logical line.
+        if ls > 0 {
+            let mut j = ls - 1; // the line break
+            if b[j] == b'\n' && j > 0 && b[j - 1] == b'\r' {
+                j -= 1;
+            }
+            if j > 0 && b[j - 1] == b'\\' {
+                return;
+            }
+        }
+        let mut indent = Indent { col: 0, alt: 0 };
+        for &c in &b[ls..start] {
+            match c {
+                b' ' => {
+                    indent.col += 1;
+                    indent.alt += 1;
+                }
+                b'\t' => {
+                    indent.col = (indent.col / 8 + 1) * 8;
+                    indent.alt += 1;
+                }
+                b'\x0c' => indent = Indent { col: 0, alt: 0 },
+                _ => {}
+            }
+        }
+        let previous = self.last_line_start.replace(start);
+        let lenient = in_error
+            || match (previous, self.last_error_touch) {
+                (Some(p), Some(t)) => t >= p,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+        self.indentation(node, indent, lenient);
+    }
+
+    fn indentation(&mut self, node: Node<'_>, indent: Indent, lenient: bool) {
+        let top = *self.indents.last().unwrap_or(&Indent { col: 0, alt: 0 });
+        let pending = self.pending.take();
+        if indent.col > top.col {
+            match pending {
+                Some(_) => {}
+                None if lenient => {}
+                None => self.push(self.first_token(node), "unexpected indent", Origin::Indent),
+            }
+            if indent.alt <= top.alt {
+                self.tab_error(node);
+            }
+            self.indents.push(indent);
+            return;
+        }
+        if let Some(Pending::Block { what, line, .. }) = pending {
+            if !lenient {
+                self.push(
+                    self.first_token(node),
+                    format!("expected an indented block after {what} on line {line}"),
+                    Origin::Indent,
+                );
+            }
+        }
+        if indent.col == top.col {
+            if indent.alt != top.alt {
+                self.tab_error(node);
+            }
+            return;
+        }
+        while self.indents.len() > 1 && self.indents.last().is_some_and(|t| indent.col < t.col) {
+            self.indents.pop();
+        }
+        let top = *self.indents.last().unwrap_or(&Indent { col: 0, alt: 0 });
+        if indent.col != top.col {
+            self.push(
+                self.first_token(node),
+                "unindent does not match any outer indentation level",
+                Origin::Indent,
+            );
+            self.indents.push(indent);
+        } else if indent.alt != top.alt {
+            self.tab_error(node);
+        }
+    }
+
+    fn tab_error(&mut self, node: Node<'_>) {
+        self.push(
+            self.first_token(node),
+            "inconsistent use of tabs and spaces in indentation",
+            Origin::Indent,
+        );
+    }
+
+    /// The range of the first token of `node`, limited to its line.
+    fn first_token(&self, node: Node<'_>) -> TextRange {
+        let mut n = node;
+        while let Some(c) = n.child(0) {
+            if c.start_byte() != node.start_byte() || c.end_byte() == c.start_byte() {
+                break;
+            }
+            n = c;
+        }
+        let start = n.start_byte();
+        let mut end = n.end_byte().max(start);
+        if let Some(nl) = self.bytes[start..end.min(self.bytes.len())]
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\r')
+        {
+            end = start + nl;
+        }
+        TextRange::new(start, end)
+    }
+
+    fn finish_walk(&mut self) {
+        if let Some(Pending::Block { what, line, colon }) = self.pending.take() {
+            let lenient = match (self.last_line_start, self.last_error_touch) {
+                (Some(p), Some(t)) => t >= p,
+                _ => false,
+            };
+            if !lenient {
+                self.push(
+                    colon,
+                    format!("expected an indented block after {what} on line {line}"),
+                    Origin::Indent,
+                );
+            }
+        }
+        let open = std::mem::take(&mut self.brackets);
+        for o in open {
+            self.push(
+                TextRange::new(o.pos, o.pos + 1),
+                format!("'{}' was never closed", o.ch as char),
+                Origin::Specific,
+            );
+        }
+    }
+
+    /// Turns the ERROR nodes nothing else explained into diagnostics.
+    fn classify_errors(&mut self) {
+        let errors = std::mem::take(&mut self.errors);
+        let mut explained: Vec<usize> = self
+            .found
+            .iter()
+            .filter(|f| f.origin != Origin::Error)
+            .map(|f| f.range.start)
+            .collect();
+        explained.sort_unstable();
+        for info in errors {
+            if info.consumed {
+                continue;
+            }
+            let lo = explained.partition_point(|&p| p < info.start);
+            if explained.get(lo).is_some_and(|&p| p <= info.end) {
+                continue;
+            }
+            if let Some((range, message)) = self.classify(&info) {
+                self.push(range, message, Origin::Error);
+            }
+        }
+    }
+
+    fn classify(&self, info: &ErrorInfo) -> Option<(TextRange, String)> {
+        let leaves = &info.leaves;
+        let first = *leaves.first()?;
+        let range_of = |l: &Leaf| TextRange::new(l.start, l.end);
+        // A compound statement header without its colon.
+        let kw_index = if first.kind == "async" { 1 } else { 0 };
+        if let Some(kw) = leaves.get(kw_index) {
+            if COMPOUND_KEYWORDS.contains(&kw.kind) {
+                let header = self.header_leaves(&leaves[kw_index..]);
+                let has_colon = header.iter().any(|l| l.kind == ":");
+                let last = header.last().copied().unwrap_or(*kw);
+                let second = header.get(1);
+                let plausible = match kw.kind {
+                    "else" | "try" | "finally" => header.len() == 1,
+                    "def" | "class" => second.is_some_and(|s| s.kind == "identifier"),
+                    _ => second.is_some_and(|s| {
+                        !matches!(s.kind, "=" | "." | ")" | "]" | "}" | "," | ":")
+                            && !s.kind.ends_with('=')
+                    }),
+                };
+                if !has_colon && plausible {
+                    return Some((TextRange::empty(last.end), "expected ':'".to_string()));
+                }
+            }
+        }
+        // `[1 2]`, `{"a": 1 "b": 2}`: two operands in a row inside brackets.
+        if info.in_brackets {
+            let atom = |l: &Leaf| {
+                l.named
+                    && !matches!(
+                        l.kind,
+                        "comment" | "keyword_argument" | "pair" | "expression_statement"
+                    )
+            };
+            if let Some(pair) = leaves
+                .windows(2)
+                .find(|w| atom(&w[0]) && atom(&w[1]) && w[0].end_row == w[1].row)
+            {
+                return Some((
+                    TextRange::new(pair[0].start, pair[1].end),
+                    "invalid syntax. Perhaps you forgot a comma?".to_string(),
+                ));
+            }
+        }
+        // `True = 1`
+        if matches!(first.kind, "true" | "false" | "none") {
+            if let Some(next) = leaves.get(1) {
+                if next.kind == "=" {
+                    let name = &self.text[first.start..first.end];
+                    return Some((range_of(&first), format!("cannot assign to {name}")));
+                }
+            }
+        }
+        // A dangling operator at the end of a line: `x = 1 +`.
+        let last = *leaves.last()?;
+        if leaves.len() > 1 && !last.named && self.rest_of_line_is_blank(last.end) {
+            let dangling = matches!(
+                last.kind,
+                "+" | "-"
+                    | "*"
+                    | "/"
+                    | "//"
+                    | "%"
+                    | "**"
+                    | "@"
+                    | "|"
+                    | "&"
+                    | "^"
+                    | "<<"
+                    | ">>"
+                    | "="
+                    | "."
+                    | "<"
+                    | ">"
+                    | "<="
+                    | ">="
+                    | "=="
+                    | "!="
+                    | "and"
+                    | "or"
+                    | "not"
+                    | "in"
+                    | "is"
+                    | "lambda"
+                    | ":"
+                    | "->"
+            ) || (last.kind.ends_with('=') && last.kind.len() <= 3);
+            if dangling {
+                return Some((range_of(&last), "invalid syntax".to_string()));
+            }
+        }
+        Some((range_of(&first), "invalid syntax".to_string()))
+    }
+
+    /// The leaves of the logical line that starts with `leaves[0]`.
+    fn header_leaves<'l>(&self, leaves: &'l [Leaf]) -> &'l [Leaf] {
+        let mut depth = 0i32;
+        for (i, pair) in leaves.windows(2).enumerate() {
+            let (prev, cur) = (pair[0], pair[1]);
+            match prev.kind {
+                "(" | "[" | "{" => depth += 1,
+                ")" | "]" | "}" => depth -= 1,
+                _ => {}
+            }
+            if depth <= 0 && cur.row > prev.end_row && !self.continued(prev.end, cur.start) {
+                return &leaves[..=i];
+            }
+        }
+        leaves
+    }
+
+    /// Whether the gap between two tokens is joined by a backslash continuation.
+    fn continued(&self, from: usize, to: usize) -> bool {
+        let gap = &self.bytes[from.min(to)..to];
+        gap.windows(2).any(|w| w == b"\\\n" || w == b"\\\r")
+    }
+
+    fn into_diagnostics(self) -> Vec<Diagnostic> {
+        let Walker {
+            text,
+            mut found,
+            string_regions,
+            ..
+        } = self;
+        // Inside an unterminated string CPython sees nothing else.
+        found.retain(|f| {
+            !string_regions
+                .iter()
+                .any(|&(s, e)| f.range.start > s && f.range.start < e)
+        });
+        found.sort_by(|a, b| {
+            (a.range.start, a.range.end, &a.message).cmp(&(b.range.start, b.range.end, &b.message))
+        });
+        found.dedup_by(|b, a| a.range.start == b.range.start && a.message == b.message);
+        found.truncate(MAX_SYNTAX_DIAGNOSTICS);
+        found
+            .into_iter()
+            .map(|f| {
+                let start = floor_boundary(text, f.range.start);
+                let end = ceil_boundary(text, f.range.end.max(start));
+                Diagnostic::new(
+                    DiagnosticSource::Syntax,
+                    Severity::Error,
+                    "syntax",
+                    TextRange::new(start, end),
+                    f.message,
+                )
+            })
+            .collect()
+    }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
