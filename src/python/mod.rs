@@ -12,5 +12,6 @@
 
 pub mod diagnostics;
 pub mod envs;
-pub mod protocol;
+pub mod helper;
 mod process;
+pub mod protocol;

@@ -1,7 +1,6 @@
 //! Process-group plumbing shared by the probe and the helper: every Python process we start is
 //! the leader of its own process group, so killing the group also kills whatever it forked.
 
-use std::time::Duration;
 use tokio::process::Command;
 
 /// Makes `command` start a new process group (unix) and die with its `Child` handle.
@@ -31,28 +30,4 @@ pub(crate) fn kill_group_now(pgid: u32) {
     signal_group(pgid, libc::SIGKILL);
     #[cfg(not(unix))]
     let _ = pgid;
-}
-
-/// Terminates a process group politely: SIGTERM, up to `grace` for `exited` to resolve, then
-/// SIGKILL. On non-unix platforms only the direct child is killed (via `start_kill`, by the caller).
-#[allow(dead_code)] // used by the helper client
-pub(crate) async fn terminate_group<F>(pgid: u32, grace: Duration, exited: F)
-where
-    F: std::future::Future<Output = ()>,
-{
-    #[cfg(unix)]
-    {
-        if !signal_group(pgid, libc::SIGTERM) {
-            return;
-        }
-        if tokio::time::timeout(grace, exited).await.is_err() {
-            tracing::debug!(target: "planai_lsp::helper", pgid, "group ignored SIGTERM; sending SIGKILL");
-        }
-        // Always SIGKILL afterwards: the leader may have exited while children it forked linger.
-        signal_group(pgid, libc::SIGKILL);
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (pgid, grace, exited);
-    }
 }

@@ -376,6 +376,9 @@ pub struct IntrospectParams {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The module name to execute `source` under (so `module` of the tasks is right).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_name: Option<String>,
     pub roots: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
