@@ -388,12 +388,15 @@ class HelperWithPlanai(unittest.TestCase):
                                        "ConsumesC can consume.")
         self.assertEqual(p["line"], 26)
         line = GRAPH_ERROR.splitlines()[25]
-        if sys.version_info >= (3, 11) or True:
-            # column in code points (the line has non-ASCII before the call)
+        helper_version = tuple(int(x) for x in self.helper.hello["python"].split(".")[:2])
+        if helper_version >= (3, 11):
+            # PEP 657 position converted to code points (the line has non-ASCII before the call)
             self.assertEqual(p["column"], line.index("g.set_dependency"))
-            if p["end_column"] is not None:
-                self.assertEqual(p["end_line"], 26)
-                self.assertEqual(p["end_column"], len(line))
+            self.assertEqual((p["end_line"], p["end_column"]), (26, len(line)))
+        else:
+            # no column information before 3.11: first non-blank character
+            self.assertEqual(p["column"], 4)
+            self.assertIsNone(p["end_column"])
 
     def test_execute_error(self):
         result = self.validate("exec_err.py")
@@ -595,6 +598,35 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertIn({"loc": ["text"], "message": "Field required", "type": "missing"}, errs)
         self.assertIn({"loc": ["tags", 0], "message": "Input should be a valid string", "type": "string_type"},
                       errs)
+
+    def test_validate_task_data_buffer_and_missing_class(self):
+        src = "from planai import Task\n\nclass Item(Task):\n    n: int\n    flag: bool = False\n"
+        params = {"class_name": "Item", "path": self.path("valid.py"), "source": src, "roots": [self.ws]}
+        params["data"] = {"n": "12", "flag": True}
+        self.assertTrue(self.helper.call("validate_task_data", params)["result"]["ok"])
+        params["data"] = {"n": "twelve", "flag": None}
+        errs = self.helper.call("validate_task_data", params)["result"]["errors"]
+        self.assertEqual([(e["loc"], e["type"]) for e in errs], [(["n"], "int_parsing"), (["flag"], "bool_type")])
+        params["class_name"] = "Nope"
+        r = self.helper.call("validate_task_data", params)["result"]
+        self.assertEqual((r["ok"], r["errors"][0]["type"]), (False, "class_not_found"))
+
+    def test_error_in_imported_user_module_has_origin(self):
+        with open(self.path("pkg/broken.py"), "w") as fh:
+            fh.write("X = 1\nraise RuntimeError('boom')\n")
+        try:
+            src = "import os\nfrom pkg import broken\n"
+            p = self.errors(self.validate("valid.py", source=src))[0]
+            self.assertEqual((p["path"], p["line"], p["kind"]), (self.path("pkg/broken.py"), 2, "import"))
+            self.assertEqual(p["origin"]["line"], 2)
+        finally:
+            os.remove(self.path("pkg/broken.py"))
+
+    def test_relative_import_with_module_name(self):
+        src = "from .tasks import Question\nprint(Question.__name__)\n"
+        result = self.validate("pkg/other.py", source=src, module_name="pkg.other", run_main=False)
+        self.assertEqual(result["problems"], [])
+        self.assertEqual(result["stdout"], "Question\n")
 
     # -- list_models -----------------------------------------------------------------------
     def test_list_models_bogus_provider(self):
