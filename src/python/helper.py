@@ -519,6 +519,8 @@ def record_warning(session, message, category, filename, lineno, stack):
                 break
         if col is None:
             col = first_non_space(text_line)
+        if end_line is None:
+            end_line, end_col = lineno, max(col, len(text_line.rstrip()))
     else:
         for fs in reversed(stack):
             if session.is_user_file(fs.filename):
@@ -614,6 +616,10 @@ def exception_problem(session, exc, kind=None):
         kind = getattr(exc, "__planai_lsp_kind__", None)
     if kind is None:
         kind = classify_exception(session, exc, summary, raw_frames, user_idx)
+    if kind == "class_definition" and end_line is not None and end_line != line:
+        # a class statement's position spans the whole body: keep the header line only
+        text = session.line_text(path, line)
+        end_line, end_col = line, len(text.rstrip())
     problem = {
         "path": path, "line": line, "column": col or 0, "end_line": end_line, "end_column": end_col,
         "severity": "error", "kind": kind, "exception": type(exc).__name__,

@@ -373,6 +373,9 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(p["kind"], "class_definition")
         self.assertEqual(p["path"], self.path("classdef.py"))
         self.assertEqual(p["line"], 7)
+        self.assertEqual(p["column"], 0)
+        if p["end_line"] is not None:  # header line only, not the whole class body
+            self.assertEqual((p["end_line"], p["end_column"]), (7, len("class Answerer(LLMTaskWorker):")))
         self.assertEqual(p["exception"], "PydanticUserError")
         self.assertIn("prompt", p["message"])
         self.assertIn("Traceback", p["traceback"])
@@ -439,6 +442,7 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(w["exception"], "UserWarning")
         self.assertEqual(w["path"], self.path("warn.py"))
         self.assertEqual(w["line"], 3)
+        self.assertEqual((w["column"], w["end_line"], w["end_column"]), (0, 3, len("class Person(Task):")))
         self.assertIn('Field name "name" in "Person" shadows an attribute in parent "Task"', w["message"])
 
     def test_import_error_in_user_module(self):
