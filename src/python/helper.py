@@ -1346,7 +1346,7 @@ class ForkServer(object):
         self.sel.register(0, selectors.EVENT_READ, None)
         try:
             if STATE["planai"] is not None:
-                self.make_spare()
+                self.want_spare = True
             while not self.eof:
                 timeout = None
                 if self.children:
@@ -1367,7 +1367,10 @@ class ForkServer(object):
                 if self.want_spare and not events and not self.eof:
                     # Idle: fork the next spare now, off any request's critical path.
                     self.want_spare = False
-                    self.make_spare()
+                    try:
+                        self.make_spare()
+                    except OSError as e:  # fork/mkdtemp failed: retry on demand in spawn()
+                        log("could not pre-fork a spare child: %s" % e)
                 now = time.monotonic()
                 for child in list(self.children.values()):
                     if not child.done and now >= child.deadline:
@@ -1407,7 +1410,10 @@ class ForkServer(object):
             send({"id": req["id"], "result": {"ok": True}})
             self.eof = True
             return
-        self.spawn(req, line)
+        try:
+            self.spawn(req, line)
+        except OSError as e:
+            send({"id": req["id"], "error": {"kind": "internal", "message": "could not start a child: %s" % e}})
 
     # A spare child is forked ahead of time and waits for its request on a pipe, so a request
     # does not pay for fork() (~10-25 ms for a 150 MB parent) on its critical path.
@@ -1417,7 +1423,13 @@ class ForkServer(object):
         os.mkdir(os.path.join(workdir, "cwd"))
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (req_r, req_w, res_r, res_w):
+                os.close(fd)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         if pid == 0:  # child
             code = 0
             try:

@@ -32,11 +32,16 @@ TOOL_WARN_MISSING = ("Tool description is missing. Provide a description in the 
 class Helper(object):
     """A running helper process with a background line reader (test side only)."""
 
-    def __init__(self, python, env_extra=None, cwd=None):
+    def __init__(self, python, env_extra=None, cwd=None, inline=False):
         env = dict(os.environ)
         env.update(env_extra or {})
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen([python, "-I", "-B", "-u", HELPER], stdin=subprocess.PIPE,
+        if inline:  # the way a client may embed it: python -c <source>
+            with open(HELPER, encoding="utf-8") as fh:
+                script = ["-c", fh.read()]
+        else:
+            script = [HELPER]
+        self.proc = subprocess.Popen([python, "-I", "-B", "-u"] + script, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
         self.lines = queue.Queue()
         self.pending = {}
@@ -699,6 +704,27 @@ class HelperLifecycle(unittest.TestCase):
         self.assertEqual(h.call("shutdown")["result"], {"ok": True})
         self.assertEqual(h.proc.wait(timeout=10), 0)
         h.close()
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_inline_dash_c(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp, inline=True)
+        try:
+            path = os.path.join(self.tmp, "g.py")
+            resp = h.call("validate", {"path": path, "source": GRAPH_ERROR, "roots": [self.tmp]})
+            p = resp["result"]["problems"][0]
+            self.assertEqual((p["path"], p["line"], p["kind"]), (path, 26, "graph_construction"))
+            self.assertNotIn("helper", p["traceback"].lower().replace("planai_lsp", ""))
+        finally:
+            self.assertEqual(h.close(), 0)
+
+    def test_inline_dash_c_no_fork(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp, inline=True, env_extra={"PLANAI_LSP_HELPER_NOFORK": "1"})
+        try:
+            resp = h.call("validate", {"path": os.path.join(self.tmp, "m.py"), "source": "print(1)\n",
+                                       "roots": [self.tmp]}, timeout=60)
+            self.assertEqual(resp["result"]["stdout"], "1\n")
+        finally:
+            self.assertEqual(h.close(), 0)
         self.assertEqual(os.listdir(self.tmp), [])
 
     def test_no_fork_fallback(self):
