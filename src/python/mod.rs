@@ -2,3 +2,16 @@
 //! process and its typed JSON-lines protocol.
 //!
 //! Architecture Invariant: this is the only module that spawns Python processes.
+//!
+//! - [`envs`]: filesystem-only discovery of interpreters, the `planai.python` setting, the
+//!   `envs` table, and [`envs::probe`] (launches the interpreter once, cached).
+//! - [`protocol`]: serde types of `docs/helper-protocol.md` and the typed [`protocol::HelperRequest`]s.
+//! - [`helper`]: one helper process ([`helper::HelperProcess`]) and its supervisor
+//!   ([`helper::HelperSupervisor`]: lazy start, restart with backoff, trust gate, status).
+//! - [`diagnostics`]: helper problems → byte-range [`crate::diagnostics::Diagnostic`]s.
+
+pub mod diagnostics;
+pub mod envs;
+pub mod helper;
+mod process;
+pub mod protocol;

@@ -1,0 +1,324 @@
+//! Turns helper [`Problem`]s (1-based line, 0-based code-point column) into
+//! [`Diagnostic`]s with byte ranges into the text the validation was made from.
+//!
+//! The conversion never fails and never panics: positions past the end of a line or of the
+//! text are clamped, because the buffer may have changed shape between request and answer
+//! only in ways the server guards against by document version, and Python's own positions
+//! are sometimes approximate.
+
+use super::protocol::{Problem, ProblemKind, ProblemSeverity};
+use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Diagnostics for the validated document, and problems located in other files.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VenvDiagnostics {
+    /// Diagnostics on the validated document. A problem raised in another file also gets one
+    /// here, at the document's own traceback frame (e.g. the `import` line), so the user sees it.
+    pub document: Vec<Diagnostic>,
+    /// Problems whose location is another file, keyed by that file's path. Convert them with
+    /// [`problem_to_diagnostic`] given that file's text (the server may publish them there or
+    /// attach them as related information).
+    pub other_files: BTreeMap<PathBuf, Vec<Problem>>,
+}
+
+/// Converts a validation's problems; `document_path` is the `path` the request was sent with
+/// and `text` the exact `source` it was sent with.
+pub fn problems_to_diagnostics(
+    problems: &[Problem],
+    document_path: &Path,
+    text: &str,
+) -> VenvDiagnostics {
+    let mut out = VenvDiagnostics::default();
+    for problem in problems {
+        if is_same_file(&problem.path, document_path) {
+            out.document.push(problem_to_diagnostic(problem, text));
+            continue;
+        }
+        let other = PathBuf::from(&problem.path);
+        out.document
+            .push(anchor_in_document(problem, &other, document_path, text));
+        out.other_files
+            .entry(other)
+            .or_default()
+            .push(problem.clone());
+    }
+    out
+}
+
+/// Converts one problem, given the text of the file it points into.
+pub fn problem_to_diagnostic(problem: &Problem, text: &str) -> Diagnostic {
+    let range = problem_range(
+        text,
+        problem.line,
+        problem.column,
+        problem.end_line,
+        problem.end_column,
+    );
+    Diagnostic::new(
+        DiagnosticSource::PlanaiVenv,
+        severity(problem),
+        code(problem),
+        range,
+        message(problem),
+    )
+}
+
+/// Byte range for a 1-based `line` and 0-based code-point `column`. With an end, the range
+/// ends there; without one, it covers the rest of the line's non-whitespace text. Everything
+/// is clamped into the text.
+pub fn problem_range(
+    text: &str,
+    line: u32,
+    column: u32,
+    end_line: Option<u32>,
+    end_column: Option<u32>,
+) -> TextRange {
+    let lines = LineTable::new(text);
+    let (line_start, line_text) = lines.line(line);
+    let start = line_start + byte_offset_of_column(line_text, column);
+
+    if let (Some(end_line), Some(end_column)) = (end_line, end_column) {
+        if end_line >= line.max(1) {
+            let (end_line_start, end_line_text) = lines.line(end_line);
+            let end = end_line_start + byte_offset_of_column(end_line_text, end_column);
+            if end > start {
+                return TextRange::new(start, end);
+            }
+        }
+    }
+
+    // No usable end: from the column (skipping indentation) to the last non-whitespace
+    // character of the line; if the column is past that, the whole trimmed line.
+    let content_start = line_text.len() - line_text.trim_start().len();
+    let content_end = line_text.trim_end().len();
+    let from = (start - line_start).max(content_start);
+    if from < content_end {
+        TextRange::new(line_start + from, line_start + content_end)
+    } else if content_start < content_end {
+        TextRange::new(line_start + content_start, line_start + content_end)
+    } else {
+        TextRange::empty(start)
+    }
+}
+
+fn severity(problem: &Problem) -> Severity {
+    match problem.severity {
+        ProblemSeverity::Warning => Severity::Warning,
+        ProblemSeverity::Error | ProblemSeverity::Other => Severity::Error,
+    }
+}
+
+fn code(problem: &Problem) -> String {
+    if problem.exception.is_empty() {
+        problem.kind.as_str().to_string()
+    } else {
+        problem.exception.clone()
+    }
+}
+
+/// The exception message, prefixed with the stage it happened in where that helps the user
+/// understand why the line is flagged (a graph error is raised at the constructor line).
+fn message(problem: &Problem) -> String {
+    let text = if problem.message.trim().is_empty() {
+        if problem.exception.is_empty() {
+            "Validation failed".to_string()
+        } else {
+            problem.exception.clone()
+        }
+    } else {
+        problem.message.clone()
+    };
+    match problem.kind {
+        ProblemKind::Import => format!("Import failed: {text}"),
+        ProblemKind::ClassDefinition => format!("Class definition failed: {text}"),
+        ProblemKind::GraphConstruction => format!("Graph construction failed: {text}"),
+        ProblemKind::Execute => format!("Running the module failed: {text}"),
+        ProblemKind::Syntax | ProblemKind::Warning | ProblemKind::Other => text,
+    }
+}
+
+/// A diagnostic on the document for a problem raised in `other`: at the deepest traceback
+/// frame that is in the document, or at line 1 if the traceback never passes through it.
+fn anchor_in_document(
+    problem: &Problem,
+    other: &Path,
+    document_path: &Path,
+    text: &str,
+) -> Diagnostic {
+    let line = last_frame_line_in(&problem.traceback, document_path).unwrap_or(1);
+    let range = problem_range(text, line, 0, None, None);
+    let shown = other
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| other.display().to_string());
+    Diagnostic::new(
+        DiagnosticSource::PlanaiVenv,
+        severity(problem),
+        code(problem),
+        range,
+        format!("{} (in {shown}, line {})", message(problem), problem.line),
+    )
+}
+
+/// The line of the last `File "<path>", line N` traceback entry for `path`.
+fn last_frame_line_in(traceback: &str, path: &Path) -> Option<u32> {
+    traceback
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("File \"")?;
+            let (file, rest) = rest.split_once("\", line ")?;
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            Some((file, digits.parse::<u32>().ok()?))
+        })
+        .filter(|(file, _)| is_same_file(file, path))
+        .map(|(_, line)| line)
+        .fold(None, |_, line| Some(line))
+}
+
+/// Problems without a usable path (`<string>`, empty) belong to the validated document.
+fn is_same_file(problem_path: &str, document_path: &Path) -> bool {
+    if problem_path.is_empty() || problem_path.starts_with('<') {
+        return true;
+    }
+    let problem_path = Path::new(problem_path);
+    problem_path == document_path || (problem_path.components().eq(document_path.components()))
+}
+
+/// Line starts of a text, splitting on `\n` (a trailing `\r` belongs to the line ending).
+struct LineTable<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineTable<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { text, starts }
+    }
+
+    /// (byte start, text without line ending) of 1-based `line`, clamped to the last line.
+    fn line(&self, line: u32) -> (usize, &'a str) {
+        let index = (line.max(1) as usize - 1).min(self.starts.len() - 1);
+        let start = self.starts[index];
+        let end = self
+            .starts
+            .get(index + 1)
+            .map(|next| next - 1)
+            .unwrap_or(self.text.len());
+        let content = &self.text[start..end];
+        (start, content.strip_suffix('\r').unwrap_or(content))
+    }
+}
+
+/// Byte offset of code-point `column` within `line`, clamped to the line's end.
+fn byte_offset_of_column(line: &str, column: u32) -> usize {
+    line.char_indices()
+        .nth(column as usize)
+        .map(|(offset, _)| offset)
+        .unwrap_or(line.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(path: &str, line: u32, column: u32) -> Problem {
+        Problem {
+            path: path.into(),
+            line,
+            column,
+            severity: ProblemSeverity::Error,
+            kind: ProblemKind::GraphConstruction,
+            exception: "ValueError".into(),
+            message: "boom".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn maps_code_point_columns_to_bytes() {
+        let text = "x = 1\n    café = Wörker(näme='ü')  \ny = 2\n";
+        // Column 11 (code points) is the `W` of `Wörker`; `é` takes two bytes.
+        let range = problem_range(text, 2, 11, None, None);
+        assert_eq!(&text[range.start..range.end], "Wörker(näme='ü')");
+        // With an explicit end (column 17 is the `(`).
+        let range = problem_range(text, 2, 11, Some(2), Some(17));
+        assert_eq!(&text[range.start..range.end], "Wörker");
+        // Column 0 skips the indentation.
+        let range = problem_range(text, 2, 0, None, None);
+        assert_eq!(&text[range.start..range.end], "café = Wörker(näme='ü')");
+    }
+
+    #[test]
+    fn clamps_out_of_range_positions() {
+        let text = "a = 1\r\nbb = 2";
+        let range = problem_range(text, 99, 99, Some(120), Some(3));
+        assert_eq!(&text[range.start..range.end], "bb = 2");
+        let range = problem_range(text, 0, 0, None, None);
+        assert_eq!(&text[range.start..range.end], "a = 1");
+        // The \r is not part of the line.
+        let range = problem_range(text, 1, 2, Some(1), Some(50));
+        assert_eq!(&text[range.start..range.end], "= 1");
+        // End before start → fall back to the rest of the line.
+        let range = problem_range(text, 1, 4, Some(1), Some(1));
+        assert_eq!(&text[range.start..range.end], "1");
+        assert_eq!(problem_range("", 3, 3, None, None), TextRange::empty(0));
+        assert_eq!(
+            problem_range("\n\n   \n", 3, 1, None, None),
+            TextRange::empty(3)
+        );
+    }
+
+    #[test]
+    fn converts_problems_and_separates_other_files() {
+        let doc = Path::new("/ws/flow.py");
+        let text = "import helpers\n\ngraph = Graph(name='ä')\n";
+        let mut here = problem("/ws/flow.py", 3, 8);
+        here.end_line = Some(3);
+        here.end_column = Some(13);
+        let mut warning = problem("/ws/flow.py", 1, 0);
+        warning.severity = ProblemSeverity::Warning;
+        warning.kind = ProblemKind::Warning;
+        warning.exception = "DeprecationWarning".into();
+        warning.message = "old".into();
+        let mut elsewhere = problem("/ws/helpers.py", 7, 4);
+        elsewhere.kind = ProblemKind::Import;
+        elsewhere.traceback = "Traceback (most recent call last):\n  File \"/ws/flow.py\", line 1, in <module>\n    import helpers\n  File \"/ws/helpers.py\", line 7, in <module>\n    raise ValueError('boom')\nValueError: boom\n".into();
+
+        let out = problems_to_diagnostics(&[here, warning, elsewhere.clone()], doc, text);
+        assert_eq!(out.document.len(), 3);
+        let d = &out.document[0];
+        assert_eq!(&text[d.range.start..d.range.end], "Graph");
+        assert_eq!(d.code, "ValueError");
+        assert_eq!(d.source, DiagnosticSource::PlanaiVenv);
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(d.message, "Graph construction failed: boom");
+        let w = &out.document[1];
+        assert_eq!(w.severity, Severity::Warning);
+        assert_eq!(w.code, "DeprecationWarning");
+        assert_eq!(w.message, "old");
+        let anchored = &out.document[2];
+        assert_eq!(
+            &text[anchored.range.start..anchored.range.end],
+            "import helpers"
+        );
+        assert_eq!(
+            anchored.message,
+            "Import failed: boom (in helpers.py, line 7)"
+        );
+        assert_eq!(
+            out.other_files.get(Path::new("/ws/helpers.py")),
+            Some(&vec![elsewhere])
+        );
+    }
+
+    #[test]
+    fn string_paths_belong_to_the_document() {
+        let out = problems_to_diagnostics(&[problem("<string>", 1, 0)], Path::new("/a.py"), "x\n");
+        assert_eq!(out.document.len(), 1);
+        assert!(out.other_files.is_empty());
+    }
+}

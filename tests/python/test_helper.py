@@ -1,0 +1,779 @@
+"""End-to-end tests for src/python/helper.py, driven over pipes like the Rust client does.
+
+Run:
+    PLANAI_TEST_PYTHON=$(scripts/ensure-test-venv.sh) python3 -m unittest discover -s tests/python -v
+(any python >= 3.10 can run this file; the helper itself runs under PLANAI_TEST_PYTHON).
+PLANAI_TEST_NOPLANAI_PYTHON: an interpreter without planai (default: /usr/bin/python3 or python3
+found on PATH, skipped if it can import planai).
+"""
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+HELPER = os.path.join(REPO, "src", "python", "helper.py")
+PLANAI_PY = os.environ.get("PLANAI_TEST_PYTHON")
+
+TOOL_WARN_MISSING = ("Tool description is missing. Provide a description in the node or add a docstring "
+                     "to the function.")
+
+
+class Helper(object):
+    """A running helper process with a background line reader (test side only)."""
+
+    def __init__(self, python, env_extra=None, cwd=None, inline=False):
+        env = dict(os.environ)
+        env.update(env_extra or {})
+        self.t_start = time.monotonic()
+        if inline:  # the way a client may embed it: python -c <source>
+            with open(HELPER, encoding="utf-8") as fh:
+                script = ["-c", fh.read()]
+        else:
+            script = [HELPER]
+        self.proc = subprocess.Popen([python, "-I", "-B", "-u"] + script, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+        self.lines = queue.Queue()
+        self.pending = {}
+        self.stderr_chunks = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self.hello = self.next_message(10)
+        self.ready = self.next_message(120)
+        self.ready_seconds = time.monotonic() - self.t_start
+        self.next_id = 1
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _read_err(self):
+        for chunk in self.proc.stderr:
+            self.stderr_chunks.append(chunk)
+
+    def next_message(self, timeout):
+        line = self.lines.get(timeout=timeout)
+        if line is None:
+            raise AssertionError("helper closed stdout; stderr:\n" + b"".join(self.stderr_chunks).decode())
+        return json.loads(line.decode("utf-8"))
+
+    def send_raw(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def send(self, method, params=None, rid=None):
+        if rid is None:
+            rid = self.next_id
+            self.next_id += 1
+        self.send_raw((json.dumps({"id": rid, "method": method, "params": params or {}}) + "\n").encode())
+        return rid
+
+    def wait_for(self, rid, timeout=30):
+        deadline = time.monotonic() + timeout
+        while rid not in self.pending:
+            msg = self.next_message(max(0.01, deadline - time.monotonic()))
+            self.pending[msg.get("id")] = msg
+        return self.pending.pop(rid)
+
+    def call(self, method, params=None, timeout=30):
+        return self.wait_for(self.send(method, params), timeout)
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except Exception:
+            pass
+        try:
+            return self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            for f in (self.proc.stdout, self.proc.stderr):
+                try:
+                    f.close()
+                except Exception:
+                    pass
+
+
+def snapshot(root):
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root)
+            if os.path.isdir(full):
+                out[rel] = "<dir>"
+            else:
+                with open(full, "rb") as fh:
+                    out[rel] = fh.read()
+    return out
+
+
+VALID = '''\
+from typing import List, Type
+from planai import Graph, Task, TaskWorker, LLMTaskWorker, llm_from_config
+
+llm = llm_from_config(provider="openai", model_name="gpt-4o")   # needs a key unless stubbed
+
+class Sentence(Task):
+    text: str
+
+class Echo(Task):
+    text: str
+
+class Splitter(TaskWorker):
+    output_types: List[Type[Task]] = [Echo]
+    def consume_work(self, task: Sentence):
+        self.publish_work(Echo(text=task.text), input_task=task)
+
+class Counter(TaskWorker):
+    def consume_work(self, task: Echo):
+        pass
+
+def main():
+    print("building")
+    graph = Graph(name="two")
+    s, c = Splitter(), Counter()
+    graph.add_workers(s, c)
+    graph.set_dependency(s, c)
+    graph.run(initial_tasks=[(s, Sentence(text="x"))], display_terminal=False)
+    print("after run")
+
+if __name__ == "__main__":
+    main()
+'''
+
+CLASS_DEF_ERROR = '''\
+from typing import List, Type
+from planai import Task, LLMTaskWorker
+
+class Answer(Task):
+    text: str
+
+class Answerer(LLMTaskWorker):
+    output_types: List[Type[Task]] = [Answer]
+    prompt = "x"
+'''
+
+GRAPH_ERROR = '''\
+from typing import List, Type
+from planai import Graph, Task, TaskWorker
+
+class A(Task):
+    x: int
+
+class B(Task):
+    x: int
+
+class C(Task):
+    x: int
+
+class ProducesB(TaskWorker):
+    output_types: List[Type[Task]] = [B]
+    def consume_work(self, task: A):
+        pass
+
+class ConsumesC(TaskWorker):
+    def consume_work(self, task: C):
+        pass
+
+def build():
+    g = Graph(name="g")
+    p, c = ProducesB(), ConsumesC()
+    g.add_workers(p, c)
+    s = "héllo €😀"; g.set_dependency(p, c)
+    return g
+
+if __name__ == "__main__":
+    build()
+'''
+
+EXECUTE_ERROR = '''\
+from typing import List, Type
+from planai import Graph, Task, TaskWorker
+
+class A(Task):
+    x: int
+
+class B(Task):
+    x: int
+
+class W(TaskWorker):
+    def consume_work(self, task: A):
+        pass
+
+if __name__ == "__main__":
+    g = Graph(name="g")
+    w = W()
+    g.add_workers(w)
+    g.run(initial_tasks=[(w, B(x=1))], display_terminal=False)
+'''
+
+SYNTAX_ERROR = '''\
+from planai import Task
+
+class A(Task)
+    x: int
+'''
+
+WARNING_MODULE = '''\
+from planai import Task
+
+class Person(Task):
+    name: str
+'''
+
+TASKS_PKG_INIT = ""
+
+TASKS_MODULE = '''\
+from typing import List, Optional
+from pydantic import Field
+from planai import Task
+
+
+class Question(Task):
+    """A question to answer."""
+    text: str = Field(description="the question")
+    tags: List[str] = Field(default_factory=list)
+    priority: Optional[int] = 3
+
+
+class NotATask:
+    pass
+'''
+
+TOOLS_MODULE = '''\
+from llm_interface import tool
+
+
+@tool()
+def get_weather(location: str, units: str = "celsius") -> str:
+    """Get the weather for a location.
+
+    Args:
+        location: The city
+        units: celsius or fahrenheit
+    """
+    return "sunny"
+
+
+def no_doc(x: int) -> int:
+    return x
+
+
+@tool
+def bare(city: str) -> str:
+    """Bare decorator."""
+    return city
+'''
+
+
+@unittest.skipUnless(PLANAI_PY, "set PLANAI_TEST_PYTHON to a python with planai 0.7.1")
+class HelperWithPlanai(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="planai-lsp-test-")
+        cls.ws = os.path.join(cls.tmp, "ws")
+        os.makedirs(os.path.join(cls.ws, "pkg"))
+        files = {
+            "valid.py": VALID, "classdef.py": CLASS_DEF_ERROR, "graph_err.py": GRAPH_ERROR,
+            "exec_err.py": EXECUTE_ERROR, "syntax.py": SYNTAX_ERROR, "warn.py": WARNING_MODULE,
+            "pkg/__init__.py": TASKS_PKG_INIT, "pkg/tasks.py": TASKS_MODULE, "tools.py": TOOLS_MODULE,
+        }
+        for rel, text in files.items():
+            with open(os.path.join(cls.ws, rel), "w", encoding="utf-8") as fh:
+                fh.write(text)
+        # Make the helper's cwd the workspace: nothing may be created there either.
+        cls.helper = Helper(PLANAI_PY, cwd=cls.ws, env_extra={"OPENAI_API_KEY": "sk-should-be-stripped"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.helper.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def path(self, rel):
+        return os.path.join(self.ws, rel)
+
+    def validate(self, rel, source=None, **extra):
+        path = self.path(rel)
+        if source is None:
+            with open(path, encoding="utf-8") as fh:
+                source = fh.read()
+        params = {"path": path, "source": source, "roots": [self.ws]}
+        params.update(extra)
+        resp = self.helper.call("validate", params)
+        self.assertIn("result", resp, resp)
+        return resp["result"]
+
+    def errors(self, result):
+        return [p for p in result["problems"] if p["severity"] == "error"]
+
+    # -- startup -------------------------------------------------------------------------
+    def test_hello_ready(self):
+        h = self.helper
+        self.assertEqual(h.hello["event"], "hello")
+        self.assertEqual(h.hello["protocol"], 1)
+        self.assertIn("python", h.hello)
+        self.assertIn("pid", h.hello)
+        self.assertEqual(h.ready["event"], "ready")
+        self.assertEqual(h.ready["planai"], "0.7.1")
+        self.assertIsNone(h.ready["import_error"])
+        self.assertTrue(h.ready["fork"])
+        self.assertIsInstance(h.ready["import_seconds"], float)
+        print("\n[measure] ready after %.2f s (import_seconds %.2f)" % (h.ready_seconds, h.ready["import_seconds"]),
+              file=sys.stderr)
+
+    def test_ping(self):
+        self.assertEqual(self.helper.call("ping"), {"id": self.helper.next_id - 1, "result": {"pong": True}})
+
+    # -- validate --------------------------------------------------------------------------
+    def test_validate_valid_module_no_side_effects(self):
+        before = snapshot(self.ws)
+        result = self.validate("valid.py")
+        self.assertEqual(result["problems"], [])
+        graph = result["graph"]
+        self.assertIsNotNone(graph)
+        self.assertEqual([w["name"] for w in graph["workers"]], ["Splitter", "Counter"])
+        self.assertEqual(graph["workers"][0]["line"], 12)
+        self.assertEqual(graph["edges"], [["Splitter", "Counter"]])
+        self.assertEqual(graph["entries"], ["Splitter"])
+        self.assertIn("building", result["stdout"])
+        self.assertNotIn("after run", result["stdout"])
+        self.assertEqual(snapshot(self.ws), before)
+        # warm round trip
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            self.validate("valid.py")
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        print("\n[measure] validate round trip: median %.1f ms (min %.1f, max %.1f)"
+              % (times[2] * 1000, times[0] * 1000, times[-1] * 1000), file=sys.stderr)
+
+    def test_validate_uses_buffer_not_disk(self):
+        result = self.validate("valid.py", source=VALID.replace("class Counter(TaskWorker):",
+                                                                "class Counter(TaskWorker):\n    x = 1"))
+        errs = self.errors(result)
+        self.assertEqual(len(errs), 1, result)
+        self.assertEqual(errs[0]["kind"], "class_definition")
+        self.assertEqual(errs[0]["line"], 17)
+
+    def test_class_definition_error(self):
+        result = self.validate("classdef.py")
+        errs = self.errors(result)
+        self.assertEqual(len(errs), 1, result)
+        p = errs[0]
+        self.assertEqual(p["kind"], "class_definition")
+        self.assertEqual(p["path"], self.path("classdef.py"))
+        self.assertEqual(p["line"], 7)
+        self.assertEqual(p["column"], 0)
+        if p["end_line"] is not None:  # header line only, not the whole class body
+            self.assertEqual((p["end_line"], p["end_column"]), (7, len("class Answerer(LLMTaskWorker):")))
+        self.assertEqual(p["exception"], "PydanticUserError")
+        self.assertIn("prompt", p["message"])
+        self.assertIn("Traceback", p["traceback"])
+
+    def test_graph_construction_error(self):
+        result = self.validate("graph_err.py")
+        errs = self.errors(result)
+        self.assertEqual(len(errs), 1, result)
+        p = errs[0]
+        self.assertEqual(p["kind"], "graph_construction")
+        self.assertEqual(p["exception"], "ValueError")
+        self.assertEqual(p["message"], "Worker ProducesB does not produce any task types that worker "
+                                       "ConsumesC can consume.")
+        self.assertEqual(p["line"], 26)
+        line = GRAPH_ERROR.splitlines()[25]
+        helper_version = tuple(int(x) for x in self.helper.hello["python"].split(".")[:2])
+        if helper_version >= (3, 11):
+            # PEP 657 position converted to code points (the line has non-ASCII before the call)
+            self.assertEqual(p["column"], line.index("g.set_dependency"))
+            self.assertEqual((p["end_line"], p["end_column"]), (26, len(line)))
+        else:
+            # no column information before 3.11: first non-blank character
+            self.assertEqual(p["column"], 4)
+            self.assertIsNone(p["end_column"])
+
+    def test_execute_error(self):
+        result = self.validate("exec_err.py")
+        errs = self.errors(result)
+        self.assertEqual(len(errs), 1, result)
+        p = errs[0]
+        self.assertEqual(p["kind"], "execute")
+        self.assertEqual(p["exception"], "TypeError")
+        self.assertEqual(p["line"], 18)
+        self.assertIn("cannot consume tasks of type B", p["message"])
+        self.assertIsNotNone(result["graph"])
+
+    def test_syntax_error(self):
+        result = self.validate("syntax.py")
+        errs = self.errors(result)
+        self.assertEqual(len(errs), 1, result)
+        p = errs[0]
+        self.assertEqual(p["kind"], "syntax")
+        self.assertEqual(p["exception"], "SyntaxError")
+        self.assertEqual(p["line"], 3)
+        self.assertEqual(p["column"], 13)
+        self.assertIn("expected ':'", p["message"])
+        self.assertIsNone(result["graph"])
+
+    def test_syntax_error_never_closed_clamps_end(self):
+        src = "x = (1 +\n"
+        result = self.validate("valid.py", source=src)
+        p = self.errors(result)[0]
+        self.assertEqual(p["kind"], "syntax")
+        self.assertEqual((p["line"], p["column"]), (1, 4))
+        self.assertEqual((p["end_line"], p["end_column"]), (1, 5))
+
+    def test_warning_shadowed_name(self):
+        result = self.validate("warn.py")
+        self.assertEqual(self.errors(result), [])
+        warns = [p for p in result["problems"] if p["severity"] == "warning"]
+        self.assertEqual(len(warns), 1, result)
+        w = warns[0]
+        self.assertEqual(w["kind"], "warning")
+        self.assertEqual(w["exception"], "UserWarning")
+        self.assertEqual(w["path"], self.path("warn.py"))
+        self.assertEqual(w["line"], 3)
+        self.assertEqual((w["column"], w["end_line"], w["end_column"]), (0, 3, len("class Person(Task):")))
+        self.assertIn('Field name "name" in "Person" shadows an attribute in parent "Task"', w["message"])
+
+    def test_import_error_in_user_module(self):
+        src = "import os\nimport planai_helpers_that_do_not_exist\n"
+        p = self.errors(self.validate("valid.py", source=src))[0]
+        self.assertEqual((p["kind"], p["line"], p["column"]), ("import", 2, 0))
+        self.assertEqual(p["exception"], "ModuleNotFoundError")
+
+    def test_api_keys_stripped_and_llm_stubbed(self):
+        src = ("import os\nfrom planai import llm_from_config\n"
+               "print(sorted(k for k in os.environ if k.endswith('_API_KEY')))\n"
+               "llm = llm_from_config(provider='anthropic', model_name='x')\n"
+               "print(type(llm).__name__, os.getcwd() != %r)\n" % self.ws)
+        result = self.validate("valid.py", source=src)
+        self.assertEqual(result["problems"], [])
+        self.assertIn("[]", result["stdout"])
+        self.assertIn("PlanaiLspStubLLM True", result["stdout"])
+
+    def test_pipelining(self):
+        h = self.helper
+        slow = "import time\ntime.sleep(0.8)\nprint('slow')\n"
+        fast = "print('fast')\n"
+        r1 = h.send("validate", {"path": self.path("valid.py"), "source": slow, "roots": [self.ws]})
+        r2 = h.send("validate", {"path": self.path("valid.py"), "source": fast, "roots": [self.ws]})
+        r3 = h.send("ping")
+        first = h.next_message(10)
+        self.assertEqual(first["id"], r3)  # ping answered while children run
+        second = h.next_message(10)
+        self.assertEqual(second["id"], r2)  # fast finishes before slow
+        self.assertEqual(second["result"]["stdout"], "fast\n")
+        third = h.next_message(10)
+        self.assertEqual(third["id"], r1)
+        self.assertEqual(third["result"]["stdout"], "slow\n")
+
+    def test_timeout_kills_group(self):
+        pidfile = os.path.join(self.tmp, "grandchild.pid")
+        src = textwrap.dedent('''\
+            import subprocess, time
+            p = subprocess.Popen(["sleep", "1000"])
+            open(%r, "w").write(str(p.pid))
+            while True:
+                time.sleep(1)
+            ''' % pidfile)
+        t0 = time.monotonic()
+        resp = self.helper.call("validate", {"path": self.path("valid.py"), "source": src, "roots": [self.ws],
+                                             "timeout_ms": 1500})
+        elapsed = time.monotonic() - t0
+        self.assertEqual(resp["error"]["kind"], "timeout", resp)
+        self.assertLess(elapsed, 4.0)
+        self.assertGreaterEqual(elapsed, 1.4)
+        with open(pidfile) as fh:
+            gpid = int(fh.read())
+        deadline = time.monotonic() + 5
+        alive = True
+        while time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/stat" % gpid) as fh:
+                    state = fh.read().rsplit(")", 1)[1].split()[0]
+                alive = state != "Z"
+            except (FileNotFoundError, ProcessLookupError):
+                alive = False
+            if not alive:
+                break
+            time.sleep(0.05)
+        self.assertFalse(alive, "grandchild survived the timeout")
+        self.assertEqual(self.helper.call("ping")["result"], {"pong": True})
+
+    def test_child_crash(self):
+        src = "import os\nprint('before')\nos.kill(os.getpid(), 9)\n"
+        resp = self.helper.call("validate", {"path": self.path("valid.py"), "source": src, "roots": [self.ws]})
+        self.assertEqual(resp["error"]["kind"], "crashed", resp)
+        self.assertIn("SIGKILL", resp["error"]["message"])
+        self.assertEqual(self.helper.call("ping")["result"], {"pong": True})
+
+    def test_sys_exit_is_not_a_problem(self):
+        result = self.validate("valid.py", source="import sys\nsys.exit(3)\n")
+        self.assertEqual(result["problems"], [])
+        self.assertEqual(result["exit_code"], 3)
+
+    def test_input_does_not_read_protocol_stdin(self):
+        result = self.validate("valid.py", source="x = input()\n")
+        p = self.errors(result)[0]
+        self.assertEqual(p["exception"], "EOFError")
+        self.assertEqual(self.helper.call("ping")["result"], {"pong": True})
+
+    # -- introspect_tasks ------------------------------------------------------------------
+    def test_introspect_planai(self):
+        resp = self.helper.call("introspect_tasks", {"module": "planai", "roots": []})
+        names = [t["name"] for t in resp["result"]["tasks"]]
+        self.assertIn("ChatTask", names)
+        self.assertNotIn("Task", names)
+
+    def test_introspect_user_module(self):
+        resp = self.helper.call("introspect_tasks", {"module": "pkg.tasks", "roots": [self.ws]})
+        tasks = resp["result"]["tasks"]
+        self.assertEqual([t["name"] for t in tasks], ["Question"])
+        q = tasks[0]
+        self.assertEqual(q["module"], "pkg.tasks")
+        self.assertEqual(q["doc"], "A question to answer.")
+        self.assertEqual(q["line"], 6)
+        self.assertEqual(q["path"], self.path("pkg/tasks.py"))
+        fields = {f["name"]: f for f in q["fields"]}
+        self.assertEqual(fields["text"], {"name": "text", "annotation": "str", "required": True,
+                                          "default": None, "description": "the question"})
+        self.assertEqual(fields["tags"]["annotation"], "List[str]")
+        self.assertEqual(fields["tags"]["default"], "[]")
+        self.assertEqual(fields["priority"]["annotation"], "Optional[int]")
+        self.assertEqual(fields["priority"]["default"], "3")
+
+    def test_introspect_buffer(self):
+        src = TASKS_MODULE.replace("class NotATask", "class Extra(Question):\n    n: int\n\n\nclass NotATask")
+        resp = self.helper.call("introspect_tasks", {"path": self.path("pkg/tasks.py"), "source": src,
+                                                     "module_name": "pkg.tasks", "roots": [self.ws]})
+        tasks = resp["result"]["tasks"]
+        self.assertEqual([(t["name"], t["line"]) for t in tasks], [("Question", 6), ("Extra", 13)])
+
+    # -- validate_tool ---------------------------------------------------------------------
+    def tool(self, function):
+        with open(self.path("tools.py"), encoding="utf-8") as fh:
+            src = fh.read()
+        resp = self.helper.call("validate_tool", {"path": self.path("tools.py"), "source": src,
+                                                  "function": function, "roots": [self.ws]})
+        self.assertIn("result", resp, resp)
+        return resp["result"]
+
+    def test_validate_tool_good(self):
+        r = self.tool("get_weather")
+        self.assertEqual(r["problems"], [])
+        self.assertEqual(r["warnings"], [])
+        self.assertEqual(r["name"], "get_weather")
+        self.assertEqual(r["description"], "Get the weather for a location.")
+        self.assertEqual(r["parameters"]["required"], ["location"])
+        self.assertEqual(r["parameters"]["properties"]["location"]["description"], "The city")
+
+    def test_validate_tool_missing_description(self):
+        r = self.tool("no_doc")
+        self.assertEqual(r["problems"], [])
+        self.assertEqual(r["warnings"], [TOOL_WARN_MISSING])
+        self.assertEqual(r["parameters"]["properties"]["x"], {"type": "integer"})
+
+    def test_validate_tool_bare_decorator(self):
+        r = self.tool("bare")
+        self.assertEqual(len(r["problems"]), 1, r)
+        p = r["problems"][0]
+        self.assertIn("@tool()", p["message"])
+        self.assertEqual(p["line"], 19)
+
+    # -- validate_task_data ----------------------------------------------------------------
+    def test_validate_task_data(self):
+        ok = self.helper.call("validate_task_data", {"class_name": "Question", "module": "pkg.tasks",
+                                                     "roots": [self.ws], "data": {"text": "hi", "priority": None}})
+        self.assertEqual(ok["result"], {"ok": True, "errors": [], "stdout": "", "stderr": ""})
+        bad = self.helper.call("validate_task_data", {"class_name": "Question", "module": "pkg.tasks",
+                                                      "roots": [self.ws], "data": {"tags": [1, True]}})
+        errs = bad["result"]["errors"]
+        self.assertFalse(bad["result"]["ok"])
+        self.assertIn({"loc": ["text"], "message": "Field required", "type": "missing"}, errs)
+        self.assertIn({"loc": ["tags", 0], "message": "Input should be a valid string", "type": "string_type"},
+                      errs)
+
+    def test_validate_task_data_buffer_and_missing_class(self):
+        src = "from planai import Task\n\nclass Item(Task):\n    n: int\n    flag: bool = False\n"
+        params = {"class_name": "Item", "path": self.path("valid.py"), "source": src, "roots": [self.ws]}
+        params["data"] = {"n": "12", "flag": True}
+        self.assertTrue(self.helper.call("validate_task_data", params)["result"]["ok"])
+        params["data"] = {"n": "twelve", "flag": None}
+        errs = self.helper.call("validate_task_data", params)["result"]["errors"]
+        self.assertEqual([(e["loc"], e["type"]) for e in errs], [(["n"], "int_parsing"), (["flag"], "bool_type")])
+        params["class_name"] = "Nope"
+        r = self.helper.call("validate_task_data", params)["result"]
+        self.assertEqual((r["ok"], r["errors"][0]["type"]), (False, "class_not_found"))
+
+    def test_error_in_imported_user_module_has_origin(self):
+        with open(self.path("pkg/broken.py"), "w") as fh:
+            fh.write("X = 1\nraise RuntimeError('boom')\n")
+        try:
+            src = "import os\nfrom pkg import broken\n"
+            p = self.errors(self.validate("valid.py", source=src))[0]
+            self.assertEqual((p["path"], p["line"], p["kind"]), (self.path("pkg/broken.py"), 2, "import"))
+            self.assertEqual(p["origin"]["line"], 2)
+        finally:
+            os.remove(self.path("pkg/broken.py"))
+
+    def test_relative_import_with_module_name(self):
+        src = "from .tasks import Question\nprint(Question.__name__)\n"
+        result = self.validate("pkg/other.py", source=src, module_name="pkg.other", run_main=False)
+        self.assertEqual(result["problems"], [])
+        self.assertEqual(result["stdout"], "Question\n")
+
+    # -- list_models -----------------------------------------------------------------------
+    def test_list_models_bogus_provider(self):
+        resp = self.helper.call("list_models", {"provider": "no-such-provider"})
+        self.assertEqual(resp["error"]["kind"], "internal", resp)
+        self.assertTrue(resp["error"]["message"])
+
+    # -- robustness ------------------------------------------------------------------------
+    def test_malformed_lines(self):
+        h = self.helper
+        h.send_raw(b"this is not json\n")
+        resp = h.next_message(5)
+        self.assertEqual(resp["id"], None)
+        self.assertEqual(resp["error"]["kind"], "bad_request")
+        h.send_raw(b'{"id": 4242, "method": "validate", "params": \n')
+        resp = h.next_message(5)
+        self.assertEqual((resp["id"], resp["error"]["kind"]), (4242, "bad_request"))
+        resp = h.call("no_such_method")
+        self.assertEqual(resp["error"]["kind"], "bad_request")
+        resp = h.call("validate", {"path": 3})
+        self.assertEqual(resp["error"]["kind"], "bad_request")
+        self.assertEqual(h.call("ping")["result"], {"pong": True})
+
+
+@unittest.skipUnless(PLANAI_PY, "set PLANAI_TEST_PYTHON to a python with planai 0.7.1")
+class HelperLifecycle(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="planai-lsp-life-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _start_with_sleeper(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp)
+        path = os.path.join(self.tmp, "m.py")
+        rid = h.send("validate", {"path": path, "source": "import time\ntime.sleep(100)\n", "roots": [self.tmp],
+                                  "timeout_ms": 60000})
+        time.sleep(0.3)
+        # the running child plus (usually) a pre-forked spare
+        children = subprocess.run(["pgrep", "-P", str(h.proc.pid)], capture_output=True, text=True).stdout.split()
+        self.assertGreaterEqual(len(children), 1)
+        return h, [int(c) for c in children], rid
+
+    def _gone(self, pid):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if not os.path.exists("/proc/%d" % pid):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def test_eof_kills_children_exits_zero(self):
+        h, child, _ = self._start_with_sleeper()
+        self.assertEqual(h.close(), 0)
+        self.assertTrue(all(self._gone(c) for c in child))
+
+    def test_sigterm_kills_children_exits_zero(self):
+        h, child, _ = self._start_with_sleeper()
+        h.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(h.proc.wait(timeout=10), 0)
+        h.close()
+        self.assertTrue(all(self._gone(c) for c in child))
+
+    def test_shutdown(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp)
+        self.assertEqual(h.call("shutdown")["result"], {"ok": True})
+        self.assertEqual(h.proc.wait(timeout=10), 0)
+        h.close()
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_inline_dash_c(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp, inline=True)
+        try:
+            path = os.path.join(self.tmp, "g.py")
+            resp = h.call("validate", {"path": path, "source": GRAPH_ERROR, "roots": [self.tmp]})
+            p = resp["result"]["problems"][0]
+            self.assertEqual((p["path"], p["line"], p["kind"]), (path, 26, "graph_construction"))
+            self.assertNotIn("helper", p["traceback"].lower().replace("planai_lsp", ""))
+        finally:
+            self.assertEqual(h.close(), 0)
+
+    def test_inline_dash_c_no_fork(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp, inline=True, env_extra={"PLANAI_LSP_HELPER_NOFORK": "1"})
+        try:
+            resp = h.call("validate", {"path": os.path.join(self.tmp, "m.py"), "source": "print(1)\n",
+                                       "roots": [self.tmp]}, timeout=60)
+            self.assertEqual(resp["result"]["stdout"], "1\n")
+        finally:
+            self.assertEqual(h.close(), 0)
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_no_fork_fallback(self):
+        h = Helper(PLANAI_PY, cwd=self.tmp, env_extra={"PLANAI_LSP_HELPER_NOFORK": "1"})
+        try:
+            self.assertFalse(h.ready["fork"])
+            path = os.path.join(self.tmp, "m.py")
+            resp = h.call("validate", {"path": path, "source": "print('hi')\nx = (\n", "roots": [self.tmp]},
+                          timeout=60)
+            p = resp["result"]["problems"][0]
+            self.assertEqual((p["kind"], p["line"]), ("syntax", 2))
+            resp = h.call("validate", {"path": path, "source": "print('hi')\n", "roots": [self.tmp]}, timeout=60)
+            self.assertEqual(resp["result"]["stdout"], "hi\n")
+        finally:
+            self.assertEqual(h.close(), 0)
+        self.assertEqual(os.listdir(self.tmp), [])
+
+
+def _python_without_planai():
+    cands = [os.environ.get("PLANAI_TEST_NOPLANAI_PYTHON"), "/usr/bin/python3", shutil.which("python3")]
+    for c in cands:
+        if not c or not os.path.exists(c):
+            continue
+        r = subprocess.run([c, "-I", "-c", "import sys; assert sys.version_info >= (3, 10); import planai"],
+                           capture_output=True)
+        if r.returncode != 0 and b"planai" in r.stderr:
+            return c
+    return None
+
+
+NOPLANAI_PY = _python_without_planai()
+
+
+@unittest.skipUnless(NOPLANAI_PY, "no python >= 3.10 without planai found")
+class HelperWithoutPlanai(unittest.TestCase):
+    def test_ready_ping_and_planai_missing(self):
+        tmp = tempfile.mkdtemp(prefix="planai-lsp-noplanai-")
+        h = Helper(NOPLANAI_PY, cwd=tmp)
+        try:
+            self.assertIsNone(h.ready["planai"])
+            self.assertIn("ModuleNotFoundError", h.ready["import_error"])
+            self.assertEqual(h.call("ping")["result"], {"pong": True})
+            resp = h.call("validate", {"path": os.path.join(tmp, "m.py"), "source": "x = 1\n", "roots": [tmp]})
+            self.assertEqual(resp["error"]["kind"], "planai_missing")
+        finally:
+            self.assertEqual(h.close(), 0)
+            self.assertEqual(os.listdir(tmp), [])
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,667 @@
+//! The warm helper against real interpreters: the shared test venv with planai 0.7.1, a plain
+//! Python without planai, and small fake helpers for protocol edge cases.
+
+mod common;
+
+use planai_lsp::python::diagnostics::problems_to_diagnostics;
+use planai_lsp::python::helper::{
+    HelperConfig, HelperProcess, HelperScript, HelperStatus, HelperSupervisor, SupervisorSettings,
+};
+use planai_lsp::python::protocol::*;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const VALID: &str = r#"from typing import List, Type
+from planai import Graph, Task, TaskWorker
+
+class Sentence(Task):
+    text: str
+
+class Echo(Task):
+    text: str
+
+class Splitter(TaskWorker):
+    output_types: List[Type[Task]] = [Echo]
+    def consume_work(self, task: Sentence):
+        self.publish_work(Echo(text=task.text), input_task=task)
+
+class Counter(TaskWorker):
+    def consume_work(self, task: Echo):
+        pass
+
+def main():
+    print("building")
+    graph = Graph(name="two")
+    s, c = Splitter(), Counter()
+    graph.add_workers(s, c)
+    graph.set_dependency(s, c)
+    graph.run(initial_tasks=[(s, Sentence(text="x"))], display_terminal=False)
+
+if __name__ == "__main__":
+    main()
+"#;
+
+/// Line 26 raises at `g.set_dependency`, after non-ASCII text on the same line.
+const GRAPH_ERROR: &str = r#"from typing import List, Type
+from planai import Graph, Task, TaskWorker
+
+class A(Task):
+    x: int
+
+class B(Task):
+    x: int
+
+class C(Task):
+    x: int
+
+class ProducesB(TaskWorker):
+    output_types: List[Type[Task]] = [B]
+    def consume_work(self, task: A):
+        pass
+
+class ConsumesC(TaskWorker):
+    def consume_work(self, task: C):
+        pass
+
+def build():
+    g = Graph(name="g")
+    p, c = ProducesB(), ConsumesC()
+    g.add_workers(p, c)
+    s = "héllo €😀"; g.set_dependency(p, c)
+    return g
+
+if __name__ == "__main__":
+    build()
+"#;
+
+const TASKS: &str = r#"from typing import List, Optional
+from pydantic import Field
+from planai import Task
+
+
+class Question(Task):
+    """A question to answer."""
+    text: str = Field(description="the question")
+    tags: List[str] = Field(default_factory=list)
+    priority: Optional[int] = 3
+"#;
+
+const TOOLS: &str = r#"from llm_interface import tool
+
+
+@tool()
+def get_weather(location: str, units: str = "celsius") -> str:
+    """Get the weather for a location.
+
+    Args:
+        location: The city
+        units: celsius or fahrenheit
+    """
+    return "sunny"
+
+
+def no_doc(x: int) -> int:
+    return x
+"#;
+
+/// Tries hard to leave traces in the workspace: relative writes, bytecode of an import.
+const SIDE_EFFECTS: &str = r#"import os
+import sibling
+from planai import Graph, Task, TaskWorker, llm_from_config
+
+llm_from_config(provider="openai", model_name="gpt-4o")
+with open("out.txt", "w") as fh:
+    fh.write("written")
+os.makedirs("made_dir", exist_ok=True)
+"#;
+
+const READY: Duration = Duration::from_secs(120);
+const REQUEST: Duration = Duration::from_secs(30);
+
+fn settings() -> SupervisorSettings {
+    SupervisorSettings {
+        ready_timeout: READY,
+        backoff_initial: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        ..SupervisorSettings::default()
+    }
+}
+
+fn supervisor_for(python: &Path, trusted: bool) -> HelperSupervisor {
+    HelperSupervisor::with_settings(
+        HelperConfig::new(vec![python.display().to_string()]),
+        settings(),
+        trusted,
+    )
+}
+
+fn planai_supervisor() -> HelperSupervisor {
+    supervisor_for(&common::test_venv_python(), true)
+}
+
+struct Workspace {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Workspace {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for (rel, text) in files {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Self { _dir: dir, root }
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.root.join(rel).display().to_string()
+    }
+
+    fn roots(&self) -> Vec<String> {
+        vec![self.root.display().to_string()]
+    }
+
+    fn validate_params(&self, rel: &str, source: &str) -> ValidateParams {
+        ValidateParams {
+            path: self.path(rel),
+            source: source.to_string(),
+            roots: self.roots(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Waits until the supervisor's status satisfies `want`.
+async fn wait_status(
+    supervisor: &HelperSupervisor,
+    timeout: Duration,
+    want: impl Fn(&HelperStatus) -> bool,
+) -> HelperStatus {
+    let mut status = supervisor.subscribe();
+    let result = tokio::time::timeout(timeout, async {
+        loop {
+            let current = status.borrow_and_update().clone();
+            if want(&current) {
+                return current;
+            }
+            status.changed().await.expect("supervisor dropped");
+        }
+    })
+    .await;
+    result.unwrap_or_else(|_| {
+        panic!(
+            "status did not change as expected within {timeout:?}; last: {:?}",
+            supervisor.status()
+        )
+    })
+}
+
+fn is_ready(status: &HelperStatus) -> bool {
+    matches!(status, HelperStatus::Ready { .. })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_validation_and_every_request_kind() {
+    let ws = Workspace::new(&[
+        ("valid.py", VALID),
+        ("graph_err.py", GRAPH_ERROR),
+        ("pkg/__init__.py", ""),
+        ("pkg/tasks.py", TASKS),
+        ("tools.py", TOOLS),
+    ]);
+    let supervisor = planai_supervisor();
+    assert_eq!(supervisor.status(), HelperStatus::Idle);
+    supervisor.start();
+    let status = wait_status(&supervisor, READY, |s| {
+        is_ready(s) || matches!(s, HelperStatus::Failed { .. })
+    })
+    .await;
+    let HelperStatus::Ready { planai, python } = status else {
+        panic!("{status:?}")
+    };
+    assert_eq!(planai, "0.7.1");
+    assert!(python.starts_with("3."), "{python}");
+    let ready = supervisor.wait_ready(REQUEST).await.unwrap();
+    assert!(ready.planai_available());
+    assert!(ready.pydantic.is_some() && ready.llm_interface.is_some());
+
+    let pong = supervisor
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap();
+    assert!(pong.pong);
+
+    // A valid module: no problems, the graph is captured.
+    let result = supervisor
+        .request::<Validate>(ws.validate_params("valid.py", VALID), REQUEST)
+        .await
+        .unwrap();
+    assert_eq!(result.problems, vec![], "{result:?}");
+    let graph = result.graph.expect("graph captured");
+    let names: Vec<&str> = graph.workers.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["Splitter", "Counter"]);
+    assert_eq!(graph.edges, [("Splitter".into(), "Counter".into())]);
+    assert!(result.stdout.contains("building"));
+
+    // A graph-construction error, on the right line and (after conversion) the right bytes.
+    let result = supervisor
+        .request::<Validate>(ws.validate_params("graph_err.py", GRAPH_ERROR), REQUEST)
+        .await
+        .unwrap();
+    let errors: Vec<&Problem> = result
+        .problems
+        .iter()
+        .filter(|p| p.severity == ProblemSeverity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{result:?}");
+    let problem = errors[0];
+    assert_eq!(problem.kind, ProblemKind::GraphConstruction);
+    assert_eq!(problem.exception, "ValueError");
+    assert_eq!(problem.line, 26);
+    let converted = problems_to_diagnostics(
+        &result.problems,
+        Path::new(&ws.path("graph_err.py")),
+        GRAPH_ERROR,
+    );
+    assert!(converted.other_files.is_empty());
+    let diagnostic = converted
+        .document
+        .iter()
+        .find(|d| d.code == "ValueError")
+        .unwrap();
+    assert_eq!(
+        &GRAPH_ERROR[diagnostic.range.start..diagnostic.range.end],
+        "g.set_dependency(p, c)"
+    );
+    assert!(diagnostic
+        .message
+        .contains("does not produce any task types"));
+
+    // introspect_tasks on a user module.
+    let result = supervisor
+        .request::<IntrospectTasks>(
+            IntrospectParams {
+                module: Some("pkg.tasks".into()),
+                roots: ws.roots(),
+                ..Default::default()
+            },
+            REQUEST,
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.tasks.len(), 1, "{result:?}");
+    let question = &result.tasks[0];
+    assert_eq!(question.name, "Question");
+    assert_eq!(question.line, Some(6));
+    let text = question.fields.iter().find(|f| f.name == "text").unwrap();
+    assert_eq!(text.annotation, "str");
+    assert!(text.required);
+    assert_eq!(text.description.as_deref(), Some("the question"));
+
+    // validate_tool: a good tool and one without a docstring.
+    let tool = |function: &str| ValidateToolParams {
+        path: ws.path("tools.py"),
+        source: TOOLS.into(),
+        function: function.into(),
+        roots: ws.roots(),
+        timeout_ms: None,
+    };
+    let good = supervisor
+        .request::<ValidateTool>(tool("get_weather"), REQUEST)
+        .await
+        .unwrap();
+    assert_eq!(good.name.as_deref(), Some("get_weather"));
+    assert!(
+        good.problems.is_empty() && good.warnings.is_empty(),
+        "{good:?}"
+    );
+    assert_eq!(
+        good.parameters.unwrap()["required"],
+        serde_json::json!(["location"])
+    );
+    let undocumented = supervisor
+        .request::<ValidateTool>(tool("no_doc"), REQUEST)
+        .await
+        .unwrap();
+    assert_eq!(undocumented.warnings.len(), 1, "{undocumented:?}");
+
+    // validate_task_data.
+    let data = |value: serde_json::Value| ValidateTaskDataParams {
+        class_name: "Question".into(),
+        data: value,
+        module: Some("pkg.tasks".into()),
+        roots: ws.roots(),
+        ..Default::default()
+    };
+    let ok = supervisor
+        .request::<ValidateTaskData>(data(serde_json::json!({"text": "hi"})), REQUEST)
+        .await
+        .unwrap();
+    assert!(ok.ok, "{ok:?}");
+    let bad = supervisor
+        .request::<ValidateTaskData>(data(serde_json::json!({"tags": [1]})), REQUEST)
+        .await
+        .unwrap();
+    assert!(!bad.ok);
+    assert!(
+        bad.errors
+            .iter()
+            .any(|e| e.loc == [serde_json::json!("text")] && e.error_type == "missing"),
+        "{bad:?}"
+    );
+
+    // list_models for a provider that does not exist: an `internal` error, the helper survives.
+    let err = supervisor
+        .request::<ListModels>(
+            ListModelsParams {
+                provider: "no-such-provider".into(),
+                timeout_ms: None,
+            },
+            REQUEST,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Internal, "{err}");
+    assert!(is_ready(&supervisor.status()));
+
+    supervisor.shutdown().await;
+    assert_eq!(supervisor.status(), HelperStatus::Stopped);
+    let err = supervisor
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Unavailable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspace_is_byte_identical_after_validation() {
+    let ws = Workspace::new(&[
+        ("flow.py", SIDE_EFFECTS),
+        ("sibling.py", "VALUE = 1\n"),
+        ("valid.py", VALID),
+    ]);
+    let before = common::snapshot(&ws.root);
+    let supervisor = planai_supervisor();
+    let result = supervisor
+        .request::<Validate>(ws.validate_params("flow.py", SIDE_EFFECTS), REQUEST)
+        .await
+        .unwrap();
+    let errors: Vec<_> = result
+        .problems
+        .iter()
+        .filter(|p| p.severity == ProblemSeverity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    supervisor
+        .request::<Validate>(ws.validate_params("valid.py", VALID), REQUEST)
+        .await
+        .unwrap();
+    supervisor.shutdown().await;
+    assert_eq!(common::snapshot(&ws.root), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_child_times_out_and_helper_survives() {
+    let ws = Workspace::new(&[]);
+    let supervisor = planai_supervisor();
+    supervisor.wait_ready(READY).await.unwrap();
+    let pid = supervisor.pid().await;
+
+    let mut params = ws.validate_params(
+        "hang.py",
+        "import time\nwhile True:\n    time.sleep(0.01)\n",
+    );
+    params.timeout_ms = Some(1000);
+    let started = Instant::now();
+    let err = supervisor
+        .request::<Validate>(params, REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Timeout, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Same helper, still answering.
+    assert_eq!(supervisor.pid().await, pid);
+    assert!(
+        supervisor
+            .request::<Ping>(PingParams {}, REQUEST)
+            .await
+            .unwrap()
+            .pong
+    );
+    assert!(is_ready(&supervisor.status()));
+    supervisor.shutdown().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_helper_is_restarted() {
+    let ws = Workspace::new(&[]);
+    let supervisor = planai_supervisor();
+    supervisor.wait_ready(READY).await.unwrap();
+    let first = supervisor.pid().await.unwrap();
+
+    unsafe { libc::kill(first as libc::pid_t, libc::SIGKILL) };
+    let status = wait_status(&supervisor, Duration::from_secs(10), |s| {
+        matches!(s, HelperStatus::Failed { .. })
+    })
+    .await;
+    let message = status.user_message().unwrap();
+    assert!(message.contains("exited"), "{message}");
+    assert!(message.contains("Restarting in"), "{message}");
+
+    // Restarted on its own (after the backoff), without a request asking for it.
+    wait_status(&supervisor, READY, is_ready).await;
+    let second = supervisor.pid().await.unwrap();
+    assert_ne!(first, second);
+    let result = supervisor
+        .request::<Validate>(ws.validate_params("valid.py", VALID), REQUEST)
+        .await
+        .unwrap();
+    assert!(result.problems.is_empty(), "{result:?}");
+    supervisor.shutdown().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_helper_is_killed_and_restarted() {
+    let supervisor = planai_supervisor();
+    supervisor.wait_ready(READY).await.unwrap();
+    let first = supervisor.pid().await.unwrap();
+
+    // A stopped process reads nothing and answers nothing: a hang at the client level.
+    unsafe { libc::kill(first as libc::pid_t, libc::SIGSTOP) };
+    let err = supervisor
+        .request::<Ping>(PingParams {}, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Unresponsive, "{err}");
+    assert!(
+        matches!(
+            supervisor.status(),
+            HelperStatus::Failed { .. } | HelperStatus::Starting
+        ),
+        "{:?}",
+        supervisor.status()
+    );
+    // The stopped process is gone (SIGKILL works on stopped processes).
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        while unsafe { libc::kill(first as libc::pid_t, 0) } == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "hung helper {first} still exists");
+
+    // The next request waits out the backoff, gets a fresh helper, and succeeds.
+    let pong = supervisor
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap();
+    assert!(pong.pong);
+    assert_ne!(supervisor.pid().await.unwrap(), first);
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planai_missing_is_reported() {
+    let Some(python) = common::python_without_planai() else {
+        eprintln!("skipped: no python3 without planai on PATH");
+        return;
+    };
+    let ws = Workspace::new(&[]);
+    let supervisor = supervisor_for(&python, true);
+    supervisor.start();
+    let status = wait_status(&supervisor, READY, |s| {
+        !matches!(s, HelperStatus::Idle | HelperStatus::Starting)
+    })
+    .await;
+    let HelperStatus::PlanaiMissing { message } = &status else {
+        panic!("{status:?}")
+    };
+    assert!(message.contains("planai is not installed"), "{message}");
+    assert!(message.contains("pip install planai"), "{message}");
+
+    // The helper still answers; planai-dependent requests say what is wrong.
+    assert!(
+        supervisor
+            .request::<Ping>(PingParams {}, REQUEST)
+            .await
+            .unwrap()
+            .pong
+    );
+    let err = supervisor
+        .request::<Validate>(ws.validate_params("valid.py", VALID), REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::PlanaiMissing);
+    assert!(err.message.contains("pip install planai"), "{err}");
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_never_spawns() {
+    let marker = tempfile::tempdir().unwrap();
+    let marker_file = marker.path().join("launched");
+    // If this script ever ran, the marker file would exist.
+    let script = format!(
+        "open({:?}, 'w').close()\n",
+        marker_file.display().to_string()
+    );
+    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    config.script = HelperScript::Source(script);
+    let supervisor = HelperSupervisor::with_settings(config, settings(), false);
+    assert_eq!(supervisor.status(), HelperStatus::Untrusted);
+    assert!(supervisor
+        .status()
+        .user_message()
+        .unwrap()
+        .contains("not trusted"));
+
+    supervisor.start();
+    let err = supervisor
+        .request::<Validate>(ValidateParams::default(), REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Untrusted);
+    assert!(err.message.contains("not trusted"));
+    assert_eq!(
+        supervisor.wait_ready(REQUEST).await.unwrap_err().kind,
+        HelperErrorKind::Untrusted
+    );
+    assert_eq!(supervisor.pid().await, None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!marker_file.exists());
+    assert_eq!(supervisor.status(), HelperStatus::Untrusted);
+}
+
+/// A fake helper: answers out of order, and `crash` exits without answering.
+const FAKE_HELPER: &str = r#"
+import json, os, sys
+def send(obj):
+    sys.stdout.write(json.dumps(obj) + "\n"); sys.stdout.flush()
+send({"event": "hello", "protocol": 1, "python": "3.x", "executable": sys.executable, "pid": os.getpid()})
+print("fake helper starting", file=sys.stderr)
+send({"event": "ready", "planai": "0.7.1", "pydantic": None, "llm_interface": None,
+      "import_error": None, "import_seconds": 0.0, "fork": True})
+print("not json")
+held = []
+for line in sys.stdin:
+    req = json.loads(line)
+    if req["method"] == "crash":
+        print("Traceback: fake crash", file=sys.stderr); sys.stderr.flush()
+        os._exit(3)
+    if req["method"] == "hold":
+        held.append(req)
+        continue
+    send({"id": req["id"], "result": {"pong": True}})
+    for h in held:
+        send({"id": h["id"], "result": {"pong": True}})
+    held = []
+"#;
+
+enum Hold {}
+impl HelperRequest for Hold {
+    const METHOD: &'static str = "hold";
+    type Params = PingParams;
+    type Result = PingResult;
+}
+
+enum Crash {}
+impl HelperRequest for Crash {
+    const METHOD: &'static str = "crash";
+    type Params = PingParams;
+    type Result = PingResult;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_routed_by_id_and_a_crash_fails_pending_requests() {
+    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    config.script = HelperScript::Source(FAKE_HELPER.into());
+    let helper = HelperProcess::spawn(&config).unwrap();
+    let ready = helper.wait_ready(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(ready.planai.as_deref(), Some("0.7.1"));
+
+    // `hold` is answered only after the later `ping`: out of order, matched by id.
+    let held = helper.request::<Hold>(PingParams {}, REQUEST);
+    let ping = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        helper.request::<Ping>(PingParams {}, REQUEST).await
+    };
+    let (held, ping) = tokio::join!(held, ping);
+    assert!(held.unwrap().pong && ping.unwrap().pong);
+
+    // A crash fails the request in flight and every one held by the helper.
+    let held = helper.request::<Hold>(PingParams {}, REQUEST);
+    let crash = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        helper.request::<Crash>(PingParams {}, REQUEST).await
+    };
+    let (held, crash) = tokio::join!(held, crash);
+    for err in [held.unwrap_err(), crash.unwrap_err()] {
+        assert_eq!(err.kind, HelperErrorKind::Crashed, "{err}");
+        assert!(err.message.contains("exit status: 3"), "{err}");
+        assert!(err.message.contains("fake crash"), "{err}");
+    }
+    assert!(!helper.is_alive());
+    let err = helper
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Crashed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_interpreter_is_an_actionable_failure() {
+    let supervisor = supervisor_for(Path::new("/nonexistent/planai-venv/bin/python"), true);
+    let err = supervisor
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Unavailable);
+    assert!(err.message.contains("planai.selectEnvironment"), "{err}");
+    assert!(matches!(supervisor.status(), HelperStatus::Failed { .. }));
+}
