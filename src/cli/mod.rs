@@ -50,7 +50,46 @@ pub fn run(args: &[String]) -> i32 {
     }
 }
 
-fn envs(_args: &[String]) -> i32 {
-    eprintln!("planai-lsp envs: not available yet");
-    2
+/// `planai-lsp envs [--json]`: the environments discovery finds from here, in priority order.
+fn envs(args: &[String]) -> i32 {
+    let mut json = false;
+    for arg in args {
+        match arg.as_str() {
+            "--json" => json = true,
+            other => {
+                eprintln!("planai-lsp envs: unknown option {other:?}\n\n{USAGE}");
+                return 2;
+            }
+        }
+    }
+    use crate::python::envs;
+    let roots: Vec<std::path::PathBuf> = std::env::current_dir().into_iter().collect();
+    let found = envs::discover(&envs::DiscoveryOptions::from_process(None, roots));
+    let selected = envs::select_default(&found).and_then(|chosen| {
+        found
+            .iter()
+            .position(|e| e.interpreter == chosen.interpreter)
+    });
+    if json {
+        let items: Vec<serde_json::Value> = found
+            .iter()
+            .enumerate()
+            .map(|(index, environment)| {
+                let mut value = serde_json::to_value(environment).unwrap_or_default();
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("selected".into(), (Some(index) == selected).into());
+                }
+                value
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&items).unwrap_or_default()
+        );
+    } else if found.is_empty() {
+        println!("{}", envs::no_interpreter_message());
+    } else {
+        print!("{}", envs::render_table(&found, selected));
+    }
+    0
 }

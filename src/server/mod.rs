@@ -39,6 +39,10 @@ impl Backend {
         requests::debug::panic(&self.session, params).await
     }
 
+    async fn validate_task_data(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        venv::validate_task_data(&self.session, params).await
+    }
+
     async fn debug_state(&self, params: serde_json::Value) -> Result<serde_json::Value> {
         requests::debug::state(&self.session, params).await
     }
@@ -110,6 +114,7 @@ pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket) {
         });
         Backend { session }
     })
+    .custom_method("planai/validateTaskData", Backend::validate_task_data)
     .custom_method("planai/debug/panic", Backend::debug_panic)
     .custom_method("planai/debug/state", Backend::debug_state)
     .finish();

@@ -103,6 +103,13 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 current
             };
             if still_current {
+                session.static_results.insert(
+                    uri.clone(),
+                    crate::server::state::VenvResult {
+                        version: computed.version,
+                        diagnostics: computed.diagnostics.clone(),
+                    },
+                );
                 publish(&session, &uri, computed.version, computed.diagnostics).await;
             }
         }
@@ -168,6 +175,12 @@ pub async fn publish(session: &Session, uri: &Uri, version: i32, mut diagnostics
     else {
         return;
     };
+    if session.venv.interpreter_problem().is_some() {
+        diagnostics.extend(crate::server::venv::interpreter_diagnostics(
+            session,
+            &rope.to_string(),
+        ));
+    }
     let encoding = session.encoding();
     let lsp_diagnostics = diagnostics
         .iter()

@@ -19,7 +19,7 @@ use crate::diagnostics::Diagnostic;
 use crate::server::settings::Settings;
 use crate::text::{Document, PositionEncoding};
 
-/// Venv validation results for one document, tagged with the version they were computed from.
+/// Diagnostics for one document, tagged with the version they were computed from.
 #[derive(Clone, Debug, Default)]
 pub struct VenvResult {
     pub version: i32,
@@ -37,6 +37,10 @@ pub struct Session {
     pub documents: DashMap<Uri, Document>,
     pub workers: DashMap<Uri, DocumentWorker>,
     pub venv_results: DashMap<Uri, VenvResult>,
+    /// The last static (syntax + PlanAI) diagnostics per document, with their version, so venv
+    /// results arriving later can be merged and published with the same version.
+    pub static_results: DashMap<Uri, VenvResult>,
+    pub venv: crate::server::venv::VenvState,
     encoding: OnceLock<PositionEncoding>,
     pub settings: RwLock<Settings>,
     pub roots: RwLock<Vec<PathBuf>>,
@@ -59,6 +63,8 @@ impl Session {
             documents: DashMap::new(),
             workers: DashMap::new(),
             venv_results: DashMap::new(),
+            static_results: DashMap::new(),
+            venv: Default::default(),
             encoding: OnceLock::new(),
             settings: RwLock::new(Settings::default()),
             roots: RwLock::new(Vec::new()),

@@ -1,38 +1,777 @@
-//! Glue between documents and venv-backed validation (the `python` module does the work).
+//! Glue between documents and venv-backed validation; the `python` module does the work.
+//!
+//! Static diagnostics stay instant; venv results arrive later under source `planai (venv)`,
+//! on save by default (`planai.validation.run`: `onSave` | `onType` | `off`, with a debounce
+//! for `onType`). A newer version supersedes and cancels older work, and a result is only ever
+//! published with the version it was computed from (see `publish.rs`).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tower_lsp_server::ls_types::Uri;
+use dashmap::DashMap;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::{MessageType, Uri};
 
-use crate::server::state::Session;
+use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
+use crate::python::diagnostics::{problem_to_diagnostic, problems_to_diagnostics};
+use crate::python::envs::{self, DiscoveryOptions, InterpreterSetting, PythonEnvironment};
+use crate::python::helper::{HelperConfig, HelperStatus, HelperSupervisor};
+use crate::python::protocol::{
+    HelperError, HelperErrorKind, IntrospectParams, IntrospectTasks, ListModels, ListModelsParams,
+    Validate, ValidateParams, ValidateTaskData, ValidateTaskDataParams, ValidateTool,
+    ValidateToolParams,
+};
+use crate::server::panic_guard::spawn_guarded;
+use crate::server::publish;
+use crate::server::settings::ValidationRun;
+use crate::server::state::{uri_to_path, Session, VenvResult};
+
+/// Per-session state of the Python side.
+#[derive(Default)]
+pub struct VenvState {
+    supervisor: Mutex<Option<HelperSupervisor>>,
+    environment: Mutex<Option<PythonEnvironment>>,
+    /// Set by `planai.selectEnvironment`; wins over discovery, loses to nothing else.
+    selected_override: Mutex<Option<serde_json::Value>>,
+    /// Problem with the interpreter or planai, shown on `import planai` lines.
+    interpreter_problem: Mutex<Option<String>>,
+    /// One pending or running validation per document; a newer one aborts it.
+    pub validations: DashMap<Uri, tokio::task::JoinHandle<()>>,
+    /// Messages already shown with `window/showMessage` (each is shown once).
+    shown: Mutex<HashSet<String>>,
+}
+
+impl VenvState {
+    pub fn interpreter_problem(&self) -> Option<String> {
+        self.interpreter_problem.lock().ok()?.clone()
+    }
+
+    fn set_interpreter_problem(&self, problem: Option<String>) -> bool {
+        let Ok(mut slot) = self.interpreter_problem.lock() else {
+            return false;
+        };
+        let changed = *slot != problem;
+        *slot = problem;
+        changed
+    }
+
+    fn supervisor(&self) -> Option<HelperSupervisor> {
+        self.supervisor.lock().ok()?.clone()
+    }
+}
+
+fn looks_like_planai(text: &str) -> bool {
+    text.contains("planai")
+}
+
+/// Shows a message once per session (repeats are only logged).
+fn show_once(session: &Arc<Session>, typ: MessageType, message: String) {
+    let first_time = session
+        .venv
+        .shown
+        .lock()
+        .map(|mut shown| shown.insert(message.clone()))
+        .unwrap_or(false);
+    if !first_time {
+        tracing::debug!("{message}");
+        return;
+    }
+    tracing::info!("{message}");
+    let client = session.client.clone();
+    spawn_guarded("show message", async move {
+        client.show_message(typ, message).await;
+    });
+}
+
+fn roots(session: &Session) -> Vec<PathBuf> {
+    session.roots.read().map(|r| r.clone()).unwrap_or_default()
+}
+
+/// The interpreter setting in force: a `selectEnvironment` choice, else `planai.python`.
+fn interpreter_setting(session: &Session) -> Option<InterpreterSetting> {
+    let chosen = session
+        .venv
+        .selected_override
+        .lock()
+        .ok()
+        .and_then(|o| o.clone())
+        .or_else(|| session.settings().python);
+    let value = chosen?;
+    match InterpreterSetting::from_json(&value) {
+        Ok(setting) => setting,
+        Err(message) => {
+            tracing::warn!("ignoring the interpreter setting: {message}");
+            None
+        }
+    }
+}
+
+fn discovery_options(session: &Session) -> DiscoveryOptions {
+    DiscoveryOptions::from_process(interpreter_setting(session), roots(session))
+}
+
+/// Picks the environment to use: the explicit setting when there is one (even if it is broken,
+/// so the user hears about it), otherwise the best discovered one.
+fn choose_environment(session: &Session) -> (Vec<PythonEnvironment>, Option<PythonEnvironment>) {
+    let options = discovery_options(session);
+    let found = envs::discover(&options);
+    let chosen = if options.setting.is_some() {
+        found.first().cloned()
+    } else {
+        envs::select_default(&found).cloned()
+    };
+    (found, chosen)
+}
+
+/// The supervisor for the chosen interpreter, created on first use. `None` when no usable
+/// interpreter exists (the user is told) or the workspace is untrusted.
+fn ensure_supervisor(session: &Arc<Session>) -> Option<HelperSupervisor> {
+    if session.settings().untrusted_workspace {
+        show_once(
+            session,
+            MessageType::INFO,
+            "planai-lsp: this workspace is not trusted, so no Python interpreter is launched; PlanAI files are checked statically only."
+                .to_string(),
+        );
+        return None;
+    }
+    if let Some(existing) = session.venv.supervisor() {
+        return Some(existing);
+    }
+    let (_, chosen) = choose_environment(session);
+    let Some(environment) = chosen else {
+        let message = envs::no_interpreter_message();
+        show_once(session, MessageType::WARNING, message.clone());
+        if session.venv.set_interpreter_problem(Some(message)) {
+            republish_all(session);
+        }
+        return None;
+    };
+    if let Some(problem) = environment.problem_message() {
+        show_once(session, MessageType::WARNING, problem.clone());
+        if session.venv.set_interpreter_problem(Some(problem)) {
+            republish_all(session);
+        }
+        if !environment.exists {
+            return None;
+        }
+    }
+    tracing::info!(
+        "Python environment: {} ({})",
+        environment.display_interpreter(),
+        environment.source
+    );
+    let supervisor = HelperSupervisor::new(HelperConfig::for_environment(&environment), true);
+    watch_status(Arc::clone(session), supervisor.clone());
+    if let Ok(mut slot) = session.venv.environment.lock() {
+        *slot = Some(environment);
+    }
+    if let Ok(mut slot) = session.venv.supervisor.lock() {
+        *slot = Some(supervisor.clone());
+    }
+    Some(supervisor)
+}
+
+/// Follows the helper's status: tells the user once about problems and keeps the
+/// `import planai` diagnostics in step.
+fn watch_status(session: Arc<Session>, supervisor: HelperSupervisor) {
+    let mut status = supervisor.subscribe();
+    spawn_guarded("helper status", async move {
+        loop {
+            let current = status.borrow_and_update().clone();
+            let problem = match &current {
+                HelperStatus::PlanaiMissing { message } => Some(message.clone()),
+                _ => None,
+            };
+            if let Some(message) = current.user_message() {
+                let typ = match current {
+                    HelperStatus::Untrusted => MessageType::INFO,
+                    _ => MessageType::WARNING,
+                };
+                show_once(&session, typ, format!("planai-lsp: {message}"));
+            }
+            if let HelperStatus::Ready { planai, python } = &current {
+                tracing::info!("helper ready: planai {planai} on Python {python}");
+            }
+            if session.venv.set_interpreter_problem(problem) {
+                republish_all(&session);
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Re-publishes every open document (static results merged with the current venv state).
+fn republish_all(session: &Arc<Session>) {
+    let uris: Vec<Uri> = session.documents.iter().map(|d| d.key().clone()).collect();
+    for uri in uris {
+        republish(session, &uri);
+    }
+}
+
+/// Publishes the last static results of `uri` again with whatever venv results match them.
+fn republish(session: &Arc<Session>, uri: &Uri) {
+    let Some(last) = session.static_results.get(uri).map(|r| r.clone()) else {
+        return;
+    };
+    let session = Arc::clone(session);
+    let uri = uri.clone();
+    spawn_guarded("republish", async move {
+        publish::publish(&session, &uri, last.version, last.diagnostics).await;
+    });
+}
+
+/// Diagnostics on `import planai` / `from planai …` lines when the interpreter cannot run
+/// planai, so the problem shows where the user looks.
+pub fn interpreter_diagnostics(session: &Session, text: &str) -> Vec<Diagnostic> {
+    let Some(problem) = session.venv.interpreter_problem() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let is_planai_import = trimmed.starts_with("import planai")
+            || trimmed.starts_with("from planai ")
+            || trimmed.starts_with("from planai.");
+        if is_planai_import {
+            let start = offset + (line.len() - trimmed.len());
+            let end = offset + line.trim_end().len();
+            out.push(Diagnostic::new(
+                DiagnosticSource::PlanaiVenv,
+                Severity::Warning,
+                "planai-environment",
+                TextRange::new(start, end),
+                problem.clone(),
+            ));
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// A PlanAI file was opened: start the helper early (importing planai takes ~3 s).
+pub fn on_open(session: &Arc<Session>, uri: &Uri) {
+    let is_planai = session
+        .documents
+        .get(uri)
+        .is_some_and(|d| looks_like_planai(&d.text()));
+    if !is_planai || session.settings().validation_run == ValidationRun::Off {
+        return;
+    }
+    let session = Arc::clone(session);
+    spawn_guarded("start helper", async move {
+        if let Some(supervisor) = ensure_supervisor(&session) {
+            supervisor.start();
+        }
+    });
+}
 
 /// Called after every edit: with `onType`, schedules a debounced validation.
-pub fn on_change(_session: &Arc<Session>, _uri: &Uri, _version: i32) {}
+pub fn on_change(session: &Arc<Session>, uri: &Uri, version: i32) {
+    let settings = session.settings();
+    if settings.validation_run == ValidationRun::OnType {
+        schedule_validation(
+            session,
+            uri,
+            Some(version),
+            Duration::from_millis(settings.validation_debounce_ms),
+        );
+    } else if let Some((_, pending)) = session.venv.validations.remove(uri) {
+        // The buffer moved on: results for the saved version could never be published.
+        pending.abort();
+    }
+}
 
-/// Called on save: with `onSave`, validates the current buffer.
-pub fn on_save(_session: &Arc<Session>, _uri: &Uri) {}
+/// Called on save: with `onSave` (or `onType`), validates the current buffer.
+pub fn on_save(session: &Arc<Session>, uri: &Uri) {
+    if session.settings().validation_run != ValidationRun::Off {
+        schedule_validation(session, uri, None, Duration::ZERO);
+    }
+}
 
-/// The interpreter setting or trust changed: restart the helper with the new interpreter.
-pub fn interpreter_changed(_session: &Arc<Session>) {}
+/// Starts a validation of `uri` after `delay`, replacing any pending or running one.
+/// `expected_version`, when given, must still be current when the delay ends.
+pub fn schedule_validation(
+    session: &Arc<Session>,
+    uri: &Uri,
+    expected_version: Option<i32>,
+    delay: Duration,
+) {
+    let task = spawn_guarded(
+        "venv validation",
+        validate_document(Arc::clone(session), uri.clone(), expected_version, delay),
+    );
+    if let Some(previous) = session.venv.validations.insert(uri.clone(), task) {
+        previous.abort();
+    }
+}
+
+async fn validate_document(
+    session: Arc<Session>,
+    uri: Uri,
+    expected_version: Option<i32>,
+    delay: Duration,
+) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let Some((version, text)) = session.documents.get(&uri).map(|d| (d.version(), d.text())) else {
+        return;
+    };
+    if expected_version.is_some_and(|expected| expected != version) || !looks_like_planai(&text) {
+        return;
+    }
+    let Some(supervisor) = ensure_supervisor(&session) else {
+        return;
+    };
+    let settings = session.settings();
+    let path = uri_to_path(&uri);
+    let roots: Vec<String> = roots(&session)
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    let timeout = Duration::from_millis(settings.validation_timeout_ms);
+    let params = ValidateParams {
+        path: path.display().to_string(),
+        source: text.clone(),
+        roots: roots.clone(),
+        module_name: None,
+        run_main: Some(true),
+        timeout_ms: Some(settings.validation_timeout_ms),
+    };
+    let started = std::time::Instant::now();
+    let mut diagnostics = match supervisor
+        .request::<Validate>(params, timeout + Duration::from_secs(2))
+        .await
+    {
+        Ok(result) => problems_to_diagnostics(&result.problems, &path, &text).document,
+        Err(error) => match helper_error_diagnostic(&error, settings.validation_timeout_ms) {
+            Some(diagnostic) => vec![diagnostic],
+            None => return,
+        },
+    };
+    diagnostics.extend(
+        validate_tools(
+            &supervisor,
+            &path,
+            &text,
+            &roots,
+            settings.validation_timeout_ms,
+        )
+        .await,
+    );
+    tracing::debug!(
+        uri = uri.as_str(),
+        "venv validation took {:?}",
+        started.elapsed()
+    );
+    session.venv_results.insert(
+        uri.clone(),
+        VenvResult {
+            version,
+            diagnostics,
+        },
+    );
+    republish(&session, &uri);
+}
+
+/// A helper failure the user should see in the file (timeouts, crashes); `None` for failures
+/// reported elsewhere (planai missing, untrusted).
+fn helper_error_diagnostic(error: &HelperError, timeout_ms: u64) -> Option<Diagnostic> {
+    let message = match error.kind {
+        HelperErrorKind::PlanaiMissing | HelperErrorKind::Untrusted => return None,
+        HelperErrorKind::Timeout => format!(
+            "Validating this module in the Python environment took longer than {timeout_ms} ms and was stopped. Does it block at import time (input(), a server, a long computation)? Move that under `if __name__ == \"__main__\":` or raise planai.validation.timeoutMs."
+        ),
+        HelperErrorKind::Crashed => format!(
+            "The Python process validating this module died: {}. planai-lsp restarts it; static checks are unaffected.",
+            error.message
+        ),
+        _ => format!("Venv validation failed: {}", error.message),
+    };
+    tracing::warn!("{message}");
+    Some(Diagnostic::new(
+        DiagnosticSource::PlanaiVenv,
+        Severity::Warning,
+        format!("venv-{}", error.kind.as_str()),
+        TextRange::empty(0),
+        message,
+    ))
+}
+
+/// Validates each `@tool(...)` function of the file through llm_interface; warnings (missing or
+/// generic description) and problems land on the function.
+async fn validate_tools(
+    supervisor: &HelperSupervisor,
+    path: &std::path::Path,
+    text: &str,
+    roots: &[String],
+    timeout_ms: u64,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (function, name_range) in tool_functions(text) {
+        let params = ValidateToolParams {
+            path: path.display().to_string(),
+            source: text.to_string(),
+            function: function.clone(),
+            roots: roots.to_vec(),
+            timeout_ms: Some(timeout_ms),
+        };
+        let timeout = Duration::from_millis(timeout_ms) + Duration::from_secs(2);
+        match supervisor.request::<ValidateTool>(params, timeout).await {
+            Ok(result) => {
+                for warning in result.warnings {
+                    out.push(Diagnostic::new(
+                        DiagnosticSource::PlanaiVenv,
+                        Severity::Warning,
+                        "tool-description",
+                        name_range,
+                        format!("Tool {function}: {warning}"),
+                    ));
+                }
+                for problem in result.problems {
+                    let mut diagnostic = problem_to_diagnostic(&problem, text);
+                    if !crate::python::diagnostics::problems_to_diagnostics(
+                        std::slice::from_ref(&problem),
+                        path,
+                        text,
+                    )
+                    .other_files
+                    .is_empty()
+                    {
+                        diagnostic.range = name_range;
+                    }
+                    out.push(diagnostic);
+                }
+            }
+            Err(error) => tracing::debug!("validate_tool {function}: {}", error.message),
+        }
+    }
+    out
+}
+
+/// Top-level functions decorated with `@tool(...)` or `@<module>.tool(...)`, with the range of
+/// their names.
+fn tool_functions(text: &str) -> Vec<(String, TextRange)> {
+    let Some(tree) = crate::syntax::parse(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    for node in root.children(&mut cursor) {
+        if node.kind() != "decorated_definition" {
+            continue;
+        }
+        let Some(definition) = node.child_by_field_name("definition") else {
+            continue;
+        };
+        if definition.kind() != "function_definition" {
+            continue;
+        }
+        let mut decorators = node.walk();
+        let is_tool = node.children(&mut decorators).any(|child| {
+            child.kind() == "decorator"
+                && child
+                    .utf8_text(text.as_bytes())
+                    .map(|d| {
+                        let d = d.trim_start_matches('@').trim();
+                        let callee = d.split('(').next().unwrap_or("");
+                        callee == "tool" || callee.ends_with(".tool")
+                    })
+                    .unwrap_or(false)
+        });
+        if !is_tool {
+            continue;
+        }
+        if let Some(name) = definition.child_by_field_name("name") {
+            if let Ok(function) = name.utf8_text(text.as_bytes()) {
+                out.push((
+                    function.to_string(),
+                    TextRange::new(name.start_byte(), name.end_byte()),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The interpreter setting or trust changed: drop the old helper; the next PlanAI file or
+/// validation starts one for the new interpreter.
+pub fn interpreter_changed(session: &Arc<Session>) {
+    let old = session
+        .venv
+        .supervisor
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take());
+    if let Ok(mut env) = session.venv.environment.lock() {
+        *env = None;
+    }
+    session.venv.set_interpreter_problem(None);
+    session.venv_results.clear();
+    let session = Arc::clone(session);
+    spawn_guarded("switch interpreter", async move {
+        if let Some(old) = old {
+            old.shutdown().await;
+        }
+        let any_planai = session
+            .documents
+            .iter()
+            .any(|d| looks_like_planai(&d.text()));
+        if any_planai && session.settings().validation_run != ValidationRun::Off {
+            if let Some(supervisor) = ensure_supervisor(&session) {
+                supervisor.start();
+            }
+        }
+        republish_all(&session);
+    });
+}
 
 /// Stops helper processes (on shutdown).
-pub async fn shutdown(_session: &Arc<Session>) {}
-
-pub async fn list_environments(
-    _session: &Arc<Session>,
-) -> tower_lsp_server::jsonrpc::Result<serde_json::Value> {
-    Ok(serde_json::json!([]))
+pub async fn shutdown(session: &Arc<Session>) {
+    for entry in session.venv.validations.iter() {
+        entry.value().abort();
+    }
+    let supervisor = session
+        .venv
+        .supervisor
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take());
+    if let Some(supervisor) = supervisor {
+        supervisor.shutdown().await;
+    }
 }
 
+/// `planai.listEnvironments`: every environment found, the selected one marked.
+pub async fn list_environments(session: &Arc<Session>) -> Result<serde_json::Value> {
+    let session = Arc::clone(session);
+    let (found, chosen) = tokio::task::spawn_blocking(move || {
+        let (found, chosen) = choose_environment(&session);
+        let in_use = session.venv.environment.lock().ok().and_then(|e| e.clone());
+        (found, in_use.or(chosen))
+    })
+    .await
+    .map_err(|_| Error::internal_error())?;
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .map(|environment| {
+            let mut value = serde_json::to_value(environment).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                let selected = chosen
+                    .as_ref()
+                    .is_some_and(|c| c.interpreter == environment.interpreter);
+                object.insert("selected".into(), selected.into());
+            }
+            value
+        })
+        .collect();
+    Ok(serde_json::Value::Array(items))
+}
+
+/// `planai.selectEnvironment [path | argv | {interpreter: argv}]`: use that interpreter.
 pub async fn select_environment(
-    _session: &Arc<Session>,
-    _arguments: Vec<serde_json::Value>,
-) -> tower_lsp_server::jsonrpc::Result<serde_json::Value> {
-    Ok(serde_json::Value::Null)
+    session: &Arc<Session>,
+    arguments: Vec<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let Some(argument) = arguments.into_iter().next() else {
+        return Err(Error::invalid_params(
+            "planai.selectEnvironment needs an interpreter path or argv list",
+        ));
+    };
+    let choice = match argument {
+        serde_json::Value::Object(ref object) => object
+            .get("interpreter")
+            .or_else(|| object.get("path"))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+        other => other,
+    };
+    if let Err(message) = InterpreterSetting::from_json(&choice) {
+        return Err(Error::invalid_params(message));
+    }
+    if let Ok(mut slot) = session.venv.selected_override.lock() {
+        *slot = Some(choice);
+    }
+    interpreter_changed(session);
+    let session_for_lookup = Arc::clone(session);
+    let (_, chosen) = tokio::task::spawn_blocking(move || choose_environment(&session_for_lookup))
+        .await
+        .map_err(|_| Error::internal_error())?;
+    Ok(serde_json::to_value(chosen).unwrap_or_default())
 }
 
-pub async fn restart_helper(
-    _session: &Arc<Session>,
-) -> tower_lsp_server::jsonrpc::Result<serde_json::Value> {
-    Ok(serde_json::Value::Null)
+/// `planai.restartHelper`: kill the helper tree and start a fresh one.
+pub async fn restart_helper(session: &Arc<Session>) -> Result<serde_json::Value> {
+    match ensure_supervisor(session) {
+        Some(supervisor) => {
+            supervisor.restart().await;
+            Ok(serde_json::json!({"restarted": true}))
+        }
+        None => Ok(
+            serde_json::json!({"restarted": false, "reason": session.venv.interpreter_problem()}),
+        ),
+    }
+}
+
+fn helper_failure(error: HelperError) -> Error {
+    Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32001),
+        message: format!("{} ({})", error.message, error.kind.as_str()).into(),
+        data: None,
+    }
+}
+
+fn require_supervisor(session: &Arc<Session>) -> Result<HelperSupervisor> {
+    ensure_supervisor(session).ok_or_else(|| Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32002),
+        message: session
+            .venv
+            .interpreter_problem()
+            .unwrap_or_else(|| {
+                "no Python environment is available (or the workspace is untrusted)".to_string()
+            })
+            .into(),
+        data: None,
+    })
+}
+
+/// `planai/validateTaskData {uri, className, data}` (or `{module, className, data}`): validates
+/// JSON data against a Task model in the selected environment, never evaluating it.
+pub async fn validate_task_data(
+    session: &Arc<Session>,
+    params: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let class_name = params
+        .get("className")
+        .and_then(|c| c.as_str())
+        .ok_or_else(|| Error::invalid_params("className is required"))?
+        .to_string();
+    let data = params
+        .get("data")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let mut request = ValidateTaskDataParams {
+        class_name,
+        data,
+        roots: roots(session)
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect(),
+        timeout_ms: Some(session.settings().validation_timeout_ms),
+        ..Default::default()
+    };
+    if let Some(module) = params.get("module").and_then(|m| m.as_str()) {
+        request.module = Some(module.to_string());
+    } else {
+        let uri_text = params
+            .get("uri")
+            .and_then(|u| u.as_str())
+            .ok_or_else(|| Error::invalid_params("uri or module is required"))?;
+        let uri: Uri = uri_text
+            .parse()
+            .map_err(|_| Error::invalid_params("uri is not a valid URI"))?;
+        let path = uri_to_path(&uri);
+        let source = match session.documents.get(&uri) {
+            Some(document) => document.text(),
+            None => tokio::fs::read_to_string(&path).await.map_err(|e| {
+                Error::invalid_params(format!("cannot read {}: {e}", path.display()))
+            })?,
+        };
+        request.path = Some(path.display().to_string());
+        request.source = Some(source);
+    }
+    let supervisor = require_supervisor(session)?;
+    let timeout =
+        Duration::from_millis(session.settings().validation_timeout_ms) + Duration::from_secs(2);
+    let result = supervisor
+        .request::<ValidateTaskData>(request, timeout)
+        .await
+        .map_err(helper_failure)?;
+    Ok(serde_json::to_value(result).unwrap_or_default())
+}
+
+/// `planai.listModels [provider]` or `[{provider}]`: models of a provider, asked in the venv.
+pub async fn list_models(
+    session: &Arc<Session>,
+    arguments: Vec<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let provider = arguments
+        .first()
+        .and_then(|a| {
+            a.as_str()
+                .map(str::to_string)
+                .or_else(|| a.get("provider")?.as_str().map(str::to_string))
+        })
+        .ok_or_else(|| {
+            Error::invalid_params("planai.listModels needs a provider, e.g. \"ollama\"")
+        })?;
+    let supervisor = require_supervisor(session)?;
+    let timeout_ms = session.settings().validation_timeout_ms;
+    let result = supervisor
+        .request::<ListModels>(
+            ListModelsParams {
+                provider,
+                timeout_ms: Some(timeout_ms),
+            },
+            Duration::from_millis(timeout_ms) + Duration::from_secs(2),
+        )
+        .await
+        .map_err(helper_failure)?;
+    Ok(serde_json::to_value(result).unwrap_or_default())
+}
+
+/// `planai.introspectTasks [module]` or `[{module}]`: Task classes and their pydantic fields
+/// as the venv sees them (installed packages included).
+pub async fn introspect_tasks(
+    session: &Arc<Session>,
+    arguments: Vec<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let module = arguments
+        .first()
+        .and_then(|a| {
+            a.as_str()
+                .map(str::to_string)
+                .or_else(|| a.get("module")?.as_str().map(str::to_string))
+        })
+        .ok_or_else(|| {
+            Error::invalid_params("planai.introspectTasks needs a module name, e.g. \"planai\"")
+        })?;
+    let supervisor = require_supervisor(session)?;
+    let timeout_ms = session.settings().validation_timeout_ms;
+    let params = IntrospectParams {
+        module: Some(module),
+        roots: roots(session)
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect(),
+        timeout_ms: Some(timeout_ms),
+        ..Default::default()
+    };
+    let result = supervisor
+        .request::<IntrospectTasks>(
+            params,
+            Duration::from_millis(timeout_ms) + Duration::from_secs(2),
+        )
+        .await
+        .map_err(helper_failure)?;
+    Ok(serde_json::to_value(result).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tool_decorated_functions() {
+        let text = "from planai import tool\n\n@tool(name='x')\ndef search(q: str) -> str:\n    return q\n\n@other\ndef nope():\n    pass\n\n@llm_interface.tool()\ndef fetch(url: str) -> str:\n    return url\n";
+        let names: Vec<String> = tool_functions(text).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["search", "fetch"]);
+    }
 }

@@ -11,6 +11,10 @@ pub async fn handle(session: &Arc<Session>, params: DidCloseTextDocumentParams) 
     let uri = params.text_document.uri;
     session.documents.remove(&uri);
     session.venv_results.remove(&uri);
+    session.static_results.remove(&uri);
+    if let Some((_, pending)) = session.venv.validations.remove(&uri) {
+        pending.abort();
+    }
     publish::stop(session, &uri);
     let path = uri_to_path(&uri);
     let on_disk = tokio::fs::read(&path).await.ok();

@@ -13,4 +13,5 @@ pub fn handle(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     session.documents.insert(item.uri.clone(), document);
     session.venv_results.remove(&item.uri);
     publish::schedule(session, &item.uri);
+    crate::server::venv::on_open(session, &item.uri);
 }

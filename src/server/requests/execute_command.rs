@@ -10,6 +10,8 @@ pub const COMMANDS: &[&str] = &[
     "planai.listEnvironments",
     "planai.selectEnvironment",
     "planai.restartHelper",
+    "planai.listModels",
+    "planai.introspectTasks",
 ];
 
 pub async fn handle(
@@ -26,6 +28,14 @@ pub async fn handle(
                 .map(Some)
         }
         "planai.restartHelper" => crate::server::venv::restart_helper(session).await.map(Some),
+        "planai.listModels" => crate::server::venv::list_models(session, params.arguments)
+            .await
+            .map(Some),
+        "planai.introspectTasks" => {
+            crate::server::venv::introspect_tasks(session, params.arguments)
+                .await
+                .map(Some)
+        }
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",
             COMMANDS.join(", ")
