@@ -57,6 +57,11 @@ impl VenvState {
         changed
     }
 
+    /// The helper's status, if a helper was ever set up in this session.
+    pub fn helper_status(&self) -> Option<HelperStatus> {
+        self.supervisor().map(|s| s.status())
+    }
+
     fn supervisor(&self) -> Option<HelperSupervisor> {
         self.supervisor.lock().ok()?.clone()
     }

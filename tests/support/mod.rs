@@ -331,6 +331,35 @@ impl TestClient {
             .clone()
     }
 
+    /// Like [`Self::await_notification`] with a longer deadline (venv work starts a Python).
+    pub async fn await_notification_within(
+        &mut self,
+        method: &str,
+        within: Duration,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        if let Some(index) = self
+            .backlog
+            .iter()
+            .position(|m| m["method"] == method && m.get("id").is_none() && predicate(&m["params"]))
+        {
+            return self.backlog.remove(index).map(|m| m["params"].clone());
+        }
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.incoming.recv())
+                .await
+                .ok()??;
+            if message["method"] == method
+                && message.get("id").is_none()
+                && predicate(&message["params"])
+            {
+                return Some(message["params"].clone());
+            }
+            self.backlog.push_back(message);
+        }
+    }
+
     /// Waits for diagnostics of `uri` published for exactly `version`.
     pub async fn await_diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
         let uri_owned = uri.to_string();

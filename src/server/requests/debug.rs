@@ -35,5 +35,13 @@ pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<
         .iter()
         .find(|entry| entry.key().as_str() == uri)
         .map(|entry| serde_json::json!({"version": entry.version(), "text": entry.text()}));
-    Ok(serde_json::json!({ "document": document, "encoding": session.encoding().as_lsp_str() }))
+    let helper = session
+        .venv
+        .helper_status()
+        .map(|status| format!("{status:?}"));
+    Ok(serde_json::json!({
+        "document": document,
+        "encoding": session.encoding().as_lsp_str(),
+        "helper": helper,
+    }))
 }
