@@ -126,37 +126,56 @@ fn super_init_with_keywords(m: &FunctionSummary) -> bool {
     found
 }
 
-/// The class-body declaration of `name` nearest along the MRO.
+/// The declaration of field `name` as pydantic resolves it: the class's own annotation, else
+/// the left-most direct base that has the field (pydantic merges the bases' `model_fields` in
+/// reverse order, so the left-most wins; this differs from the MRO in diamonds).
 pub fn class_field(ctx: &mut Ctx, class: &ClassRef, name: &str) -> FieldValue {
-    let mro = ctx.mro(class);
-    for c in &mro.classes {
-        match c {
-            ClassRef::User(..) => {
-                let Some((path, cs)) = ctx.user_class(c) else {
-                    return FieldValue::Unknown;
-                };
-                if let Some(a) = cs.attr(name) {
-                    return match &a.value {
-                        Some(v) => FieldValue::Expr(path.clone(), v.clone()),
-                        None if a.annotation.is_some() => FieldValue::Missing,
-                        None => FieldValue::Unknown,
-                    };
-                }
-                if cs.method(name).is_some() || cs.other_names.iter().any(|n| n == name) {
-                    return FieldValue::Unknown;
+    field_lookup(ctx, class, name, 0).unwrap_or(FieldValue::Unknown)
+}
+
+fn field_lookup(ctx: &mut Ctx, class: &ClassRef, name: &str, depth: usize) -> Option<FieldValue> {
+    if depth > 32 {
+        return Some(FieldValue::Unknown);
+    }
+    match class {
+        ClassRef::User(..) => {
+            let (path, cs) = ctx.user_class(class)?;
+            if let Some(a) = cs.attr(name) {
+                return Some(match &a.value {
+                    Some(v) => FieldValue::Expr(path.clone(), v.clone()),
+                    None if a.annotation.is_some() => FieldValue::Missing,
+                    None => FieldValue::Unknown,
+                });
+            }
+            if cs.method(name).is_some() || cs.other_names.iter().any(|n| n == name) {
+                return Some(FieldValue::Unknown);
+            }
+            let bases: Vec<ClassRef> = cs.bases.iter().filter_map(|b| ctx.resolve_class(path, b)).collect();
+            for b in bases {
+                if let Some(v) = field_lookup(ctx, &b, name, depth + 1) {
+                    return Some(v);
                 }
             }
-            ClassRef::Builtin(id) => {
-                if let Some(f) = builtins::class(*id).fields.iter().find(|f| f.name == name) {
-                    return match f.default {
-                        BuiltinDefault::Required => FieldValue::Missing,
-                        d => FieldValue::Builtin(d),
-                    };
+            None
+        }
+        ClassRef::Builtin(id) => {
+            let b = builtins::class(*id);
+            if let Some(f) = b.fields.iter().find(|f| f.name == name) {
+                return Some(match f.default {
+                    BuiltinDefault::Required => FieldValue::Missing,
+                    d => FieldValue::Builtin(d),
+                });
+            }
+            for base in b.bases {
+                if let Some(bid) = builtins::class_by_name(base) {
+                    if let Some(v) = field_lookup(ctx, &ClassRef::Builtin(bid), name, depth + 1) {
+                        return Some(v);
+                    }
                 }
             }
+            None
         }
     }
-    FieldValue::Unknown
 }
 
 /// The class-body attribute declaring `name` nearest along the MRO (for related info).

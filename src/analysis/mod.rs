@@ -329,3 +329,20 @@ pub struct GraphEdge {
     /// The call that created the edge.
     pub range: TextRange,
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Diagnostics of a single-file workspace as `(line, code)` pairs.
+    pub fn codes(src: &str) -> Vec<(usize, String)> {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(PathBuf::from("/ws/main.py"), Arc::from(src), None);
+        host.file_diagnostics(Path::new("/ws/main.py"))
+            .into_iter()
+            .map(|d| (src[..d.range.start].matches('\n').count() + 1, d.code))
+            .collect()
+    }
+}
+

@@ -330,7 +330,9 @@ impl ClassSummary {
 pub enum AssignTarget {
     Name(String, TextRange),
     SelfAttr(String, TextRange),
-    /// Tuple unpacking, subscripts, other attributes: the names it binds.
+    /// `a, b = ...`: a flat tuple of names.
+    Tuple(Vec<String>),
+    /// Nested unpacking, subscripts, other attributes: the names it binds.
     Other(Vec<String>),
 }
 
@@ -1007,7 +1009,7 @@ impl<'s> Builder<'s> {
             for t in &targets {
                 let names = match t {
                     AssignTarget::Name(n, _) => vec![n.clone()],
-                    AssignTarget::Other(v) => v.clone(),
+                    AssignTarget::Other(v) | AssignTarget::Tuple(v) => v.clone(),
                     AssignTarget::SelfAttr(..) => vec![],
                 };
                 for name in names {
@@ -1038,6 +1040,11 @@ impl<'s> Builder<'s> {
                     }
                     _ => AssignTarget::Other(Vec::new()),
                 }
+            }
+            "pattern_list" | "tuple_pattern" | "tuple" | "expression_list"
+                if named_children(n).iter().all(|c| c.kind() == "identifier") =>
+            {
+                AssignTarget::Tuple(self.names_in_target(n))
             }
             _ => AssignTarget::Other(self.names_in_target(n)),
         }
@@ -1380,6 +1387,63 @@ impl<'s> Builder<'s> {
                 range,
             },
             "lambda" => Expr::Lambda { range },
+            // Annotation-only node kinds of tree-sitter-python (`Optional[X]`, `A | B`, `m.X`).
+            "type" => match named_children(n).first() {
+                Some(inner) => self.expr(*inner, d),
+                None => Expr::Other {
+                    range,
+                    children: Vec::new(),
+                },
+            },
+            "generic_type" => {
+                let kids = named_children(n);
+                let base = kids.iter().find(|k| k.kind() != "type_parameter");
+                let params = kids.iter().find(|k| k.kind() == "type_parameter");
+                match base {
+                    Some(b) => Expr::Subscript {
+                        value: Box::new(self.expr(*b, d)),
+                        index: params
+                            .map(|p| self.children_exprs(*p, d))
+                            .unwrap_or_default(),
+                        range,
+                    },
+                    None => Expr::Other {
+                        range,
+                        children: Vec::new(),
+                    },
+                }
+            }
+            "union_type" => {
+                let kids = named_children(n);
+                match (kids.first(), kids.get(1)) {
+                    (Some(l), Some(r)) => Expr::BitOr {
+                        left: Box::new(self.expr(*l, d)),
+                        right: Box::new(self.expr(*r, d)),
+                        range,
+                    },
+                    _ => Expr::Other {
+                        range,
+                        children: Vec::new(),
+                    },
+                }
+            }
+            "member_type" => {
+                let kids = named_children(n);
+                match (kids.first(), kids.last()) {
+                    (Some(o), Some(a)) if kids.len() == 2 && a.kind() == "identifier" => {
+                        Expr::Attribute {
+                            value: Box::new(self.expr(*o, d)),
+                            attr: self.text(*a).to_string(),
+                            attr_range: range_of(*a),
+                            range,
+                        }
+                    }
+                    _ => Expr::Other {
+                        range,
+                        children: Vec::new(),
+                    },
+                }
+            }
             _ => Expr::Other {
                 range,
                 children: self.children_exprs(n, d),

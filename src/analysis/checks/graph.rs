@@ -95,7 +95,7 @@ fn function_locals(f: &FunctionSummary) -> HashSet<String> {
                     AssignTarget::Name(n, _) => {
                         out.insert(n.clone());
                     }
-                    AssignTarget::Other(ns) => out.extend(ns.iter().cloned()),
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => out.extend(ns.iter().cloned()),
                     AssignTarget::SelfAttr(..) => {}
                 }
             }
@@ -184,13 +184,27 @@ where
     fn stmt(&mut self, s: &'a Stmt) {
         match s {
             Stmt::Assign { targets, value, .. } => {
+                // `a, b = A(), B()` assigns element-wise.
+                if let (
+                    [AssignTarget::Tuple(names)],
+                    Some(Expr::Tuple { elts, .. }),
+                ) = (targets.as_slice(), value)
+                {
+                    if names.len() == elts.len() && !elts.iter().any(|e| matches!(e, Expr::Starred { .. })) {
+                        let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
+                        for (n, v) in names.iter().zip(vals) {
+                            self.env.insert(n.clone(), v);
+                        }
+                        return;
+                    }
+                }
                 let v = value.as_ref().map(|v| self.eval(v)).unwrap_or(Val::Unknown);
                 for t in targets {
                     match t {
                         AssignTarget::Name(n, _) => {
                             self.env.insert(n.clone(), v.clone());
                         }
-                        AssignTarget::Other(names) => {
+                        AssignTarget::Other(names) | AssignTarget::Tuple(names) => {
                             self.escape(&v);
                             for n in names {
                                 self.set_unknown(n);
@@ -260,7 +274,17 @@ where
             }
             Stmt::Import(bs) => {
                 for b in bs {
-                    self.set_unknown(&b.local);
+                    let module = self.ctx.resolve_module(&self.path, b.level, &b.module);
+                    let sym = match (module, &b.member) {
+                        (Some(m), Some(member)) => self.ctx.resolve_member(&m, member, 0),
+                        _ => Symbol::Unknown,
+                    };
+                    let v = match sym {
+                        Symbol::Class(c) => Val::Class(c),
+                        Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+                        _ => Val::Unknown,
+                    };
+                    self.env.insert(b.local.clone(), v);
                 }
             }
             Stmt::LocalClass(n) => self.set_unknown(n),
@@ -731,7 +755,7 @@ where
                 let (uv, dv) = (self.eval(u), self.eval(d));
                 match (&uv, &dv) {
                     (Val::Worker(u), Val::Worker(d)) => {
-                        self.dependency(g, *u, *d, c.range, precise);
+                        self.dependency(g, *u, *d, narrow(c), precise);
                         dv
                     }
                     _ => {
@@ -765,7 +789,7 @@ where
                     }
                 }
                 match (w, t) {
-                    (Some(Val::Worker(w)), Some(t)) => self.sink(g, w, t, c.range, precise),
+                    (Some(Val::Worker(w)), Some(t)) => self.sink(g, w, t, narrow(c), precise),
                     (w, _) => {
                         if let Some(w) = w {
                             self.escape(&w);
@@ -843,7 +867,7 @@ where
                 if name == "next" {
                     let dv = arg.map(|a| self.eval(a)).unwrap_or(Val::Unknown);
                     if let Val::Worker(d) = dv {
-                        self.dependency(g, w, d, c.range, precise);
+                        self.dependency(g, w, d, narrow(c), precise);
                         return dv;
                     }
                     self.escape(&dv);
@@ -856,7 +880,7 @@ where
                         }
                     }
                     match arg {
-                        Some(t) => self.sink(g, w, t, c.range, precise),
+                        Some(t) => self.sink(g, w, t, narrow(c), precise),
                         None => self.graphs[g].imprecise = true,
                     }
                     Val::NoneLit
@@ -1338,7 +1362,12 @@ where
                     + self.graphs[g].sinks.iter().filter(|(a, tt)| *a == w && *tt == t).count();
                 let tn = self.ctx.class_name(&t);
                 let wn = self.display_of(w);
-                let range = self.graphs[g].add_sites.get(&w).copied().unwrap_or_default();
+                let add_site = self.graphs[g].add_sites.get(&w).copied().unwrap_or_default();
+                // On the publish_work call when it is in this file, else where the worker is added.
+                let range = match &site {
+                    Some((p, r)) if **p == *self.path => *r,
+                    _ => add_site,
+                };
                 let diag = if consumers == 0 {
                     Some(error(
                         "RT3",
@@ -1362,8 +1391,14 @@ where
                     None
                 };
                 if let Some(mut d) = diag {
-                    if let Some((p, r)) = site {
-                        d = d.with_related(related(&self.path, &p, r, format!("{tn} is published here")));
+                    match site {
+                        Some((p, r)) if *p != *self.path => {
+                            d = d.with_related(related(&self.path, &p, r, format!("{tn} is published here")));
+                        }
+                        Some(_) => {
+                            d = d.with_related(related(&self.path, &self.path, add_site, format!("{wn} is added to the graph here")));
+                        }
+                        None => {}
                     }
                     self.out.push(d);
                 }
@@ -1437,6 +1472,15 @@ where
     }
 }
 
+/// From the method name to the end of the call: in a fluent chain over several lines this is
+/// the line of `.next(...)`, not the start of the chain.
+fn narrow(c: &CallExpr) -> TextRange {
+    match &c.func {
+        Expr::Attribute { attr_range, .. } => TextRange::new(attr_range.start, c.range.end),
+        _ => c.range,
+    }
+}
+
 fn signature_hint(code: &str) -> &'static str {
     if code == "GC6" {
         "`def consume_work_joined(self, tasks: List[MyTask])`"
@@ -1453,7 +1497,7 @@ fn assigned_names(stmts: &[Stmt]) -> Vec<String> {
             for t in targets {
                 match t {
                     AssignTarget::Name(n, _) => out.push(n.clone()),
-                    AssignTarget::Other(ns) => out.extend(ns.iter().cloned()),
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => out.extend(ns.iter().cloned()),
                     AssignTarget::SelfAttr(..) => {}
                 }
             }

@@ -108,7 +108,7 @@ impl<'a> LocalTypes<'a> {
                             (1, Some(v)) => bind(n, Binding::Value(v)),
                             _ => bind(n, Binding::Many),
                         },
-                        AssignTarget::Other(ns) => {
+                        AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
                             for n in ns {
                                 bind(n, Binding::Many)
                             }
