@@ -82,7 +82,16 @@ pub struct InstanceSpec<'a> {
 
 /// Fields assigned dynamically (`self.x = ...` in a method, validators, `__init__` that passes
 /// keywords to `super().__init__`) anywhere along the MRO; `"*"` means "all of them".
-pub fn dynamic_fields(ctx: &mut Ctx, class: &ClassRef) -> HashSet<String> {
+pub fn dynamic_fields(ctx: &mut Ctx, class: &ClassRef) -> Arc<HashSet<String>> {
+    if let Some(d) = ctx.dynamic_cache.get(class) {
+        return d.clone();
+    }
+    let d = Arc::new(compute_dynamic_fields(ctx, class));
+    ctx.dynamic_cache.insert(class.clone(), d.clone());
+    d
+}
+
+fn compute_dynamic_fields(ctx: &mut Ctx, class: &ClassRef) -> HashSet<String> {
     let mut out = HashSet::new();
     let mro = ctx.mro(class);
     for c in &mro.classes {

@@ -70,6 +70,8 @@ const PY_BUILTINS: &[&str] = &[
 pub struct Ctx<'h> {
     pub host: &'h AnalysisHost,
     mro_cache: HashMap<ClassRef, Arc<Mro>>,
+    /// Memo for `consumed::dynamic_fields` (called for every field lookup).
+    pub(crate) dynamic_cache: HashMap<ClassRef, Arc<std::collections::HashSet<String>>>,
 }
 
 impl<'h> Ctx<'h> {
@@ -77,6 +79,7 @@ impl<'h> Ctx<'h> {
         Ctx {
             host,
             mro_cache: HashMap::new(),
+            dynamic_cache: HashMap::new(),
         }
     }
 
