@@ -130,6 +130,7 @@ fn main() {
     let anchor = text.find("\"short\"").unwrap() + 5;
     let mut edit_times = Vec::new();
     let mut full_times = Vec::new();
+    let (mut parse_t, mut set_t, mut diag_t) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..60 {
         let new_char = if i % 2 == 0 { "T" } else { "t" };
         let start = Instant::now();
@@ -148,9 +149,14 @@ fn main() {
             new_end_position: pos(anchor + 1, &text),
         });
         tree = parser.parse(&text, Some(&tree)).unwrap();
+        let t1 = start.elapsed();
         host.set_file(big.clone(), Arc::from(text.as_str()), Some(&tree));
+        let t2 = start.elapsed();
         let diags = host.file_diagnostics(&big);
         edit_times.push(start.elapsed());
+        parse_t.push(t1);
+        set_t.push(t2 - t1);
+        diag_t.push(start.elapsed() - t2);
         assert_eq!(diags.len(), warm.len());
 
         let start = Instant::now();
@@ -158,7 +164,15 @@ fn main() {
         let _ = host.file_diagnostics(&big);
         full_times.push(start.elapsed());
     }
+    let mut build_t = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let _ = planai_lsp::analysis::FileData::build(big.clone(), Arc::from(text.as_str()), Some(&tree));
+        build_t.push(start.elapsed());
+    }
+    println!("(summary build alone: {:.2} ms)", ms(median(build_t)));
     let edit_median = median(edit_times);
+    let breakdown = (ms(median(parse_t)), ms(median(set_t)), ms(median(diag_t)));
     let full_median = median(full_times);
     let py_big = python_ast_seconds(std::slice::from_ref(&big), 21);
 
@@ -193,5 +207,9 @@ fn main() {
     );
     row("same edit with a full re-parse, median", ms(full_median), py_big);
     row(&format!("index {files_seen}-file workspace (discover+read+parse+summary), median"), ms(index_median), py_index);
+    println!(
+        "(edit breakdown, medians: incremental parse {:.2} ms, set_file {:.2} ms, file_diagnostics {:.2} ms)",
+        breakdown.0, breakdown.1, breakdown.2
+    );
     println!("(python column: ast.parse only — no discovery, resolution or checks; {} diagnostics in the big module)", warm.len());
 }

@@ -39,12 +39,24 @@ impl FileData {
     /// Parses (when `tree` is None) and summarises a file. Pure; callers may run it on any
     /// thread and insert the result with `AnalysisHost::insert_files`.
     pub fn build(path: PathBuf, text: Arc<str>, tree: Option<&tree_sitter::Tree>) -> FileData {
+        Self::build_reusing(path, text, tree, None)
+    }
+
+    /// Like `build`, reusing the unchanged definitions of the previous version of the file.
+    pub fn build_reusing(
+        path: PathBuf,
+        text: Arc<str>,
+        tree: Option<&tree_sitter::Tree>,
+        previous: Option<&FileData>,
+    ) -> FileData {
+        let prev = previous.and_then(|p| Some((p.summary.as_deref()?, &*p.text)));
         let summary = if text.len() > MAX_ANALYSED_FILE_BYTES {
             None
         } else {
             match tree {
-                Some(t) => Some(Arc::new(FileSummary::build(t, &text))),
-                None => crate::syntax::parse(&text).map(|t| Arc::new(FileSummary::build(&t, &text))),
+                Some(t) => Some(Arc::new(FileSummary::build_reusing(t, &text, prev))),
+                None => crate::syntax::parse(&text)
+                    .map(|t| Arc::new(FileSummary::build_reusing(&t, &text, prev))),
             }
         };
         FileData {
@@ -86,7 +98,8 @@ impl AnalysisHost {
 
     /// Adds or replaces a file. `tree`, when given, must be the tree-sitter tree of `text`.
     pub fn set_file(&mut self, path: PathBuf, text: Arc<str>, tree: Option<&tree_sitter::Tree>) {
-        let data = FileData::build(path, text, tree);
+        let previous = self.files.get(&path).cloned();
+        let data = FileData::build_reusing(path, text, tree, previous.as_deref());
         self.insert_files(vec![data]);
     }
 

@@ -72,6 +72,9 @@ pub struct Ctx<'h> {
     mro_cache: HashMap<ClassRef, Arc<Mro>>,
     /// Memo for `consumed::dynamic_fields` (called for every field lookup).
     pub(crate) dynamic_cache: HashMap<ClassRef, Arc<std::collections::HashSet<String>>>,
+    /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
+    /// while the host is borrowed) and the name.
+    global_cache: std::cell::RefCell<HashMap<usize, HashMap<String, Symbol>>>,
 }
 
 impl<'h> Ctx<'h> {
@@ -80,6 +83,7 @@ impl<'h> Ctx<'h> {
             host,
             mro_cache: HashMap::new(),
             dynamic_cache: HashMap::new(),
+            global_cache: Default::default(),
         }
     }
 
@@ -228,6 +232,23 @@ impl<'h> Ctx<'h> {
         let Some(f) = self.host.files.get(file) else {
             return Symbol::Unknown;
         };
+        let key = Arc::as_ptr(&f.path) as *const u8 as usize;
+        if let Some(sym) = self.global_cache.borrow().get(&key).and_then(|m| m.get(name)) {
+            return sym.clone();
+        }
+        let sym = self.resolve_global_uncached(f, name, depth);
+        // Results cut short by the depth limit are not memoised.
+        if depth == 0 || sym != Symbol::Unknown {
+            self.global_cache
+                .borrow_mut()
+                .entry(key)
+                .or_default()
+                .insert(name.to_string(), sym.clone());
+        }
+        sym
+    }
+
+    fn resolve_global_uncached(&self, f: &'h Arc<FileData>, name: &str, depth: usize) -> Symbol {
         let Some(summary) = f.summary.as_deref() else {
             return Symbol::Unknown;
         };

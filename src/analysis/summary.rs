@@ -456,14 +456,50 @@ pub struct FileSummary {
     /// Module-level statements in source order.
     pub body: Vec<Stmt>,
     pub bindings: HashMap<String, Vec<Binding>>,
+    /// Source spans of module-level class and function definitions, so the next summary of
+    /// an edited text can reuse the definitions whose text did not change.
+    pub def_spans: Vec<(TextRange, DefRef)>,
+}
+
+/// A module-level definition of a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefRef {
+    Class(usize),
+    Function(usize),
 }
 
 impl FileSummary {
     /// Builds the summary of `text` from its tree.
     pub fn build(tree: &tree_sitter::Tree, text: &str) -> FileSummary {
+        Self::build_reusing(tree, text, None)
+    }
+
+    /// Like `build`, but copies (with shifted ranges) every module-level class or function of
+    /// `previous` (the summary of `previous_text`) whose source text is unchanged. After a
+    /// keystroke only the edited definition is rebuilt from the tree.
+    pub fn build_reusing(
+        tree: &tree_sitter::Tree,
+        text: &str,
+        previous: Option<(&FileSummary, &str)>,
+    ) -> FileSummary {
+        let mut reuse = HashMap::new();
+        if let Some((old, old_text)) = previous {
+            for (range, def) in &old.def_spans {
+                if let Some(src) = old_text.get(range.start..range.end) {
+                    let piece = match def {
+                        DefRef::Class(i) => old.classes.get(*i).cloned().map(Reused::Class),
+                        DefRef::Function(i) => old.functions.get(*i).cloned().map(Reused::Function),
+                    };
+                    if let Some(piece) = piece {
+                        reuse.insert(src.to_string(), (range.start, piece));
+                    }
+                }
+            }
+        }
         let mut b = Builder {
             src: text.as_bytes(),
             summary: FileSummary::default(),
+            reuse,
         };
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
@@ -492,6 +528,13 @@ enum Scope {
 struct Builder<'s> {
     src: &'s [u8],
     summary: FileSummary,
+    /// Definitions of the previous summary by their exact source text.
+    reuse: HashMap<String, (usize, Reused)>,
+}
+
+enum Reused {
+    Class(ClassSummary),
+    Function(FunctionSummary),
 }
 
 fn range_of(n: Node) -> TextRange {
@@ -526,9 +569,59 @@ impl<'s> Builder<'s> {
     fn block_stmts(&mut self, n: Node, scope: Scope, conditional: bool) -> Vec<Stmt> {
         let mut out = Vec::new();
         for c in named_children(n) {
+            if scope == Scope::Module && !self.reuse.is_empty() && self.try_reuse(c, conditional, &mut out) {
+                continue;
+            }
+            let before = (self.summary.classes.len(), self.summary.functions.len());
             self.stmt(c, scope, conditional, &mut out);
+            if scope == Scope::Module {
+                if self.summary.classes.len() > before.0 {
+                    self.summary.def_spans.push((range_of(c), DefRef::Class(before.0)));
+                } else if self.summary.functions.len() > before.1 {
+                    self.summary.def_spans.push((range_of(c), DefRef::Function(before.1)));
+                }
+            }
         }
         out
+    }
+
+    /// Reuses an unchanged module-level definition of the previous summary.
+    fn try_reuse(&mut self, n: Node, cond: bool, out: &mut Vec<Stmt>) -> bool {
+        if !matches!(n.kind(), "class_definition" | "function_definition" | "decorated_definition") {
+            return false;
+        }
+        let src = self.text(n);
+        let Some((old_start, piece)) = self.reuse.remove(src) else {
+            return false;
+        };
+        let delta = n.start_byte() as isize - old_start as isize;
+        let range = range_of(n);
+        // Bindings point at the `class`/`def` keyword, after any decorators.
+        let def_start = n
+            .child_by_field_name("definition")
+            .map(|d| d.start_byte())
+            .unwrap_or(n.start_byte());
+        match piece {
+            Reused::Class(mut c) => {
+                c.shift(delta);
+                let idx = self.summary.classes.len();
+                let name = c.name.clone();
+                self.summary.classes.push(c);
+                self.bind(&name, BindingKind::Class(idx), def_start, cond);
+                self.summary.def_spans.push((range, DefRef::Class(idx)));
+                out.push(Stmt::ClassDefAt(idx));
+            }
+            Reused::Function(mut f) => {
+                f.shift(delta);
+                let idx = self.summary.functions.len();
+                let name = f.name.clone();
+                self.summary.functions.push(f);
+                self.bind(&name, BindingKind::Function(idx), def_start, cond);
+                self.summary.def_spans.push((range, DefRef::Function(idx)));
+                out.push(Stmt::FunctionDefAt(idx));
+            }
+        }
+        true
     }
 
     fn body_of(&mut self, n: Node, field: &str, scope: Scope, conditional: bool) -> Body {
@@ -1459,6 +1552,190 @@ impl<'s> Builder<'s> {
     }
 }
 
+fn shift_range(r: &mut TextRange, delta: isize) {
+    r.start = (r.start as isize + delta).max(0) as usize;
+    r.end = (r.end as isize + delta).max(0) as usize;
+}
+
+/// Moves every byte range by `delta` (used when a definition is reused at a new offset).
+trait Shift {
+    fn shift(&mut self, delta: isize);
+}
+
+impl<T: Shift> Shift for Vec<T> {
+    fn shift(&mut self, delta: isize) {
+        for x in self {
+            x.shift(delta)
+        }
+    }
+}
+
+impl<T: Shift> Shift for Option<T> {
+    fn shift(&mut self, delta: isize) {
+        if let Some(x) = self {
+            x.shift(delta)
+        }
+    }
+}
+
+impl<T: Shift> Shift for Box<T> {
+    fn shift(&mut self, delta: isize) {
+        (**self).shift(delta)
+    }
+}
+
+impl Shift for Expr {
+    fn shift(&mut self, d: isize) {
+        match self {
+            Expr::Name { range, .. }
+            | Expr::Str { range, .. }
+            | Expr::Int { range, .. }
+            | Expr::NoneLit { range }
+            | Expr::Bool { range, .. }
+            | Expr::Lambda { range } => shift_range(range, d),
+            Expr::Attribute {
+                value,
+                attr_range,
+                range,
+                ..
+            } => {
+                value.shift(d);
+                shift_range(attr_range, d);
+                shift_range(range, d);
+            }
+            Expr::Call(c) => c.shift(d),
+            Expr::List { elts, range } | Expr::Tuple { elts, range } => {
+                elts.shift(d);
+                shift_range(range, d);
+            }
+            Expr::Subscript { value, index, range } => {
+                value.shift(d);
+                index.shift(d);
+                shift_range(range, d);
+            }
+            Expr::BitOr { left, right, range } => {
+                left.shift(d);
+                right.shift(d);
+                shift_range(range, d);
+            }
+            Expr::Comprehension { elt, range } | Expr::Starred { value: elt, range } => {
+                elt.shift(d);
+                shift_range(range, d);
+            }
+            Expr::Other { range, children } => {
+                children.shift(d);
+                shift_range(range, d);
+            }
+        }
+    }
+}
+
+impl Shift for CallExpr {
+    fn shift(&mut self, d: isize) {
+        self.func.shift(d);
+        self.args.shift(d);
+        self.keywords.shift(d);
+        shift_range(&mut self.range, d);
+    }
+}
+
+impl Shift for Keyword {
+    fn shift(&mut self, d: isize) {
+        shift_range(&mut self.name_range, d);
+        self.value.shift(d);
+    }
+}
+
+impl Shift for ImportBinding {
+    fn shift(&mut self, d: isize) {
+        shift_range(&mut self.range, d);
+    }
+}
+
+impl Shift for Param {
+    fn shift(&mut self, d: isize) {
+        shift_range(&mut self.name_range, d);
+        self.annotation.shift(d);
+    }
+}
+
+impl Shift for AssignTarget {
+    fn shift(&mut self, d: isize) {
+        match self {
+            AssignTarget::Name(_, r) | AssignTarget::SelfAttr(_, r) => shift_range(r, d),
+            AssignTarget::Tuple(_) | AssignTarget::Other(_) => {}
+        }
+    }
+}
+
+impl Shift for Body {
+    fn shift(&mut self, d: isize) {
+        self.stmts.shift(d);
+    }
+}
+
+impl Shift for Stmt {
+    fn shift(&mut self, d: isize) {
+        match self {
+            Stmt::Assign {
+                targets,
+                value,
+                annotation,
+                range,
+            } => {
+                targets.shift(d);
+                value.shift(d);
+                annotation.shift(d);
+                shift_range(range, d);
+            }
+            Stmt::AugAssign { target, value } => {
+                target.shift(d);
+                value.shift(d);
+            }
+            Stmt::Expr(e) => e.shift(d),
+            Stmt::Return(e) => e.shift(d),
+            Stmt::Block { header, bodies, .. } => {
+                header.shift(d);
+                bodies.shift(d);
+            }
+            Stmt::Import(b) => b.shift(d),
+            Stmt::LocalFunction(f) => f.shift(d),
+            Stmt::Other { exprs, .. } => exprs.shift(d),
+            Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_) | Stmt::LocalClass(_) | Stmt::Global(_) => {}
+        }
+    }
+}
+
+impl Shift for FunctionSummary {
+    fn shift(&mut self, d: isize) {
+        shift_range(&mut self.name_range, d);
+        shift_range(&mut self.range, d);
+        self.params.shift(d);
+        self.decorators.shift(d);
+        self.body.shift(d);
+    }
+}
+
+impl Shift for ClassAttr {
+    fn shift(&mut self, d: isize) {
+        shift_range(&mut self.name_range, d);
+        shift_range(&mut self.range, d);
+        self.annotation.shift(d);
+        self.value.shift(d);
+    }
+}
+
+impl Shift for ClassSummary {
+    fn shift(&mut self, d: isize) {
+        shift_range(&mut self.name_range, d);
+        shift_range(&mut self.range, d);
+        self.bases.shift(d);
+        self.decorators.shift(d);
+        self.attrs.shift(d);
+        self.methods.shift(d);
+    }
+}
+
 fn parse_int(t: &str) -> Option<i64> {
     let t = t.replace('_', "");
     if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -1540,6 +1817,16 @@ mod tests {
         assert!(matches!(&vals[0], Expr::Str { value, .. } if value == "x{y}"));
         assert!(matches!(&vals[1], Expr::Other { .. }));
         assert!(matches!(&vals[2], Expr::Str { value, .. } if value == "\\n"));
+    }
+
+    #[test]
+    fn reusing_unchanged_definitions_gives_the_same_summary() {
+        let old = "import x\n\nclass A(Task):\n    a: int = 1\n\ndef f():\n    g = Graph(name='x')\n\nclass B(Task):\n    b: str\n";
+        let new = "import x\n\nclass A(Task):\n    a: int = 12\n\ndef f():\n    g = Graph(name='x')\n\nclass B(Task):\n    b: str\n";
+        let old_sum = summary(old);
+        let tree = crate::syntax::parse(new).unwrap();
+        let reused = FileSummary::build_reusing(&tree, new, Some((&old_sum, old)));
+        assert_eq!(reused, summary(new));
     }
 
     #[test]
