@@ -9,3 +9,4 @@ pub mod python;
 pub mod server;
 pub mod syntax;
 pub mod text;
+pub mod workspace;

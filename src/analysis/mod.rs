@@ -2,16 +2,83 @@
 //!
 //! Architecture Invariant: nothing in this module does I/O, spawns threads or awaits. The
 //! caller hands in file texts (and optionally already-parsed trees); the host answers queries.
+//!
+//! Layout: `summary` turns a tree into a per-file `FileSummary`; `builtins` is PlanAI 0.7.1's
+//! class table; `resolve` follows imports and computes MROs; `consumed` computes consumed and
+//! output types the way PlanAI does; `checks` produces the diagnostics.
 
+pub mod builtins;
+pub mod checks;
+pub mod consumed;
+pub mod resolve;
+pub mod summary;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, TextRange};
+
+pub use resolve::{ClassRef, Symbol};
+pub use summary::FileSummary;
+
+/// Files larger than this get no semantic checks: they are almost certainly generated, and
+/// analysing them would make every keystroke elsewhere slower.
+pub const MAX_ANALYSED_FILE_BYTES: usize = 2 * 1024 * 1024;
+
+/// One file as the host knows it.
+#[derive(Debug)]
+pub struct FileData {
+    pub path: Arc<Path>,
+    pub text: Arc<str>,
+    /// `None` for files over `MAX_ANALYSED_FILE_BYTES`.
+    pub summary: Option<Arc<FileSummary>>,
+}
+
+impl FileData {
+    /// Parses (when `tree` is None) and summarises a file. Pure; callers may run it on any
+    /// thread and insert the result with `AnalysisHost::insert_files`.
+    pub fn build(path: PathBuf, text: Arc<str>, tree: Option<&tree_sitter::Tree>) -> FileData {
+        Self::build_reusing(path, text, tree, None)
+    }
+
+    /// Like `build`, reusing the unchanged definitions of the previous version of the file.
+    pub fn build_reusing(
+        path: PathBuf,
+        text: Arc<str>,
+        tree: Option<&tree_sitter::Tree>,
+        previous: Option<&FileData>,
+    ) -> FileData {
+        let prev = previous.and_then(|p| Some((p.summary.as_deref()?, &*p.text)));
+        let summary = if text.len() > MAX_ANALYSED_FILE_BYTES {
+            None
+        } else {
+            match tree {
+                Some(t) => Some(Arc::new(FileSummary::build_reusing(t, &text, prev))),
+                None => crate::syntax::parse(&text)
+                    .map(|t| Arc::new(FileSummary::build_reusing(&t, &text, prev))),
+            }
+        };
+        FileData {
+            path: Arc::from(path.as_path()),
+            text,
+            summary,
+        }
+    }
+}
 
 /// Holds every known Python file of the workspace and answers PlanAI questions about them.
+/// Cheap to clone: all per-file data is behind `Arc`s.
 #[derive(Default, Clone)]
 pub struct AnalysisHost {
-    _private: (),
+    roots: Arc<Vec<PathBuf>>,
+    files: Arc<HashMap<PathBuf, Arc<FileData>>>,
+    /// Dotted module name → files importable under that name.
+    modules: Arc<HashMap<String, Vec<Arc<Path>>>>,
+    /// File → its dotted module names (package-chain name first).
+    module_names: Arc<HashMap<PathBuf, Vec<String>>>,
+    /// Workspace-wide facts some checks use to stay silent (see `checks::usage`).
+    usage: Arc<checks::usage::UsageIndex>,
 }
 
 impl AnalysisHost {
@@ -20,21 +87,275 @@ impl AnalysisHost {
     }
 
     /// Workspace folders; used as package roots for absolute imports (with `src/` layouts).
-    pub fn set_roots(&mut self, _roots: Vec<PathBuf>) {}
-
-    /// Adds or replaces a file. `tree`, when given, must be the tree-sitter tree of `text`.
-    pub fn set_file(&mut self, _path: PathBuf, _text: Arc<str>, _tree: Option<&tree_sitter::Tree>) {
+    pub fn set_roots(&mut self, roots: Vec<PathBuf>) {
+        self.roots = Arc::new(roots);
+        self.rebuild_modules();
     }
 
-    pub fn remove_file(&mut self, _path: &Path) {}
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// Adds or replaces a file. `tree`, when given, must be the tree-sitter tree of `text`.
+    pub fn set_file(&mut self, path: PathBuf, text: Arc<str>, tree: Option<&tree_sitter::Tree>) {
+        let previous = self.files.get(&path).cloned();
+        let data = FileData::build_reusing(path, text, tree, previous.as_deref());
+        self.insert_files(vec![data]);
+    }
+
+    /// Adds or replaces many prepared files at once (module names are recomputed once).
+    pub fn insert_files(&mut self, files: Vec<FileData>) {
+        let mut structural = false;
+        let mut new_paths = Vec::new();
+        {
+            let map = Arc::make_mut(&mut self.files);
+            let usage = Arc::make_mut(&mut self.usage);
+            for data in files {
+                let key = data.path.to_path_buf();
+                let data = Arc::new(data);
+                let old = map.insert(key.clone(), data.clone());
+                if let Some(old) = &old {
+                    usage.remove(old);
+                } else {
+                    if key.file_name().is_some_and(|f| f == "__init__.py") {
+                        structural = true;
+                    }
+                    new_paths.push(key);
+                }
+                usage.add(&data);
+            }
+        }
+        if structural || new_paths.len() > 64 {
+            self.rebuild_modules();
+        } else {
+            for p in new_paths {
+                self.add_module_names(&p);
+            }
+        }
+    }
+
+    pub fn remove_file(&mut self, path: &Path) {
+        let Some(old) = Arc::make_mut(&mut self.files).remove(path) else {
+            return;
+        };
+        Arc::make_mut(&mut self.usage).remove(&old);
+        if path.file_name().is_some_and(|f| f == "__init__.py") {
+            self.rebuild_modules();
+        } else if let Some(names) = Arc::make_mut(&mut self.module_names).remove(path) {
+            let modules = Arc::make_mut(&mut self.modules);
+            for n in names {
+                if let Some(v) = modules.get_mut(&n) {
+                    v.retain(|p| &**p != path);
+                    if v.is_empty() {
+                        modules.remove(&n);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_module_names(&mut self, path: &Path) {
+        let files = &self.files;
+        let names = resolve::module_names_for(path, &self.roots, &|p| files.contains_key(p));
+        let Some(data) = files.get(path) else { return };
+        let modules = Arc::make_mut(&mut self.modules);
+        for n in &names {
+            modules.entry(n.clone()).or_default().push(data.path.clone());
+        }
+        Arc::make_mut(&mut self.module_names).insert(path.to_path_buf(), names);
+    }
+
+    fn rebuild_modules(&mut self) {
+        let mut modules: HashMap<String, Vec<Arc<Path>>> = HashMap::new();
+        let mut module_names = HashMap::new();
+        for (path, data) in self.files.iter() {
+            let names =
+                resolve::module_names_for(path, &self.roots, &|p| self.files.contains_key(p));
+            for n in &names {
+                modules.entry(n.clone()).or_default().push(data.path.clone());
+            }
+            module_names.insert(path.clone(), names);
+        }
+        self.modules = Arc::new(modules);
+        self.module_names = Arc::new(module_names);
+    }
 
     /// PlanAI diagnostics for one file (syntax errors are reported by `crate::syntax`).
-    pub fn file_diagnostics(&self, _path: &Path) -> Vec<Diagnostic> {
-        Vec::new()
+    pub fn file_diagnostics(&self, path: &Path) -> Vec<Diagnostic> {
+        let Some(file) = self.files.get(path) else {
+            return Vec::new();
+        };
+        if file.summary.is_none() {
+            return Vec::new();
+        }
+        let mut ctx = resolve::Ctx::new(self);
+        let mut out = checks::run_all(&mut ctx, &file.path);
+        out.sort_by(|a, b| (a.range.start, &a.code).cmp(&(b.range.start, &b.code)));
+        out.dedup();
+        out
     }
 
     /// The text the host holds for `path`, used to convert ranges of related information.
-    pub fn file_text(&self, _path: &Path) -> Option<Arc<str>> {
-        None
+    pub fn file_text(&self, path: &Path) -> Option<Arc<str>> {
+        self.files.get(path).map(|f| f.text.clone())
+    }
+
+    /// Every file the host knows.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.keys().map(|p| p.as_path())
+    }
+
+    /// The summary of a file (imports, classes, functions, statements).
+    pub fn file_summary(&self, path: &Path) -> Option<Arc<FileSummary>> {
+        self.files.get(path).and_then(|f| f.summary.clone())
+    }
+
+    /// Dotted module names `path` can be imported as.
+    pub fn module_names(&self, path: &Path) -> &[String] {
+        self.module_names
+            .get(path)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Task and worker classes defined in `path`.
+    pub fn planai_classes(&self, path: &Path) -> Vec<PlanaiClassInfo> {
+        let mut ctx = resolve::Ctx::new(self);
+        let Some(file) = self.files.get(path) else {
+            return Vec::new();
+        };
+        let Some(summary) = file.summary.as_deref() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, c) in summary.classes.iter().enumerate() {
+            let cref = ClassRef::User(file.path.clone(), i);
+            let kind = if ctx.derives_from_builtin(&cref, "TaskWorker") {
+                PlanaiClassKind::Worker
+            } else if ctx.derives_from_builtin(&cref, "Task") {
+                PlanaiClassKind::Task
+            } else {
+                continue;
+            };
+            let consumed = consumed::class_consumed_types(&mut ctx, &cref)
+                .known()
+                .map(|v| v.iter().map(|t| t.display(&ctx)).collect());
+            let outputs = match consumed::class_output_types(&mut ctx, &cref) {
+                consumed::OutputTypes::Known(v) => {
+                    Some(v.iter().map(|c| ctx.class_name(c)).collect())
+                }
+                consumed::OutputTypes::Unknown => None,
+            };
+            out.push(PlanaiClassInfo {
+                name: c.name.clone(),
+                name_range: c.name_range,
+                kind,
+                consumed,
+                output_types: outputs,
+            });
+        }
+        out
+    }
+
+    /// Resolves `name` as seen from the module scope of `path` to the class it names.
+    pub fn resolve_class_name(&self, path: &Path, name: &str) -> Option<ClassLocation> {
+        let ctx = resolve::Ctx::new(self);
+        let mut expr: Option<summary::Expr> = None;
+        for part in name.split('.') {
+            let range = TextRange::default();
+            expr = Some(match expr {
+                None => summary::Expr::Name {
+                    id: part.to_string(),
+                    range,
+                },
+                Some(v) => summary::Expr::Attribute {
+                    value: Box::new(v),
+                    attr: part.to_string(),
+                    attr_range: range,
+                    range,
+                },
+            });
+        }
+        match ctx.resolve_class(path, &expr?)? {
+            ClassRef::User(p, i) => {
+                let c = &ctx.summary(&p)?.classes[i];
+                Some(ClassLocation {
+                    path: Some(p.to_path_buf()),
+                    name: c.name.clone(),
+                    name_range: c.name_range,
+                })
+            }
+            ClassRef::Builtin(id) => Some(ClassLocation {
+                path: None,
+                name: builtins::class(id).name.to_string(),
+                name_range: TextRange::default(),
+            }),
+        }
+    }
+
+    /// The graph edges built in `path` (per scope, in statement order).
+    pub fn graph_edges(&self, path: &Path) -> Vec<GraphEdge> {
+        let mut ctx = resolve::Ctx::new(self);
+        let Some(file) = self.files.get(path) else {
+            return Vec::new();
+        };
+        checks::graph::collect_edges(&mut ctx, &file.path)
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanaiClassKind {
+    Task,
+    Worker,
+}
+
+/// A Task or worker class defined in a file, for outlines and hovers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanaiClassInfo {
+    pub name: String,
+    pub name_range: TextRange,
+    pub kind: PlanaiClassKind,
+    /// For workers: the consumed task types, when statically known.
+    pub consumed: Option<Vec<String>>,
+    /// For workers: the class-level `output_types`, when statically known.
+    pub output_types: Option<Vec<String>>,
+}
+
+/// Where a class is defined; `path` is `None` for PlanAI's own classes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassLocation {
+    pub path: Option<PathBuf>,
+    pub name: String,
+    pub name_range: TextRange,
+}
+
+/// One `set_dependency`/`next`/`set_sink` edge of a graph built in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphEdge {
+    /// The function the graph is built in (`None` at module level).
+    pub scope: Option<String>,
+    /// Class names of the upstream and downstream workers (`SinkWorker` for sinks).
+    pub upstream: String,
+    pub downstream: String,
+    /// The task type passed along the edge, when known.
+    pub task_type: Option<String>,
+    /// The call that created the edge.
+    pub range: TextRange,
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Diagnostics of a single-file workspace as `(line, code)` pairs.
+    pub fn codes(src: &str) -> Vec<(usize, String)> {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(PathBuf::from("/ws/main.py"), Arc::from(src), None);
+        host.file_diagnostics(Path::new("/ws/main.py"))
+            .into_iter()
+            .map(|d| (src[..d.range.start].matches('\n').count() + 1, d.code))
+            .collect()
+    }
+}
+

@@ -1,0 +1,215 @@
+//! Analysis benchmark (`cargo bench --bench analysis_bench`).
+//!
+//! 1. Re-analysis after a one-character edit in a 5,000-line module of a 200-file workspace
+//!    (incremental tree-sitter parse + `set_file` + `file_diagnostics`, cross-file resolution
+//!    included), median over many edits.
+//! 2. Indexing a generated 1,000-file workspace (discovery + read + parse + summary).
+//! 3. The original tool's approach for comparison: Python's `ast.parse` over the same files.
+//!
+//! Prints a table; no assertions (timings depend on the machine).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use planai_lsp::workspace;
+
+fn tasks_module(i: usize) -> String {
+    let mut s = String::from("from typing import List, Type\n\nfrom planai import Task\n\n");
+    for k in 0..5 {
+        s.push_str(&format!("\nclass T{i}_{k}(Task):\n    \"\"\"Task {k} of module {i}.\"\"\"\n    text: str\n    score: float = 0.0\n    items: List[str] = []\n\n"));
+    }
+    s
+}
+
+fn workers_module(i: usize) -> String {
+    let mut s = format!(
+        "from typing import List, Type\n\nfrom planai import Graph, Task, TaskWorker, LLMTaskWorker\n\nfrom .tasks_{i} import T{i}_0, T{i}_1, T{i}_2\n\n"
+    );
+    s.push_str(&format!(
+        "\nclass W{i}a(TaskWorker):\n    output_types: List[Type[Task]] = [T{i}_1]\n\n    def consume_work(self, task: T{i}_0):\n        self.publish_work(T{i}_1(text=task.text), input_task=task)\n\n"
+    ));
+    s.push_str(&format!(
+        "\nclass W{i}b(LLMTaskWorker):\n    output_types: List[Type[Task]] = [T{i}_2]\n    llm_input_type: Type[Task] = T{i}_1\n    prompt: str = \"Summarise the text\"\n\n"
+    ));
+    s.push_str(&format!(
+        "\ndef build_{i}(llm):\n    graph = Graph(name=\"g{i}\")\n    a = W{i}a()\n    b = W{i}b(llm=llm)\n    graph.add_workers(a, b)\n    graph.set_dependency(a, b).sink(T{i}_2)\n    graph.run(initial_tasks=[(a, T{i}_0(text=\"x\"))], display_terminal=False)\n"
+    ));
+    s
+}
+
+/// A ~5,000-line module that uses tasks and workers from many other modules.
+fn big_module(lines: usize, modules: usize) -> String {
+    let mut s = String::from("from typing import List, Type\n\nfrom planai import Graph, Task, TaskWorker, JoinedTaskWorker, InitialTaskWorker\n\n");
+    for i in 0..modules.min(50) {
+        s.push_str(&format!("from .tasks_{i} import T{i}_0, T{i}_1\nfrom .workers_{i} import W{i}a\n"));
+    }
+    let mut n = 0;
+    while s.lines().count() < lines {
+        let i = n % modules.min(50);
+        s.push_str(&format!(
+            "\n\nclass Big{n}(Task):\n    text: str\n    count: int = {n}\n\n\nclass BigWorker{n}(TaskWorker):\n    output_types: List[Type[Task]] = [Big{n}]\n\n    def consume_work(self, task: T{i}_1):\n        value = Big{n}(text=task.text, count=len(task.text))\n        if value.count > 3:\n            self.publish_work(value, input_task=task)\n        else:\n            self.publish_work(Big{n}(text=\"short\"), input_task=task)\n\n\nclass Join{n}(JoinedTaskWorker):\n    output_types: List[Type[Task]] = [T{i}_0]\n    join_type: Type[TaskWorker] = InitialTaskWorker\n\n    def consume_work_joined(self, tasks: List[Big{n}]):\n        self.publish_work(T{i}_0(text=\"joined\"), input_task=tasks[0])\n\n\ndef build{n}():\n    graph = Graph(name=\"big{n}\")\n    up = W{i}a()\n    mid = BigWorker{n}()\n    join = Join{n}()\n    graph.add_workers(up, mid, join)\n    graph.set_dependency(up, mid).next(join)\n    return graph\n"
+        ));
+        n += 1;
+    }
+    s
+}
+
+fn write_workspace(dir: &Path, files: usize, with_big: bool) -> Option<PathBuf> {
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("__init__.py"), "").unwrap();
+    let modules = (files - 2) / 2;
+    for i in 0..modules {
+        std::fs::write(pkg.join(format!("tasks_{i}.py")), tasks_module(i)).unwrap();
+        std::fs::write(pkg.join(format!("workers_{i}.py")), workers_module(i)).unwrap();
+    }
+    if with_big {
+        let p = pkg.join("big.py");
+        std::fs::write(&p, big_module(5000, modules)).unwrap();
+        Some(p)
+    } else {
+        None
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Median seconds of `ast.parse` over `files` (whole set), as the original importer did.
+fn python_ast_seconds(files: &[PathBuf], repeat: usize) -> Option<f64> {
+    let list = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n");
+    let script = r#"
+import ast, sys, time
+files = sys.stdin.read().split("\n")
+texts = [open(f, encoding="utf-8").read() for f in files]
+times = []
+for _ in range(int(sys.argv[1])):
+    t = time.perf_counter()
+    for src in texts:
+        ast.parse(src)
+    times.append(time.perf_counter() - t)
+times.sort()
+print(times[len(times) // 2])
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(repeat.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    child.stdin.take()?.write_all(list.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let tmp = tempfile::tempdir().unwrap();
+
+    // 1. Edit latency in a 200-file workspace.
+    let ws200 = tmp.path().join("ws200");
+    let big = write_workspace(&ws200, 200, true).unwrap();
+    let mut host = workspace::load_workspace(std::slice::from_ref(&ws200));
+    let mut text = std::fs::read_to_string(&big).unwrap();
+    let lines = text.lines().count();
+    let mut parser = planai_lsp::syntax::new_parser();
+    let mut tree = parser.parse(&text, None).unwrap();
+    let warm = host.file_diagnostics(&big);
+    // Edit a character inside a string literal (`"short"` → `"shorT"` and back).
+    let anchor = text.find("\"short\"").unwrap() + 5;
+    let mut edit_times = Vec::new();
+    let mut full_times = Vec::new();
+    let (mut parse_t, mut set_t, mut diag_t) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..60 {
+        let new_char = if i % 2 == 0 { "T" } else { "t" };
+        let start = Instant::now();
+        text.replace_range(anchor..anchor + 1, new_char);
+        let pos = |off: usize, t: &str| {
+            let row = t[..off].matches('\n').count();
+            let col = off - t[..off].rfind('\n').map(|x| x + 1).unwrap_or(0);
+            tree_sitter::Point::new(row, col)
+        };
+        tree.edit(&tree_sitter::InputEdit {
+            start_byte: anchor,
+            old_end_byte: anchor + 1,
+            new_end_byte: anchor + 1,
+            start_position: pos(anchor, &text),
+            old_end_position: pos(anchor + 1, &text),
+            new_end_position: pos(anchor + 1, &text),
+        });
+        tree = parser.parse(&text, Some(&tree)).unwrap();
+        let t1 = start.elapsed();
+        host.set_file(big.clone(), Arc::from(text.as_str()), Some(&tree));
+        let t2 = start.elapsed();
+        let diags = host.file_diagnostics(&big);
+        edit_times.push(start.elapsed());
+        parse_t.push(t1);
+        set_t.push(t2 - t1);
+        diag_t.push(start.elapsed() - t2);
+        assert_eq!(diags.len(), warm.len());
+
+        let start = Instant::now();
+        host.set_file(big.clone(), Arc::from(text.as_str()), None);
+        let _ = host.file_diagnostics(&big);
+        full_times.push(start.elapsed());
+    }
+    let mut build_t = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let _ = planai_lsp::analysis::FileData::build(big.clone(), Arc::from(text.as_str()), Some(&tree));
+        build_t.push(start.elapsed());
+    }
+    println!("(summary build alone: {:.2} ms)", ms(median(build_t)));
+    let edit_median = median(edit_times);
+    let breakdown = (ms(median(parse_t)), ms(median(set_t)), ms(median(diag_t)));
+    let full_median = median(full_times);
+    let py_big = python_ast_seconds(std::slice::from_ref(&big), 21);
+
+    // 2. Indexing 1,000 files.
+    let ws1000 = tmp.path().join("ws1000");
+    write_workspace(&ws1000, 1000, false);
+    let mut index_times = Vec::new();
+    let mut files_seen = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let h = workspace::load_workspace(std::slice::from_ref(&ws1000));
+        index_times.push(start.elapsed());
+        files_seen = h.files().count();
+    }
+    let index_median = median(index_times);
+    let files = workspace::discover_python_files(std::slice::from_ref(&ws1000));
+    let py_index = python_ast_seconds(&files, 5);
+
+    println!("planai-lsp analysis benchmark");
+    println!("| measurement | planai-lsp | python ast (original importer) | ratio |");
+    println!("|---|---|---|---|");
+    let row = |name: &str, ours: f64, theirs: Option<f64>| {
+        match theirs {
+            Some(t) => println!("| {name} | {ours:.2} ms | {:.2} ms | {:.1}x faster |", t * 1000.0, t * 1000.0 / ours),
+            None => println!("| {name} | {ours:.2} ms | n/a (python3 unavailable) | - |"),
+        }
+    };
+    row(
+        &format!("one-char edit in {lines}-line module, 200 files (incremental parse + summary + diagnostics), median"),
+        ms(edit_median),
+        py_big,
+    );
+    row("same edit with a full re-parse, median", ms(full_median), py_big);
+    row(&format!("index {files_seen}-file workspace (discover+read+parse+summary), median"), ms(index_median), py_index);
+    println!(
+        "(edit breakdown, medians: incremental parse {:.2} ms, set_file {:.2} ms, file_diagnostics {:.2} ms)",
+        breakdown.0, breakdown.1, breakdown.2
+    );
+    println!("(python column: ast.parse only — no discovery, resolution or checks; {} diagnostics in the big module)", warm.len());
+}

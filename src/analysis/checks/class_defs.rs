@@ -1,0 +1,405 @@
+//! Class-definition checks (pydantic's and CPython's, at `class` statement time): CD1, CD2,
+//! CD3, CD4 and CD7, plus RT8 on an LLM worker's class body.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::super::builtins::{self, BASEMODEL_ATTRS};
+use super::super::consumed::{self, class_attr_decl, FieldValue, OutputTypes};
+use super::super::resolve::{ClassRef, Ctx, Symbol};
+use super::super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
+use super::{error, related, warning};
+use crate::diagnostics::Diagnostic;
+
+pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
+    let Some(summary) = ctx.summary(path) else {
+        return;
+    };
+    for (i, class) in summary.classes.iter().enumerate() {
+        let cref = ClassRef::User(path.clone(), i);
+        let mro = ctx.mro(&cref);
+        if !mro.complete || class.has_class_keywords {
+            continue;
+        }
+        let is_task = ctx.derives_from_builtin(&cref, "Task");
+        let is_worker = ctx.derives_from_builtin(&cref, "TaskWorker");
+        if !is_task && !is_worker {
+            continue;
+        }
+        check_attributes(ctx, path, class, &cref, out);
+        if is_worker {
+            check_forward_annotations(ctx, path, summary, class, out);
+            check_llm_output_type(ctx, path, class, &cref, out);
+        }
+    }
+}
+
+/// The direct bases of a class, resolved (all resolve: the MRO is complete).
+fn direct_bases(ctx: &Ctx, path: &Path, class: &ClassSummary) -> Vec<ClassRef> {
+    class
+        .bases
+        .iter()
+        .filter_map(|b| ctx.resolve_class(path, b))
+        .collect()
+}
+
+/// Whether `name` is a pydantic field of `c` or one of its bases.
+fn is_field_of(ctx: &mut Ctx, c: &ClassRef, name: &str) -> bool {
+    let mro = ctx.mro(c);
+    mro.classes.iter().any(|k| match k {
+        ClassRef::Builtin(id) => builtins::class(*id).fields.iter().any(|f| f.name == name),
+        ClassRef::User(..) => ctx
+            .user_class(k)
+            .is_some_and(|(_, cs)| {
+                cs.attrs
+                    .iter()
+                    .any(|a| a.name == name && a.annotation.as_ref().is_some_and(|t| !is_classvar(t)))
+            }),
+    })
+}
+
+/// Whether `name` is a ClassVar or a non-field attribute (method, property) of `c`'s MRO.
+fn is_attribute_of(ctx: &mut Ctx, c: &ClassRef, name: &str) -> bool {
+    let mro = ctx.mro(c);
+    let mut pydantic = false;
+    for k in &mro.classes {
+        match k {
+            ClassRef::Builtin(id) => {
+                let b = builtins::class(*id);
+                pydantic |= b.pydantic;
+                if b.attributes.contains(&name) {
+                    return true;
+                }
+            }
+            ClassRef::User(..) => {
+                if let Some((_, cs)) = ctx.user_class(k) {
+                    if cs.methods.iter().any(|m| m.name == name) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    pydantic && BASEMODEL_ATTRS.contains(&name)
+}
+
+fn is_classvar_of(ctx: &mut Ctx, c: &ClassRef, name: &str) -> bool {
+    let mro = ctx.mro(c);
+    mro.classes.iter().any(|k| {
+        ctx.user_class(k).is_some_and(|(_, cs)| {
+            cs.attrs
+                .iter()
+                .any(|a| a.name == name && a.annotation.as_ref().is_some_and(is_classvar))
+        })
+    })
+}
+
+fn is_classvar(ann: &Expr) -> bool {
+    let root = match ann {
+        Expr::Subscript { value, .. } => value,
+        other => other,
+    };
+    matches!(root.dotted().as_deref().and_then(|d| d.last().copied()), Some("ClassVar"))
+        || matches!(ann, Expr::Str { value, .. } if value.starts_with("ClassVar"))
+}
+
+/// How pydantic would treat a non-annotated class-body value.
+enum ValueKind {
+    /// A plain value: pydantic raises (CD1/CD2).
+    Data,
+    /// `Field(...)`: CD3 unless it overrides a base field.
+    FieldCall,
+    /// Functions, descriptors, nested classes: ignored by pydantic.
+    Ignored,
+    /// Cannot tell.
+    Unknown,
+}
+
+fn value_kind(ctx: &Ctx, path: &Path, class: &ClassSummary, v: &Expr) -> ValueKind {
+    match v {
+        Expr::Str { .. }
+        | Expr::Int { .. }
+        | Expr::NoneLit { .. }
+        | Expr::Bool { .. }
+        | Expr::List { .. }
+        | Expr::Tuple { .. }
+        | Expr::Comprehension { .. } => ValueKind::Data,
+        Expr::Lambda { .. } => ValueKind::Ignored,
+        Expr::Name { id, .. } if class.other_names.contains(id) => ValueKind::Ignored,
+        Expr::Name { id, .. } if class.methods.iter().any(|m| &m.name == id) => ValueKind::Ignored,
+        Expr::Name { .. } | Expr::Attribute { .. } => match ctx.resolve_expr(path, v) {
+            Symbol::Class(_) => ValueKind::Data,
+            _ => ValueKind::Unknown,
+        },
+        Expr::Call(c) => match ctx.resolve_expr(path, &c.func) {
+            Symbol::External { module, name } if module.starts_with("pydantic") && name == "Field" => {
+                ValueKind::FieldCall
+            }
+            Symbol::External { module, name } => {
+                let descriptor = module.starts_with("functools")
+                    || matches!(
+                        name.as_str(),
+                        "property" | "classmethod" | "staticmethod" | "cached_property" | "PrivateAttr"
+                            | "TypeAliasType" | "computed_field"
+                    );
+                if descriptor {
+                    ValueKind::Ignored
+                } else {
+                    ValueKind::Data
+                }
+            }
+            Symbol::Class(_) => ValueKind::Data,
+            _ => {
+                if c.func.as_name() == Some("Field") {
+                    ValueKind::FieldCall
+                } else {
+                    ValueKind::Unknown
+                }
+            }
+        },
+        _ => ValueKind::Unknown,
+    }
+}
+
+fn check_attributes(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    class: &ClassSummary,
+    _cref: &ClassRef,
+    out: &mut Vec<Diagnostic>,
+) {
+    let bases = direct_bases(ctx, path, class);
+    for attr in &class.attrs {
+        let name = attr.name.as_str();
+        if name.starts_with('_') || name == "model_config" {
+            continue;
+        }
+        if let Some(ann) = &attr.annotation {
+            if is_classvar(ann) {
+                continue;
+            }
+            // CD4: pydantic names the first direct base that has the attribute.
+            for b in &bases {
+                if is_attribute_of(ctx, b, name) {
+                    let parent = ctx.class_name(b);
+                    out.push(warning(
+                        "CD4",
+                        attr.name_range,
+                        format!(
+                            "Field name \"{name}\" in \"{}\" shadows an attribute in parent \"{parent}\". \
+                             The parent's attribute wins when it is read (e.g. `{name}` stays the parent's \
+                             {name}); rename the field.",
+                            class.name
+                        ),
+                    ));
+                    break;
+                }
+            }
+            continue;
+        }
+        let Some(value) = &attr.value else { continue };
+        if bases.iter().any(|b| is_classvar_of(ctx, b, name)) {
+            continue;
+        }
+        let kind = value_kind(ctx, path, class, value);
+        if matches!(kind, ValueKind::Ignored | ValueKind::Unknown) {
+            continue;
+        }
+        if bases.iter().any(|b| is_field_of(ctx, b, name)) {
+            out.push(error(
+                "CD1",
+                attr.name_range,
+                format!(
+                    "Field '{name}' defined on a base class was overridden by a non-annotated attribute. \
+                     All field definitions, including overrides, require a type annotation. \
+                     Add the annotation, e.g. `{name}: {} = ...`.",
+                    suggested_annotation(name)
+                ),
+            ));
+            continue;
+        }
+        match kind {
+            ValueKind::FieldCall => out.push(error(
+                "CD3",
+                attr.name_range,
+                format!("Field '{name}' requires a type annotation. Annotate it, e.g. `{name}: str = Field(...)`."),
+            )),
+            _ => out.push(error(
+                "CD2",
+                attr.name_range,
+                format!(
+                    "A non-annotated attribute was detected: `{name} = {}`. All model fields require a type \
+                     annotation; if `{name}` is not meant to be a field, you may be able to resolve this error \
+                     by annotating it as a `ClassVar` or updating `model_config['ignored_types']`.",
+                    consumed::render(value)
+                ),
+            )),
+        }
+    }
+}
+
+fn suggested_annotation(name: &str) -> &'static str {
+    match name {
+        "output_types" => "List[Type[Task]]",
+        "llm_input_type" | "llm_output_type" => "Type[Task]",
+        "join_type" => "Type[TaskWorker]",
+        "prompt" | "system_prompt" | "debug_dir" | "cache_dir" => "str",
+        "debug_mode" | "use_xml" | "enable_trace" => "bool",
+        "num_retries" => "int",
+        _ => "<type>",
+    }
+}
+
+/// CD7: a consume annotation naming a class defined later in the file (evaluated at `def`
+/// time without `from __future__ import annotations`, Python <= 3.13).
+fn check_forward_annotations(
+    ctx: &Ctx,
+    path: &Path,
+    summary: &FileSummary,
+    class: &ClassSummary,
+    out: &mut Vec<Diagnostic>,
+) {
+    if summary.future_annotations {
+        return;
+    }
+    let _ = ctx;
+    for m in &class.methods {
+        if m.name != "consume_work" && m.name != "consume_work_joined" {
+            continue;
+        }
+        for p in &m.params {
+            let Some(ann) = &p.annotation else { continue };
+            let mut names = Vec::new();
+            annotation_names(ann, &mut names);
+            for (name, range) in names {
+                let Some(bindings) = summary.bindings.get(name) else {
+                    continue;
+                };
+                let defined_before = bindings.iter().any(|b| b.start < m.range.start);
+                let later_class = bindings.iter().find_map(|b| match b.kind {
+                    BindingKind::Class(i) if b.start > class.range.end && !b.conditional => Some(i),
+                    _ => None,
+                });
+                if defined_before {
+                    continue;
+                }
+                if let Some(i) = later_class {
+                    let later = &summary.classes[i];
+                    out.push(
+                        error(
+                            "CD7",
+                            range,
+                            format!(
+                                "NameError: name '{name}' is not defined. The annotation is evaluated when \
+                                 class {} is defined, before {name} exists (Python 3.13 and older); move \
+                                 {name} above {} or add `from __future__ import annotations`.",
+                                class.name, class.name
+                            ),
+                        )
+                        .with_related(related(path, path, later.name_range, format!("{name} is defined here"))),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn annotation_names<'a>(e: &'a Expr, out: &mut Vec<(&'a str, crate::diagnostics::TextRange)>) {
+    match e {
+        Expr::Name { id, range } => out.push((id, *range)),
+        Expr::Attribute { .. } => {}
+        Expr::Subscript { value, index, .. } => {
+            annotation_names(value, out);
+            for i in index {
+                annotation_names(i, out);
+            }
+        }
+        Expr::BitOr { left, right, .. } => {
+            annotation_names(left, out);
+            annotation_names(right, out);
+        }
+        Expr::Tuple { elts, .. } | Expr::List { elts, .. } => {
+            for x in elts {
+                annotation_names(x, out)
+            }
+        }
+        _ => {}
+    }
+}
+
+/// RT8 at the class: `llm_output_type` not in `output_types` with the default post_process.
+fn check_llm_output_type(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    class: &ClassSummary,
+    cref: &ClassRef,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !ctx.derives_from_builtin(cref, "LLMTaskWorker") {
+        return;
+    }
+    let Some(attr) = class.attr("llm_output_type") else {
+        return;
+    };
+    if attr.annotation.is_none() {
+        return;
+    }
+    let usage = ctx.host.usage.clone();
+    if usage.used_as_base(&class.name)
+        || usage.kwarg_used(&class.name, "output_types")
+        || usage.kwarg_used(&class.name, "llm_output_type")
+    {
+        return;
+    }
+    if let Some(diag) = rt8(ctx, path, cref, &class.name, attr.name_range, None) {
+        out.push(diag);
+    }
+}
+
+/// The RT8 diagnostic for a worker whose effective llm_output_type is `attr`'s value (or the
+/// given instance's), if it is not among the output types and post_process is not overridden.
+pub(crate) fn rt8(
+    ctx: &mut Ctx,
+    here: &Path,
+    cref: &ClassRef,
+    class_name: &str,
+    range: crate::diagnostics::TextRange,
+    instance: Option<consumed::InstanceSpec>,
+) -> Option<Diagnostic> {
+    if overrides_post_process(ctx, cref) {
+        return None;
+    }
+    let spec = instance.unwrap_or(consumed::InstanceSpec { class: cref, call: None });
+    let llm_out = match consumed::field_value(ctx, spec, "llm_output_type") {
+        FieldValue::Expr(p, e) => ctx.resolve_class(&p, &e)?,
+        _ => return None,
+    };
+    let OutputTypes::Known(outputs) = consumed::output_types(ctx, spec) else {
+        return None;
+    };
+    if outputs.contains(&llm_out) {
+        return None;
+    }
+    let t = ctx.class_name(&llm_out);
+    let mut d = error(
+        "RT8",
+        range,
+        format!(
+            "Task {class_name} cannot publish work of type {t}. The default post_process publishes the \
+             LLM response ({t}) as-is, but {t} is not in output_types: add it to output_types or \
+             override post_process to publish an output type."
+        ),
+    );
+    if let Some((p, decl)) = class_attr_decl(ctx, cref, "output_types") {
+        d = d.with_related(related(here, &p, decl.name_range, "output_types is declared here"));
+    }
+    Some(d)
+}
+
+fn overrides_post_process(ctx: &mut Ctx, cref: &ClassRef) -> bool {
+    let mro = ctx.mro(cref);
+    mro.classes.iter().any(|c| {
+        ctx.user_class(c)
+            .is_some_and(|(_, cs)| cs.method("post_process").is_some() || cs.method("consume_work").is_some() || cs.method("_invoke_llm").is_some())
+    })
+}

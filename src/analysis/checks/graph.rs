@@ -1,0 +1,1515 @@
+//! Graph building, interpreted per scope in statement order: worker instantiations (IN1, IN2,
+//! IN5, RT8), `add_worker(s)` (GC1), `set_dependency`/`next`/`sink`/`set_sink` (GC2, GC4, GC5,
+//! GC6, GC7, GC8, GC9, GC11), `set_entry` and `run`/`execute` (GC3, EX1), and, at `run`, the
+//! consumers of every published type (RT3, RT4).
+//!
+//! The interpretation is intra-procedural and conservative: a graph that is touched by code we
+//! do not model (passed to a function, mutated in a loop or branch, `*workers` splats) becomes
+//! *imprecise*, and every check that needs a negative fact ("not added yet", "no consumer")
+//! stays silent for it. Type checks on an edge only need the two workers' classes.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::super::builtins;
+use super::super::consumed::{
+    self, consumed_types, find_method, output_types, ConsumedTypes, FieldValue, InstanceSpec, MethodRef,
+    OutputTypes, TypeKey,
+};
+use super::super::resolve::{ClassRef, Ctx, Symbol};
+use super::super::summary::{
+    walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
+};
+use super::publish::{infer_task_type, LocalTypes};
+use super::{error, related};
+use crate::analysis::GraphEdge;
+use crate::diagnostics::{Diagnostic, TextRange};
+
+/// The implicit `InitialTaskWorker` of every graph.
+const INITIAL: usize = usize::MAX;
+
+pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
+    let mut edges = Vec::new();
+    run_scopes(ctx, path, out, &mut edges);
+}
+
+/// The edges built in `path`, for the graph view.
+pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
+    let mut out = Vec::new();
+    let mut edges = Vec::new();
+    run_scopes(ctx, path, &mut out, &mut edges);
+    edges
+}
+
+fn run_scopes(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>, edges: &mut Vec<GraphEdge>) {
+    let Some(summary) = ctx.summary(path) else {
+        return;
+    };
+    let mut scopes: Vec<(Option<String>, &[Stmt], HashSet<String>)> = Vec::new();
+    scopes.push((None, &summary.body, HashSet::new()));
+    fn add_fn<'a>(f: &'a FunctionSummary, prefix: Option<&str>, scopes: &mut Vec<(Option<String>, &'a [Stmt], HashSet<String>)>) {
+        let name = match prefix {
+            Some(p) => format!("{p}.{}", f.name),
+            None => f.name.clone(),
+        };
+        scopes.push((Some(name.clone()), &f.body, function_locals(f)));
+        walk_stmts(&f.body, &mut |s| {
+            if let Stmt::LocalFunction(inner) = s {
+                add_fn(inner, Some(&name), scopes);
+            }
+        });
+    }
+    for f in &summary.functions {
+        add_fn(f, None, &mut scopes);
+    }
+    for c in &summary.classes {
+        for m in &c.methods {
+            add_fn(m, Some(&c.name), &mut scopes);
+        }
+    }
+    for (scope, body, locals) in scopes {
+        let mut flow = Flow {
+            ctx: &mut *ctx,
+            path: path.clone(),
+            scope,
+            locals,
+            env: HashMap::new(),
+            workers: Vec::new(),
+            graphs: Vec::new(),
+            cond_depth: 0,
+            out: &mut *out,
+            edges: &mut *edges,
+        };
+        flow.stmts(body);
+    }
+}
+
+/// Every name bound anywhere in a function (parameters, assignments, imports, defs).
+fn function_locals(f: &FunctionSummary) -> HashSet<String> {
+    let mut out: HashSet<String> = f.params.iter().map(|p| p.name.clone()).collect();
+    walk_stmts(&f.body, &mut |s| match s {
+        Stmt::Assign { targets, .. } => {
+            for t in targets {
+                match t {
+                    AssignTarget::Name(n, _) => {
+                        out.insert(n.clone());
+                    }
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => out.extend(ns.iter().cloned()),
+                    AssignTarget::SelfAttr(..) => {}
+                }
+            }
+        }
+        Stmt::AugAssign {
+            target: AssignTarget::Name(n, _),
+            ..
+        } => {
+            out.insert(n.clone());
+        }
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => out.extend(bound.iter().cloned()),
+        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.clone())),
+        Stmt::LocalClass(n) => {
+            out.insert(n.clone());
+        }
+        Stmt::LocalFunction(f) => {
+            out.insert(f.name.clone());
+        }
+        Stmt::Global(ns) => out.extend(ns.iter().cloned()),
+        _ => {}
+    });
+    out
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Val {
+    Graph(usize),
+    Worker(usize),
+    Class(ClassRef),
+    SubGraphFactory,
+    NoneLit,
+    Unknown,
+}
+
+struct WorkerInst<'a> {
+    class: Option<ClassRef>,
+    call: Option<&'a CallExpr>,
+    /// Shown in messages when the class is unknown.
+    display: String,
+    /// The graph the worker was last added to.
+    graph: Option<usize>,
+    /// Stored somewhere we do not follow (a container, an attribute, a function argument).
+    escaped: bool,
+    /// For `SubGraphWorker(...)`: the entry worker, whose consumed types it takes.
+    subgraph_entry: Option<usize>,
+}
+
+#[derive(Default)]
+struct GraphState {
+    workers: Vec<usize>,
+    add_sites: HashMap<usize, TextRange>,
+    /// `(upstream, downstream, task type)`; the type is `None` when it is unknown.
+    edges: Vec<(usize, usize, Option<ClassRef>)>,
+    sinks: Vec<(usize, ClassRef)>,
+    /// Touched by code we do not model.
+    imprecise: bool,
+}
+
+struct Flow<'c, 'h, 'a> {
+    ctx: &'c mut Ctx<'h>,
+    path: Arc<Path>,
+    scope: Option<String>,
+    locals: HashSet<String>,
+    env: HashMap<String, Val>,
+    workers: Vec<WorkerInst<'a>>,
+    graphs: Vec<GraphState>,
+    cond_depth: usize,
+    out: &'c mut Vec<Diagnostic>,
+    edges: &'c mut Vec<GraphEdge>,
+}
+
+impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
+where
+    'h: 'a,
+{
+    fn stmts(&mut self, stmts: &'a [Stmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    fn set_unknown(&mut self, name: &str) {
+        self.env.insert(name.to_string(), Val::Unknown);
+    }
+
+    fn stmt(&mut self, s: &'a Stmt) {
+        match s {
+            Stmt::Assign { targets, value, .. } => {
+                // `a, b = A(), B()` assigns element-wise.
+                if let (
+                    [AssignTarget::Tuple(names)],
+                    Some(Expr::Tuple { elts, .. }),
+                ) = (targets.as_slice(), value)
+                {
+                    if names.len() == elts.len() && !elts.iter().any(|e| matches!(e, Expr::Starred { .. })) {
+                        let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
+                        for (n, v) in names.iter().zip(vals) {
+                            self.env.insert(n.clone(), v);
+                        }
+                        return;
+                    }
+                }
+                let v = value.as_ref().map(|v| self.eval(v)).unwrap_or(Val::Unknown);
+                for t in targets {
+                    match t {
+                        AssignTarget::Name(n, _) => {
+                            self.env.insert(n.clone(), v.clone());
+                        }
+                        AssignTarget::Other(names) | AssignTarget::Tuple(names) => {
+                            self.escape(&v);
+                            for n in names {
+                                self.set_unknown(n);
+                            }
+                        }
+                        AssignTarget::SelfAttr(..) => self.escape(&v),
+                    }
+                }
+            }
+            Stmt::AugAssign { target, value } => {
+                let v = self.eval(value);
+                self.escape(&v);
+                if let AssignTarget::Name(n, _) = target {
+                    let old = self.env.get(n).cloned().unwrap_or(Val::Unknown);
+                    self.escape(&old);
+                    self.set_unknown(n);
+                }
+            }
+            Stmt::Expr(e) => {
+                self.eval(e);
+            }
+            Stmt::Return(e) => {
+                if let Some(e) = e {
+                    let v = self.eval(e);
+                    self.escape(&v);
+                }
+            }
+            Stmt::Block {
+                kind,
+                header,
+                bound,
+                bodies,
+            } => {
+                if *kind == BlockKind::Loop {
+                    // Values from a later iteration may flow back: forget what the body binds.
+                    for b in bodies {
+                        for n in assigned_names(&b.stmts) {
+                            let old = self.env.get(&n).cloned();
+                            if let Some(old) = old {
+                                self.escape(&old);
+                            }
+                            self.set_unknown(&n);
+                        }
+                    }
+                }
+                for h in header {
+                    let v = self.eval(h);
+                    if *kind != BlockKind::If && *kind != BlockKind::MainGuard {
+                        self.escape(&v);
+                    }
+                }
+                for n in bound {
+                    self.set_unknown(n);
+                }
+                for b in bodies {
+                    if b.conditional {
+                        self.cond_depth += 1;
+                    }
+                    self.stmts(&b.stmts);
+                    if b.conditional {
+                        self.cond_depth -= 1;
+                        for n in assigned_names(&b.stmts) {
+                            self.set_unknown(&n);
+                        }
+                    }
+                }
+            }
+            Stmt::Import(bs) => {
+                for b in bs {
+                    let module = self.ctx.resolve_module(&self.path, b.level, &b.module);
+                    let sym = match (module, &b.member) {
+                        (Some(m), Some(member)) => self.ctx.resolve_member(&m, member, 0),
+                        _ => Symbol::Unknown,
+                    };
+                    let v = match sym {
+                        Symbol::Class(c) => Val::Class(c),
+                        Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+                        _ => Val::Unknown,
+                    };
+                    self.env.insert(b.local.clone(), v);
+                }
+            }
+            Stmt::LocalClass(n) => self.set_unknown(n),
+            Stmt::LocalFunction(f) => {
+                // A closure may touch any graph of this scope later.
+                for g in &mut self.graphs {
+                    g.imprecise = true;
+                }
+                for w in &mut self.workers {
+                    w.escaped = true;
+                }
+                self.set_unknown(&f.name);
+            }
+            Stmt::Global(ns) => {
+                for n in ns {
+                    self.set_unknown(n);
+                }
+            }
+            Stmt::Other { bound, exprs } => {
+                for e in exprs {
+                    let v = self.eval(e);
+                    self.escape(&v);
+                }
+                for n in bound {
+                    self.set_unknown(n);
+                }
+            }
+            Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_) => {}
+        }
+    }
+
+    fn escape(&mut self, v: &Val) {
+        match v {
+            Val::Worker(w) => self.workers[*w].escaped = true,
+            Val::Graph(g) => self.graphs[*g].imprecise = true,
+            _ => {}
+        }
+    }
+
+    fn eval_escaping(&mut self, e: &'a Expr) {
+        let v = self.eval(e);
+        self.escape(&v);
+    }
+
+    fn lookup_name(&mut self, id: &str) -> Val {
+        if let Some(v) = self.env.get(id) {
+            return v.clone();
+        }
+        if self.locals.contains(id) {
+            return Val::Unknown;
+        }
+        match self.ctx.resolve_global(&self.path, id, 0) {
+            Symbol::Class(c) => Val::Class(c),
+            Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+            _ => Val::Unknown,
+        }
+    }
+
+    fn eval(&mut self, e: &'a Expr) -> Val {
+        match e {
+            Expr::Name { id, .. } => self.lookup_name(id),
+            Expr::Attribute { value, .. } => {
+                // `module.Class` (only when the root is not a local value).
+                if let Some(d) = e.dotted() {
+                    if !self.env.contains_key(d[0]) && !self.locals.contains(d[0]) {
+                        return match self.ctx.resolve_expr(&self.path, e) {
+                            Symbol::Class(c) => Val::Class(c),
+                            Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+                            _ => Val::Unknown,
+                        };
+                    }
+                }
+                self.eval(value);
+                Val::Unknown
+            }
+            Expr::Call(c) => self.call(c),
+            Expr::NoneLit { .. } => Val::NoneLit,
+            Expr::List { elts, .. } | Expr::Tuple { elts, .. } => {
+                for x in elts {
+                    self.eval_escaping(x);
+                }
+                Val::Unknown
+            }
+            Expr::Subscript { value, index, .. } => {
+                self.eval_escaping(value);
+                for x in index {
+                    self.eval_escaping(x);
+                }
+                Val::Unknown
+            }
+            Expr::BitOr { left, right, .. } => {
+                self.eval_escaping(left);
+                self.eval_escaping(right);
+                Val::Unknown
+            }
+            Expr::Comprehension { elt, .. } => {
+                // Loop variables are unknown; names the element uses may be anything.
+                self.eval_escaping(elt);
+                Val::Unknown
+            }
+            Expr::Starred { value, .. } => {
+                self.eval_escaping(value);
+                Val::Unknown
+            }
+            Expr::Other { children, .. } => {
+                for x in children {
+                    self.eval_escaping(x);
+                }
+                Val::Unknown
+            }
+            _ => Val::Unknown,
+        }
+    }
+
+    fn call(&mut self, c: &'a CallExpr) -> Val {
+        if let Expr::Attribute { value, attr, .. } = &c.func {
+            let recv = self.eval(value);
+            match recv {
+                Val::Graph(g) => return self.graph_method(g, attr, c),
+                Val::Worker(w) => return self.worker_method(w, attr, c),
+                _ => {}
+            }
+            if let Val::Class(_) | Val::Unknown | Val::NoneLit = recv {
+                if let Some(d) = c.func.dotted() {
+                    if !self.env.contains_key(d[0]) && !self.locals.contains(d[0]) {
+                        let f = self.eval(&c.func);
+                        if let Val::Class(cls) = f {
+                            return self.instantiate(cls, c);
+                        }
+                        if f == Val::SubGraphFactory {
+                            return self.subgraph(c);
+                        }
+                    }
+                }
+            }
+            self.eval_args_escaping(c);
+            return Val::Unknown;
+        }
+        let f = self.eval(&c.func);
+        match f {
+            Val::Class(cls) => self.instantiate(cls, c),
+            Val::SubGraphFactory => self.subgraph(c),
+            _ => {
+                self.eval_args_escaping(c);
+                Val::Unknown
+            }
+        }
+    }
+
+    fn eval_args_escaping(&mut self, c: &'a CallExpr) {
+        for a in &c.args {
+            self.eval_escaping(a);
+        }
+        for k in &c.keywords {
+            self.eval_escaping(&k.value);
+        }
+    }
+
+    fn display_of(&self, w: usize) -> String {
+        if w == INITIAL {
+            return "InitialTaskWorker".into();
+        }
+        match &self.workers[w].class {
+            Some(c) => self.ctx.class_name(c),
+            None => self.workers[w].display.clone(),
+        }
+    }
+
+    fn new_worker(&mut self, class: Option<ClassRef>, call: Option<&'a CallExpr>, display: String) -> Val {
+        self.workers.push(WorkerInst {
+            class,
+            call,
+            display,
+            graph: None,
+            escaped: false,
+            subgraph_entry: None,
+        });
+        Val::Worker(self.workers.len() - 1)
+    }
+
+    fn instantiate(&mut self, cls: ClassRef, c: &'a CallExpr) -> Val {
+        let graph_id = builtins::class_by_name("Graph").map(ClassRef::Builtin);
+        if Some(&cls) == graph_id.as_ref() {
+            self.eval_args_escaping(c);
+            if !c.has_splat() && c.args.is_empty() && c.keyword("name").is_none() {
+                self.out.push(error(
+                    "IN2",
+                    c.func.range(),
+                    "1 validation error for Graph\nname\n  Field required [type=missing]. Pass name=\"...\" to Graph(...)."
+                        .to_string(),
+                ));
+            }
+            self.graphs.push(GraphState::default());
+            return Val::Graph(self.graphs.len() - 1);
+        }
+        if !self.ctx.derives_from_builtin(&cls, "TaskWorker") {
+            self.eval_args_escaping(c);
+            return Val::Unknown;
+        }
+        // Worker arguments (e.g. a graph handed to a worker) escape.
+        self.eval_args_escaping(c);
+        if self.ctx.mro(&cls).complete {
+            self.instantiation_checks(&cls, c);
+        }
+        let display = consumed::render(&c.func);
+        self.new_worker(Some(cls), Some(c), display)
+    }
+
+    fn subgraph(&mut self, c: &'a CallExpr) -> Val {
+        let positional = c.args.iter().filter(|a| !matches!(a, Expr::Starred { .. })).count();
+        if positional > 0 {
+            self.out.push(error(
+                "IN4",
+                c.range,
+                format!(
+                    "SubGraphWorker() takes 0 positional arguments but {positional} were given. Pass graph=..., \
+                     entry_worker=..., exit_worker=..., name=... as keywords."
+                ),
+            ));
+        } else if !c.has_splat() && c.keyword("graph").is_none() {
+            self.out.push(error(
+                "IN2",
+                c.func.range(),
+                "SubGraphWorker() missing 1 required keyword-only argument: 'graph'. Pass graph=<the sub-graph>."
+                    .to_string(),
+            ));
+        }
+        let entry = match c.keyword("entry_worker").map(|k| &k.value) {
+            Some(e) => match self.eval(e) {
+                Val::Worker(w) => Some(w),
+                _ => None,
+            },
+            None => None,
+        };
+        for k in &c.keywords {
+            if k.name.as_deref() != Some("entry_worker") {
+                self.eval_escaping(&k.value);
+            }
+        }
+        for a in &c.args {
+            self.eval_escaping(a);
+        }
+        let internal = builtins::class_by_name("SubGraphWorkerInternal").map(ClassRef::Builtin);
+        let v = self.new_worker(internal, Some(c), "SubGraphWorker".into());
+        if let Val::Worker(w) = v {
+            self.workers[w].subgraph_entry = entry;
+        }
+        v
+    }
+
+    fn consumed(&mut self, w: usize) -> ConsumedTypes {
+        if w == INITIAL {
+            return ConsumedTypes::Unknown;
+        }
+        if let Some(entry) = self.workers[w].subgraph_entry {
+            return self.consumed(entry);
+        }
+        let Some(class) = self.workers[w].class.clone() else {
+            return ConsumedTypes::Unknown;
+        };
+        let call = self.workers[w].call;
+        let path = self.path.clone();
+        consumed_types(
+            self.ctx,
+            InstanceSpec {
+                class: &class,
+                call: call.map(|c| (&*path, c)),
+            },
+        )
+    }
+
+    fn outputs(&mut self, w: usize) -> OutputTypes {
+        if w == INITIAL {
+            return OutputTypes::Unknown;
+        }
+        let Some(class) = self.workers[w].class.clone() else {
+            return OutputTypes::Unknown;
+        };
+        let call = self.workers[w].call;
+        let path = self.path.clone();
+        output_types(
+            self.ctx,
+            InstanceSpec {
+                class: &class,
+                call: call.map(|c| (&*path, c)),
+            },
+        )
+    }
+
+    fn instantiation_checks(&mut self, cls: &ClassRef, c: &'a CallExpr) {
+        let name = self.ctx.class_name(cls);
+        let range = c.func.range();
+        // IN1: abstract consume methods.
+        for m in ["consume_work", "consume_work_joined"] {
+            if let Some(MethodRef::Builtin(b)) = find_method(self.ctx, cls, m) {
+                if b.is_abstract {
+                    let hint = if m == "consume_work" {
+                        "consume_work(self, task: <InputTask>)"
+                    } else {
+                        "consume_work_joined(self, tasks: List[<InputTask>])"
+                    };
+                    self.out.push(error(
+                        "IN1",
+                        range,
+                        format!(
+                            "Can't instantiate abstract class {name} without an implementation for abstract method \
+                             '{m}'. Implement {hint} in {name}."
+                        ),
+                    ));
+                    return;
+                }
+            }
+        }
+        let path = self.path.clone();
+        let spec = InstanceSpec {
+            class: cls,
+            call: Some((&*path, c)),
+        };
+        // IN2: required fields.
+        let dynamic = consumed::dynamic_fields(self.ctx, cls);
+        let custom_init = self.has_custom_init(cls);
+        if !c.has_splat() && !dynamic.contains("*") && !custom_init {
+            let mut missing = Vec::new();
+            for field in self.field_names(cls) {
+                if dynamic.contains(&field) || c.keyword(&field).is_some() {
+                    continue;
+                }
+                if let FieldValue::Missing = consumed::class_field(self.ctx, cls, &field) {
+                    missing.push(field);
+                }
+            }
+            if !missing.is_empty() {
+                let lines: Vec<String> = missing
+                    .iter()
+                    .map(|f| format!("{f}\n  Field required [type=missing]"))
+                    .collect();
+                let n = missing.len();
+                self.out.push(error(
+                    "IN2",
+                    range,
+                    format!(
+                        "{n} validation error{} for {name}\n{}\nPass {} to {name}(...) or give {} a default in the class.",
+                        if n == 1 { "" } else { "s" },
+                        lines.join("\n"),
+                        missing.iter().map(|f| format!("{f}=...")).collect::<Vec<_>>().join(", "),
+                        if n == 1 { "it" } else { "them" },
+                    ),
+                ));
+                return;
+            }
+        }
+        // IN5: LLMTaskWorker.__init__.
+        if self.ctx.derives_from_builtin(cls, "LLMTaskWorker") {
+            let llm_out_none = match consumed::field_value(self.ctx, spec, "llm_output_type") {
+                FieldValue::Builtin(builtins::BuiltinDefault::None) => true,
+                FieldValue::Expr(_, Expr::NoneLit { .. }) => true,
+                _ => false,
+            };
+            if llm_out_none {
+                if let OutputTypes::Known(v) = output_types(self.ctx, spec) {
+                    if v.len() != 1 {
+                        let mut d = error(
+                            "IN5",
+                            range,
+                            format!(
+                                "LLMTask must either have llm_output_type or exactly one output_type ({name} has {}). \
+                                 Set llm_output_type to the type the LLM should produce, or list exactly one output type.",
+                                v.len()
+                            ),
+                        );
+                        if let Some((p, decl)) = consumed::class_attr_decl(self.ctx, cls, "output_types") {
+                            d = d.with_related(related(&self.path, &p, decl.name_range, "output_types is declared here"));
+                        }
+                        self.out.push(d);
+                    }
+                }
+            }
+            // RT8 for instance-level output types.
+            if c.keyword("output_types").is_some() || c.keyword("llm_output_type").is_some() {
+                if let Some(d) = super::class_defs::rt8(self.ctx, &self.path.clone(), cls, &name, c.range, Some(spec)) {
+                    self.out.push(d);
+                }
+            }
+        }
+    }
+
+    /// A user `__init__` with explicit parameters (not just `**data`) changes what the
+    /// constructor accepts; IN2 stays silent then.
+    fn has_custom_init(&mut self, cls: &ClassRef) -> bool {
+        let mro = self.ctx.mro(cls);
+        mro.classes.iter().any(|k| {
+            self.ctx.user_class(k).is_some_and(|(_, cs)| {
+                cs.methods.iter().any(|m| {
+                    (m.name == "__init__" || m.name == "__new__")
+                        && !(m.bound_params().len() == 1
+                            && m.bound_params()[0].kind == super::super::summary::ParamKind::VarKeyword)
+                })
+            })
+        })
+    }
+
+    fn field_names(&mut self, cls: &ClassRef) -> Vec<String> {
+        let mro = self.ctx.mro(cls);
+        let mut out: Vec<String> = Vec::new();
+        for k in mro.classes.iter().rev() {
+            match k {
+                ClassRef::Builtin(id) => {
+                    for f in builtins::class(*id).fields {
+                        if !out.iter().any(|x| x == f.name) {
+                            out.push(f.name.to_string());
+                        }
+                    }
+                }
+                ClassRef::User(..) => {
+                    if let Some((_, cs)) = self.ctx.user_class(k) {
+                        for a in &cs.attrs {
+                            let is_field = a.annotation.as_ref().is_some_and(|t| {
+                                !matches!(t.dotted().as_deref().and_then(|d| d.last().copied()), Some("ClassVar"))
+                                    && !matches!(t, Expr::Subscript { value, .. } if value.dotted().and_then(|d| d.last().copied()) == Some("ClassVar"))
+                            });
+                            if is_field && !a.name.starts_with('_') && !out.contains(&a.name) {
+                                out.push(a.name.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    // ----- graph methods -------------------------------------------------------------------
+
+    fn touch(&mut self, g: usize) -> bool {
+        let precise = !self.graphs[g].imprecise;
+        if self.cond_depth > 0 {
+            self.graphs[g].imprecise = true;
+        }
+        precise
+    }
+
+    fn graph_method(&mut self, g: usize, name: &str, c: &'a CallExpr) -> Val {
+        match name {
+            "add_worker" | "add_workers" => {
+                let precise = self.touch(g);
+                for a in &c.args {
+                    match self.eval(a) {
+                        Val::Worker(w) => self.add_worker(g, w, a.range(), precise),
+                        other => {
+                            self.escape(&other);
+                            self.graphs[g].imprecise = true;
+                        }
+                    }
+                }
+                for k in &c.keywords {
+                    self.eval_escaping(&k.value);
+                    self.graphs[g].imprecise = true;
+                }
+                Val::Graph(g)
+            }
+            "set_dependency" => {
+                let precise = self.touch(g);
+                let (Some(u), Some(d)) = (c.arg(0, "upstream"), c.arg(1, "downstream")) else {
+                    self.eval_args_escaping(c);
+                    self.graphs[g].imprecise = true;
+                    return Val::Unknown;
+                };
+                let (uv, dv) = (self.eval(u), self.eval(d));
+                match (&uv, &dv) {
+                    (Val::Worker(u), Val::Worker(d)) => {
+                        self.dependency(g, *u, *d, narrow(c), precise);
+                        dv
+                    }
+                    _ => {
+                        self.escape(&uv);
+                        self.escape(&dv);
+                        self.graphs[g].imprecise = true;
+                        Val::Unknown
+                    }
+                }
+            }
+            "set_entry" => {
+                let precise = self.touch(g);
+                for a in &c.args {
+                    match self.eval(a) {
+                        Val::Worker(w) => self.entry(g, w, a.range(), precise),
+                        other => {
+                            self.escape(&other);
+                            self.graphs[g].imprecise = true;
+                        }
+                    }
+                }
+                Val::Graph(g)
+            }
+            "set_sink" => {
+                let precise = self.touch(g);
+                let w = c.arg(0, "worker").map(|e| self.eval(e));
+                let t = c.arg(1, "output_type");
+                for k in &c.keywords {
+                    if k.name.as_deref() == Some("notify") {
+                        self.eval_escaping(&k.value);
+                    }
+                }
+                match (w, t) {
+                    (Some(Val::Worker(w)), Some(t)) => self.sink(g, w, t, narrow(c), precise),
+                    (w, _) => {
+                        if let Some(w) = w {
+                            self.escape(&w);
+                        }
+                        self.graphs[g].imprecise = true;
+                    }
+                }
+                Val::NoneLit
+            }
+            "set_max_parallel_tasks" => {
+                self.max_parallel(c);
+                Val::NoneLit
+            }
+            "run" | "execute" => {
+                let precise = self.touch(g);
+                let initial = c.arg(0, "initial_tasks");
+                for k in &c.keywords {
+                    if k.name.as_deref() != Some("initial_tasks") {
+                        self.eval_escaping(&k.value);
+                    }
+                }
+                if let Some(initial) = initial {
+                    self.run(g, initial, precise);
+                }
+                Val::NoneLit
+            }
+            "prepare" | "get_output_tasks" | "get_worker_by_input_type" | "get_worker_by_output_type" | "print"
+            | "get_dispatcher" | "shutdown" | "abort_work" | "add_work" | "set_user_request_callback"
+            | "get_entry_workers" | "get_exit_worker" | "finalize" | "validate_graph" | "compute_worker_distances"
+            | "set_exit" => {
+                self.eval_args_escaping(c);
+                if name == "set_exit" || name == "get_entry_workers" || name == "get_exit_worker" {
+                    self.graphs[g].imprecise = true;
+                }
+                Val::Unknown
+            }
+            _ => {
+                self.eval_args_escaping(c);
+                self.graphs[g].imprecise = true;
+                Val::Unknown
+            }
+        }
+    }
+
+    fn worker_method(&mut self, w: usize, name: &str, c: &'a CallExpr) -> Val {
+        match name {
+            "next" | "sink" => {
+                let arg = c.arg(0, if name == "next" { "downstream" } else { "output_type" });
+                let graph = self.workers[w].graph;
+                let Some(g) = graph else {
+                    let all_precise = self.graphs.iter().all(|g| !g.imprecise);
+                    if !self.workers[w].escaped && all_precise && self.cond_depth == 0 {
+                        let msg = if name == "next" {
+                            "Task must be added to a Graph before setting dependencies"
+                        } else {
+                            "Task must be added to a Graph before setting a sink dependency"
+                        };
+                        let range = match &c.func {
+                            Expr::Attribute { attr_range, .. } => *attr_range,
+                            other => other.range(),
+                        };
+                        self.out.push(error(
+                            "GC4",
+                            range,
+                            format!(
+                                "{msg}. Add {} to the graph (graph.add_worker(...)) before calling .{name}().",
+                                self.display_of(w)
+                            ),
+                        ));
+                    }
+                    self.eval_args_escaping(c);
+                    return Val::Unknown;
+                };
+                let precise = self.touch(g);
+                if name == "next" {
+                    let dv = arg.map(|a| self.eval(a)).unwrap_or(Val::Unknown);
+                    if let Val::Worker(d) = dv {
+                        self.dependency(g, w, d, narrow(c), precise);
+                        return dv;
+                    }
+                    self.escape(&dv);
+                    self.graphs[g].imprecise = true;
+                    Val::Unknown
+                } else {
+                    for k in &c.keywords {
+                        if k.name.as_deref() == Some("notify") {
+                            self.eval_escaping(&k.value);
+                        }
+                    }
+                    match arg {
+                        Some(t) => self.sink(g, w, t, narrow(c), precise),
+                        None => self.graphs[g].imprecise = true,
+                    }
+                    Val::NoneLit
+                }
+            }
+            _ => {
+                self.eval_args_escaping(c);
+                Val::Unknown
+            }
+        }
+    }
+
+    fn add_worker(&mut self, g: usize, w: usize, range: TextRange, precise: bool) {
+        if self.graphs[g].workers.contains(&w) {
+            if precise {
+                let mut d = error(
+                    "GC1",
+                    range,
+                    format!(
+                        "Task {} already exists in the Graph. A worker instance can be added once; remove this \
+                         add_worker call.",
+                        self.display_of(w)
+                    ),
+                );
+                if let Some(first) = self.graphs[g].add_sites.get(&w) {
+                    d = d.with_related(related(&self.path, &self.path, *first, "first added here"));
+                }
+                self.out.push(d);
+            }
+            return;
+        }
+        self.graphs[g].workers.push(w);
+        self.graphs[g].add_sites.insert(w, range);
+        self.workers[w].graph = Some(g);
+    }
+
+    fn is_added(&self, g: usize, w: usize) -> bool {
+        w == INITIAL || self.graphs[g].workers.contains(&w)
+    }
+
+    fn dependency(&mut self, g: usize, u: usize, d: usize, range: TextRange, precise: bool) {
+        if !self.is_added(g, u) || !self.is_added(g, d) {
+            if precise {
+                self.out.push(error(
+                    "GC2",
+                    range,
+                    format!(
+                        "Both workers (upstream: {}) (downstream: {}) must be added to the Graph before setting \
+                         dependencies. Call graph.add_workers(...) with {} first.",
+                        self.display_of(u),
+                        self.display_of(d),
+                        [u, d]
+                            .iter()
+                            .filter(|w| !self.is_added(g, **w))
+                            .map(|w| self.display_of(*w))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                ));
+            }
+            self.graphs[g].imprecise = true;
+            return;
+        }
+        if self.graphs[g].edges.iter().any(|(a, b, _)| *a == u && *b == d) {
+            return;
+        }
+        self.graphs[g].edges.push((u, d, None));
+        let edge_index = self.graphs[g].edges.len() - 1;
+        let consumed = self.consumed(d);
+        let mut task_type = None;
+        match consumed {
+            ConsumedTypes::Error(e) => {
+                self.out.push(
+                    error(e.code, range, format!("{}. Fix the signature, e.g. {}.", e.message, signature_hint(e.code)))
+                        .with_related(related(&self.path, &e.path, e.range, "defined here")),
+                );
+            }
+            ConsumedTypes::Known(ct) => {
+                if let OutputTypes::Known(ot) = self.outputs(u) {
+                    let inter: Vec<ClassRef> = ot
+                        .iter()
+                        .filter(|o| ct.contains(&TypeKey::Class((*o).clone())))
+                        .cloned()
+                        .collect();
+                    let (un, dn) = (self.display_of(u), self.display_of(d));
+                    if inter.is_empty() {
+                        let produces: Vec<String> = ot.iter().map(|c| self.ctx.class_name(c)).collect();
+                        let consumes: Vec<String> = ct.iter().map(|t| t.display(self.ctx)).collect();
+                        let mut diag = error(
+                            "GC7",
+                            range,
+                            format!(
+                                "Worker {un} does not produce any task types that worker {dn} can consume. {un} \
+                                 produces [{}] and {dn} consumes [{}] (exact classes; subclasses and unions do not \
+                                 match): change {dn}'s input type or add it to {un}'s output_types.",
+                                produces.join(", "),
+                                consumes.join(", ")
+                            ),
+                        );
+                        diag = self.with_edge_related(diag, u, d);
+                        self.out.push(diag);
+                    } else if inter.len() > 1 {
+                        let diag = error(
+                            "GC8",
+                            range,
+                            format!(
+                                "Worker {un} produces multiple task types that worker {dn} can consume. Please \
+                                 specify the task type. Both [{}] match; a worker can receive only one type per edge.",
+                                inter.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
+                            ),
+                        );
+                        let diag = self.with_edge_related(diag, u, d);
+                        self.out.push(diag);
+                    } else {
+                        task_type = Some(inter[0].clone());
+                        self.graphs[g].edges[edge_index].2 = task_type.clone();
+                        self.join_check(g, d, range);
+                    }
+                }
+            }
+            ConsumedTypes::Unknown => {}
+        }
+        let upstream = self.display_of(u);
+        let downstream = self.display_of(d);
+        let tt = task_type.as_ref().map(|c| self.ctx.class_name(c));
+        self.edges.push(GraphEdge {
+            scope: self.scope.clone(),
+            upstream,
+            downstream,
+            task_type: tt,
+            range,
+        });
+    }
+
+    fn with_edge_related(&mut self, mut diag: Diagnostic, u: usize, d: usize) -> Diagnostic {
+        if let Some(cls) = self.workers.get(u).and_then(|w| w.class.clone()) {
+            if let Some((p, decl)) = consumed::class_attr_decl(self.ctx, &cls, "output_types") {
+                let msg = format!("{}'s output_types", self.display_of(u));
+                diag = diag.with_related(related(&self.path, &p, decl.name_range, msg));
+            }
+        }
+        if let Some(cls) = self.workers.get(d).and_then(|w| w.class.clone()) {
+            let llm_input = consumed::class_attr_decl(self.ctx, &cls, "llm_input_type");
+            if let Some((p, decl)) = llm_input {
+                let msg = format!("{}'s llm_input_type", self.display_of(d));
+                diag = diag.with_related(related(&self.path, &p, decl.name_range, msg));
+            } else {
+                for m in ["consume_work_joined", "consume_work"] {
+                    if let Some(MethodRef::User(p, f)) = find_method(self.ctx, &cls, m) {
+                        let msg = format!("{}'s {m}", self.display_of(d));
+                        diag = diag.with_related(related(&self.path, &p, f.name_range, msg));
+                        break;
+                    }
+                }
+            }
+        }
+        diag
+    }
+
+    /// GC9: `JoinedTaskWorker._validate_connection`, against the edges that exist now.
+    fn join_check(&mut self, g: usize, d: usize, range: TextRange) {
+        let Some(cls) = self.workers[d].class.clone() else { return };
+        if !self.ctx.derives_from_builtin(&cls, "JoinedTaskWorker") {
+            return;
+        }
+        let call = self.workers[d].call;
+        let path = self.path.clone();
+        let from_kwarg = call.is_some_and(|c| c.keyword("join_type").is_some());
+        let jt = match consumed::field_value(
+            self.ctx,
+            InstanceSpec {
+                class: &cls,
+                call: call.map(|c| (&*path, c)),
+            },
+            "join_type",
+        ) {
+            FieldValue::Expr(p, e) => match self.ctx.resolve_class(&p, &e) {
+                Some(j) => j,
+                None => return,
+            },
+            _ => return,
+        };
+        let dn = self.display_of(d);
+        if !self.ctx.mro(&jt).complete {
+            return;
+        }
+        if !self.ctx.derives_from_builtin(&jt, "TaskWorker") {
+            if !from_kwarg {
+                let repr = self.ctx.class_repr(&jt);
+                self.out.push(error(
+                    "GC9",
+                    range,
+                    format!("join_type must be a subclass of TaskWorker, got {repr}. Set join_type to a worker class upstream of {dn} (or InitialTaskWorker)."),
+                ));
+            }
+            return;
+        }
+        if jt == ClassRef::Builtin(builtins::class_by_name("InitialTaskWorker").unwrap_or(usize::MAX)) {
+            return;
+        }
+        if self.graphs[g].imprecise {
+            return;
+        }
+        // DFS over the upstream edges, exactly as PlanAI does.
+        let mut visited: Vec<usize> = Vec::new();
+        let mut unknown = false;
+        let found = self.dfs(g, d, &jt, &mut visited, &mut unknown);
+        if unknown {
+            return;
+        }
+        let jn = self.ctx.class_name(&jt);
+        if !found {
+            self.out.push(error(
+                "GC9",
+                range,
+                format!(
+                    "{jn} is not found in the upstream path of {dn}. Connect the {jn} worker upstream of {dn} before \
+                     this edge (PlanAI checks the edges that exist when the edge into the joiner is added)."
+                ),
+            ));
+        } else if visited.len() <= 1 {
+            let repr = self.ctx.class_repr(&jt);
+            self.out.push(error(
+                "GC9",
+                range,
+                format!(
+                    "Joining on the immediate upstream worker {repr} in {dn} will never yield more than one result. \
+                     Join on a worker further upstream (or InitialTaskWorker)."
+                ),
+            ));
+        }
+    }
+
+    fn dfs(&mut self, g: usize, w: usize, target: &ClassRef, visited: &mut Vec<usize>, unknown: &mut bool) -> bool {
+        let is_instance = if w == INITIAL {
+            false
+        } else {
+            match self.workers[w].class.clone() {
+                Some(c) if self.ctx.mro(&c).complete => self.ctx.is_subclass(&c, target),
+                _ => {
+                    *unknown = true;
+                    false
+                }
+            }
+        };
+        if is_instance {
+            return true;
+        }
+        visited.push(w);
+        let ups: Vec<usize> = self.graphs[g]
+            .edges
+            .iter()
+            .filter(|(_, b, _)| *b == w)
+            .map(|(a, _, _)| *a)
+            .collect();
+        for u in ups {
+            if !visited.contains(&u) && self.dfs(g, u, target, visited, unknown) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn entry(&mut self, g: usize, w: usize, range: TextRange, precise: bool) {
+        if !self.is_added(g, w) {
+            if precise {
+                self.out.push(error(
+                    "GC3",
+                    range,
+                    format!(
+                        "Both workers (upstream: InitialTaskWorker) (downstream: {}) must be added to the Graph before \
+                         setting dependencies. Add {} to the graph before making it an entry.",
+                        self.display_of(w),
+                        self.display_of(w)
+                    ),
+                ));
+            }
+            self.graphs[g].imprecise = true;
+            return;
+        }
+        if !self.graphs[g].edges.iter().any(|(a, b, _)| *a == INITIAL && *b == w) {
+            self.graphs[g].edges.push((INITIAL, w, None));
+        }
+    }
+
+    fn sink(&mut self, g: usize, w: usize, t: &'a Expr, range: TextRange, precise: bool) {
+        let Val::Class(tc) = self.eval(t) else {
+            self.graphs[g].imprecise = true;
+            return;
+        };
+        if let OutputTypes::Known(ot) = self.outputs(w) {
+            if !ot.contains(&tc) {
+                let mut d = error(
+                    "GC11",
+                    range,
+                    format!(
+                        "Worker {} does not have output type {} to use for a sink. Add it to the worker's \
+                         output_types or sink one of [{}].",
+                        self.display_of(w),
+                        self.ctx.class_name(&tc),
+                        ot.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+                d = self.with_edge_related(d, w, usize::MAX - 1);
+                self.out.push(d);
+                return;
+            }
+        }
+        if !self.is_added(g, w) {
+            if precise {
+                self.out.push(error(
+                    "GC2",
+                    range,
+                    format!(
+                        "Both workers (upstream: {}) (downstream: SinkWorker) must be added to the Graph before \
+                         setting dependencies. Add {} to the graph before setting its sink.",
+                        self.display_of(w),
+                        self.display_of(w)
+                    ),
+                ));
+            }
+            self.graphs[g].imprecise = true;
+            return;
+        }
+        self.graphs[g].sinks.push((w, tc.clone()));
+        let upstream = self.display_of(w);
+        let tt = self.ctx.class_name(&tc);
+        self.edges.push(GraphEdge {
+            scope: self.scope.clone(),
+            upstream,
+            downstream: "SinkWorker".into(),
+            task_type: Some(tt),
+            range,
+        });
+    }
+
+    fn max_parallel(&mut self, c: &'a CallExpr) {
+        let cls = c.arg(0, "worker_class").map(|e| (e.range(), self.eval(e)));
+        let n = c.arg(1, "max_parallel_tasks");
+        match cls {
+            Some((range, Val::Class(k))) => {
+                if self.ctx.mro(&k).complete && !self.ctx.derives_from_builtin(&k, "TaskWorker") {
+                    self.out.push(error(
+                        "GC12",
+                        range,
+                        format!(
+                            "{} is not a subclass of TaskWorker. Pass a worker class (e.g. LLMTaskWorker).",
+                            self.ctx.class_name(&k)
+                        ),
+                    ));
+                    return;
+                }
+            }
+            Some((range, Val::Worker(_))) => {
+                self.out.push(error(
+                    "GC12",
+                    range,
+                    "issubclass() arg 1 must be a class. set_max_parallel_tasks takes a worker class, not a worker \
+                     instance: pass type(worker) or the class name."
+                        .to_string(),
+                ));
+                return;
+            }
+            _ => {}
+        }
+        if let Some(Expr::Int { value, range }) = n {
+            if *value <= 0 {
+                self.out.push(error(
+                    "GC12",
+                    *range,
+                    "max_parallel_tasks must be greater than 0.".to_string(),
+                ));
+            }
+        }
+    }
+
+    /// `run`/`execute`: entries (GC3), initial task types (EX1), then consumers (RT3/RT4).
+    fn run(&mut self, g: usize, initial: &'a Expr, precise: bool) {
+        let pairs: Vec<&'a Expr> = match initial {
+            Expr::List { elts, .. } | Expr::Tuple { elts, .. } => elts.iter().collect(),
+            Expr::Comprehension { elt, .. } => vec![&**elt],
+            other => {
+                self.eval_escaping(other);
+                self.graphs[g].imprecise = true;
+                return;
+            }
+        };
+        let is_comprehension = matches!(initial, Expr::Comprehension { .. });
+        for p in pairs {
+            let Expr::Tuple { elts, .. } = p else {
+                self.eval_escaping(p);
+                self.graphs[g].imprecise = true;
+                continue;
+            };
+            if elts.len() != 2 {
+                self.graphs[g].imprecise = true;
+                continue;
+            }
+            let Val::Worker(w) = self.eval(&elts[0]) else {
+                self.graphs[g].imprecise = true;
+                continue;
+            };
+            self.entry(g, w, elts[0].range(), precise);
+            if !self.is_added(g, w) {
+                return;
+            }
+            // The task: a constructor call of a Task class.
+            let task_cls = match &elts[1] {
+                Expr::Call(tc) if !is_comprehension || tc.func.dotted().is_some_and(|d| !self.locals.contains(d[0])) => {
+                    self.eval_args_escaping(tc);
+                    match self.eval(&tc.func) {
+                        Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => Some(k),
+                        _ => None,
+                    }
+                }
+                other => {
+                    self.eval_escaping(other);
+                    None
+                }
+            };
+            match self.consumed(w) {
+                ConsumedTypes::Error(e) => {
+                    self.out.push(
+                        error(e.code, elts[0].range(), format!("{}. Fix the signature, e.g. {}.", e.message, signature_hint(e.code)))
+                            .with_related(related(&self.path, &e.path, e.range, "defined here")),
+                    );
+                }
+                ConsumedTypes::Known(ct) => {
+                    if let Some(t) = task_cls {
+                        if !ct.contains(&TypeKey::Class(t.clone())) {
+                            let names: Vec<String> = ct.iter().map(|x| format!("'{}'", x.display(self.ctx))).collect();
+                            let mut d = error(
+                                "EX1",
+                                elts[1].range(),
+                                format!(
+                                    "TaskWorker {} cannot consume tasks of type {}. It can only consume tasks of type [{}]. \
+                                     Start the graph with one of those types (exact class, not a subclass).",
+                                    self.display_of(w),
+                                    self.ctx.class_name(&t),
+                                    names.join(", ")
+                                ),
+                            );
+                            d = self.with_edge_related(d, usize::MAX - 1, w);
+                            self.out.push(d);
+                        }
+                    }
+                }
+                ConsumedTypes::Unknown => {}
+            }
+        }
+        if precise && !self.graphs[g].imprecise {
+            self.consumer_checks(g);
+        }
+    }
+
+    /// RT3/RT4 for every reachable worker whose published types are known.
+    fn consumer_checks(&mut self, g: usize) {
+        let workers = self.graphs[g].workers.clone();
+        for w in workers {
+            let reachable = self.graphs[g].edges.iter().any(|(_, b, _)| *b == w);
+            if !reachable || self.workers[w].escaped || self.workers[w].subgraph_entry.is_some() {
+                continue;
+            }
+            // An edge whose type is unknown may consume anything.
+            if self.graphs[g].edges.iter().any(|(a, _, t)| *a == w && t.is_none()) {
+                continue;
+            }
+            let Some(cls) = self.workers[w].class.clone() else { continue };
+            if !self.ctx.mro(&cls).complete {
+                continue;
+            }
+            let OutputTypes::Known(outs) = self.outputs(w) else { continue };
+            let Some(published) = self.published_types(w, &cls) else { continue };
+            for (t, site, with_consumer) in published {
+                if !outs.contains(&t) {
+                    continue;
+                }
+                let consumers = self.graphs[g].edges.iter().filter(|(a, _, tt)| *a == w && tt.as_ref() == Some(&t)).count()
+                    + self.graphs[g].sinks.iter().filter(|(a, tt)| *a == w && *tt == t).count();
+                let tn = self.ctx.class_name(&t);
+                let wn = self.display_of(w);
+                let add_site = self.graphs[g].add_sites.get(&w).copied().unwrap_or_default();
+                // On the publish_work call when it is in this file, else where the worker is added.
+                let range = match &site {
+                    Some((p, r)) if **p == *self.path => *r,
+                    _ => add_site,
+                };
+                let diag = if consumers == 0 {
+                    Some(error(
+                        "RT3",
+                        range,
+                        format!(
+                            "No consumer registered for {tn}: {wn} publishes {tn} but nothing in this graph consumes it. \
+                             Connect a worker that consumes {tn} or add graph.set_sink({wn_var}, {tn}).",
+                            wn_var = "<worker>"
+                        ),
+                    ))
+                } else if consumers > 1 && !with_consumer {
+                    Some(error(
+                        "RT4",
+                        range,
+                        format!(
+                            "Multiple consumers registered for {tn}, specify worker_name. {wn} publishes {tn} to {consumers} \
+                             consumers without consumer=...; pass consumer=<worker> to publish_work or keep one consumer."
+                        ),
+                    ))
+                } else {
+                    None
+                };
+                if let Some(mut d) = diag {
+                    match site {
+                        Some((p, r)) if *p != *self.path => {
+                            d = d.with_related(related(&self.path, &p, r, format!("{tn} is published here")));
+                        }
+                        Some(_) => {
+                            d = d.with_related(related(&self.path, &self.path, add_site, format!("{wn} is added to the graph here")));
+                        }
+                        None => {}
+                    }
+                    self.out.push(d);
+                }
+            }
+        }
+    }
+
+    /// The task types a worker publishes, with where and whether `consumer=` is passed.
+    /// `None` when some publish site has an unknown type.
+    #[allow(clippy::type_complexity)]
+    fn published_types(&mut self, w: usize, cls: &ClassRef) -> Option<Vec<(ClassRef, Option<(Arc<Path>, TextRange)>, bool)>> {
+        let mut out = Vec::new();
+        let mro = self.ctx.mro(cls);
+        let mut overrides_llm_flow = false;
+        for k in &mro.classes {
+            let Some((p, cs)) = self.ctx.user_class(k) else { continue };
+            let p = p.clone();
+            if cs.method("post_process").is_some() || cs.method("consume_work").is_some() || cs.method("_invoke_llm").is_some() {
+                overrides_llm_flow = true;
+            }
+            for m in &cs.methods {
+                let locals = LocalTypes::new(m);
+                let mut calls: Vec<&CallExpr> = Vec::new();
+                walk_exprs(&m.body, &mut |e| {
+                    e.for_each_call(&mut |c| {
+                        if matches!(&c.func, Expr::Attribute { value, attr, .. } if attr == "publish_work" && value.as_name() == Some("self")) {
+                            calls.push(c);
+                        }
+                    })
+                });
+                for c in calls {
+                    let arg = c.arg(0, "task")?;
+                    let t = infer_task_type(self.ctx, &p, &locals, arg, 0)?;
+                    out.push((t, Some((p.clone(), c.range)), c.keyword("consumer").is_some() || c.args.len() > 2));
+                }
+            }
+            // Nested functions (thread targets, helpers) may publish anything.
+            let mut nested = false;
+            for m in &cs.methods {
+                walk_stmts(&m.body, &mut |s| {
+                    if matches!(s, Stmt::LocalFunction(_)) {
+                        nested = true;
+                    }
+                });
+            }
+            if nested {
+                return None;
+            }
+        }
+        if self.ctx.derives_from_builtin(cls, "LLMTaskWorker") && !overrides_llm_flow {
+            let call = self.workers[w].call;
+            let path = self.path.clone();
+            let spec = InstanceSpec {
+                class: cls,
+                call: call.map(|c| (&*path, c)),
+            };
+            let t = match consumed::field_value(self.ctx, spec, "llm_output_type") {
+                FieldValue::Expr(p, e) if !matches!(e, Expr::NoneLit { .. }) => self.ctx.resolve_class(&p, &e)?,
+                FieldValue::Expr(..) | FieldValue::Builtin(builtins::BuiltinDefault::None) => match output_types(self.ctx, spec) {
+                    OutputTypes::Known(v) if !v.is_empty() => v[0].clone(),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            out.push((t, None, false));
+        } else if self.ctx.derives_from_builtin(cls, "BaseLLMTaskWorker") && !overrides_llm_flow {
+            // ChatTaskWorker and other LLM bases publish from PlanAI code we do not model.
+            return None;
+        }
+        Some(out)
+    }
+}
+
+/// From the method name to the end of the call: in a fluent chain over several lines this is
+/// the line of `.next(...)`, not the start of the chain.
+fn narrow(c: &CallExpr) -> TextRange {
+    match &c.func {
+        Expr::Attribute { attr_range, .. } => TextRange::new(attr_range.start, c.range.end),
+        _ => c.range,
+    }
+}
+
+fn signature_hint(code: &str) -> &'static str {
+    if code == "GC6" {
+        "`def consume_work_joined(self, tasks: List[MyTask])`"
+    } else {
+        "`def consume_work(self, task: MyTask)`"
+    }
+}
+
+/// Names a statement list binds (for forgetting values after branches and loops).
+fn assigned_names(stmts: &[Stmt]) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_stmts(stmts, &mut |s| match s {
+        Stmt::Assign { targets, .. } => {
+            for t in targets {
+                match t {
+                    AssignTarget::Name(n, _) => out.push(n.clone()),
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => out.extend(ns.iter().cloned()),
+                    AssignTarget::SelfAttr(..) => {}
+                }
+            }
+        }
+        Stmt::AugAssign {
+            target: AssignTarget::Name(n, _),
+            ..
+        } => out.push(n.clone()),
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => out.extend(bound.iter().cloned()),
+        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.clone())),
+        Stmt::LocalClass(n) => out.push(n.clone()),
+        _ => {}
+    });
+    out
+}

@@ -1,0 +1,103 @@
+//! Workspace-wide usage facts, kept incrementally: which classes are instantiated with which
+//! keyword arguments (or `**` splats) and which names are used as base classes. Class-level
+//! checks (RT1, RT8, RT12) use them to stay silent when an instance or a subclass may change
+//! what the class body says.
+
+use std::collections::HashMap;
+
+use super::super::summary::{walk_exprs, Expr, FileSummary, Stmt};
+use super::super::FileData;
+
+#[derive(Debug, Clone, Default)]
+pub struct UsageIndex {
+    /// "Callee\0kwarg" → number of call sites; kwarg `**` stands for a splat.
+    kwargs: HashMap<String, usize>,
+    /// Simple names used as base classes → number of uses.
+    bases: HashMap<String, usize>,
+}
+
+fn key(callee: &str, kw: &str) -> String {
+    format!("{callee}\0{kw}")
+}
+
+impl UsageIndex {
+    pub fn add(&mut self, f: &FileData) {
+        self.apply(f, 1)
+    }
+
+    pub fn remove(&mut self, f: &FileData) {
+        self.apply(f, -1)
+    }
+
+    fn apply(&mut self, f: &FileData, delta: isize) {
+        let Some(s) = f.summary.as_deref() else {
+            return;
+        };
+        let mut kw_keys = Vec::new();
+        let mut base_keys = Vec::new();
+        for_each_expr(s, &mut |e| {
+            e.for_each_call(&mut |c| {
+                let Some(callee) = c.func.dotted().and_then(|d| d.last().map(|s| s.to_string()))
+                else {
+                    return;
+                };
+                if c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
+                    kw_keys.push(key(&callee, "**"));
+                }
+                for k in &c.keywords {
+                    kw_keys.push(key(&callee, k.name.as_deref().unwrap_or("**")));
+                }
+            })
+        });
+        for c in &s.classes {
+            for b in &c.bases {
+                if let Some(name) = b.dotted().and_then(|d| d.last().map(|s| s.to_string())) {
+                    base_keys.push(name);
+                }
+            }
+        }
+        for (map, keys) in [(&mut self.kwargs, kw_keys), (&mut self.bases, base_keys)] {
+            for k in keys {
+                let e = map.entry(k).or_insert(0);
+                *e = (*e as isize + delta).max(0) as usize;
+            }
+            map.retain(|_, v| *v > 0);
+        }
+    }
+
+    /// Whether some call `Callee(kw=...)` (or `Callee(**x)`) exists in the workspace.
+    pub fn kwarg_used(&self, callee: &str, kw: &str) -> bool {
+        self.kwargs.contains_key(&key(callee, kw)) || self.kwargs.contains_key(&key(callee, "**"))
+    }
+
+    /// Whether some class uses `name` as a base.
+    pub fn used_as_base(&self, name: &str) -> bool {
+        self.bases.contains_key(name)
+    }
+}
+
+/// Every expression of a file: module statements, functions, methods, class attributes.
+pub fn for_each_expr<'a>(s: &'a FileSummary, f: &mut dyn FnMut(&'a Expr)) {
+    fn stmts<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
+        walk_exprs(body, f);
+        super::super::summary::walk_stmts(body, &mut |st| {
+            if let Stmt::LocalFunction(func) = st {
+                stmts(&func.body, f);
+            }
+        });
+    }
+    stmts(&s.body, f);
+    for func in &s.functions {
+        stmts(&func.body, f);
+    }
+    for c in &s.classes {
+        for a in &c.attrs {
+            if let Some(v) = &a.value {
+                f(v);
+            }
+        }
+        for m in &c.methods {
+            stmts(&m.body, f);
+        }
+    }
+}

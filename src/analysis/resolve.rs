@@ -1,0 +1,550 @@
+//! Name resolution across the workspace: modules, imports (absolute, relative, aliases,
+//! re-exports, star imports), classes and their MRO, with PlanAI's own classes taken from the
+//! builtin table. Anything that does not resolve is `Symbol::Unknown`, and dependent checks
+//! stay silent.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::builtins::{self, BuiltinId};
+use super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
+use super::{AnalysisHost, FileData};
+
+/// Maximum length of an import/re-export chain followed before giving up.
+const MAX_DEPTH: usize = 24;
+
+/// A class, identified exactly as Python would (one `class` statement = one class object).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClassRef {
+    User(Arc<Path>, usize),
+    Builtin(BuiltinId),
+}
+
+/// Where a module lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModuleTarget {
+    File(Arc<Path>),
+    /// A planai / llm_interface module that is not in the workspace (served by the table).
+    Builtin(String),
+    /// Any other module outside the workspace (`typing`, `pydantic`, third-party).
+    External(String),
+}
+
+/// What a name or dotted expression refers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Symbol {
+    Class(ClassRef),
+    Module(ModuleTarget),
+    /// A planai name that is not a table class (the `SubGraphWorker` factory, `tool`, ...).
+    BuiltinOther(&'static str),
+    /// A name from a module outside the workspace (`typing.List`, `pydantic.Field`).
+    External {
+        module: String,
+        name: String,
+    },
+    /// A user function defined at module level.
+    Function,
+    /// A user variable or other value.
+    Value,
+    Unknown,
+}
+
+/// The MRO of a class. `complete` is false when some base did not resolve.
+#[derive(Clone, Debug, Default)]
+pub struct Mro {
+    pub classes: Vec<ClassRef>,
+    pub complete: bool,
+}
+
+/// Python builtins that may appear in annotations or bases.
+const PY_BUILTINS: &[&str] = &[
+    "list", "dict", "tuple", "set", "frozenset", "type", "object", "str", "int", "float", "bool",
+    "bytes", "Exception", "print", "len", "isinstance", "issubclass", "super", "property",
+    "staticmethod", "classmethod", "range", "enumerate", "zip", "sorted", "getattr", "setattr",
+    "hasattr", "open", "any", "all", "min", "max", "sum", "map", "filter", "repr", "id", "iter",
+    "next", "callable", "ValueError", "TypeError", "KeyError", "RuntimeError",
+];
+
+/// A query context: the host plus memo tables for one diagnostics computation.
+pub struct Ctx<'h> {
+    pub host: &'h AnalysisHost,
+    mro_cache: HashMap<ClassRef, Arc<Mro>>,
+    /// Memo for `consumed::dynamic_fields` (called for every field lookup).
+    pub(crate) dynamic_cache: HashMap<ClassRef, Arc<std::collections::HashSet<String>>>,
+    /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
+    /// while the host is borrowed) and the name.
+    global_cache: std::cell::RefCell<HashMap<usize, HashMap<String, Symbol>>>,
+}
+
+impl<'h> Ctx<'h> {
+    pub fn new(host: &'h AnalysisHost) -> Self {
+        Ctx {
+            host,
+            mro_cache: HashMap::new(),
+            dynamic_cache: HashMap::new(),
+            global_cache: Default::default(),
+        }
+    }
+
+    pub fn file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
+        self.host.files.get(path)
+    }
+
+    pub fn summary(&self, path: &Path) -> Option<&'h FileSummary> {
+        self.host.files.get(path).and_then(|f| f.summary.as_deref())
+    }
+
+    pub fn user_class(&self, c: &ClassRef) -> Option<(&'h Arc<Path>, &'h ClassSummary)> {
+        match c {
+            ClassRef::User(p, i) => {
+                let f = self.host.files.get(&**p)?;
+                let s = f.summary.as_deref()?;
+                Some((&f.path, s.classes.get(*i)?))
+            }
+            ClassRef::Builtin(_) => None,
+        }
+    }
+
+    pub fn class_name(&self, c: &ClassRef) -> String {
+        match c {
+            ClassRef::Builtin(id) => builtins::class(*id).name.to_string(),
+            ClassRef::User(..) => self
+                .user_class(c)
+                .map(|(_, s)| s.name.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `<class 'module.Name'>`, as PlanAI messages print a class object.
+    pub fn class_repr(&self, c: &ClassRef) -> String {
+        let module = match c {
+            ClassRef::Builtin(id) => builtins::class(*id).module.to_string(),
+            ClassRef::User(p, _) => self
+                .host
+                .module_names
+                .get(&**p)
+                .and_then(|v| v.first().cloned())
+                .unwrap_or_else(|| "__main__".to_string()),
+        };
+        format!("<class '{}.{}'>", module, self.class_name(c))
+    }
+
+    /// Whether `path`'s module is part of the planai package itself.
+    fn is_builtin_file(&self, path: &Path) -> bool {
+        self.host
+            .module_names
+            .get(path)
+            .is_some_and(|names| names.iter().any(|n| builtins::is_builtin_module(n)))
+    }
+
+    /// Resolves an import's module from the importing file.
+    pub fn resolve_module(&self, from: &Path, level: u32, module: &str) -> Option<ModuleTarget> {
+        if level > 0 {
+            let mut dir = from.parent()?;
+            for _ in 1..level {
+                dir = dir.parent()?;
+            }
+            let mut p = dir.to_path_buf();
+            if !module.is_empty() {
+                for part in module.split('.') {
+                    p.push(part);
+                }
+            }
+            if let Some(f) = self.host.files.get_key_value(p.join("__init__.py").as_path()) {
+                return Some(ModuleTarget::File(f.1.path.clone()));
+            }
+            let mut py = p.clone().into_os_string();
+            py.push(".py");
+            if let Some(f) = self.host.files.get(Path::new(&py)) {
+                return Some(ModuleTarget::File(f.path.clone()));
+            }
+            // A relative import inside planai's own package that is not in the workspace.
+            let importer = self.host.module_names.get(from)?.first()?;
+            if builtins::is_builtin_module(importer) {
+                return Some(ModuleTarget::Builtin(format!("planai.{module}")));
+            }
+            return None;
+        }
+        if let Some(candidates) = self.host.modules.get(module) {
+            // Prefer the candidate closest to the importer (sibling scripts, nested projects).
+            let best = candidates
+                .iter()
+                .max_by_key(|c| common_prefix_len(c, from))
+                .cloned();
+            if let Some(b) = best {
+                return Some(ModuleTarget::File(b));
+            }
+        }
+        if builtins::is_builtin_module(module) {
+            return Some(ModuleTarget::Builtin(module.to_string()));
+        }
+        Some(ModuleTarget::External(module.to_string()))
+    }
+
+    /// `name` as a member of `module` (`from module import name` / `module.name`).
+    pub fn resolve_member(&self, module: &ModuleTarget, name: &str, depth: usize) -> Symbol {
+        if depth > MAX_DEPTH {
+            return Symbol::Unknown;
+        }
+        match module {
+            ModuleTarget::Builtin(q) => builtin_member(q, name),
+            ModuleTarget::External(q) => Symbol::External {
+                module: q.clone(),
+                name: name.to_string(),
+            },
+            ModuleTarget::File(path) => {
+                if self.is_builtin_file(path) {
+                    if let Some(id) = builtins::class_by_name(name) {
+                        return Symbol::Class(ClassRef::Builtin(id));
+                    }
+                    if let Some(o) = builtins::OTHER_NAMES.iter().find(|o| **o == name) {
+                        return Symbol::BuiltinOther(o);
+                    }
+                }
+                let sym = self.resolve_global(path, name, depth + 1);
+                if sym != Symbol::Unknown {
+                    return sym;
+                }
+                // `from pkg import submodule`.
+                if path.file_name().is_some_and(|f| f == "__init__.py") {
+                    if let Some(dir) = path.parent() {
+                        let sub = dir.join(format!("{name}.py"));
+                        if let Some(f) = self.host.files.get(sub.as_path()) {
+                            return Symbol::Module(ModuleTarget::File(f.path.clone()));
+                        }
+                        let sub = dir.join(name).join("__init__.py");
+                        if let Some(f) = self.host.files.get(sub.as_path()) {
+                            return Symbol::Module(ModuleTarget::File(f.path.clone()));
+                        }
+                    }
+                }
+                Symbol::Unknown
+            }
+        }
+    }
+
+    /// A module-level name of `file`.
+    pub fn resolve_global(&self, file: &Path, name: &str, depth: usize) -> Symbol {
+        if depth > MAX_DEPTH {
+            return Symbol::Unknown;
+        }
+        let Some(f) = self.host.files.get(file) else {
+            return Symbol::Unknown;
+        };
+        let key = Arc::as_ptr(&f.path) as *const u8 as usize;
+        if let Some(sym) = self.global_cache.borrow().get(&key).and_then(|m| m.get(name)) {
+            return sym.clone();
+        }
+        let sym = self.resolve_global_uncached(f, name, depth);
+        // Results cut short by the depth limit are not memoised.
+        if depth == 0 || sym != Symbol::Unknown {
+            self.global_cache
+                .borrow_mut()
+                .entry(key)
+                .or_default()
+                .insert(name.to_string(), sym.clone());
+        }
+        sym
+    }
+
+    fn resolve_global_uncached(&self, f: &'h Arc<FileData>, name: &str, depth: usize) -> Symbol {
+        let Some(summary) = f.summary.as_deref() else {
+            return Symbol::Unknown;
+        };
+        match summary.bindings.get(name) {
+            Some(bindings) => {
+                let mut result: Option<Symbol> = None;
+                for b in bindings {
+                    let sym = match b.kind {
+                        BindingKind::Class(i) => {
+                            if self.is_builtin_file(&f.path) {
+                                match builtins::class_by_name(name) {
+                                    Some(id) => Symbol::Class(ClassRef::Builtin(id)),
+                                    None => Symbol::Class(ClassRef::User(f.path.clone(), i)),
+                                }
+                            } else {
+                                Symbol::Class(ClassRef::User(f.path.clone(), i))
+                            }
+                        }
+                        BindingKind::Function(_) => Symbol::Function,
+                        BindingKind::Value => Symbol::Value,
+                        BindingKind::Import(i) => {
+                            let imp = &summary.imports[i];
+                            match self.resolve_module(&f.path, imp.level, &imp.module) {
+                                None => Symbol::Unknown,
+                                Some(m) => match &imp.member {
+                                    Some(member) => self.resolve_member(&m, member, depth + 1),
+                                    None => Symbol::Module(m),
+                                },
+                            }
+                        }
+                    };
+                    match &result {
+                        None => result = Some(sym),
+                        Some(prev) if *prev == sym => {}
+                        // Rebound to something else (try/except fallbacks, reassignment).
+                        Some(_) => return Symbol::Unknown,
+                    }
+                }
+                result.unwrap_or(Symbol::Unknown)
+            }
+            None => {
+                for (level, module) in &summary.star_imports {
+                    if let Some(m) = self.resolve_module(&f.path, *level, module) {
+                        if matches!(m, ModuleTarget::External(_)) {
+                            return Symbol::Unknown;
+                        }
+                        let sym = self.resolve_member(&m, name, depth + 1);
+                        if sym != Symbol::Unknown {
+                            return sym;
+                        }
+                    } else {
+                        return Symbol::Unknown;
+                    }
+                }
+                if PY_BUILTINS.contains(&name) {
+                    return Symbol::External {
+                        module: "builtins".into(),
+                        name: name.into(),
+                    };
+                }
+                Symbol::Unknown
+            }
+        }
+    }
+
+    /// A (dotted) expression evaluated in `file`'s module scope.
+    pub fn resolve_expr(&self, file: &Path, e: &Expr) -> Symbol {
+        match e {
+            Expr::Name { id, .. } => self.resolve_global(file, id, 0),
+            Expr::Attribute { value, attr, .. } => match self.resolve_expr(file, value) {
+                Symbol::Module(m) => self.resolve_member(&m, attr, 0),
+                Symbol::External { module, name } => Symbol::External {
+                    module: format!("{module}.{name}"),
+                    name: attr.clone(),
+                },
+                _ => Symbol::Unknown,
+            },
+            _ => Symbol::Unknown,
+        }
+    }
+
+    /// `e` as a class, if it resolves to one.
+    pub fn resolve_class(&self, file: &Path, e: &Expr) -> Option<ClassRef> {
+        match self.resolve_expr(file, e) {
+            Symbol::Class(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The MRO of `c` (C3 linearisation over the resolved bases).
+    pub fn mro(&mut self, c: &ClassRef) -> Arc<Mro> {
+        if let Some(m) = self.mro_cache.get(c) {
+            return m.clone();
+        }
+        // Guard against inheritance cycles in broken code.
+        self.mro_cache.insert(
+            c.clone(),
+            Arc::new(Mro {
+                classes: vec![c.clone()],
+                complete: false,
+            }),
+        );
+        let m = Arc::new(self.compute_mro(c));
+        self.mro_cache.insert(c.clone(), m.clone());
+        m
+    }
+
+    fn compute_mro(&mut self, c: &ClassRef) -> Mro {
+        match c {
+            ClassRef::Builtin(id) => Mro {
+                classes: builtins::mro(*id)
+                    .into_iter()
+                    .map(ClassRef::Builtin)
+                    .collect(),
+                complete: true,
+            },
+            ClassRef::User(path, _) => {
+                let Some((_, class)) = self.user_class(c) else {
+                    return Mro::default();
+                };
+                let mut complete = !class.has_class_keywords;
+                let mut seqs: Vec<Vec<ClassRef>> = Vec::new();
+                let mut direct = Vec::new();
+                for base in &class.bases {
+                    match self.resolve_expr(path, base) {
+                        Symbol::Class(b) => {
+                            let m = self.mro(&b);
+                            complete &= m.complete;
+                            seqs.push(m.classes.clone());
+                            direct.push(b);
+                        }
+                        Symbol::External { module, name } if harmless_external_base(&module, &name) => {}
+                        _ => {
+                            // `Generic[T]` and other subscripted bases are harmless too.
+                            if let Expr::Subscript { value, .. } = base {
+                                if let Symbol::External { module, name } =
+                                    self.resolve_expr(path, value)
+                                {
+                                    if module == "typing" && name == "Generic" {
+                                        continue;
+                                    }
+                                }
+                            }
+                            complete = false;
+                        }
+                    }
+                }
+                seqs.push(direct);
+                let mut out = vec![c.clone()];
+                match c3_merge(seqs.clone()) {
+                    Some(rest) => out.extend(rest),
+                    None => {
+                        complete = false;
+                        for s in seqs {
+                            for x in s {
+                                if !out.contains(&x) {
+                                    out.push(x);
+                                }
+                            }
+                        }
+                    }
+                }
+                Mro {
+                    classes: out,
+                    complete,
+                }
+            }
+        }
+    }
+
+    /// Whether `c` is `target` or a subclass of it.
+    pub fn is_subclass(&mut self, c: &ClassRef, target: &ClassRef) -> bool {
+        self.mro(c).classes.contains(target)
+    }
+
+    /// Whether `c` derives from the builtin class `name` (e.g. "TaskWorker").
+    pub fn derives_from_builtin(&mut self, c: &ClassRef, name: &str) -> bool {
+        match builtins::class_by_name(name) {
+            Some(id) => self.is_subclass(c, &ClassRef::Builtin(id)),
+            None => false,
+        }
+    }
+}
+
+fn builtin_member(module: &str, name: &str) -> Symbol {
+    if let Some(id) = builtins::class_by_name(name) {
+        return Symbol::Class(ClassRef::Builtin(id));
+    }
+    if let Some(o) = builtins::OTHER_NAMES.iter().find(|o| **o == name) {
+        return Symbol::BuiltinOther(o);
+    }
+    if name.chars().next().is_some_and(|c| c.is_lowercase()) {
+        return Symbol::Module(ModuleTarget::Builtin(format!("{module}.{name}")));
+    }
+    Symbol::Unknown
+}
+
+fn harmless_external_base(module: &str, name: &str) -> bool {
+    matches!(
+        (module, name),
+        ("pydantic", "BaseModel")
+            | ("pydantic.main", "BaseModel")
+            | ("abc", "ABC")
+            | ("builtins", "object")
+            | ("typing", "Generic")
+    )
+}
+
+fn c3_merge(mut seqs: Vec<Vec<ClassRef>>) -> Option<Vec<ClassRef>> {
+    let mut out = Vec::new();
+    loop {
+        seqs.retain(|s| !s.is_empty());
+        if seqs.is_empty() {
+            return Some(out);
+        }
+        let candidate = seqs.iter().find_map(|s| {
+            let head = &s[0];
+            let in_tail = seqs.iter().any(|t| t[1..].contains(head));
+            (!in_tail).then(|| head.clone())
+        })?;
+        for s in seqs.iter_mut() {
+            if s.first() == Some(&candidate) {
+                s.remove(0);
+            }
+        }
+        out.push(candidate);
+    }
+}
+
+fn common_prefix_len(a: &Path, b: &Path) -> usize {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Dotted module names a file is importable as, given the set of known files: the package
+/// chain (`__init__.py` in each parent) first, then the path relative to each root (and
+/// `root/src`), which covers namespace packages.
+pub fn module_names_for(
+    path: &Path,
+    roots: &[std::path::PathBuf],
+    has_file: &dyn Fn(&Path) -> bool,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    let stem = match path.file_stem().and_then(|s| s.to_str()) {
+        Some(s) => s,
+        None => return names,
+    };
+    let is_init = stem == "__init__";
+    let mut parts: Vec<String> = Vec::new();
+    if !is_init {
+        parts.push(stem.to_string());
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if !has_file(&d.join("__init__.py")) {
+            break;
+        }
+        match d.file_name().and_then(|n| n.to_str()) {
+            Some(n) => parts.push(n.to_string()),
+            None => break,
+        }
+        dir = d.parent();
+    }
+    parts.reverse();
+    if !parts.is_empty() && parts.iter().all(|p| is_identifier(p)) {
+        names.push(parts.join("."));
+    }
+    for root in roots {
+        for base in [root.clone(), root.join("src")] {
+            if let Ok(rel) = path.strip_prefix(&base) {
+                let mut comps: Vec<String> = rel
+                    .components()
+                    .filter_map(|c| c.as_os_str().to_str().map(|s| s.to_string()))
+                    .collect();
+                if let Some(last) = comps.last_mut() {
+                    *last = last.trim_end_matches(".py").to_string();
+                }
+                if comps.last().is_some_and(|l| l == "__init__") {
+                    comps.pop();
+                }
+                if !comps.is_empty() && comps.iter().all(|p| is_identifier(p)) {
+                    let n = comps.join(".");
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
