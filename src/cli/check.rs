@@ -221,28 +221,9 @@ fn shown(path: &Path, base: Option<&Path>) -> String {
 /// Files named on the command line, plus every `.py` under the named folders (honouring
 /// `.gitignore`, skipping virtualenvs).
 fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_file() {
-            files.push(path.clone());
-            continue;
-        }
-        let walker = ignore::WalkBuilder::new(path)
-            .filter_entry(|entry| {
-                let name = entry.file_name().to_string_lossy();
-                !(matches!(
-                    name.as_ref(),
-                    ".venv" | "venv" | "node_modules" | "__pycache__" | ".git"
-                ) || entry.path().join("pyvenv.cfg").exists())
-            })
-            .build();
-        for entry in walker.flatten() {
-            let p = entry.path();
-            if p.extension().and_then(|e| e.to_str()) == Some("py") && p.is_file() {
-                files.push(p.to_path_buf());
-            }
-        }
-    }
+    let mut files: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    files.extend(crate::workspace::discover_python_files(&folders));
     files.sort();
     files.dedup();
     files

@@ -14,51 +14,28 @@ pub fn spawn_initial_index(session: Arc<Session>) {
             return;
         }
         let started = std::time::Instant::now();
-        let loaded = tokio::task::spawn_blocking(move || read_python_files(&roots)).await;
+        // Reading and summarising is the slow part: do it without holding the host's lock.
+        let loaded = tokio::task::spawn_blocking(move || {
+            crate::workspace::load_files(&crate::workspace::discover_python_files(&roots))
+        })
+        .await;
         let Ok(files) = loaded else {
             tracing::error!("workspace indexing failed");
             return;
         };
         let count = files.len();
         if let Ok(mut host) = session.analysis.write() {
-            for (path, text) in files {
-                let is_open = crate::server::state::path_to_uri(&path)
-                    .is_some_and(|uri| session.documents.contains_key(&uri));
-                if !is_open {
-                    host.set_file(path, text, None);
-                }
-            }
+            let closed: Vec<_> = files
+                .into_iter()
+                .filter(|file| {
+                    !crate::server::state::path_to_uri(&file.path)
+                        .is_some_and(|uri| session.documents.contains_key(&uri))
+                })
+                .collect();
+            host.insert_files(closed);
         }
         tracing::info!("indexed {count} Python files in {:?}", started.elapsed());
         session.bump_generation();
         session.wake_others(None);
     });
-}
-
-/// Reads every `.py` file under `roots`, honouring `.gitignore` and skipping virtualenvs.
-fn read_python_files(roots: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, Arc<str>)> {
-    let mut files = Vec::new();
-    for root in roots {
-        let walker = ignore::WalkBuilder::new(root)
-            .filter_entry(|entry| {
-                let name = entry.file_name().to_string_lossy();
-                !(matches!(
-                    name.as_ref(),
-                    ".venv" | "venv" | "node_modules" | "__pycache__" | ".git"
-                ) || entry.path().join("pyvenv.cfg").exists())
-            })
-            .build();
-        for entry in walker.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) == Some("py") && path.is_file() {
-                if let Ok(bytes) = std::fs::read(path) {
-                    files.push((
-                        path.to_path_buf(),
-                        Arc::from(String::from_utf8_lossy(&bytes).as_ref()),
-                    ));
-                }
-            }
-        }
-    }
-    files
 }
