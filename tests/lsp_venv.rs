@@ -213,3 +213,66 @@ async fn planai_missing_is_reported_on_the_import_lines() {
         })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_python() {
+    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let venv = common::test_venv_python();
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .initialization_options(python_settings(&plain))
+        .start()
+        .await;
+    let uri = client.open("switch.py", IMPORT_TIME_ERROR, 1).await;
+    let uri_clone = uri.clone();
+    client
+        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
+            p["uri"] == uri_clone.as_str()
+                && p["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|d| d["code"] == "planai-environment"))
+        })
+        .await
+        .expect("planai missing in the plain interpreter");
+
+    // Neovim pushes its settings table with didChangeConfiguration.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"planai": {"python": venv.display().to_string()}}}),
+        )
+        .await;
+    let uri_clone = uri.clone();
+    client
+        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
+            p["uri"] == uri_clone.as_str()
+                && p["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().all(|d| d["code"] != "planai-environment"))
+        })
+        .await
+        .expect("the import-line warning goes away");
+    client
+        .notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let uri_clone = uri.clone();
+    client
+        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
+            p["uri"] == uri_clone.as_str() && has_venv(p)
+        })
+        .await
+        .expect("validation runs in the new interpreter");
+    let state = client
+        .request("planai/debug/state", json!({"uri": uri}))
+        .await;
+    assert!(
+        state["helper"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("0.7.1"),
+        "{state}"
+    );
+}
