@@ -35,6 +35,7 @@ DEFAULT_TIMEOUT_MS = 10000
 MAX_CAPTURE = 64 * 1024
 MAX_TRACEBACK = 16 * 1024
 MAX_LOG_RECORDS = 50
+MAX_FILE_BYTES = 256 * 1024 * 1024  # RLIMIT_FSIZE in children
 
 # The filename our own code objects carry ("<string>" when run with -c); frames from it are hidden.
 HELPER_FILE = sys._getframe().f_code.co_filename
@@ -1024,6 +1025,8 @@ def _tool_problem(session, node, message, exc_name="ToolError", severity="error"
         col = byte_col_to_cp(text, node.col_offset)
         if getattr(node, "end_lineno", None) == line:
             end_line, end_col = line, byte_col_to_cp(text, node.end_col_offset)
+        else:  # a def spans its body: keep the header line
+            end_line, end_col = line, len(text.rstrip())
     return {"path": session.path, "line": line, "column": col, "end_line": end_line, "end_column": end_col,
             "severity": severity, "kind": "tool", "exception": exc_name, "message": message, "traceback": ""}
 
@@ -1067,13 +1070,13 @@ def m_validate_tool(params):
             tool_obj = create_tool(obj)
         else:
             out["problems"].append(_tool_problem(
-                session, defnode, "'%s' is a %s, not a function or a Tool." % (fname, type(obj).__name__),
+                session, defnode, "'%s' is not a function or a Tool (got %s)." % (fname, type(obj).__name__),
                 "TypeError"))
             out["problems"] += session.warnings
             return out
     except BaseException as e:  # noqa: BLE001
         p = exception_problem(session, e, kind="tool")
-        if defnode is not None and p["path"] != session.path or p["line"] == 1:
+        if (defnode is not None and p["path"] != session.path) or p["line"] == 1:
             tp = _tool_problem(session, defnode, "Could not build the tool: %s: %s" % (type(e).__name__, e),
                                type(e).__name__)
             tp["traceback"] = p["traceback"]
@@ -1239,6 +1242,16 @@ def child_run(req, result_fd, workdir):
         os.close(ofd)
         os.close(efd)
         os.chdir(cwd)
+        try:  # a runaway print loop must not fill the disk before the timeout hits
+            import resource
+            limit = MAX_FILE_BYTES
+            soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes fail with EFBIG instead
+        except (ImportError, ValueError, OSError, AttributeError):
+            pass
     except OSError as e:
         write_all(result_fd, encode_message({"id": req.get("id"), "error": {
             "kind": "internal", "message": "child setup failed: %s" % e}}))
