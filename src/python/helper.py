@@ -480,12 +480,7 @@ def patch_planai(session):
 
 def emulate_execute_checks(graph, initial_tasks):
     """What Graph.execute checks before any thread runs, minus the threads."""
-    workers = []
-    for pair in initial_tasks:
-        worker, task = pair
-        workers.append(worker)
-    if workers:
-        graph.set_entry(*workers)
+    graph.set_entry(*[x[0] for x in initial_tasks])  # same expression as Graph.execute (same errors)
     graph.finalize()
     for worker in list(graph.workers):
         post = getattr(worker, "_validate_post_register", None)
@@ -553,7 +548,7 @@ def frame_position(session, fs):
         end_col = byte_col_to_cp(end_text, end_colno)
     else:
         end_line = None
-    return fs.filename, fs.lineno, col, end_line, end_col
+    return fs.filename, fs.lineno or 1, col or 0, end_line, end_col
 
 
 def format_traceback(exc):
@@ -834,6 +829,14 @@ def _type_names(types_):
     return out
 
 
+def _wname(worker):
+    try:
+        name = worker.name
+    except Exception:
+        name = None
+    return name if isinstance(name, str) else type(worker).__name__
+
+
 def describe_graph(session, graph, initial_tasks, ran):
     deps = getattr(graph, "dependencies", {}) or {}
     order = list(deps.keys())
@@ -846,7 +849,7 @@ def describe_graph(session, graph, initial_tasks, ran):
             continue
         cls = type(w)
         path, line = class_location(session, cls)
-        entry = {"name": w.name, "class": cls.__name__, "module": cls.__module__, "line": line, "path": path}
+        entry = {"name": _wname(w), "class": cls.__name__, "module": cls.__module__, "line": line, "path": path}
         try:
             entry["input_types"] = _type_names(w.get_task_classes())
         except Exception:
@@ -863,16 +866,17 @@ def describe_graph(session, graph, initial_tasks, ran):
         for d in downs:
             if type(d).__name__ == "SinkWorker" and _is_internal_worker(d):
                 try:
-                    sinks.append([up.name, _type_names(d.get_task_classes())[0]])
+                    sinks.append([_wname(up), _type_names(d.get_task_classes())[0]])
                 except Exception:
-                    sinks.append([up.name, None])
+                    sinks.append([_wname(up), "?"])
                 continue
-            edges.append([up.name, d.name])
-    entries = [w.name for w in deps.get(initial, [])] if initial is not None else []
+            edges.append([_wname(up), _wname(d)])
+    entries = [_wname(w) for w in deps.get(initial, [])] if initial is not None else []
     return {
         "name": getattr(graph, "name", None),
         "workers": workers, "edges": edges, "entries": entries, "sinks": sinks,
-        "initial_tasks": [[w.name, type(t).__name__] for (w, t) in initial_tasks],
+        "initial_tasks": [[_wname(p[0]), type(p[1]).__name__] for p in initial_tasks
+                          if isinstance(p, (tuple, list)) and len(p) == 2],
         "ran": ran,
     }
 
