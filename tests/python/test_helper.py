@@ -292,6 +292,7 @@ class HelperWithPlanai(unittest.TestCase):
             "exec_err.py": EXECUTE_ERROR, "syntax.py": SYNTAX_ERROR, "warn.py": WARNING_MODULE,
             "pkg/__init__.py": TASKS_PKG_INIT, "pkg/tasks.py": TASKS_MODULE, "tools.py": TOOLS_MODULE,
         }
+        files[".env.local"] = "PLANAI_LSP_TEST_DOTENV=loaded\n"  # import planai would load ./.env.local
         for rel, text in files.items():
             with open(os.path.join(cls.ws, rel), "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -465,6 +466,16 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(result["problems"], [])
         self.assertIn("[]", result["stdout"])
         self.assertIn("PlanaiLspStubLLM True", result["stdout"])
+
+    def test_dotenv_not_loaded(self):
+        result = self.validate("valid.py", source="import os\nprint(os.environ.get('PLANAI_LSP_TEST_DOTENV'))\n")
+        self.assertEqual(result["stdout"], "None\n")
+
+    def test_worker_instantiation_error_is_graph_construction(self):
+        src = CLASS_DEF_ERROR.replace('    prompt = "x"\n', "") + "\nw = Answerer(llm=None)\n"
+        p = self.errors(self.validate("classdef.py", source=src))[0]
+        self.assertEqual((p["kind"], p["exception"], p["line"]), ("graph_construction", "ValidationError", 10))
+        self.assertIn("prompt", p["message"])
 
     def test_pipelining(self):
         h = self.helper
