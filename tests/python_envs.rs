@@ -3,7 +3,8 @@
 mod common;
 
 use planai_lsp::python::envs::{
-    discover, probe, render_table, select_default, DiscoveryOptions, EnvKind, InterpreterSetting,
+    discover, probe, probe_unknown, render_table, select_default, select_default_index,
+    DiscoveryOptions, EnvKind, InterpreterSetting,
 };
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,20 @@ async fn probe_reports_versions_and_is_cached() {
     probed.planai = None;
     probed.apply_probe(&info);
     assert_eq!(probed.planai.as_deref(), Some("0.7.1"));
+
+    // An argv interpreter is only known after probing.
+    let argv = DiscoveryOptions::from_process(
+        Some(InterpreterSetting::Argv(vec![
+            "env".into(),
+            python.display().to_string(),
+        ])),
+        vec![],
+    );
+    let mut envs = discover(&argv);
+    assert_eq!(envs[0].planai, None);
+    probe_unknown(&mut envs[..1], true, Duration::from_secs(30)).await;
+    assert_eq!(envs[0].planai.as_deref(), Some("0.7.1"));
+    assert_eq!(select_default_index(&envs), Some(0));
 }
 
 #[cfg(unix)]

@@ -246,6 +246,22 @@ async fn readiness_validation_and_every_request_kind() {
     assert_eq!(graph.edges, [("Splitter".into(), "Counter".into())]);
     assert!(result.stdout.contains("building"));
 
+    // Warm round trips (fork per request): report the median for the record.
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        supervisor
+            .request::<Validate>(ws.validate_params("valid.py", VALID), REQUEST)
+            .await
+            .unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    eprintln!(
+        "validate round trip: median {:?} (min {:?}, max {:?})",
+        times[2], times[0], times[4]
+    );
+
     // A graph-construction error, on the right line and (after conversion) the right bytes.
     let result = supervisor
         .request::<Validate>(ws.validate_params("graph_err.py", GRAPH_ERROR), REQUEST)

@@ -36,6 +36,7 @@ async fn wait_for(service: &PythonService, want: impl Fn(&HelperStatus) -> bool)
     .unwrap_or_else(|_| panic!("status stuck at {:?}", service.status()))
 }
 
+#[cfg(unix)]
 /// Waits until no process `pid` exists (the old helper was killed and reaped).
 async fn wait_gone(pid: u32) {
     let alive = || unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
@@ -48,6 +49,7 @@ async fn wait_gone(pid: u32) {
     assert!(gone.is_ok(), "process {pid} still exists");
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_changes_switch_the_interpreter() {
     let home = tempfile::tempdir().unwrap();

@@ -385,6 +385,12 @@ pub fn select_default(envs: &[PythonEnvironment]) -> Option<&PythonEnvironment> 
         .or_else(|| envs.iter().find(|e| e.exists))
 }
 
+/// [`select_default`] as an index into `envs` (for [`render_table`]).
+pub fn select_default_index(envs: &[PythonEnvironment]) -> Option<usize> {
+    let chosen = select_default(envs)?;
+    envs.iter().position(|e| std::ptr::eq(e, chosen))
+}
+
 /// What makes two findings the same environment: a venv is its (canonical) prefix, because
 /// its `bin/python` is a symlink to the base interpreter; anything else is its canonical binary.
 fn identity(env: &PythonEnvironment) -> String {
@@ -1282,6 +1288,27 @@ pub async fn probe(
         cache.insert(key, info.clone());
     }
     Ok(info)
+}
+
+/// Probes (concurrently) every existing environment whose packages the filesystem could not
+/// tell (argv settings, shims) and fills in what it reports; failures are logged and skipped.
+/// Launches interpreters: only call it when the workspace is trusted (it refuses otherwise).
+pub async fn probe_unknown(envs: &mut [PythonEnvironment], trusted: bool, timeout: Duration) {
+    let unknown: Vec<usize> = (0..envs.len())
+        .filter(|&i| envs[i].exists && envs[i].site_packages.is_empty())
+        .collect();
+    let probes = unknown.iter().map(|&i| {
+        let env = envs[i].clone();
+        async move { (i, probe(&env, trusted, timeout).await) }
+    });
+    for (i, outcome) in futures::future::join_all(probes).await {
+        match outcome {
+            Ok(info) => envs[i].apply_probe(&info),
+            Err(e) => {
+                tracing::info!(target: "planai_lsp::envs", interpreter = %envs[i].display_interpreter(), "probe failed: {e}")
+            }
+        }
+    }
 }
 
 #[cfg(test)]
