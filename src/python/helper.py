@@ -1110,17 +1110,17 @@ def m_validate_task_data(params):
     setup_child_environment(session)
     module, problems = load_target(session, params, "__planai_lsp_task_data__")
     cls_name = params["class_name"]
-    if module is None or problems:
-        if True:
-            return {"ok": False, "errors": [{"loc": [], "message": "Could not load the module: %s"
-                                             % (problems[0]["message"] if problems else "unknown error"),
-                                             "type": "module_error"}],
-                    "problems": problems}
     obj = module
     for part in cls_name.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
             break
+    if obj is None and (module is None or problems):
+        # The module failed before defining the class (a class defined before the failure is still used).
+        return {"ok": False, "errors": [{"loc": [], "message": "Could not load the module: %s"
+                                         % (problems[0]["message"] if problems else "unknown error"),
+                                         "type": "module_error"}],
+                "problems": problems}
     try:
         from pydantic import BaseModel, ValidationError
     except ImportError as e:
@@ -1138,11 +1138,11 @@ def m_validate_task_data(params):
         for err in e.errors(include_url=False):
             errors.append({"loc": [x if isinstance(x, (int, str)) else str(x) for x in err.get("loc", ())],
                            "message": err.get("msg", ""), "type": err.get("type", "")})
-        return {"ok": False, "errors": errors}
+        return {"ok": False, "errors": errors, "problems": problems}
     except BaseException as e:  # noqa: BLE001 - validators are user code
         return {"ok": False, "errors": [{"loc": [], "message": "%s: %s" % (type(e).__name__, e),
-                                         "type": "exception"}]}
-    return {"ok": True, "errors": []}
+                                         "type": "exception"}], "problems": problems}
+    return {"ok": True, "errors": [], "problems": problems}
 
 
 def m_list_models(params):

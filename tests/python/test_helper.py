@@ -610,7 +610,7 @@ class HelperWithPlanai(unittest.TestCase):
     def test_validate_task_data(self):
         ok = self.helper.call("validate_task_data", {"class_name": "Question", "module": "pkg.tasks",
                                                      "roots": [self.ws], "data": {"text": "hi", "priority": None}})
-        self.assertEqual(ok["result"], {"ok": True, "errors": [], "stdout": "", "stderr": ""})
+        self.assertEqual(ok["result"], {"ok": True, "errors": [], "problems": [], "stdout": "", "stderr": ""})
         bad = self.helper.call("validate_task_data", {"class_name": "Question", "module": "pkg.tasks",
                                                       "roots": [self.ws], "data": {"tags": [1, True]}})
         errs = bad["result"]["errors"]
@@ -627,7 +627,15 @@ class HelperWithPlanai(unittest.TestCase):
         params["data"] = {"n": "twelve", "flag": None}
         errs = self.helper.call("validate_task_data", params)["result"]["errors"]
         self.assertEqual([(e["loc"], e["type"]) for e in errs], [(["n"], "int_parsing"), (["flag"], "bool_type")])
-        params["class_name"] = "Nope"
+        params["source"] = src + "raise RuntimeError('late')\n"  # classes defined before a failure still work
+        params["data"] = {"n": 1}
+        r = self.helper.call("validate_task_data", params)["result"]
+        self.assertTrue(r["ok"])
+        self.assertEqual(r["problems"][0]["message"], "late")
+        params["class_name"] = "Nope"  # not defined before the failure
+        r = self.helper.call("validate_task_data", params)["result"]
+        self.assertEqual((r["ok"], r["errors"][0]["type"]), (False, "module_error"))
+        params["source"] = src
         r = self.helper.call("validate_task_data", params)["result"]
         self.assertEqual((r["ok"], r["errors"][0]["type"]), (False, "class_not_found"))
 
