@@ -12,7 +12,6 @@ Invariants: the parent never starts threads (fork safety) and never runs user co
 
 import ast
 import builtins
-import errno
 import importlib
 import json
 import linecache
