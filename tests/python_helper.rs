@@ -246,6 +246,22 @@ async fn readiness_validation_and_every_request_kind() {
     assert_eq!(graph.edges, [("Splitter".into(), "Counter".into())]);
     assert!(result.stdout.contains("building"));
 
+    // Warm round trips (fork per request): report the median for the record.
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        supervisor
+            .request::<Validate>(ws.validate_params("valid.py", VALID), REQUEST)
+            .await
+            .unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    eprintln!(
+        "validate round trip: median {:?} (min {:?}, max {:?})",
+        times[2], times[0], times[4]
+    );
+
     // A graph-construction error, on the right line and (after conversion) the right bytes.
     let result = supervisor
         .request::<Validate>(ws.validate_params("graph_err.py", GRAPH_ERROR), REQUEST)
@@ -664,4 +680,137 @@ async fn missing_interpreter_is_an_actionable_failure() {
     assert_eq!(err.kind, HelperErrorKind::Unavailable);
     assert!(err.message.contains("planai.selectEnvironment"), "{err}");
     assert!(matches!(supervisor.status(), HelperStatus::Failed { .. }));
+}
+
+/// A helper that crashes at once, every time.
+const CRASHING_HELPER: &str =
+    "import sys\nprint('boom: cannot start', file=sys.stderr)\nsys.exit(7)\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_loop_backs_off_then_waits_for_a_request() {
+    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    config.script = HelperScript::Source(CRASHING_HELPER.into());
+    let settings = SupervisorSettings {
+        ready_timeout: Duration::from_secs(30),
+        backoff_initial: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        healthy_after: Duration::from_secs(60),
+        max_eager_restarts: 3,
+    };
+    let supervisor = HelperSupervisor::with_settings(config, settings, true);
+    let mut status = supervisor.subscribe();
+    supervisor.start();
+
+    let mut failures = Vec::new();
+    let collected = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            status.changed().await.unwrap();
+            if let HelperStatus::Failed { message } = status.borrow_and_update().clone() {
+                failures.push(message.clone());
+                if message.contains("next request") {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(collected.is_ok(), "{failures:#?}");
+    assert_eq!(failures.len(), 4, "{failures:#?}");
+    assert!(
+        failures[0].contains("Restarting in 0.1 s"),
+        "{}",
+        failures[0]
+    );
+    assert!(
+        failures[1].contains("Restarting in 0.2 s"),
+        "{}",
+        failures[1]
+    );
+    assert!(
+        failures[2].contains("Restarting in 0.4 s"),
+        "{}",
+        failures[2]
+    );
+    for message in &failures {
+        assert!(message.contains("exit status: 7"), "{message}");
+        assert!(message.contains("boom: cannot start"), "{message}");
+    }
+
+    // No more restarts on its own...
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(matches!(supervisor.status(), HelperStatus::Failed { .. }));
+    assert_eq!(supervisor.pid().await, None);
+    // ...but a request tries again (and reports the crash).
+    let err = supervisor
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Crashed, "{err}");
+    assert!(err.message.contains("boom: cannot start"), "{err}");
+}
+
+/// A helper that says hello and then never finishes "importing planai".
+const STUCK_HELPER: &str = r#"
+import json, os, sys, time
+sys.stdout.write(json.dumps({"event": "hello", "protocol": 1, "python": "3", "executable": sys.executable, "pid": os.getpid()}) + "\n")
+sys.stdout.flush()
+time.sleep(3600)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helper_stuck_at_startup_is_killed() {
+    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    config.script = HelperScript::Source(STUCK_HELPER.into());
+    let settings = SupervisorSettings {
+        ready_timeout: Duration::from_millis(1500),
+        backoff_initial: Duration::from_secs(60),
+        ..SupervisorSettings::default()
+    };
+    let supervisor = HelperSupervisor::with_settings(config, settings, true);
+    let err = supervisor
+        .request::<Ping>(PingParams {}, REQUEST)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, HelperErrorKind::Unavailable, "{err}");
+    assert!(err.message.contains("was not ready after"), "{err}");
+    let status = wait_status(&supervisor, Duration::from_secs(10), |s| {
+        matches!(s, HelperStatus::Failed { .. })
+    })
+    .await;
+    assert!(status
+        .user_message()
+        .unwrap()
+        .contains("was not ready after"));
+    // Killed, not left behind.
+    assert_eq!(supervisor.pid().await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_from_many_tasks() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<HelperSupervisor>();
+    assert_send_sync::<HelperProcess>();
+    assert_send_sync::<planai_lsp::python::service::PythonService>();
+
+    let ws = std::sync::Arc::new(Workspace::new(&[("valid.py", VALID)]));
+    let supervisor = planai_supervisor();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let supervisor = supervisor.clone();
+            let ws = ws.clone();
+            // tokio::spawn proves the request future is Send.
+            tokio::spawn(async move {
+                let source = format!("{VALID}\nMARKER = {i}\n");
+                supervisor
+                    .request::<Validate>(ws.validate_params("valid.py", &source), REQUEST)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let result = task.await.unwrap().unwrap();
+        assert!(result.problems.is_empty(), "{result:?}");
+        assert!(result.graph.is_some());
+    }
+    supervisor.shutdown().await;
 }

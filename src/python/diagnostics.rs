@@ -135,20 +135,32 @@ fn message(problem: &Problem) -> String {
         ProblemKind::ClassDefinition => format!("Class definition failed: {text}"),
         ProblemKind::GraphConstruction => format!("Graph construction failed: {text}"),
         ProblemKind::Execute => format!("Running the module failed: {text}"),
-        ProblemKind::Syntax | ProblemKind::Warning | ProblemKind::Other => text,
+        ProblemKind::Syntax | ProblemKind::Warning | ProblemKind::Tool | ProblemKind::Other => text,
     }
 }
 
-/// A diagnostic on the document for a problem raised in `other`: at the deepest traceback
-/// frame that is in the document, or at line 1 if the traceback never passes through it.
+/// A diagnostic on the document for a problem raised in `other`: at the helper's `origin`
+/// (the deepest frame in the document), else the last traceback frame in the document, else
+/// line 1.
 fn anchor_in_document(
     problem: &Problem,
     other: &Path,
     document_path: &Path,
     text: &str,
 ) -> Diagnostic {
-    let line = last_frame_line_in(&problem.traceback, document_path).unwrap_or(1);
-    let range = problem_range(text, line, 0, None, None);
+    let range = match problem.origin {
+        Some(origin) => problem_range(
+            text,
+            origin.line,
+            origin.column,
+            origin.end_line,
+            origin.end_column,
+        ),
+        None => {
+            let line = last_frame_line_in(&problem.traceback, document_path).unwrap_or(1);
+            problem_range(text, line, 0, None, None)
+        }
+    };
     let shown = other
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -320,5 +332,21 @@ mod tests {
         let out = problems_to_diagnostics(&[problem("<string>", 1, 0)], Path::new("/a.py"), "x\n");
         assert_eq!(out.document.len(), 1);
         assert!(out.other_files.is_empty());
+    }
+
+    #[test]
+    fn origin_anchors_other_file_problems() {
+        let text = "x = 1\nfrom pkg import mod  # ü\n";
+        let mut p = problem("/ws/pkg/mod.py", 3, 0);
+        p.origin = Some(crate::python::protocol::ProblemOrigin {
+            line: 2,
+            column: 0,
+            end_line: Some(2),
+            end_column: Some(19),
+        });
+        let out = problems_to_diagnostics(&[p], Path::new("/ws/flow.py"), text);
+        let d = &out.document[0];
+        assert_eq!(&text[d.range.start..d.range.end], "from pkg import mod");
+        assert_eq!(out.other_files.len(), 1);
     }
 }

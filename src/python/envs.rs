@@ -385,6 +385,12 @@ pub fn select_default(envs: &[PythonEnvironment]) -> Option<&PythonEnvironment> 
         .or_else(|| envs.iter().find(|e| e.exists))
 }
 
+/// [`select_default`] as an index into `envs` (for [`render_table`]).
+pub fn select_default_index(envs: &[PythonEnvironment]) -> Option<usize> {
+    let chosen = select_default(envs)?;
+    envs.iter().position(|e| std::ptr::eq(e, chosen))
+}
+
 /// What makes two findings the same environment: a venv is its (canonical) prefix, because
 /// its `bin/python` is a symlink to the base interpreter; anything else is its canonical binary.
 fn identity(env: &PythonEnvironment) -> String {
@@ -913,22 +919,53 @@ fn virtualenvwrapper_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironm
 }
 
 /// pyenv versions, newest first.
+/// pyenv versions: the active one first (what `python3` would run), then newest first.
 fn pyenv_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
-    let Some(root) = opts
-        .var("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| opts.home_dir().map(|h| h.join(".pyenv")))
-    else {
+    let Some(root) = pyenv_root(opts) else {
         return Vec::new();
     };
+    let active = pyenv_active_version(opts, &root);
     let mut dirs = environment_dirs(&root.join("versions"));
     dirs.sort_by(|a, b| compare_versions(&dir_name(b), &dir_name(a)));
+    dirs.sort_by_key(|d| Some(dir_name(d)) != active);
     dirs.into_iter()
         .map(|prefix| {
-            let source = format!("pyenv version {}", dir_name(&prefix));
+            let name = dir_name(&prefix);
+            let source = if Some(&name) == active.as_ref() {
+                format!("pyenv version {name} (active)")
+            } else {
+                format!("pyenv version {name}")
+            };
             environment_from_prefix(&prefix, EnvKind::Pyenv, source)
         })
         .collect()
+}
+
+fn pyenv_root(opts: &DiscoveryOptions) -> Option<PathBuf> {
+    opts.var("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| opts.home_dir().map(|h| h.join(".pyenv")))
+}
+
+/// The version pyenv's shims run: `PYENV_VERSION`, else the nearest `.python-version` above
+/// the first workspace root, else `<root>/version`. The first entry if several are listed;
+/// None for "system" or when nothing is set.
+fn pyenv_active_version(opts: &DiscoveryOptions, root: &Path) -> Option<String> {
+    let first_word = |text: &str| {
+        text.split_whitespace()
+            .next()
+            .filter(|v| *v != "system")
+            .map(str::to_string)
+    };
+    if let Some(version) = opts.var("PYENV_VERSION") {
+        return first_word(&version.replace(':', " "));
+    }
+    let local = opts.workspace_roots.first().and_then(|ws| {
+        ws.ancestors()
+            .find_map(|dir| std::fs::read_to_string(dir.join(".python-version")).ok())
+    });
+    let text = local.or_else(|| std::fs::read_to_string(root.join("version")).ok())?;
+    first_word(&text)
 }
 
 fn dir_name(path: &Path) -> String {
@@ -1040,6 +1077,19 @@ fn path_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
     else {
         return Vec::new();
     };
+    // A pyenv shim is a shell script; list the interpreter it runs instead (it is the same
+    // Python, without ~100 ms of shim per launch, and its packages can be read).
+    if let Some(root) = pyenv_root(opts) {
+        if interpreter.parent() == Some(root.join("shims").as_path()) {
+            if let Some(version) = pyenv_active_version(opts, &root) {
+                let prefix = root.join("versions").join(&version);
+                if let Some(real) = python_in_prefix(&prefix) {
+                    let source = format!("{name} on PATH (pyenv shim → {version})");
+                    return vec![environment_from_interpreter(real, EnvKind::Path, source)];
+                }
+            }
+        }
+    }
     let source = format!("{name} on PATH");
     vec![environment_from_interpreter(
         interpreter,
@@ -1238,6 +1288,27 @@ pub async fn probe(
         cache.insert(key, info.clone());
     }
     Ok(info)
+}
+
+/// Probes (concurrently) every existing environment whose packages the filesystem could not
+/// tell (argv settings, shims) and fills in what it reports; failures are logged and skipped.
+/// Launches interpreters: only call it when the workspace is trusted (it refuses otherwise).
+pub async fn probe_unknown(envs: &mut [PythonEnvironment], trusted: bool, timeout: Duration) {
+    let unknown: Vec<usize> = (0..envs.len())
+        .filter(|&i| envs[i].exists && envs[i].site_packages.is_empty())
+        .collect();
+    let probes = unknown.iter().map(|&i| {
+        let env = envs[i].clone();
+        async move { (i, probe(&env, trusted, timeout).await) }
+    });
+    for (i, outcome) in futures::future::join_all(probes).await {
+        match outcome {
+            Ok(info) => envs[i].apply_probe(&info),
+            Err(e) => {
+                tracing::info!(target: "planai_lsp::envs", interpreter = %envs[i].display_interpreter(), "probe failed: {e}")
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -352,6 +352,32 @@ fn reads_versions_without_launching() {
 }
 
 #[test]
+fn pyenv_active_version_comes_first_and_shims_resolve() {
+    let m = FakeMachine::new();
+    m.prefix("home/.pyenv/versions/3.13.0", "3.13", &[]);
+    m.prefix("home/.pyenv/versions/3.11.7", "3.11", &[]);
+    m.file("home/.pyenv/version", "3.11.7\n");
+    m.file("home/.pyenv/shims/python3", "#!/usr/bin/env bash\n");
+    let path = format!(
+        "{}:{}",
+        m.path("home/.pyenv/shims").display(),
+        m.path("usr/bin").display()
+    );
+    let envs = discover(&m.options(&[("PATH", path.clone())]));
+    // The shim resolves to the active version, which is listed (once) before newer ones.
+    assert_eq!(kinds(&envs), vec![EnvKind::Pyenv, EnvKind::Pyenv]);
+    assert_eq!(envs[0].python_version.as_deref(), Some("3.11.7"));
+    assert!(envs[0].source.ends_with("(active)"), "{}", envs[0].source);
+
+    // A workspace .python-version wins over the global file; PYENV_VERSION over both.
+    m.file("ws/.python-version", "3.13.0\n");
+    let envs = discover(&m.options(&[("PATH", path.clone())]));
+    assert_eq!(envs[0].python_version.as_deref(), Some("3.13.0"));
+    let envs = discover(&m.options(&[("PATH", path), ("PYENV_VERSION", "3.11.7".into())]));
+    assert_eq!(envs[0].python_version.as_deref(), Some("3.11.7"));
+}
+
+#[test]
 fn conda_envs_from_environments_txt() {
     let m = FakeMachine::new();
     let env = m.prefix("somewhere/conda-env", "3.12", &[("planai", "0.7.1")]);

@@ -12,7 +12,6 @@ Invariants: the parent never starts threads (fork safety) and never runs user co
 
 import ast
 import builtins
-import errno
 import importlib
 import json
 import linecache
@@ -35,6 +34,7 @@ DEFAULT_TIMEOUT_MS = 10000
 MAX_CAPTURE = 64 * 1024
 MAX_TRACEBACK = 16 * 1024
 MAX_LOG_RECORDS = 50
+MAX_FILE_BYTES = 256 * 1024 * 1024  # RLIMIT_FSIZE in children
 
 # The filename our own code objects carry ("<string>" when run with -c); frames from it are hidden.
 HELPER_FILE = sys._getframe().f_code.co_filename
@@ -479,12 +479,7 @@ def patch_planai(session):
 
 def emulate_execute_checks(graph, initial_tasks):
     """What Graph.execute checks before any thread runs, minus the threads."""
-    workers = []
-    for pair in initial_tasks:
-        worker, task = pair
-        workers.append(worker)
-    if workers:
-        graph.set_entry(*workers)
+    graph.set_entry(*[x[0] for x in initial_tasks])  # same expression as Graph.execute (same errors)
     graph.finalize()
     for worker in list(graph.workers):
         post = getattr(worker, "_validate_post_register", None)
@@ -552,7 +547,7 @@ def frame_position(session, fs):
         end_col = byte_col_to_cp(end_text, end_colno)
     else:
         end_line = None
-    return fs.filename, fs.lineno, col, end_line, end_col
+    return fs.filename, fs.lineno or 1, col or 0, end_line, end_col
 
 
 def format_traceback(exc):
@@ -833,6 +828,14 @@ def _type_names(types_):
     return out
 
 
+def _wname(worker):
+    try:
+        name = worker.name
+    except Exception:
+        name = None
+    return name if isinstance(name, str) else type(worker).__name__
+
+
 def describe_graph(session, graph, initial_tasks, ran):
     deps = getattr(graph, "dependencies", {}) or {}
     order = list(deps.keys())
@@ -845,7 +848,7 @@ def describe_graph(session, graph, initial_tasks, ran):
             continue
         cls = type(w)
         path, line = class_location(session, cls)
-        entry = {"name": w.name, "class": cls.__name__, "module": cls.__module__, "line": line, "path": path}
+        entry = {"name": _wname(w), "class": cls.__name__, "module": cls.__module__, "line": line, "path": path}
         try:
             entry["input_types"] = _type_names(w.get_task_classes())
         except Exception:
@@ -862,16 +865,17 @@ def describe_graph(session, graph, initial_tasks, ran):
         for d in downs:
             if type(d).__name__ == "SinkWorker" and _is_internal_worker(d):
                 try:
-                    sinks.append([up.name, _type_names(d.get_task_classes())[0]])
+                    sinks.append([_wname(up), _type_names(d.get_task_classes())[0]])
                 except Exception:
-                    sinks.append([up.name, None])
+                    sinks.append([_wname(up), "?"])
                 continue
-            edges.append([up.name, d.name])
-    entries = [w.name for w in deps.get(initial, [])] if initial is not None else []
+            edges.append([_wname(up), _wname(d)])
+    entries = [_wname(w) for w in deps.get(initial, [])] if initial is not None else []
     return {
         "name": getattr(graph, "name", None),
         "workers": workers, "edges": edges, "entries": entries, "sinks": sinks,
-        "initial_tasks": [[w.name, type(t).__name__] for (w, t) in initial_tasks],
+        "initial_tasks": [[_wname(p[0]), type(p[1]).__name__] for p in initial_tasks
+                          if isinstance(p, (tuple, list)) and len(p) == 2],
         "ran": ran,
     }
 
@@ -1024,6 +1028,8 @@ def _tool_problem(session, node, message, exc_name="ToolError", severity="error"
         col = byte_col_to_cp(text, node.col_offset)
         if getattr(node, "end_lineno", None) == line:
             end_line, end_col = line, byte_col_to_cp(text, node.end_col_offset)
+        else:  # a def spans its body: keep the header line
+            end_line, end_col = line, len(text.rstrip())
     return {"path": session.path, "line": line, "column": col, "end_line": end_line, "end_column": end_col,
             "severity": severity, "kind": "tool", "exception": exc_name, "message": message, "traceback": ""}
 
@@ -1067,13 +1073,13 @@ def m_validate_tool(params):
             tool_obj = create_tool(obj)
         else:
             out["problems"].append(_tool_problem(
-                session, defnode, "'%s' is a %s, not a function or a Tool." % (fname, type(obj).__name__),
+                session, defnode, "'%s' is not a function or a Tool (got %s)." % (fname, type(obj).__name__),
                 "TypeError"))
             out["problems"] += session.warnings
             return out
     except BaseException as e:  # noqa: BLE001
         p = exception_problem(session, e, kind="tool")
-        if defnode is not None and p["path"] != session.path or p["line"] == 1:
+        if (defnode is not None and p["path"] != session.path) or p["line"] == 1:
             tp = _tool_problem(session, defnode, "Could not build the tool: %s: %s" % (type(e).__name__, e),
                                type(e).__name__)
             tp["traceback"] = p["traceback"]
@@ -1103,17 +1109,17 @@ def m_validate_task_data(params):
     setup_child_environment(session)
     module, problems = load_target(session, params, "__planai_lsp_task_data__")
     cls_name = params["class_name"]
-    if module is None or problems:
-        if True:
-            return {"ok": False, "errors": [{"loc": [], "message": "Could not load the module: %s"
-                                             % (problems[0]["message"] if problems else "unknown error"),
-                                             "type": "module_error"}],
-                    "problems": problems}
     obj = module
     for part in cls_name.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
             break
+    if obj is None and (module is None or problems):
+        # The module failed before defining the class (a class defined before the failure is still used).
+        return {"ok": False, "errors": [{"loc": [], "message": "Could not load the module: %s"
+                                         % (problems[0]["message"] if problems else "unknown error"),
+                                         "type": "module_error"}],
+                "problems": problems}
     try:
         from pydantic import BaseModel, ValidationError
     except ImportError as e:
@@ -1131,11 +1137,11 @@ def m_validate_task_data(params):
         for err in e.errors(include_url=False):
             errors.append({"loc": [x if isinstance(x, (int, str)) else str(x) for x in err.get("loc", ())],
                            "message": err.get("msg", ""), "type": err.get("type", "")})
-        return {"ok": False, "errors": errors}
+        return {"ok": False, "errors": errors, "problems": problems}
     except BaseException as e:  # noqa: BLE001 - validators are user code
         return {"ok": False, "errors": [{"loc": [], "message": "%s: %s" % (type(e).__name__, e),
-                                         "type": "exception"}]}
-    return {"ok": True, "errors": []}
+                                         "type": "exception"}], "problems": problems}
+    return {"ok": True, "errors": [], "problems": problems}
 
 
 def m_list_models(params):
@@ -1239,6 +1245,16 @@ def child_run(req, result_fd, workdir):
         os.close(ofd)
         os.close(efd)
         os.chdir(cwd)
+        try:  # a runaway print loop must not fill the disk before the timeout hits
+            import resource
+            limit = MAX_FILE_BYTES
+            soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes fail with EFBIG instead
+        except (ImportError, ValueError, OSError, AttributeError):
+            pass
     except OSError as e:
         write_all(result_fd, encode_message({"id": req.get("id"), "error": {
             "kind": "internal", "message": "child setup failed: %s" % e}}))

@@ -1107,3 +1107,41 @@ async fn monitor(
 pub fn client_timeout(timeout_ms: Option<u64>) -> Duration {
     Duration::from_millis(timeout_ms.unwrap_or(10_000)) + Duration::from_secs(5)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let settings = SupervisorSettings::default();
+        let seconds: Vec<f64> = (1..=9).map(|n| settings.backoff(n).as_secs_f64()).collect();
+        assert_eq!(seconds, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]);
+        assert_eq!(settings.backoff(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn statuses_that_need_a_message_have_one() {
+        assert!(HelperStatus::Untrusted.user_message().is_some());
+        assert!(HelperStatus::Failed {
+            message: "x".into()
+        }
+        .user_message()
+        .is_some());
+        assert!(HelperStatus::Starting.user_message().is_none());
+        assert_eq!(client_timeout(None), Duration::from_secs(15));
+        assert_eq!(client_timeout(Some(1000)), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn argv_interpreters_get_the_script_inline() {
+        assert_eq!(
+            HelperConfig::new(vec!["/v/bin/python".into()]).delivery,
+            ScriptDelivery::TempFile
+        );
+        assert_eq!(
+            HelperConfig::new(vec!["uv".into(), "run".into(), "python".into()]).delivery,
+            ScriptDelivery::Inline
+        );
+    }
+}

@@ -8,6 +8,8 @@
 //! - [`protocol`]: serde types of `docs/helper-protocol.md` and the typed [`protocol::HelperRequest`]s.
 //! - [`helper`]: one helper process ([`helper::HelperProcess`]) and its supervisor
 //!   ([`helper::HelperSupervisor`]: lazy start, restart with backoff, trust gate, status).
+//! - [`service`]: [`service::PythonService`], what the server holds: selection, switching,
+//!   one status stream.
 //! - [`diagnostics`]: helper problems → byte-range [`crate::diagnostics::Diagnostic`]s.
 
 pub mod diagnostics;
@@ -15,3 +17,4 @@ pub mod envs;
 pub mod helper;
 mod process;
 pub mod protocol;
+pub mod service;

@@ -175,6 +175,14 @@ pub struct HelperError {
     pub kind: HelperErrorKind,
     #[serde(default)]
     pub message: String,
+    /// `timeout`/`crashed`: what the child printed before it was killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    /// `internal`: the helper's own traceback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
 }
 
 impl HelperError {
@@ -182,6 +190,9 @@ impl HelperError {
         Self {
             kind,
             message: message.into(),
+            stdout: None,
+            stderr: None,
+            traceback: None,
         }
     }
 }
@@ -218,6 +229,8 @@ pub enum ProblemKind {
     #[default]
     Execute,
     Warning,
+    /// `validate_tool`: bare `@tool`, function not found, `create_tool` failing.
+    Tool,
     #[serde(other)]
     Other,
 }
@@ -231,6 +244,7 @@ impl ProblemKind {
             ProblemKind::GraphConstruction => "graph_construction",
             ProblemKind::Execute => "execute",
             ProblemKind::Warning => "warning",
+            ProblemKind::Tool => "tool",
             ProblemKind::Other => "other",
         }
     }
@@ -263,6 +277,22 @@ pub struct Problem {
     pub message: String,
     #[serde(default)]
     pub traceback: String,
+    /// When `path` is another file: the deepest frame in the validated file (e.g. the `import`
+    /// line that led there).
+    #[serde(default)]
+    pub origin: Option<ProblemOrigin>,
+}
+
+/// A position in the validated file (same conventions as [`Problem`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemOrigin {
+    pub line: u32,
+    #[serde(default)]
+    pub column: u32,
+    #[serde(default)]
+    pub end_line: Option<u32>,
+    #[serde(default)]
+    pub end_column: Option<u32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,11 +361,33 @@ pub struct ValidateResult {
     #[serde(default)]
     pub stdout: String,
     #[serde(default)]
+    pub stderr: String,
+    /// Root log records at WARNING and above (worker-thread failures show up here).
+    #[serde(default)]
+    pub logs: Vec<LogRecord>,
+    /// The code of a `SystemExit` raised by the module (not a problem), if any.
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
     pub seconds: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    #[serde(default)]
+    pub level: String,
+    #[serde(default)]
+    pub logger: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub exception: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphCapture {
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub workers: Vec<GraphWorker>,
     /// `[upstream, downstream]` worker names.
@@ -344,6 +396,16 @@ pub struct GraphCapture {
     /// Workers that received the initial tasks.
     #[serde(default)]
     pub entries: Vec<String>,
+    /// `[worker, output type]` pairs that end in a sink.
+    #[serde(default)]
+    pub sinks: Vec<(String, String)>,
+    /// `[worker, task type]` of the initial tasks.
+    #[serde(default)]
+    pub initial_tasks: Vec<(String, String)>,
+    /// True when captured at `run`/`prepare`/`execute`; false when no run happened and this is
+    /// the last `Graph` constructed.
+    #[serde(default)]
+    pub ran: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +417,13 @@ pub struct GraphWorker {
     pub module: String,
     #[serde(default)]
     pub line: Option<u32>,
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Class names (None if planai raised computing them).
+    #[serde(default)]
+    pub input_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub output_types: Option<Vec<String>>,
 }
 
 pub enum Validate {}
@@ -388,9 +457,13 @@ pub struct IntrospectParams {
 pub struct IntrospectResult {
     #[serde(default)]
     pub tasks: Vec<TaskInfo>,
-    /// Problems executing the module, if the helper reports any.
+    /// Errors loading the module (`tasks` is then empty).
     #[serde(default)]
     pub problems: Vec<Problem>,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
 }
 
 /// A planai `Task` subclass and its pydantic fields.
@@ -461,6 +534,13 @@ pub struct ValidateToolResult {
     pub warnings: Vec<String>,
     #[serde(default)]
     pub problems: Vec<Problem>,
+    /// 1-based line of the `def`.
+    #[serde(default)]
+    pub line: Option<u32>,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
 }
 
 pub enum ValidateTool {}
@@ -493,8 +573,17 @@ pub struct ValidateTaskDataParams {
 pub struct ValidateTaskDataResult {
     #[serde(default)]
     pub ok: bool,
+    /// pydantic errors, or one of type "module_error", "class_not_found", "not_a_model",
+    /// "exception".
     #[serde(default)]
     pub errors: Vec<TaskDataError>,
+    /// Errors loading the module (with a "module_error" entry in `errors`).
+    #[serde(default)]
+    pub problems: Vec<Problem>,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
 }
 
 /// One pydantic validation error.

@@ -292,6 +292,7 @@ class HelperWithPlanai(unittest.TestCase):
             "exec_err.py": EXECUTE_ERROR, "syntax.py": SYNTAX_ERROR, "warn.py": WARNING_MODULE,
             "pkg/__init__.py": TASKS_PKG_INIT, "pkg/tasks.py": TASKS_MODULE, "tools.py": TOOLS_MODULE,
         }
+        files[".env.local"] = "PLANAI_LSP_TEST_DOTENV=loaded\n"  # import planai would load ./.env.local
         for rel, text in files.items():
             with open(os.path.join(cls.ws, rel), "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -466,6 +467,16 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertIn("[]", result["stdout"])
         self.assertIn("PlanaiLspStubLLM True", result["stdout"])
 
+    def test_dotenv_not_loaded(self):
+        result = self.validate("valid.py", source="import os\nprint(os.environ.get('PLANAI_LSP_TEST_DOTENV'))\n")
+        self.assertEqual(result["stdout"], "None\n")
+
+    def test_worker_instantiation_error_is_graph_construction(self):
+        src = CLASS_DEF_ERROR.replace('    prompt = "x"\n', "") + "\nw = Answerer(llm=None)\n"
+        p = self.errors(self.validate("classdef.py", source=src))[0]
+        self.assertEqual((p["kind"], p["exception"], p["line"]), ("graph_construction", "ValidationError", 10))
+        self.assertIn("prompt", p["message"])
+
     def test_pipelining(self):
         h = self.helper
         slow = "import time\ntime.sleep(0.8)\nprint('slow')\n"
@@ -599,7 +610,7 @@ class HelperWithPlanai(unittest.TestCase):
     def test_validate_task_data(self):
         ok = self.helper.call("validate_task_data", {"class_name": "Question", "module": "pkg.tasks",
                                                      "roots": [self.ws], "data": {"text": "hi", "priority": None}})
-        self.assertEqual(ok["result"], {"ok": True, "errors": [], "stdout": "", "stderr": ""})
+        self.assertEqual(ok["result"], {"ok": True, "errors": [], "problems": [], "stdout": "", "stderr": ""})
         bad = self.helper.call("validate_task_data", {"class_name": "Question", "module": "pkg.tasks",
                                                       "roots": [self.ws], "data": {"tags": [1, True]}})
         errs = bad["result"]["errors"]
@@ -616,7 +627,15 @@ class HelperWithPlanai(unittest.TestCase):
         params["data"] = {"n": "twelve", "flag": None}
         errs = self.helper.call("validate_task_data", params)["result"]["errors"]
         self.assertEqual([(e["loc"], e["type"]) for e in errs], [(["n"], "int_parsing"), (["flag"], "bool_type")])
-        params["class_name"] = "Nope"
+        params["source"] = src + "raise RuntimeError('late')\n"  # classes defined before a failure still work
+        params["data"] = {"n": 1}
+        r = self.helper.call("validate_task_data", params)["result"]
+        self.assertTrue(r["ok"])
+        self.assertEqual(r["problems"][0]["message"], "late")
+        params["class_name"] = "Nope"  # not defined before the failure
+        r = self.helper.call("validate_task_data", params)["result"]
+        self.assertEqual((r["ok"], r["errors"][0]["type"]), (False, "module_error"))
+        params["source"] = src
         r = self.helper.call("validate_task_data", params)["result"]
         self.assertEqual((r["ok"], r["errors"][0]["type"]), (False, "class_not_found"))
 
