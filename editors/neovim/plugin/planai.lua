@@ -1,0 +1,34 @@
+-- User commands for planai-lsp. They act on the planai client attached to the current buffer
+-- and load lua/planai only when used.
+if vim.g.loaded_planai then
+  return
+end
+vim.g.loaded_planai = true
+
+local function planai()
+  return require('planai')
+end
+
+vim.api.nvim_create_user_command('PlanaiEnvs', function(opts)
+  if opts.args ~= '' then
+    planai().select_environment(opts.args)
+  else
+    planai().pick_environment()
+  end
+end, {
+  nargs = '?',
+  complete = 'file',
+  desc = 'PlanAI: pick the Python environment (or select the given interpreter path)',
+})
+
+vim.api.nvim_create_user_command('PlanaiRestartHelper', function()
+  planai().restart_helper()
+end, { desc = 'PlanAI: restart the Python helper process' })
+
+vim.api.nvim_create_user_command('PlanaiGraph', function()
+  planai().show_graph()
+end, { desc = 'PlanAI: show the Mermaid graph of the current file in a scratch buffer' })
+
+vim.api.nvim_create_user_command('PlanaiLog', function()
+  vim.cmd.tabnew(vim.fn.fnameescape(vim.lsp.get_log_path()))
+end, { desc = 'PlanAI: open the LSP log file' })

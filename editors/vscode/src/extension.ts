@@ -1,0 +1,479 @@
+/**
+ * VS Code entry point: starts planai-lsp through vscode-languageclient and adds the PlanAI
+ * commands. Decisions that can be made without VS Code live in `logic/` and are unit-tested.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import {
+    DidChangeConfigurationNotification,
+    ExecuteCommandRequest,
+    LanguageClient,
+    LanguageClientOptions,
+    ResponseError,
+    RevealOutputChannelOn,
+    ServerOptions,
+    State,
+} from 'vscode-languageclient/node';
+
+import { EXTENSION_COMMANDS, SERVER_COMMANDS, describeCommandError, isCommandAdvertised, notSupportedMessage } from './logic/commands';
+import {
+    EnvironmentInfo,
+    EnvironmentPickItem,
+    describeEnvironment,
+    parseEnvironmentList,
+    parseTypedInterpreter,
+    selectionArgument,
+    toQuickPickItems,
+} from './logic/environments';
+import { parseGraphResult, renderGraphHtml } from './logic/graph';
+import { PYTHON_EXTENSION_ID, activeInterpreter, onActiveInterpreterChanged } from './logic/pythonExtension';
+import { resolveServerPath } from './logic/serverPath';
+import { PlanaiSection, buildInitializationOptions, buildPlanaiSection, effectiveValue, patchConfigurationResult } from './logic/settings';
+
+const CLIENT_ID = 'planai';
+const CLIENT_NAME = 'PlanAI Language Server';
+
+/** Thrown when the running server did not advertise a command. */
+class UnsupportedCommandError extends Error {}
+
+function isExecutableFile(file: string): boolean {
+    try {
+        if (!fs.statSync(file).isFile()) {
+            return false;
+        }
+        if (process.platform !== 'win32') {
+            fs.accessSync(file, fs.constants.X_OK);
+        }
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function firstWorkspaceFolder(): vscode.WorkspaceFolder | undefined {
+    return vscode.workspace.workspaceFolders?.[0];
+}
+
+class PlanaiExtension implements vscode.Disposable {
+    private client: LanguageClient | undefined;
+    private readonly log: vscode.LogOutputChannel;
+    private readonly status: vscode.LanguageStatusItem;
+    private readonly disposables: vscode.Disposable[] = [];
+    private pythonSubscription: { dispose(): unknown } | undefined;
+    private clientStateSubscription: vscode.Disposable | undefined;
+    private editorPython: string[] | undefined;
+    private graphPanel: vscode.WebviewPanel | undefined;
+    private selectedEnvironment: EnvironmentInfo | undefined;
+    /** Serialises start, stop and restart so that overlapping triggers cannot race. */
+    private lifecycle: Promise<void> = Promise.resolve();
+
+    constructor(private readonly context: vscode.ExtensionContext) {
+        this.log = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
+        this.status = vscode.languages.createLanguageStatusItem('planai.status', { language: 'python' });
+        this.status.name = 'PlanAI';
+        this.disposables.push(this.log, this.status);
+        this.updateStatus();
+
+        this.disposables.push(
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.selectEnvironment, () => this.selectEnvironment()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.restartServer, () => this.restart()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.restartHelper, () => this.restartHelper()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.showLogs, () => this.log.show(true)),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.showGraph, () => this.showGraph()),
+            vscode.workspace.onDidGrantWorkspaceTrust(() => {
+                this.log.info('Workspace trusted: restarting planai-lsp with the Python environment enabled.');
+                void this.restart();
+            }),
+            vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+        );
+    }
+
+    // ----- lifecycle -------------------------------------------------------------------------
+
+    start(): Promise<void> {
+        return this.enqueue(() => this.doStart());
+    }
+
+    restart(): Promise<void> {
+        return this.enqueue(async () => {
+            await this.doStop();
+            await this.doStart();
+        });
+    }
+
+    stop(): Promise<void> {
+        return this.enqueue(() => this.doStop());
+    }
+
+    private enqueue(step: () => Promise<void>): Promise<void> {
+        const next = this.lifecycle.then(step, step);
+        this.lifecycle = next.catch(() => undefined);
+        return next;
+    }
+
+    private async doStart(): Promise<void> {
+        const trusted = vscode.workspace.isTrusted;
+        const config = vscode.workspace.getConfiguration('planai');
+        const folder = firstWorkspaceFolder();
+        const server = resolveServerPath({
+            configured: effectiveValue(config.inspect<string>('server.path'), trusted),
+            extensionPath: this.context.extensionPath,
+            workspaceFolder: folder?.uri.fsPath,
+            homeDir: os.homedir(),
+            platform: process.platform,
+            envPath: process.env['PATH'],
+            pathExt: process.env['PATHEXT'],
+            isExecutableFile,
+        });
+        if (!server.ok) {
+            this.log.error(`${server.message} Tried: ${server.tried.join(', ') || '(nothing)'}`);
+            this.updateStatus(server.message);
+            void vscode.window.showErrorMessage(server.message, 'Open Settings', 'Show Logs').then((choice) => {
+                if (choice === 'Open Settings') {
+                    void vscode.commands.executeCommand('workbench.action.openSettings', 'planai.server.path');
+                } else if (choice === 'Show Logs') {
+                    this.log.show();
+                }
+            });
+            return;
+        }
+        this.log.info(`Starting ${server.command} (${server.source}); workspace ${trusted ? 'trusted' : 'NOT trusted: no Python interpreter will be run'}.`);
+
+        if (trusted) {
+            await this.connectPythonExtension();
+        }
+
+        const serverOptions: ServerOptions = {
+            run: { command: server.command, options: { env: { ...process.env } } },
+            debug: { command: server.command, options: { env: { ...process.env, RUST_BACKTRACE: '1' } } },
+        };
+        const clientOptions: LanguageClientOptions = {
+            documentSelector: [
+                { scheme: 'file', language: 'python' },
+                { scheme: 'untitled', language: 'python' },
+            ],
+            outputChannel: this.log,
+            revealOutputChannelOn: RevealOutputChannelOn.Never,
+            initializationOptions: () => buildInitializationOptions(this.currentSection(), vscode.workspace.isTrusted),
+            middleware: {
+                workspace: {
+                    // VS Code answers from its settings; add what it cannot know (the Python
+                    // extension's interpreter, Restricted Mode filtering) so the server sees the
+                    // same section as in initializationOptions.
+                    configuration: async (params, token, next) => {
+                        const result = await next(params, token);
+                        if (result instanceof ResponseError || !Array.isArray(result)) {
+                            return result;
+                        }
+                        return patchConfigurationResult(params.items, result, this.currentSection());
+                    },
+                },
+            },
+            connectionOptions: { maxRestartCount: 4 },
+        };
+
+        const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+        this.client = client;
+        this.clientStateSubscription = client.onDidChangeState(() => this.updateStatus());
+        try {
+            await client.start();
+        } catch (error) {
+            this.log.error(`planai-lsp failed to start: ${String(error)}`);
+            this.updateStatus(`planai-lsp failed to start: ${String(error)}`);
+            void vscode.window.showErrorMessage(`PlanAI: planai-lsp failed to start (${String(error)}).`, 'Show Logs').then((choice) => {
+                if (choice) {
+                    this.log.show();
+                }
+            });
+            return;
+        }
+        this.updateStatus();
+        void this.refreshSelectedEnvironment();
+    }
+
+    private async doStop(): Promise<void> {
+        const client = this.client;
+        this.client = undefined;
+        this.selectedEnvironment = undefined;
+        this.clientStateSubscription?.dispose();
+        this.clientStateSubscription = undefined;
+        if (client) {
+            try {
+                // dispose() stops the server and also drops the client's registrations (the
+                // server's commands), so a fresh client can register them again.
+                await client.dispose();
+            } catch (error) {
+                this.log.warn(`Stopping planai-lsp: ${String(error)}`);
+            }
+        }
+        this.updateStatus();
+    }
+
+    // ----- settings --------------------------------------------------------------------------
+
+    /** The `planai` section sent to the server, from VS Code settings plus the editor interpreter. */
+    private currentSection(): PlanaiSection {
+        const trusted = vscode.workspace.isTrusted;
+        const config = vscode.workspace.getConfiguration('planai');
+        return buildPlanaiSection(
+            {
+                python: effectiveValue(config.inspect<unknown>('python'), trusted),
+                validationRun: config.get('validation.run'),
+                debounceMs: config.get('validation.debounceMs'),
+                timeoutMs: config.get('validation.timeoutMs'),
+                logLevel: config.get('logLevel'),
+            },
+            { trusted, editorPython: this.editorPython },
+        );
+    }
+
+    private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+        if (event.affectsConfiguration('planai.server.path')) {
+            void this.restart();
+        } else if (event.affectsConfiguration('planai')) {
+            this.notifySettingsChanged();
+        }
+    }
+
+    /** An empty didChangeConfiguration asks the server to pull `workspace/configuration` again. */
+    private notifySettingsChanged(): void {
+        const client = this.client;
+        if (client?.state === State.Running) {
+            client.sendNotification(DidChangeConfigurationNotification.type, { settings: null }).catch((error: unknown) => {
+                this.log.warn(`didChangeConfiguration: ${String(error)}`);
+            });
+        }
+    }
+
+    /** Reads the Python extension's interpreter (a soft dependency) and follows its changes. */
+    private async connectPythonExtension(): Promise<void> {
+        const extension = vscode.extensions.getExtension(PYTHON_EXTENSION_ID);
+        if (!extension) {
+            this.editorPython = undefined;
+            return;
+        }
+        try {
+            const api: unknown = extension.isActive ? extension.exports : await extension.activate();
+            this.editorPython = await activeInterpreter(api, firstWorkspaceFolder()?.uri);
+            if (!this.pythonSubscription) {
+                this.pythonSubscription = onActiveInterpreterChanged(api, () => {
+                    void activeInterpreter(api, firstWorkspaceFolder()?.uri).then((argv) => {
+                        this.editorPython = argv;
+                        this.log.info(`Python extension interpreter: ${argv ? argv.join(' ') : '(none)'}`);
+                        this.notifySettingsChanged();
+                    });
+                });
+            }
+            this.log.info(`Python extension interpreter: ${this.editorPython ? this.editorPython.join(' ') : '(none)'}`);
+        } catch (error) {
+            this.log.warn(`Could not read the Python extension's interpreter: ${String(error)}`);
+            this.editorPython = undefined;
+        }
+    }
+
+    // ----- server commands -------------------------------------------------------------------
+
+    private runningClient(): LanguageClient | undefined {
+        if (this.client?.state === State.Running) {
+            return this.client;
+        }
+        void vscode.window.showWarningMessage('PlanAI: planai-lsp is not running.', 'Restart Server', 'Show Logs').then((choice) => {
+            if (choice === 'Restart Server') {
+                void this.restart();
+            } else if (choice === 'Show Logs') {
+                this.log.show();
+            }
+        });
+        return undefined;
+    }
+
+    private async executeServerCommand(client: LanguageClient, command: string, args: unknown[]): Promise<unknown> {
+        if (!isCommandAdvertised(client.initializeResult?.capabilities, command)) {
+            throw new UnsupportedCommandError(notSupportedMessage(command, client.initializeResult?.serverInfo?.version));
+        }
+        return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+    }
+
+    private reportCommandError(error: unknown, command: string): void {
+        const message = error instanceof UnsupportedCommandError ? `PlanAI: ${error.message}` : describeCommandError(error, command);
+        this.log.error(message);
+        void vscode.window.showErrorMessage(message);
+    }
+
+    private async refreshSelectedEnvironment(): Promise<void> {
+        const client = this.client;
+        if (!client || !isCommandAdvertised(client.initializeResult?.capabilities, SERVER_COMMANDS.listEnvironments)) {
+            return;
+        }
+        try {
+            const envs = parseEnvironmentList(await this.executeServerCommand(client, SERVER_COMMANDS.listEnvironments, []));
+            this.selectedEnvironment = envs.find((env) => env.selected);
+        } catch (error) {
+            this.log.debug(`listEnvironments: ${String(error)}`);
+        }
+        this.updateStatus();
+    }
+
+    private async selectEnvironment(): Promise<void> {
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        const folder = firstWorkspaceFolder()?.uri.fsPath;
+        let envs: EnvironmentInfo[];
+        try {
+            const raw = await vscode.window.withProgress(
+                { location: vscode.ProgressLocation.Window, title: 'PlanAI: looking for Python environments' },
+                () => this.executeServerCommand(client, SERVER_COMMANDS.listEnvironments, []),
+            );
+            envs = parseEnvironmentList(raw);
+        } catch (error) {
+            this.reportCommandError(error, SERVER_COMMANDS.listEnvironments);
+            return;
+        }
+
+        type Item = vscode.QuickPickItem & { environment?: EnvironmentInfo; enterPath?: boolean };
+        const items: Item[] = toQuickPickItems(envs, folder).map((item: EnvironmentPickItem) => ({ ...item }));
+        items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: '$(edit) Enter interpreter path…', enterPath: true });
+        const pick = await vscode.window.showQuickPick(items, {
+            title: 'PlanAI: Select Environment',
+            placeHolder: envs.length === 0 ? 'planai-lsp found no Python environment; enter one' : 'Python environment used to validate PlanAI code',
+            matchOnDescription: true,
+            matchOnDetail: true,
+        });
+        if (!pick) {
+            return;
+        }
+        let argument: string | string[] | undefined;
+        if (pick.enterPath) {
+            const typed = await vscode.window.showInputBox({
+                title: 'PlanAI: Select Environment',
+                prompt: 'Path of a Python interpreter or virtual environment, or a command as a JSON list such as ["uv", "run", "python"]',
+                ignoreFocusOut: true,
+                validateInput: (text) => (text.trim() !== '' && parseTypedInterpreter(text) === undefined ? 'Not a path or a JSON list of strings' : undefined),
+            });
+            argument = typed === undefined ? undefined : parseTypedInterpreter(typed);
+        } else if (pick.environment) {
+            argument = selectionArgument(pick.environment);
+        }
+        if (argument === undefined) {
+            return;
+        }
+
+        let selected: EnvironmentInfo | undefined;
+        try {
+            const result = await this.executeServerCommand(client, SERVER_COMMANDS.selectEnvironment, [argument]);
+            selected = parseEnvironmentList([result])[0];
+        } catch (error) {
+            this.reportCommandError(error, SERVER_COMMANDS.selectEnvironment);
+            return;
+        }
+        this.selectedEnvironment = selected;
+        this.updateStatus();
+        const what = selected ? describeEnvironment(selected, folder) : Array.isArray(argument) ? argument.join(' ') : argument;
+        const restricted = vscode.workspace.isTrusted ? '' : ' It will be used once you trust this workspace.';
+        const save = 'Save in Workspace Settings';
+        const choice = await vscode.window.showInformationMessage(`PlanAI now validates with ${what}.${restricted}`, save);
+        if (choice === save) {
+            await vscode.workspace.getConfiguration('planai').update('python', argument, vscode.ConfigurationTarget.Workspace);
+        }
+    }
+
+    private async restartHelper(): Promise<void> {
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        try {
+            await this.executeServerCommand(client, SERVER_COMMANDS.restartHelper, []);
+            void vscode.window.showInformationMessage('PlanAI: Python helper restarted.');
+        } catch (error) {
+            this.reportCommandError(error, SERVER_COMMANDS.restartHelper);
+        }
+    }
+
+    private async showGraph(): Promise<void> {
+        const editor = vscode.window.activeTextEditor;
+        if (!editor || editor.document.languageId !== 'python') {
+            void vscode.window.showInformationMessage('PlanAI: open a Python file that builds a PlanAI Graph first.');
+            return;
+        }
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        const uri = client.code2ProtocolConverter.asUri(editor.document.uri);
+        let mermaid: string | undefined;
+        try {
+            mermaid = parseGraphResult(await this.executeServerCommand(client, SERVER_COMMANDS.showGraph, [uri]));
+        } catch (error) {
+            this.reportCommandError(error, SERVER_COMMANDS.showGraph);
+            return;
+        }
+        if (mermaid === undefined || mermaid.trim() === '') {
+            void vscode.window.showInformationMessage('PlanAI: no graph found in this file.');
+            return;
+        }
+        const title = `PlanAI Graph: ${vscode.workspace.asRelativePath(editor.document.uri)}`;
+        if (!this.graphPanel) {
+            this.graphPanel = vscode.window.createWebviewPanel('planai.graph', title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+                enableScripts: false,
+                localResourceRoots: [],
+            });
+            this.graphPanel.onDidDispose(() => (this.graphPanel = undefined));
+        }
+        this.graphPanel.title = title;
+        this.graphPanel.webview.html = renderGraphHtml({ mermaid, title, cspSource: this.graphPanel.webview.cspSource });
+        this.graphPanel.reveal(vscode.ViewColumn.Beside, true);
+    }
+
+    // ----- status ----------------------------------------------------------------------------
+
+    private updateStatus(problem?: string): void {
+        const running = this.client?.state === State.Running;
+        const starting = this.client?.state === State.Starting;
+        if (problem) {
+            this.status.text = 'PlanAI: not running';
+            this.status.detail = problem;
+            this.status.severity = vscode.LanguageStatusSeverity.Error;
+            this.status.command = { title: 'Show Logs', command: EXTENSION_COMMANDS.showLogs };
+            return;
+        }
+        if (running) {
+            const env = this.selectedEnvironment;
+            this.status.text = env ? `PlanAI: ${env.python_version ? `Python ${env.python_version}` : 'Python'}${env.kind ? ` (${env.kind})` : ''}` : 'PlanAI';
+            this.status.detail = vscode.workspace.isTrusted ? env?.path ?? 'planai-lsp running' : 'Restricted Mode: syntax and static checks only';
+            this.status.severity = vscode.workspace.isTrusted ? vscode.LanguageStatusSeverity.Information : vscode.LanguageStatusSeverity.Warning;
+            this.status.command = { title: 'Select Environment', command: EXTENSION_COMMANDS.selectEnvironment };
+        } else {
+            this.status.text = starting ? 'PlanAI: starting' : 'PlanAI: stopped';
+            this.status.detail = undefined;
+            this.status.severity = starting ? vscode.LanguageStatusSeverity.Information : vscode.LanguageStatusSeverity.Warning;
+            this.status.command = { title: 'Restart Server', command: EXTENSION_COMMANDS.restartServer };
+        }
+        this.status.busy = starting;
+    }
+
+    dispose(): void {
+        this.pythonSubscription?.dispose();
+        this.clientStateSubscription?.dispose();
+        this.graphPanel?.dispose();
+        for (const disposable of this.disposables) {
+            disposable.dispose();
+        }
+    }
+}
+
+let extension: PlanaiExtension | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+    extension = new PlanaiExtension(context);
+    context.subscriptions.push(extension);
+    await extension.start();
+}
+
+export async function deactivate(): Promise<void> {
+    await extension?.stop();
+    extension = undefined;
+}

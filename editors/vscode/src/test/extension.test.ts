@@ -1,0 +1,344 @@
+/**
+ * Drives src/extension.ts with fake `vscode` and `vscode-languageclient/node` modules: VS Code
+ * itself cannot be downloaded here, so this checks the glue (activation, trust, settings
+ * middleware, commands) against the APIs it calls, not VS Code's behaviour.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+
+type Listener = (...args: unknown[]) => unknown;
+type Message = { kind: 'error' | 'warning' | 'info'; text: string };
+
+const disposable = { dispose: () => undefined };
+
+/** Everything the fakes record or are told to answer; reset before each test. */
+const world = {
+    trusted: false,
+    commands: new Map<string, Listener>(),
+    messages: [] as Message[],
+    trustListeners: [] as Listener[],
+    configListeners: [] as Listener[],
+    settings: {} as Record<string, { globalValue?: unknown; workspaceValue?: unknown }>,
+    pythonExports: undefined as unknown,
+    pick: (items: Array<Record<string, unknown>>): unknown => items[0],
+    advertised: ['planai.listEnvironments', 'planai.selectEnvironment', 'planai.restartHelper'],
+    respond: (_params: { command: string; arguments: unknown[] }): unknown => null,
+    activeUri: undefined as undefined | { toString(): string },
+    webviewHtml: '',
+};
+
+const DEFAULTS: Record<string, unknown> = {
+    'server.path': '',
+    python: '',
+    'validation.run': 'onSave',
+    'validation.debounceMs': 300,
+    'validation.timeoutMs': 10000,
+    logLevel: 'info',
+};
+
+const fakeVscode = {
+    window: {
+        createOutputChannel: () => ({ info() {}, warn() {}, error() {}, debug() {}, show() {}, dispose() {} }),
+        showErrorMessage: (text: string) => (world.messages.push({ kind: 'error', text }), Promise.resolve(undefined)),
+        showWarningMessage: (text: string) => (world.messages.push({ kind: 'warning', text }), Promise.resolve(undefined)),
+        showInformationMessage: (text: string) => (world.messages.push({ kind: 'info', text }), Promise.resolve(undefined)),
+        showQuickPick: async (items: Array<Record<string, unknown>>) => world.pick(items),
+        showInputBox: async () => undefined,
+        withProgress: (_options: unknown, task: () => unknown) => task(),
+        get activeTextEditor() {
+            return world.activeUri ? { document: { languageId: 'python', uri: world.activeUri } } : undefined;
+        },
+        createWebviewPanel: () => {
+            const webview = {
+                cspSource: 'vscode-webview://fake',
+                set html(value: string) {
+                    world.webviewHtml = value;
+                },
+            };
+            return { webview, title: '', onDidDispose: () => disposable, reveal() {}, dispose() {} };
+        },
+    },
+    languages: { createLanguageStatusItem: () => ({ dispose() {} }) },
+    commands: {
+        registerCommand: (id: string, handler: Listener) => (world.commands.set(id, handler), disposable),
+        executeCommand: async () => undefined,
+    },
+    workspace: {
+        get isTrusted() {
+            return world.trusted;
+        },
+        workspaceFolders: [{ uri: { fsPath: '/ws', toString: () => 'file:///ws' } }],
+        getConfiguration: () => ({
+            inspect: (key: string) => ({ defaultValue: DEFAULTS[key], ...world.settings[key] }),
+            get: (key: string) => world.settings[key]?.workspaceValue ?? world.settings[key]?.globalValue ?? DEFAULTS[key],
+            update: async () => undefined,
+        }),
+        onDidGrantWorkspaceTrust: (listener: Listener) => (world.trustListeners.push(listener), disposable),
+        onDidChangeConfiguration: (listener: Listener) => (world.configListeners.push(listener), disposable),
+        asRelativePath: () => 'flow.py',
+    },
+    extensions: {
+        getExtension: (id: string) => (id === 'ms-python.python' && world.pythonExports ? { isActive: true, exports: world.pythonExports } : undefined),
+    },
+    ProgressLocation: { Window: 10 },
+    QuickPickItemKind: { Separator: -1 },
+    ViewColumn: { Beside: -2 },
+    LanguageStatusSeverity: { Information: 0, Warning: 1, Error: 2 },
+    ConfigurationTarget: { Workspace: 2 },
+};
+
+const State = { Stopped: 1, Running: 2, Starting: 3 };
+
+class FakeLanguageClient {
+    static instances: FakeLanguageClient[] = [];
+    state = State.Stopped;
+    initializeResult: unknown;
+    requests: Array<{ command: string; arguments: unknown[] }> = [];
+    notifications: unknown[] = [];
+    stopped = false;
+    code2ProtocolConverter = { asUri: (uri: { toString(): string }) => uri.toString() };
+
+    constructor(
+        readonly id: string,
+        readonly name: string,
+        readonly serverOptions: { run: { command: string } },
+        readonly clientOptions: Record<string, any>,
+    ) {
+        FakeLanguageClient.instances.push(this);
+    }
+    async start() {
+        this.state = State.Running;
+        this.initializeResult = { capabilities: { executeCommandProvider: { commands: world.advertised } }, serverInfo: { version: '0.1.0' } };
+    }
+    async dispose() {
+        this.state = State.Stopped;
+        this.stopped = true;
+    }
+    onDidChangeState() {
+        return disposable;
+    }
+    async sendRequest(_type: unknown, params: { command: string; arguments: unknown[] }) {
+        this.requests.push(params);
+        return world.respond(params);
+    }
+    async sendNotification(_type: unknown, params: unknown) {
+        this.notifications.push(params);
+    }
+}
+
+const fakeLanguageClient = {
+    LanguageClient: FakeLanguageClient,
+    State,
+    ResponseError: class ResponseError extends Error {},
+    ExecuteCommandRequest: { type: 'workspace/executeCommand' },
+    DidChangeConfigurationNotification: { type: 'workspace/didChangeConfiguration' },
+    RevealOutputChannelOn: { Never: 4 },
+};
+
+// Serve the fakes to src/extension.ts; everything else loads normally.
+const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
+const realLoad = Module._load;
+Module._load = function (request: string, ...rest: unknown[]) {
+    if (request === 'vscode') {
+        return fakeVscode;
+    }
+    if (request === 'vscode-languageclient/node') {
+        return fakeLanguageClient;
+    }
+    return realLoad.call(this, request, ...rest);
+};
+const extension = require('../extension') as typeof import('../extension');
+
+let extensionDir: string;
+let savedPath: string | undefined;
+
+function context(): any {
+    return { extensionPath: extensionDir, subscriptions: [] as unknown[] };
+}
+
+function installBundledBinary(): string {
+    const file = path.join(extensionDir, 'bin', 'planai-lsp');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '#!/bin/sh\n');
+    fs.chmodSync(file, 0o755);
+    return file;
+}
+
+function lastClient(): FakeLanguageClient {
+    const client = FakeLanguageClient.instances.at(-1);
+    assert.ok(client, 'a LanguageClient was created');
+    return client;
+}
+
+async function settle() {
+    for (let i = 0; i < 5; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+}
+
+beforeEach(() => {
+    extensionDir = fs.mkdtempSync(path.join(os.tmpdir(), 'planai-ext-'));
+    savedPath = process.env['PATH'];
+    process.env['PATH'] = '/nonexistent-planai-test-path';
+    Object.assign(world, {
+        trusted: false,
+        commands: new Map(),
+        messages: [],
+        trustListeners: [],
+        configListeners: [],
+        settings: {},
+        pythonExports: undefined,
+        pick: (items: Array<Record<string, unknown>>) => items[0],
+        advertised: ['planai.listEnvironments', 'planai.selectEnvironment', 'planai.restartHelper'],
+        respond: () => null,
+        activeUri: undefined,
+        webviewHtml: '',
+    });
+    FakeLanguageClient.instances = [];
+});
+
+afterEach(async () => {
+    await extension.deactivate();
+    process.env['PATH'] = savedPath;
+    fs.rmSync(extensionDir, { recursive: true, force: true });
+});
+
+describe('activation', () => {
+    it('registers the commands and reports a missing server without throwing', async () => {
+        await extension.activate(context());
+        assert.deepEqual([...world.commands.keys()].sort(), [
+            'planai.vscode.restartHelper',
+            'planai.vscode.restartServer',
+            'planai.vscode.selectEnvironment',
+            'planai.vscode.showGraph',
+            'planai.vscode.showLogs',
+        ]);
+        assert.equal(FakeLanguageClient.instances.length, 0);
+        assert.match(world.messages[0]?.text ?? '', /Could not find planai-lsp/);
+    });
+
+    it('starts the bundled server for file and untitled Python documents, untrusted first', async () => {
+        const binary = installBundledBinary();
+        world.pythonExports = { settings: { getExecutionDetails: () => ({ execCommand: ['/ws/.venv/bin/python'] }) } };
+        await extension.activate(context());
+        const client = lastClient();
+        assert.equal(client.id, 'planai');
+        assert.equal(client.serverOptions.run.command, binary);
+        assert.deepEqual(client.clientOptions['documentSelector'], [
+            { scheme: 'file', language: 'python' },
+            { scheme: 'untitled', language: 'python' },
+        ]);
+        const options = client.clientOptions['initializationOptions']();
+        assert.equal(options.untrustedWorkspace, true);
+        assert.equal(options.settings.planai.python, null, 'no editor interpreter in Restricted Mode');
+    });
+
+    it('ignores a workspace planai.server.path in Restricted Mode but honours a user one', async () => {
+        const binary = installBundledBinary();
+        world.settings['server.path'] = { workspaceValue: './evil-server' };
+        await extension.activate(context());
+        assert.equal(lastClient().serverOptions.run.command, binary);
+        await extension.deactivate();
+
+        world.settings['server.path'] = { globalValue: binary };
+        await extension.activate(context());
+        assert.equal(lastClient().serverOptions.run.command, binary);
+    });
+
+    it('restarts with the Python environment enabled when the workspace becomes trusted', async () => {
+        installBundledBinary();
+        world.pythonExports = { settings: { getExecutionDetails: () => ({ execCommand: ['/ws/.venv/bin/python'] }) } };
+        await extension.activate(context());
+        const first = lastClient();
+        world.trusted = true;
+        world.trustListeners.forEach((listener) => listener());
+        await settle();
+        const second = lastClient();
+        assert.notEqual(first, second);
+        assert.equal(first.stopped, true);
+        const options = second.clientOptions['initializationOptions']();
+        assert.equal(options.untrustedWorkspace, false);
+        assert.deepEqual(options.settings.planai.python, ['/ws/.venv/bin/python']);
+    });
+});
+
+describe('settings', () => {
+    it("patches VS Code's workspace/configuration answer with the same section", async () => {
+        installBundledBinary();
+        world.trusted = true;
+        world.settings['validation.run'] = { globalValue: 'onType' };
+        world.pythonExports = { settings: { getExecutionDetails: () => ({ execCommand: ['/ws/.venv/bin/python'] }) } };
+        await extension.activate(context());
+        const middleware = lastClient().clientOptions['middleware'].workspace.configuration;
+        const answer = await middleware({ items: [{ section: 'planai' }] }, {}, async () => [{ python: '', validation: { run: 'onType' } }]);
+        assert.deepEqual(answer, [{ python: ['/ws/.venv/bin/python'], validation: { run: 'onType', debounceMs: 300, timeoutMs: 10000 }, logLevel: 'info' }]);
+    });
+
+    it('asks the server to pull on a settings change and restarts on a server path change', async () => {
+        installBundledBinary();
+        await extension.activate(context());
+        const client = lastClient();
+        const change = (key: string) => ({ affectsConfiguration: (section: string) => key === section || key.startsWith(section + '.') });
+        world.configListeners.forEach((listener) => listener(change('planai.validation.run')));
+        await settle();
+        assert.deepEqual(client.notifications, [{ settings: null }]);
+        world.configListeners.forEach((listener) => listener(change('planai.server.path')));
+        await settle();
+        assert.equal(client.stopped, true);
+        assert.equal(FakeLanguageClient.instances.length, 2);
+    });
+});
+
+describe('commands', () => {
+    it('Select Environment lists environments and sends the choice', async () => {
+        installBundledBinary();
+        world.trusted = true;
+        world.respond = (params) =>
+            params.command === 'planai.listEnvironments'
+                ? [{ interpreter: ['/ws/.venv/bin/python'], path: '/ws/.venv/bin/python', kind: 'venv', python_version: '3.12.1', planai: '0.7.1', source: '.venv', selected: false }]
+                : { interpreter: ['/ws/.venv/bin/python'], path: '/ws/.venv/bin/python', kind: 'venv', python_version: '3.12.1', planai: '0.7.1', selected: true };
+        let offered: Array<Record<string, unknown>> = [];
+        world.pick = (items) => ((offered = items), items[0]);
+        await extension.activate(context());
+        await settle();
+        const client = lastClient();
+        client.requests = [];
+        await world.commands.get('planai.vscode.selectEnvironment')?.();
+        assert.equal(offered[0]?.['label'], 'Python 3.12.1 (venv)');
+        assert.equal(offered.at(-1)?.['enterPath'], true);
+        assert.deepEqual(client.requests, [
+            { command: 'planai.listEnvironments', arguments: [] },
+            { command: 'planai.selectEnvironment', arguments: ['/ws/.venv/bin/python'] },
+        ]);
+        assert.match(world.messages.at(-1)?.text ?? '', /PlanAI now validates with Python 3\.12\.1 \(venv\) at \.\/\.venv\/bin\/python/);
+    });
+
+    it('Show Graph fails gracefully when the server lacks planai.showGraph, and renders it when present', async () => {
+        installBundledBinary();
+        world.activeUri = { toString: () => 'file:///ws/flow.py' };
+        await extension.activate(context());
+        await world.commands.get('planai.vscode.showGraph')?.();
+        assert.match(world.messages.at(-1)?.text ?? '', /does not support the command planai\.showGraph/);
+        assert.equal(lastClient().requests.filter((r) => r.command === 'planai.showGraph').length, 0);
+
+        world.advertised = [...world.advertised, 'planai.showGraph'];
+        world.respond = (params) => (params.command === 'planai.showGraph' ? { mermaid: 'graph TD\n  Parser --> Searcher' } : []);
+        await world.commands.get('planai.vscode.restartServer')?.();
+        await world.commands.get('planai.vscode.showGraph')?.();
+        assert.deepEqual(lastClient().requests.at(-1), { command: 'planai.showGraph', arguments: ['file:///ws/flow.py'] });
+        assert.match(world.webviewHtml, /<pre id="mermaid">graph TD\n {2}Parser --&gt; Searcher<\/pre>/);
+    });
+
+    it('reports server errors instead of throwing', async () => {
+        installBundledBinary();
+        world.respond = () => {
+            throw Object.assign(new Error('helper crashed'), { code: -32603 });
+        };
+        await extension.activate(context());
+        await world.commands.get('planai.vscode.restartHelper')?.();
+        assert.equal(world.messages.at(-1)?.text, 'PlanAI: planai.restartHelper failed: helper crashed');
+    });
+});
