@@ -482,7 +482,7 @@ impl FileSummary {
         text: &str,
         previous: Option<(&FileSummary, &str)>,
     ) -> FileSummary {
-        let mut reuse = HashMap::new();
+        let mut reuse: HashMap<&str, (usize, Reused)> = HashMap::new();
         if let Some((old, old_text)) = previous {
             for (range, def) in &old.def_spans {
                 if let Some(src) = old_text.get(range.start..range.end) {
@@ -491,7 +491,7 @@ impl FileSummary {
                         DefRef::Function(i) => old.functions.get(*i).cloned().map(Reused::Function),
                     };
                     if let Some(piece) = piece {
-                        reuse.insert(src.to_string(), (range.start, piece));
+                        reuse.insert(src, (range.start, piece));
                     }
                 }
             }
@@ -525,11 +525,11 @@ enum Scope {
     Function,
 }
 
-struct Builder<'s> {
+struct Builder<'s, 'p> {
     src: &'s [u8],
     summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
-    reuse: HashMap<String, (usize, Reused)>,
+    reuse: HashMap<&'p str, (usize, Reused)>,
 }
 
 enum Reused {
@@ -548,7 +548,7 @@ fn named_children(n: Node) -> Vec<Node> {
         .collect()
 }
 
-impl<'s> Builder<'s> {
+impl<'s, 'p> Builder<'s, 'p> {
     fn text(&self, n: Node) -> &'s str {
         std::str::from_utf8(&self.src[n.start_byte()..n.end_byte()]).unwrap_or("")
     }
