@@ -40,7 +40,9 @@ impl std::hash::Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -215,7 +217,10 @@ impl AnalysisHost {
         let Some(data) = files.get(path) else { return };
         let modules = Arc::make_mut(&mut self.modules);
         for n in &names {
-            modules.entry(n.clone()).or_default().push(data.path.clone());
+            modules
+                .entry(n.clone())
+                .or_default()
+                .push(data.path.clone());
         }
         Arc::make_mut(&mut self.module_names).insert(path.to_path_buf(), names);
     }
@@ -227,7 +232,10 @@ impl AnalysisHost {
             let names =
                 resolve::module_names_for(path, &self.roots, &|p| self.files.contains_key(p));
             for n in &names {
-                modules.entry(n.clone()).or_default().push(data.path.clone());
+                modules
+                    .entry(n.clone())
+                    .or_default()
+                    .push(data.path.clone());
             }
             module_names.insert(path.clone(), names);
         }
@@ -413,4 +421,3 @@ pub(crate) mod test_support {
             .collect()
     }
 }
-

@@ -3,7 +3,6 @@
 //! builtin table. Anything that does not resolve is `Symbol::Unknown`, and dependent checks
 //! stay silent.
 
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -79,11 +78,51 @@ pub struct Mro {
 
 /// Python builtins that may appear in annotations or bases.
 const PY_BUILTINS: &[&str] = &[
-    "list", "dict", "tuple", "set", "frozenset", "type", "object", "str", "int", "float", "bool",
-    "bytes", "Exception", "print", "len", "isinstance", "issubclass", "super", "property",
-    "staticmethod", "classmethod", "range", "enumerate", "zip", "sorted", "getattr", "setattr",
-    "hasattr", "open", "any", "all", "min", "max", "sum", "map", "filter", "repr", "id", "iter",
-    "next", "callable", "ValueError", "TypeError", "KeyError", "RuntimeError",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "frozenset",
+    "type",
+    "object",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "bytes",
+    "Exception",
+    "print",
+    "len",
+    "isinstance",
+    "issubclass",
+    "super",
+    "property",
+    "staticmethod",
+    "classmethod",
+    "range",
+    "enumerate",
+    "zip",
+    "sorted",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "open",
+    "any",
+    "all",
+    "min",
+    "max",
+    "sum",
+    "map",
+    "filter",
+    "repr",
+    "id",
+    "iter",
+    "next",
+    "callable",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "RuntimeError",
 ];
 
 /// A query context: the host plus memo tables for one diagnostics computation.
@@ -171,7 +210,11 @@ impl<'h> Ctx<'h> {
                     p.push(part);
                 }
             }
-            if let Some(f) = self.host.files.get_key_value(p.join("__init__.py").as_path()) {
+            if let Some(f) = self
+                .host
+                .files
+                .get_key_value(p.join("__init__.py").as_path())
+            {
                 return Some(ModuleTarget::File(f.1.path.clone()));
             }
             let mut py = p.clone().into_os_string();
@@ -253,7 +296,12 @@ impl<'h> Ctx<'h> {
             return Symbol::Unknown;
         };
         let key = Arc::as_ptr(&f.path) as *const u8 as usize;
-        if let Some(sym) = self.global_cache.borrow().get(&key).and_then(|m| m.get(name)) {
+        if let Some(sym) = self
+            .global_cache
+            .borrow()
+            .get(&key)
+            .and_then(|m| m.get(name))
+        {
             return sym.clone();
         }
         let sym = self.resolve_global_uncached(f, name, depth);
@@ -400,7 +448,8 @@ impl<'h> Ctx<'h> {
                             seqs.push(m.classes.clone());
                             direct.push(b);
                         }
-                        Symbol::External { module, name } if harmless_external_base(&module, &name) => {}
+                        Symbol::External { module, name }
+                            if harmless_external_base(&module, &name) => {}
                         _ => {
                             // `Generic[T]` and other subscripted bases are harmless too.
                             if let Expr::Subscript { value, .. } = base {

@@ -68,7 +68,10 @@ impl UsageIndex {
 
     fn apply(&mut self, f: &FileData, delta: isize) {
         let keys = &f.usage_keys;
-        for (map, keys) in [(&mut self.kwargs, &keys.kwargs), (&mut self.bases, &keys.bases)] {
+        for (map, keys) in [
+            (&mut self.kwargs, &keys.kwargs),
+            (&mut self.bases, &keys.bases),
+        ] {
             for k in keys {
                 if delta > 0 {
                     *map.entry(k.clone()).or_insert(0) += 1;
