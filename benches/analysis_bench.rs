@@ -43,7 +43,9 @@ fn workers_module(i: usize) -> String {
 fn big_module(lines: usize, modules: usize) -> String {
     let mut s = String::from("from typing import List, Type\n\nfrom planai import Graph, Task, TaskWorker, JoinedTaskWorker, InitialTaskWorker\n\n");
     for i in 0..modules.min(50) {
-        s.push_str(&format!("from .tasks_{i} import T{i}_0, T{i}_1\nfrom .workers_{i} import W{i}a\n"));
+        s.push_str(&format!(
+            "from .tasks_{i} import T{i}_0, T{i}_1\nfrom .workers_{i} import W{i}a\n"
+        ));
     }
     let mut n = 0;
     while s.lines().count() < lines {
@@ -85,7 +87,11 @@ fn ms(d: Duration) -> f64 {
 
 /// Median seconds of `ast.parse` over `files` (whole set), as the original importer did.
 fn python_ast_seconds(files: &[PathBuf], repeat: usize) -> Option<f64> {
-    let list = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n");
+    let list = files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     let script = r#"
 import ast, sys, time
 files = sys.stdin.read().split("\n")
@@ -167,7 +173,11 @@ fn main() {
     let mut build_t = Vec::new();
     for _ in 0..20 {
         let start = Instant::now();
-        let _ = planai_lsp::analysis::FileData::build(big.clone(), Arc::from(text.as_str()), Some(&tree));
+        let _ = planai_lsp::analysis::FileData::build(
+            big.clone(),
+            Arc::from(text.as_str()),
+            Some(&tree),
+        );
         build_t.push(start.elapsed());
     }
     println!("(summary build alone: {:.2} ms)", ms(median(build_t)));
@@ -194,19 +204,29 @@ fn main() {
     println!("planai-lsp analysis benchmark");
     println!("| measurement | planai-lsp | python ast (original importer) | ratio |");
     println!("|---|---|---|---|");
-    let row = |name: &str, ours: f64, theirs: Option<f64>| {
-        match theirs {
-            Some(t) => println!("| {name} | {ours:.2} ms | {:.2} ms | {:.1}x faster |", t * 1000.0, t * 1000.0 / ours),
-            None => println!("| {name} | {ours:.2} ms | n/a (python3 unavailable) | - |"),
-        }
+    let row = |name: &str, ours: f64, theirs: Option<f64>| match theirs {
+        Some(t) => println!(
+            "| {name} | {ours:.2} ms | {:.2} ms | {:.1}x faster |",
+            t * 1000.0,
+            t * 1000.0 / ours
+        ),
+        None => println!("| {name} | {ours:.2} ms | n/a (python3 unavailable) | - |"),
     };
     row(
         &format!("one-char edit in {lines}-line module, 200 files (incremental parse + summary + diagnostics), median"),
         ms(edit_median),
         py_big,
     );
-    row("same edit with a full re-parse, median", ms(full_median), py_big);
-    row(&format!("index {files_seen}-file workspace (discover+read+parse+summary), median"), ms(index_median), py_index);
+    row(
+        "same edit with a full re-parse, median",
+        ms(full_median),
+        py_big,
+    );
+    row(
+        &format!("index {files_seen}-file workspace (discover+read+parse+summary), median"),
+        ms(index_median),
+        py_index,
+    );
     println!(
         "(edit breakdown, medians: incremental parse {:.2} ms, set_file {:.2} ms, file_diagnostics {:.2} ms)",
         breakdown.0, breakdown.1, breakdown.2

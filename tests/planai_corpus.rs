@@ -43,7 +43,9 @@ impl Drop for FileLock {
 }
 
 fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed (is the network available? the corpus test needs PyPI once):\n{}\n{}",
@@ -62,10 +64,23 @@ fn corpus() -> PathBuf {
         return unpacked;
     }
     let dl = base.join("download");
-    for (sub, flag) in [("wheel", "--only-binary=:all:"), ("sdist", "--no-binary=:all:")] {
+    for (sub, flag) in [
+        ("wheel", "--only-binary=:all:"),
+        ("sdist", "--no-binary=:all:"),
+    ] {
         let dir = dl.join(sub);
         run(
-            Command::new("python3").args(["-m", "pip", "download", "planai==0.7.1", "--no-deps", flag, "-d"]).arg(&dir),
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "planai==0.7.1",
+                    "--no-deps",
+                    flag,
+                    "-d",
+                ])
+                .arg(&dir),
             "pip download planai==0.7.1",
         );
     }
@@ -81,7 +96,11 @@ for s in glob.glob(os.path.join(dl, "sdist", "*.tar.gz")):
         t.extractall(os.path.join(out, "sdist"))
 "#;
     run(
-        Command::new("python3").arg("-c").arg(script).arg(&dl).arg(&unpacked),
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&dl)
+            .arg(&unpacked),
         "unpacking the planai corpus",
     );
     std::fs::write(unpacked.join(".done"), b"ok").unwrap();
@@ -127,6 +146,14 @@ fn planai_package_and_examples_have_no_planai_diagnostics() {
             }
         }
     }
-    assert!(analysed > 40, "expected the planai corpus to have many modules, got {analysed}");
-    assert!(problems.is_empty(), "{} false positive(s) on real PlanAI code:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        analysed > 40,
+        "expected the planai corpus to have many modules, got {analysed}"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} false positive(s) on real PlanAI code:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -49,14 +49,20 @@ fn check_workspace(root: &Path, files: &[PathBuf]) -> Vec<String> {
                 expected.insert(i + 1, codes);
             }
         }
-        let ok_file = file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ok_"));
+        let ok_file = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("ok_"));
         let mut got: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         for d in host.file_diagnostics(file) {
             got.entry(line_of(&text, d.range.start))
                 .or_default()
                 .push((d.code.clone(), d.message.clone()));
         }
-        let rel = file.strip_prefix(fixtures_dir()).unwrap_or(file).display().to_string();
+        let rel = file
+            .strip_prefix(fixtures_dir())
+            .unwrap_or(file)
+            .display()
+            .to_string();
         if ok_file && !got.is_empty() {
             for (line, ds) in &got {
                 for (code, msg) in ds {
@@ -65,10 +71,14 @@ fn check_workspace(root: &Path, files: &[PathBuf]) -> Vec<String> {
             }
             continue;
         }
-        let lines: std::collections::BTreeSet<usize> = expected.keys().chain(got.keys()).copied().collect();
+        let lines: std::collections::BTreeSet<usize> =
+            expected.keys().chain(got.keys()).copied().collect();
         for line in lines {
             let mut want = expected.get(&line).cloned().unwrap_or_default();
-            let mut have: Vec<String> = got.get(&line).map(|v| v.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_default();
+            let mut have: Vec<String> = got
+                .get(&line)
+                .map(|v| v.iter().map(|(c, _)| c.clone()).collect())
+                .unwrap_or_default();
             want.sort();
             have.sort();
             if want != have {
@@ -112,5 +122,10 @@ fn planai_fixtures() {
         }
     }
     assert!(cases > 0, "no fixtures found in {}", dir.display());
-    assert!(problems.is_empty(), "{} fixture mismatch(es) in {cases} cases:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} fixture mismatch(es) in {cases} cases:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

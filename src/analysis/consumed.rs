@@ -111,10 +111,9 @@ fn compute_dynamic_fields(ctx: &mut Ctx, class: &ClassRef) -> HashSet<String> {
             }) {
                 out.insert("*".to_string());
             }
-            if m.name == "__init__" || m.name == "model_post_init" {
-                if super_init_with_keywords(m) {
-                    out.insert("*".to_string());
-                }
+            if (m.name == "__init__" || m.name == "model_post_init") && super_init_with_keywords(m)
+            {
+                out.insert("*".to_string());
             }
         }
     }
@@ -159,7 +158,11 @@ fn field_lookup(ctx: &mut Ctx, class: &ClassRef, name: &str, depth: usize) -> Op
             if cs.method(name).is_some() || cs.other_names.iter().any(|n| n == name) {
                 return Some(FieldValue::Unknown);
             }
-            let bases: Vec<ClassRef> = cs.bases.iter().filter_map(|b| ctx.resolve_class(path, b)).collect();
+            let bases: Vec<ClassRef> = cs
+                .bases
+                .iter()
+                .filter_map(|b| ctx.resolve_class(path, b))
+                .collect();
             for b in bases {
                 if let Some(v) = field_lookup(ctx, &b, name, depth + 1) {
                     return Some(v);
@@ -227,10 +230,9 @@ pub fn field_value(ctx: &mut Ctx, spec: InstanceSpec, name: &str) -> FieldValue 
 /// `[A, B]` / `(A, B)` of classes.
 pub fn eval_class_list(ctx: &Ctx, path: &Path, e: &Expr) -> Option<Vec<ClassRef>> {
     match e {
-        Expr::List { elts, .. } | Expr::Tuple { elts, .. } => elts
-            .iter()
-            .map(|x| ctx.resolve_class(path, x))
-            .collect(),
+        Expr::List { elts, .. } | Expr::Tuple { elts, .. } => {
+            elts.iter().map(|x| ctx.resolve_class(path, x)).collect()
+        }
         _ => None,
     }
 }
@@ -248,7 +250,11 @@ pub fn output_types(ctx: &mut Ctx, spec: InstanceSpec) -> OutputTypes {
     if !ctx.mro(spec.class).complete {
         return OutputTypes::Unknown;
     }
-    if spec.class == &ClassRef::Builtin(builtins::class_by_name("SubGraphWorkerInternal").unwrap_or(usize::MAX)) {
+    if spec.class
+        == &ClassRef::Builtin(
+            builtins::class_by_name("SubGraphWorkerInternal").unwrap_or(usize::MAX),
+        )
+    {
         return OutputTypes::Unknown;
     }
     match field_value(ctx, spec, "output_types") {
@@ -333,8 +339,12 @@ pub fn consumed_types(ctx: &mut Ctx, spec: InstanceSpec) -> ConsumedTypes {
     match rule {
         Some(ConsumedRule::Standard) => standard_rule(ctx, spec.class, &class_name),
         Some(ConsumedRule::LlmInput) => match field_value(ctx, spec, "llm_input_type") {
-            FieldValue::Builtin(BuiltinDefault::None) => standard_rule(ctx, spec.class, &class_name),
-            FieldValue::Expr(_, Expr::NoneLit { .. }) => standard_rule(ctx, spec.class, &class_name),
+            FieldValue::Builtin(BuiltinDefault::None) => {
+                standard_rule(ctx, spec.class, &class_name)
+            }
+            FieldValue::Expr(_, Expr::NoneLit { .. }) => {
+                standard_rule(ctx, spec.class, &class_name)
+            }
             FieldValue::Expr(path, e) => match ctx.resolve_class(&path, &e) {
                 Some(c) => ConsumedTypes::Known(vec![TypeKey::Class(c)]),
                 None => ConsumedTypes::Unknown,
@@ -407,7 +417,9 @@ fn joined_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedTyp
     if params.len() != 1 {
         return ConsumedTypes::Error(ConsumedError {
             code: "GC6",
-            message: format!("Method consume_work_joined in {class_name} must accept one parameter"),
+            message: format!(
+                "Method consume_work_joined in {class_name} must accept one parameter"
+            ),
             path,
             range: m.name_range,
         });
@@ -443,9 +455,13 @@ fn joined_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedTyp
     match &ann {
         Expr::Subscript { value, index, .. } => match ctx.resolve_expr(&path, value) {
             Symbol::External { module, name }
-                if (module == "typing" && name == "List") || (module == "builtins" && name == "list") =>
+                if (module == "typing" && name == "List")
+                    || (module == "builtins" && name == "list") =>
             {
-                match index.first().and_then(|i| resolve_annotation(ctx, &path, i)) {
+                match index
+                    .first()
+                    .and_then(|i| resolve_annotation(ctx, &path, i))
+                {
                     Some(t) if index.len() == 1 => ConsumedTypes::Known(vec![t]),
                     _ => ConsumedTypes::Unknown,
                 }
@@ -467,8 +483,17 @@ fn is_typing_construct(module: &str, name: &str) -> bool {
     (module == "typing"
         && matches!(
             name,
-            "List" | "Optional" | "Union" | "Dict" | "Sequence" | "Tuple" | "Set" | "Type"
-                | "Iterable" | "FrozenSet" | "Mapping"
+            "List"
+                | "Optional"
+                | "Union"
+                | "Dict"
+                | "Sequence"
+                | "Tuple"
+                | "Set"
+                | "Type"
+                | "Iterable"
+                | "FrozenSet"
+                | "Mapping"
         ))
         || (module == "collections.abc" && matches!(name, "Sequence" | "Iterable" | "Mapping"))
         || (module == "builtins" && matches!(name, "list" | "dict" | "tuple" | "set" | "type"))
@@ -539,8 +564,14 @@ pub fn render(e: &Expr) -> String {
         Expr::NoneLit { .. } => "None".into(),
         Expr::Str { value, .. } => format!("'{value}'"),
         Expr::Int { value, .. } => value.to_string(),
-        Expr::List { elts, .. } => format!("[{}]", elts.iter().map(render).collect::<Vec<_>>().join(", ")),
-        Expr::Tuple { elts, .. } => format!("({})", elts.iter().map(render).collect::<Vec<_>>().join(", ")),
+        Expr::List { elts, .. } => format!(
+            "[{}]",
+            elts.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::Tuple { elts, .. } => format!(
+            "({})",
+            elts.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
         Expr::Call(c) => format!("{}(...)", render(&c.func)),
         _ => "...".into(),
     }

@@ -20,6 +20,56 @@ use std::sync::Arc;
 use crate::diagnostics::{Diagnostic, TextRange};
 
 pub use resolve::{ClassRef, Symbol};
+
+/// A small, fast, non-cryptographic hasher (the FxHash mixing step) for the analysis' own
+/// maps: keys are paths and identifiers, never attacker-controlled in a way that matters.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64)
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64)
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with `FxHasher`.
+pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 pub use summary::FileSummary;
 
 /// Files larger than this get no semantic checks: they are almost certainly generated, and
@@ -33,6 +83,8 @@ pub struct FileData {
     pub text: Arc<str>,
     /// `None` for files over `MAX_ANALYSED_FILE_BYTES`.
     pub summary: Option<Arc<FileSummary>>,
+    /// This file's contribution to the workspace usage index.
+    pub(crate) usage_keys: checks::usage::UsageKeys,
 }
 
 impl FileData {
@@ -59,10 +111,15 @@ impl FileData {
                     .map(|t| Arc::new(FileSummary::build_reusing(&t, &text, prev))),
             }
         };
+        let usage_keys = summary
+            .as_deref()
+            .map(checks::usage::collect_keys)
+            .unwrap_or_default();
         FileData {
             path: Arc::from(path.as_path()),
             text,
             summary,
+            usage_keys,
         }
     }
 }
@@ -72,11 +129,11 @@ impl FileData {
 #[derive(Default, Clone)]
 pub struct AnalysisHost {
     roots: Arc<Vec<PathBuf>>,
-    files: Arc<HashMap<PathBuf, Arc<FileData>>>,
+    files: Arc<FxMap<PathBuf, Arc<FileData>>>,
     /// Dotted module name → files importable under that name.
-    modules: Arc<HashMap<String, Vec<Arc<Path>>>>,
+    modules: Arc<FxMap<String, Vec<Arc<Path>>>>,
     /// File → its dotted module names (package-chain name first).
-    module_names: Arc<HashMap<PathBuf, Vec<String>>>,
+    module_names: Arc<FxMap<PathBuf, Vec<String>>>,
     /// Workspace-wide facts some checks use to stay silent (see `checks::usage`).
     usage: Arc<checks::usage::UsageIndex>,
 }
@@ -160,19 +217,25 @@ impl AnalysisHost {
         let Some(data) = files.get(path) else { return };
         let modules = Arc::make_mut(&mut self.modules);
         for n in &names {
-            modules.entry(n.clone()).or_default().push(data.path.clone());
+            modules
+                .entry(n.clone())
+                .or_default()
+                .push(data.path.clone());
         }
         Arc::make_mut(&mut self.module_names).insert(path.to_path_buf(), names);
     }
 
     fn rebuild_modules(&mut self) {
-        let mut modules: HashMap<String, Vec<Arc<Path>>> = HashMap::new();
-        let mut module_names = HashMap::new();
+        let mut modules: FxMap<String, Vec<Arc<Path>>> = FxMap::default();
+        let mut module_names = FxMap::default();
         for (path, data) in self.files.iter() {
             let names =
                 resolve::module_names_for(path, &self.roots, &|p| self.files.contains_key(p));
             for n in &names {
-                modules.entry(n.clone()).or_default().push(data.path.clone());
+                modules
+                    .entry(n.clone())
+                    .or_default()
+                    .push(data.path.clone());
             }
             module_names.insert(path.clone(), names);
         }
@@ -358,4 +421,3 @@ pub(crate) mod test_support {
             .collect()
     }
 }
-

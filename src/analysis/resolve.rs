@@ -3,22 +3,41 @@
 //! builtin table. Anything that does not resolve is `Symbol::Unknown`, and dependent checks
 //! stay silent.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::builtins::{self, BuiltinId};
 use super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
-use super::{AnalysisHost, FileData};
+use super::{AnalysisHost, FileData, FxMap};
 
 /// Maximum length of an import/re-export chain followed before giving up.
 const MAX_DEPTH: usize = 24;
 
 /// A class, identified exactly as Python would (one `class` statement = one class object).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClassRef {
     User(Arc<Path>, usize),
     Builtin(BuiltinId),
+}
+
+impl std::hash::Hash for ClassRef {
+    /// Hashes the class index, the path length and its last bytes only: cheap, and equal
+    /// classes (equal paths) always hash equally; `Eq` settles the rare collisions.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            ClassRef::Builtin(id) => {
+                state.write_u8(0);
+                state.write_usize(*id);
+            }
+            ClassRef::User(p, i) => {
+                let bytes = p.as_os_str().as_encoded_bytes();
+                state.write_u8(1);
+                state.write_usize(*i);
+                state.write_usize(bytes.len());
+                state.write(&bytes[bytes.len().saturating_sub(16)..]);
+            }
+        }
+    }
 }
 
 /// Where a module lives.
@@ -59,30 +78,70 @@ pub struct Mro {
 
 /// Python builtins that may appear in annotations or bases.
 const PY_BUILTINS: &[&str] = &[
-    "list", "dict", "tuple", "set", "frozenset", "type", "object", "str", "int", "float", "bool",
-    "bytes", "Exception", "print", "len", "isinstance", "issubclass", "super", "property",
-    "staticmethod", "classmethod", "range", "enumerate", "zip", "sorted", "getattr", "setattr",
-    "hasattr", "open", "any", "all", "min", "max", "sum", "map", "filter", "repr", "id", "iter",
-    "next", "callable", "ValueError", "TypeError", "KeyError", "RuntimeError",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "frozenset",
+    "type",
+    "object",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "bytes",
+    "Exception",
+    "print",
+    "len",
+    "isinstance",
+    "issubclass",
+    "super",
+    "property",
+    "staticmethod",
+    "classmethod",
+    "range",
+    "enumerate",
+    "zip",
+    "sorted",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "open",
+    "any",
+    "all",
+    "min",
+    "max",
+    "sum",
+    "map",
+    "filter",
+    "repr",
+    "id",
+    "iter",
+    "next",
+    "callable",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "RuntimeError",
 ];
 
 /// A query context: the host plus memo tables for one diagnostics computation.
 pub struct Ctx<'h> {
     pub host: &'h AnalysisHost,
-    mro_cache: HashMap<ClassRef, Arc<Mro>>,
+    mro_cache: FxMap<ClassRef, Arc<Mro>>,
     /// Memo for `consumed::dynamic_fields` (called for every field lookup).
-    pub(crate) dynamic_cache: HashMap<ClassRef, Arc<std::collections::HashSet<String>>>,
+    pub(crate) dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
     /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
     /// while the host is borrowed) and the name.
-    global_cache: std::cell::RefCell<HashMap<usize, HashMap<String, Symbol>>>,
+    global_cache: std::cell::RefCell<FxMap<usize, FxMap<String, Symbol>>>,
 }
 
 impl<'h> Ctx<'h> {
     pub fn new(host: &'h AnalysisHost) -> Self {
         Ctx {
             host,
-            mro_cache: HashMap::new(),
-            dynamic_cache: HashMap::new(),
+            mro_cache: FxMap::default(),
+            dynamic_cache: FxMap::default(),
             global_cache: Default::default(),
         }
     }
@@ -151,7 +210,11 @@ impl<'h> Ctx<'h> {
                     p.push(part);
                 }
             }
-            if let Some(f) = self.host.files.get_key_value(p.join("__init__.py").as_path()) {
+            if let Some(f) = self
+                .host
+                .files
+                .get_key_value(p.join("__init__.py").as_path())
+            {
                 return Some(ModuleTarget::File(f.1.path.clone()));
             }
             let mut py = p.clone().into_os_string();
@@ -233,7 +296,12 @@ impl<'h> Ctx<'h> {
             return Symbol::Unknown;
         };
         let key = Arc::as_ptr(&f.path) as *const u8 as usize;
-        if let Some(sym) = self.global_cache.borrow().get(&key).and_then(|m| m.get(name)) {
+        if let Some(sym) = self
+            .global_cache
+            .borrow()
+            .get(&key)
+            .and_then(|m| m.get(name))
+        {
             return sym.clone();
         }
         let sym = self.resolve_global_uncached(f, name, depth);
@@ -380,7 +448,8 @@ impl<'h> Ctx<'h> {
                             seqs.push(m.classes.clone());
                             direct.push(b);
                         }
-                        Symbol::External { module, name } if harmless_external_base(&module, &name) => {}
+                        Symbol::External { module, name }
+                            if harmless_external_base(&module, &name) => {}
                         _ => {
                             // `Generic[T]` and other subscripted bases are harmless too.
                             if let Expr::Subscript { value, .. } = base {

@@ -482,7 +482,7 @@ impl FileSummary {
         text: &str,
         previous: Option<(&FileSummary, &str)>,
     ) -> FileSummary {
-        let mut reuse = HashMap::new();
+        let mut reuse: HashMap<&str, (usize, Reused)> = HashMap::new();
         if let Some((old, old_text)) = previous {
             for (range, def) in &old.def_spans {
                 if let Some(src) = old_text.get(range.start..range.end) {
@@ -491,7 +491,7 @@ impl FileSummary {
                         DefRef::Function(i) => old.functions.get(*i).cloned().map(Reused::Function),
                     };
                     if let Some(piece) = piece {
-                        reuse.insert(src.to_string(), (range.start, piece));
+                        reuse.insert(src, (range.start, piece));
                     }
                 }
             }
@@ -510,10 +510,12 @@ impl FileSummary {
     /// The class defined at module level with this name, if it is bound exactly once.
     pub fn class_named(&self, name: &str) -> Option<usize> {
         match self.bindings.get(name).map(|v| v.as_slice()) {
-            Some([Binding {
-                kind: BindingKind::Class(i),
-                ..
-            }]) => Some(*i),
+            Some(
+                [Binding {
+                    kind: BindingKind::Class(i),
+                    ..
+                }],
+            ) => Some(*i),
             _ => None,
         }
     }
@@ -525,11 +527,11 @@ enum Scope {
     Function,
 }
 
-struct Builder<'s> {
+struct Builder<'s, 'p> {
     src: &'s [u8],
     summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
-    reuse: HashMap<String, (usize, Reused)>,
+    reuse: HashMap<&'p str, (usize, Reused)>,
 }
 
 enum Reused {
@@ -548,7 +550,7 @@ fn named_children(n: Node) -> Vec<Node> {
         .collect()
 }
 
-impl<'s> Builder<'s> {
+impl<'s, 'p> Builder<'s, 'p> {
     fn text(&self, n: Node) -> &'s str {
         std::str::from_utf8(&self.src[n.start_byte()..n.end_byte()]).unwrap_or("")
     }
@@ -569,16 +571,23 @@ impl<'s> Builder<'s> {
     fn block_stmts(&mut self, n: Node, scope: Scope, conditional: bool) -> Vec<Stmt> {
         let mut out = Vec::new();
         for c in named_children(n) {
-            if scope == Scope::Module && !self.reuse.is_empty() && self.try_reuse(c, conditional, &mut out) {
+            if scope == Scope::Module
+                && !self.reuse.is_empty()
+                && self.try_reuse(c, conditional, &mut out)
+            {
                 continue;
             }
             let before = (self.summary.classes.len(), self.summary.functions.len());
             self.stmt(c, scope, conditional, &mut out);
             if scope == Scope::Module {
                 if self.summary.classes.len() > before.0 {
-                    self.summary.def_spans.push((range_of(c), DefRef::Class(before.0)));
+                    self.summary
+                        .def_spans
+                        .push((range_of(c), DefRef::Class(before.0)));
                 } else if self.summary.functions.len() > before.1 {
-                    self.summary.def_spans.push((range_of(c), DefRef::Function(before.1)));
+                    self.summary
+                        .def_spans
+                        .push((range_of(c), DefRef::Function(before.1)));
                 }
             }
         }
@@ -587,7 +596,10 @@ impl<'s> Builder<'s> {
 
     /// Reuses an unchanged module-level definition of the previous summary.
     fn try_reuse(&mut self, n: Node, cond: bool, out: &mut Vec<Stmt>) -> bool {
-        if !matches!(n.kind(), "class_definition" | "function_definition" | "decorated_definition") {
+        if !matches!(
+            n.kind(),
+            "class_definition" | "function_definition" | "decorated_definition"
+        ) {
             return false;
         }
         let src = self.text(n);
@@ -664,11 +676,7 @@ impl<'s> Builder<'s> {
             }
             "import_statement" | "import_from_statement" => {
                 let bindings = self.import(n, module, cond);
-                if module {
-                    out.push(Stmt::Import(bindings));
-                } else {
-                    out.push(Stmt::Import(bindings));
-                }
+                out.push(Stmt::Import(bindings));
             }
             "decorated_definition" => {
                 let decorators: Vec<Expr> = named_children(n)
@@ -688,7 +696,10 @@ impl<'s> Builder<'s> {
                 let mut main_guard = false;
                 if let Some(c) = n.child_by_field_name("condition") {
                     let t = self.text(c);
-                    main_guard = module && t.contains("__name__") && t.contains("__main__") && !t.contains("!=");
+                    main_guard = module
+                        && t.contains("__name__")
+                        && t.contains("__main__")
+                        && !t.contains("!=");
                     header.push(self.expr(c, 0));
                 }
                 let mut bodies = vec![self.body_of(n, "consequence", scope, !main_guard || cond)];
@@ -705,7 +716,11 @@ impl<'s> Builder<'s> {
                     }
                 }
                 out.push(Stmt::Block {
-                    kind: if main_guard { BlockKind::MainGuard } else { BlockKind::If },
+                    kind: if main_guard {
+                        BlockKind::MainGuard
+                    } else {
+                        BlockKind::If
+                    },
                     header,
                     bound: Vec::new(),
                     bodies,
@@ -786,7 +801,10 @@ impl<'s> Builder<'s> {
             "with_statement" => {
                 let mut header = Vec::new();
                 let mut bound = Vec::new();
-                if let Some(wc) = named_children(n).into_iter().find(|c| c.kind() == "with_clause") {
+                if let Some(wc) = named_children(n)
+                    .into_iter()
+                    .find(|c| c.kind() == "with_clause")
+                {
                     for item in named_children(wc) {
                         if let Some(v) = item.child_by_field_name("value") {
                             if v.kind() == "as_pattern" {
@@ -900,7 +918,12 @@ impl<'s> Builder<'s> {
                 let f = self.function(n, decorators);
                 if scope == Scope::Module {
                     let idx = self.summary.functions.len();
-                    self.bind(&f.name.clone(), BindingKind::Function(idx), n.start_byte(), cond);
+                    self.bind(
+                        &f.name.clone(),
+                        BindingKind::Function(idx),
+                        n.start_byte(),
+                        cond,
+                    );
                     self.summary.functions.push(f);
                     out.push(Stmt::FunctionDefAt(idx));
                 } else {
@@ -914,7 +937,9 @@ impl<'s> Builder<'s> {
     fn class(&mut self, n: Node, decorators: Vec<Expr>) -> ClassSummary {
         let name_node = n.child_by_field_name("name");
         let mut class = ClassSummary {
-            name: name_node.map(|x| self.text(x).to_string()).unwrap_or_default(),
+            name: name_node
+                .map(|x| self.text(x).to_string())
+                .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
             bases: Vec::new(),
@@ -1043,11 +1068,15 @@ impl<'s> Builder<'s> {
                 let (kind, name_node) = match kind_node.kind() {
                     "list_splat_pattern" => {
                         kw_only = true;
-                        (ParamKind::VarArgs, named_children(kind_node).first().copied())
+                        (
+                            ParamKind::VarArgs,
+                            named_children(kind_node).first().copied(),
+                        )
                     }
-                    "dictionary_splat_pattern" => {
-                        (ParamKind::VarKeyword, named_children(kind_node).first().copied())
-                    }
+                    "dictionary_splat_pattern" => (
+                        ParamKind::VarKeyword,
+                        named_children(kind_node).first().copied(),
+                    ),
                     _ if kw_only => (ParamKind::KeywordOnly, Some(kind_node)),
                     _ => (ParamKind::Positional, Some(kind_node)),
                 };
@@ -1066,7 +1095,9 @@ impl<'s> Builder<'s> {
             None => Vec::new(),
         };
         FunctionSummary {
-            name: name_node.map(|x| self.text(x).to_string()).unwrap_or_default(),
+            name: name_node
+                .map(|x| self.text(x).to_string())
+                .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
             params,
@@ -1146,8 +1177,13 @@ impl<'s> Builder<'s> {
     fn names_in_target(&self, n: Node) -> Vec<String> {
         match n.kind() {
             "identifier" => vec![self.text(n).to_string()],
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list"
-            | "parenthesized_expression" | "list_splat_pattern" => named_children(n)
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "tuple"
+            | "list"
+            | "parenthesized_expression"
+            | "list_splat_pattern" => named_children(n)
                 .into_iter()
                 .flat_map(|c| self.names_in_target(c))
                 .collect(),
@@ -1172,9 +1208,10 @@ impl<'s> Builder<'s> {
                         });
                     }
                     "aliased_import" => {
-                        if let (Some(nm), Some(al)) =
-                            (c.child_by_field_name("name"), c.child_by_field_name("alias"))
-                        {
+                        if let (Some(nm), Some(al)) = (
+                            c.child_by_field_name("name"),
+                            c.child_by_field_name("alias"),
+                        ) {
                             out.push(ImportBinding {
                                 local: self.text(al).to_string(),
                                 level: 0,
@@ -1229,7 +1266,10 @@ impl<'s> Builder<'s> {
                 range: range_of(child),
             });
         }
-        if named_children(n).iter().any(|c| c.kind() == "wildcard_import") {
+        if named_children(n)
+            .iter()
+            .any(|c| c.kind() == "wildcard_import")
+        {
             self.summary.star_imports.push((level, module));
         }
         out
@@ -1444,7 +1484,10 @@ impl<'s> Builder<'s> {
             }
             "binary_operator" => {
                 let op = n.child_by_field_name("operator").map(|o| self.text(o));
-                let (l, r) = (n.child_by_field_name("left"), n.child_by_field_name("right"));
+                let (l, r) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                );
                 match (op, l, r) {
                     (Some("|"), Some(l), Some(r)) => Expr::BitOr {
                         left: Box::new(self.expr(l, d)),
@@ -1457,18 +1500,16 @@ impl<'s> Builder<'s> {
                     },
                 }
             }
-            "list_comprehension" | "generator_expression" => {
-                match n.child_by_field_name("body") {
-                    Some(b) => Expr::Comprehension {
-                        elt: Box::new(self.expr(b, d)),
-                        range,
-                    },
-                    None => Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    },
-                }
-            }
+            "list_comprehension" | "generator_expression" => match n.child_by_field_name("body") {
+                Some(b) => Expr::Comprehension {
+                    elt: Box::new(self.expr(b, d)),
+                    range,
+                },
+                None => Expr::Other {
+                    range,
+                    children: Vec::new(),
+                },
+            },
             "list_splat" => Expr::Starred {
                 value: Box::new(match named_children(n).first() {
                     Some(c) => self.expr(*c, d),
@@ -1608,7 +1649,11 @@ impl Shift for Expr {
                 elts.shift(d);
                 shift_range(range, d);
             }
-            Expr::Subscript { value, index, range } => {
+            Expr::Subscript {
+                value,
+                index,
+                range,
+            } => {
                 value.shift(d);
                 index.shift(d);
                 shift_range(range, d);
@@ -1701,7 +1746,10 @@ impl Shift for Stmt {
             Stmt::Import(b) => b.shift(d),
             Stmt::LocalFunction(f) => f.shift(d),
             Stmt::Other { exprs, .. } => exprs.shift(d),
-            Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_) | Stmt::LocalClass(_) | Stmt::Global(_) => {}
+            Stmt::ClassDefAt(_)
+            | Stmt::FunctionDefAt(_)
+            | Stmt::LocalClass(_)
+            | Stmt::Global(_) => {}
         }
     }
 }

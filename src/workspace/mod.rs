@@ -9,7 +9,14 @@ use crate::analysis::{AnalysisHost, FileData};
 /// Files larger than this are not read at all.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
-const SKIPPED_DIRS: &[&str] = &[".venv", "venv", "site-packages", "node_modules", ".git", "__pycache__"];
+const SKIPPED_DIRS: &[&str] = &[
+    ".venv",
+    "venv",
+    "site-packages",
+    "node_modules",
+    ".git",
+    "__pycache__",
+];
 
 /// Every `.py` file under `roots`, respecting `.gitignore`-style excludes and skipping
 /// virtualenvs (`.venv`, `venv`, any directory containing `pyvenv.cfg`), `site-packages`,
@@ -34,10 +41,17 @@ pub fn discover_python_files(roots: &[PathBuf]) -> Vec<PathBuf> {
             .build();
         for entry in walker.flatten() {
             let p = entry.path();
-            if entry.file_type().is_some_and(|t| t.is_file()) && p.extension().is_some_and(|e| e == "py") {
-                if entry.metadata().map(|m| m.len() <= MAX_FILE_BYTES).unwrap_or(false) {
-                    out.push(p.to_path_buf());
-                }
+            let small_enough = || {
+                entry
+                    .metadata()
+                    .map(|m| m.len() <= MAX_FILE_BYTES)
+                    .unwrap_or(false)
+            };
+            if entry.file_type().is_some_and(|t| t.is_file())
+                && p.extension().is_some_and(|e| e == "py")
+                && small_enough()
+            {
+                out.push(p.to_path_buf());
             }
         }
     }
@@ -64,7 +78,10 @@ pub fn load_workspace(roots: &[PathBuf]) -> AnalysisHost {
 
 /// Reads and summarises `files` in parallel (2 workers).
 pub fn load_files(files: &[PathBuf]) -> Vec<FileData> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 2);
     let chunk = files.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = files
@@ -86,6 +103,9 @@ pub fn load_files(files: &[PathBuf]) -> Vec<FileData> {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     })
 }

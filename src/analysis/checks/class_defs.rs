@@ -48,13 +48,11 @@ fn is_field_of(ctx: &mut Ctx, c: &ClassRef, name: &str) -> bool {
     let mro = ctx.mro(c);
     mro.classes.iter().any(|k| match k {
         ClassRef::Builtin(id) => builtins::class(*id).fields.iter().any(|f| f.name == name),
-        ClassRef::User(..) => ctx
-            .user_class(k)
-            .is_some_and(|(_, cs)| {
-                cs.attrs
-                    .iter()
-                    .any(|a| a.name == name && a.annotation.as_ref().is_some_and(|t| !is_classvar(t)))
-            }),
+        ClassRef::User(..) => ctx.user_class(k).is_some_and(|(_, cs)| {
+            cs.attrs
+                .iter()
+                .any(|a| a.name == name && a.annotation.as_ref().is_some_and(|t| !is_classvar(t)))
+        }),
     })
 }
 
@@ -99,8 +97,10 @@ fn is_classvar(ann: &Expr) -> bool {
         Expr::Subscript { value, .. } => value,
         other => other,
     };
-    matches!(root.dotted().as_deref().and_then(|d| d.last().copied()), Some("ClassVar"))
-        || matches!(ann, Expr::Str { value, .. } if value.starts_with("ClassVar"))
+    matches!(
+        root.dotted().as_deref().and_then(|d| d.last().copied()),
+        Some("ClassVar")
+    ) || matches!(ann, Expr::Str { value, .. } if value.starts_with("ClassVar"))
 }
 
 /// How pydantic would treat a non-annotated class-body value.
@@ -132,15 +132,22 @@ fn value_kind(ctx: &Ctx, path: &Path, class: &ClassSummary, v: &Expr) -> ValueKi
             _ => ValueKind::Unknown,
         },
         Expr::Call(c) => match ctx.resolve_expr(path, &c.func) {
-            Symbol::External { module, name } if module.starts_with("pydantic") && name == "Field" => {
+            Symbol::External { module, name }
+                if module.starts_with("pydantic") && name == "Field" =>
+            {
                 ValueKind::FieldCall
             }
             Symbol::External { module, name } => {
                 let descriptor = module.starts_with("functools")
                     || matches!(
                         name.as_str(),
-                        "property" | "classmethod" | "staticmethod" | "cached_property" | "PrivateAttr"
-                            | "TypeAliasType" | "computed_field"
+                        "property"
+                            | "classmethod"
+                            | "staticmethod"
+                            | "cached_property"
+                            | "PrivateAttr"
+                            | "TypeAliasType"
+                            | "computed_field"
                     );
                 if descriptor {
                     ValueKind::Ignored
@@ -369,7 +376,10 @@ pub(crate) fn rt8(
     if overrides_post_process(ctx, cref) {
         return None;
     }
-    let spec = instance.unwrap_or(consumed::InstanceSpec { class: cref, call: None });
+    let spec = instance.unwrap_or(consumed::InstanceSpec {
+        class: cref,
+        call: None,
+    });
     let llm_out = match consumed::field_value(ctx, spec, "llm_output_type") {
         FieldValue::Expr(p, e) => ctx.resolve_class(&p, &e)?,
         _ => return None,
@@ -391,7 +401,12 @@ pub(crate) fn rt8(
         ),
     );
     if let Some((p, decl)) = class_attr_decl(ctx, cref, "output_types") {
-        d = d.with_related(related(here, &p, decl.name_range, "output_types is declared here"));
+        d = d.with_related(related(
+            here,
+            &p,
+            decl.name_range,
+            "output_types is declared here",
+        ));
     }
     Some(d)
 }
@@ -399,7 +414,10 @@ pub(crate) fn rt8(
 fn overrides_post_process(ctx: &mut Ctx, cref: &ClassRef) -> bool {
     let mro = ctx.mro(cref);
     mro.classes.iter().any(|c| {
-        ctx.user_class(c)
-            .is_some_and(|(_, cs)| cs.method("post_process").is_some() || cs.method("consume_work").is_some() || cs.method("_invoke_llm").is_some())
+        ctx.user_class(c).is_some_and(|(_, cs)| {
+            cs.method("post_process").is_some()
+                || cs.method("consume_work").is_some()
+                || cs.method("_invoke_llm").is_some()
+        })
     })
 }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use super::super::builtins;
 use super::super::consumed::{
-    self, consumed_types, find_method, output_types, ConsumedTypes, FieldValue, InstanceSpec, MethodRef,
-    OutputTypes, TypeKey,
+    self, consumed_types, find_method, output_types, ConsumedTypes, FieldValue, InstanceSpec,
+    MethodRef, OutputTypes, TypeKey,
 };
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
@@ -42,13 +42,22 @@ pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
     edges
 }
 
-fn run_scopes(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>, edges: &mut Vec<GraphEdge>) {
+fn run_scopes(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    out: &mut Vec<Diagnostic>,
+    edges: &mut Vec<GraphEdge>,
+) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
     let mut scopes: Vec<(Option<String>, &[Stmt], HashSet<String>)> = Vec::new();
     scopes.push((None, &summary.body, HashSet::new()));
-    fn add_fn<'a>(f: &'a FunctionSummary, prefix: Option<&str>, scopes: &mut Vec<(Option<String>, &'a [Stmt], HashSet<String>)>) {
+    fn add_fn<'a>(
+        f: &'a FunctionSummary,
+        prefix: Option<&str>,
+        scopes: &mut Vec<(Option<String>, &'a [Stmt], HashSet<String>)>,
+    ) {
         let name = match prefix {
             Some(p) => format!("{p}.{}", f.name),
             None => f.name.clone(),
@@ -95,7 +104,9 @@ fn function_locals(f: &FunctionSummary) -> HashSet<String> {
                     AssignTarget::Name(n, _) => {
                         out.insert(n.clone());
                     }
-                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => out.extend(ns.iter().cloned()),
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
+                        out.extend(ns.iter().cloned())
+                    }
                     AssignTarget::SelfAttr(..) => {}
                 }
             }
@@ -185,12 +196,12 @@ where
         match s {
             Stmt::Assign { targets, value, .. } => {
                 // `a, b = A(), B()` assigns element-wise.
-                if let (
-                    [AssignTarget::Tuple(names)],
-                    Some(Expr::Tuple { elts, .. }),
-                ) = (targets.as_slice(), value)
+                if let ([AssignTarget::Tuple(names)], Some(Expr::Tuple { elts, .. })) =
+                    (targets.as_slice(), value)
                 {
-                    if names.len() == elts.len() && !elts.iter().any(|e| matches!(e, Expr::Starred { .. })) {
+                    if names.len() == elts.len()
+                        && !elts.iter().any(|e| matches!(e, Expr::Starred { .. }))
+                    {
                         let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
                         for (n, v) in names.iter().zip(vals) {
                             self.env.insert(n.clone(), v);
@@ -453,7 +464,12 @@ where
         }
     }
 
-    fn new_worker(&mut self, class: Option<ClassRef>, call: Option<&'a CallExpr>, display: String) -> Val {
+    fn new_worker(
+        &mut self,
+        class: Option<ClassRef>,
+        call: Option<&'a CallExpr>,
+        display: String,
+    ) -> Val {
         self.workers.push(WorkerInst {
             class,
             call,
@@ -494,7 +510,11 @@ where
     }
 
     fn subgraph(&mut self, c: &'a CallExpr) -> Val {
-        let positional = c.args.iter().filter(|a| !matches!(a, Expr::Starred { .. })).count();
+        let positional = c
+            .args
+            .iter()
+            .filter(|a| !matches!(a, Expr::Starred { .. }))
+            .count();
         if positional > 0 {
             self.out.push(error(
                 "IN4",
@@ -638,11 +658,11 @@ where
         }
         // IN5: LLMTaskWorker.__init__.
         if self.ctx.derives_from_builtin(cls, "LLMTaskWorker") {
-            let llm_out_none = match consumed::field_value(self.ctx, spec, "llm_output_type") {
-                FieldValue::Builtin(builtins::BuiltinDefault::None) => true,
-                FieldValue::Expr(_, Expr::NoneLit { .. }) => true,
-                _ => false,
-            };
+            let llm_out_none = matches!(
+                consumed::field_value(self.ctx, spec, "llm_output_type"),
+                FieldValue::Builtin(builtins::BuiltinDefault::None)
+                    | FieldValue::Expr(_, Expr::NoneLit { .. })
+            );
             if llm_out_none {
                 if let OutputTypes::Known(v) = output_types(self.ctx, spec) {
                     if v.len() != 1 {
@@ -655,8 +675,15 @@ where
                                 v.len()
                             ),
                         );
-                        if let Some((p, decl)) = consumed::class_attr_decl(self.ctx, cls, "output_types") {
-                            d = d.with_related(related(&self.path, &p, decl.name_range, "output_types is declared here"));
+                        if let Some((p, decl)) =
+                            consumed::class_attr_decl(self.ctx, cls, "output_types")
+                        {
+                            d = d.with_related(related(
+                                &self.path,
+                                &p,
+                                decl.name_range,
+                                "output_types is declared here",
+                            ));
                         }
                         self.out.push(d);
                     }
@@ -664,7 +691,14 @@ where
             }
             // RT8 for instance-level output types.
             if c.keyword("output_types").is_some() || c.keyword("llm_output_type").is_some() {
-                if let Some(d) = super::class_defs::rt8(self.ctx, &self.path.clone(), cls, &name, c.range, Some(spec)) {
+                if let Some(d) = super::class_defs::rt8(
+                    self.ctx,
+                    &self.path.clone(),
+                    cls,
+                    &name,
+                    c.range,
+                    Some(spec),
+                ) {
                     self.out.push(d);
                 }
             }
@@ -680,7 +714,8 @@ where
                 cs.methods.iter().any(|m| {
                     (m.name == "__init__" || m.name == "__new__")
                         && !(m.bound_params().len() == 1
-                            && m.bound_params()[0].kind == super::super::summary::ParamKind::VarKeyword)
+                            && m.bound_params()[0].kind
+                                == super::super::summary::ParamKind::VarKeyword)
                 })
             })
         })
@@ -816,9 +851,21 @@ where
                 }
                 Val::NoneLit
             }
-            "prepare" | "get_output_tasks" | "get_worker_by_input_type" | "get_worker_by_output_type" | "print"
-            | "get_dispatcher" | "shutdown" | "abort_work" | "add_work" | "set_user_request_callback"
-            | "get_entry_workers" | "get_exit_worker" | "finalize" | "validate_graph" | "compute_worker_distances"
+            "prepare"
+            | "get_output_tasks"
+            | "get_worker_by_input_type"
+            | "get_worker_by_output_type"
+            | "print"
+            | "get_dispatcher"
+            | "shutdown"
+            | "abort_work"
+            | "add_work"
+            | "set_user_request_callback"
+            | "get_entry_workers"
+            | "get_exit_worker"
+            | "finalize"
+            | "validate_graph"
+            | "compute_worker_distances"
             | "set_exit" => {
                 self.eval_args_escaping(c);
                 if name == "set_exit" || name == "get_entry_workers" || name == "get_exit_worker" {
@@ -837,7 +884,14 @@ where
     fn worker_method(&mut self, w: usize, name: &str, c: &'a CallExpr) -> Val {
         match name {
             "next" | "sink" => {
-                let arg = c.arg(0, if name == "next" { "downstream" } else { "output_type" });
+                let arg = c.arg(
+                    0,
+                    if name == "next" {
+                        "downstream"
+                    } else {
+                        "output_type"
+                    },
+                );
                 let graph = self.workers[w].graph;
                 let Some(g) = graph else {
                     let all_precise = self.graphs.iter().all(|g| !g.imprecise);
@@ -944,7 +998,11 @@ where
             self.graphs[g].imprecise = true;
             return;
         }
-        if self.graphs[g].edges.iter().any(|(a, b, _)| *a == u && *b == d) {
+        if self.graphs[g]
+            .edges
+            .iter()
+            .any(|(a, b, _)| *a == u && *b == d)
+        {
             return;
         }
         self.graphs[g].edges.push((u, d, None));
@@ -954,8 +1012,21 @@ where
         match consumed {
             ConsumedTypes::Error(e) => {
                 self.out.push(
-                    error(e.code, range, format!("{}. Fix the signature, e.g. {}.", e.message, signature_hint(e.code)))
-                        .with_related(related(&self.path, &e.path, e.range, "defined here")),
+                    error(
+                        e.code,
+                        range,
+                        format!(
+                            "{}. Fix the signature, e.g. {}.",
+                            e.message,
+                            signature_hint(e.code)
+                        ),
+                    )
+                    .with_related(related(
+                        &self.path,
+                        &e.path,
+                        e.range,
+                        "defined here",
+                    )),
                 );
             }
             ConsumedTypes::Known(ct) => {
@@ -967,8 +1038,10 @@ where
                         .collect();
                     let (un, dn) = (self.display_of(u), self.display_of(d));
                     if inter.is_empty() {
-                        let produces: Vec<String> = ot.iter().map(|c| self.ctx.class_name(c)).collect();
-                        let consumes: Vec<String> = ct.iter().map(|t| t.display(self.ctx)).collect();
+                        let produces: Vec<String> =
+                            ot.iter().map(|c| self.ctx.class_name(c)).collect();
+                        let consumes: Vec<String> =
+                            ct.iter().map(|t| t.display(self.ctx)).collect();
                         let mut diag = error(
                             "GC7",
                             range,
@@ -1042,7 +1115,9 @@ where
 
     /// GC9: `JoinedTaskWorker._validate_connection`, against the edges that exist now.
     fn join_check(&mut self, g: usize, d: usize, range: TextRange) {
-        let Some(cls) = self.workers[d].class.clone() else { return };
+        let Some(cls) = self.workers[d].class.clone() else {
+            return;
+        };
         if !self.ctx.derives_from_builtin(&cls, "JoinedTaskWorker") {
             return;
         }
@@ -1078,7 +1153,9 @@ where
             }
             return;
         }
-        if jt == ClassRef::Builtin(builtins::class_by_name("InitialTaskWorker").unwrap_or(usize::MAX)) {
+        if jt
+            == ClassRef::Builtin(builtins::class_by_name("InitialTaskWorker").unwrap_or(usize::MAX))
+        {
             return;
         }
         if self.graphs[g].imprecise {
@@ -1114,7 +1191,14 @@ where
         }
     }
 
-    fn dfs(&mut self, g: usize, w: usize, target: &ClassRef, visited: &mut Vec<usize>, unknown: &mut bool) -> bool {
+    fn dfs(
+        &mut self,
+        g: usize,
+        w: usize,
+        target: &ClassRef,
+        visited: &mut Vec<usize>,
+        unknown: &mut bool,
+    ) -> bool {
         let is_instance = if w == INITIAL {
             false
         } else {
@@ -1161,7 +1245,11 @@ where
             self.graphs[g].imprecise = true;
             return;
         }
-        if !self.graphs[g].edges.iter().any(|(a, b, _)| *a == INITIAL && *b == w) {
+        if !self.graphs[g]
+            .edges
+            .iter()
+            .any(|(a, b, _)| *a == INITIAL && *b == w)
+        {
             self.graphs[g].edges.push((INITIAL, w, None));
         }
     }
@@ -1221,18 +1309,19 @@ where
         let cls = c.arg(0, "worker_class").map(|e| (e.range(), self.eval(e)));
         let n = c.arg(1, "max_parallel_tasks");
         match cls {
-            Some((range, Val::Class(k))) => {
-                if self.ctx.mro(&k).complete && !self.ctx.derives_from_builtin(&k, "TaskWorker") {
-                    self.out.push(error(
-                        "GC12",
-                        range,
-                        format!(
-                            "{} is not a subclass of TaskWorker. Pass a worker class (e.g. LLMTaskWorker).",
-                            self.ctx.class_name(&k)
-                        ),
-                    ));
-                    return;
-                }
+            Some((range, Val::Class(k)))
+                if self.ctx.mro(&k).complete
+                    && !self.ctx.derives_from_builtin(&k, "TaskWorker") =>
+            {
+                self.out.push(error(
+                    "GC12",
+                    range,
+                    format!(
+                        "{} is not a subclass of TaskWorker. Pass a worker class (e.g. LLMTaskWorker).",
+                        self.ctx.class_name(&k)
+                    ),
+                ));
+                return;
             }
             Some((range, Val::Worker(_))) => {
                 self.out.push(error(
@@ -1289,7 +1378,13 @@ where
             }
             // The task: a constructor call of a Task class.
             let task_cls = match &elts[1] {
-                Expr::Call(tc) if !is_comprehension || tc.func.dotted().is_some_and(|d| !self.locals.contains(d[0])) => {
+                Expr::Call(tc)
+                    if !is_comprehension
+                        || tc
+                            .func
+                            .dotted()
+                            .is_some_and(|d| !self.locals.contains(d[0])) =>
+                {
                     self.eval_args_escaping(tc);
                     match self.eval(&tc.func) {
                         Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => Some(k),
@@ -1304,14 +1399,30 @@ where
             match self.consumed(w) {
                 ConsumedTypes::Error(e) => {
                     self.out.push(
-                        error(e.code, elts[0].range(), format!("{}. Fix the signature, e.g. {}.", e.message, signature_hint(e.code)))
-                            .with_related(related(&self.path, &e.path, e.range, "defined here")),
+                        error(
+                            e.code,
+                            elts[0].range(),
+                            format!(
+                                "{}. Fix the signature, e.g. {}.",
+                                e.message,
+                                signature_hint(e.code)
+                            ),
+                        )
+                        .with_related(related(
+                            &self.path,
+                            &e.path,
+                            e.range,
+                            "defined here",
+                        )),
                     );
                 }
                 ConsumedTypes::Known(ct) => {
                     if let Some(t) = task_cls {
                         if !ct.contains(&TypeKey::Class(t.clone())) {
-                            let names: Vec<String> = ct.iter().map(|x| format!("'{}'", x.display(self.ctx))).collect();
+                            let names: Vec<String> = ct
+                                .iter()
+                                .map(|x| format!("'{}'", x.display(self.ctx)))
+                                .collect();
                             let mut d = error(
                                 "EX1",
                                 elts[1].range(),
@@ -1345,24 +1456,46 @@ where
                 continue;
             }
             // An edge whose type is unknown may consume anything.
-            if self.graphs[g].edges.iter().any(|(a, _, t)| *a == w && t.is_none()) {
+            if self.graphs[g]
+                .edges
+                .iter()
+                .any(|(a, _, t)| *a == w && t.is_none())
+            {
                 continue;
             }
-            let Some(cls) = self.workers[w].class.clone() else { continue };
+            let Some(cls) = self.workers[w].class.clone() else {
+                continue;
+            };
             if !self.ctx.mro(&cls).complete {
                 continue;
             }
-            let OutputTypes::Known(outs) = self.outputs(w) else { continue };
-            let Some(published) = self.published_types(w, &cls) else { continue };
+            let OutputTypes::Known(outs) = self.outputs(w) else {
+                continue;
+            };
+            let Some(published) = self.published_types(w, &cls) else {
+                continue;
+            };
             for (t, site, with_consumer) in published {
                 if !outs.contains(&t) {
                     continue;
                 }
-                let consumers = self.graphs[g].edges.iter().filter(|(a, _, tt)| *a == w && tt.as_ref() == Some(&t)).count()
-                    + self.graphs[g].sinks.iter().filter(|(a, tt)| *a == w && *tt == t).count();
+                let consumers = self.graphs[g]
+                    .edges
+                    .iter()
+                    .filter(|(a, _, tt)| *a == w && tt.as_ref() == Some(&t))
+                    .count()
+                    + self.graphs[g]
+                        .sinks
+                        .iter()
+                        .filter(|(a, tt)| *a == w && *tt == t)
+                        .count();
                 let tn = self.ctx.class_name(&t);
                 let wn = self.display_of(w);
-                let add_site = self.graphs[g].add_sites.get(&w).copied().unwrap_or_default();
+                let add_site = self.graphs[g]
+                    .add_sites
+                    .get(&w)
+                    .copied()
+                    .unwrap_or_default();
                 // On the publish_work call when it is in this file, else where the worker is added.
                 let range = match &site {
                     Some((p, r)) if **p == *self.path => *r,
@@ -1393,10 +1526,20 @@ where
                 if let Some(mut d) = diag {
                     match site {
                         Some((p, r)) if *p != *self.path => {
-                            d = d.with_related(related(&self.path, &p, r, format!("{tn} is published here")));
+                            d = d.with_related(related(
+                                &self.path,
+                                &p,
+                                r,
+                                format!("{tn} is published here"),
+                            ));
                         }
                         Some(_) => {
-                            d = d.with_related(related(&self.path, &self.path, add_site, format!("{wn} is added to the graph here")));
+                            d = d.with_related(related(
+                                &self.path,
+                                &self.path,
+                                add_site,
+                                format!("{wn} is added to the graph here"),
+                            ));
                         }
                         None => {}
                     }
@@ -1409,14 +1552,23 @@ where
     /// The task types a worker publishes, with where and whether `consumer=` is passed.
     /// `None` when some publish site has an unknown type.
     #[allow(clippy::type_complexity)]
-    fn published_types(&mut self, w: usize, cls: &ClassRef) -> Option<Vec<(ClassRef, Option<(Arc<Path>, TextRange)>, bool)>> {
+    fn published_types(
+        &mut self,
+        w: usize,
+        cls: &ClassRef,
+    ) -> Option<Vec<(ClassRef, Option<(Arc<Path>, TextRange)>, bool)>> {
         let mut out = Vec::new();
         let mro = self.ctx.mro(cls);
         let mut overrides_llm_flow = false;
         for k in &mro.classes {
-            let Some((p, cs)) = self.ctx.user_class(k) else { continue };
+            let Some((p, cs)) = self.ctx.user_class(k) else {
+                continue;
+            };
             let p = p.clone();
-            if cs.method("post_process").is_some() || cs.method("consume_work").is_some() || cs.method("_invoke_llm").is_some() {
+            if cs.method("post_process").is_some()
+                || cs.method("consume_work").is_some()
+                || cs.method("_invoke_llm").is_some()
+            {
                 overrides_llm_flow = true;
             }
             for m in &cs.methods {
@@ -1432,7 +1584,11 @@ where
                 for c in calls {
                     let arg = c.arg(0, "task")?;
                     let t = infer_task_type(self.ctx, &p, &locals, arg, 0)?;
-                    out.push((t, Some((p.clone(), c.range)), c.keyword("consumer").is_some() || c.args.len() > 2));
+                    out.push((
+                        t,
+                        Some((p.clone(), c.range)),
+                        c.keyword("consumer").is_some() || c.args.len() > 2,
+                    ));
                 }
             }
             // Nested functions (thread targets, helpers) may publish anything.
@@ -1456,11 +1612,15 @@ where
                 call: call.map(|c| (&*path, c)),
             };
             let t = match consumed::field_value(self.ctx, spec, "llm_output_type") {
-                FieldValue::Expr(p, e) if !matches!(e, Expr::NoneLit { .. }) => self.ctx.resolve_class(&p, &e)?,
-                FieldValue::Expr(..) | FieldValue::Builtin(builtins::BuiltinDefault::None) => match output_types(self.ctx, spec) {
-                    OutputTypes::Known(v) if !v.is_empty() => v[0].clone(),
-                    _ => return None,
-                },
+                FieldValue::Expr(p, e) if !matches!(e, Expr::NoneLit { .. }) => {
+                    self.ctx.resolve_class(&p, &e)?
+                }
+                FieldValue::Expr(..) | FieldValue::Builtin(builtins::BuiltinDefault::None) => {
+                    match output_types(self.ctx, spec) {
+                        OutputTypes::Known(v) if !v.is_empty() => v[0].clone(),
+                        _ => return None,
+                    }
+                }
                 _ => return None,
             };
             out.push((t, None, false));
@@ -1497,7 +1657,9 @@ fn assigned_names(stmts: &[Stmt]) -> Vec<String> {
             for t in targets {
                 match t {
                     AssignTarget::Name(n, _) => out.push(n.clone()),
-                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => out.extend(ns.iter().cloned()),
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
+                        out.extend(ns.iter().cloned())
+                    }
                     AssignTarget::SelfAttr(..) => {}
                 }
             }

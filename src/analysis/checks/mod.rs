@@ -25,18 +25,118 @@ pub fn run_all(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<Diagnostic> {
 }
 
 pub(crate) fn error(code: &str, range: TextRange, message: String) -> Diagnostic {
-    Diagnostic::new(DiagnosticSource::Planai, Severity::Error, code, range, message)
+    Diagnostic::new(
+        DiagnosticSource::Planai,
+        Severity::Error,
+        code,
+        range,
+        message,
+    )
 }
 
 pub(crate) fn warning(code: &str, range: TextRange, message: String) -> Diagnostic {
-    Diagnostic::new(DiagnosticSource::Planai, Severity::Warning, code, range, message)
+    Diagnostic::new(
+        DiagnosticSource::Planai,
+        Severity::Warning,
+        code,
+        range,
+        message,
+    )
 }
 
 /// Related information; the path is omitted when it is the diagnostic's own file.
-pub(crate) fn related(here: &Path, there: &Path, range: TextRange, message: impl Into<String>) -> RelatedInfo {
+pub(crate) fn related(
+    here: &Path,
+    there: &Path,
+    range: TextRange,
+    message: impl Into<String>,
+) -> RelatedInfo {
     RelatedInfo {
         path: (here != there).then(|| there.to_path_buf()),
         range,
         message: message.into(),
+    }
+}
+
+/// Specification-style tests: each states a PlanAI rule with the smallest program showing it.
+#[cfg(test)]
+mod tests {
+    use crate::analysis::test_support::codes;
+
+    const HEADER: &str = "from typing import List, Type, Optional\nfrom planai import Graph, Task, TaskWorker, LLMTaskWorker, JoinedTaskWorker, InitialTaskWorker\n\nclass A(Task):\n    x: int = 0\n\nclass B(Task):\n    y: int = 0\n\n";
+
+    fn check(body: &str) -> Vec<(usize, String)> {
+        let src = format!("{HEADER}{body}");
+        let offset = HEADER.matches('\n').count();
+        codes(&src)
+            .into_iter()
+            .map(|(l, c)| (l - offset, c))
+            .collect()
+    }
+
+    fn only(body: &str) -> Vec<String> {
+        check(body).into_iter().map(|(_, c)| c).collect()
+    }
+
+    const PRODUCER: &str = "class P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: B):\n        self.publish_work(A(), input_task=task)\n\n";
+
+    #[test]
+    fn subclass_of_the_output_type_does_not_match() {
+        let body = format!("{PRODUCER}class Sub(A):\n    pass\n\nclass C(TaskWorker):\n    def consume_work(self, task: Sub):\n        pass\n\ng = Graph(name='g')\np, c = P(), C()\ng.add_workers(p, c)\ng.set_dependency(p, c)\n");
+        assert_eq!(only(&body), vec!["GC7"]);
+    }
+
+    #[test]
+    fn the_parameter_must_be_named_task() {
+        let body = format!("{PRODUCER}class C(TaskWorker):\n    def consume_work(self, item: A):\n        pass\n\ng = Graph(name='g')\np, c = P(), C()\ng.add_workers(p, c)\ng.set_dependency(p, c)\n");
+        assert_eq!(only(&body), vec!["GC5"]);
+    }
+
+    #[test]
+    fn llm_input_type_wins_over_the_annotation() {
+        let body = format!("{PRODUCER}class L(LLMTaskWorker):\n    output_types: List[Type[Task]] = [B]\n    llm_input_type: Type[Task] = A\n    prompt: str = 'p'\n    def consume_work(self, task: B):\n        super().consume_work(task)\n\ng = Graph(name='g')\np, l = P(), L(llm=None)\ng.add_workers(p, l)\ng.set_dependency(p, l)\n");
+        assert_eq!(only(&body), Vec::<String>::new());
+    }
+
+    #[test]
+    fn order_matters_for_adding_workers() {
+        let body = format!("{PRODUCER}class C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n\ng = Graph(name='g')\np, c = P(), C()\ng.add_worker(p)\ng.set_dependency(p, c)\ng.add_worker(c)\n");
+        assert_eq!(check(&body), vec![(13, "GC2".to_string())]);
+    }
+
+    #[test]
+    fn graphs_built_in_loops_or_passed_around_are_silent() {
+        let body = format!("{PRODUCER}class C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n\ndef build(g, ws):\n    for w in ws:\n        g.add_worker(w)\n    p, c = P(), C()\n    g.set_dependency(p, c)\n");
+        assert_eq!(only(&body), Vec::<String>::new());
+    }
+
+    #[test]
+    fn publish_work_needs_input_task_and_a_declared_type() {
+        let body = "class W(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        self.publish_work(B(), task)\n        self.publish_work(A())\n";
+        assert_eq!(
+            check(body),
+            vec![(4, "RT1".to_string()), (5, "RT6".to_string())]
+        );
+    }
+
+    #[test]
+    fn unannotated_overrides_of_base_fields_are_cd1() {
+        let body = "class W(TaskWorker):\n    output_types = [A]\n    helper = 3\n    def consume_work(self, task: A):\n        pass\n";
+        assert_eq!(
+            check(body),
+            vec![(2, "CD1".to_string()), (3, "CD2".to_string())]
+        );
+    }
+
+    #[test]
+    fn dynamic_output_types_are_unknown() {
+        let body = "class W(TaskWorker):\n    def __init__(self, **data):\n        super().__init__(**data)\n        self.output_types = [B]\n    def consume_work(self, task: A):\n        self.publish_work(B(), task)\n";
+        assert_eq!(only(body), Vec::<String>::new());
+    }
+
+    #[test]
+    fn initial_tasks_must_match_exactly() {
+        let body = format!("{PRODUCER}g = Graph(name='g')\np = P()\ng.add_worker(p)\ng.set_sink(p, A)\ng.run(initial_tasks=[(p, A())])\n");
+        assert_eq!(check(&body), vec![(10, "EX1".to_string())]);
     }
 }

@@ -154,10 +154,15 @@ fn literal_template(e: &Expr) -> Option<&str> {
     match e {
         Expr::Str { value, .. } => Some(value),
         Expr::Call(c) => match &c.func {
-            Expr::Attribute { value, attr, .. } if c.args.is_empty() && (attr == "strip" || attr == "lstrip" || attr == "rstrip") => {
+            Expr::Attribute { value, attr, .. }
+                if c.args.is_empty()
+                    && (attr == "strip" || attr == "lstrip" || attr == "rstrip") =>
+            {
                 literal_template(value)
             }
-            f if f.dotted().and_then(|d| d.last().copied()) == Some("dedent") && c.args.len() == 1 => {
+            f if f.dotted().and_then(|d| d.last().copied()) == Some("dedent")
+                && c.args.len() == 1 =>
+            {
                 match &c.args[0] {
                     Expr::Str { value, .. } => Some(value),
                     _ => None,
@@ -176,7 +181,9 @@ fn check_format_prompt(
     cref: &ClassRef,
     out: &mut Vec<Diagnostic>,
 ) {
-    let Some(m) = class.method("format_prompt") else { return };
+    let Some(m) = class.method("format_prompt") else {
+        return;
+    };
     let usage = ctx.host.usage.clone();
     if usage.used_as_base(&class.name) {
         return;
@@ -186,7 +193,12 @@ fn check_format_prompt(
         e.for_each_call(&mut |c| {
             if let Expr::Attribute { value, attr, .. } = &c.func {
                 if attr == "format" {
-                    if let Expr::Attribute { value: inner, attr: field, .. } = &**value {
+                    if let Expr::Attribute {
+                        value: inner,
+                        attr: field,
+                        ..
+                    } = &**value
+                    {
                         if inner.as_name() == Some("self") {
                             calls.push((field.as_str(), c));
                         }
@@ -201,20 +213,29 @@ fn check_format_prompt(
         }
         let FieldValue::Expr(decl_path, value) = consumed::field_value(
             ctx,
-            consumed::InstanceSpec { class: cref, call: None },
+            consumed::InstanceSpec {
+                class: cref,
+                call: None,
+            },
             field,
         ) else {
             continue;
         };
-        let Some(template) = literal_template(&value) else { continue };
-        let keywords: Vec<&str> = call.keywords.iter().filter_map(|k| k.name.as_deref()).collect();
+        let Some(template) = literal_template(&value) else {
+            continue;
+        };
+        let keywords: Vec<&str> = call
+            .keywords
+            .iter()
+            .filter_map(|k| k.name.as_deref())
+            .collect();
         let positional = call.args.len();
         let problem = match parse_format_fields(template) {
             Err(e) => Some(format!("ValueError: {e}")),
             Ok(fields) => fields.iter().find_map(|f| match f {
-                FormatField::Named(n) if !keywords.contains(&n.as_str()) => {
-                    Some(format!("KeyError: '{n}' (pass {n}=... or escape the braces as {{{{{n}}}}})"))
-                }
+                FormatField::Named(n) if !keywords.contains(&n.as_str()) => Some(format!(
+                    "KeyError: '{n}' (pass {n}=... or escape the braces as {{{{{n}}}}})"
+                )),
                 FormatField::Positional(i) if *i >= positional => Some(format!(
                     "IndexError: Replacement index {i} out of range for positional args tuple"
                 )),
@@ -228,7 +249,12 @@ fn check_format_prompt(
                 format!("self.{field}.format(...) does not fill every placeholder of {field}: {problem}."),
             );
             if let Some((p, decl)) = consumed::class_attr_decl(ctx, cref, field) {
-                d = d.with_related(related(path, &p, decl.name_range, format!("{field} is defined here")));
+                d = d.with_related(related(
+                    path,
+                    &p,
+                    decl.name_range,
+                    format!("{field} is defined here"),
+                ));
             }
             let _ = decl_path;
             out.push(d);
@@ -243,9 +269,15 @@ mod tests {
     #[test]
     fn format_fields_follow_python() {
         use FormatField::*;
-        assert_eq!(parse_format_fields("a {x.y} {0} {{lit}}"), Ok(vec![Named("x".into()), Positional(0)]));
+        assert_eq!(
+            parse_format_fields("a {x.y} {0} {{lit}}"),
+            Ok(vec![Named("x".into()), Positional(0)])
+        );
         assert!(parse_format_fields("a } b").is_err());
         assert!(parse_format_fields("a { b").is_err());
-        assert_eq!(parse_format_fields("{x:{w}}"), Ok(vec![Named("x".into()), Named("w".into())]));
+        assert_eq!(
+            parse_format_fields("{x:{w}}"),
+            Ok(vec![Named("x".into()), Named("w".into())])
+        );
     }
 }

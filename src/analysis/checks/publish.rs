@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use super::super::consumed::{self, class_attr_decl, OutputTypes};
 use super::super::resolve::{ClassRef, Ctx};
-use super::super::summary::{walk_exprs, walk_stmts, AssignTarget, CallExpr, Expr, FunctionSummary, Stmt};
+use super::super::summary::{
+    walk_exprs, walk_stmts, AssignTarget, CallExpr, Expr, FunctionSummary, Stmt,
+};
 use super::{error, related};
 use crate::diagnostics::Diagnostic;
 
@@ -21,7 +23,8 @@ pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let usage = ctx.host.usage.clone();
-        let class_may_vary = usage.used_as_base(&class.name) || usage.kwarg_used(&class.name, "output_types");
+        let class_may_vary =
+            usage.used_as_base(&class.name) || usage.kwarg_used(&class.name, "output_types");
         let outputs = consumed::class_output_types(ctx, &cref);
         for m in &class.methods {
             let locals = LocalTypes::new(m);
@@ -46,8 +49,12 @@ pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
                 if class_may_vary {
                     continue;
                 }
-                let OutputTypes::Known(outs) = &outputs else { continue };
-                let Some(arg) = c.arg(0, "task") else { continue };
+                let OutputTypes::Known(outs) = &outputs else {
+                    continue;
+                };
+                let Some(arg) = c.arg(0, "task") else {
+                    continue;
+                };
                 let Some(t) = infer_task_type(ctx, path, &locals, arg, 0) else {
                     continue;
                 };
@@ -64,7 +71,12 @@ pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
                     ),
                 );
                 if let Some((p, decl)) = class_attr_decl(ctx, &cref, "output_types") {
-                    d = d.with_related(related(path, &p, decl.name_range, "output_types is declared here"));
+                    d = d.with_related(related(
+                        path,
+                        &p,
+                        decl.name_range,
+                        "output_types is declared here",
+                    ));
                 }
                 out.push(d);
             }
@@ -117,7 +129,10 @@ impl<'a> LocalTypes<'a> {
                     }
                 }
             }
-            Stmt::AugAssign { target: AssignTarget::Name(n, _), .. } => bind(n, Binding::Many),
+            Stmt::AugAssign {
+                target: AssignTarget::Name(n, _),
+                ..
+            } => bind(n, Binding::Many),
             Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
                 for n in bound {
                     bind(n, Binding::Many)
@@ -149,7 +164,13 @@ impl<'a> LocalTypes<'a> {
 }
 
 /// The Task class an expression evaluates to, when inferable without guessing.
-pub fn infer_task_type(ctx: &mut Ctx, path: &Path, locals: &LocalTypes, e: &Expr, depth: usize) -> Option<ClassRef> {
+pub fn infer_task_type(
+    ctx: &mut Ctx,
+    path: &Path,
+    locals: &LocalTypes,
+    e: &Expr,
+    depth: usize,
+) -> Option<ClassRef> {
     if depth > 8 {
         return None;
     }

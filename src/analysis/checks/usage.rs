@@ -3,7 +3,7 @@
 //! checks (RT1, RT8, RT12) use them to stay silent when an instance or a subclass may change
 //! what the class body says.
 
-use std::collections::HashMap;
+use crate::analysis::FxMap;
 
 use super::super::summary::{walk_exprs, Expr, FileSummary, Stmt};
 use super::super::FileData;
@@ -11,9 +11,46 @@ use super::super::FileData;
 #[derive(Debug, Clone, Default)]
 pub struct UsageIndex {
     /// "Callee\0kwarg" → number of call sites; kwarg `**` stands for a splat.
-    kwargs: HashMap<String, usize>,
+    kwargs: FxMap<String, usize>,
     /// Simple names used as base classes → number of uses.
-    bases: HashMap<String, usize>,
+    bases: FxMap<String, usize>,
+}
+
+/// One file's contribution to the index, computed once when the file is summarised.
+#[derive(Debug, Clone, Default)]
+pub struct UsageKeys {
+    kwargs: Vec<String>,
+    bases: Vec<String>,
+}
+
+/// Collects the usage keys of a summary.
+pub fn collect_keys(s: &FileSummary) -> UsageKeys {
+    let mut kw_keys = Vec::new();
+    let mut base_keys = Vec::new();
+    for_each_expr(s, &mut |e| {
+        e.for_each_call(&mut |c| {
+            let Some(callee) = c.func.dotted().and_then(|d| d.last().copied()) else {
+                return;
+            };
+            if c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
+                kw_keys.push(key(callee, "**"));
+            }
+            for k in &c.keywords {
+                kw_keys.push(key(callee, k.name.as_deref().unwrap_or("**")));
+            }
+        })
+    });
+    for c in &s.classes {
+        for b in &c.bases {
+            if let Some(name) = b.dotted().and_then(|d| d.last().map(|s| s.to_string())) {
+                base_keys.push(name);
+            }
+        }
+    }
+    UsageKeys {
+        kwargs: kw_keys,
+        bases: base_keys,
+    }
 }
 
 fn key(callee: &str, kw: &str) -> String {
@@ -30,38 +67,21 @@ impl UsageIndex {
     }
 
     fn apply(&mut self, f: &FileData, delta: isize) {
-        let Some(s) = f.summary.as_deref() else {
-            return;
-        };
-        let mut kw_keys = Vec::new();
-        let mut base_keys = Vec::new();
-        for_each_expr(s, &mut |e| {
-            e.for_each_call(&mut |c| {
-                let Some(callee) = c.func.dotted().and_then(|d| d.last().map(|s| s.to_string()))
-                else {
-                    return;
-                };
-                if c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
-                    kw_keys.push(key(&callee, "**"));
-                }
-                for k in &c.keywords {
-                    kw_keys.push(key(&callee, k.name.as_deref().unwrap_or("**")));
-                }
-            })
-        });
-        for c in &s.classes {
-            for b in &c.bases {
-                if let Some(name) = b.dotted().and_then(|d| d.last().map(|s| s.to_string())) {
-                    base_keys.push(name);
-                }
-            }
-        }
-        for (map, keys) in [(&mut self.kwargs, kw_keys), (&mut self.bases, base_keys)] {
+        let keys = &f.usage_keys;
+        for (map, keys) in [
+            (&mut self.kwargs, &keys.kwargs),
+            (&mut self.bases, &keys.bases),
+        ] {
             for k in keys {
-                let e = map.entry(k).or_insert(0);
-                *e = (*e as isize + delta).max(0) as usize;
+                if delta > 0 {
+                    *map.entry(k.clone()).or_insert(0) += 1;
+                } else if let Some(v) = map.get_mut(k) {
+                    *v = v.saturating_sub(1);
+                    if *v == 0 {
+                        map.remove(k);
+                    }
+                }
             }
-            map.retain(|_, v| *v > 0);
         }
     }
 
