@@ -72,7 +72,8 @@ impl HelperConfig {
     /// The embedded helper on `interpreter`; scripts go inline for multi-word argv
     /// interpreters (`uv run python`, containers), to a temp file otherwise.
     pub fn new(interpreter: Vec<String>) -> Self {
-        let delivery = if interpreter.len() > 1 {
+        // Inline only on unix: Windows caps a whole command line at 32 K characters.
+        let delivery = if interpreter.len() > 1 && cfg!(unix) {
             ScriptDelivery::Inline
         } else {
             ScriptDelivery::TempFile
@@ -1133,6 +1134,19 @@ mod tests {
         assert_eq!(client_timeout(Some(1000)), Duration::from_secs(6));
     }
 
+    #[test]
+    fn embedded_script_fits_in_one_argument() {
+        // Inline delivery passes the script as one argv string; Linux caps those at 128 KiB
+        // (MAX_ARG_STRLEN). If helper.py grows past this, switch argv interpreters to a
+        // bootstrap that reads the script from stdin.
+        assert!(
+            HELPER_SCRIPT.len() < 120 * 1024,
+            "helper.py is {} bytes",
+            HELPER_SCRIPT.len()
+        );
+    }
+
+    #[cfg(unix)]
     #[test]
     fn argv_interpreters_get_the_script_inline() {
         assert_eq!(
