@@ -403,8 +403,10 @@ impl HelperProcess {
             return Err(HelperError::new(HelperErrorKind::Crashed, reason));
         }
         let started = Instant::now();
+        let written = std::sync::atomic::AtomicBool::new(false);
         let outcome = tokio::time::timeout(timeout, async {
             self.write_line(&line).await?;
+            written.store(true, Ordering::Relaxed);
             receiver.await.map_err(|_| {
                 HelperError::new(
                     HelperErrorKind::Crashed,
@@ -417,6 +419,11 @@ impl HelperProcess {
             Ok(result) => result?,
             Err(_) => {
                 self.forget(id);
+                if !written.load(Ordering::Relaxed) {
+                    // A half-written line would corrupt every later request on this pipe.
+                    self.shared
+                        .mark_dead("a request could not be written to the helper in time".into());
+                }
                 return Err(HelperError::new(
                     HelperErrorKind::Unresponsive,
                     format!(
