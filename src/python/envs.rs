@@ -198,7 +198,25 @@ impl InterpreterSetting {
                 InterpreterSetting::Path(single).resolve(opts)
             }
             InterpreterSetting::Path(raw) => {
-                let path = resolve_program(raw, opts).unwrap_or_else(|| expand_path(raw, opts));
+                let path = match resolve_program(raw, opts) {
+                    Some(path) => path,
+                    // `.venv`: a directory in the workspace root (a bare *file* name is only
+                    // looked up on PATH).
+                    None if is_bare_name(raw) && expand_path(raw, opts).is_dir() => {
+                        expand_path(raw, opts)
+                    }
+                    None if is_bare_name(raw) => {
+                        // Not on PATH: report it as missing (never look in the cwd).
+                        let mut env = environment_from_interpreter(
+                            PathBuf::from(raw),
+                            EnvKind::Setting,
+                            format!("{source} (not found on PATH)"),
+                        );
+                        env.exists = false;
+                        return env;
+                    }
+                    None => expand_path(raw, opts),
+                };
                 let path = if path.is_dir() {
                     python_in_prefix(&path)
                         .or_else(|| python_in_bin_dir(&path))
@@ -212,8 +230,30 @@ impl InterpreterSetting {
     }
 }
 
+/// Editor-style variables in a setting: `${workspaceFolder}`, `${userHome}` and
+/// `${env:NAME}` (from the discovery environment). Unknown variables are left as they are.
+fn substitute_variables(raw: &str, opts: &DiscoveryOptions) -> String {
+    let mut out = raw.to_string();
+    if let Some(root) = opts.workspace_roots.first() {
+        out = out.replace("${workspaceFolder}", &root.to_string_lossy());
+    }
+    if let Some(home) = opts.home_dir() {
+        out = out.replace("${userHome}", &home.to_string_lossy());
+    }
+    while let Some(start) = out.find("${env:") {
+        let Some(len) = out[start..].find('}') else {
+            break;
+        };
+        let name = &out[start + 6..start + len];
+        let value = opts.env.get(name).cloned().unwrap_or_default();
+        out.replace_range(start..start + len + 1, &value);
+    }
+    out
+}
+
 /// `~` and relative-path expansion for a setting value (no PATH lookup).
 fn expand_path(raw: &str, opts: &DiscoveryOptions) -> PathBuf {
+    let raw = &substitute_variables(raw, opts);
     let expanded = match (raw.strip_prefix("~/"), opts.home_dir()) {
         (Some(rest), Some(home)) => home.join(rest),
         _ if raw == "~" => opts.home_dir().unwrap_or_else(|| PathBuf::from(raw)),
@@ -228,18 +268,15 @@ fn expand_path(raw: &str, opts: &DiscoveryOptions) -> PathBuf {
     }
 }
 
-/// A program name without a path separator is looked up on PATH (like a shell would); anything
-/// else is a path. Returns None if a bare name is not on PATH.
+fn is_bare_name(raw: &str) -> bool {
+    !raw.contains('/') && !raw.contains('\\') && !raw.starts_with('~') && !raw.contains("${")
+}
+
+/// A program name without a path separator is looked up on PATH only (like a shell: a file of
+/// that name in the workspace must not win); anything else is a path. Returns None if a bare
+/// name is not on PATH or a path does not exist.
 fn resolve_program(raw: &str, opts: &DiscoveryOptions) -> Option<PathBuf> {
-    let is_bare_name = !raw.contains('/') && !raw.contains('\\') && !raw.starts_with('~');
-    if is_bare_name {
-        // A file of that name in the workspace root wins over PATH only if it is there.
-        if let Some(root) = opts.workspace_roots.first() {
-            let local = root.join(raw);
-            if local.is_file() {
-                return Some(local);
-            }
-        }
+    if is_bare_name(raw) {
         find_on_path(raw, opts.env.get("PATH").map(String::as_str))
     } else {
         let path = expand_path(raw, opts);

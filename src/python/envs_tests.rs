@@ -319,6 +319,24 @@ fn setting_parser_accepts_paths_dirs_and_argv() {
     let env =
         InterpreterSetting::Argv(vec!["nope-not-here".into(), "python".into()]).resolve(&opts);
     assert!(!env.exists);
+    // Editor variables.
+    let mut opts_with_env = opts.clone();
+    opts_with_env
+        .env
+        .insert("MY_VENV".into(), venv.display().to_string());
+    for raw in [
+        "${workspaceFolder}/.venv",
+        "${env:MY_VENV}",
+        "${userHome}/../ws/.venv",
+    ] {
+        let env = InterpreterSetting::Path(raw.into()).resolve(&opts_with_env);
+        assert!(env.exists, "{raw}: {env:?}");
+        assert_eq!(env.planai.as_deref(), Some("0.7.1"), "{raw}");
+    }
+    // A bare name never resolves to a file in the workspace (a repo could ship one).
+    m.file("ws/python9", "#!fake\n");
+    let env = InterpreterSetting::Path("python9".into()).resolve(&opts);
+    assert_ne!(env.path, Some(m.path("ws/python9")));
     // A one-element argv is a path.
     let env = InterpreterSetting::Argv(vec![".venv".into()]).resolve(&opts);
     assert_eq!(env.path, Some(venv.join("bin/python")));

@@ -72,7 +72,8 @@ impl HelperConfig {
     /// The embedded helper on `interpreter`; scripts go inline for multi-word argv
     /// interpreters (`uv run python`, containers), to a temp file otherwise.
     pub fn new(interpreter: Vec<String>) -> Self {
-        let delivery = if interpreter.len() > 1 {
+        // Inline only on unix: Windows caps a whole command line at 32 K characters.
+        let delivery = if interpreter.len() > 1 && cfg!(unix) {
             ScriptDelivery::Inline
         } else {
             ScriptDelivery::TempFile
@@ -172,9 +173,9 @@ pub struct HelperProcess {
     stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     next_id: AtomicU64,
     started_at: Instant,
-    // Kept alive for the process's lifetime: the script file and the scratch cwd.
+    // Kept alive for the process's lifetime. (The scratch cwd belongs to the reaper, which
+    // removes it once the process is gone and can no longer write into it.)
     _script: Option<tempfile::TempPath>,
-    _scratch: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for HelperProcess {
@@ -268,7 +269,7 @@ impl HelperProcess {
         if let Some(stderr) = child.stderr.take() {
             tokio::spawn(forward_stderr(shared.clone(), stderr, pid));
         }
-        tokio::spawn(reap(shared.clone(), child, pid, config.kill_grace));
+        tokio::spawn(reap(shared.clone(), child, pid, config.kill_grace, scratch));
 
         Ok(Arc::new(Self {
             shared,
@@ -277,7 +278,6 @@ impl HelperProcess {
             next_id: AtomicU64::new(1),
             started_at: Instant::now(),
             _script: script_file,
-            _scratch: scratch,
         }))
     }
 
@@ -402,8 +402,10 @@ impl HelperProcess {
             return Err(HelperError::new(HelperErrorKind::Crashed, reason));
         }
         let started = Instant::now();
+        let written = std::sync::atomic::AtomicBool::new(false);
         let outcome = tokio::time::timeout(timeout, async {
             self.write_line(&line).await?;
+            written.store(true, Ordering::Relaxed);
             receiver.await.map_err(|_| {
                 HelperError::new(
                     HelperErrorKind::Crashed,
@@ -416,6 +418,11 @@ impl HelperProcess {
             Ok(result) => result?,
             Err(_) => {
                 self.forget(id);
+                if !written.load(Ordering::Relaxed) {
+                    // A half-written line would corrupt every later request on this pipe.
+                    self.shared
+                        .mark_dead("a request could not be written to the helper in time".into());
+                }
                 return Err(HelperError::new(
                     HelperErrorKind::Unresponsive,
                     format!(
@@ -590,8 +597,15 @@ async fn forward_stderr(
     }
 }
 
-/// Owns the `Child`: waits for it to exit, or kills its group when asked.
-async fn reap(shared: Arc<Shared>, mut child: Child, pid: Option<u32>, grace: Duration) {
+/// Owns the `Child`: waits for it to exit, or kills its group when asked; then removes the
+/// scratch directory.
+async fn reap(
+    shared: Arc<Shared>,
+    mut child: Child,
+    pid: Option<u32>,
+    grace: Duration,
+    scratch: tempfile::TempDir,
+) {
     let status = tokio::select! {
         status = child.wait() => status,
         _ = shared.kill_requested.notified() => {
@@ -611,6 +625,23 @@ async fn reap(shared: Arc<Shared>, mut child: Child, pid: Option<u32>, grace: Du
     tokio::time::sleep(Duration::from_millis(50)).await;
     shared.mark_dead(shared.death_reason(&format!("exited ({description})")));
     shared.state.send_modify(|s| s.exited = true);
+    remove_scratch(scratch).await;
+}
+
+/// Removes the helper's scratch dir. Children the helper forked (in their own process groups)
+/// may still be finishing and cleaning up their own temp dirs inside it, so retry briefly.
+async fn remove_scratch(scratch: tempfile::TempDir) {
+    let path = scratch.keep();
+    for attempt in 0..10 {
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) if attempt == 9 => {
+                tracing::warn!(target: LOG_TARGET, path = %path.display(), "cannot remove the helper's scratch dir: {e}");
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 async fn terminate(
@@ -1133,6 +1164,19 @@ mod tests {
         assert_eq!(client_timeout(Some(1000)), Duration::from_secs(6));
     }
 
+    #[test]
+    fn embedded_script_fits_in_one_argument() {
+        // Inline delivery passes the script as one argv string; Linux caps those at 128 KiB
+        // (MAX_ARG_STRLEN). If helper.py grows past this, switch argv interpreters to a
+        // bootstrap that reads the script from stdin.
+        assert!(
+            HELPER_SCRIPT.len() < 120 * 1024,
+            "helper.py is {} bytes",
+            HELPER_SCRIPT.len()
+        );
+    }
+
+    #[cfg(unix)]
     #[test]
     fn argv_interpreters_get_the_script_inline() {
         assert_eq!(
