@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,31 +17,42 @@ use tower_lsp_server::ls_types::{MessageType, Uri};
 
 use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
 use crate::python::diagnostics::{problem_to_diagnostic, problems_to_diagnostics};
-use crate::python::envs::{self, DiscoveryOptions, InterpreterSetting, PythonEnvironment};
-use crate::python::helper::{HelperConfig, HelperStatus, HelperSupervisor};
+use crate::python::envs::{DiscoveryOptions, InterpreterSetting};
+use crate::python::helper::{HelperStatus, HelperSupervisor, SupervisorSettings};
 use crate::python::protocol::{
     HelperError, HelperErrorKind, IntrospectParams, IntrospectTasks, ListModels, ListModelsParams,
     Validate, ValidateParams, ValidateTaskData, ValidateTaskDataParams, ValidateTool,
     ValidateToolParams,
 };
+use crate::python::service::{PythonService, Selection};
 use crate::server::panic_guard::spawn_guarded;
 use crate::server::publish;
 use crate::server::settings::ValidationRun;
 use crate::server::state::{uri_to_path, Session, VenvResult};
 
 /// Per-session state of the Python side.
-#[derive(Default)]
 pub struct VenvState {
-    supervisor: Mutex<Option<HelperSupervisor>>,
-    environment: Mutex<Option<PythonEnvironment>>,
-    /// Set by `planai.selectEnvironment`; wins over discovery, loses to nothing else.
-    selected_override: Mutex<Option<serde_json::Value>>,
+    /// Environment selection and the helper of the selected interpreter.
+    service: PythonService,
+    configured: AtomicBool,
     /// Problem with the interpreter or planai, shown on `import planai` lines.
     interpreter_problem: Mutex<Option<String>>,
     /// One pending or running validation per document; a newer one aborts it.
     pub validations: DashMap<Uri, tokio::task::JoinHandle<()>>,
     /// Messages already shown with `window/showMessage` (each is shown once).
     shown: Mutex<HashSet<String>>,
+}
+
+impl Default for VenvState {
+    fn default() -> Self {
+        Self {
+            service: PythonService::new(SupervisorSettings::default()),
+            configured: AtomicBool::new(false),
+            interpreter_problem: Mutex::new(None),
+            validations: DashMap::new(),
+            shown: Mutex::new(HashSet::new()),
+        }
+    }
 }
 
 impl VenvState {
@@ -57,13 +69,9 @@ impl VenvState {
         changed
     }
 
-    /// The helper's status, if a helper was ever set up in this session.
-    pub fn helper_status(&self) -> Option<HelperStatus> {
-        self.supervisor().map(|s| s.status())
-    }
-
-    fn supervisor(&self) -> Option<HelperSupervisor> {
-        self.supervisor.lock().ok()?.clone()
+    /// The helper's status (for tests and logs).
+    pub fn helper_status(&self) -> HelperStatus {
+        self.service.status()
     }
 }
 
@@ -94,114 +102,116 @@ fn roots(session: &Session) -> Vec<PathBuf> {
     session.roots.read().map(|r| r.clone()).unwrap_or_default()
 }
 
-/// The interpreter setting in force: a `selectEnvironment` choice, else `planai.python`.
-fn interpreter_setting(session: &Session) -> Option<InterpreterSetting> {
-    let chosen = session
-        .venv
-        .selected_override
-        .lock()
-        .ok()
-        .and_then(|o| o.clone())
-        .or_else(|| session.settings().python);
-    let value = chosen?;
-    match InterpreterSetting::from_json(&value) {
-        Ok(setting) => setting,
-        Err(message) => {
-            tracing::warn!("ignoring the interpreter setting: {message}");
+fn trusted(session: &Session) -> bool {
+    !session.settings().untrusted_workspace
+}
+
+/// Discovery inputs from the `planai.python` setting and the workspace folders.
+fn discovery_options(session: &Session) -> DiscoveryOptions {
+    let setting =
+        session
+            .settings()
+            .python
+            .and_then(|value| match InterpreterSetting::from_json(&value) {
+                Ok(setting) => setting,
+                Err(message) => {
+                    tracing::warn!("ignoring planai.python: {message}");
+                    None
+                }
+            });
+    DiscoveryOptions::from_process(setting, roots(session))
+}
+
+/// Tells the user what a selection means for validation, and keeps the import-line
+/// diagnostics in step with it.
+fn announce(session: &Arc<Session>, selection: &Selection) {
+    let problem = match (&selection.message, trusted(session)) {
+        (Some(message), false) => {
+            show_once(session, MessageType::INFO, format!("planai-lsp: {message}"));
             None
         }
-    }
-}
-
-fn discovery_options(session: &Session) -> DiscoveryOptions {
-    DiscoveryOptions::from_process(interpreter_setting(session), roots(session))
-}
-
-/// Picks the environment to use: the explicit setting when there is one (even if it is broken,
-/// so the user hears about it), otherwise the best discovered one.
-fn choose_environment(session: &Session) -> (Vec<PythonEnvironment>, Option<PythonEnvironment>) {
-    let options = discovery_options(session);
-    let found = envs::discover(&options);
-    let chosen = if options.setting.is_some() {
-        found.first().cloned()
-    } else {
-        envs::select_default(&found).cloned()
+        (Some(message), true) => {
+            show_once(
+                session,
+                MessageType::WARNING,
+                format!("planai-lsp: {message}"),
+            );
+            Some(message.clone())
+        }
+        (None, _) => None,
     };
-    (found, chosen)
-}
-
-/// The supervisor for the chosen interpreter, created on first use. `None` when no usable
-/// interpreter exists (the user is told) or the workspace is untrusted.
-fn ensure_supervisor(session: &Arc<Session>) -> Option<HelperSupervisor> {
-    if session.settings().untrusted_workspace {
-        show_once(
-            session,
-            MessageType::INFO,
-            "planai-lsp: this workspace is not trusted, so no Python interpreter is launched; PlanAI files are checked statically only."
-                .to_string(),
+    if let Some(environment) = &selection.environment {
+        tracing::info!(
+            "Python environment: {} ({})",
+            environment.display_interpreter(),
+            environment.source
         );
-        return None;
     }
-    if let Some(existing) = session.venv.supervisor() {
-        return Some(existing);
+    if session.venv.set_interpreter_problem(problem) {
+        republish_all(session);
     }
-    let (_, chosen) = choose_environment(session);
-    let Some(environment) = chosen else {
-        let message = envs::no_interpreter_message();
-        show_once(session, MessageType::WARNING, message.clone());
-        if session.venv.set_interpreter_problem(Some(message)) {
-            republish_all(session);
-        }
-        return None;
-    };
-    if let Some(problem) = environment.problem_message() {
-        show_once(session, MessageType::WARNING, problem.clone());
-        if session.venv.set_interpreter_problem(Some(problem)) {
-            republish_all(session);
-        }
-        if !environment.exists {
-            return None;
-        }
-    }
-    tracing::info!(
-        "Python environment: {} ({})",
-        environment.display_interpreter(),
-        environment.source
-    );
-    let supervisor = HelperSupervisor::new(HelperConfig::for_environment(&environment), true);
-    watch_status(Arc::clone(session), supervisor.clone());
-    if let Ok(mut slot) = session.venv.environment.lock() {
-        *slot = Some(environment);
-    }
-    if let Ok(mut slot) = session.venv.supervisor.lock() {
-        *slot = Some(supervisor.clone());
-    }
-    Some(supervisor)
 }
 
-/// Follows the helper's status: tells the user once about problems and keeps the
-/// `import planai` diagnostics in step.
-fn watch_status(session: Arc<Session>, supervisor: HelperSupervisor) {
-    let mut status = supervisor.subscribe();
+/// (Re)selects the environment from the current settings; the service swaps the helper when
+/// the interpreter or the trust changed.
+async fn configure(session: &Arc<Session>) {
+    let first = !session.venv.configured.swap(true, Ordering::SeqCst);
+    if first {
+        watch_status(Arc::clone(session));
+    }
+    let options = discovery_options(session);
+    let selection = session
+        .venv
+        .service
+        .configure(options, trusted(session))
+        .await;
+    announce(session, &selection);
+}
+
+/// The supervisor of the selected interpreter; `None` when there is none or the workspace is
+/// untrusted (the user has been told why).
+async fn ensure_supervisor(session: &Arc<Session>) -> Option<HelperSupervisor> {
+    if !session.venv.configured.load(Ordering::SeqCst) {
+        configure(session).await;
+    }
+    if !trusted(session) {
+        return None;
+    }
+    session.venv.service.supervisor().await
+}
+
+/// Follows the helper's status across interpreter switches: tells the user once about
+/// problems and keeps the `import planai` diagnostics in step.
+fn watch_status(session: Arc<Session>) {
+    let mut status = session.venv.service.subscribe();
     spawn_guarded("helper status", async move {
         loop {
             let current = status.borrow_and_update().clone();
-            let problem = match &current {
-                HelperStatus::PlanaiMissing { message } => Some(message.clone()),
-                _ => None,
-            };
-            if let Some(message) = current.user_message() {
-                let typ = match current {
-                    HelperStatus::Untrusted => MessageType::INFO,
-                    _ => MessageType::WARNING,
-                };
-                show_once(&session, typ, format!("planai-lsp: {message}"));
-            }
-            if let HelperStatus::Ready { planai, python } = &current {
-                tracing::info!("helper ready: planai {planai} on Python {python}");
-            }
-            if session.venv.set_interpreter_problem(problem) {
-                republish_all(&session);
+            match &current {
+                HelperStatus::PlanaiMissing { message } => {
+                    show_once(
+                        &session,
+                        MessageType::WARNING,
+                        format!("planai-lsp: {message}"),
+                    );
+                    if session.venv.set_interpreter_problem(Some(message.clone())) {
+                        republish_all(&session);
+                    }
+                }
+                HelperStatus::Failed { message } => {
+                    show_once(
+                        &session,
+                        MessageType::WARNING,
+                        format!("planai-lsp: {message}"),
+                    );
+                }
+                HelperStatus::Ready { planai, python } => {
+                    tracing::info!("helper ready: planai {planai} on Python {python}");
+                    if session.venv.set_interpreter_problem(None) {
+                        republish_all(&session);
+                    }
+                }
+                _ => {}
             }
             if status.changed().await.is_err() {
                 return;
@@ -270,7 +280,7 @@ pub fn on_open(session: &Arc<Session>, uri: &Uri) {
     }
     let session = Arc::clone(session);
     spawn_guarded("start helper", async move {
-        if let Some(supervisor) = ensure_supervisor(&session) {
+        if let Some(supervisor) = ensure_supervisor(&session).await {
             supervisor.start();
         }
     });
@@ -331,7 +341,7 @@ async fn validate_document(
     if expected_version.is_some_and(|expected| expected != version) || !looks_like_planai(&text) {
         return;
     }
-    let Some(supervisor) = ensure_supervisor(&session) else {
+    let Some(supervisor) = ensure_supervisor(&session).await else {
         return;
     };
     let settings = session.settings();
@@ -506,33 +516,22 @@ fn tool_functions(text: &str) -> Vec<(String, TextRange)> {
     out
 }
 
-/// The interpreter setting or trust changed: drop the old helper; the next PlanAI file or
-/// validation starts one for the new interpreter.
+/// The interpreter setting or trust changed: reselect; the service shuts the old helper down
+/// and starts one for the new interpreter if the old one was running.
 pub fn interpreter_changed(session: &Arc<Session>) {
-    let old = session
-        .venv
-        .supervisor
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take());
-    if let Ok(mut env) = session.venv.environment.lock() {
-        *env = None;
-    }
-    session.venv.set_interpreter_problem(None);
     session.venv_results.clear();
     let session = Arc::clone(session);
     spawn_guarded("switch interpreter", async move {
-        if let Some(old) = old {
-            old.shutdown().await;
-        }
+        configure(&session).await;
         let any_planai = session
             .documents
             .iter()
             .any(|d| looks_like_planai(&d.text()));
-        if any_planai && session.settings().validation_run != ValidationRun::Off {
-            if let Some(supervisor) = ensure_supervisor(&session) {
-                supervisor.start();
-            }
+        if any_planai
+            && session.settings().validation_run != ValidationRun::Off
+            && trusted(&session)
+        {
+            session.venv.service.start().await;
         }
         republish_all(&session);
     });
@@ -543,36 +542,22 @@ pub async fn shutdown(session: &Arc<Session>) {
     for entry in session.venv.validations.iter() {
         entry.value().abort();
     }
-    let supervisor = session
-        .venv
-        .supervisor
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take());
-    if let Some(supervisor) = supervisor {
-        supervisor.shutdown().await;
-    }
+    session.venv.service.shutdown().await;
 }
 
 /// `planai.listEnvironments`: every environment found, the selected one marked.
 pub async fn list_environments(session: &Arc<Session>) -> Result<serde_json::Value> {
-    let session = Arc::clone(session);
-    let (found, chosen) = tokio::task::spawn_blocking(move || {
-        let (found, chosen) = choose_environment(&session);
-        let in_use = session.venv.environment.lock().ok().and_then(|e| e.clone());
-        (found, in_use.or(chosen))
-    })
-    .await
-    .map_err(|_| Error::internal_error())?;
+    if !session.venv.configured.load(Ordering::SeqCst) {
+        configure(session).await;
+    }
+    let (found, selected) = session.venv.service.list_environments().await;
     let items: Vec<serde_json::Value> = found
         .iter()
-        .map(|environment| {
+        .enumerate()
+        .map(|(index, environment)| {
             let mut value = serde_json::to_value(environment).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
-                let selected = chosen
-                    .as_ref()
-                    .is_some_and(|c| c.interpreter == environment.interpreter);
-                object.insert("selected".into(), selected.into());
+                object.insert("selected".into(), (Some(index) == selected).into());
             }
             value
         })
@@ -580,7 +565,8 @@ pub async fn list_environments(session: &Arc<Session>) -> Result<serde_json::Val
     Ok(serde_json::Value::Array(items))
 }
 
-/// `planai.selectEnvironment [path | argv | {interpreter: argv}]`: use that interpreter.
+/// `planai.selectEnvironment [path | argv | {interpreter: argv}]`: use that interpreter until
+/// the `planai.python` setting changes.
 pub async fn select_environment(
     session: &Arc<Session>,
     arguments: Vec<serde_json::Value>,
@@ -598,23 +584,30 @@ pub async fn select_environment(
             .unwrap_or(serde_json::Value::Null),
         other => other,
     };
-    if let Err(message) = InterpreterSetting::from_json(&choice) {
-        return Err(Error::invalid_params(message));
+    let setting = InterpreterSetting::from_json(&choice)
+        .map_err(Error::invalid_params)?
+        .ok_or_else(|| Error::invalid_params("an empty interpreter cannot be selected"))?;
+    if !session.venv.configured.load(Ordering::SeqCst) {
+        configure(session).await;
     }
-    if let Ok(mut slot) = session.venv.selected_override.lock() {
-        *slot = Some(choice);
+    session.venv_results.clear();
+    let selection = session.venv.service.select_environment(setting).await;
+    announce(session, &selection);
+    if trusted(session)
+        && session
+            .documents
+            .iter()
+            .any(|d| looks_like_planai(&d.text()))
+    {
+        session.venv.service.start().await;
     }
-    interpreter_changed(session);
-    let session_for_lookup = Arc::clone(session);
-    let (_, chosen) = tokio::task::spawn_blocking(move || choose_environment(&session_for_lookup))
-        .await
-        .map_err(|_| Error::internal_error())?;
-    Ok(serde_json::to_value(chosen).unwrap_or_default())
+    republish_all(session);
+    Ok(serde_json::to_value(&selection.environment).unwrap_or_default())
 }
 
 /// `planai.restartHelper`: kill the helper tree and start a fresh one.
 pub async fn restart_helper(session: &Arc<Session>) -> Result<serde_json::Value> {
-    match ensure_supervisor(session) {
+    match ensure_supervisor(session).await {
         Some(supervisor) => {
             supervisor.restart().await;
             Ok(serde_json::json!({"restarted": true}))
@@ -633,8 +626,8 @@ fn helper_failure(error: HelperError) -> Error {
     }
 }
 
-fn require_supervisor(session: &Arc<Session>) -> Result<HelperSupervisor> {
-    ensure_supervisor(session).ok_or_else(|| Error {
+async fn require_supervisor(session: &Arc<Session>) -> Result<HelperSupervisor> {
+    ensure_supervisor(session).await.ok_or_else(|| Error {
         code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32002),
         message: session
             .venv
@@ -692,7 +685,7 @@ pub async fn validate_task_data(
         request.path = Some(path.display().to_string());
         request.source = Some(source);
     }
-    let supervisor = require_supervisor(session)?;
+    let supervisor = require_supervisor(session).await?;
     let timeout =
         Duration::from_millis(session.settings().validation_timeout_ms) + Duration::from_secs(2);
     let result = supervisor
@@ -717,7 +710,7 @@ pub async fn list_models(
         .ok_or_else(|| {
             Error::invalid_params("planai.listModels needs a provider, e.g. \"ollama\"")
         })?;
-    let supervisor = require_supervisor(session)?;
+    let supervisor = require_supervisor(session).await?;
     let timeout_ms = session.settings().validation_timeout_ms;
     let result = supervisor
         .request::<ListModels>(
@@ -748,7 +741,7 @@ pub async fn introspect_tasks(
         .ok_or_else(|| {
             Error::invalid_params("planai.introspectTasks needs a module name, e.g. \"planai\"")
         })?;
-    let supervisor = require_supervisor(session)?;
+    let supervisor = require_supervisor(session).await?;
     let timeout_ms = session.settings().validation_timeout_ms;
     let params = IntrospectParams {
         module: Some(module),

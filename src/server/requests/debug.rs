@@ -35,10 +35,7 @@ pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<
         .iter()
         .find(|entry| entry.key().as_str() == uri)
         .map(|entry| serde_json::json!({"version": entry.version(), "text": entry.text()}));
-    let helper = session
-        .venv
-        .helper_status()
-        .map(|status| format!("{status:?}"));
+    let helper = format!("{:?}", session.venv.helper_status());
     Ok(serde_json::json!({
         "document": document,
         "encoding": session.encoding().as_lsp_str(),

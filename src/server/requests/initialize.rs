@@ -124,4 +124,5 @@ pub fn initialized(session: &Arc<Session>) {
         });
     }
     crate::server::workspace_index::spawn_initial_index(Arc::clone(session));
+    crate::server::venv::interpreter_changed(session);
 }
