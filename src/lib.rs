@@ -8,4 +8,5 @@ pub mod diagnostics;
 pub mod python;
 pub mod server;
 pub mod syntax;
+pub mod testing;
 pub mod text;
