@@ -111,6 +111,13 @@ enum Pending {
     Lenient,
 }
 
+/// The parent and previous sibling of the node being visited, tracked by the walk.
+#[derive(Clone, Copy)]
+struct Near<'t> {
+    parent: Option<Node<'t>>,
+    prev: Option<Node<'t>>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Indent {
     col: usize,
@@ -270,37 +277,51 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Pre-order walk with a cursor. Parents and previous siblings are tracked here because
+    /// `Node::parent` and `Node::prev_sibling` search down from the root: calling them for
+    /// every statement would make the walk quadratic in the number of top-level statements.
     fn walk(&mut self, tree: &Tree) {
         let mut cursor = tree.walk();
+        let mut parents: Vec<Node<'_>> = Vec::new();
+        let mut prev: Option<Node<'_>> = None;
         loop {
             let node = cursor.node();
-            let descend = self.visit(node);
+            let near = Near {
+                parent: parents.last().copied(),
+                prev,
+            };
+            let descend = self.visit(node, near);
             if descend && cursor.goto_first_child() {
+                parents.push(node);
+                prev = None;
                 continue;
             }
             loop {
+                let here = cursor.node();
                 if cursor.goto_next_sibling() {
+                    prev = Some(here);
                     break;
                 }
                 if !cursor.goto_parent() {
                     return;
                 }
+                parents.pop();
             }
         }
     }
 
     /// Handles one node; returns whether to visit its children.
-    fn visit(&mut self, node: Node<'_>) -> bool {
+    fn visit(&mut self, node: Node<'_>, near: Near<'_>) -> bool {
         let start = node.start_byte();
         let end = node.end_byte();
         if node.is_missing() {
             self.touch_error(start);
-            self.on_missing(node);
+            self.on_missing(node, near);
             return false;
         }
         let is_error = node.is_error();
         if is_error && start >= self.error_until {
-            self.on_error(node);
+            self.on_error(node, near);
         }
         let in_error = start < self.error_until;
         if in_error {
@@ -360,7 +381,7 @@ impl<'a> Walker<'a> {
             } else if flags & CLOSE != 0 {
                 self.close_bracket(node);
             } else if flags & COLON != 0 {
-                self.colon(node, in_error);
+                self.colon(node, near, in_error);
             }
         }
         descend
@@ -401,7 +422,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn on_missing(&mut self, node: Node<'_>) {
+    fn on_missing(&mut self, node: Node<'_>, near: Near<'_>) {
         let kind = node.kind();
         let pos = self.back_over_space(node.start_byte());
         if let Some(open) = is_closer(kind) {
@@ -409,14 +430,18 @@ impl<'a> Walker<'a> {
             let opener = match self.brackets.last() {
                 Some(top) if top.ch == open => self.brackets.pop().map(|o| o.pos),
                 _ => {
-                    let mut sib = node.prev_sibling();
+                    // The opener is an earlier sibling (`parameters` → `(` ... MISSING `)`).
                     let mut found = None;
-                    while let Some(s) = sib {
-                        if s.kind().as_bytes() == [open] {
-                            found = Some(s.start_byte());
-                            break;
+                    if let Some(parent) = near.parent {
+                        let mut cursor = parent.walk();
+                        for s in parent.children(&mut cursor) {
+                            if s.start_byte() >= node.start_byte() {
+                                break;
+                            }
+                            if s.kind().as_bytes() == [open] {
+                                found = Some(s.start_byte());
+                            }
                         }
-                        sib = s.prev_sibling();
                     }
                     if let Some(p) = found {
                         if let Some(i) = self.brackets.iter().rposition(|o| o.pos == p) {
@@ -461,7 +486,7 @@ impl<'a> Walker<'a> {
         pos
     }
 
-    fn on_error(&mut self, node: Node<'_>) {
+    fn on_error(&mut self, node: Node<'_>, near: Near<'_>) {
         let start = node.start_byte();
         let end = node.end_byte();
         self.error_until = end;
@@ -472,11 +497,11 @@ impl<'a> Walker<'a> {
             in_brackets: !self.brackets.is_empty(),
             leaves: Vec::new(),
         };
-        if let (Some(parent), Some(prev)) = (node.parent(), node.prev_sibling()) {
+        if let (Some(parent), Some(prev)) = (near.parent, near.prev) {
             let parent_kind = parent.kind();
-            let next_kind = node.next_sibling().map(|n| n.kind());
-            if header_description(parent_kind).is_some()
-                && next_kind == Some(":")
+            let compound = header_description(parent_kind).is_some();
+            if compound
+                && next_sibling_kind(parent, node) == Some(":")
                 && node.start_position().row > prev.end_position().row
             {
                 // `class A(Task)\n    x: int` — the header lost its colon to the next line.
@@ -609,11 +634,11 @@ impl<'a> Walker<'a> {
 
     /// A `:` token: if it ends a compound statement header (nothing but a comment after it on
     /// its line) the next logical line must be indented.
-    fn colon(&mut self, node: Node<'_>, in_error: bool) {
+    fn colon(&mut self, node: Node<'_>, near: Near<'_>, in_error: bool) {
         if !self.brackets.is_empty() || !self.rest_of_line_is_blank(node.end_byte()) {
             return;
         }
-        let parent = node.parent();
+        let parent = near.parent;
         let what = parent.and_then(|p| header_description(p.kind()));
         self.pending = match (what, parent) {
             (Some(what), Some(p)) if !in_error => Some(Pending::Block {
@@ -968,6 +993,15 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// The kind of the sibling after `node`, looked up through `parent` (a compound statement with
+/// a handful of children).
+fn next_sibling_kind(parent: Node<'_>, node: Node<'_>) -> Option<&'static str> {
+    let mut cursor = parent.walk();
+    let mut children = parent.children(&mut cursor);
+    children.find(|c| c.id() == node.id())?;
+    children.next().map(|c| c.kind())
+}
+
 fn floor_boundary(text: &str, mut i: usize) -> usize {
     i = i.min(text.len());
     while i > 0 && !text.is_char_boundary(i) {
@@ -982,4 +1016,27 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Timing aid: the cursor walk alone, with the same descent rule; returns the visit count.
+#[cfg(test)]
+pub(super) fn bare_walk(tree: &Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut visits = 0;
+    loop {
+        let node = cursor.node();
+        visits += 1;
+        let descend = node.has_error() || kind_flags(node.kind_id()) & CONTAINER != 0;
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return visits;
+            }
+        }
+    }
 }

@@ -823,3 +823,93 @@ proptest::proptest! {
         check_invariants(&src);
     }
 }
+
+/// Timing aid: `cargo test --release --lib syntax::tests::timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing() {
+    for lines in [600, 6_000, 60_000] {
+        let text = crate::testing::generate_planai_module(lines);
+        let mut parser = new_parser();
+        let t = std::time::Instant::now();
+        let tree = parser.parse(&text, None).expect("parse");
+        let parse = t.elapsed();
+        let runs = 20;
+        let t = std::time::Instant::now();
+        for _ in 0..runs {
+            assert!(syntax_diagnostics(&tree, &text).is_empty());
+        }
+        let diag = t.elapsed() / runs;
+        let t = std::time::Instant::now();
+        let mut visits = 0;
+        for _ in 0..runs {
+            visits = super::diagnose::bare_walk(&tree);
+        }
+        println!("  bare walk: {visits} visits, {:?}", t.elapsed() / runs);
+        // A one-character edit near the end, reparsed incrementally.
+        let at = text.rfind("retries = 3").expect("marker") + "retries = ".len();
+        let edited_text = format!("{}4{}", &text[..at], &text[at + 1..]);
+        let row = text[..at].matches('\n').count();
+        let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let mut edited = tree.clone();
+        edited.edit(&tree_sitter::InputEdit {
+            start_byte: at,
+            old_end_byte: at + 1,
+            new_end_byte: at + 1,
+            start_position: tree_sitter::Point::new(row, col),
+            old_end_position: tree_sitter::Point::new(row, col + 1),
+            new_end_position: tree_sitter::Point::new(row, col + 1),
+        });
+        let t = std::time::Instant::now();
+        let reparsed = parser.parse(&edited_text, Some(&edited)).expect("reparse");
+        let reparse = t.elapsed();
+        assert!(syntax_diagnostics(&reparsed, &edited_text).is_empty());
+        println!(
+            "{lines:>6} lines: full parse {parse:?}, incremental reparse {reparse:?}, \
+             syntax_diagnostics {diag:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn timing_reparse() {
+    let (text, markers) = match std::env::var("REPARSE_FILE") {
+        Ok(path) => (
+            std::fs::read_to_string(path).expect("file"),
+            vec!["import", "return", "def "],
+        ),
+        Err(_) => (
+            crate::testing::generate_planai_module(6000),
+            vec!["SETTING_5 = 5", "index: int = 7", "retries = 3"],
+        ),
+    };
+    let mut parser = new_parser();
+    let t = std::time::Instant::now();
+    let tree = parser.parse(&text, None).expect("parse");
+    println!(
+        "{} lines, full parse {:?}",
+        text.lines().count(),
+        t.elapsed()
+    );
+    for marker in markers {
+        let at = text.rfind(marker).expect("marker") + marker.len() - 1;
+        let edited_text = format!("{}4{}", &text[..at], &text[at + 1..]);
+        let row = text[..at].matches('\n').count();
+        let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let mut edited = tree.clone();
+        edited.edit(&tree_sitter::InputEdit {
+            start_byte: at,
+            old_end_byte: at + 1,
+            new_end_byte: at + 1,
+            start_position: tree_sitter::Point::new(row, col),
+            old_end_position: tree_sitter::Point::new(row, col + 1),
+            new_end_position: tree_sitter::Point::new(row, col + 1),
+        });
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            let _ = parser.parse(&edited_text, Some(&edited)).expect("reparse");
+        }
+        println!("{marker}: reparse {:?}", t.elapsed() / 20);
+    }
+}
