@@ -8,5 +8,6 @@ pub mod diagnostics;
 pub mod python;
 pub mod server;
 pub mod syntax;
+pub mod testing;
 pub mod text;
 pub mod workspace;

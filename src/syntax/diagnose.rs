@@ -111,6 +111,13 @@ enum Pending {
     Lenient,
 }
 
+/// The parent and previous sibling of the node being visited, tracked by the walk.
+#[derive(Clone, Copy)]
+struct Near<'t> {
+    parent: Option<Node<'t>>,
+    prev: Option<Node<'t>>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Indent {
     col: usize,
@@ -161,37 +168,42 @@ pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
     w.into_diagnostics()
 }
 
-const CONTAINER: u8 = 1;
-const STRING: u8 = 2;
-const STRING_START: u8 = 4;
-const COMMENT: u8 = 8;
-const NO_LINE: u8 = 16;
-const OPEN: u8 = 32;
-const CLOSE: u8 = 64;
-const COLON: u8 = 128;
+const CONTAINER: u16 = 1;
+const STRING: u16 = 2;
+const STRING_START: u16 = 4;
+const COMMENT: u16 = 8;
+const NO_LINE: u16 = 16;
+const OPEN: u16 = 32;
+const CLOSE: u16 = 64;
+const COLON: u16 = 128;
+const BLOCK: u16 = 256;
 
-/// What the walk needs to know about a node kind, indexed by kind id (string comparisons on
-/// every visited node would dominate the walk).
-fn kind_flags(id: u16) -> u8 {
-    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+/// What the walk needs to know about a node kind.
+#[derive(Clone, Copy, Default)]
+struct KindInfo {
+    flags: u16,
+    /// The field holding the body `block` of a compound statement (0: none).
+    body_field: u16,
+}
+
+/// [`KindInfo`] by kind id (string comparisons on every visited node would dominate the walk).
+fn kind_info(id: u16) -> KindInfo {
+    static TABLE: std::sync::OnceLock<Vec<KindInfo>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
         let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        let field = |name: &str| language.field_id_for_name(name).map_or(0, |f| f.get());
+        let (body, consequence) = (field("body"), field("consequence"));
         (0..language.node_kind_count())
             .map(|i| {
                 let id = i as u16;
                 let Some(kind) = language.node_kind_for_id(id) else {
-                    return 0;
+                    return KindInfo::default();
                 };
                 let named = language.node_kind_is_named(id);
-                match (kind, named) {
-                    (k, true) if CONTAINERS.contains(&k) => {
-                        CONTAINER
-                            | if k == "module" || k == "block" {
-                                NO_LINE
-                            } else {
-                                0
-                            }
-                    }
+                let flags = match (kind, named) {
+                    ("module", true) => CONTAINER | NO_LINE,
+                    ("block", true) => CONTAINER | NO_LINE | BLOCK,
+                    (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
                     ("comment" | "line_continuation", true) => COMMENT,
@@ -199,11 +211,44 @@ fn kind_flags(id: u16) -> u8 {
                     (")" | "]" | "}", false) => CLOSE,
                     (":", false) => COLON,
                     _ => 0,
-                }
+                };
+                let body_field = match (kind, named) {
+                    (
+                        "function_definition"
+                        | "class_definition"
+                        | "for_statement"
+                        | "while_statement"
+                        | "try_statement"
+                        | "with_statement"
+                        | "else_clause",
+                        true,
+                    ) => body,
+                    ("if_statement" | "elif_clause" | "case_clause", true) => consequence,
+                    // Not match_statement: its body block starts on the header's line (it
+                    // contains the indent), so the walk must see its `:`.
+                    _ => 0,
+                };
+                KindInfo { flags, body_field }
             })
             .collect()
     });
-    table.get(id as usize).copied().unwrap_or(0)
+    table.get(id as usize).copied().unwrap_or_default()
+}
+
+fn kind_flags(id: u16) -> u16 {
+    kind_info(id).flags
+}
+
+/// For a compound statement without errors, the byte where its body starts: the walk jumps
+/// there, skipping the header's children (keyword, name, parameters, condition, `:`), which
+/// are balanced and cannot start a logical line.
+fn body_start(node: Node<'_>) -> Option<usize> {
+    let field = kind_info(node.kind_id()).body_field;
+    if field == 0 || node.has_error() {
+        return None;
+    }
+    let body = node.child_by_field_id(field)?;
+    (body.end_byte() > body.start_byte()).then(|| body.start_byte())
 }
 
 fn is_closer(kind: &str) -> Option<u8> {
@@ -252,6 +297,9 @@ impl<'a> Walker<'a> {
 
     /// CPython refuses any NUL byte; tree-sitter turns them into ERROR nodes.
     fn null_bytes(&mut self) {
+        if !self.bytes.contains(&0) {
+            return;
+        }
         let mut i = 0;
         while i < self.bytes.len() && !self.full() {
             if self.bytes[i] == 0 {
@@ -270,37 +318,56 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Pre-order walk with a cursor. Parents and previous siblings are tracked here because
+    /// `Node::parent` and `Node::prev_sibling` search down from the root: calling them for
+    /// every statement would make the walk quadratic in the number of top-level statements.
     fn walk(&mut self, tree: &Tree) {
         let mut cursor = tree.walk();
+        let mut parents: Vec<Node<'_>> = Vec::new();
+        let mut prev: Option<Node<'_>> = None;
         loop {
             let node = cursor.node();
-            let descend = self.visit(node);
-            if descend && cursor.goto_first_child() {
+            let near = Near {
+                parent: parents.last().copied(),
+                prev,
+            };
+            let descend = self.visit(node, near);
+            let entered = descend
+                && match body_start(node) {
+                    Some(at) => cursor.goto_first_child_for_byte(at).is_some(),
+                    None => cursor.goto_first_child(),
+                };
+            if entered {
+                parents.push(node);
+                prev = None;
                 continue;
             }
             loop {
+                let here = cursor.node();
                 if cursor.goto_next_sibling() {
+                    prev = Some(here);
                     break;
                 }
                 if !cursor.goto_parent() {
                     return;
                 }
+                parents.pop();
             }
         }
     }
 
     /// Handles one node; returns whether to visit its children.
-    fn visit(&mut self, node: Node<'_>) -> bool {
+    fn visit(&mut self, node: Node<'_>, near: Near<'_>) -> bool {
         let start = node.start_byte();
         let end = node.end_byte();
         if node.is_missing() {
             self.touch_error(start);
-            self.on_missing(node);
+            self.on_missing(node, near);
             return false;
         }
         let is_error = node.is_error();
         if is_error && start >= self.error_until {
-            self.on_error(node);
+            self.on_error(node, near);
         }
         let in_error = start < self.error_until;
         if in_error {
@@ -350,6 +417,9 @@ impl<'a> Walker<'a> {
         if flags & NO_LINE == 0 && !is_error {
             self.line_start(node, in_error);
         }
+        if flags & BLOCK != 0 {
+            self.block(node, near, in_error);
+        }
         if is_leaf {
             if flags & OPEN != 0 {
                 self.brackets.push(Opener {
@@ -360,7 +430,7 @@ impl<'a> Walker<'a> {
             } else if flags & CLOSE != 0 {
                 self.close_bracket(node);
             } else if flags & COLON != 0 {
-                self.colon(node, in_error);
+                self.colon(node, near, in_error);
             }
         }
         descend
@@ -401,7 +471,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn on_missing(&mut self, node: Node<'_>) {
+    fn on_missing(&mut self, node: Node<'_>, near: Near<'_>) {
         let kind = node.kind();
         let pos = self.back_over_space(node.start_byte());
         if let Some(open) = is_closer(kind) {
@@ -409,14 +479,18 @@ impl<'a> Walker<'a> {
             let opener = match self.brackets.last() {
                 Some(top) if top.ch == open => self.brackets.pop().map(|o| o.pos),
                 _ => {
-                    let mut sib = node.prev_sibling();
+                    // The opener is an earlier sibling (`parameters` → `(` ... MISSING `)`).
                     let mut found = None;
-                    while let Some(s) = sib {
-                        if s.kind().as_bytes() == [open] {
-                            found = Some(s.start_byte());
-                            break;
+                    if let Some(parent) = near.parent {
+                        let mut cursor = parent.walk();
+                        for s in parent.children(&mut cursor) {
+                            if s.start_byte() >= node.start_byte() {
+                                break;
+                            }
+                            if s.kind().as_bytes() == [open] {
+                                found = Some(s.start_byte());
+                            }
                         }
-                        sib = s.prev_sibling();
                     }
                     if let Some(p) = found {
                         if let Some(i) = self.brackets.iter().rposition(|o| o.pos == p) {
@@ -461,7 +535,7 @@ impl<'a> Walker<'a> {
         pos
     }
 
-    fn on_error(&mut self, node: Node<'_>) {
+    fn on_error(&mut self, node: Node<'_>, near: Near<'_>) {
         let start = node.start_byte();
         let end = node.end_byte();
         self.error_until = end;
@@ -472,11 +546,11 @@ impl<'a> Walker<'a> {
             in_brackets: !self.brackets.is_empty(),
             leaves: Vec::new(),
         };
-        if let (Some(parent), Some(prev)) = (node.parent(), node.prev_sibling()) {
+        if let (Some(parent), Some(prev)) = (near.parent, near.prev) {
             let parent_kind = parent.kind();
-            let next_kind = node.next_sibling().map(|n| n.kind());
-            if header_description(parent_kind).is_some()
-                && next_kind == Some(":")
+            let compound = header_description(parent_kind).is_some();
+            if compound
+                && next_sibling_kind(parent, node) == Some(":")
                 && node.start_position().row > prev.end_position().row
             {
                 // `class A(Task)\n    x: int` — the header lost its colon to the next line.
@@ -609,11 +683,11 @@ impl<'a> Walker<'a> {
 
     /// A `:` token: if it ends a compound statement header (nothing but a comment after it on
     /// its line) the next logical line must be indented.
-    fn colon(&mut self, node: Node<'_>, in_error: bool) {
+    fn colon(&mut self, node: Node<'_>, near: Near<'_>, in_error: bool) {
         if !self.brackets.is_empty() || !self.rest_of_line_is_blank(node.end_byte()) {
             return;
         }
-        let parent = node.parent();
+        let parent = near.parent;
         let what = parent.and_then(|p| header_description(p.kind()));
         self.pending = match (what, parent) {
             (Some(what), Some(p)) if !in_error => Some(Pending::Block {
@@ -623,6 +697,71 @@ impl<'a> Walker<'a> {
             }),
             _ => Some(Pending::Lenient),
         };
+    }
+
+    /// A compound statement's body: if it does not share the header's line, the next logical
+    /// line (its first statement) must be indented. An empty body means tree-sitter found no
+    /// indented block at all.
+    fn block(&mut self, node: Node<'_>, near: Near<'_>, in_error: bool) {
+        if self.pending.is_some() || !self.brackets.is_empty() {
+            return;
+        }
+        let Some(parent) = near.parent else { return };
+        let start = node.start_byte();
+        if node.end_byte() > start && !self.first_on_line(start) {
+            return; // `if x: pass`
+        }
+        let what = header_description(parent.kind());
+        self.pending = match what {
+            Some(what) if !in_error => {
+                let colon = if start > 0 && self.bytes.get(start - 1) == Some(&b':') {
+                    TextRange::new(start - 1, start)
+                } else {
+                    TextRange::empty(start)
+                };
+                Some(Pending::Block {
+                    what,
+                    line: parent.start_position().row + 1,
+                    colon,
+                })
+            }
+            _ => Some(Pending::Lenient),
+        };
+    }
+
+    /// Whether only whitespace precedes `start` on its physical line and that line is not a
+    /// backslash continuation of the previous one.
+    fn first_on_line(&self, start: usize) -> bool {
+        self.line_begin(start).is_some()
+    }
+
+    /// The start of `start`'s physical line if `start` begins a logical line there.
+    fn line_begin(&self, start: usize) -> Option<usize> {
+        let b = self.bytes;
+        let mut ls = start.min(b.len());
+        while ls > 0 {
+            match b[ls - 1] {
+                b' ' | b'\t' | b'\x0c' => ls -= 1,
+                b'\n' | b'\r' => break,
+                _ => {
+                    if ls == 3 && b.starts_with(b"\xEF\xBB\xBF") {
+                        ls = 0;
+                        break;
+                    }
+                    return None;
+                }
+            }
+        }
+        if ls > 0 {
+            let mut j = ls - 1; // the line break
+            if b[j] == b'\n' && j > 0 && b[j - 1] == b'\r' {
+                j -= 1;
+            }
+            if j > 0 && b[j - 1] == b'\\' && !ends_in_comment(b, j - 1) {
+                return None;
+            }
+        }
+        Some(ls)
     }
 
     fn rest_of_line_is_blank(&self, mut i: usize) -> bool {
@@ -643,32 +782,10 @@ impl<'a> Walker<'a> {
         if !self.brackets.is_empty() || self.last_line_start == Some(start) {
             return;
         }
+        let Some(ls) = self.line_begin(start) else {
+            return;
+        };
         let b = self.bytes;
-        // Find the physical line start, requiring only whitespace before `start`.
-        let mut ls = start;
-        while ls > 0 {
-            match b[ls - 1] {
-                b' ' | b'\t' | b'\x0c' => ls -= 1,
-                b'\n' | b'\r' => break,
-                _ => {
-                    if ls == 3 && b.starts_with(b"\xEF\xBB\xBF") {
-                        ls = 0;
-                        break;
-                    }
-                    return;
-                }
-            }
-        }
-        // A backslash continuation makes this the middle of a logical line.
-        if ls > 0 {
-            let mut j = ls - 1; // the line break
-            if b[j] == b'\n' && j > 0 && b[j - 1] == b'\r' {
-                j -= 1;
-            }
-            if j > 0 && b[j - 1] == b'\\' {
-                return;
-            }
-        }
         let mut indent = Indent { col: 0, alt: 0 };
         for &c in &b[ls..start] {
             match c {
@@ -968,6 +1085,37 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// The kind of the sibling after `node`, looked up through `parent` (a compound statement with
+/// a handful of children).
+fn next_sibling_kind(parent: Node<'_>, node: Node<'_>) -> Option<&'static str> {
+    let mut cursor = parent.walk();
+    let mut children = parent.children(&mut cursor);
+    children.find(|c| c.id() == node.id())?;
+    children.next().map(|c| c.kind())
+}
+
+/// Whether the byte at `at` (a backslash ending a physical line) is inside a `#` comment,
+/// judged from its line alone: a `#` outside single-line string quotes starts a comment.
+fn ends_in_comment(b: &[u8], at: usize) -> bool {
+    let line_start = b[..at]
+        .iter()
+        .rposition(|&c| c == b'\n' || c == b'\r')
+        .map_or(0, |i| i + 1);
+    let mut quote = None;
+    let mut i = line_start;
+    while i < at {
+        match (b[i], quote) {
+            (b'\\', Some(_)) => i += 1,
+            (c @ (b'"' | b'\''), None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            (b'#', None) => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 fn floor_boundary(text: &str, mut i: usize) -> usize {
     i = i.min(text.len());
     while i > 0 && !text.is_char_boundary(i) {
@@ -982,4 +1130,32 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Timing aid: the cursor walk alone, with the same descent rule; returns the visit count.
+#[cfg(test)]
+pub(super) fn bare_walk(tree: &Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut visits = 0;
+    loop {
+        let node = cursor.node();
+        visits += 1;
+        let descend = node.has_error() || kind_flags(node.kind_id()) & CONTAINER != 0;
+        let entered = descend
+            && match body_start(node) {
+                Some(at) => cursor.goto_first_child_for_byte(at).is_some(),
+                None => cursor.goto_first_child(),
+            };
+        if entered {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return visits;
+            }
+        }
+    }
 }

@@ -592,10 +592,11 @@ fn explore_dir() {
 const LIST_VALID_STDLIB: &str = r#"
 import os, sys, sysconfig, warnings
 warnings.simplefilter("ignore")
-n = int(sys.argv[1]); root = sysconfig.get_paths()["stdlib"]
+n = int(sys.argv[1])
+root = sys.argv[2] if len(sys.argv) > 2 else sysconfig.get_paths()["stdlib"]
 out = []
 for d, dirs, files in os.walk(root):
-    dirs[:] = sorted(x for x in dirs if x not in ("site-packages", "__pycache__"))
+    dirs[:] = sorted(x for x in dirs if x != "__pycache__" and not (x == "site-packages" and d == root))
     for f in sorted(files):
         if not f.endswith(".py"):
             continue
@@ -623,7 +624,8 @@ const KNOWN_UNPARSEABLE: &[(&str, &str)] = &[(
 
 /// Every stdlib file CPython accepts must produce zero syntax diagnostics.
 ///
-/// Checks the first 300 files by default; `PLANAI_SYNTAX_CORPUS=all` (or a number) checks more.
+/// Checks the first 300 files by default; `PLANAI_SYNTAX_CORPUS=all` (or a number) checks more,
+/// and `PLANAI_SYNTAX_CORPUS_DIR` walks another directory instead of the stdlib.
 /// Skipped, with a message, when `python3` is not available.
 #[test]
 fn valid_stdlib_corpus_has_no_syntax_errors() {
@@ -632,10 +634,19 @@ fn valid_stdlib_corpus_has_no_syntax_errors() {
         Ok(n) => n.parse().unwrap_or(300),
         Err(_) => 300,
     };
-    let out = match std::process::Command::new("python3")
-        .args(["-c", LIST_VALID_STDLIB, &limit.to_string()])
-        .output()
+    let mut args = vec![
+        "-c".to_string(),
+        LIST_VALID_STDLIB.to_string(),
+        limit.to_string(),
+    ];
+    // Another tree of valid Python (a venv's site-packages, say) instead of the stdlib.
+    if let Some(dir) = std::env::var("PLANAI_SYNTAX_CORPUS_DIR")
+        .ok()
+        .filter(|d| !d.is_empty())
     {
+        args.push(dir);
+    }
+    let out = match std::process::Command::new("python3").args(&args).output() {
         Ok(o) if o.status.success() => o,
         _ => {
             eprintln!("python3 not available: skipping the stdlib corpus test");
@@ -669,6 +680,7 @@ fn valid_stdlib_corpus_has_no_syntax_errors() {
             ));
         }
     }
+    eprintln!("checked {} valid files", files.len());
     assert!(
         failures.is_empty(),
         "{} of {} valid files got syntax diagnostics:\n{}",
@@ -822,4 +834,185 @@ proptest::proptest! {
     fn arbitrary_text_never_panics(src in "[a-z :()\\[\\]{}\"'#=\\\\\n\t\r\x0c\0é😀]{0,200}") {
         check_invariants(&src);
     }
+}
+
+/// Timing aid: `cargo test --release --lib syntax::tests::timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing() {
+    for lines in [600, 6_000, 60_000] {
+        let text = crate::testing::generate_planai_module(lines);
+        let mut parser = new_parser();
+        let t = std::time::Instant::now();
+        let tree = parser.parse(&text, None).expect("parse");
+        let parse = t.elapsed();
+        let runs = 20;
+        // The minimum over runs is robust to other load on the machine.
+        let diag = (0..runs)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                assert!(syntax_diagnostics(&tree, &text).is_empty());
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default();
+        let mut visits = 0;
+        let bare = (0..runs)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                visits = super::diagnose::bare_walk(&tree);
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default();
+        println!("  bare walk: {visits} visits, {bare:?} (min of {runs})");
+        // A one-character edit near the end, reparsed incrementally.
+        let at = text.rfind("retries = 3").expect("marker") + "retries = ".len();
+        let edited_text = format!("{}4{}", &text[..at], &text[at + 1..]);
+        let row = text[..at].matches('\n').count();
+        let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let mut edited = tree.clone();
+        edited.edit(&tree_sitter::InputEdit {
+            start_byte: at,
+            old_end_byte: at + 1,
+            new_end_byte: at + 1,
+            start_position: tree_sitter::Point::new(row, col),
+            old_end_position: tree_sitter::Point::new(row, col + 1),
+            new_end_position: tree_sitter::Point::new(row, col + 1),
+        });
+        let t = std::time::Instant::now();
+        let reparsed = parser.parse(&edited_text, Some(&edited)).expect("reparse");
+        let reparse = t.elapsed();
+        assert!(syntax_diagnostics(&reparsed, &edited_text).is_empty());
+        println!(
+            "{lines:>6} lines: full parse {parse:?}, incremental reparse {reparse:?}, \
+             syntax_diagnostics {diag:?} (min of {runs})"
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn timing_reparse() {
+    let (text, markers) = match std::env::var("REPARSE_FILE") {
+        Ok(path) => (
+            std::fs::read_to_string(path).expect("file"),
+            vec!["import", "return", "def "],
+        ),
+        Err(_) => (
+            crate::testing::generate_planai_module(6000),
+            vec!["SETTING_5 = 5", "index: int = 7", "retries = 3"],
+        ),
+    };
+    let mut parser = new_parser();
+    let t = std::time::Instant::now();
+    let tree = parser.parse(&text, None).expect("parse");
+    println!(
+        "{} lines, full parse {:?}",
+        text.lines().count(),
+        t.elapsed()
+    );
+    for marker in markers {
+        let at = text.rfind(marker).expect("marker") + marker.len() - 1;
+        let edited_text = format!("{}4{}", &text[..at], &text[at + 1..]);
+        let row = text[..at].matches('\n').count();
+        let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let mut edited = tree.clone();
+        edited.edit(&tree_sitter::InputEdit {
+            start_byte: at,
+            old_end_byte: at + 1,
+            new_end_byte: at + 1,
+            start_position: tree_sitter::Point::new(row, col),
+            old_end_position: tree_sitter::Point::new(row, col + 1),
+            new_end_position: tree_sitter::Point::new(row, col + 1),
+        });
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            let _ = parser.parse(&edited_text, Some(&edited)).expect("reparse");
+        }
+        println!("{marker}: reparse {:?}", t.elapsed() / 20);
+    }
+}
+
+/// Memory aid: resident memory held by 100 trees of 600-line modules.
+#[test]
+#[ignore]
+fn tree_memory() {
+    fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+    let text = crate::testing::generate_planai_module(600);
+    let mut parser = new_parser();
+    let before = rss_kib();
+    let trees: Vec<_> = (0..100)
+        .map(|_| parser.parse(&text, None).expect("parse"))
+        .collect();
+    let after = rss_kib();
+    println!(
+        "100 trees of {} bytes: +{} KiB RSS ({} KiB per tree)",
+        text.len(),
+        after - before,
+        (after - before) / 100
+    );
+    drop(trees);
+}
+
+/// Valid Python (3.8 to 3.12) that must never get a syntax diagnostic.
+#[test]
+fn valid_constructs_have_no_diagnostics() {
+    let snippets = [
+        "type Alias = list[int]\n",
+        "def f[T](x: T) -> T:\n    return x\n",
+        "class A[T]:\n    pass\n",
+        "x = f\"{d['k']!r:>{width}}\"\n",
+        "x = f\"{d[\"k\"]}\"\n",
+        "x = f'''{\n  a\n}'''\n",
+        "match p:\n    case {'x': [1, *rest]} if rest:\n        pass\n    case Point(x=0) | None:\n        pass\n    case _:\n        pass\n",
+        "if (n := len(a)) > 10:\n    pass\n",
+        "async def f():\n    async with a as b, c as d:\n        pass\n    async for x in y:\n        await x\n",
+        "try:\n    pass\nexcept* ValueError:\n    pass\n",
+        "with (\n    open(a) as f,\n    open(b) as g,\n):\n    pass\n",
+        "x = a[*b]\nprint(*a, **k)\n",
+        "@functools.lru_cache(maxsize=None)\n@a.b[c]\ndef f(): ...\n",
+        "def f():\n    global x\n    def g():\n        nonlocal y\n",
+        "x = 1 + \\\n    2\nif a and \\\n        b:\n    pass\n",
+        "x = 1; y = 2\nif x: pass\nelse: pass\nclass A: pass; z = 3\n",
+        "s = 'a\\\nb'\n",
+        "if x:\r\n    y = 1\r\nelse:\r\n    y = 2\r\n",
+        "\x0cdef f():\n    pass\n\x0c\nx = 1\n",
+        "if x:\n\tif y:\n\t\tpass\n\telse:\n\t\tpass\n",
+        "if x:\n\ta = 1\n\tif y:\n\t    b = 2\n",
+        "def f():\n# at column 0\n        # deeper\n    return 1\n",
+        "x = 1",
+        "if x:\n    pass",
+        "   \n\t\n# only comments\n",
+        "def f(a, /, b, *, c=lambda: 0, **kw) -> None:\n    ...\n",
+        "x = [\n  1,\n    2,\n]\ny = {\n}\n",
+        "x = (yield)\n",
+        "print(f'{x=}', f'{x!s:{y}}', rb'\\d', Rb\"x\", u'x')\n",
+        "x = '''\n   indented\n text\n'''\ny = 2\n",
+        "class A(\n    Base,\n    metaclass=M,\n):\n    x: int\n",
+        "for x in y:\n    pass\nelse:\n    pass\nwhile z:\n    break\nelse:\n    pass\n",
+        "del a[0], b.c\nassert x, 'm'\nraise E from e\nimport a.b as c\nfrom . import d\nfrom .. e import (f,\n  g)\n",
+        "lambda: (yield)\nx = [i for i in range(3) if i if not i]\ny = {k: v for k, v in z}\n",
+        "\u{feff}# coding: utf-8\nx = 'é€😀'\n",
+    ];
+    for src in snippets {
+        let found = check_invariants(src);
+        assert!(found.is_empty(), "{src:?}: {found:?}");
+    }
+}
+
+#[test]
+fn a_backslash_ending_a_comment_is_not_a_continuation() {
+    let src = "if x:\n    pass\nelse:   # \\\\\n    a = 1\n    b = 2\n# path C:\\\n    \ny = 3\n";
+    assert!(check_invariants(src).is_empty());
+    let continued = "x = 1 + \\\n    2\ny = '#' \\\n    'z'\n";
+    assert!(check_invariants(continued).is_empty());
 }
