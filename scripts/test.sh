@@ -39,9 +39,9 @@ else
 fi
 
 suite "cargo build" cargo build --all-targets
-suite "cargo test" cargo test --all-targets -- --test-threads=2
+suite "cargo test" cargo test --all-targets --no-fail-fast -- --test-threads=2
 if [[ -d tests/python ]]; then
-    suite "python helper tests" "$PLANAI_TEST_PYTHON" -m unittest discover -s tests/python -t . -v
+    suite "python helper tests" "$PLANAI_TEST_PYTHON" -m unittest discover -s tests/python -v
 fi
 if [[ -f tests/fixtures/verify_fixtures.py ]]; then
     suite "fixtures verified against real planai" "$PLANAI_TEST_PYTHON" tests/fixtures/verify_fixtures.py

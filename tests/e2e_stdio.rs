@@ -30,7 +30,9 @@ async fn the_binary_serves_a_session_over_stdio_and_exits_cleanly() {
     client
         .change(&uri, 2, json!([{"range": {"start": {"line": 2, "character": 13}, "end": {"line": 2, "character": 13}}, "text": ":"}]))
         .await;
-    assert!(client.await_diagnostics(&uri, 2).await.is_empty());
+    // Only syntax matters here: the import line may carry a warning about the interpreter.
+    let fixed = client.await_diagnostics(&uri, 2).await;
+    assert!(fixed.iter().all(|d| d["source"] != "planai-syntax"), "{fixed:?}");
     let status = client.shutdown().await.expect("the server process exits");
     assert!(status.success(), "exit status {status:?}");
 }
