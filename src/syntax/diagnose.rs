@@ -1132,30 +1132,3 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
     i
 }
 
-/// Timing aid: the cursor walk alone, with the same descent rule; returns the visit count.
-#[cfg(test)]
-pub(super) fn bare_walk(tree: &Tree) -> usize {
-    let mut cursor = tree.walk();
-    let mut visits = 0;
-    loop {
-        let node = cursor.node();
-        visits += 1;
-        let descend = node.has_error() || kind_flags(node.kind_id()) & CONTAINER != 0;
-        let entered = descend
-            && match body_start(node) {
-                Some(at) => cursor.goto_first_child_for_byte(at).is_some(),
-                None => cursor.goto_first_child(),
-            };
-        if entered {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return visits;
-            }
-        }
-    }
-}
