@@ -32,7 +32,10 @@ async fn the_binary_serves_a_session_over_stdio_and_exits_cleanly() {
         .await;
     // Only syntax matters here: the import line may carry a warning about the interpreter.
     let fixed = client.await_diagnostics(&uri, 2).await;
-    assert!(fixed.iter().all(|d| d["source"] != "planai-syntax"), "{fixed:?}");
+    assert!(
+        fixed.iter().all(|d| d["source"] != "planai-syntax"),
+        "{fixed:?}"
+    );
     let status = client.shutdown().await.expect("the server process exits");
     assert!(status.success(), "exit status {status:?}");
 }

@@ -1131,4 +1131,3 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
     }
     i
 }
-

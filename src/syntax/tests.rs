@@ -543,7 +543,6 @@ print(json.dumps(out))
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-
 /// Lists (sorted, recursively) up to `argv[1]` stdlib `.py` files that CPython compiles cleanly.
 const LIST_VALID_STDLIB: &str = r#"
 import os, sys, sysconfig, warnings
@@ -791,9 +790,6 @@ proptest::proptest! {
         check_invariants(&src);
     }
 }
-
-
-
 
 /// Valid Python (3.8 to 3.12) that must never get a syntax diagnostic.
 #[test]
