@@ -1007,6 +1007,7 @@ where
         }
         self.graphs[g].edges.push((u, d, None));
         let edge_index = self.graphs[g].edges.len() - 1;
+        let errors_before = self.out.len();
         let consumed = self.consumed(d);
         let mut task_type = None;
         match consumed {
@@ -1075,6 +1076,11 @@ where
                 }
             }
             ConsumedTypes::Unknown => {}
+        }
+        if self.out.len() > errors_before {
+            // PlanAI raised here: nothing after this line runs, so later negative facts
+            // (missing consumers, ...) would be noise.
+            self.graphs[g].imprecise = true;
         }
         let upstream = self.display_of(u);
         let downstream = self.display_of(d);
@@ -1274,6 +1280,7 @@ where
                 );
                 d = self.with_edge_related(d, w, usize::MAX - 1);
                 self.out.push(d);
+                self.graphs[g].imprecise = true;
                 return;
             }
         }
@@ -1507,8 +1514,7 @@ where
                         range,
                         format!(
                             "No consumer registered for {tn}: {wn} publishes {tn} but nothing in this graph consumes it. \
-                             Connect a worker that consumes {tn} or add graph.set_sink({wn_var}, {tn}).",
-                            wn_var = "<worker>"
+                             Connect a worker that consumes {tn}, or collect it with graph.set_sink(<the {wn} worker>, {tn})."
                         ),
                     ))
                 } else if consumers > 1 && !with_consumer {
