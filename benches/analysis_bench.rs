@@ -137,7 +137,11 @@ fn main() {
     let mut edit_times = Vec::new();
     let mut full_times = Vec::new();
     let (mut parse_t, mut set_t, mut diag_t) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..60 {
+    // PLANAI_BENCH_EDITS=n runs only the edit loop n times (for profiling).
+    let profile_edits: Option<usize> = std::env::var("PLANAI_BENCH_EDITS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for i in 0..profile_edits.unwrap_or(60) {
         let new_char = if i % 2 == 0 { "T" } else { "t" };
         let start = Instant::now();
         text.replace_range(anchor..anchor + 1, new_char);
@@ -165,10 +169,17 @@ fn main() {
         diag_t.push(start.elapsed() - t2);
         assert_eq!(diags.len(), warm.len());
 
+        if profile_edits.is_some() {
+            continue;
+        }
         let start = Instant::now();
         host.set_file(big.clone(), Arc::from(text.as_str()), None);
         let _ = host.file_diagnostics(&big);
         full_times.push(start.elapsed());
+    }
+    if profile_edits.is_some() {
+        println!("edit median {:.2} ms", ms(median(edit_times)));
+        return;
     }
     let mut build_t = Vec::new();
     for _ in 0..20 {

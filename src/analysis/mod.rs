@@ -421,3 +421,106 @@ pub(crate) mod test_support {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_snapshot_friendly<T: Clone + Send + Sync + 'static>() {}
+
+    #[test]
+    fn host_is_a_cheap_thread_safe_snapshot() {
+        assert_snapshot_friendly::<AnalysisHost>();
+    }
+
+    fn codes_of(host: &AnalysisHost, path: &str) -> Vec<String> {
+        host.file_diagnostics(Path::new(path))
+            .into_iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn edits_in_one_file_change_diagnostics_in_another() {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        let tasks_ok = "from planai import Task\nclass A(Task):\n    x: int = 0\n";
+        let workers = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\nfrom tasks import A\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        pass\n\nclass C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n\ng = Graph(name='g')\np, c = P(), C()\ng.add_workers(p, c)\ng.set_dependency(p, c)\n";
+        host.set_file("/ws/tasks.py".into(), Arc::from(tasks_ok), None);
+        host.set_file("/ws/workers.py".into(), Arc::from(workers), None);
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+
+        // A snapshot taken now is not affected by later edits.
+        let snapshot = host.clone();
+        // `A` becomes a re-export of a subclass: P's output type and C's input are still the
+        // same class object, so nothing changes...
+        host.set_file(
+            "/ws/tasks.py".into(),
+            Arc::from("from planai import Task\nclass Base(Task):\n    x: int = 0\nclass A(Base):\n    pass\n"),
+            None,
+        );
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+        // ...until `A` stops resolving: the checks go silent instead of guessing.
+        host.set_file(
+            "/ws/tasks.py".into(),
+            Arc::from("from elsewhere import A\n"),
+            None,
+        );
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+        host.remove_file(Path::new("/ws/tasks.py"));
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+        assert!(codes_of(&snapshot, "/ws/workers.py").is_empty());
+        assert!(snapshot.file_text(Path::new("/ws/tasks.py")).is_some());
+    }
+
+    #[test]
+    fn changing_a_worker_in_one_module_updates_the_graph_module() {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        let tasks = "from planai import Task\nclass A(Task):\n    x: int = 0\nclass B(Task):\n    y: int = 0\n";
+        let workers = |out: &str| {
+            format!("from typing import List, Type\nfrom planai import Task, TaskWorker\nfrom tasks import A, B\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [{out}]\n    def consume_work(self, task: B):\n        pass\n\nclass C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n")
+        };
+        let graph = "from planai import Graph\nfrom workers import P, C\n\ndef build():\n    g = Graph(name='g')\n    p, c = P(), C()\n    g.add_workers(p, c)\n    g.set_dependency(p, c)\n";
+        host.set_file("/ws/tasks.py".into(), Arc::from(tasks), None);
+        host.set_file(
+            "/ws/workers.py".into(),
+            Arc::from(workers("A").as_str()),
+            None,
+        );
+        host.set_file("/ws/graph.py".into(), Arc::from(graph), None);
+        assert!(codes_of(&host, "/ws/graph.py").is_empty());
+        host.set_file(
+            "/ws/workers.py".into(),
+            Arc::from(workers("B").as_str()),
+            None,
+        );
+        let diags = host.file_diagnostics(Path::new("/ws/graph.py"));
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, "GC7");
+        assert!(diags[0]
+            .message
+            .starts_with("Worker P does not produce any task types that worker C can consume."));
+        // Related information points into workers.py (output_types and consume_work).
+        assert!(diags[0]
+            .related
+            .iter()
+            .all(|r| r.path.as_deref() == Some(Path::new("/ws/workers.py"))));
+        assert_eq!(diags[0].related.len(), 2);
+    }
+
+    #[test]
+    fn files_over_the_size_cap_get_no_semantic_checks() {
+        let mut host = AnalysisHost::new();
+        let mut big = String::from("from planai import Task\nclass A(Task):\n    x = 3\n");
+        big.push_str(&"#\n".repeat(MAX_ANALYSED_FILE_BYTES / 2 + 1));
+        host.set_file("/ws/big.py".into(), Arc::from(big.as_str()), None);
+        assert!(codes_of(&host, "/ws/big.py").is_empty());
+        host.set_file(
+            "/ws/small.py".into(),
+            Arc::from("from planai import Task\nclass A(Task):\n    x = 3\n"),
+            None,
+        );
+        assert_eq!(codes_of(&host, "/ws/small.py"), vec!["CD2"]);
+    }
+}

@@ -134,6 +134,8 @@ pub struct Ctx<'h> {
     /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
     /// while the host is borrowed) and the name.
     global_cache: std::cell::RefCell<FxMap<usize, FxMap<String, Symbol>>>,
+    /// Memo for `consumed::class_field`.
+    pub(crate) field_cache: FxMap<ClassRef, FxMap<String, super::consumed::FieldValue>>,
 }
 
 impl<'h> Ctx<'h> {
@@ -143,6 +145,7 @@ impl<'h> Ctx<'h> {
             mro_cache: FxMap::default(),
             dynamic_cache: FxMap::default(),
             global_cache: Default::default(),
+            field_cache: FxMap::default(),
         }
     }
 
@@ -292,10 +295,9 @@ impl<'h> Ctx<'h> {
         if depth > MAX_DEPTH {
             return Symbol::Unknown;
         }
-        let Some(f) = self.host.files.get(file) else {
-            return Symbol::Unknown;
-        };
-        let key = Arc::as_ptr(&f.path) as *const u8 as usize;
+        // Keyed by the address of the path: every path handed in lives for the whole query
+        // (host-owned `Arc<Path>`s or the caller's borrowed path), so addresses are not reused.
+        let key = file.as_os_str().as_encoded_bytes().as_ptr() as usize;
         if let Some(sym) = self
             .global_cache
             .borrow()
@@ -304,6 +306,9 @@ impl<'h> Ctx<'h> {
         {
             return sym.clone();
         }
+        let Some(f) = self.host.files.get(file) else {
+            return Symbol::Unknown;
+        };
         let sym = self.resolve_global_uncached(f, name, depth);
         // Results cut short by the depth limit are not memoised.
         if depth == 0 || sym != Symbol::Unknown {

@@ -455,7 +455,7 @@ pub struct FileSummary {
     pub functions: Vec<FunctionSummary>,
     /// Module-level statements in source order.
     pub body: Vec<Stmt>,
-    pub bindings: HashMap<String, Vec<Binding>>,
+    pub bindings: crate::analysis::FxMap<String, Vec<Binding>>,
     /// Source spans of module-level class and function definitions, so the next summary of
     /// an edited text can reuse the definitions whose text did not change.
     pub def_spans: Vec<(TextRange, DefRef)>,

@@ -8,7 +8,12 @@
 //! *imprecise*, and every check that needs a negative fact ("not added yet", "no consumer")
 //! stays silent for it. Type checks on an edge only need the two workers' classes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use crate::analysis::FxMap;
+
+type FxSet<T> =
+    std::collections::HashSet<T, std::hash::BuildHasherDefault<crate::analysis::FxHasher>>;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -51,12 +56,12 @@ fn run_scopes(
     let Some(summary) = ctx.summary(path) else {
         return;
     };
-    let mut scopes: Vec<(Option<String>, &[Stmt], HashSet<String>)> = Vec::new();
-    scopes.push((None, &summary.body, HashSet::new()));
+    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
+    scopes.push((None, &summary.body, FxSet::default()));
     fn add_fn<'a>(
         f: &'a FunctionSummary,
         prefix: Option<&str>,
-        scopes: &mut Vec<(Option<String>, &'a [Stmt], HashSet<String>)>,
+        scopes: &mut Vec<(Option<String>, &'a [Stmt], FxSet<String>)>,
     ) {
         let name = match prefix {
             Some(p) => format!("{p}.{}", f.name),
@@ -83,7 +88,7 @@ fn run_scopes(
             path: path.clone(),
             scope,
             locals,
-            env: HashMap::new(),
+            env: FxMap::default(),
             workers: Vec::new(),
             graphs: Vec::new(),
             cond_depth: 0,
@@ -95,8 +100,8 @@ fn run_scopes(
 }
 
 /// Every name bound anywhere in a function (parameters, assignments, imports, defs).
-fn function_locals(f: &FunctionSummary) -> HashSet<String> {
-    let mut out: HashSet<String> = f.params.iter().map(|p| p.name.clone()).collect();
+fn function_locals(f: &FunctionSummary) -> FxSet<String> {
+    let mut out: FxSet<String> = f.params.iter().map(|p| p.name.clone()).collect();
     walk_stmts(&f.body, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
             for t in targets {
@@ -169,8 +174,8 @@ struct Flow<'c, 'h, 'a> {
     ctx: &'c mut Ctx<'h>,
     path: Arc<Path>,
     scope: Option<String>,
-    locals: HashSet<String>,
-    env: HashMap<String, Val>,
+    locals: FxSet<String>,
+    env: FxMap<String, Val>,
     workers: Vec<WorkerInst<'a>>,
     graphs: Vec<GraphState>,
     cond_depth: usize,
