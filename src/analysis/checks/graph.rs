@@ -490,7 +490,16 @@ where
         let graph_id = builtins::class_by_name("Graph").map(ClassRef::Builtin);
         if Some(&cls) == graph_id.as_ref() {
             self.eval_args_escaping(c);
-            if !c.has_splat() && c.args.is_empty() && c.keyword("name").is_none() {
+            if !c.args.is_empty() && !c.has_splat() {
+                self.out.push(error(
+                    "IN4",
+                    c.func.range(),
+                    format!(
+                        "Graph.__init__() takes 1 positional argument but {} were given. Use Graph(name=\"...\").",
+                        c.args.len() + 1
+                    ),
+                ));
+            } else if !c.has_splat() && c.keyword("name").is_none() {
                 self.out.push(error(
                     "IN2",
                     c.func.range(),
@@ -602,6 +611,59 @@ where
     fn instantiation_checks(&mut self, cls: &ClassRef, c: &'a CallExpr) {
         let name = self.ctx.class_name(cls);
         let range = c.func.range();
+        // IN4: pydantic models take keyword arguments only.
+        if !c.args.is_empty() && !c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
+            if let Some(owner) = self.init_owner(cls) {
+                self.out.push(error(
+                    "IN4",
+                    range,
+                    format!(
+                        "{owner}.__init__() takes 1 positional argument but {} were given. Pass the arguments \
+                         as keywords, e.g. {name}(llm=llm, prompt=...).",
+                        c.args.len() + 1
+                    ),
+                ));
+            }
+            return;
+        }
+        // IN3: keyword values pydantic rejects (class-body defaults are not validated).
+        if let Some(k) = c.keyword("output_types") {
+            if let Expr::List { elts, .. } | Expr::Tuple { elts, .. } = &k.value {
+                for (i, e) in elts.iter().enumerate() {
+                    let Some(k2) = self.ctx.resolve_class(&self.path, e) else {
+                        continue;
+                    };
+                    if self.ctx.mro(&k2).complete && !self.ctx.derives_from_builtin(&k2, "Task") {
+                        self.out.push(error(
+                            "IN3",
+                            e.range(),
+                            format!(
+                                "1 validation error for {name}\noutput_types.{i}\n  Input should be a subclass of Task. \
+                                 List task classes in output_types ({} is not a Task).",
+                                self.ctx.class_name(&k2)
+                            ),
+                        ));
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(k) = c.keyword("join_type") {
+            if let Some(j) = self.ctx.resolve_class(&self.path, &k.value) {
+                if self.ctx.mro(&j).complete && !self.ctx.derives_from_builtin(&j, "TaskWorker") {
+                    self.out.push(error(
+                        "IN3",
+                        k.value.range(),
+                        format!(
+                            "1 validation error for {name}\njoin_type\n  Input should be a subclass of TaskWorker. \
+                             join_type names the upstream worker class to join on ({} is not a worker).",
+                            self.ctx.class_name(&j)
+                        ),
+                    ));
+                    return;
+                }
+            }
+        }
         // IN1: abstract consume methods.
         for m in ["consume_work", "consume_work_joined"] {
             if let Some(MethodRef::Builtin(b)) = find_method(self.ctx, cls, m) {
@@ -708,6 +770,38 @@ where
                 }
             }
         }
+    }
+
+    /// The class whose `__init__(self, **data)` rejects positional arguments, or `None` when a
+    /// user `__init__` with other parameters decides.
+    fn init_owner(&mut self, cls: &ClassRef) -> Option<String> {
+        let mro = self.ctx.mro(cls);
+        for k in &mro.classes {
+            match k {
+                ClassRef::User(..) => {
+                    let (_, cs) = self.ctx.user_class(k)?;
+                    if let Some(init) = cs.method("__init__") {
+                        let p = init.bound_params();
+                        let data_only = p.len() == 1
+                            && p[0].kind == super::super::summary::ParamKind::VarKeyword;
+                        return data_only.then(|| cs.name.clone());
+                    }
+                    if cs.method("__new__").is_some() {
+                        return None;
+                    }
+                }
+                ClassRef::Builtin(id) => {
+                    let b = builtins::class(*id);
+                    if matches!(
+                        b.name,
+                        "TaskWorker" | "CachedTaskWorker" | "LLMTaskWorker" | "MergedTaskWorker"
+                    ) {
+                        return Some(b.name.to_string());
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// A user `__init__` with explicit parameters (not just `**data`) changes what the
@@ -839,6 +933,27 @@ where
                 }
                 Val::NoneLit
             }
+            "set_exit" => {
+                let precise = self.touch(g);
+                match c.arg(0, "worker").map(|a| (a.range(), self.eval(a))) {
+                    Some((range, Val::Worker(w))) if precise && !self.is_added(g, w) => {
+                        let wn = self.display_of(w);
+                        self.out.push(error(
+                            "GC13",
+                            range,
+                            format!(
+                                "Worker {wn} must be added to the Graph before setting it as an exit worker. \
+                                 Add {wn} to the graph first."
+                            ),
+                        ));
+                    }
+                    Some((_, v)) => self.escape(&v),
+                    None => {}
+                }
+                // A SubGraphWorker adds a sink to the exit worker we do not model.
+                self.graphs[g].imprecise = true;
+                Val::NoneLit
+            }
             "set_max_parallel_tasks" => {
                 self.max_parallel(c);
                 Val::NoneLit
@@ -870,10 +985,9 @@ where
             | "get_exit_worker"
             | "finalize"
             | "validate_graph"
-            | "compute_worker_distances"
-            | "set_exit" => {
+            | "compute_worker_distances" => {
                 self.eval_args_escaping(c);
-                if name == "set_exit" || name == "get_entry_workers" || name == "get_exit_worker" {
+                if name == "get_entry_workers" || name == "get_exit_worker" {
                     self.graphs[g].imprecise = true;
                 }
                 Val::Unknown
