@@ -83,6 +83,9 @@ fn run_scopes(
         }
     }
     for (scope, body, locals) in scopes {
+        if !may_build_graphs(ctx, path, body) {
+            continue;
+        }
         let mut flow = Flow {
             ctx: &mut *ctx,
             path: path.clone(),
@@ -97,6 +100,40 @@ fn run_scopes(
         };
         flow.stmts(body);
     }
+}
+
+/// Whether a scope can create a worker, a graph or a sub-graph worker. Every diagnostic of
+/// this module starts from such a value, so scopes without one (most `consume_work` bodies)
+/// are skipped. Over-approximates: local imports make a scope relevant.
+fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
+    let mut has_import = false;
+    walk_stmts(body, &mut |s| {
+        if matches!(s, Stmt::Import(_)) {
+            has_import = true;
+        }
+    });
+    if has_import {
+        return true;
+    }
+    let mut callees: Vec<&Expr> = Vec::new();
+    walk_exprs(body, &mut |e| {
+        e.for_each_call(&mut |c| callees.push(&c.func))
+    });
+    callees.into_iter().any(|f| {
+        if f.dotted().is_none() {
+            return false;
+        }
+        match ctx.resolve_expr(path, f) {
+            Symbol::Class(c) => {
+                ctx.derives_from_builtin(&c, "TaskWorker")
+                    || c == ClassRef::Builtin(
+                        builtins::class_by_name("Graph").unwrap_or(usize::MAX),
+                    )
+            }
+            Symbol::BuiltinOther(name) => name == "SubGraphWorker",
+            _ => false,
+        }
+    })
 }
 
 /// Every name bound anywhere in a function (parameters, assignments, imports, defs).
