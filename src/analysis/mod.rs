@@ -356,6 +356,30 @@ impl AnalysisHost {
         }
     }
 
+    /// Resolves `name` (possibly dotted) as seen at byte `offset` of `path`: `None` when the
+    /// name is bound locally in the enclosing function (a parameter, a local variable or a
+    /// class defined in the function — dynamic, so never guessed), else the module-scope class.
+    pub fn resolve_class_at(
+        &self,
+        path: &Path,
+        offset: usize,
+        name: &str,
+    ) -> Option<ClassLocation> {
+        let summary = self.file_summary(path)?;
+        let root = name.split('.').next().unwrap_or(name);
+        let functions = summary
+            .functions
+            .iter()
+            .map(|f| &**f)
+            .chain(summary.classes.iter().flat_map(|c| c.methods.iter()));
+        for f in functions {
+            if f.range.start <= offset && offset < f.range.end && function_binds(f, root) {
+                return None;
+            }
+        }
+        self.resolve_class_name(path, name)
+    }
+
     /// The graph edges built in `path` (per scope, in statement order).
     pub fn graph_edges(&self, path: &Path) -> Vec<GraphEdge> {
         let mut ctx = resolve::Ctx::new(self);
@@ -364,6 +388,36 @@ impl AnalysisHost {
         };
         checks::graph::collect_edges(&mut ctx, &file.path)
     }
+}
+
+/// Whether `f` (or a function nested in it) binds `name` locally.
+fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
+    use summary::{AssignTarget, Stmt};
+    if f.params.iter().any(|p| p.name == name) {
+        return true;
+    }
+    let mut found = false;
+    summary::walk_stmts(&f.body, &mut |s| match s {
+        Stmt::Assign { targets, .. } => {
+            for t in targets {
+                match t {
+                    AssignTarget::Name(n, _) => found |= n == name,
+                    AssignTarget::Tuple(ns) | AssignTarget::Other(ns) => {
+                        found |= ns.iter().any(|n| n == name)
+                    }
+                    AssignTarget::SelfAttr(..) => {}
+                }
+            }
+        }
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
+            found |= bound.iter().any(|n| n == name)
+        }
+        Stmt::Import(bs) => found |= bs.iter().any(|b| b.local == name),
+        Stmt::LocalClass(n) => found |= n == name,
+        Stmt::LocalFunction(inner) => found |= inner.name == name,
+        _ => {}
+    });
+    found
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -507,6 +561,35 @@ mod tests {
             .iter()
             .all(|r| r.path.as_deref() == Some(Path::new("/ws/workers.py"))));
         assert_eq!(diags[0].related.len(), 2);
+    }
+
+    #[test]
+    fn query_apis_describe_classes_and_edges() {
+        let mut host = AnalysisHost::new();
+        let src = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\nclass A(Task):\n    x: int = 0\n\nclass W(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        pass\n\ndef build():\n    A = 3\n    g = Graph(name='g')\n    w, v = W(), W()\n    g.add_workers(w, v)\n    g.set_dependency(w, v)\n";
+        host.set_file("/ws/m.py".into(), Arc::from(src), None);
+        let p = Path::new("/ws/m.py");
+        let classes = host.planai_classes(p);
+        assert_eq!(classes.len(), 2);
+        assert_eq!(classes[1].kind, PlanaiClassKind::Worker);
+        assert_eq!(classes[1].consumed, Some(vec!["A".to_string()]));
+        assert_eq!(classes[1].output_types, Some(vec!["A".to_string()]));
+        let edges = host.graph_edges(p);
+        assert_eq!(edges.len(), 1);
+        assert_eq!(
+            (edges[0].upstream.as_str(), edges[0].downstream.as_str()),
+            ("W", "W")
+        );
+        assert_eq!(edges[0].task_type.as_deref(), Some("A"));
+        assert_eq!(edges[0].scope.as_deref(), Some("build"));
+        let at_module = src.find("class W").unwrap();
+        assert_eq!(host.resolve_class_at(p, at_module, "A").unwrap().name, "A");
+        assert_eq!(
+            host.resolve_class_at(p, at_module, "Task").unwrap().path,
+            None
+        );
+        let in_build = src.find("g = Graph").unwrap();
+        assert!(host.resolve_class_at(p, in_build, "A").is_none());
     }
 
     #[test]
