@@ -203,6 +203,8 @@ struct GraphState {
     /// `(upstream, downstream, task type)`; the type is `None` when it is unknown.
     edges: Vec<(usize, usize, Option<ClassRef>)>,
     sinks: Vec<(usize, ClassRef)>,
+    /// The worker of the last `set_exit` (a SubGraphWorker adds a sink to it).
+    exit: Option<usize>,
     /// Touched by code we do not model.
     imprecise: bool,
 }
@@ -583,15 +585,91 @@ where
                     .to_string(),
             ));
         }
-        let entry = match c.keyword("entry_worker").map(|k| &k.value) {
+        let worker_kw = |flow: &mut Self, name: &str| match c.keyword(name).map(|k| &k.value) {
+            Some(e) => match flow.eval(e) {
+                Val::Worker(w) => (true, Some(w)),
+                Val::NoneLit => (false, None),
+                _ => (true, None),
+            },
+            None => (false, None),
+        };
+        let (entry_given, mut entry) = worker_kw(self, "entry_worker");
+        let (exit_given, mut exit) = worker_kw(self, "exit_worker");
+        let graph = match c.keyword("graph").map(|k| &k.value) {
             Some(e) => match self.eval(e) {
-                Val::Worker(w) => Some(w),
+                Val::Graph(g) => Some(g),
                 _ => None,
             },
             None => None,
         };
+        // SubGraphWorkerInternal.model_post_init (IN6-IN8), against the sub-graph as built so far.
+        let title = match c.keyword("name").map(|k| &k.value) {
+            Some(Expr::Str { value, .. }) => value.clone(),
+            Some(_) => String::new(),
+            None => "SubGraphWorker".to_string(),
+        };
+        if let Some(g) = graph.filter(|g| !self.graphs[*g].imprecise && !title.is_empty()) {
+            let entries: Vec<usize> = self.graphs[g]
+                .edges
+                .iter()
+                .filter(|(a, _, _)| *a == INITIAL)
+                .map(|(_, b, _)| *b)
+                .collect();
+            if !entry_given {
+                if entries.len() == 1 {
+                    entry = Some(entries[0]);
+                } else {
+                    let names: Vec<String> = entries.iter().map(|w| self.display_of(*w)).collect();
+                    self.out.push(error(
+                        "IN6",
+                        c.func.range(),
+                        format!(
+                            "1 validation error for {title}\n  Value error, Graph must have exactly one entry worker, \
+                             got [{}]. Pass entry_worker=... or call graph.set_entry(...) once on the sub-graph.",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if !exit_given {
+                exit = self.graphs[g].exit;
+                if exit.is_none() {
+                    self.out.push(error(
+                        "IN7",
+                        c.func.range(),
+                        format!(
+                            "1 validation error for {title}\n  Value error, Graph must have a defined exit worker. \
+                             Pass exit_worker=... or call graph.set_exit(...) on the sub-graph."
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(x) = exit {
+            if let OutputTypes::Known(v) = self.outputs(x) {
+                if v.len() != 1 && !title.is_empty() {
+                    let names: Vec<String> = v.iter().map(|k| self.ctx.class_repr(k)).collect();
+                    self.out.push(error(
+                        "IN8",
+                        c.func.range(),
+                        format!(
+                            "1 validation error for {title}\n  Value error, Exit worker must have exactly one output \
+                             type, got [{}]. Choose an exit worker with a single output type.",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(g) = graph {
+            // The sub-graph gets an adapter sink on its exit worker and runs inside this one.
+            self.graphs[g].imprecise = true;
+        }
         for k in &c.keywords {
-            if k.name.as_deref() != Some("entry_worker") {
+            if !matches!(
+                k.name.as_deref(),
+                Some("entry_worker" | "exit_worker" | "graph")
+            ) {
                 self.eval_escaping(&k.value);
             }
         }
@@ -984,11 +1062,13 @@ where
                             ),
                         ));
                     }
-                    Some((_, v)) => self.escape(&v),
-                    None => {}
+                    Some((_, Val::Worker(w))) => self.graphs[g].exit = Some(w),
+                    Some((_, v)) => {
+                        self.escape(&v);
+                        self.graphs[g].imprecise = true;
+                    }
+                    None => self.graphs[g].imprecise = true,
                 }
-                // A SubGraphWorker adds a sink to the exit worker we do not model.
-                self.graphs[g].imprecise = true;
                 Val::NoneLit
             }
             "set_max_parallel_tasks" => {
