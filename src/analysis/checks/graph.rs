@@ -1686,7 +1686,72 @@ where
             }
         }
         if precise && !self.graphs[g].imprecise {
+            self.merged_checks(g);
             self.consumer_checks(g);
+        }
+    }
+
+    /// EX2: `MergedTaskWorker._validate_post_register` at `execute`: every merged type must
+    /// be an output type of some direct upstream worker.
+    fn merged_checks(&mut self, g: usize) {
+        let workers = self.graphs[g].workers.clone();
+        for w in workers {
+            let Some(cls) = self.workers[w].class.clone() else {
+                continue;
+            };
+            if !self.ctx.mro(&cls).complete
+                || !self.ctx.derives_from_builtin(&cls, "MergedTaskWorker")
+            {
+                continue;
+            }
+            let call = self.workers[w].call;
+            let path = self.path.clone();
+            let spec = InstanceSpec {
+                class: &cls,
+                call: call.map(|c| (&*path, c)),
+            };
+            let merged = match consumed::field_value(self.ctx, spec, "merged_types") {
+                FieldValue::Expr(p, e) => match consumed::eval_class_list(self.ctx, &p, &e) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let ups: Vec<usize> = self.graphs[g]
+                .edges
+                .iter()
+                .filter(|(a, b, _)| *b == w && *a != INITIAL)
+                .map(|(a, _, _)| *a)
+                .collect();
+            let mut produced = Vec::new();
+            let mut unknown = false;
+            for u in ups {
+                match self.outputs(u) {
+                    OutputTypes::Known(v) => produced.extend(v),
+                    OutputTypes::Unknown => unknown = true,
+                }
+            }
+            if unknown {
+                continue;
+            }
+            if let Some(missing) = merged.iter().find(|t| !produced.contains(t)) {
+                let tn = self.ctx.class_name(missing);
+                let range = self.graphs[g]
+                    .add_sites
+                    .get(&w)
+                    .copied()
+                    .unwrap_or_default();
+                self.out.push(error(
+                    "EX2",
+                    range,
+                    format!(
+                        "{tn} is not being produced by any upstream worker. {} merges [{}] but no worker connected \
+                         directly upstream lists {tn} in its output_types.",
+                        self.display_of(w),
+                        merged.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
         }
     }
 
