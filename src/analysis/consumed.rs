@@ -138,7 +138,15 @@ fn super_init_with_keywords(m: &FunctionSummary) -> bool {
 /// the left-most direct base that has the field (pydantic merges the bases' `model_fields` in
 /// reverse order, so the left-most wins; this differs from the MRO in diamonds).
 pub fn class_field(ctx: &mut Ctx, class: &ClassRef, name: &str) -> FieldValue {
-    field_lookup(ctx, class, name, 0).unwrap_or(FieldValue::Unknown)
+    if let Some(v) = ctx.field_cache.get(class).and_then(|m| m.get(name)) {
+        return v.clone();
+    }
+    let v = field_lookup(ctx, class, name, 0).unwrap_or(FieldValue::Unknown);
+    ctx.field_cache
+        .entry(class.clone())
+        .or_default()
+        .insert(name.to_string(), v.clone());
+    v
 }
 
 fn field_lookup(ctx: &mut Ctx, class: &ClassRef, name: &str, depth: usize) -> Option<FieldValue> {

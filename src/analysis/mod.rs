@@ -356,6 +356,30 @@ impl AnalysisHost {
         }
     }
 
+    /// Resolves `name` (possibly dotted) as seen at byte `offset` of `path`: `None` when the
+    /// name is bound locally in the enclosing function (a parameter, a local variable or a
+    /// class defined in the function — dynamic, so never guessed), else the module-scope class.
+    pub fn resolve_class_at(
+        &self,
+        path: &Path,
+        offset: usize,
+        name: &str,
+    ) -> Option<ClassLocation> {
+        let summary = self.file_summary(path)?;
+        let root = name.split('.').next().unwrap_or(name);
+        let functions = summary
+            .functions
+            .iter()
+            .map(|f| &**f)
+            .chain(summary.classes.iter().flat_map(|c| c.methods.iter()));
+        for f in functions {
+            if f.range.start <= offset && offset < f.range.end && function_binds(f, root) {
+                return None;
+            }
+        }
+        self.resolve_class_name(path, name)
+    }
+
     /// The graph edges built in `path` (per scope, in statement order).
     pub fn graph_edges(&self, path: &Path) -> Vec<GraphEdge> {
         let mut ctx = resolve::Ctx::new(self);
@@ -364,6 +388,36 @@ impl AnalysisHost {
         };
         checks::graph::collect_edges(&mut ctx, &file.path)
     }
+}
+
+/// Whether `f` (or a function nested in it) binds `name` locally.
+fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
+    use summary::{AssignTarget, Stmt};
+    if f.params.iter().any(|p| p.name == name) {
+        return true;
+    }
+    let mut found = false;
+    summary::walk_stmts(&f.body, &mut |s| match s {
+        Stmt::Assign { targets, .. } => {
+            for t in targets {
+                match t {
+                    AssignTarget::Name(n, _) => found |= n == name,
+                    AssignTarget::Tuple(ns) | AssignTarget::Other(ns) => {
+                        found |= ns.iter().any(|n| n == name)
+                    }
+                    AssignTarget::SelfAttr(..) => {}
+                }
+            }
+        }
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
+            found |= bound.iter().any(|n| n == name)
+        }
+        Stmt::Import(bs) => found |= bs.iter().any(|b| b.local == name),
+        Stmt::LocalClass(n) => found |= n == name,
+        Stmt::LocalFunction(inner) => found |= inner.name == name,
+        _ => {}
+    });
+    found
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,5 +473,137 @@ pub(crate) mod test_support {
             .into_iter()
             .map(|d| (src[..d.range.start].matches('\n').count() + 1, d.code))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_snapshot_friendly<T: Clone + Send + Sync + 'static>() {}
+
+    #[test]
+    fn host_is_a_cheap_thread_safe_snapshot() {
+        assert_snapshot_friendly::<AnalysisHost>();
+    }
+
+    fn codes_of(host: &AnalysisHost, path: &str) -> Vec<String> {
+        host.file_diagnostics(Path::new(path))
+            .into_iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn edits_in_one_file_change_diagnostics_in_another() {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        let tasks_ok = "from planai import Task\nclass A(Task):\n    x: int = 0\n";
+        let workers = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\nfrom tasks import A\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        pass\n\nclass C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n\ng = Graph(name='g')\np, c = P(), C()\ng.add_workers(p, c)\ng.set_dependency(p, c)\n";
+        host.set_file("/ws/tasks.py".into(), Arc::from(tasks_ok), None);
+        host.set_file("/ws/workers.py".into(), Arc::from(workers), None);
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+
+        // A snapshot taken now is not affected by later edits.
+        let snapshot = host.clone();
+        // `A` becomes a re-export of a subclass: P's output type and C's input are still the
+        // same class object, so nothing changes...
+        host.set_file(
+            "/ws/tasks.py".into(),
+            Arc::from("from planai import Task\nclass Base(Task):\n    x: int = 0\nclass A(Base):\n    pass\n"),
+            None,
+        );
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+        // ...until `A` stops resolving: the checks go silent instead of guessing.
+        host.set_file(
+            "/ws/tasks.py".into(),
+            Arc::from("from elsewhere import A\n"),
+            None,
+        );
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+        host.remove_file(Path::new("/ws/tasks.py"));
+        assert!(codes_of(&host, "/ws/workers.py").is_empty());
+        assert!(codes_of(&snapshot, "/ws/workers.py").is_empty());
+        assert!(snapshot.file_text(Path::new("/ws/tasks.py")).is_some());
+    }
+
+    #[test]
+    fn changing_a_worker_in_one_module_updates_the_graph_module() {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        let tasks = "from planai import Task\nclass A(Task):\n    x: int = 0\nclass B(Task):\n    y: int = 0\n";
+        let workers = |out: &str| {
+            format!("from typing import List, Type\nfrom planai import Task, TaskWorker\nfrom tasks import A, B\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [{out}]\n    def consume_work(self, task: B):\n        pass\n\nclass C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n")
+        };
+        let graph = "from planai import Graph\nfrom workers import P, C\n\ndef build():\n    g = Graph(name='g')\n    p, c = P(), C()\n    g.add_workers(p, c)\n    g.set_dependency(p, c)\n";
+        host.set_file("/ws/tasks.py".into(), Arc::from(tasks), None);
+        host.set_file(
+            "/ws/workers.py".into(),
+            Arc::from(workers("A").as_str()),
+            None,
+        );
+        host.set_file("/ws/graph.py".into(), Arc::from(graph), None);
+        assert!(codes_of(&host, "/ws/graph.py").is_empty());
+        host.set_file(
+            "/ws/workers.py".into(),
+            Arc::from(workers("B").as_str()),
+            None,
+        );
+        let diags = host.file_diagnostics(Path::new("/ws/graph.py"));
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, "GC7");
+        assert!(diags[0]
+            .message
+            .starts_with("Worker P does not produce any task types that worker C can consume."));
+        // Related information points into workers.py (output_types and consume_work).
+        assert!(diags[0]
+            .related
+            .iter()
+            .all(|r| r.path.as_deref() == Some(Path::new("/ws/workers.py"))));
+        assert_eq!(diags[0].related.len(), 2);
+    }
+
+    #[test]
+    fn query_apis_describe_classes_and_edges() {
+        let mut host = AnalysisHost::new();
+        let src = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\nclass A(Task):\n    x: int = 0\n\nclass W(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        pass\n\ndef build():\n    A = 3\n    g = Graph(name='g')\n    w, v = W(), W()\n    g.add_workers(w, v)\n    g.set_dependency(w, v)\n";
+        host.set_file("/ws/m.py".into(), Arc::from(src), None);
+        let p = Path::new("/ws/m.py");
+        let classes = host.planai_classes(p);
+        assert_eq!(classes.len(), 2);
+        assert_eq!(classes[1].kind, PlanaiClassKind::Worker);
+        assert_eq!(classes[1].consumed, Some(vec!["A".to_string()]));
+        assert_eq!(classes[1].output_types, Some(vec!["A".to_string()]));
+        let edges = host.graph_edges(p);
+        assert_eq!(edges.len(), 1);
+        assert_eq!(
+            (edges[0].upstream.as_str(), edges[0].downstream.as_str()),
+            ("W", "W")
+        );
+        assert_eq!(edges[0].task_type.as_deref(), Some("A"));
+        assert_eq!(edges[0].scope.as_deref(), Some("build"));
+        let at_module = src.find("class W").unwrap();
+        assert_eq!(host.resolve_class_at(p, at_module, "A").unwrap().name, "A");
+        assert_eq!(
+            host.resolve_class_at(p, at_module, "Task").unwrap().path,
+            None
+        );
+        let in_build = src.find("g = Graph").unwrap();
+        assert!(host.resolve_class_at(p, in_build, "A").is_none());
+    }
+
+    #[test]
+    fn files_over_the_size_cap_get_no_semantic_checks() {
+        let mut host = AnalysisHost::new();
+        let mut big = String::from("from planai import Task\nclass A(Task):\n    x = 3\n");
+        big.push_str(&"#\n".repeat(MAX_ANALYSED_FILE_BYTES / 2 + 1));
+        host.set_file("/ws/big.py".into(), Arc::from(big.as_str()), None);
+        assert!(codes_of(&host, "/ws/big.py").is_empty());
+        host.set_file(
+            "/ws/small.py".into(),
+            Arc::from("from planai import Task\nclass A(Task):\n    x = 3\n"),
+            None,
+        );
+        assert_eq!(codes_of(&host, "/ws/small.py"), vec!["CD2"]);
     }
 }

@@ -134,6 +134,12 @@ pub struct Ctx<'h> {
     /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
     /// while the host is borrowed) and the name.
     global_cache: std::cell::RefCell<FxMap<usize, FxMap<String, Symbol>>>,
+    /// Host files by the address of a path handed in (see `resolve_global` on why addresses
+    /// are stable for a query); avoids re-hashing paths component by component.
+    file_cache: std::cell::RefCell<FxMap<usize, &'h Arc<FileData>>>,
+    builtin_file_cache: std::cell::RefCell<FxMap<usize, bool>>,
+    /// Memo for `consumed::class_field`.
+    pub(crate) field_cache: FxMap<ClassRef, FxMap<String, super::consumed::FieldValue>>,
 }
 
 impl<'h> Ctx<'h> {
@@ -143,21 +149,31 @@ impl<'h> Ctx<'h> {
             mro_cache: FxMap::default(),
             dynamic_cache: FxMap::default(),
             global_cache: Default::default(),
+            file_cache: Default::default(),
+            builtin_file_cache: Default::default(),
+            field_cache: FxMap::default(),
         }
     }
 
     pub fn file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
-        self.host.files.get(path)
+        let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
+        if let Some(f) = self.file_cache.borrow().get(&key) {
+            return Some(*f);
+        }
+        let host: &'h AnalysisHost = self.host;
+        let f = host.files.get(path)?;
+        self.file_cache.borrow_mut().insert(key, f);
+        Some(f)
     }
 
     pub fn summary(&self, path: &Path) -> Option<&'h FileSummary> {
-        self.host.files.get(path).and_then(|f| f.summary.as_deref())
+        self.file(path).and_then(|f| f.summary.as_deref())
     }
 
     pub fn user_class(&self, c: &ClassRef) -> Option<(&'h Arc<Path>, &'h ClassSummary)> {
         match c {
             ClassRef::User(p, i) => {
-                let f = self.host.files.get(&**p)?;
+                let f = self.file(p)?;
                 let s = f.summary.as_deref()?;
                 Some((&f.path, s.classes.get(*i)?))
             }
@@ -191,10 +207,17 @@ impl<'h> Ctx<'h> {
 
     /// Whether `path`'s module is part of the planai package itself.
     fn is_builtin_file(&self, path: &Path) -> bool {
-        self.host
+        let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
+        if let Some(b) = self.builtin_file_cache.borrow().get(&key) {
+            return *b;
+        }
+        let b = self
+            .host
             .module_names
             .get(path)
-            .is_some_and(|names| names.iter().any(|n| builtins::is_builtin_module(n)))
+            .is_some_and(|names| names.iter().any(|n| builtins::is_builtin_module(n)));
+        self.builtin_file_cache.borrow_mut().insert(key, b);
+        b
     }
 
     /// Resolves an import's module from the importing file.
@@ -292,10 +315,9 @@ impl<'h> Ctx<'h> {
         if depth > MAX_DEPTH {
             return Symbol::Unknown;
         }
-        let Some(f) = self.host.files.get(file) else {
-            return Symbol::Unknown;
-        };
-        let key = Arc::as_ptr(&f.path) as *const u8 as usize;
+        // Keyed by the address of the path: every path handed in lives for the whole query
+        // (host-owned `Arc<Path>`s or the caller's borrowed path), so addresses are not reused.
+        let key = file.as_os_str().as_encoded_bytes().as_ptr() as usize;
         if let Some(sym) = self
             .global_cache
             .borrow()
@@ -304,6 +326,9 @@ impl<'h> Ctx<'h> {
         {
             return sym.clone();
         }
+        let Some(f) = self.file(file) else {
+            return Symbol::Unknown;
+        };
         let sym = self.resolve_global_uncached(f, name, depth);
         // Results cut short by the depth limit are not memoised.
         if depth == 0 || sym != Symbol::Unknown {

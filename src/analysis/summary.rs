@@ -4,6 +4,7 @@
 //! snapshots and threads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tree_sitter::Node;
 
@@ -451,11 +452,11 @@ pub struct FileSummary {
     pub imports: Vec<ImportBinding>,
     /// Modules star-imported at module level (`from m import *`), with their level.
     pub star_imports: Vec<(u32, String)>,
-    pub classes: Vec<ClassSummary>,
-    pub functions: Vec<FunctionSummary>,
+    pub classes: Vec<Arc<ClassSummary>>,
+    pub functions: Vec<Arc<FunctionSummary>>,
     /// Module-level statements in source order.
     pub body: Vec<Stmt>,
-    pub bindings: HashMap<String, Vec<Binding>>,
+    pub bindings: crate::analysis::FxMap<String, Vec<Binding>>,
     /// Source spans of module-level class and function definitions, so the next summary of
     /// an edited text can reuse the definitions whose text did not change.
     pub def_spans: Vec<(TextRange, DefRef)>,
@@ -535,8 +536,8 @@ struct Builder<'s, 'p> {
 }
 
 enum Reused {
-    Class(ClassSummary),
-    Function(FunctionSummary),
+    Class(Arc<ClassSummary>),
+    Function(Arc<FunctionSummary>),
 }
 
 fn range_of(n: Node) -> TextRange {
@@ -615,7 +616,9 @@ impl<'s, 'p> Builder<'s, 'p> {
             .unwrap_or(n.start_byte());
         match piece {
             Reused::Class(mut c) => {
-                c.shift(delta);
+                if delta != 0 {
+                    Arc::make_mut(&mut c).shift(delta);
+                }
                 let idx = self.summary.classes.len();
                 let name = c.name.clone();
                 self.summary.classes.push(c);
@@ -624,7 +627,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                 out.push(Stmt::ClassDefAt(idx));
             }
             Reused::Function(mut f) => {
-                f.shift(delta);
+                if delta != 0 {
+                    Arc::make_mut(&mut f).shift(delta);
+                }
                 let idx = self.summary.functions.len();
                 let name = f.name.clone();
                 self.summary.functions.push(f);
@@ -907,7 +912,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 if scope == Scope::Module {
                     let class = self.class(n, decorators);
                     let idx = self.summary.classes.len();
-                    self.summary.classes.push(class);
+                    self.summary.classes.push(Arc::new(class));
                     self.bind(&name, BindingKind::Class(idx), n.start_byte(), cond);
                     out.push(Stmt::ClassDefAt(idx));
                 } else {
@@ -924,7 +929,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                         n.start_byte(),
                         cond,
                     );
-                    self.summary.functions.push(f);
+                    self.summary.functions.push(Arc::new(f));
                     out.push(Stmt::FunctionDefAt(idx));
                 } else {
                     out.push(Stmt::LocalFunction(Box::new(f)));

@@ -185,6 +185,22 @@ fn check_attributes(
             if is_classvar(ann) {
                 continue;
             }
+            // CD5: pydantic >= 2.10 protects the `model_dump` and `model_validate` prefixes
+            // (older versions protect all of `model_`; the venv check knows the version).
+            if let Some(ns) = ["model_dump", "model_validate"]
+                .into_iter()
+                .find(|ns| name.starts_with(ns))
+            {
+                out.push(warning(
+                    "CD5",
+                    attr.name_range,
+                    format!(
+                        "Field '{name}' in '{}' conflicts with protected namespace '{ns}'. Rename the field \
+                         (or set model_config['protected_namespaces'] = ()).",
+                        class.name
+                    ),
+                ));
+            }
             // CD4: pydantic names the first direct base that has the attribute.
             for b in &bases {
                 if is_attribute_of(ctx, b, name) {

@@ -8,7 +8,12 @@
 //! *imprecise*, and every check that needs a negative fact ("not added yet", "no consumer")
 //! stays silent for it. Type checks on an edge only need the two workers' classes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use crate::analysis::FxMap;
+
+type FxSet<T> =
+    std::collections::HashSet<T, std::hash::BuildHasherDefault<crate::analysis::FxHasher>>;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -51,12 +56,12 @@ fn run_scopes(
     let Some(summary) = ctx.summary(path) else {
         return;
     };
-    let mut scopes: Vec<(Option<String>, &[Stmt], HashSet<String>)> = Vec::new();
-    scopes.push((None, &summary.body, HashSet::new()));
+    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
+    scopes.push((None, &summary.body, FxSet::default()));
     fn add_fn<'a>(
         f: &'a FunctionSummary,
         prefix: Option<&str>,
-        scopes: &mut Vec<(Option<String>, &'a [Stmt], HashSet<String>)>,
+        scopes: &mut Vec<(Option<String>, &'a [Stmt], FxSet<String>)>,
     ) {
         let name = match prefix {
             Some(p) => format!("{p}.{}", f.name),
@@ -78,12 +83,15 @@ fn run_scopes(
         }
     }
     for (scope, body, locals) in scopes {
+        if !may_build_graphs(ctx, path, body) {
+            continue;
+        }
         let mut flow = Flow {
             ctx: &mut *ctx,
             path: path.clone(),
             scope,
             locals,
-            env: HashMap::new(),
+            env: FxMap::default(),
             workers: Vec::new(),
             graphs: Vec::new(),
             cond_depth: 0,
@@ -94,9 +102,43 @@ fn run_scopes(
     }
 }
 
+/// Whether a scope can create a worker, a graph or a sub-graph worker. Every diagnostic of
+/// this module starts from such a value, so scopes without one (most `consume_work` bodies)
+/// are skipped. Over-approximates: local imports make a scope relevant.
+fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
+    let mut has_import = false;
+    walk_stmts(body, &mut |s| {
+        if matches!(s, Stmt::Import(_)) {
+            has_import = true;
+        }
+    });
+    if has_import {
+        return true;
+    }
+    let mut callees: Vec<&Expr> = Vec::new();
+    walk_exprs(body, &mut |e| {
+        e.for_each_call(&mut |c| callees.push(&c.func))
+    });
+    callees.into_iter().any(|f| {
+        if f.dotted().is_none() {
+            return false;
+        }
+        match ctx.resolve_expr(path, f) {
+            Symbol::Class(c) => {
+                ctx.derives_from_builtin(&c, "TaskWorker")
+                    || c == ClassRef::Builtin(
+                        builtins::class_by_name("Graph").unwrap_or(usize::MAX),
+                    )
+            }
+            Symbol::BuiltinOther(name) => name == "SubGraphWorker",
+            _ => false,
+        }
+    })
+}
+
 /// Every name bound anywhere in a function (parameters, assignments, imports, defs).
-fn function_locals(f: &FunctionSummary) -> HashSet<String> {
-    let mut out: HashSet<String> = f.params.iter().map(|p| p.name.clone()).collect();
+fn function_locals(f: &FunctionSummary) -> FxSet<String> {
+    let mut out: FxSet<String> = f.params.iter().map(|p| p.name.clone()).collect();
     walk_stmts(&f.body, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
             for t in targets {
@@ -161,6 +203,8 @@ struct GraphState {
     /// `(upstream, downstream, task type)`; the type is `None` when it is unknown.
     edges: Vec<(usize, usize, Option<ClassRef>)>,
     sinks: Vec<(usize, ClassRef)>,
+    /// The worker of the last `set_exit` (a SubGraphWorker adds a sink to it).
+    exit: Option<usize>,
     /// Touched by code we do not model.
     imprecise: bool,
 }
@@ -169,8 +213,8 @@ struct Flow<'c, 'h, 'a> {
     ctx: &'c mut Ctx<'h>,
     path: Arc<Path>,
     scope: Option<String>,
-    locals: HashSet<String>,
-    env: HashMap<String, Val>,
+    locals: FxSet<String>,
+    env: FxMap<String, Val>,
     workers: Vec<WorkerInst<'a>>,
     graphs: Vec<GraphState>,
     cond_depth: usize,
@@ -485,7 +529,16 @@ where
         let graph_id = builtins::class_by_name("Graph").map(ClassRef::Builtin);
         if Some(&cls) == graph_id.as_ref() {
             self.eval_args_escaping(c);
-            if !c.has_splat() && c.args.is_empty() && c.keyword("name").is_none() {
+            if !c.args.is_empty() && !c.has_splat() {
+                self.out.push(error(
+                    "IN4",
+                    c.func.range(),
+                    format!(
+                        "Graph.__init__() takes 1 positional argument but {} were given. Use Graph(name=\"...\").",
+                        c.args.len() + 1
+                    ),
+                ));
+            } else if !c.has_splat() && c.keyword("name").is_none() {
                 self.out.push(error(
                     "IN2",
                     c.func.range(),
@@ -532,15 +585,91 @@ where
                     .to_string(),
             ));
         }
-        let entry = match c.keyword("entry_worker").map(|k| &k.value) {
+        let worker_kw = |flow: &mut Self, name: &str| match c.keyword(name).map(|k| &k.value) {
+            Some(e) => match flow.eval(e) {
+                Val::Worker(w) => (true, Some(w)),
+                Val::NoneLit => (false, None),
+                _ => (true, None),
+            },
+            None => (false, None),
+        };
+        let (entry_given, mut entry) = worker_kw(self, "entry_worker");
+        let (exit_given, mut exit) = worker_kw(self, "exit_worker");
+        let graph = match c.keyword("graph").map(|k| &k.value) {
             Some(e) => match self.eval(e) {
-                Val::Worker(w) => Some(w),
+                Val::Graph(g) => Some(g),
                 _ => None,
             },
             None => None,
         };
+        // SubGraphWorkerInternal.model_post_init (IN6-IN8), against the sub-graph as built so far.
+        let title = match c.keyword("name").map(|k| &k.value) {
+            Some(Expr::Str { value, .. }) => value.clone(),
+            Some(_) => String::new(),
+            None => "SubGraphWorker".to_string(),
+        };
+        if let Some(g) = graph.filter(|g| !self.graphs[*g].imprecise && !title.is_empty()) {
+            let entries: Vec<usize> = self.graphs[g]
+                .edges
+                .iter()
+                .filter(|(a, _, _)| *a == INITIAL)
+                .map(|(_, b, _)| *b)
+                .collect();
+            if !entry_given {
+                if entries.len() == 1 {
+                    entry = Some(entries[0]);
+                } else {
+                    let names: Vec<String> = entries.iter().map(|w| self.display_of(*w)).collect();
+                    self.out.push(error(
+                        "IN6",
+                        c.func.range(),
+                        format!(
+                            "1 validation error for {title}\n  Value error, Graph must have exactly one entry worker, \
+                             got [{}]. Pass entry_worker=... or call graph.set_entry(...) once on the sub-graph.",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if !exit_given {
+                exit = self.graphs[g].exit;
+                if exit.is_none() {
+                    self.out.push(error(
+                        "IN7",
+                        c.func.range(),
+                        format!(
+                            "1 validation error for {title}\n  Value error, Graph must have a defined exit worker. \
+                             Pass exit_worker=... or call graph.set_exit(...) on the sub-graph."
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(x) = exit {
+            if let OutputTypes::Known(v) = self.outputs(x) {
+                if v.len() != 1 && !title.is_empty() {
+                    let names: Vec<String> = v.iter().map(|k| self.ctx.class_repr(k)).collect();
+                    self.out.push(error(
+                        "IN8",
+                        c.func.range(),
+                        format!(
+                            "1 validation error for {title}\n  Value error, Exit worker must have exactly one output \
+                             type, got [{}]. Choose an exit worker with a single output type.",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(g) = graph {
+            // The sub-graph gets an adapter sink on its exit worker and runs inside this one.
+            self.graphs[g].imprecise = true;
+        }
         for k in &c.keywords {
-            if k.name.as_deref() != Some("entry_worker") {
+            if !matches!(
+                k.name.as_deref(),
+                Some("entry_worker" | "exit_worker" | "graph")
+            ) {
                 self.eval_escaping(&k.value);
             }
         }
@@ -597,6 +726,59 @@ where
     fn instantiation_checks(&mut self, cls: &ClassRef, c: &'a CallExpr) {
         let name = self.ctx.class_name(cls);
         let range = c.func.range();
+        // IN4: pydantic models take keyword arguments only.
+        if !c.args.is_empty() && !c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
+            if let Some(owner) = self.init_owner(cls) {
+                self.out.push(error(
+                    "IN4",
+                    range,
+                    format!(
+                        "{owner}.__init__() takes 1 positional argument but {} were given. Pass the arguments \
+                         as keywords, e.g. {name}(llm=llm, prompt=...).",
+                        c.args.len() + 1
+                    ),
+                ));
+            }
+            return;
+        }
+        // IN3: keyword values pydantic rejects (class-body defaults are not validated).
+        if let Some(k) = c.keyword("output_types") {
+            if let Expr::List { elts, .. } | Expr::Tuple { elts, .. } = &k.value {
+                for (i, e) in elts.iter().enumerate() {
+                    let Some(k2) = self.ctx.resolve_class(&self.path, e) else {
+                        continue;
+                    };
+                    if self.ctx.mro(&k2).complete && !self.ctx.derives_from_builtin(&k2, "Task") {
+                        self.out.push(error(
+                            "IN3",
+                            e.range(),
+                            format!(
+                                "1 validation error for {name}\noutput_types.{i}\n  Input should be a subclass of Task. \
+                                 List task classes in output_types ({} is not a Task).",
+                                self.ctx.class_name(&k2)
+                            ),
+                        ));
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(k) = c.keyword("join_type") {
+            if let Some(j) = self.ctx.resolve_class(&self.path, &k.value) {
+                if self.ctx.mro(&j).complete && !self.ctx.derives_from_builtin(&j, "TaskWorker") {
+                    self.out.push(error(
+                        "IN3",
+                        k.value.range(),
+                        format!(
+                            "1 validation error for {name}\njoin_type\n  Input should be a subclass of TaskWorker. \
+                             join_type names the upstream worker class to join on ({} is not a worker).",
+                            self.ctx.class_name(&j)
+                        ),
+                    ));
+                    return;
+                }
+            }
+        }
         // IN1: abstract consume methods.
         for m in ["consume_work", "consume_work_joined"] {
             if let Some(MethodRef::Builtin(b)) = find_method(self.ctx, cls, m) {
@@ -703,6 +885,38 @@ where
                 }
             }
         }
+    }
+
+    /// The class whose `__init__(self, **data)` rejects positional arguments, or `None` when a
+    /// user `__init__` with other parameters decides.
+    fn init_owner(&mut self, cls: &ClassRef) -> Option<String> {
+        let mro = self.ctx.mro(cls);
+        for k in &mro.classes {
+            match k {
+                ClassRef::User(..) => {
+                    let (_, cs) = self.ctx.user_class(k)?;
+                    if let Some(init) = cs.method("__init__") {
+                        let p = init.bound_params();
+                        let data_only = p.len() == 1
+                            && p[0].kind == super::super::summary::ParamKind::VarKeyword;
+                        return data_only.then(|| cs.name.clone());
+                    }
+                    if cs.method("__new__").is_some() {
+                        return None;
+                    }
+                }
+                ClassRef::Builtin(id) => {
+                    let b = builtins::class(*id);
+                    if matches!(
+                        b.name,
+                        "TaskWorker" | "CachedTaskWorker" | "LLMTaskWorker" | "MergedTaskWorker"
+                    ) {
+                        return Some(b.name.to_string());
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// A user `__init__` with explicit parameters (not just `**data`) changes what the
@@ -834,6 +1048,29 @@ where
                 }
                 Val::NoneLit
             }
+            "set_exit" => {
+                let precise = self.touch(g);
+                match c.arg(0, "worker").map(|a| (a.range(), self.eval(a))) {
+                    Some((range, Val::Worker(w))) if precise && !self.is_added(g, w) => {
+                        let wn = self.display_of(w);
+                        self.out.push(error(
+                            "GC13",
+                            range,
+                            format!(
+                                "Worker {wn} must be added to the Graph before setting it as an exit worker. \
+                                 Add {wn} to the graph first."
+                            ),
+                        ));
+                    }
+                    Some((_, Val::Worker(w))) => self.graphs[g].exit = Some(w),
+                    Some((_, v)) => {
+                        self.escape(&v);
+                        self.graphs[g].imprecise = true;
+                    }
+                    None => self.graphs[g].imprecise = true,
+                }
+                Val::NoneLit
+            }
             "set_max_parallel_tasks" => {
                 self.max_parallel(c);
                 Val::NoneLit
@@ -865,10 +1102,9 @@ where
             | "get_exit_worker"
             | "finalize"
             | "validate_graph"
-            | "compute_worker_distances"
-            | "set_exit" => {
+            | "compute_worker_distances" => {
                 self.eval_args_escaping(c);
-                if name == "set_exit" || name == "get_entry_workers" || name == "get_exit_worker" {
+                if name == "get_entry_workers" || name == "get_exit_worker" {
                     self.graphs[g].imprecise = true;
                 }
                 Val::Unknown
@@ -1007,6 +1243,7 @@ where
         }
         self.graphs[g].edges.push((u, d, None));
         let edge_index = self.graphs[g].edges.len() - 1;
+        let errors_before = self.out.len();
         let consumed = self.consumed(d);
         let mut task_type = None;
         match consumed {
@@ -1075,6 +1312,11 @@ where
                 }
             }
             ConsumedTypes::Unknown => {}
+        }
+        if self.out.len() > errors_before {
+            // PlanAI raised here: nothing after this line runs, so later negative facts
+            // (missing consumers, ...) would be noise.
+            self.graphs[g].imprecise = true;
         }
         let upstream = self.display_of(u);
         let downstream = self.display_of(d);
@@ -1274,6 +1516,7 @@ where
                 );
                 d = self.with_edge_related(d, w, usize::MAX - 1);
                 self.out.push(d);
+                self.graphs[g].imprecise = true;
                 return;
             }
         }
@@ -1443,7 +1686,72 @@ where
             }
         }
         if precise && !self.graphs[g].imprecise {
+            self.merged_checks(g);
             self.consumer_checks(g);
+        }
+    }
+
+    /// EX2: `MergedTaskWorker._validate_post_register` at `execute`: every merged type must
+    /// be an output type of some direct upstream worker.
+    fn merged_checks(&mut self, g: usize) {
+        let workers = self.graphs[g].workers.clone();
+        for w in workers {
+            let Some(cls) = self.workers[w].class.clone() else {
+                continue;
+            };
+            if !self.ctx.mro(&cls).complete
+                || !self.ctx.derives_from_builtin(&cls, "MergedTaskWorker")
+            {
+                continue;
+            }
+            let call = self.workers[w].call;
+            let path = self.path.clone();
+            let spec = InstanceSpec {
+                class: &cls,
+                call: call.map(|c| (&*path, c)),
+            };
+            let merged = match consumed::field_value(self.ctx, spec, "merged_types") {
+                FieldValue::Expr(p, e) => match consumed::eval_class_list(self.ctx, &p, &e) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let ups: Vec<usize> = self.graphs[g]
+                .edges
+                .iter()
+                .filter(|(a, b, _)| *b == w && *a != INITIAL)
+                .map(|(a, _, _)| *a)
+                .collect();
+            let mut produced = Vec::new();
+            let mut unknown = false;
+            for u in ups {
+                match self.outputs(u) {
+                    OutputTypes::Known(v) => produced.extend(v),
+                    OutputTypes::Unknown => unknown = true,
+                }
+            }
+            if unknown {
+                continue;
+            }
+            if let Some(missing) = merged.iter().find(|t| !produced.contains(t)) {
+                let tn = self.ctx.class_name(missing);
+                let range = self.graphs[g]
+                    .add_sites
+                    .get(&w)
+                    .copied()
+                    .unwrap_or_default();
+                self.out.push(error(
+                    "EX2",
+                    range,
+                    format!(
+                        "{tn} is not being produced by any upstream worker. {} merges [{}] but no worker connected \
+                         directly upstream lists {tn} in its output_types.",
+                        self.display_of(w),
+                        merged.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
         }
     }
 
@@ -1507,8 +1815,7 @@ where
                         range,
                         format!(
                             "No consumer registered for {tn}: {wn} publishes {tn} but nothing in this graph consumes it. \
-                             Connect a worker that consumes {tn} or add graph.set_sink({wn_var}, {tn}).",
-                            wn_var = "<worker>"
+                             Connect a worker that consumes {tn}, or collect it with graph.set_sink(<the {wn} worker>, {tn})."
                         ),
                     ))
                 } else if consumers > 1 && !with_consumer {

@@ -1,6 +1,16 @@
 //! The PlanAI checks. Each submodule adds diagnostics for one family of PlanAI errors; every
 //! check stays silent when something it depends on is unknown (unresolved classes, dynamic
 //! code), because a wrong error is worse than a missing one.
+//!
+//! | module | codes |
+//! |---|---|
+//! | `class_defs` | CD1, CD2, CD3, CD4 (warning), CD5 (warning), CD7, RT8 (class body) |
+//! | `publish` | RT1, RT6 |
+//! | `prompts` | RT11, RT12 |
+//! | `graph` | IN1–IN8, RT8 (kwargs), GC1–GC9, GC11–GC13, EX1, EX2, RT3, RT4 |
+//!
+//! Codes are the PlanAI IDs of `docs/planai-semantics.md`; severity is Error for what PlanAI
+//! raises and Warning for pydantic warnings.
 
 pub mod class_defs;
 pub mod graph;

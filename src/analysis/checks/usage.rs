@@ -10,17 +10,18 @@ use super::super::FileData;
 
 #[derive(Debug, Clone, Default)]
 pub struct UsageIndex {
-    /// "Callee\0kwarg" → number of call sites; kwarg `**` stands for a splat.
-    kwargs: FxMap<String, usize>,
-    /// Simple names used as base classes → number of uses.
-    bases: FxMap<String, usize>,
+    /// hash("Callee", "kwarg") → number of call sites; kwarg `**` stands for a splat.
+    /// Hashes, not strings: a collision can only make a check *more* silent.
+    kwargs: FxMap<u64, usize>,
+    /// hash(simple name used as a base class) → number of uses.
+    bases: FxMap<u64, usize>,
 }
 
 /// One file's contribution to the index, computed once when the file is summarised.
 #[derive(Debug, Clone, Default)]
 pub struct UsageKeys {
-    kwargs: Vec<String>,
-    bases: Vec<String>,
+    kwargs: Vec<u64>,
+    bases: Vec<u64>,
 }
 
 /// Collects the usage keys of a summary.
@@ -42,8 +43,8 @@ pub fn collect_keys(s: &FileSummary) -> UsageKeys {
     });
     for c in &s.classes {
         for b in &c.bases {
-            if let Some(name) = b.dotted().and_then(|d| d.last().map(|s| s.to_string())) {
-                base_keys.push(name);
+            if let Some(name) = b.dotted().and_then(|d| d.last().copied()) {
+                base_keys.push(name_key(name));
             }
         }
     }
@@ -53,8 +54,17 @@ pub fn collect_keys(s: &FileSummary) -> UsageKeys {
     }
 }
 
-fn key(callee: &str, kw: &str) -> String {
-    format!("{callee}\0{kw}")
+fn key(callee: &str, kw: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::analysis::FxHasher::default();
+    h.write(callee.as_bytes());
+    h.write_u8(0);
+    h.write(kw.as_bytes());
+    h.finish()
+}
+
+fn name_key(name: &str) -> u64 {
+    key(name, "")
 }
 
 impl UsageIndex {
@@ -74,7 +84,7 @@ impl UsageIndex {
         ] {
             for k in keys {
                 if delta > 0 {
-                    *map.entry(k.clone()).or_insert(0) += 1;
+                    *map.entry(*k).or_insert(0) += 1;
                 } else if let Some(v) = map.get_mut(k) {
                     *v = v.saturating_sub(1);
                     if *v == 0 {
@@ -92,7 +102,7 @@ impl UsageIndex {
 
     /// Whether some class uses `name` as a base.
     pub fn used_as_base(&self, name: &str) -> bool {
-        self.bases.contains_key(name)
+        self.bases.contains_key(&name_key(name))
     }
 }
 
