@@ -41,6 +41,9 @@ pub fn stop(session: &Session, uri: &Uri) {
     if let Some((_, worker)) = session.workers.remove(uri) {
         worker.task.abort();
     }
+    if let Ok(mut order) = session.tree_order.lock() {
+        order.retain(|u| u != uri);
+    }
 }
 
 struct Computed {
@@ -102,6 +105,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 }
                 current
             };
+            retain_tree(&session, &uri);
             if still_current {
                 session.static_results.insert(
                     uri.clone(),
@@ -116,6 +120,36 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
     }
 }
 
+thread_local! {
+    /// One parser per blocking thread, reused across documents.
+    static PARSER: std::cell::RefCell<tree_sitter::Parser> =
+        std::cell::RefCell::new(crate::syntax::new_parser());
+}
+
+/// How many documents keep their syntax tree for incremental reparsing. Trees are large
+/// (~0.6 MB for 600 lines), so only recently edited documents keep one; the others reparse
+/// from scratch on their next edit.
+const RETAINED_TREES: usize = 8;
+
+/// Records that `uri` holds a tree and drops the trees of the least recently analysed
+/// documents beyond [`RETAINED_TREES`].
+fn retain_tree(session: &Session, uri: &Uri) {
+    let evicted: Vec<Uri> = {
+        let Ok(mut order) = session.tree_order.lock() else {
+            return;
+        };
+        order.retain(|u| u != uri);
+        order.push_back(uri.clone());
+        let excess = order.len().saturating_sub(RETAINED_TREES);
+        order.drain(..excess).collect()
+    };
+    for old in evicted {
+        if let Some(mut document) = session.documents.get_mut(&old) {
+            document.drop_tree();
+        }
+    }
+}
+
 fn compute(
     session: &Session,
     path: &Path,
@@ -123,9 +157,8 @@ fn compute(
     content_changed: bool,
 ) -> Computed {
     let version = snapshot.version();
-    let mut parser = crate::syntax::new_parser();
-    let tree = snapshot.parse(&mut parser);
     let text: Arc<str> = Arc::from(snapshot.text());
+    let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
     let mut diagnostics = Vec::new();
     if let Some(tree) = tree.as_ref() {
         diagnostics.extend(crate::syntax::syntax_diagnostics(tree, &text));

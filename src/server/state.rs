@@ -52,6 +52,8 @@ pub struct Session {
     pub published_versions: Mutex<HashMap<Uri, Option<i32>>>,
     /// (client answers workspace/configuration, client supports dynamic file watchers).
     pub client_features: OnceLock<(bool, bool)>,
+    /// Documents holding a syntax tree, least recently analysed first (see `publish.rs`).
+    pub tree_order: Mutex<std::collections::VecDeque<Uri>>,
     /// Enables test-only requests such as `planai/debug/panic`.
     pub test_hooks: bool,
 }
@@ -72,6 +74,7 @@ impl Session {
             workspace_generation: AtomicU64::new(0),
             published_versions: Mutex::new(HashMap::new()),
             client_features: OnceLock::new(),
+            tree_order: Mutex::new(Default::default()),
             test_hooks: std::env::var_os("PLANAI_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),
         }
     }

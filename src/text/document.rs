@@ -111,6 +111,26 @@ impl Document {
         parse_rope(parser, &self.rope, self.tree.as_ref())
     }
 
+    /// Like [`Self::parse`], from the document's text already copied out of the rope: one
+    /// contiguous buffer parses faster than rope chunks fed through a callback.
+    pub fn parse_text(
+        &self,
+        parser: &mut tree_sitter::Parser,
+        text: &str,
+    ) -> Option<tree_sitter::Tree> {
+        if self.tree_version == Some(self.version) {
+            return self.tree.clone();
+        }
+        parser.parse(text.as_bytes(), self.tree.as_ref())
+    }
+
+    /// Forgets the syntax tree to save memory (a 600-line module's tree takes ~0.6 MB); the
+    /// next analysis parses from scratch.
+    pub fn drop_tree(&mut self) {
+        self.tree = None;
+        self.tree_version = None;
+    }
+
     /// Stores a tree parsed from `version`, unless the document has moved on since (then the
     /// stale tree would lack the newer edits and must not become the incremental base).
     pub fn store_tree(&mut self, version: i32, tree: tree_sitter::Tree) {
