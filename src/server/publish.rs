@@ -157,21 +157,33 @@ fn compute(
     content_changed: bool,
 ) -> Computed {
     let version = snapshot.version();
+    let started = std::time::Instant::now();
     let text: Arc<str> = Arc::from(snapshot.text());
     let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
+    let parsed = started.elapsed();
     let mut diagnostics = Vec::new();
     if let Some(tree) = tree.as_ref() {
         diagnostics.extend(crate::syntax::syntax_diagnostics(tree, &text));
     }
+    let syntax_checked = started.elapsed();
     if text.len() <= SEMANTIC_ANALYSIS_SIZE_LIMIT {
         if content_changed {
             if let Ok(mut host) = session.analysis.write() {
                 host.set_file(path.to_path_buf(), Arc::clone(&text), tree.as_ref());
             }
         }
+        let summarised = started.elapsed();
         if let Ok(host) = session.analysis.read() {
             diagnostics.extend(host.file_diagnostics(path));
         }
+        tracing::debug!(
+            path = %path.display(),
+            version,
+            "analysis: parse {parsed:?}, syntax {:?}, summary {:?}, checks {:?}",
+            syntax_checked - parsed,
+            summarised - syntax_checked,
+            started.elapsed() - summarised
+        );
     } else if content_changed {
         tracing::info!(
             path = %path.display(),
