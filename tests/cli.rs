@@ -92,3 +92,35 @@ fn check_on_a_clean_folder_exits_0_and_skips_virtualenvs() {
     assert_eq!(output.status.code(), Some(0), "stdout: {stdout}");
     assert!(stdout.contains("Checked 1 file:"), "got {stdout}");
 }
+
+#[test]
+fn envs_lists_the_workspace_venv_as_json_and_as_a_table() {
+    let dir = workspace(&[(".venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.11.7\n")]);
+    let bin = dir.path().join(".venv/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("python"), "").unwrap();
+    let site = dir
+        .path()
+        .join(".venv/lib/python3.11/site-packages/planai-0.7.1.dist-info");
+    std::fs::create_dir_all(&site).unwrap();
+
+    let output = planai_lsp(&["envs", "--json"], dir.path());
+    assert!(output.status.success());
+    let envs: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let local = envs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"].as_str().is_some_and(|p| p.contains(".venv")))
+        .expect("the workspace .venv is listed");
+    assert_eq!(local["planai"], "0.7.1");
+    assert_eq!(local["python_version"], "3.11.7");
+
+    let table = planai_lsp(&["envs"], dir.path());
+    assert!(table.status.success());
+    assert!(String::from_utf8_lossy(&table.stdout).contains(".venv"));
+    assert_eq!(
+        planai_lsp(&["envs", "--bogus"], dir.path()).status.code(),
+        Some(2)
+    );
+}
