@@ -299,3 +299,26 @@ async fn shutdown_and_exit_end_the_session() {
     let client = WorkspaceBuilder::new().start().await;
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_graph_renders_the_edges_a_file_builds() {
+    let source = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\n\nclass Page(Task):\n    url: str\n\n\nclass Summary(Task):\n    text: str\n\n\nclass Fetcher(TaskWorker):\n    output_types: List[Type[Task]] = [Page]\n\n    def consume_work(self, task: Page):\n        self.publish_work(Page(url=task.url), input_task=task)\n\n\nclass Summarizer(TaskWorker):\n    output_types: List[Type[Task]] = [Summary]\n\n    def consume_work(self, task: Page):\n        self.publish_work(Summary(text=task.url), input_task=task)\n\n\ndef main():\n    graph = Graph(name=\"demo\")\n    fetcher = Fetcher()\n    summarizer = Summarizer()\n    graph.add_workers(fetcher, summarizer)\n    graph.set_dependency(fetcher, summarizer)\n    graph.set_sink(summarizer, Summary)\n";
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let uri = client.open("flow.py", source, 1).await;
+    client.await_diagnostics(&uri, 1).await;
+    let graph = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.showGraph", "arguments": [uri]}),
+        )
+        .await;
+    let mermaid = graph["mermaid"].as_str().unwrap();
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+    assert!(mermaid.contains("-->|Page| main_Summarizer"), "{mermaid}");
+    assert!(mermaid.contains("sink: Summary"), "{mermaid}");
+    assert_eq!(graph["edges"][0]["upstream"], "Fetcher");
+    assert_eq!(graph["edges"][0]["range"]["start"]["line"], 31);
+}

@@ -10,6 +10,7 @@
 pub mod builtins;
 pub mod checks;
 pub mod consumed;
+pub mod graph_view;
 pub mod resolve;
 pub mod summary;
 

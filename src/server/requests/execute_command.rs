@@ -12,6 +12,7 @@ pub const COMMANDS: &[&str] = &[
     "planai.restartHelper",
     "planai.listModels",
     "planai.introspectTasks",
+    "planai.showGraph",
 ];
 
 pub async fn handle(
@@ -35,6 +36,9 @@ pub async fn handle(
             crate::server::venv::introspect_tasks(session, params.arguments)
                 .await
                 .map(Some)
+        }
+        "planai.showGraph" => {
+            crate::server::requests::show_graph::handle(session, params.arguments).map(Some)
         }
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",

@@ -3,4 +3,5 @@
 pub mod debug;
 pub mod execute_command;
 pub mod initialize;
+pub mod show_graph;
 pub mod shutdown;

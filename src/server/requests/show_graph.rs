@@ -1,0 +1,54 @@
+use std::sync::Arc;
+
+use ropey::Rope;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::Uri;
+
+use crate::server::publish::to_lsp_range;
+use crate::server::state::{uri_to_path, Session};
+
+/// `planai.showGraph [uri]` (or `[{uri}]`): the graphs the file builds, as Mermaid text plus
+/// the edges with their ranges, from the static analysis (no Python runs).
+pub fn handle(
+    session: &Arc<Session>,
+    arguments: Vec<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let uri_text = arguments
+        .first()
+        .and_then(|a| {
+            a.as_str()
+                .map(str::to_string)
+                .or_else(|| a.get("uri")?.as_str().map(str::to_string))
+        })
+        .ok_or_else(|| Error::invalid_params("planai.showGraph needs the document URI"))?;
+    let uri: Uri = uri_text
+        .parse()
+        .map_err(|_| Error::invalid_params(format!("not a URI: {uri_text}")))?;
+    let path = uri_to_path(&uri);
+    let host = session
+        .analysis
+        .read()
+        .map_err(|_| Error::internal_error())?;
+    let edges = host.graph_edges(&path);
+    let rope = match session.documents.get(&uri) {
+        Some(document) => document.rope().clone(),
+        None => Rope::from_str(&host.file_text(&path).unwrap_or_default()),
+    };
+    let encoding = session.encoding();
+    let listed: Vec<serde_json::Value> = edges
+        .iter()
+        .map(|edge| {
+            serde_json::json!({
+                "scope": edge.scope,
+                "upstream": edge.upstream,
+                "downstream": edge.downstream,
+                "taskType": edge.task_type,
+                "range": to_lsp_range(&rope, edge.range, encoding),
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "mermaid": crate::analysis::graph_view::mermaid(&edges),
+        "edges": listed,
+    }))
+}
