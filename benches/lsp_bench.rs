@@ -5,8 +5,9 @@
 //! ```
 //!
 //! Starts the release binary (`target/release/planai-lsp`, or `$PLANAI_LSP_BIN`) as an editor
-//! would, speaks LSP over its stdin/stdout (Content-Length framing), and for generated PlanAI
-//! modules of 600, 6,000 and 60,000 lines measures
+//! would, speaks LSP over its stdin/stdout (Content-Length framing; the client is shared with
+//! `venv_bench` in `support/lsp_stdio.rs`), and for generated PlanAI modules of 600, 6,000 and
+//! 60,000 lines measures
 //!
 //! - open → diagnostics: `didOpen` (version 1) until the `publishDiagnostics` for that version;
 //! - edit → diagnostics, 51 times each: a one-character incremental `didChange` that toggles the
@@ -22,17 +23,17 @@
 //! `PLANAI_BENCH_EDITS` (default 51), `PLANAI_BENCH_DOCS` (default 100),
 //! `PLANAI_BENCH_STDERR=1` (show the server's log). Only std and serde_json are used.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+#[path = "support/lsp_stdio.rs"]
+mod lsp_stdio;
+
 use std::time::{Duration, Instant};
 
+use lsp_stdio::{
+    binary, env_or, fail, file_uri, mb, med_p90, ms, percentile, verdict, Server, OPEN_TIMEOUT,
+};
 use planai_lsp::testing::generate_planai_module;
 use serde_json::{json, Value};
 
-const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
 const EDIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() {
@@ -46,7 +47,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("planai-lsp-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("{}: {e}", dir.display())));
 
-    let mut server = Server::start(&bin, &dir);
+    let mut server = Server::start(&bin, &dir, init_options());
     println!("planai-lsp stdio benchmark");
     println!("  binary:            {}", bin.display());
     println!("  position encoding: {}", server.encoding);
@@ -84,7 +85,7 @@ fn main() {
     let after_sizes = server.rss();
     server.stop();
 
-    let mut fresh = Server::start(&bin, &dir);
+    let mut fresh = Server::start(&bin, &dir, init_options());
     let idle = fresh.rss();
     let (open_all, rss) = bench_memory(&mut fresh, &dir, docs);
     fresh.stop();
@@ -159,7 +160,7 @@ fn bench_size(server: &mut Server, dir: &std::path::Path, lines: usize, edits: u
             "range": range(digit_line, digit_col, digit_line, digit_col + 1),
             "text": new,
         });
-        digit.push(server.change(&uri, version, change).0);
+        digit.push(server.change(&uri, version, change, EDIT_TIMEOUT).0);
     }
 
     // Remove and restore the `:` of the final `if __name__ == "__main__":`.
@@ -175,7 +176,7 @@ fn bench_size(server: &mut Server, dir: &std::path::Path, lines: usize, edits: u
         } else {
             json!({"range": range(colon_line, colon_col, colon_line, colon_col), "text": ":"})
         };
-        let (took, published) = server.change(&uri, version, change);
+        let (took, published) = server.change(&uri, version, change, EDIT_TIMEOUT);
         let syntax = syntax_count(&published);
         if breaking {
             wrong += usize::from(syntax == 0);
@@ -237,247 +238,6 @@ fn bench_memory(server: &mut Server, dir: &std::path::Path, docs: usize) -> (Dur
     (took, server.rss())
 }
 
-struct Server {
-    child: Child,
-    stdin: Arc<Mutex<ChildStdin>>,
-    rx: Receiver<(Instant, Value)>,
-    next_id: i64,
-    encoding: String,
-}
-
-impl Server {
-    fn start(bin: &PathBuf, root: &std::path::Path) -> Server {
-        let stderr = if std::env::var_os("PLANAI_BENCH_STDERR").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        let mut child = Command::new(bin)
-            .current_dir(root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| fail(&format!("cannot start {}: {e}", bin.display())));
-        let stdin = Arc::new(Mutex::new(child.stdin.take().expect("piped stdin")));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = channel();
-        let replies = Arc::clone(&stdin);
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            while let Some(msg) = read_message(&mut reader) {
-                let at = Instant::now();
-                // Answer the server's own requests so it never waits on us.
-                if msg.get("id").is_some() && msg.get("method").is_some() {
-                    let result = match msg["method"].as_str() {
-                        Some("workspace/configuration") => {
-                            let n = msg["params"]["items"].as_array().map_or(0, Vec::len);
-                            Value::Array(vec![Value::Null; n])
-                        }
-                        _ => Value::Null,
-                    };
-                    let reply = json!({"jsonrpc": "2.0", "id": msg["id"], "result": result});
-                    if let Ok(mut w) = replies.lock() {
-                        let _ = write_message(&mut *w, &reply);
-                    }
-                    continue;
-                }
-                if tx.send((at, msg)).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            stdin,
-            rx,
-            next_id: 0,
-            encoding: String::new(),
-        };
-        let root_uri = file_uri(root);
-        let result = server.request(
-            "initialize",
-            json!({
-                "processId": std::process::id(),
-                "clientInfo": {"name": "planai-lsp-bench"},
-                "rootUri": root_uri,
-                "workspaceFolders": [{"uri": root_uri, "name": "bench"}],
-                "capabilities": {
-                    "general": {"positionEncodings": ["utf-8", "utf-16"]},
-                    "textDocument": {
-                        "synchronization": {"didSave": true},
-                        "publishDiagnostics": {"relatedInformation": true, "versionSupport": true}
-                    }
-                },
-                "initializationOptions": {"planai": {"validation": {"run": "off"}}}
-            }),
-        );
-        server.encoding = result["capabilities"]["positionEncoding"]
-            .as_str()
-            .unwrap_or("utf-16 (default)")
-            .to_string();
-        server.notify("initialized", json!({}));
-        server
-    }
-
-    fn send(&mut self, msg: &Value) {
-        let ok = match self.stdin.lock() {
-            Ok(mut w) => write_message(&mut *w, msg).is_ok(),
-            Err(_) => false,
-        };
-        if !ok {
-            self.abort("the server closed its stdin");
-        }
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let deadline = Instant::now() + OPEN_TIMEOUT;
-        loop {
-            let Some((_, msg)) = self.recv_until(deadline) else {
-                self.abort(&format!("no response to {method}"));
-            };
-            if msg["id"] == id && msg.get("method").is_none() {
-                if let Some(error) = msg.get("error") {
-                    self.abort(&format!("{method} failed: {error}"));
-                }
-                return msg["result"].clone();
-            }
-        }
-    }
-
-    fn recv_until(&mut self, deadline: Instant) -> Option<(Instant, Value)> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.rx.recv_timeout(left) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => self.abort("the server exited"),
-        }
-    }
-
-    /// Waits for the `publishDiagnostics` of `uri` that carries `version`.
-    fn wait_publish(&mut self, uri: &str, version: i64, timeout: Duration) -> (Instant, Value) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let Some((at, msg)) = self.recv_until(deadline) else {
-                self.abort(&format!(
-                    "timed out after {timeout:?} waiting for diagnostics of {uri} version {version}"
-                ));
-            };
-            if msg["method"] == "textDocument/publishDiagnostics"
-                && msg["params"]["uri"] == uri
-                && msg["params"]["version"] == version
-            {
-                return (at, msg);
-            }
-        }
-    }
-
-    /// Sends one incremental change and waits for the diagnostics of the new version.
-    fn change(&mut self, uri: &str, version: i64, change: Value) -> (Duration, Value) {
-        while self.rx.try_recv().is_ok() {}
-        let start = Instant::now();
-        self.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}),
-        );
-        let (at, msg) = self.wait_publish(uri, version, EDIT_TIMEOUT);
-        (at - start, msg)
-    }
-
-    /// (VmRSS, VmHWM) in KiB.
-    fn rss(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    fn stop(mut self) {
-        let _ = self.request("shutdown", Value::Null);
-        self.notify("exit", Value::Null);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("warning: the server did not exit after shutdown/exit; killing it");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn abort(&mut self, message: &str) -> ! {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        fail(message)
-    }
-}
-
-fn read_message(reader: &mut impl BufRead) -> Option<Value> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    serde_json::from_slice(&body).ok()
-}
-
-fn write_message(w: &mut impl Write, msg: &Value) -> std::io::Result<()> {
-    let body = serde_json::to_vec(msg)?;
-    write!(w, "Content-Length: {}\r\n\r\n", body.len())?;
-    w.write_all(&body)?;
-    w.flush()
-}
-
-fn binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PLANAI_LSP_BIN") {
-        let bin = PathBuf::from(bin);
-        if !bin.is_file() {
-            fail(&format!("PLANAI_LSP_BIN={} is not a file", bin.display()));
-        }
-        return bin;
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let bin = target.join("release").join("planai-lsp");
-    if !bin.is_file() {
-        fail(&format!(
-            "{} not found: run `cargo build --release` first (or set PLANAI_LSP_BIN)",
-            bin.display()
-        ));
-    }
-    bin
-}
-
 /// (0-based line, column) of `column_in_needle` within the last occurrence of `needle`.
 fn position_of(text: &str, needle: &str, column_in_needle: usize) -> (usize, usize) {
     let at = text
@@ -499,49 +259,7 @@ fn syntax_count(publish: &Value) -> usize {
         .map_or(0, |ds| ds.iter().filter(|d| d["code"] == "syntax").count())
 }
 
-fn file_uri(path: &std::path::Path) -> String {
-    format!("file://{}", path.display())
-}
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
-fn percentile(samples: &[Duration], p: usize) -> Duration {
-    if samples.is_empty() {
-        return Duration::ZERO;
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn med_p90(samples: &[Duration]) -> String {
-    format!(
-        "{} / {}",
-        ms(percentile(samples, 50)),
-        ms(percentile(samples, 90))
-    )
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn mb(kib: u64) -> String {
-    format!("{:.1} MB", kib as f64 / 1024.0)
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "NOT met"
-    }
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("lsp_bench: {message}");
-    std::process::exit(1)
+/// Venv validation is turned off: this measures the Rust path.
+fn init_options() -> Value {
+    json!({"planai": {"validation": {"run": "off"}}})
 }
