@@ -236,6 +236,7 @@ async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_pytho
         .expect("planai missing in the plain interpreter");
 
     // Neovim pushes its settings table with didChangeConfiguration.
+    client.forget_received();
     client
         .notify(
             "workspace/didChangeConfiguration",
@@ -259,12 +260,19 @@ async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_pytho
         )
         .await;
     let uri_clone = uri.clone();
-    client
+    let published = client
         .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
             p["uri"] == uri_clone.as_str() && has_venv(p)
         })
         .await
         .expect("validation runs in the new interpreter");
+    let venv_codes: Vec<&Value> = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["source"] == "planai (venv)")
+        .collect();
+    assert_eq!(venv_codes[0]["code"], "ValueError", "{venv_codes:?}");
     let state = client
         .request("planai/debug/state", json!({"uri": uri}))
         .await;
@@ -275,4 +283,45 @@ async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_pytho
             .contains("0.7.1"),
         "{state}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modules_in_packages_are_validated_with_relative_imports_working() {
+    let python = common::test_venv_python();
+    let mut client = WorkspaceBuilder::new()
+        .file("shop/__init__.py", "")
+        .file(
+            "shop/tasks.py",
+            "from planai import Task\n\n\nclass Order(Task):\n    item: str\n",
+        )
+        .initialization_options(python_settings(&python))
+        .start()
+        .await;
+    let source =
+        "from planai import TaskWorker\n\nfrom .tasks import Order\n\nQUANTITY = int(\"many\")\n";
+    let uri = client.open("shop/graph.py", source, 1).await;
+    client.await_diagnostics(&uri, 1).await;
+    client
+        .notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let uri_clone = uri.clone();
+    let published = client
+        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
+            p["uri"] == uri_clone.as_str() && has_venv(p)
+        })
+        .await
+        .expect("venv diagnostics after save");
+    let venv: Vec<&Value> = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["source"] == "planai (venv)")
+        .collect();
+    // The relative import worked: the failure is the one on line 5, not the import.
+    assert_eq!(venv.len(), 1, "{venv:?}");
+    assert_eq!(venv[0]["code"], "ValueError", "{venv:?}");
+    assert_eq!(venv[0]["range"]["start"]["line"], 4);
 }

@@ -106,7 +106,11 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 current
             };
             retain_tree(&session, &uri);
-            if still_current {
+            // A re-check triggered by another file that changed nothing here is not re-sent.
+            let already_published = session.static_results.get(&uri).is_some_and(|last| {
+                last.version == computed.version && last.diagnostics == computed.diagnostics
+            });
+            if still_current && !already_published {
                 session.static_results.insert(
                     uri.clone(),
                     crate::server::state::VenvResult {

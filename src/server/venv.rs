@@ -346,16 +346,21 @@ async fn validate_document(
     };
     let settings = session.settings();
     let path = uri_to_path(&uri);
-    let roots: Vec<String> = roots(&session)
+    let package = package_of(&path);
+    let mut roots: Vec<String> = roots(&session)
         .iter()
         .map(|r| r.display().to_string())
         .collect();
+    if let Some(package) = &package {
+        // The directory holding the top-level package must be importable for relative imports.
+        roots.insert(0, package.import_root.display().to_string());
+    }
     let timeout = Duration::from_millis(settings.validation_timeout_ms);
     let params = ValidateParams {
         path: path.display().to_string(),
         source: text.clone(),
         roots: roots.clone(),
-        module_name: None,
+        module_name: package.map(|p| p.module_name),
         run_main: Some(true),
         timeout_ms: Some(settings.validation_timeout_ms),
     };
@@ -393,6 +398,37 @@ async fn validate_document(
         },
     );
     republish(&session, &uri);
+}
+
+/// Where a module sits in a package: its dotted name and the directory to import it from.
+#[derive(Debug, PartialEq, Eq)]
+struct PackagedModule {
+    module_name: String,
+    import_root: PathBuf,
+}
+
+/// The dotted module name of `path` when it lives in a package (its directory has an
+/// `__init__.py`), so it runs as `__main__` *within that package* and relative imports work;
+/// `None` for a plain script.
+fn package_of(path: &std::path::Path) -> Option<PackagedModule> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut parts: Vec<String> = Vec::new();
+    let mut directory = path.parent()?;
+    while directory.join("__init__.py").is_file() {
+        parts.push(directory.file_name()?.to_str()?.to_string());
+        directory = directory.parent()?;
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    parts.reverse();
+    if stem != "__init__" {
+        parts.push(stem.to_string());
+    }
+    Some(PackagedModule {
+        module_name: parts.join("."),
+        import_root: directory.to_path_buf(),
+    })
 }
 
 /// A helper failure the user should see in the file (timeouts, crashes); `None` for failures
@@ -765,6 +801,27 @@ pub async fn introspect_tasks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modules_in_packages_get_their_dotted_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("app/pipeline");
+        std::fs::create_dir_all(&package).unwrap();
+        std::fs::write(dir.path().join("app/__init__.py"), "").unwrap();
+        std::fs::write(package.join("__init__.py"), "").unwrap();
+        assert_eq!(
+            package_of(&package.join("graph.py")),
+            Some(PackagedModule {
+                module_name: "app.pipeline.graph".into(),
+                import_root: dir.path().to_path_buf(),
+            })
+        );
+        assert_eq!(
+            package_of(&package.join("__init__.py")).map(|p| p.module_name),
+            Some("app.pipeline".to_string())
+        );
+        assert_eq!(package_of(&dir.path().join("script.py")), None);
+    }
 
     #[test]
     fn finds_tool_decorated_functions() {

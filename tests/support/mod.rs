@@ -299,6 +299,12 @@ impl TestClient {
         response["result"].clone()
     }
 
+    /// Forgets every message received so far (so later waits only see what comes next).
+    pub fn forget_received(&mut self) {
+        self.backlog.clear();
+        while self.incoming.try_recv().is_ok() {}
+    }
+
     /// Waits for the first message matching `predicate`; others are kept for later waits.
     pub async fn await_message(&mut self, predicate: impl Fn(&Value) -> bool) -> Option<Value> {
         if let Some(index) = self.backlog.iter().position(&predicate) {
