@@ -22,6 +22,32 @@ fn has_venv(params: &Value) -> bool {
         .is_some_and(|d| d.iter().any(|d| d["source"] == "planai (venv)"))
 }
 
+/// Saves `uri` and returns the version and the `planai (venv)` diagnostics of the publish
+/// that follows.
+async fn save_and_await_venv(client: &mut TestClient, uri: &str) -> (Value, Vec<Value>) {
+    client
+        .notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let uri_owned = uri.to_string();
+    let published = client
+        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
+            p["uri"] == uri_owned.as_str() && has_venv(p)
+        })
+        .await
+        .expect("venv diagnostics after save");
+    let venv = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["source"] == "planai (venv)")
+        .cloned()
+        .collect();
+    (published["version"].clone(), venv)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saving_merges_venv_results_into_the_same_versioned_publish() {
     let python = common::test_venv_python();
@@ -35,26 +61,8 @@ async fn saving_merges_venv_results_into_the_same_versioned_publish() {
     let static_only = client.await_diagnostics(&uri, 1).await;
     assert!(static_only.iter().all(|d| d["source"] != "planai (venv)"));
 
-    client
-        .notify(
-            "textDocument/didSave",
-            json!({"textDocument": {"uri": uri}}),
-        )
-        .await;
-    let uri_clone = uri.clone();
-    let published = client
-        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
-            p["uri"] == uri_clone.as_str() && has_venv(p)
-        })
-        .await
-        .expect("venv diagnostics after save");
-    assert_eq!(published["version"], 1);
-    let venv: Vec<&Value> = published["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["source"] == "planai (venv)")
-        .collect();
+    let (version, venv) = save_and_await_venv(&mut client, &uri).await;
+    assert_eq!(version, 1);
     assert_eq!(venv.len(), 1, "{venv:?}");
     assert_eq!(venv[0]["code"], "ValueError");
     assert_eq!(venv[0]["range"]["start"]["line"], 7);
@@ -253,25 +261,9 @@ async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_pytho
         })
         .await
         .expect("the import-line warning goes away");
-    client
-        .notify(
-            "textDocument/didSave",
-            json!({"textDocument": {"uri": uri}}),
-        )
-        .await;
-    let uri_clone = uri.clone();
-    let published = client
-        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
-            p["uri"] == uri_clone.as_str() && has_venv(p)
-        })
-        .await
-        .expect("validation runs in the new interpreter");
-    let venv_codes: Vec<&Value> = published["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["source"] == "planai (venv)")
-        .collect();
+    // Publishes from before the switch may still have been in flight: drop them.
+    client.forget_received();
+    let (_, venv_codes) = save_and_await_venv(&mut client, &uri).await;
     assert_eq!(venv_codes[0]["code"], "ValueError", "{venv_codes:?}");
     let state = client
         .request("planai/debug/state", json!({"uri": uri}))
@@ -301,25 +293,7 @@ async fn modules_in_packages_are_validated_with_relative_imports_working() {
         "from planai import TaskWorker\n\nfrom .tasks import Order\n\nQUANTITY = int(\"many\")\n";
     let uri = client.open("shop/graph.py", source, 1).await;
     client.await_diagnostics(&uri, 1).await;
-    client
-        .notify(
-            "textDocument/didSave",
-            json!({"textDocument": {"uri": uri}}),
-        )
-        .await;
-    let uri_clone = uri.clone();
-    let published = client
-        .await_notification_within("textDocument/publishDiagnostics", VENV_WAIT, move |p| {
-            p["uri"] == uri_clone.as_str() && has_venv(p)
-        })
-        .await
-        .expect("venv diagnostics after save");
-    let venv: Vec<&Value> = published["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["source"] == "planai (venv)")
-        .collect();
+    let (_, venv) = save_and_await_venv(&mut client, &uri).await;
     // The relative import worked: the failure is the one on line 5, not the import.
     assert_eq!(venv.len(), 1, "{venv:?}");
     assert_eq!(venv[0]["code"], "ValueError", "{venv:?}");

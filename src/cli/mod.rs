@@ -71,20 +71,10 @@ fn envs(args: &[String]) -> i32 {
             .position(|e| e.interpreter == chosen.interpreter)
     });
     if json {
-        let items: Vec<serde_json::Value> = found
-            .iter()
-            .enumerate()
-            .map(|(index, environment)| {
-                let mut value = serde_json::to_value(environment).unwrap_or_default();
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("selected".into(), (Some(index) == selected).into());
-                }
-                value
-            })
-            .collect();
+        let listed = envs::environments_json(&found, selected);
         println!(
             "{}",
-            serde_json::to_string_pretty(&items).unwrap_or_default()
+            serde_json::to_string_pretty(&listed).unwrap_or_default()
         );
     } else if found.is_empty() {
         println!("{}", envs::no_interpreter_message());

@@ -1138,6 +1138,23 @@ fn path_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
 // ---------------------------------------------------------------------------------------------
 // The table for `planai-lsp envs`
 
+/// Environments as JSON (what `planai.listEnvironments` and `planai-lsp envs --json` print),
+/// each with a `selected` flag.
+pub fn environments_json(envs: &[PythonEnvironment], selected: Option<usize>) -> serde_json::Value {
+    let items = envs
+        .iter()
+        .enumerate()
+        .map(|(index, environment)| {
+            let mut value = serde_json::to_value(environment).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("selected".into(), (Some(index) == selected).into());
+            }
+            value
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}
+
 /// A plain-text table of environments; `selected` (an index into `envs`) is marked with `*`.
 pub fn render_table(envs: &[PythonEnvironment], selected: Option<usize>) -> String {
     if envs.is_empty() {

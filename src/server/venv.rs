@@ -35,6 +35,9 @@ pub struct VenvState {
     /// Environment selection and the helper of the selected interpreter.
     service: PythonService,
     configured: AtomicBool,
+    /// Serialises reconfiguration so settings are read and applied as one step: a slower
+    /// configure that read older settings can never overwrite a newer selection.
+    configure_lock: tokio::sync::Mutex<()>,
     /// Problem with the interpreter or planai, shown on `import planai` lines.
     interpreter_problem: Mutex<Option<String>>,
     /// One pending or running validation per document; a newer one aborts it.
@@ -48,6 +51,7 @@ impl Default for VenvState {
         Self {
             service: PythonService::new(SupervisorSettings::default()),
             configured: AtomicBool::new(false),
+            configure_lock: tokio::sync::Mutex::new(()),
             interpreter_problem: Mutex::new(None),
             validations: DashMap::new(),
             shown: Mutex::new(HashSet::new()),
@@ -159,6 +163,7 @@ async fn configure(session: &Arc<Session>) {
     if first {
         watch_status(Arc::clone(session));
     }
+    let _serialised = session.venv.configure_lock.lock().await;
     let options = discovery_options(session);
     let selection = session
         .venv
@@ -187,7 +192,14 @@ fn watch_status(session: Arc<Session>) {
     spawn_guarded("helper status", async move {
         loop {
             let current = status.borrow_and_update().clone();
+            // A status forwarded from a helper that was just replaced (interpreter switch) is
+            // stale: only the selected interpreter's own status counts.
+            let live = match session.venv.service.supervisor().await {
+                Some(supervisor) => supervisor.status() == current,
+                None => true,
+            };
             match &current {
+                _ if !live => {}
                 HelperStatus::PlanaiMissing { message } => {
                     show_once(
                         &session,
@@ -587,18 +599,7 @@ pub async fn list_environments(session: &Arc<Session>) -> Result<serde_json::Val
         configure(session).await;
     }
     let (found, selected) = session.venv.service.list_environments().await;
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .enumerate()
-        .map(|(index, environment)| {
-            let mut value = serde_json::to_value(environment).unwrap_or_default();
-            if let Some(object) = value.as_object_mut() {
-                object.insert("selected".into(), (Some(index) == selected).into());
-            }
-            value
-        })
-        .collect();
-    Ok(serde_json::Value::Array(items))
+    Ok(crate::python::envs::environments_json(&found, selected))
 }
 
 /// `planai.selectEnvironment [path | argv | {interpreter: argv}]`: use that interpreter until
