@@ -147,10 +147,25 @@ fn retain_tree(session: &Session, uri: &Uri) {
         let excess = order.len().saturating_sub(RETAINED_TREES);
         order.drain(..excess).collect()
     };
+    let released = !evicted.is_empty();
     for old in evicted {
         if let Some(mut document) = session.documents.get_mut(&old) {
             document.drop_tree();
         }
+    }
+    if released {
+        release_freed_memory();
+    }
+}
+
+/// Hands memory freed by dropped trees back to the OS. glibc keeps freed blocks in its
+/// per-thread arenas otherwise, so the resident size would stay at its peak.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps; it has no
+    // preconditions and touches no memory we own.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
