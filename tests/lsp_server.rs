@@ -322,3 +322,34 @@ async fn show_graph_renders_the_edges_a_file_builds() {
     assert_eq!(graph["edges"][0]["upstream"], "Fetcher");
     assert_eq!(graph["edges"][0]["range"]["start"]["line"], 31);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_name_completion_answers_without_python_in_an_untrusted_workspace() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .initialization_options(json!({"untrustedWorkspace": true}))
+        .start()
+        .await;
+    assert!(client.initialize_result["capabilities"]["completionProvider"].is_object());
+    let source = "from planai import llm_from_config\n\nllm = llm_from_config(provider=\"openai\", model_name=\"gp\")\nx = 1\n";
+    let uri = client.open("llm.py", source, 1).await;
+    client.await_diagnostics(&uri, 1).await;
+    let inside = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 55}}),
+        )
+        .await;
+    assert_eq!(
+        inside,
+        json!([]),
+        "no Python may run, so no models: {inside}"
+    );
+    let elsewhere = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 5}}),
+        )
+        .await;
+    assert_eq!(elsewhere, Value::Null);
+}

@@ -9,6 +9,7 @@
 
 pub mod builtins;
 pub mod checks;
+pub mod completion;
 pub mod consumed;
 pub mod graph_view;
 pub mod resolve;

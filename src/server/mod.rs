@@ -86,6 +86,10 @@ impl LanguageServer for Backend {
         notifications::did_change_watched_files::handle(&self.session, params).await;
     }
 
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        requests::completion::handle(&self.session, params).await
+    }
+
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         requests::execute_command::handle(&self.session, params).await
     }

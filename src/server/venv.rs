@@ -42,6 +42,8 @@ pub struct VenvState {
     interpreter_problem: Mutex<Option<String>>,
     /// One pending or running validation per document; a newer one aborts it.
     pub validations: DashMap<Uri, tokio::task::JoinHandle<()>>,
+    /// Models listed per provider (for `model_name=` completion), asked once per session.
+    models: DashMap<String, Vec<String>>,
     /// Messages already shown with `window/showMessage` (each is shown once).
     shown: Mutex<HashSet<String>>,
 }
@@ -54,6 +56,7 @@ impl Default for VenvState {
             configure_lock: tokio::sync::Mutex::new(()),
             interpreter_problem: Mutex::new(None),
             validations: DashMap::new(),
+            models: DashMap::new(),
             shown: Mutex::new(HashSet::new()),
         }
     }
@@ -797,6 +800,43 @@ pub async fn introspect_tasks(
         .await
         .map_err(helper_failure)?;
     Ok(serde_json::to_value(result).unwrap_or_default())
+}
+
+/// The models `provider` lists in the selected environment, for completion. Empty (never an
+/// error) when Python may not run, the provider needs a key or is unreachable; successful
+/// answers are cached for the session.
+pub async fn provider_models(session: &Arc<Session>, provider: &str) -> Vec<String> {
+    if let Some(models) = session.venv.models.get(provider) {
+        return models.clone();
+    }
+    let Some(supervisor) = ensure_supervisor(session).await else {
+        return Vec::new();
+    };
+    // Completion must answer quickly (Helix gives up after 20 s).
+    let timeout_ms = session.settings().validation_timeout_ms.min(8_000);
+    let params = ListModelsParams {
+        provider: provider.to_string(),
+        timeout_ms: Some(timeout_ms),
+    };
+    match supervisor
+        .request::<ListModels>(
+            params,
+            Duration::from_millis(timeout_ms) + Duration::from_secs(2),
+        )
+        .await
+    {
+        Ok(result) => {
+            session
+                .venv
+                .models
+                .insert(provider.to_string(), result.models.clone());
+            result.models
+        }
+        Err(error) => {
+            tracing::info!("no model list for {provider}: {}", error.message);
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,10 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                     })),
                 },
             )),
+            completion_provider: Some(CompletionOptions {
+                trigger_characters: Some(vec!["\"".to_string(), "'".to_string(), "=".to_string()]),
+                ..CompletionOptions::default()
+            }),
             execute_command_provider: Some(ExecuteCommandOptions {
                 commands: crate::server::requests::execute_command::COMMANDS
                     .iter()

@@ -1,5 +1,6 @@
 //! One file per client request.
 
+pub mod completion;
 pub mod debug;
 pub mod execute_command;
 pub mod initialize;
