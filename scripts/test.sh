@@ -39,7 +39,8 @@ else
 fi
 
 suite "cargo build" cargo build --all-targets
-suite "cargo test" cargo test --all-targets --no-fail-fast -- --test-threads=2
+# Benches (harness = false) are compiled by the build above and run with `cargo bench`.
+suite "cargo test" cargo test --lib --bins --tests --no-fail-fast -- --test-threads=2
 if [[ -d tests/python ]]; then
     suite "python helper tests" "$PLANAI_TEST_PYTHON" -m unittest discover -s tests/python -v
 fi
