@@ -1,4 +1,6 @@
-//! Data-driven PlanAI fixtures (`tests/fixtures/planai/`).
+//! Data-driven PlanAI fixtures: `tests/fixtures/planai/` (each also proven against real planai
+//! by `tests/fixtures/verify_fixtures.py`) and `tests/fixtures/planai_static/` (cases only a
+//! static checker can show, such as several mistakes in one function).
 //!
 //! * every `*.py` directly in the folder is a single-file workspace;
 //! * every sub-directory is a multi-file workspace (all its `.py` files, rooted there);
@@ -12,8 +14,10 @@ use std::path::{Path, PathBuf};
 use planai_lsp::analysis::AnalysisHost;
 use planai_lsp::workspace;
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/planai")
+fn fixtures_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// `# expect: A, B` on a line → ["A", "B"].
@@ -59,7 +63,7 @@ fn check_workspace(root: &Path, files: &[PathBuf]) -> Vec<String> {
                 .push((d.code.clone(), d.message.clone()));
         }
         let rel = file
-            .strip_prefix(fixtures_dir())
+            .strip_prefix(fixtures_dir(""))
             .unwrap_or(file)
             .display()
             .to_string();
@@ -100,9 +104,18 @@ fn check_workspace(root: &Path, files: &[PathBuf]) -> Vec<String> {
 
 #[test]
 fn planai_fixtures() {
-    let dir = fixtures_dir();
+    run_fixture_dir(&fixtures_dir("planai"));
+}
+
+#[test]
+fn static_only_fixtures() {
+    run_fixture_dir(&fixtures_dir("planai_static"));
+}
+
+fn run_fixture_dir(dir: &Path) {
+    let dir = dir.to_path_buf();
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/fixtures/planai exists")
+        .expect("the fixture folder exists")
         .map(|e| e.unwrap().path())
         .collect();
     entries.sort();
