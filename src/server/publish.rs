@@ -180,42 +180,83 @@ fn compute(
     let text: Arc<str> = Arc::from(snapshot.text());
     let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
     let parsed = started.elapsed();
-    let mut diagnostics = Vec::new();
-    if let Some(tree) = tree.as_ref() {
-        diagnostics.extend(crate::syntax::syntax_diagnostics(tree, &text));
-    }
-    let syntax_checked = started.elapsed();
-    if text.len() <= SEMANTIC_ANALYSIS_SIZE_LIMIT {
-        if content_changed {
-            if let Ok(mut host) = session.analysis.write() {
-                host.set_file(path.to_path_buf(), Arc::clone(&text), tree.as_ref());
-            }
-        }
-        let summarised = started.elapsed();
-        if let Ok(host) = session.analysis.read() {
-            diagnostics.extend(host.file_diagnostics(path));
-        }
-        tracing::debug!(
-            path = %path.display(),
+    // Syntax checks and PlanAI analysis are independent: run them on both cores.
+    let ((mut diagnostics, syntax_time), planai) = std::thread::scope(|scope| {
+        let syntax = scope.spawn(|| {
+            let started = std::time::Instant::now();
+            let found = tree
+                .as_ref()
+                .map(|tree| crate::syntax::syntax_diagnostics(tree, &text))
+                .unwrap_or_default();
+            (found, started.elapsed())
+        });
+        let planai = analyse(
+            session,
+            path,
+            &text,
+            tree.as_ref(),
+            content_changed,
             version,
-            "analysis: parse {parsed:?}, syntax {:?}, summary {:?}, checks {:?}",
-            syntax_checked - parsed,
-            summarised - syntax_checked,
-            started.elapsed() - summarised
         );
-    } else if content_changed {
-        tracing::info!(
-            path = %path.display(),
-            "file is larger than {} bytes: only syntax errors are reported",
-            SEMANTIC_ANALYSIS_SIZE_LIMIT
-        );
-    }
+        let syntax = syntax
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (syntax, planai)
+    });
+    diagnostics.extend(planai);
+    tracing::debug!(
+        path = %path.display(),
+        version,
+        "analysis: parse {parsed:?}, syntax {syntax_time:?} (in parallel), total {:?}",
+        started.elapsed()
+    );
     Computed {
         version,
         tree,
         diagnostics,
         content_changed,
     }
+}
+
+/// PlanAI diagnostics of `path` after updating the host with this version's text (files over
+/// the size limit get none).
+fn analyse(
+    session: &Session,
+    path: &Path,
+    text: &Arc<str>,
+    tree: Option<&tree_sitter::Tree>,
+    content_changed: bool,
+    version: i32,
+) -> Vec<Diagnostic> {
+    if text.len() > SEMANTIC_ANALYSIS_SIZE_LIMIT {
+        if content_changed {
+            tracing::info!(
+                path = %path.display(),
+                "file is larger than {} bytes: only syntax errors are reported",
+                SEMANTIC_ANALYSIS_SIZE_LIMIT
+            );
+        }
+        return Vec::new();
+    }
+    let started = std::time::Instant::now();
+    if content_changed {
+        if let Ok(mut host) = session.analysis.write() {
+            host.set_file(path.to_path_buf(), Arc::clone(text), tree);
+        }
+    }
+    let summarised = started.elapsed();
+    let diagnostics = session
+        .analysis
+        .read()
+        .map(|host| host.file_diagnostics(path))
+        .unwrap_or_default();
+    tracing::debug!(
+        path = %path.display(),
+        version,
+        "analysis: summary {summarised:?}, checks {:?}",
+        started.elapsed() - summarised
+    );
+    diagnostics
 }
 
 /// Merges venv results computed for `version` and publishes everything tagged with `version`.
