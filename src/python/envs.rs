@@ -856,19 +856,7 @@ fn poetry_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
             continue;
         }
         // Poetry names venvs `{sanitized lowercase name}-{8-char hash of the path}-py{X.Y}`.
-        let sanitized: String = name
-            .to_lowercase()
-            .chars()
-            .map(|c| {
-                if " $`!*@\"\\\r\n\t".contains(c) {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .take(42)
-            .collect();
-        let prefix = format!("{sanitized}-");
+        let prefix = venv_name_prefix(&name.to_lowercase(), " $`!*@\"\\\r\n\t");
         for dir in environment_dirs(&venvs_dir) {
             let matches = dir
                 .file_name()
@@ -885,6 +873,17 @@ fn poetry_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
         }
     }
     found
+}
+
+/// The `{name}-` prefix Poetry and Pipenv give a project's venv directory: `forbidden`
+/// characters become `_` and the name is cut at 42 characters.
+fn venv_name_prefix(name: &str, forbidden: &str) -> String {
+    let sanitized: String = name
+        .chars()
+        .map(|c| if forbidden.contains(c) { '_' } else { c })
+        .take(42)
+        .collect();
+    format!("{sanitized}-")
 }
 
 fn pipenv_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
@@ -905,18 +904,7 @@ fn pipenv_environments(opts: &DiscoveryOptions) -> Vec<PythonEnvironment> {
         };
         // Pipenv names venvs `{sanitized dir name}-{8-char hash}` and writes the project
         // path into `.project` inside the venv.
-        let sanitized: String = dir_name
-            .chars()
-            .map(|c| {
-                if " &$`!*@\"()[]\\\r\n\t".contains(c) {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .take(42)
-            .collect();
-        let prefix = format!("{sanitized}-");
+        let prefix = venv_name_prefix(dir_name, " &$`!*@\"()[]\\\r\n\t");
         for dir in environment_dirs(&venvs_dir) {
             let project_file = std::fs::read_to_string(dir.join(".project")).ok();
             let by_project_file =
