@@ -92,6 +92,6 @@ proptest! {
         let range = (LspPosition { line: l1, character: c1 }, LspPosition { line: l2, character: c2 });
         document.apply_changes(&[TextEdit { range: Some(range), text: insert }], 1, PositionEncoding::Utf16);
         let mut parser = planai_lsp::syntax::new_parser();
-        prop_assert!(document.parse(&mut parser).is_some());
+        prop_assert!(document.parse_text(&mut parser, &document.text()).is_some());
     }
 }

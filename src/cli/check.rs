@@ -89,24 +89,25 @@ pub fn run(args: &[String]) -> i32 {
     let files = collect_files(&absolute);
     let mut host = AnalysisHost::new();
     host.set_roots(roots);
+    // Parse each file once: the same tree feeds the syntax check and the PlanAI summary.
     let mut texts = Vec::new();
     for path in &files {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let text: Arc<str> = String::from_utf8_lossy(&bytes).into();
-                texts.push((path.clone(), Arc::clone(&text)));
-                host.set_file(path.clone(), text, None);
-            }
-            Err(error) => eprintln!("planai-lsp check: cannot read {}: {error}", path.display()),
-        }
+        let Some(text) = crate::workspace::read_lossy(path) else {
+            eprintln!("planai-lsp check: cannot read {}", path.display());
+            continue;
+        };
+        let tree = crate::syntax::parse(&text);
+        let syntax = tree
+            .as_ref()
+            .map(|tree| crate::syntax::syntax_diagnostics(tree, &text))
+            .unwrap_or_default();
+        host.set_file(path.clone(), Arc::clone(&text), tree.as_ref());
+        texts.push((path.clone(), text, syntax));
     }
 
     let mut all: Vec<(PathBuf, Rope, Vec<Diagnostic>)> = Vec::new();
-    for (path, text) in &texts {
-        let mut diagnostics = Vec::new();
-        if let Some(tree) = crate::syntax::parse(text) {
-            diagnostics.extend(crate::syntax::syntax_diagnostics(&tree, text));
-        }
+    for (path, text, syntax) in &texts {
+        let mut diagnostics = syntax.clone();
         diagnostics.extend(host.file_diagnostics(path));
         diagnostics.sort_by_key(|d| (d.range.start, d.code.clone()));
         if !diagnostics.is_empty() {

@@ -113,7 +113,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             if still_current && !already_published {
                 session.static_results.insert(
                     uri.clone(),
-                    crate::server::state::VenvResult {
+                    crate::server::state::VersionedDiagnostics {
                         version: computed.version,
                         diagnostics: computed.diagnostics.clone(),
                     },
@@ -281,19 +281,13 @@ pub async fn publish(session: &Session, uri: &Uri, version: i32, mut diagnostics
         return;
     };
     if session.venv.interpreter_problem().is_some() {
-        diagnostics.extend(crate::server::venv::interpreter_diagnostics(
-            session,
-            &rope.to_string(),
-        ));
+        diagnostics.extend(crate::server::venv::interpreter_diagnostics(session, &rope));
     }
     let encoding = session.encoding();
     let lsp_diagnostics = diagnostics
         .iter()
         .map(|diagnostic| to_lsp_diagnostic(session, uri, &rope, diagnostic, encoding))
         .collect();
-    if let Ok(mut versions) = session.published_versions.lock() {
-        versions.insert(uri.clone(), Some(version));
-    }
     session
         .client
         .publish_diagnostics(uri.clone(), lsp_diagnostics, Some(version))

@@ -4,7 +4,6 @@
 //! their first `.await`, so edits are applied in the order the client sent them even though
 //! tower-lsp-server runs handlers concurrently. Background work reads immutable snapshots.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -21,7 +20,7 @@ use crate::text::{Document, PositionEncoding};
 
 /// Diagnostics for one document, tagged with the version they were computed from.
 #[derive(Clone, Debug, Default)]
-pub struct VenvResult {
+pub struct VersionedDiagnostics {
     pub version: i32,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -36,10 +35,10 @@ pub struct Session {
     pub client: Client,
     pub documents: DashMap<Uri, Document>,
     pub workers: DashMap<Uri, DocumentWorker>,
-    pub venv_results: DashMap<Uri, VenvResult>,
+    pub venv_results: DashMap<Uri, VersionedDiagnostics>,
     /// The last static (syntax + PlanAI) diagnostics per document, with their version, so venv
     /// results arriving later can be merged and published with the same version.
-    pub static_results: DashMap<Uri, VenvResult>,
+    pub static_results: DashMap<Uri, VersionedDiagnostics>,
     pub venv: crate::server::venv::VenvState,
     encoding: OnceLock<PositionEncoding>,
     pub settings: RwLock<Settings>,
@@ -48,8 +47,6 @@ pub struct Session {
     /// Bumped whenever any file's content changes, so other open documents re-check
     /// cross-file diagnostics.
     pub workspace_generation: AtomicU64,
-    /// Last versions published per document, for tests and for dropping stale results.
-    pub published_versions: Mutex<HashMap<Uri, Option<i32>>>,
     /// (client answers workspace/configuration, client supports dynamic file watchers).
     pub client_features: OnceLock<(bool, bool)>,
     /// Documents holding a syntax tree, least recently analysed first (see `publish.rs`).
@@ -72,7 +69,6 @@ impl Session {
             roots: RwLock::new(Vec::new()),
             analysis: RwLock::new(AnalysisHost::new()),
             workspace_generation: AtomicU64::new(0),
-            published_versions: Mutex::new(HashMap::new()),
             client_features: OnceLock::new(),
             tree_order: Mutex::new(Default::default()),
             test_hooks: std::env::var_os("PLANAI_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),

@@ -28,7 +28,7 @@ use crate::python::service::{PythonService, Selection};
 use crate::server::panic_guard::spawn_guarded;
 use crate::server::publish;
 use crate::server::settings::ValidationRun;
-use crate::server::state::{uri_to_path, Session, VenvResult};
+use crate::server::state::{uri_to_path, Session, VersionedDiagnostics};
 
 /// Per-session state of the Python side.
 pub struct VenvState {
@@ -257,18 +257,23 @@ fn republish(session: &Arc<Session>, uri: &Uri) {
 
 /// Diagnostics on `import planai` / `from planai …` lines when the interpreter cannot run
 /// planai, so the problem shows where the user looks.
-pub fn interpreter_diagnostics(session: &Session, text: &str) -> Vec<Diagnostic> {
+pub fn interpreter_diagnostics(session: &Session, rope: &ropey::Rope) -> Vec<Diagnostic> {
     let Some(problem) = session.venv.interpreter_problem() else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for (index, line) in rope.lines().enumerate() {
+        // Only `import …`/`from …` lines are worth copying out of the rope.
+        if !matches!(line.chars().find(|c| !c.is_whitespace()), Some('i' | 'f')) {
+            continue;
+        }
+        let line = line.to_string();
         let trimmed = line.trim_start();
         let is_planai_import = trimmed.starts_with("import planai")
             || trimmed.starts_with("from planai ")
             || trimmed.starts_with("from planai.");
         if is_planai_import {
+            let offset = rope.line_to_byte(index);
             let start = offset + (line.len() - trimmed.len());
             let end = offset + line.trim_end().len();
             out.push(Diagnostic::new(
@@ -279,7 +284,6 @@ pub fn interpreter_diagnostics(session: &Session, text: &str) -> Vec<Diagnostic>
                 problem.clone(),
             ));
         }
-        offset += line.len();
     }
     out
 }
@@ -407,7 +411,7 @@ async fn validate_document(
     );
     session.venv_results.insert(
         uri.clone(),
-        VenvResult {
+        VersionedDiagnostics {
             version,
             diagnostics,
         },

@@ -102,17 +102,9 @@ impl Document {
         }
     }
 
-    /// The tree for the current version, reparsing incrementally from the previous one.
-    /// Returns the tree and whether it was freshly parsed.
-    pub fn parse(&self, parser: &mut tree_sitter::Parser) -> Option<tree_sitter::Tree> {
-        if self.tree_version == Some(self.version) {
-            return self.tree.clone();
-        }
-        parse_rope(parser, &self.rope, self.tree.as_ref())
-    }
-
-    /// Like [`Self::parse`], from the document's text already copied out of the rope: one
-    /// contiguous buffer parses faster than rope chunks fed through a callback.
+    /// The tree for the current version, reparsing `text` (this version's text, already
+    /// copied out of the rope: one contiguous buffer parses faster than rope chunks fed through
+    /// a callback) incrementally from the previous tree.
     pub fn parse_text(
         &self,
         parser: &mut tree_sitter::Parser,
@@ -161,23 +153,6 @@ impl std::ops::Deref for DocumentSnapshot {
     }
 }
 
-/// Parses a rope chunk by chunk, so large documents are never copied into one string.
-pub fn parse_rope(
-    parser: &mut tree_sitter::Parser,
-    rope: &Rope,
-    old_tree: Option<&tree_sitter::Tree>,
-) -> Option<tree_sitter::Tree> {
-    let len = rope.len_bytes();
-    let mut read = |byte: usize, _point: tree_sitter::Point| -> &[u8] {
-        if byte >= len {
-            return &[];
-        }
-        let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
-        &chunk.as_bytes()[byte - chunk_start..]
-    };
-    parser.parse_with_options(&mut read, old_tree, None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,10 +185,10 @@ mod tests {
     fn incremental_reparse_matches_a_fresh_parse() {
         let mut parser = crate::syntax::new_parser();
         let mut doc = Document::new("def f(x):\n    return x\n", 1, "python");
-        let tree = doc.parse(&mut parser).unwrap();
+        let tree = doc.parse_text(&mut parser, &doc.text()).unwrap();
         doc.store_tree(1, tree);
         doc.apply_changes(&[edit(0, 6, 0, 7, "y, z")], 2, PositionEncoding::Utf8);
-        let incremental = doc.parse(&mut parser).unwrap();
+        let incremental = doc.parse_text(&mut parser, &doc.text()).unwrap();
         let fresh = crate::syntax::parse(&doc.text()).unwrap();
         assert_eq!(
             incremental.root_node().to_sexp(),

@@ -103,18 +103,6 @@ pub fn offset_to_position(rope: &Rope, offset: usize, encoding: PositionEncoding
     }
 }
 
-/// Converts byte offsets of a plain string (a file that is not open) to LSP positions.
-///
-/// Builds a rope internally; callers converting many ranges of one file should build the rope
-/// once and use [`offset_to_position`].
-pub fn str_offset_to_position(
-    text: &str,
-    offset: usize,
-    encoding: PositionEncoding,
-) -> LspPosition {
-    offset_to_position(&Rope::from_str(text), offset, encoding)
-}
-
 /// A tree-sitter point (row, byte column) for a byte offset of `rope`.
 pub fn offset_to_point(rope: &Rope, offset: usize) -> tree_sitter::Point {
     let offset = offset.min(rope.len_bytes());

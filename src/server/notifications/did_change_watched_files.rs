@@ -22,15 +22,19 @@ pub async fn handle(session: &Arc<Session>, params: DidChangeWatchedFilesParams)
             changed = true;
             continue;
         }
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => {
-                let text: Arc<str> = String::from_utf8_lossy(&bytes).into();
+        let reading = path.clone();
+        match tokio::task::spawn_blocking(move || crate::workspace::read_lossy(&reading))
+            .await
+            .ok()
+            .flatten()
+        {
+            Some(text) => {
                 if let Ok(mut host) = session.analysis.write() {
                     host.set_file(path, text, None);
                 }
                 changed = true;
             }
-            Err(error) => tracing::debug!("cannot read {}: {error}", path.display()),
+            None => tracing::debug!("cannot read {}", path.display()),
         }
     }
     if changed {

@@ -17,14 +17,19 @@ pub async fn handle(session: &Arc<Session>, params: DidCloseTextDocumentParams) 
     }
     publish::stop(session, &uri);
     let path = uri_to_path(&uri);
-    let on_disk = tokio::fs::read(&path).await.ok();
+    let on_disk = if uri.to_file_path().is_some() {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || crate::workspace::read_lossy(&path))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     if let Ok(mut host) = session.analysis.write() {
         match on_disk {
-            Some(bytes) if uri.to_file_path().is_some() => {
-                let text: std::sync::Arc<str> = String::from_utf8_lossy(&bytes).into();
-                host.set_file(path, text, None);
-            }
-            _ => host.remove_file(&path),
+            Some(text) => host.set_file(path, text, None),
+            None => host.remove_file(&path),
         }
     }
     session.bump_generation();
