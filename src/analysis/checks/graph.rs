@@ -705,6 +705,25 @@ where
         )
     }
 
+    /// GC5/GC6: the downstream's `consume_work(_joined)` signature cannot be read, reported at
+    /// `range` with the signature as related information.
+    fn signature_error(
+        &self,
+        e: &crate::analysis::consumed::ConsumedError,
+        range: TextRange,
+    ) -> Diagnostic {
+        error(
+            e.code,
+            range,
+            format!(
+                "{}. Fix the signature, e.g. {}.",
+                e.message,
+                signature_hint(e.code)
+            ),
+        )
+        .with_related(related(&self.path, &e.path, e.range, "defined here"))
+    }
+
     fn outputs(&mut self, w: usize) -> OutputTypes {
         if w == INITIAL {
             return OutputTypes::Unknown;
@@ -1248,23 +1267,8 @@ where
         let mut task_type = None;
         match consumed {
             ConsumedTypes::Error(e) => {
-                self.out.push(
-                    error(
-                        e.code,
-                        range,
-                        format!(
-                            "{}. Fix the signature, e.g. {}.",
-                            e.message,
-                            signature_hint(e.code)
-                        ),
-                    )
-                    .with_related(related(
-                        &self.path,
-                        &e.path,
-                        e.range,
-                        "defined here",
-                    )),
-                );
+                let diagnostic = self.signature_error(&e, range);
+                self.out.push(diagnostic);
             }
             ConsumedTypes::Known(ct) => {
                 if let OutputTypes::Known(ot) = self.outputs(u) {
@@ -1641,23 +1645,8 @@ where
             };
             match self.consumed(w) {
                 ConsumedTypes::Error(e) => {
-                    self.out.push(
-                        error(
-                            e.code,
-                            elts[0].range(),
-                            format!(
-                                "{}. Fix the signature, e.g. {}.",
-                                e.message,
-                                signature_hint(e.code)
-                            ),
-                        )
-                        .with_related(related(
-                            &self.path,
-                            &e.path,
-                            e.range,
-                            "defined here",
-                        )),
-                    );
+                    let diagnostic = self.signature_error(&e, elts[0].range());
+                    self.out.push(diagnostic);
                 }
                 ConsumedTypes::Known(ct) => {
                     if let Some(t) = task_cls {
