@@ -12,6 +12,7 @@ pub mod checks;
 pub mod completion;
 pub mod consumed;
 pub mod graph_view;
+pub mod incremental;
 pub mod resolve;
 pub mod summary;
 
@@ -87,6 +88,8 @@ pub struct FileData {
     pub summary: Option<Arc<FileSummary>>,
     /// This file's contribution to the workspace usage index.
     pub(crate) usage_keys: checks::usage::UsageKeys,
+    /// The text's revision and recent edits, for moving cached diagnostics.
+    pub(crate) edits: incremental::EditLog,
 }
 
 impl FileData {
@@ -122,6 +125,7 @@ impl FileData {
             text,
             summary,
             usage_keys,
+            edits: incremental::EditLog::default(),
         }
     }
 }
@@ -138,6 +142,13 @@ pub struct AnalysisHost {
     module_names: Arc<FxMap<PathBuf, Vec<String>>>,
     /// Workspace-wide facts some checks use to stay silent (see `checks::usage`).
     usage: Arc<checks::usage::UsageIndex>,
+    /// Changes (to a fresh id) whenever `usage` changes.
+    usage_generation: u64,
+    /// Changes (to a fresh id) whenever files are added or removed or roots change, which
+    /// can change what imports resolve to.
+    structure_generation: u64,
+    /// Per-unit diagnostics, shared by all clones (see `incremental`).
+    diagnostics_cache: Arc<incremental::DiagnosticsCache>,
 }
 
 impl AnalysisHost {
@@ -149,6 +160,11 @@ impl AnalysisHost {
     pub fn set_roots(&mut self, roots: Vec<PathBuf>) {
         self.roots = Arc::new(roots);
         self.rebuild_modules();
+    }
+
+    /// Marks that imports may resolve differently now.
+    fn structure_changed(&mut self) {
+        self.structure_generation = incremental::fresh_id();
     }
 
     pub fn roots(&self) -> &[PathBuf] {
@@ -165,12 +181,27 @@ impl AnalysisHost {
     /// Adds or replaces many prepared files at once (module names are recomputed once).
     pub fn insert_files(&mut self, files: Vec<FileData>) {
         let mut structural = false;
+        let mut usage_changed = false;
         let mut new_paths = Vec::new();
         {
             let map = Arc::make_mut(&mut self.files);
             let usage = Arc::make_mut(&mut self.usage);
-            for data in files {
+            for mut data in files {
                 let key = data.path.to_path_buf();
+                if let Some(old) = map.get(&key) {
+                    if old.text != data.text {
+                        data.edits = old
+                            .edits
+                            .advanced(incremental::Edit::between(&old.text, &data.text));
+                    } else {
+                        data.edits = old.edits.clone();
+                    }
+                    if old.usage_keys != data.usage_keys {
+                        usage_changed = true;
+                    }
+                } else {
+                    usage_changed = true;
+                }
                 let data = Arc::new(data);
                 let old = map.insert(key.clone(), data.clone());
                 if let Some(old) = &old {
@@ -183,6 +214,12 @@ impl AnalysisHost {
                 }
                 usage.add(&data);
             }
+        }
+        if usage_changed {
+            self.usage_generation = incremental::fresh_id();
+        }
+        if structural || !new_paths.is_empty() {
+            self.structure_changed();
         }
         if structural || new_paths.len() > 64 {
             self.rebuild_modules();
@@ -198,6 +235,9 @@ impl AnalysisHost {
             return;
         };
         Arc::make_mut(&mut self.usage).remove(&old);
+        self.usage_generation = incremental::fresh_id();
+        self.structure_changed();
+        self.diagnostics_cache.forget(path);
         if path.file_name().is_some_and(|f| f == "__init__.py") {
             self.rebuild_modules();
         } else if let Some(names) = Arc::make_mut(&mut self.module_names).remove(path) {
@@ -243,21 +283,27 @@ impl AnalysisHost {
         }
         self.modules = Arc::new(modules);
         self.module_names = Arc::new(module_names);
+        self.structure_changed();
     }
 
     /// PlanAI diagnostics for one file (syntax errors are reported by `crate::syntax`).
     pub fn file_diagnostics(&self, path: &Path) -> Vec<Diagnostic> {
+        self.file_diagnostics_counted(path).0
+    }
+
+    /// `file_diagnostics`, with how many check units were reused from earlier calls and how
+    /// many were checked again.
+    pub fn file_diagnostics_counted(
+        &self,
+        path: &Path,
+    ) -> (Vec<Diagnostic>, incremental::UnitCounts) {
         let Some(file) = self.files.get(path) else {
-            return Vec::new();
+            return Default::default();
         };
-        if file.summary.is_none() {
-            return Vec::new();
-        }
-        let mut ctx = resolve::Ctx::new(self);
-        let mut out = checks::run_all(&mut ctx, &file.path);
+        let (mut out, counts) = incremental::file_diagnostics(self, file);
         out.sort_by(|a, b| (a.range.start, &a.code).cmp(&(b.range.start, &b.code)));
         out.dedup();
-        out
+        (out, counts)
     }
 
     /// The text the host holds for `path`, used to convert ranges of related information.

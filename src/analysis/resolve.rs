@@ -140,6 +140,8 @@ pub struct Ctx<'h> {
     builtin_file_cache: std::cell::RefCell<FxMap<usize, bool>>,
     /// Memo for `consumed::class_field`.
     pub(crate) field_cache: FxMap<ClassRef, FxMap<String, super::consumed::FieldValue>>,
+    /// What the current check unit has read (see `analysis::incremental`).
+    deps: std::cell::RefCell<super::incremental::DepRecorder<'h>>,
 }
 
 impl<'h> Ctx<'h> {
@@ -152,17 +154,47 @@ impl<'h> Ctx<'h> {
             file_cache: Default::default(),
             builtin_file_cache: Default::default(),
             field_cache: FxMap::default(),
+            deps: Default::default(),
         }
     }
 
+    /// Starts a check unit: forgets the memos (their results were read on behalf of earlier
+    /// units, so a hit would hide a dependency) and starts recording what the unit reads.
+    pub(crate) fn begin_unit(&mut self) {
+        self.mro_cache.clear();
+        self.dynamic_cache.clear();
+        self.global_cache.get_mut().clear();
+        self.field_cache.clear();
+        self.deps.get_mut().clear();
+    }
+
+    /// Ends a check unit, returning what it read.
+    pub(crate) fn take_unit_deps(&mut self) -> super::incremental::DepRecorder<'h> {
+        std::mem::take(self.deps.get_mut())
+    }
+
+    /// The workspace usage index; reading it makes the current unit depend on it.
+    pub(crate) fn usage(&self) -> Arc<super::checks::usage::UsageIndex> {
+        self.deps.borrow_mut().read_usage();
+        self.host.usage.clone()
+    }
+
+    /// A file of the host. Reading a file makes the current unit depend on its module scope.
     pub fn file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
         let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
-        if let Some(f) = self.file_cache.borrow().get(&key) {
-            return Some(*f);
-        }
-        let host: &'h AnalysisHost = self.host;
-        let f = host.files.get(path)?;
-        self.file_cache.borrow_mut().insert(key, f);
+        let cached = self.file_cache.borrow().get(&key).copied();
+        let f = match cached {
+            Some(f) => f,
+            None => {
+                let host: &'h AnalysisHost = self.host;
+                let f = host.files.get(path)?;
+                self.file_cache.borrow_mut().insert(key, f);
+                f
+            }
+        };
+        self.deps
+            .borrow_mut()
+            .read(f, super::incremental::DepItem::Scope);
         Some(f)
     }
 
@@ -175,7 +207,11 @@ impl<'h> Ctx<'h> {
             ClassRef::User(p, i) => {
                 let f = self.file(p)?;
                 let s = f.summary.as_deref()?;
-                Some((&f.path, s.classes.get(*i)?))
+                let class = s.classes.get(*i)?;
+                self.deps
+                    .borrow_mut()
+                    .read(f, super::incremental::DepItem::Class(*i));
+                Some((&f.path, class))
             }
             ClassRef::Builtin(_) => None,
         }

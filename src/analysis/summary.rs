@@ -460,6 +460,79 @@ pub struct FileSummary {
     /// Source spans of module-level class and function definitions, so the next summary of
     /// an edited text can reuse the definitions whose text did not change.
     pub def_spans: Vec<(TextRange, DefRef)>,
+    /// Position-independent fingerprints of the parts other code can observe; the
+    /// incremental diagnostics cache (`analysis::incremental`) compares them across edits.
+    pub fingerprints: Fingerprints,
+}
+
+/// Hashes of a summary's parts that do not change when text elsewhere moves them.
+///
+/// Invariant: two summaries whose part `X` has the same fingerprint answer every question
+/// about `X` the same way (up to byte offsets). Fingerprints hash source text, so they
+/// over-approximate change (a comment edit changes them), never under-approximate it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprints {
+    /// Module scope: every module-level binding (name, kind, conditional) in source order,
+    /// imports, star imports and `from __future__ import annotations`.
+    pub scope: u64,
+    /// The module-level statements outside class and function definitions.
+    pub module_body: u64,
+    /// Per class: its source text, decorators included.
+    pub classes: Vec<u64>,
+    /// Per module-level function: its source text, decorators included.
+    pub functions: Vec<u64>,
+}
+
+impl Fingerprints {
+    fn compute(summary: &FileSummary, text: &str, scope_events: u64) -> Fingerprints {
+        use std::hash::{Hash, Hasher};
+        let mut scope = crate::analysis::FxHasher::default();
+        scope.write_u64(scope_events);
+        summary.future_annotations.hash(&mut scope);
+        for import in &summary.imports {
+            (&import.local, import.level, &import.module, &import.member).hash(&mut scope);
+        }
+        summary.star_imports.hash(&mut scope);
+        let mut classes = vec![0; summary.classes.len()];
+        let mut functions = vec![0; summary.functions.len()];
+        let mut spans: Vec<&(TextRange, DefRef)> = summary.def_spans.iter().collect();
+        spans.sort_by_key(|(range, _)| range.start);
+        let mut body = crate::analysis::FxHasher::default();
+        let mut gap_start = 0;
+        for (range, def) in spans {
+            let source = text.get(range.start..range.end).unwrap_or("");
+            let mut own = crate::analysis::FxHasher::default();
+            source.hash(&mut own);
+            match *def {
+                DefRef::Class(i) => {
+                    if let Some(slot) = classes.get_mut(i) {
+                        *slot = own.finish();
+                    }
+                    body.write_u8(1);
+                }
+                DefRef::Function(i) => {
+                    if let Some(slot) = functions.get_mut(i) {
+                        *slot = own.finish();
+                    }
+                    body.write_u8(2);
+                }
+            }
+            // Spans never overlap; the guard only keeps slicing safe if one ever did.
+            if range.start >= gap_start {
+                text.get(gap_start..range.start)
+                    .unwrap_or("")
+                    .hash(&mut body);
+                gap_start = range.end;
+            }
+        }
+        text.get(gap_start..).unwrap_or("").hash(&mut body);
+        Fingerprints {
+            scope: scope.finish(),
+            module_body: body.finish(),
+            classes,
+            functions,
+        }
+    }
 }
 
 /// A module-level definition of a summary.
@@ -501,10 +574,13 @@ impl FileSummary {
             src: text.as_bytes(),
             summary: FileSummary::default(),
             reuse,
+            scope_events: Default::default(),
         };
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
         b.summary.body = body;
+        let scope_events = std::hash::Hasher::finish(&b.scope_events);
+        b.summary.fingerprints = Fingerprints::compute(&b.summary, text, scope_events);
         b.summary
     }
 
@@ -533,6 +609,8 @@ struct Builder<'s, 'p> {
     summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
     reuse: HashMap<&'p str, (usize, Reused)>,
+    /// Every module-level binding in source order, folded into `Fingerprints::scope`.
+    scope_events: crate::analysis::FxHasher,
 }
 
 enum Reused {
@@ -557,6 +635,18 @@ impl<'s, 'p> Builder<'s, 'p> {
     }
 
     fn bind(&mut self, name: &str, kind: BindingKind, start: usize, conditional: bool) {
+        {
+            use std::hash::Hash;
+            let events = &mut self.scope_events;
+            name.hash(events);
+            let (tag, index) = match kind {
+                BindingKind::Class(i) => (1u8, i),
+                BindingKind::Function(i) => (2, i),
+                BindingKind::Import(i) => (3, i),
+                BindingKind::Value => (4, 0),
+            };
+            (tag, index, conditional).hash(events);
+        }
         self.summary
             .bindings
             .entry(name.to_string())

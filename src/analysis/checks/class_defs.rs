@@ -11,11 +11,19 @@ use super::super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
 use super::{error, related, warning};
 use crate::diagnostics::Diagnostic;
 
-pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
+pub fn check(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    unit: crate::analysis::incremental::Unit,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
     for (i, class) in summary.classes.iter().enumerate() {
+        if !unit.is_class(i) {
+            continue;
+        }
         let cref = ClassRef::User(path.clone(), i);
         let mro = ctx.mro(&cref);
         if !mro.complete || class.has_class_keywords {
@@ -367,7 +375,7 @@ fn check_llm_output_type(
     if attr.annotation.is_none() {
         return;
     }
-    let usage = ctx.host.usage.clone();
+    let usage = ctx.usage();
     if usage.used_as_base(&class.name)
         || usage.kwarg_used(&class.name, "output_types")
         || usage.kwarg_used(&class.name, "llm_output_type")

@@ -22,6 +22,7 @@ use super::super::consumed::{
     self, consumed_types, find_method, output_types, ConsumedTypes, FieldValue, InstanceSpec,
     MethodRef, OutputTypes, TypeKey,
 };
+use super::super::incremental::Unit;
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
     walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
@@ -34,30 +35,35 @@ use crate::diagnostics::{Diagnostic, TextRange};
 /// The implicit `InitialTaskWorker` of every graph.
 const INITIAL: usize = usize::MAX;
 
-pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
+pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let mut edges = Vec::new();
-    run_scopes(ctx, path, out, &mut edges);
+    run_scopes(ctx, path, Some(unit), out, &mut edges);
 }
 
 /// The edges built in `path`, for the graph view.
 pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
     let mut out = Vec::new();
     let mut edges = Vec::new();
-    run_scopes(ctx, path, &mut out, &mut edges);
+    run_scopes(ctx, path, None, &mut out, &mut edges);
     edges
 }
 
+/// Interprets the scopes of `unit` (every scope when `None`).
 fn run_scopes(
     ctx: &mut Ctx,
     path: &Arc<Path>,
+    unit: Option<Unit>,
     out: &mut Vec<Diagnostic>,
     edges: &mut Vec<GraphEdge>,
 ) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
+    let wanted = |candidate: Unit| unit.is_none_or(|u| u == candidate);
     let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
-    scopes.push((None, &summary.body, FxSet::default()));
+    if wanted(Unit::Module) {
+        scopes.push((None, &summary.body, FxSet::default()));
+    }
     fn add_fn<'a>(
         f: &'a FunctionSummary,
         prefix: Option<&str>,
@@ -74,12 +80,16 @@ fn run_scopes(
             }
         });
     }
-    for f in &summary.functions {
-        add_fn(f, None, &mut scopes);
+    for (j, f) in summary.functions.iter().enumerate() {
+        if wanted(Unit::Function(j)) {
+            add_fn(f, None, &mut scopes);
+        }
     }
-    for c in &summary.classes {
-        for m in &c.methods {
-            add_fn(m, Some(&c.name), &mut scopes);
+    for (i, c) in summary.classes.iter().enumerate() {
+        if wanted(Unit::Class(i)) {
+            for m in &c.methods {
+                add_fn(m, Some(&c.name), &mut scopes);
+            }
         }
     }
     for (scope, body, locals) in scopes {

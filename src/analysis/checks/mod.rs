@@ -21,17 +21,18 @@ pub mod usage;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::incremental::Unit;
 use super::resolve::Ctx;
 use crate::diagnostics::{Diagnostic, DiagnosticSource, RelatedInfo, Severity, TextRange};
 
-/// All PlanAI diagnostics for `path`.
-pub fn run_all(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    class_defs::check(ctx, path, &mut out);
-    publish::check(ctx, path, &mut out);
-    prompts::check(ctx, path, &mut out);
-    graph::check(ctx, path, &mut out);
-    out
+/// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
+pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
+    if let Unit::Class(_) = unit {
+        class_defs::check(ctx, path, unit, out);
+        publish::check(ctx, path, unit, out);
+        prompts::check(ctx, path, unit, out);
+    }
+    graph::check(ctx, path, unit, out);
 }
 
 pub(crate) fn error(code: &str, range: TextRange, message: String) -> Diagnostic {

@@ -81,12 +81,20 @@ pub fn parse_format_fields(s: &str) -> Result<Vec<FormatField>, String> {
     Ok(out)
 }
 
-pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
+pub fn check(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    unit: crate::analysis::incremental::Unit,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
     // RT11 on class bodies.
     for (i, class) in summary.classes.iter().enumerate() {
+        if !unit.is_class(i) {
+            continue;
+        }
         let cref = ClassRef::User(path.clone(), i);
         if !ctx.mro(&cref).complete || !ctx.derives_from_builtin(&cref, "TaskWorker") {
             continue;
@@ -184,7 +192,7 @@ fn check_format_prompt(
     let Some(m) = class.method("format_prompt") else {
         return;
     };
-    let usage = ctx.host.usage.clone();
+    let usage = ctx.usage();
     if usage.used_as_base(&class.name) {
         return;
     }

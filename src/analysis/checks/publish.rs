@@ -13,16 +13,24 @@ use super::super::summary::{
 use super::{error, related};
 use crate::diagnostics::Diagnostic;
 
-pub fn check(ctx: &mut Ctx, path: &Arc<Path>, out: &mut Vec<Diagnostic>) {
+pub fn check(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    unit: crate::analysis::incremental::Unit,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
     for (i, class) in summary.classes.iter().enumerate() {
+        if !unit.is_class(i) {
+            continue;
+        }
         let cref = ClassRef::User(path.clone(), i);
         if !ctx.mro(&cref).complete || !ctx.derives_from_builtin(&cref, "TaskWorker") {
             continue;
         }
-        let usage = ctx.host.usage.clone();
+        let usage = ctx.usage();
         let class_may_vary =
             usage.used_as_base(&class.name) || usage.kwarg_used(&class.name, "output_types");
         let outputs = consumed::class_output_types(ctx, &cref);

@@ -18,7 +18,7 @@ pub struct UsageIndex {
 }
 
 /// One file's contribution to the index, computed once when the file is summarised.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageKeys {
     kwargs: Vec<u64>,
     bases: Vec<u64>,

@@ -1,0 +1,660 @@
+//! Incremental PlanAI diagnostics: a file's checks run per *unit* (the module-level
+//! statements, each class, each module-level function), and each unit's result is kept with
+//! what it read. After an edit, a unit whose own text and every dependency are unchanged
+//! reuses its result, with byte ranges moved through the edits made since; only the edited
+//! unit and the units that read it are checked again.
+//!
+//! Dependencies are recorded by `resolve::Ctx` as the checks read the host:
+//! - a file's module scope (`DepItem::Scope`), read by every name resolution in that file;
+//! - a class (`DepItem::Class`), read whenever a check looks into the class body;
+//! - the workspace usage index, read by class checks that go silent on dynamic usage;
+//! - the set of files and module names (`AnalysisHost::structure_generation`).
+//!
+//! Each is compared by the position-independent fingerprints of `summary::Fingerprints`.
+//!
+//! Architecture Invariant: a reused result equals what running the unit's checks on the
+//! current host would produce. Fingerprints hash source text and so over-approximate
+//! change; byte ranges are moved with the exact edit log of each file, and a result whose
+//! ranges cannot be moved (the log was trimmed) is recomputed.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use super::summary::FileSummary;
+use super::{FileData, FxMap};
+use crate::diagnostics::{Diagnostic, TextRange};
+
+/// What a check unit covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// Module-level statements (graphs built at module level, under `__main__`).
+    Module,
+    /// One class: its class-definition, publish and prompt checks and the graph code in its
+    /// methods.
+    Class(usize),
+    /// One module-level function and the functions nested in it.
+    Function(usize),
+}
+
+impl Unit {
+    /// Every unit of a file, in source-independent order.
+    pub fn all(summary: &FileSummary) -> impl Iterator<Item = Unit> {
+        std::iter::once(Unit::Module)
+            .chain((0..summary.classes.len()).map(Unit::Class))
+            .chain((0..summary.functions.len()).map(Unit::Function))
+    }
+
+    pub fn is_class(self, index: usize) -> bool {
+        self == Unit::Class(index)
+    }
+
+    pub fn is_function(self, index: usize) -> bool {
+        self == Unit::Function(index)
+    }
+
+    /// The fingerprint of the unit's own text.
+    fn fingerprint(self, summary: &FileSummary) -> u64 {
+        let prints = &summary.fingerprints;
+        match self {
+            Unit::Module => prints.module_body,
+            Unit::Class(i) => prints.classes.get(i).copied().unwrap_or_default(),
+            Unit::Function(i) => prints.functions.get(i).copied().unwrap_or_default(),
+        }
+    }
+
+    fn tag(self) -> u8 {
+        match self {
+            Unit::Module => 0,
+            Unit::Class(_) => 1,
+            Unit::Function(_) => 2,
+        }
+    }
+}
+
+/// A part of a file that a unit read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepItem {
+    Scope,
+    Class(usize),
+}
+
+impl DepItem {
+    fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
+        match self {
+            DepItem::Scope => Some(summary.fingerprints.scope),
+            DepItem::Class(i) => summary.fingerprints.classes.get(i).copied(),
+        }
+    }
+}
+
+/// Records what the current unit reads (kept by `resolve::Ctx`).
+#[derive(Default)]
+pub struct DepRecorder<'h> {
+    seen: FxMap<(usize, DepItem), ()>,
+    reads: Vec<(&'h Arc<FileData>, DepItem)>,
+    usage: bool,
+}
+
+impl<'h> DepRecorder<'h> {
+    pub fn clear(&mut self) {
+        self.seen.clear();
+        self.reads.clear();
+        self.usage = false;
+    }
+
+    pub fn read(&mut self, file: &'h Arc<FileData>, item: DepItem) {
+        let key = (Arc::as_ptr(file) as usize, item);
+        if self.seen.insert(key, ()).is_none() {
+            self.reads.push((file, item));
+        }
+    }
+
+    pub fn read_usage(&mut self) {
+        self.usage = true;
+    }
+}
+
+/// One byte-range replacement that turned one revision of a file into the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edit {
+    pub start: usize,
+    pub old_end: usize,
+    pub new_end: usize,
+}
+
+impl Edit {
+    /// The single replacement turning `old` into `new` (common prefix and suffix kept).
+    pub fn between(old: &str, new: &str) -> Edit {
+        let (a, b) = (old.as_bytes(), new.as_bytes());
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let max_suffix = a.len().min(b.len()) - prefix;
+        let suffix = a
+            .iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take(max_suffix)
+            .take_while(|(x, y)| x == y)
+            .count();
+        Edit {
+            start: prefix,
+            old_end: a.len() - suffix,
+            new_end: b.len() - suffix,
+        }
+    }
+
+    /// Where `offset` of the old text is in the new text; offsets inside the replaced span
+    /// are clamped into the replacement.
+    fn map(self, offset: usize) -> usize {
+        if offset <= self.start {
+            offset
+        } else if offset >= self.old_end {
+            offset - self.old_end + self.new_end
+        } else {
+            offset.min(self.new_end)
+        }
+    }
+}
+
+/// How many edits of a file are kept for moving cached ranges; older results recompute.
+const EDIT_LOG_LEN: usize = 64;
+
+/// A number never handed out before in this process: revisions and generations are unique
+/// across every clone of a host, so two diverging clones can never agree by accident.
+pub fn fresh_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The revision of a file's text and the edits that produced its latest revisions.
+#[derive(Debug, Clone)]
+pub struct EditLog {
+    revision: u64,
+    /// (revision the edit was applied to, edit), oldest first.
+    recent: VecDeque<(u64, Edit)>,
+}
+
+impl Default for EditLog {
+    fn default() -> Self {
+        EditLog {
+            revision: fresh_id(),
+            recent: VecDeque::new(),
+        }
+    }
+}
+
+impl EditLog {
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The log after one more edit.
+    pub fn advanced(&self, edit: Edit) -> EditLog {
+        let mut next = self.clone();
+        next.recent.push_back((self.revision, edit));
+        next.revision = fresh_id();
+        if next.recent.len() > EDIT_LOG_LEN {
+            next.recent.pop_front();
+        }
+        next
+    }
+
+    /// The edits made since `revision`, or `None` when they are not known.
+    fn since(&self, revision: u64) -> Option<impl Iterator<Item = Edit> + '_> {
+        let skip = if revision == self.revision {
+            self.recent.len()
+        } else {
+            self.recent.iter().position(|(r, _)| *r == revision)?
+        };
+        Some(self.recent.iter().skip(skip).map(|(_, edit)| *edit))
+    }
+}
+
+/// The cached result of one unit.
+struct UnitResult {
+    deps: Vec<(Arc<Path>, DepItem, u64)>,
+    usage_generation: Option<u64>,
+    structure_generation: u64,
+    /// The revision of every file the result's ranges may point into, when it was computed
+    /// (or last moved).
+    revisions: Vec<(Arc<Path>, u64)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// (unit kind, fingerprint of the unit's text, how many earlier units had the same two).
+type UnitKey = (u8, u64, u32);
+
+/// The per-unit results of every analysed file. Shared by all clones of a host: entries are
+/// validated against the host that asks, so a stale entry is never used.
+#[derive(Default)]
+pub struct DiagnosticsCache {
+    files: Mutex<FxMap<Arc<Path>, FxMap<UnitKey, UnitResult>>>,
+}
+
+impl std::fmt::Debug for DiagnosticsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DiagnosticsCache")
+    }
+}
+
+impl DiagnosticsCache {
+    pub fn forget(&self, path: &Path) {
+        if let Ok(mut files) = self.files.lock() {
+            files.remove(path);
+        }
+    }
+
+    fn take(&self, path: &Path) -> FxMap<UnitKey, UnitResult> {
+        self.files
+            .lock()
+            .ok()
+            .and_then(|mut files| files.remove(path))
+            .unwrap_or_default()
+    }
+
+    fn put(&self, path: Arc<Path>, results: FxMap<UnitKey, UnitResult>) {
+        if let Ok(mut files) = self.files.lock() {
+            files.insert(path, results);
+        }
+    }
+}
+
+/// Statistics of one `file_diagnostics` call, for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitCounts {
+    pub reused: usize,
+    pub checked: usize,
+}
+
+/// The diagnostics of `file`, reusing every still-valid unit result of the cache.
+pub(crate) fn file_diagnostics(
+    host: &super::AnalysisHost,
+    file: &Arc<FileData>,
+) -> (Vec<Diagnostic>, UnitCounts) {
+    let Some(summary) = file.summary.as_deref() else {
+        return (Vec::new(), UnitCounts::default());
+    };
+    let mut previous = host.diagnostics_cache.take(&file.path);
+    let mut current: FxMap<UnitKey, UnitResult> = FxMap::default();
+    let mut seen: FxMap<(u8, u64), u32> = FxMap::default();
+    let mut validator = Validator::new(host);
+    let mut ctx = super::resolve::Ctx::new(host);
+    let mut counts = UnitCounts::default();
+    let mut out = Vec::new();
+    for unit in Unit::all(summary) {
+        let fingerprint = unit.fingerprint(summary);
+        let ordinal = seen.entry((unit.tag(), fingerprint)).or_default();
+        let key = (unit.tag(), fingerprint, *ordinal);
+        *ordinal += 1;
+        if let Some(mut result) = previous.remove(&key) {
+            if validator.refresh(&mut result) {
+                out.extend(result.diagnostics.iter().cloned());
+                current.insert(key, result);
+                counts.reused += 1;
+                continue;
+            }
+        }
+        ctx.begin_unit();
+        let mut diagnostics = Vec::new();
+        super::checks::run_unit(&mut ctx, &file.path, unit, &mut diagnostics);
+        let recorded = ctx.take_unit_deps();
+        out.extend(diagnostics.iter().cloned());
+        current.insert(key, UnitResult::new(host, file, recorded, diagnostics));
+        counts.checked += 1;
+    }
+    host.diagnostics_cache.put(file.path.clone(), current);
+    (out, counts)
+}
+
+impl UnitResult {
+    fn new(
+        host: &super::AnalysisHost,
+        file: &Arc<FileData>,
+        recorded: DepRecorder<'_>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> UnitResult {
+        let mut deps = Vec::with_capacity(recorded.reads.len());
+        let mut revisions: Vec<(Arc<Path>, u64)> = vec![(file.path.clone(), file.edits.revision())];
+        for (read, item) in recorded.reads {
+            let fingerprint = read
+                .summary
+                .as_deref()
+                .and_then(|s| item.fingerprint(s))
+                .unwrap_or_default();
+            deps.push((read.path.clone(), item, fingerprint));
+            if !revisions.iter().any(|(p, _)| Arc::ptr_eq(p, &read.path)) {
+                revisions.push((read.path.clone(), read.edits.revision()));
+            }
+        }
+        UnitResult {
+            deps,
+            usage_generation: recorded.usage.then_some(host.usage_generation),
+            structure_generation: host.structure_generation,
+            revisions,
+            diagnostics,
+        }
+    }
+}
+
+/// Checks cached results against one host, remembering the files it looked up.
+struct Validator<'h> {
+    host: &'h super::AnalysisHost,
+    files: FxMap<usize, Option<&'h Arc<FileData>>>,
+}
+
+impl<'h> Validator<'h> {
+    fn new(host: &'h super::AnalysisHost) -> Self {
+        Validator {
+            host,
+            files: FxMap::default(),
+        }
+    }
+
+    fn file(&mut self, path: &Arc<Path>) -> Option<&'h Arc<FileData>> {
+        let host = self.host;
+        *self
+            .files
+            .entry(Arc::as_ptr(path) as *const u8 as usize)
+            .or_insert_with(|| host.files.get(&**path))
+    }
+
+    /// Whether `result` is still valid; if so, moves its ranges to the current revisions.
+    fn refresh(&mut self, result: &mut UnitResult) -> bool {
+        if result.structure_generation != self.host.structure_generation
+            || result
+                .usage_generation
+                .is_some_and(|g| g != self.host.usage_generation)
+        {
+            return false;
+        }
+        for (path, item, fingerprint) in &result.deps {
+            let current = self
+                .file(path)
+                .and_then(|f| f.summary.as_deref())
+                .and_then(|s| item.fingerprint(s));
+            if current != Some(*fingerprint) {
+                return false;
+            }
+        }
+        // Move ranges through the edits made since the result was computed.
+        let mut moves: Vec<(&Path, Vec<Edit>)> = Vec::new();
+        let mut updated = Vec::with_capacity(result.revisions.len());
+        for (path, revision) in &result.revisions {
+            let Some(file) = self.file(path) else {
+                return false;
+            };
+            let Some(edits) = file.edits.since(*revision) else {
+                return false;
+            };
+            let edits: Vec<Edit> = edits.collect();
+            if !edits.is_empty() {
+                moves.push((&**path, edits));
+            }
+            // Re-key by the current file's path allocation so later lookups stay cheap.
+            updated.push((file.path.clone(), file.edits.revision()));
+        }
+        if !moves.is_empty() {
+            let own = result.revisions[0].0.clone();
+            let edits_for = |path: &Path| {
+                moves
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, e)| e.as_slice())
+            };
+            for diagnostic in &mut result.diagnostics {
+                if let Some(edits) = edits_for(&own) {
+                    move_range(&mut diagnostic.range, edits);
+                }
+                for info in &mut diagnostic.related {
+                    let target: &Path = info.path.as_deref().unwrap_or(&own);
+                    if let Some(edits) = edits_for(target) {
+                        move_range(&mut info.range, edits);
+                    }
+                }
+            }
+        }
+        result.revisions = updated;
+        for (path, _, _) in &mut result.deps {
+            if let Some(file) = self.file(path) {
+                *path = file.path.clone();
+            }
+        }
+        true
+    }
+}
+
+fn move_range(range: &mut TextRange, edits: &[Edit]) {
+    for edit in edits {
+        range.start = edit.map(range.start);
+        range.end = edit.map(range.end).max(range.start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_between_finds_the_changed_span() {
+        assert_eq!(
+            Edit::between("abcdef", "abXdef"),
+            Edit {
+                start: 2,
+                old_end: 3,
+                new_end: 3
+            }
+        );
+        assert_eq!(
+            Edit::between("aaa", "aaaa"),
+            Edit {
+                start: 3,
+                old_end: 3,
+                new_end: 4
+            }
+        );
+        assert_eq!(
+            Edit::between("abc", ""),
+            Edit {
+                start: 0,
+                old_end: 3,
+                new_end: 0
+            }
+        );
+    }
+
+    #[test]
+    fn offsets_move_with_edits() {
+        let insert = Edit {
+            start: 5,
+            old_end: 5,
+            new_end: 7,
+        };
+        assert_eq!(insert.map(3), 3);
+        assert_eq!(insert.map(5), 5);
+        assert_eq!(insert.map(6), 8);
+        let delete = Edit {
+            start: 2,
+            old_end: 6,
+            new_end: 2,
+        };
+        assert_eq!(delete.map(4), 2);
+        assert_eq!(delete.map(10), 6);
+    }
+
+    #[test]
+    fn the_log_forgets_old_edits() {
+        let mut log = EditLog::default();
+        let edit = Edit {
+            start: 0,
+            old_end: 0,
+            new_end: 1,
+        };
+        let first = log.revision();
+        let mut revisions = Vec::new();
+        for _ in 0..EDIT_LOG_LEN + 3 {
+            log = log.advanced(edit);
+            revisions.push(log.revision());
+        }
+        assert!(log.since(first).is_none());
+        let two_back = revisions[revisions.len() - 3];
+        assert_eq!(log.since(two_back).unwrap().count(), 2);
+        assert_eq!(log.since(log.revision()).unwrap().count(), 0);
+        // Another lineage's revision is unknown here.
+        assert!(log.since(EditLog::default().revision()).is_none());
+    }
+
+    use crate::analysis::AnalysisHost;
+    use std::path::PathBuf;
+
+    const TASKS: &str = "from planai import Task\n\nclass A(Task):\n    x: int = 0\n\nclass B(Task):\n    y: int = 0\n\nclass C(A):\n    pass\n";
+    const WORKERS: &str = "from typing import List, Type\nfrom planai import Task, TaskWorker, LLMTaskWorker\nfrom tasks import A, B, C\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: B):\n        self.publish_work(B(), input_task=task)\n\nclass Q(TaskWorker):\n    output_types = [B]\n    def consume_work(self, task: C):\n        self.publish_work(A())\n\nclass L(LLMTaskWorker):\n    output_types: List[Type[Task]] = [B]\n    prompt: str = 'p'\n    def consume_work(self, task: A):\n        pass\n";
+    const GRAPH: &str = "from planai import Graph\nfrom tasks import A, B\nfrom workers import P, Q, L\n\ndef build():\n    g = Graph(name='g')\n    p, q, l = P(), Q(), L(llm=None)\n    g.add_workers(p, q)\n    g.set_dependency(p, q).next(l)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\ng2 = Graph(name='m')\nw = P()\ng2.add_worker(w)\ng2.set_sink(w, B)\n";
+
+    fn fresh_diagnostics(files: &[(PathBuf, String)]) -> Vec<Vec<Diagnostic>> {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        for (path, text) in files {
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        }
+        files
+            .iter()
+            .map(|(path, _)| host.file_diagnostics(path))
+            .collect()
+    }
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Random(u64);
+    impl Random {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    /// The specification of the cache: after any sequence of edits to any files, cached
+    /// diagnostics equal those of a host that never saw an earlier version.
+    #[test]
+    fn cached_diagnostics_equal_fresh_ones_after_random_edits() {
+        let mut files: Vec<(PathBuf, String)> = vec![
+            ("/ws/tasks.py".into(), TASKS.to_string()),
+            ("/ws/workers.py".into(), WORKERS.to_string()),
+            ("/ws/graph.py".into(), GRAPH.to_string()),
+        ];
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        for (path, text) in &files {
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        }
+        let initial: Vec<_> = files
+            .iter()
+            .map(|(p, _)| host.file_diagnostics(p))
+            .collect();
+        assert!(
+            initial.iter().map(Vec::len).sum::<usize>() >= 5,
+            "the workspace should start with several diagnostics: {initial:?}"
+        );
+        let snippets = [
+            "A",
+            "B",
+            "C",
+            "x",
+            " ",
+            "\n",
+            ":",
+            "(",
+            ")",
+            "1",
+            "_",
+            ",",
+            "=",
+            "\n    ",
+            "#",
+            "Task",
+            "'",
+            "[A]",
+            "P()",
+            "class D(Task):\n    z: int = 1\n",
+        ];
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        let mut reused = 0;
+        for step in 0..400 {
+            let which = random.below(files.len());
+            let text = &mut files[which].1;
+            let mut at = random.below(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            if random.below(3) == 0 && at < text.len() {
+                let mut end = (at + 1 + random.below(3)).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(at..end, "");
+            } else {
+                text.insert_str(at, snippets[random.below(snippets.len())]);
+            }
+            let path = files[which].0.clone();
+            host.set_file(path, Arc::from(files[which].1.as_str()), None);
+            let expected = fresh_diagnostics(&files);
+            for ((path, _), want) in files.iter().zip(&expected) {
+                let (got, counts) = host.file_diagnostics_counted(path);
+                reused += counts.reused;
+                assert_eq!(&got, want, "step {step}, {}", path.display());
+            }
+            // Now and then, undo everything: the original texts come back.
+            if step % 97 == 96 {
+                for (k, text) in [TASKS, WORKERS, GRAPH].iter().enumerate() {
+                    files[k].1 = text.to_string();
+                    host.set_file(files[k].0.clone(), Arc::from(*text), None);
+                }
+                for ((path, _), want) in files.iter().zip(&initial) {
+                    assert_eq!(&host.file_diagnostics(path), want);
+                }
+            }
+        }
+        assert!(
+            reused > 400,
+            "the cache was hardly used: {reused} units reused"
+        );
+    }
+
+    #[test]
+    fn a_keystroke_in_one_function_rechecks_only_that_function() {
+        let text = crate::testing::generate_planai_module(600);
+        let path = PathBuf::from("/ws/gen.py");
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (before, first) = host.file_diagnostics_counted(&path);
+        assert_eq!(first.reused, 0);
+        let edited = text.replace("    retries = 3\n", "    retries = 4\n");
+        host.set_file(path.clone(), Arc::from(edited.as_str()), None);
+        let (after, counts) = host.file_diagnostics_counted(&path);
+        assert_eq!(after, before);
+        assert_eq!(counts.checked, 1, "{counts:?}");
+        assert_eq!(counts.reused, first.checked - 1);
+    }
+
+    #[test]
+    fn an_edit_inside_a_class_rechecks_its_users_and_moves_later_ranges() {
+        let path = PathBuf::from("/ws/workers.py");
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file("/ws/tasks.py".into(), Arc::from(TASKS), None);
+        host.set_file(path.clone(), Arc::from(WORKERS), None);
+        host.set_file("/ws/graph.py".into(), Arc::from(GRAPH), None);
+        let before = host.file_diagnostics(&path);
+        // Lengthen a string in P: every later diagnostic moves by one byte.
+        let edited = WORKERS.replacen("[A]\n", "[A] \n", 1);
+        host.set_file(path.clone(), Arc::from(edited.as_str()), None);
+        let (after, counts) = host.file_diagnostics_counted(&path);
+        assert_eq!(counts.checked, 1, "only P is checked again: {counts:?}");
+        assert_eq!(after.len(), before.len());
+        assert!(after
+            .iter()
+            .zip(&before)
+            .all(|(a, b)| a.range.start == b.range.start + 1 && a.code == b.code));
+    }
+}
