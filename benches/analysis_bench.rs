@@ -197,7 +197,13 @@ fn main() {
         full_times.push(start.elapsed());
     }
     if profile_edits.is_some() {
-        println!("edit median {:.2} ms", ms(median(edit_times)));
+        println!(
+            "edit median {:.2} ms (parse {:.2}, set_file {:.2}, file_diagnostics {:.2})",
+            ms(median(edit_times)),
+            ms(median(parse_t)),
+            ms(median(set_t)),
+            ms(median(diag_t))
+        );
         return;
     }
     let mut build_t = Vec::new();

@@ -99,14 +99,16 @@ impl FileData {
         Self::build_reusing(path, text, tree, None)
     }
 
-    /// Like `build`, reusing the unchanged definitions of the previous version of the file.
+    /// Like `build`, reusing the unchanged definitions of the previous version of the file
+    /// (its summary and text).
     pub fn build_reusing(
         path: PathBuf,
         text: Arc<str>,
         tree: Option<&tree_sitter::Tree>,
-        previous: Option<&FileData>,
+        previous: Option<(Arc<FileSummary>, Arc<str>)>,
     ) -> FileData {
-        let prev = previous.and_then(|p| Some((p.summary.as_deref()?, &*p.text)));
+        let (old_summary, old_text) = previous.unzip();
+        let prev = old_summary.map(|summary| (summary, old_text.as_deref().unwrap_or("")));
         let summary = if text.len() > MAX_ANALYSED_FILE_BYTES {
             None
         } else {
@@ -173,8 +175,19 @@ impl AnalysisHost {
 
     /// Adds or replaces a file. `tree`, when given, must be the tree-sitter tree of `text`.
     pub fn set_file(&mut self, path: PathBuf, text: Arc<str>, tree: Option<&tree_sitter::Tree>) {
-        let previous = self.files.get(&path).cloned();
-        let data = FileData::build_reusing(path, text, tree, previous.as_deref());
+        // Take the previous summary out of the host when nothing else holds it, so its
+        // unchanged definitions are moved (and shifted in place) rather than copied.
+        let previous = Arc::make_mut(&mut self.files)
+            .get_mut(&path)
+            .and_then(|data| {
+                let old_text = data.text.clone();
+                let summary = match Arc::get_mut(data) {
+                    Some(unique) => unique.summary.take(),
+                    None => data.summary.clone(),
+                }?;
+                Some((summary, old_text))
+            });
+        let data = FileData::build_reusing(path, text, tree, previous);
         self.insert_files(vec![data]);
     }
 
@@ -185,9 +198,10 @@ impl AnalysisHost {
         let mut new_paths = Vec::new();
         {
             let map = Arc::make_mut(&mut self.files);
-            let usage = Arc::make_mut(&mut self.usage);
+            let usage = &mut self.usage;
             for mut data in files {
                 let key = data.path.to_path_buf();
+                let mut same_usage = false;
                 if let Some(old) = map.get(&key) {
                     if old.text != data.text {
                         data.edits = old
@@ -196,14 +210,15 @@ impl AnalysisHost {
                     } else {
                         data.edits = old.edits.clone();
                     }
-                    if old.usage_keys != data.usage_keys {
-                        usage_changed = true;
-                    }
-                } else {
-                    usage_changed = true;
+                    same_usage = old.usage_keys == data.usage_keys;
                 }
+                usage_changed |= !same_usage;
                 let data = Arc::new(data);
                 let old = map.insert(key.clone(), data.clone());
+                if same_usage {
+                    continue;
+                }
+                let usage = Arc::make_mut(usage);
                 if let Some(old) = &old {
                     usage.remove(old);
                 } else {

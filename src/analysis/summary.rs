@@ -3,7 +3,6 @@
 //! interpret. The summary owns no tree-sitter data, so it can be shared (`Arc`) across
 //! snapshots and threads.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tree_sitter::Node;
@@ -548,21 +547,39 @@ impl FileSummary {
         Self::build_reusing(tree, text, None)
     }
 
-    /// Like `build`, but copies (with shifted ranges) every module-level class or function of
+    /// Like `build`, but reuses (with shifted ranges) every module-level class or function of
     /// `previous` (the summary of `previous_text`) whose source text is unchanged. After a
-    /// keystroke only the edited definition is rebuilt from the tree.
+    /// keystroke only the edited definition is rebuilt from the tree. When `previous` is not
+    /// shared, its definitions are moved and shifted in place instead of copied.
     pub fn build_reusing(
         tree: &tree_sitter::Tree,
         text: &str,
-        previous: Option<(&FileSummary, &str)>,
+        previous: Option<(Arc<FileSummary>, &str)>,
     ) -> FileSummary {
-        let mut reuse: HashMap<&str, (usize, Reused)> = HashMap::new();
+        let mut reuse: crate::analysis::FxMap<&str, (usize, Reused)> = Default::default();
         if let Some((old, old_text)) = previous {
-            for (range, def) in &old.def_spans {
+            let (classes, functions, spans) = match Arc::try_unwrap(old) {
+                Ok(owned) => (owned.classes, owned.functions, owned.def_spans),
+                Err(shared) => (
+                    shared.classes.clone(),
+                    shared.functions.clone(),
+                    shared.def_spans.clone(),
+                ),
+            };
+            let mut classes: Vec<Option<Arc<ClassSummary>>> =
+                classes.into_iter().map(Some).collect();
+            let mut functions: Vec<Option<Arc<FunctionSummary>>> =
+                functions.into_iter().map(Some).collect();
+            for (range, def) in spans {
                 if let Some(src) = old_text.get(range.start..range.end) {
                     let piece = match def {
-                        DefRef::Class(i) => old.classes.get(*i).cloned().map(Reused::Class),
-                        DefRef::Function(i) => old.functions.get(*i).cloned().map(Reused::Function),
+                        DefRef::Class(i) => {
+                            classes.get_mut(i).and_then(Option::take).map(Reused::Class)
+                        }
+                        DefRef::Function(i) => functions
+                            .get_mut(i)
+                            .and_then(Option::take)
+                            .map(Reused::Function),
                     };
                     if let Some(piece) = piece {
                         reuse.insert(src, (range.start, piece));
@@ -608,7 +625,7 @@ struct Builder<'s, 'p> {
     src: &'s [u8],
     summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
-    reuse: HashMap<&'p str, (usize, Reused)>,
+    reuse: crate::analysis::FxMap<&'p str, (usize, Reused)>,
     /// Every module-level binding in source order, folded into `Fingerprints::scope`.
     scope_events: crate::analysis::FxHasher,
 }
@@ -1968,7 +1985,7 @@ mod tests {
         let new = "import x\n\nclass A(Task):\n    a: int = 12\n\ndef f():\n    g = Graph(name='x')\n\nclass B(Task):\n    b: str\n";
         let old_sum = summary(old);
         let tree = crate::syntax::parse(new).unwrap();
-        let reused = FileSummary::build_reusing(&tree, new, Some((&old_sum, old)));
+        let reused = FileSummary::build_reusing(&tree, new, Some((Arc::new(old_sum), old)));
         assert_eq!(reused, summary(new));
     }
 
