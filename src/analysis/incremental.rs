@@ -143,9 +143,30 @@ impl Edit {
         }
     }
 
+    /// Whether this edit turns `old` into `new` (the text outside the edit is equal).
+    pub fn turns(self, old: &str, new: &str) -> bool {
+        let (a, b) = (old.as_bytes(), new.as_bytes());
+        self.start <= self.old_end
+            && self.start <= self.new_end
+            && self.old_end <= a.len()
+            && self.new_end <= b.len()
+            && a.len() - self.old_end == b.len() - self.new_end
+            && a[..self.start] == b[..self.start]
+            && a[self.old_end..] == b[self.new_end..]
+    }
+
+    /// Like `map`, for the end of a range: an end at an insertion point takes the insertion in.
+    pub fn map_end(self, offset: usize) -> usize {
+        if offset >= self.old_end {
+            offset - self.old_end + self.new_end
+        } else {
+            self.map(offset)
+        }
+    }
+
     /// Where `offset` of the old text is in the new text; offsets inside the replaced span
     /// are clamped into the replacement.
-    fn map(self, offset: usize) -> usize {
+    pub fn map(self, offset: usize) -> usize {
         if offset <= self.start {
             offset
         } else if offset >= self.old_end {
@@ -401,17 +422,23 @@ impl<'h> Validator<'h> {
                     .find(|(p, _)| *p == path)
                     .map(|(_, e)| e.as_slice())
             };
-            for diagnostic in &mut result.diagnostics {
+            let mut moved = result.diagnostics.clone();
+            for diagnostic in &mut moved {
                 if let Some(edits) = edits_for(&own) {
-                    move_range(&mut diagnostic.range, edits);
+                    if !move_range(&mut diagnostic.range, edits) {
+                        return false;
+                    }
                 }
                 for info in &mut diagnostic.related {
                     let target: &Path = info.path.as_deref().unwrap_or(&own);
                     if let Some(edits) = edits_for(target) {
-                        move_range(&mut info.range, edits);
+                        if !move_range(&mut info.range, edits) {
+                            return false;
+                        }
                     }
                 }
             }
+            result.diagnostics = moved;
         }
         result.revisions = updated;
         for (path, _, _) in &mut result.deps {
@@ -423,11 +450,18 @@ impl<'h> Validator<'h> {
     }
 }
 
-fn move_range(range: &mut TextRange, edits: &[Edit]) {
+/// Moves `range` through `edits`; false when an end lies inside replaced text (then the
+/// range's new place is unknown, e.g. after one edit that reverted changes on both sides).
+fn move_range(range: &mut TextRange, edits: &[Edit]) -> bool {
     for edit in edits {
+        let inside = |offset: usize| edit.start < offset && offset < edit.old_end;
+        if inside(range.start) || inside(range.end) {
+            return false;
+        }
         range.start = edit.map(range.start);
         range.end = edit.map(range.end).max(range.start);
     }
+    true
 }
 
 #[cfg(test)]

@@ -191,6 +191,68 @@ impl AnalysisHost {
         self.insert_files(vec![data]);
     }
 
+    /// The fast path for a keystroke inside one module-level definition: `text` is the
+    /// file's new text, `edit` the single change from the host's current text, `old_start`
+    /// where the edited top-level `class`/`def` started, and `node` that definition in a
+    /// tree of the new text (a statement-level reparse is enough). Only that definition is
+    /// summarised again; everything after it moves.
+    ///
+    /// Returns false, changing nothing, when the fast path does not apply (unknown file, text
+    /// that does not match `edit`, a definition that changed kind or name); the caller then
+    /// uses `set_file`. Afterwards the host is exactly as `set_file` would leave it.
+    pub fn update_definition(
+        &mut self,
+        path: &Path,
+        text: Arc<str>,
+        edit: incremental::Edit,
+        old_start: usize,
+        node: tree_sitter::Node,
+    ) -> bool {
+        if text.len() > MAX_ANALYSED_FILE_BYTES {
+            return false;
+        }
+        let files = Arc::make_mut(&mut self.files);
+        let Some(entry) = files.get_mut(path) else {
+            return false;
+        };
+        if !edit.turns(&entry.text, &text) || entry.summary.is_none() {
+            return false;
+        }
+        // Take the summary out when nothing else holds the file, so it is patched in place.
+        let mut summary = match Arc::get_mut(entry) {
+            Some(unique) => unique.summary.take(),
+            None => entry.summary.clone(),
+        }
+        .expect("checked above");
+        let replaced = Arc::make_mut(&mut summary).replace_definition(old_start, edit, node, &text);
+        let Some((old_def, new_def)) = replaced else {
+            if let Some(unique) = Arc::get_mut(entry) {
+                unique.summary.get_or_insert(summary);
+            }
+            return false;
+        };
+        let old_keys = checks::usage::definition_keys(&old_def);
+        let new_keys = checks::usage::definition_keys(&new_def);
+        let usage_keys = if old_keys == new_keys {
+            entry.usage_keys.clone()
+        } else {
+            let keys = entry.usage_keys.replaced(&old_keys, &new_keys);
+            let usage = Arc::make_mut(&mut self.usage);
+            usage.apply_keys(&entry.usage_keys, -1);
+            usage.apply_keys(&keys, 1);
+            self.usage_generation = incremental::fresh_id();
+            keys
+        };
+        *entry = Arc::new(FileData {
+            path: entry.path.clone(),
+            text,
+            summary: Some(summary),
+            usage_keys,
+            edits: entry.edits.advanced(edit),
+        });
+        true
+    }
+
     /// Adds or replaces many prepared files at once (module names are recomputed once).
     pub fn insert_files(&mut self, files: Vec<FileData>) {
         let mut structural = false;

@@ -459,6 +459,9 @@ pub struct FileSummary {
     /// Source spans of module-level class and function definitions, so the next summary of
     /// an edited text can reuse the definitions whose text did not change.
     pub def_spans: Vec<(TextRange, DefRef)>,
+    /// Definitions whose tree contains a syntax error: error recovery depends on more than
+    /// their own text, so they are never reused by text and their fingerprints never match.
+    pub erroneous_defs: Vec<DefRef>,
     /// Position-independent fingerprints of the parts other code can observe; the
     /// incremental diagnostics cache (`analysis::incremental`) compares them across edits.
     pub fingerprints: Fingerprints,
@@ -483,7 +486,12 @@ pub struct Fingerprints {
 }
 
 impl Fingerprints {
-    fn compute(summary: &FileSummary, text: &str, scope_events: u64) -> Fingerprints {
+    fn compute(
+        summary: &FileSummary,
+        text: &str,
+        scope_events: u64,
+        has_error: bool,
+    ) -> Fingerprints {
         use std::hash::{Hash, Hasher};
         let mut scope = crate::analysis::FxHasher::default();
         scope.write_u64(scope_events);
@@ -494,44 +502,70 @@ impl Fingerprints {
         summary.star_imports.hash(&mut scope);
         let mut classes = vec![0; summary.classes.len()];
         let mut functions = vec![0; summary.functions.len()];
-        let mut spans: Vec<&(TextRange, DefRef)> = summary.def_spans.iter().collect();
-        spans.sort_by_key(|(range, _)| range.start);
-        let mut body = crate::analysis::FxHasher::default();
-        let mut gap_start = 0;
-        for (range, def) in spans {
-            let source = text.get(range.start..range.end).unwrap_or("");
-            let mut own = crate::analysis::FxHasher::default();
-            source.hash(&mut own);
+        for (range, def) in &summary.def_spans {
+            let own = if summary.erroneous_defs.contains(def) {
+                crate::analysis::incremental::fresh_id()
+            } else {
+                definition_fingerprint(text, *range)
+            };
             match *def {
                 DefRef::Class(i) => {
                     if let Some(slot) = classes.get_mut(i) {
-                        *slot = own.finish();
+                        *slot = own;
                     }
-                    body.write_u8(1);
                 }
                 DefRef::Function(i) => {
                     if let Some(slot) = functions.get_mut(i) {
-                        *slot = own.finish();
+                        *slot = own;
                     }
-                    body.write_u8(2);
                 }
             }
-            // Spans never overlap; the guard only keeps slicing safe if one ever did.
-            if range.start >= gap_start {
-                text.get(gap_start..range.start)
-                    .unwrap_or("")
-                    .hash(&mut body);
-                gap_start = range.end;
-            }
         }
-        text.get(gap_start..).unwrap_or("").hash(&mut body);
         Fingerprints {
             scope: scope.finish(),
-            module_body: body.finish(),
+            // Statements with syntax errors may be summarised differently in another context.
+            module_body: if has_error {
+                crate::analysis::incremental::fresh_id()
+            } else {
+                module_body_fingerprint(summary, text)
+            },
             classes,
             functions,
         }
     }
+}
+
+fn definition_fingerprint(text: &str, range: TextRange) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut own = crate::analysis::FxHasher::default();
+    text.get(range.start..range.end)
+        .unwrap_or("")
+        .hash(&mut own);
+    own.finish()
+}
+
+/// The text outside definitions, with a marker of each definition's kind.
+fn module_body_fingerprint(summary: &FileSummary, text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut spans: Vec<&(TextRange, DefRef)> = summary.def_spans.iter().collect();
+    spans.sort_by_key(|(range, _)| range.start);
+    let mut body = crate::analysis::FxHasher::default();
+    let mut gap_start = 0;
+    for (range, def) in spans {
+        body.write_u8(match def {
+            DefRef::Class(_) => 1,
+            DefRef::Function(_) => 2,
+        });
+        // Spans never overlap; the guard only keeps slicing safe if one ever did.
+        if range.start >= gap_start {
+            text.get(gap_start..range.start)
+                .unwrap_or("")
+                .hash(&mut body);
+            gap_start = range.end;
+        }
+    }
+    text.get(gap_start..).unwrap_or("").hash(&mut body);
+    body.finish()
 }
 
 /// A module-level definition of a summary.
@@ -539,6 +573,13 @@ impl Fingerprints {
 pub enum DefRef {
     Class(usize),
     Function(usize),
+}
+
+/// A module-level class or function summary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Definition {
+    Class(Arc<ClassSummary>),
+    Function(Arc<FunctionSummary>),
 }
 
 impl FileSummary {
@@ -558,12 +599,18 @@ impl FileSummary {
     ) -> FileSummary {
         let mut reuse: crate::analysis::FxMap<&str, (usize, Reused)> = Default::default();
         if let Some((old, old_text)) = previous {
-            let (classes, functions, spans) = match Arc::try_unwrap(old) {
-                Ok(owned) => (owned.classes, owned.functions, owned.def_spans),
+            let (classes, functions, spans, erroneous) = match Arc::try_unwrap(old) {
+                Ok(owned) => (
+                    owned.classes,
+                    owned.functions,
+                    owned.def_spans,
+                    owned.erroneous_defs,
+                ),
                 Err(shared) => (
                     shared.classes.clone(),
                     shared.functions.clone(),
                     shared.def_spans.clone(),
+                    shared.erroneous_defs.clone(),
                 ),
             };
             let mut classes: Vec<Option<Arc<ClassSummary>>> =
@@ -571,6 +618,9 @@ impl FileSummary {
             let mut functions: Vec<Option<Arc<FunctionSummary>>> =
                 functions.into_iter().map(Some).collect();
             for (range, def) in spans {
+                if erroneous.contains(&def) {
+                    continue;
+                }
                 if let Some(src) = old_text.get(range.start..range.end) {
                     let piece = match def {
                         DefRef::Class(i) => {
@@ -597,8 +647,116 @@ impl FileSummary {
         let body = b.block_stmts(root, Scope::Module, false);
         b.summary.body = body;
         let scope_events = std::hash::Hasher::finish(&b.scope_events);
-        b.summary.fingerprints = Fingerprints::compute(&b.summary, text, scope_events);
+        b.summary.fingerprints =
+            Fingerprints::compute(&b.summary, text, scope_events, root.has_error());
         b.summary
+    }
+
+    /// Replaces the module-level definition that started at `old_start` (old-text offset) with
+    /// the one `node` now holds (a top-level `class`/`def`, possibly decorated, of `text`),
+    /// after the single edit `edit` turned the old text into `text` inside that span.
+    /// Everything after the edit moves by the edit's length change.
+    ///
+    /// Returns the replaced and the new definition, or `None` (leaving `self` untouched) when
+    /// the change is more than a body edit: another kind, another name, not a top-level
+    /// definition of this summary. The result equals `FileSummary::build` of the new text.
+    pub fn replace_definition(
+        &mut self,
+        old_start: usize,
+        edit: crate::analysis::incremental::Edit,
+        node: Node,
+        text: &str,
+    ) -> Option<(Definition, Definition)> {
+        let position = self
+            .def_spans
+            .iter()
+            .position(|(range, _)| range.start == old_start)?;
+        let def = self.def_spans[position].1;
+        let marker = match def {
+            DefRef::Class(i) => Stmt::ClassDefAt(i),
+            DefRef::Function(i) => Stmt::FunctionDefAt(i),
+        };
+        // Only direct module children: nested ones carry their block's context.
+        let marker_at = self.body.iter().position(|s| *s == marker)?;
+        let mut builder = Builder {
+            src: text.as_bytes(),
+            summary: FileSummary::default(),
+            reuse: Default::default(),
+            scope_events: Default::default(),
+        };
+        let mut scratch = Vec::new();
+        builder.stmt(node, Scope::Module, false, &mut scratch);
+        let built = builder.summary;
+        let new_def = match (def, &built.classes[..], &built.functions[..]) {
+            (DefRef::Class(i), [class], []) if class.name == self.classes.get(i)?.name => {
+                Definition::Class(class.clone())
+            }
+            (DefRef::Function(i), [], [function])
+                if function.name == self.functions.get(i)?.name =>
+            {
+                Definition::Function(function.clone())
+            }
+            _ => return None,
+        };
+        let (name, def_start) = match &new_def {
+            Definition::Class(c) => (c.name.clone(), c.range.start),
+            Definition::Function(f) => (f.name.clone(), f.range.start),
+        };
+        let kind = match def {
+            DefRef::Class(i) => BindingKind::Class(i),
+            DefRef::Function(i) => BindingKind::Function(i),
+        };
+        let delta = edit.new_end as isize - edit.old_end as isize;
+        // Move everything after the edit; the replaced definition is rebuilt, not moved.
+        if delta != 0 {
+            for (range, other) in &mut self.def_spans {
+                if *other != def && range.start >= edit.old_end {
+                    shift_range(range, delta);
+                    match *other {
+                        DefRef::Class(i) => Arc::make_mut(&mut self.classes[i]).shift(delta),
+                        DefRef::Function(i) => Arc::make_mut(&mut self.functions[i]).shift(delta),
+                    }
+                }
+            }
+            for stmt in &mut self.body[marker_at + 1..] {
+                stmt.shift(delta);
+            }
+            for import in &mut self.imports {
+                if import.range.start >= edit.old_end {
+                    import.shift(delta);
+                }
+            }
+            for bindings in self.bindings.values_mut() {
+                for binding in bindings {
+                    if binding.start >= edit.old_end {
+                        binding.start = (binding.start as isize + delta) as usize;
+                    }
+                }
+            }
+        }
+        if let Some(binding) = self
+            .bindings
+            .get_mut(&name)
+            .and_then(|bs| bs.iter_mut().find(|b| b.kind == kind))
+        {
+            binding.start = def_start;
+        }
+        let new_span = TextRange::new(node.start_byte(), node.end_byte());
+        self.def_spans[position].0 = new_span;
+        let own = definition_fingerprint(text, new_span);
+        let old_def = match (def, &new_def) {
+            (DefRef::Class(i), Definition::Class(c)) => {
+                self.fingerprints.classes[i] = own;
+                Definition::Class(std::mem::replace(&mut self.classes[i], c.clone()))
+            }
+            (DefRef::Function(i), Definition::Function(f)) => {
+                self.fingerprints.functions[i] = own;
+                Definition::Function(std::mem::replace(&mut self.functions[i], f.clone()))
+            }
+            _ => return None,
+        };
+        self.fingerprints.module_body = module_body_fingerprint(self, text);
+        Some((old_def, new_def))
     }
 
     /// The class defined at module level with this name, if it is bound exactly once.
@@ -688,14 +846,18 @@ impl<'s, 'p> Builder<'s, 'p> {
             let before = (self.summary.classes.len(), self.summary.functions.len());
             self.stmt(c, scope, conditional, &mut out);
             if scope == Scope::Module {
-                if self.summary.classes.len() > before.0 {
-                    self.summary
-                        .def_spans
-                        .push((range_of(c), DefRef::Class(before.0)));
+                let def = if self.summary.classes.len() > before.0 {
+                    Some(DefRef::Class(before.0))
                 } else if self.summary.functions.len() > before.1 {
-                    self.summary
-                        .def_spans
-                        .push((range_of(c), DefRef::Function(before.1)));
+                    Some(DefRef::Function(before.1))
+                } else {
+                    None
+                };
+                if let Some(def) = def {
+                    self.summary.def_spans.push((range_of(c), def));
+                    if c.has_error() {
+                        self.summary.erroneous_defs.push(def);
+                    }
                 }
             }
         }
@@ -708,6 +870,9 @@ impl<'s, 'p> Builder<'s, 'p> {
             n.kind(),
             "class_definition" | "function_definition" | "decorated_definition"
         ) {
+            return false;
+        }
+        if n.has_error() {
             return false;
         }
         let src = self.text(n);

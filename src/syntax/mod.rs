@@ -9,6 +9,7 @@
 use crate::diagnostics::Diagnostic;
 
 mod diagnose;
+pub mod statements;
 #[cfg(test)]
 mod tests;
 

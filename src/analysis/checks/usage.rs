@@ -5,7 +5,7 @@
 
 use crate::analysis::FxMap;
 
-use super::super::summary::{walk_exprs, Expr, FileSummary, Stmt};
+use super::super::summary::{walk_exprs, ClassSummary, Definition, Expr, FileSummary, Stmt};
 use super::super::FileData;
 
 #[derive(Debug, Clone, Default)]
@@ -26,31 +26,74 @@ pub struct UsageKeys {
 
 /// Collects the usage keys of a summary.
 pub fn collect_keys(s: &FileSummary) -> UsageKeys {
-    let mut kw_keys = Vec::new();
-    let mut base_keys = Vec::new();
-    for_each_expr(s, &mut |e| {
-        e.for_each_call(&mut |c| {
-            let Some(callee) = c.func.dotted().and_then(|d| d.last().copied()) else {
-                return;
-            };
-            if c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
-                kw_keys.push(key(callee, "**"));
-            }
-            for k in &c.keywords {
-                kw_keys.push(key(callee, k.name.as_deref().unwrap_or("**")));
-            }
-        })
-    });
+    let mut keys = UsageKeys::default();
+    let mut exprs = |e: &Expr| add_call_keys(e, &mut keys.kwargs);
+    stmts_exprs(&s.body, &mut exprs);
+    for func in &s.functions {
+        stmts_exprs(&func.body, &mut exprs);
+    }
     for c in &s.classes {
-        for b in &c.bases {
-            if let Some(name) = b.dotted().and_then(|d| d.last().copied()) {
-                base_keys.push(name_key(name));
+        class_exprs(c, &mut exprs);
+    }
+    for c in &s.classes {
+        add_base_keys(c, &mut keys.bases);
+    }
+    keys
+}
+
+/// The usage keys one module-level definition contributes (a part of `collect_keys`).
+pub fn definition_keys(def: &Definition) -> UsageKeys {
+    let mut keys = UsageKeys::default();
+    let mut exprs = |e: &Expr| add_call_keys(e, &mut keys.kwargs);
+    match def {
+        Definition::Class(c) => {
+            class_exprs(c, &mut exprs);
+            add_base_keys(c, &mut keys.bases);
+        }
+        Definition::Function(f) => stmts_exprs(&f.body, &mut exprs),
+    }
+    keys
+}
+
+impl UsageKeys {
+    /// These keys with one occurrence of each of `old` replaced by `new` (as multisets).
+    pub fn replaced(&self, old: &UsageKeys, new: &UsageKeys) -> UsageKeys {
+        fn swap(all: &[u64], old: &[u64], new: &[u64]) -> Vec<u64> {
+            let mut out = all.to_vec();
+            for k in old {
+                if let Some(at) = out.iter().position(|x| x == k) {
+                    out.swap_remove(at);
+                }
             }
+            out.extend_from_slice(new);
+            out
+        }
+        UsageKeys {
+            kwargs: swap(&self.kwargs, &old.kwargs, &new.kwargs),
+            bases: swap(&self.bases, &old.bases, &new.bases),
         }
     }
-    UsageKeys {
-        kwargs: kw_keys,
-        bases: base_keys,
+}
+
+fn add_call_keys(e: &Expr, out: &mut Vec<u64>) {
+    e.for_each_call(&mut |c| {
+        let Some(callee) = c.func.dotted().and_then(|d| d.last().copied()) else {
+            return;
+        };
+        if c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
+            out.push(key(callee, "**"));
+        }
+        for k in &c.keywords {
+            out.push(key(callee, k.name.as_deref().unwrap_or("**")));
+        }
+    })
+}
+
+fn add_base_keys(c: &ClassSummary, out: &mut Vec<u64>) {
+    for b in &c.bases {
+        if let Some(name) = b.dotted().and_then(|d| d.last().copied()) {
+            out.push(name_key(name));
+        }
     }
 }
 
@@ -77,7 +120,10 @@ impl UsageIndex {
     }
 
     fn apply(&mut self, f: &FileData, delta: isize) {
-        let keys = &f.usage_keys;
+        self.apply_keys(&f.usage_keys, delta)
+    }
+
+    pub fn apply_keys(&mut self, keys: &UsageKeys, delta: isize) {
         for (map, keys) in [
             (&mut self.kwargs, &keys.kwargs),
             (&mut self.bases, &keys.bases),
@@ -108,26 +154,33 @@ impl UsageIndex {
 
 /// Every expression of a file: module statements, functions, methods, class attributes.
 pub fn for_each_expr<'a>(s: &'a FileSummary, f: &mut dyn FnMut(&'a Expr)) {
-    fn stmts<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
-        walk_exprs(body, f);
-        super::super::summary::walk_stmts(body, &mut |st| {
-            if let Stmt::LocalFunction(func) = st {
-                stmts(&func.body, f);
-            }
-        });
-    }
-    stmts(&s.body, f);
+    stmts_exprs(&s.body, f);
     for func in &s.functions {
-        stmts(&func.body, f);
+        stmts_exprs(&func.body, f);
     }
     for c in &s.classes {
-        for a in &c.attrs {
-            if let Some(v) = &a.value {
-                f(v);
-            }
+        class_exprs(c, f);
+    }
+}
+
+/// Every expression of statements, including those of nested functions.
+fn stmts_exprs<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
+    walk_exprs(body, f);
+    super::super::summary::walk_stmts(body, &mut |st| {
+        if let Stmt::LocalFunction(func) = st {
+            stmts_exprs(&func.body, f);
         }
-        for m in &c.methods {
-            stmts(&m.body, f);
+    });
+}
+
+/// Every expression of a class: attribute values and method bodies.
+fn class_exprs<'a>(c: &'a ClassSummary, f: &mut dyn FnMut(&'a Expr)) {
+    for a in &c.attrs {
+        if let Some(v) = &a.value {
+            f(v);
         }
+    }
+    for m in &c.methods {
+        stmts_exprs(&m.body, f);
     }
 }

@@ -1,0 +1,141 @@
+//! The statement-level fast path (`syntax::statements` + `AnalysisHost::update_definition`)
+//! gives exactly what a full parse and a fresh analysis give, for random keystrokes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use planai_lsp::analysis::summary::FileSummary;
+use planai_lsp::analysis::AnalysisHost;
+use planai_lsp::syntax::statements::StatementIndex;
+use planai_lsp::syntax::{new_parser, parse, syntax_diagnostics};
+use planai_lsp::testing::generate_planai_module;
+
+/// A module with PlanAI mistakes, so the diagnostics compared are not all empty.
+const FAULTY: &str = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker, LLMTaskWorker\n\n\nclass A(Task):\n    x: int = 0\n\n\nclass B(Task):\n    y: int = 0\n\n\n# A worker that publishes the wrong type.\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n\n    def consume_work(self, task: B):\n        self.publish_work(B(), input_task=task)\n\n\nclass Q(TaskWorker):\n    output_types = [B]\n\n    def consume_work(self, task: A):\n        self.publish_work(A())\n\n\n@staticmethod\ndef helper(value):\n    return value * 2\n\n\ndef build():\n    g = Graph(name='g')\n    p, q = P(), Q()\n    g.add_workers(p, q)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\n\nclass L(LLMTaskWorker):\n    output_types: List[Type[Task]] = [B]\n    prompt: str = 'p'\n\n    def consume_work(self, task: A):\n        pass\n";
+
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+fn fresh_diagnostics(path: &Path, text: &str) -> Vec<planai_lsp::diagnostics::Diagnostic> {
+    let mut host = AnalysisHost::new();
+    host.set_roots(vec![PathBuf::from("/ws")]);
+    host.set_file(path.to_path_buf(), Arc::from(text), None);
+    host.file_diagnostics(path)
+}
+
+fn run(initial: &str, seed: u64, steps: usize) -> usize {
+    let path = PathBuf::from("/ws/module.py");
+    let mut parser = new_parser();
+    let mut text = initial.to_string();
+    let mut host = AnalysisHost::new();
+    host.set_roots(vec![PathBuf::from("/ws")]);
+    let tree = parse(&text).unwrap();
+    host.set_file(path.clone(), Arc::from(text.as_str()), Some(&tree));
+    let mut index = StatementIndex::new(
+        Arc::from(text.as_str()),
+        &tree,
+        syntax_diagnostics(&tree, &text),
+    );
+    let snippets = [
+        "x",
+        "1",
+        " ",
+        "\n",
+        ":",
+        "(",
+        ")",
+        "'",
+        "#",
+        "\n    pass",
+        "\n        y = 2",
+        "A",
+        "_",
+        ",",
+        "=",
+        "\t",
+        "\n\n",
+        "B()",
+        "self.publish_work(A(), input_task=task)",
+    ];
+    let mut random = Random(seed);
+    let mut fast = 0;
+    for step in 0..steps {
+        // Mostly small edits; undo now and then so the text stays mostly valid.
+        if random.below(4) == 0 {
+            text = initial.to_string();
+        } else {
+            let mut at = random.below(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            if random.below(3) == 0 && at < text.len() {
+                let end = (at + 1 + random.below(2)).min(text.len());
+                text.replace_range(at..end, "");
+            } else {
+                text.insert_str(at, snippets[random.below(snippets.len())]);
+            }
+        }
+        let shared: Arc<str> = Arc::from(text.as_str());
+        if std::env::var("DBG").is_ok() {
+            eprintln!("--- step {step}\n{text}");
+        }
+        let full_tree = parse(&text).unwrap();
+        let full_syntax = syntax_diagnostics(&full_tree, &text);
+        let change = index.as_ref().and_then(|i| i.reparse(&mut parser, &text));
+        let applied = change.as_ref().is_some_and(|change| {
+            host.update_definition(
+                &path,
+                shared.clone(),
+                change.edit,
+                change.old_start,
+                change.definition(),
+            )
+        });
+        if std::env::var("DBG").is_ok() {
+            eprintln!("applied {applied} change {}", change.is_some());
+        }
+        if applied {
+            fast += 1;
+            let change = change.as_ref().unwrap();
+            let next = index.as_ref().unwrap().apply(shared.clone(), change);
+            assert_eq!(next.syntax(), &full_syntax[..], "step {step}: syntax");
+            assert_eq!(
+                host.file_summary(&path).as_deref(),
+                Some(&FileSummary::build(&full_tree, &text)),
+                "step {step}: summary"
+            );
+            index = Some(next);
+        } else {
+            host.set_file(path.clone(), shared.clone(), Some(&full_tree));
+            index = StatementIndex::new(shared.clone(), &full_tree, full_syntax);
+        }
+        assert_eq!(
+            host.file_diagnostics(&path),
+            fresh_diagnostics(&path, &text),
+            "step {step}: PlanAI diagnostics (fast path: {applied})"
+        );
+    }
+    fast
+}
+
+#[test]
+fn keystrokes_in_a_generated_module_match_a_full_reparse() {
+    let fast = run(&generate_planai_module(300), 0x2545_f491_4f6c_dd1d, 300);
+    assert!(fast > 30, "the fast path was taken {fast} times");
+}
+
+#[test]
+fn keystrokes_in_a_module_with_mistakes_match_a_full_reparse() {
+    let fast = run(FAULTY, 0x9e37_79b9_7f4a_7c15, 400);
+    assert!(fast > 40, "the fast path was taken {fast} times");
+    let initial = fresh_diagnostics(Path::new("/ws/module.py"), FAULTY);
+    assert!(initial.len() >= 3, "{initial:?}");
+}
