@@ -45,12 +45,18 @@ impl Unit {
             .chain((0..summary.functions.len()).map(Unit::Function))
     }
 
-    pub fn is_class(self, index: usize) -> bool {
-        self == Unit::Class(index)
-    }
-
-    pub fn is_function(self, index: usize) -> bool {
-        self == Unit::Function(index)
+    /// The unit's class, if it is one (as an iterator, for check loops over classes).
+    pub fn classes(
+        self,
+        summary: &FileSummary,
+    ) -> impl Iterator<Item = (usize, &Arc<super::summary::ClassSummary>)> {
+        let index = match self {
+            Unit::Class(i) => Some(i),
+            _ => None,
+        };
+        index
+            .and_then(|i| summary.classes.get(i).map(|c| (i, c)))
+            .into_iter()
     }
 
     /// The fingerprint of the unit's own text.

@@ -16,6 +16,7 @@ use tower_lsp_server::ls_types::{
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::server::panic_guard::{panic_message, spawn_guarded};
 use crate::server::state::{path_to_uri, uri_to_path, DocumentWorker, Session};
+use crate::syntax::statements::StatementIndex;
 use crate::text::document::SEMANTIC_ANALYSIS_SIZE_LIMIT;
 use crate::text::{offset_to_position, PositionEncoding};
 
@@ -51,12 +52,15 @@ struct Computed {
     tree: Option<tree_sitter::Tree>,
     diagnostics: Vec<Diagnostic>,
     content_changed: bool,
+    /// Statement boundaries and syntax diagnostics of this version, for the next keystroke.
+    statements: Option<StatementIndex>,
 }
 
 async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Notify>) {
     // (document version, workspace generation) of the last computation.
     let mut last: Option<(i32, u64)> = None;
     let mut last_analysed_version: Option<i32> = None;
+    let mut statements: Option<StatementIndex> = None;
     loop {
         wake.notified().await;
         loop {
@@ -71,8 +75,9 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             let content_changed = last_analysed_version != Some(version);
             let path = uri_to_path(&uri);
             let job_session = Arc::clone(&session);
+            let previous = statements.take();
             let job = tokio::task::spawn_blocking(move || {
-                compute(&job_session, &path, &snapshot, content_changed)
+                compute(&job_session, &path, &snapshot, content_changed, previous)
             })
             .await;
             let computed = match job {
@@ -89,6 +94,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 }
             };
             last_analysed_version = Some(computed.version);
+            statements = computed.statements;
             let mut generation_after = generation;
             if computed.content_changed {
                 generation_after = session.bump_generation();
@@ -174,14 +180,39 @@ fn compute(
     path: &Path,
     snapshot: &crate::text::document::DocumentSnapshot,
     content_changed: bool,
+    previous: Option<StatementIndex>,
 ) -> Computed {
     let version = snapshot.version();
     let started = std::time::Instant::now();
     let text: Arc<str> = Arc::from(snapshot.text());
+    if !content_changed {
+        // Another file changed: only the PlanAI checks can differ.
+        if let Some(previous) = previous.filter(|p| **p.text() == *text) {
+            let mut diagnostics = previous.syntax().to_vec();
+            diagnostics.extend(analyse(session, path, &text, None, false, version));
+            return Computed {
+                version,
+                tree: None,
+                diagnostics,
+                content_changed,
+                statements: Some(previous),
+            };
+        }
+    } else if let Some(previous) = &previous {
+        if let Some(computed) = compute_statement_edit(session, path, version, &text, previous) {
+            tracing::debug!(
+                path = %path.display(),
+                version,
+                "analysis: one statement reparsed, total {:?}",
+                started.elapsed()
+            );
+            return computed;
+        }
+    }
     let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
     let parsed = started.elapsed();
     // Syntax checks and PlanAI analysis are independent: run them on both cores.
-    let ((mut diagnostics, syntax_time), planai) = std::thread::scope(|scope| {
+    let ((syntax, syntax_time), planai) = std::thread::scope(|scope| {
         let syntax = scope.spawn(|| {
             let started = std::time::Instant::now();
             let found = tree
@@ -203,6 +234,7 @@ fn compute(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (syntax, planai)
     });
+    let mut diagnostics = syntax.clone();
     diagnostics.extend(planai);
     tracing::debug!(
         path = %path.display(),
@@ -210,12 +242,54 @@ fn compute(
         "analysis: parse {parsed:?}, syntax {syntax_time:?} (in parallel), total {:?}",
         started.elapsed()
     );
+    let statements = tree
+        .as_ref()
+        .and_then(|tree| StatementIndex::new(text.clone(), tree, syntax));
     Computed {
         version,
         tree,
         diagnostics,
         content_changed,
+        statements,
     }
+}
+
+/// The fast path for a keystroke inside one top-level definition (see
+/// `syntax::statements`): only that statement is parsed, checked and summarised again.
+fn compute_statement_edit(
+    session: &Session,
+    path: &Path,
+    version: i32,
+    text: &Arc<str>,
+    previous: &StatementIndex,
+) -> Option<Computed> {
+    let change = PARSER.with(|parser| previous.reparse(&mut parser.borrow_mut(), text))?;
+    let applied = session.analysis.write().ok()?.update_definition(
+        path,
+        text.clone(),
+        change.edit,
+        change.old_start,
+        change.definition(),
+    );
+    if !applied {
+        return None;
+    }
+    let next = previous.apply(text.clone(), &change);
+    let mut diagnostics = next.syntax().to_vec();
+    diagnostics.extend(
+        session
+            .analysis
+            .read()
+            .map(|host| host.file_diagnostics(path))
+            .unwrap_or_default(),
+    );
+    Some(Computed {
+        version,
+        tree: None,
+        diagnostics,
+        content_changed: true,
+        statements: Some(next),
+    })
 }
 
 /// PlanAI diagnostics of `path` after updating the host with this version's text (files over

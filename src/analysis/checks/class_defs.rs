@@ -20,10 +20,7 @@ pub fn check(
     let Some(summary) = ctx.summary(path) else {
         return;
     };
-    for (i, class) in summary.classes.iter().enumerate() {
-        if !unit.is_class(i) {
-            continue;
-        }
+    for (i, class) in unit.classes(summary) {
         let cref = ClassRef::User(path.clone(), i);
         let mro = ctx.mro(&cref);
         if !mro.complete || class.has_class_keywords {

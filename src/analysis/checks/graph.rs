@@ -80,16 +80,21 @@ fn run_scopes(
             }
         });
     }
-    for (j, f) in summary.functions.iter().enumerate() {
-        if wanted(Unit::Function(j)) {
-            add_fn(f, None, &mut scopes);
-        }
+    let (functions, classes): (Vec<_>, Vec<_>) = match unit {
+        None => (
+            summary.functions.iter().collect(),
+            summary.classes.iter().collect(),
+        ),
+        Some(Unit::Function(j)) => (summary.functions.get(j).into_iter().collect(), Vec::new()),
+        Some(Unit::Class(i)) => (Vec::new(), summary.classes.get(i).into_iter().collect()),
+        Some(Unit::Module) => (Vec::new(), Vec::new()),
+    };
+    for f in functions {
+        add_fn(f, None, &mut scopes);
     }
-    for (i, c) in summary.classes.iter().enumerate() {
-        if wanted(Unit::Class(i)) {
-            for m in &c.methods {
-                add_fn(m, Some(&c.name), &mut scopes);
-            }
+    for c in classes {
+        for m in &c.methods {
+            add_fn(m, Some(&c.name), &mut scopes);
         }
     }
     for (scope, body, locals) in scopes {

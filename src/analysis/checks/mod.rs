@@ -27,11 +27,9 @@ use crate::diagnostics::{Diagnostic, DiagnosticSource, RelatedInfo, Severity, Te
 
 /// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
 pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
-    if let Unit::Class(_) = unit {
-        class_defs::check(ctx, path, unit, out);
-        publish::check(ctx, path, unit, out);
-        prompts::check(ctx, path, unit, out);
-    }
+    class_defs::check(ctx, path, unit, out);
+    publish::check(ctx, path, unit, out);
+    prompts::check(ctx, path, unit, out);
     graph::check(ctx, path, unit, out);
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::super::consumed::{self, FieldValue};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{walk_exprs, CallExpr, Expr};
-use super::usage::for_each_expr;
+use super::usage::for_each_unit_expr;
 use super::{error, related};
 use crate::diagnostics::{Diagnostic, TextRange};
 
@@ -91,10 +91,7 @@ pub fn check(
         return;
     };
     // RT11 on class bodies.
-    for (i, class) in summary.classes.iter().enumerate() {
-        if !unit.is_class(i) {
-            continue;
-        }
+    for (i, class) in unit.classes(summary) {
         let cref = ClassRef::User(path.clone(), i);
         if !ctx.mro(&cref).complete || !ctx.derives_from_builtin(&cref, "TaskWorker") {
             continue;
@@ -110,9 +107,9 @@ pub fn check(
         }
         check_format_prompt(ctx, path, class, &cref, out);
     }
-    // RT11 on instantiations with a literal system_prompt.
+    // RT11 on instantiations with a literal system_prompt, in this unit's code.
     let mut calls: Vec<&CallExpr> = Vec::new();
-    for_each_expr(summary, &mut |e| {
+    for_each_unit_expr(summary, unit, &mut |e| {
         e.for_each_call(&mut |c| {
             if c.keyword("system_prompt").is_some() {
                 calls.push(c)

@@ -22,10 +22,7 @@ pub fn check(
     let Some(summary) = ctx.summary(path) else {
         return;
     };
-    for (i, class) in summary.classes.iter().enumerate() {
-        if !unit.is_class(i) {
-            continue;
-        }
+    for (i, class) in unit.classes(summary) {
         let cref = ClassRef::User(path.clone(), i);
         if !ctx.mro(&cref).complete || !ctx.derives_from_builtin(&cref, "TaskWorker") {
             continue;

@@ -5,6 +5,7 @@
 
 use crate::analysis::FxMap;
 
+use super::super::incremental::Unit;
 use super::super::summary::{walk_exprs, ClassSummary, Definition, Expr, FileSummary, Stmt};
 use super::super::FileData;
 
@@ -160,6 +161,23 @@ pub fn for_each_expr<'a>(s: &'a FileSummary, f: &mut dyn FnMut(&'a Expr)) {
     }
     for c in &s.classes {
         class_exprs(c, f);
+    }
+}
+
+/// Every expression of one check unit's code.
+pub fn for_each_unit_expr<'a>(s: &'a FileSummary, unit: Unit, f: &mut dyn FnMut(&'a Expr)) {
+    match unit {
+        Unit::Module => stmts_exprs(&s.body, f),
+        Unit::Function(j) => {
+            if let Some(func) = s.functions.get(j) {
+                stmts_exprs(&func.body, f);
+            }
+        }
+        Unit::Class(i) => {
+            if let Some(c) = s.classes.get(i) {
+                class_exprs(c, f);
+            }
+        }
     }
 }
 
