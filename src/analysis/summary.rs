@@ -635,6 +635,13 @@ enum Reused {
     Function(Arc<FunctionSummary>),
 }
 
+/// `v` without spare capacity: summaries are kept for every file, so the slack that `push`
+/// leaves (up to half of a vector, and at least room for four elements) is paid 100 times.
+fn tight<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
+}
+
 fn range_of(n: Node) -> TextRange {
     TextRange::new(n.start_byte(), n.end_byte())
 }
@@ -699,7 +706,24 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
             }
         }
-        out
+        if scope == Scope::Module && n.parent().is_none() {
+            self.shrink_module_lists();
+        }
+        tight(out)
+    }
+
+    /// Drops the spare capacity of the file-wide lists once the whole module is summarised.
+    fn shrink_module_lists(&mut self) {
+        let s = &mut self.summary;
+        s.imports.shrink_to_fit();
+        s.star_imports.shrink_to_fit();
+        s.classes.shrink_to_fit();
+        s.functions.shrink_to_fit();
+        s.def_spans.shrink_to_fit();
+        for v in s.bindings.values_mut() {
+            v.shrink_to_fit();
+        }
+        s.bindings.shrink_to_fit();
     }
 
     /// Reuses an unchanged module-level definition of the previous summary.
@@ -788,7 +812,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
             "import_statement" | "import_from_statement" => {
                 let bindings = self.import(n, module, cond);
-                out.push(Stmt::Import(bindings));
+                out.push(Stmt::Import(tight(bindings)));
             }
             "decorated_definition" => {
                 let decorators: Vec<Expr> = named_children(n)
@@ -833,9 +857,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                     } else {
                         BlockKind::If
                     },
-                    header,
+                    header: tight(header),
                     bound: Vec::new(),
-                    bodies,
+                    bodies: tight(bodies),
                 });
             }
             "for_statement" | "while_statement" => {
@@ -860,9 +884,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 out.push(Stmt::Block {
                     kind: BlockKind::Loop,
-                    header,
+                    header: tight(header),
                     bound,
-                    bodies,
+                    bodies: tight(bodies),
                 });
             }
             "try_statement" => {
@@ -906,8 +930,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 out.push(Stmt::Block {
                     kind: BlockKind::Try,
                     header: Vec::new(),
-                    bound,
-                    bodies,
+                    bound: tight(bound),
+                    bodies: tight(bodies),
                 });
             }
             "with_statement" => {
@@ -940,8 +964,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 let body = self.body_of(n, "body", scope, cond);
                 out.push(Stmt::Block {
                     kind: BlockKind::With,
-                    header,
-                    bound,
+                    header: tight(header),
+                    bound: tight(bound),
                     bodies: vec![body],
                 });
             }
@@ -960,9 +984,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 out.push(Stmt::Block {
                     kind: BlockKind::Match,
-                    header,
+                    header: tight(header),
                     bound: Vec::new(),
-                    bodies,
+                    bodies: tight(bodies),
                 });
             }
             "global_statement" | "nonlocal_statement" => {
@@ -983,7 +1007,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     }
                 }
                 out.push(Stmt::Other {
-                    bound: names,
+                    bound: tight(names),
                     exprs: Vec::new(),
                 });
             }
@@ -993,10 +1017,10 @@ impl<'s, 'p> Builder<'s, 'p> {
                     .into_iter()
                     .filter(|c| c.kind() != "block")
                     .map(|c| self.expr(c, 0))
-                    .collect();
+                    .collect::<Vec<_>>();
                 out.push(Stmt::Other {
                     bound: Vec::new(),
-                    exprs,
+                    exprs: tight(exprs),
                 });
             }
         }
@@ -1071,6 +1095,8 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
         }
         let Some(body) = n.child_by_field_name("body") else {
+            class.bases.shrink_to_fit();
+            class.decorators.shrink_to_fit();
             return class;
         };
         for s in named_children(body) {
@@ -1114,6 +1140,11 @@ impl<'s, 'p> Builder<'s, 'p> {
                 _ => class.dynamic_body = true,
             }
         }
+        class.bases.shrink_to_fit();
+        class.decorators.shrink_to_fit();
+        class.attrs.shrink_to_fit();
+        class.methods.shrink_to_fit();
+        class.other_names.shrink_to_fit();
         class
     }
 
@@ -1212,8 +1243,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
-            params,
-            decorators,
+            params: tight(params),
+            decorators: tight(decorators),
             body,
         }
     }
@@ -1254,7 +1285,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
         }
         Stmt::Assign {
-            targets,
+            targets: tight(targets),
             value,
             annotation,
             range: range_of(n),
@@ -1295,10 +1326,12 @@ impl<'s, 'p> Builder<'s, 'p> {
             | "tuple"
             | "list"
             | "parenthesized_expression"
-            | "list_splat_pattern" => named_children(n)
-                .into_iter()
-                .flat_map(|c| self.names_in_target(c))
-                .collect(),
+            | "list_splat_pattern" => tight(
+                named_children(n)
+                    .into_iter()
+                    .flat_map(|c| self.names_in_target(c))
+                    .collect(),
+            ),
             _ => Vec::new(),
         }
     }
@@ -1519,13 +1552,16 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 Expr::Call(Box::new(CallExpr {
                     func,
-                    args,
-                    keywords,
+                    args: tight(args),
+                    keywords: tight(keywords),
                     range,
                 }))
             }
             "string" | "concatenated_string" => match self.string_value(n) {
-                Some(value) => Expr::Str { value, range },
+                Some(mut value) => {
+                    value.shrink_to_fit();
+                    Expr::Str { value, range }
+                }
                 None => Expr::Other {
                     range,
                     children: self.children_exprs(n, d),
@@ -1585,7 +1621,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 match value {
                     Some(v) => Expr::Subscript {
                         value: Box::new(self.expr(v, d)),
-                        index,
+                        index: tight(index),
                         range,
                     },
                     None => Expr::Other {
