@@ -357,9 +357,13 @@ pub struct Body {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
     Assign {
-        targets: Vec<AssignTarget>,
+        /// A boxed slice (no spare capacity, 16 bytes): statements are the most numerous
+        /// nodes of a summary, and this variant decides `size_of::<Stmt>()`.
+        targets: Box<[AssignTarget]>,
         value: Option<Expr>,
-        annotation: Option<Expr>,
+        /// Boxed: rare (`x: T = v` outside classes), and inline it would cost every
+        /// statement 56 bytes.
+        annotation: Option<Box<Expr>>,
         range: TextRange,
     },
     AugAssign {
@@ -1258,7 +1262,9 @@ impl<'s, 'p> Builder<'s, 'p> {
         loop {
             targets.push(self.target(cur.child_by_field_name("left")));
             if annotation.is_none() {
-                annotation = cur.child_by_field_name("type").map(|t| self.annotation(t));
+                annotation = cur
+                    .child_by_field_name("type")
+                    .map(|t| Box::new(self.annotation(t)));
             }
             match cur.child_by_field_name("right") {
                 Some(r) if r.kind() == "assignment" => cur = r,
@@ -1285,7 +1291,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
         }
         Stmt::Assign {
-            targets: tight(targets),
+            targets: targets.into_boxed_slice(),
             value,
             annotation,
             range: range_of(n),
@@ -1564,7 +1570,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 None => Expr::Other {
                     range,
-                    children: self.children_exprs(n, d),
+                    children: self.other_children(n, d),
                 },
             },
             "integer" => match parse_int(self.text(n)) {
@@ -1587,7 +1593,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 Expr::Other {
                     range,
-                    children: self.children_exprs(n, d),
+                    children: self.other_children(n, d),
                 }
             }
             "none" => Expr::NoneLit { range },
@@ -1644,7 +1650,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     },
                     _ => Expr::Other {
                         range,
-                        children: self.children_exprs(n, d),
+                        children: self.other_children(n, d),
                     },
                 }
             }
@@ -1728,9 +1734,27 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
             _ => Expr::Other {
                 range,
-                children: self.children_exprs(n, d),
+                children: self.other_children(n, d),
             },
         }
+    }
+
+    /// The children kept in `Expr::Other`: only what can hold a call or a name. Literals and
+    /// childless `Other`s (string delimiters, operators' literal operands) are never read
+    /// there, by the checks or by `for_each_call`, so they are not stored.
+    fn other_children(&mut self, n: Node, depth: usize) -> Vec<Expr> {
+        let mut children = self.children_exprs(n, depth);
+        children.retain(|e| {
+            !matches!(
+                e,
+                Expr::Str { .. }
+                    | Expr::Int { .. }
+                    | Expr::NoneLit { .. }
+                    | Expr::Bool { .. }
+                    | Expr::Lambda { .. }
+            ) && !matches!(e, Expr::Other { children, .. } if children.is_empty())
+        });
+        tight(children)
     }
 
     fn children_exprs(&mut self, n: Node, depth: usize) -> Vec<Expr> {
@@ -1767,7 +1791,15 @@ impl<T: Shift> Shift for Option<T> {
     }
 }
 
-impl<T: Shift> Shift for Box<T> {
+impl<T: Shift> Shift for [T] {
+    fn shift(&mut self, delta: isize) {
+        for x in self {
+            x.shift(delta)
+        }
+    }
+}
+
+impl<T: Shift + ?Sized> Shift for Box<T> {
     fn shift(&mut self, delta: isize) {
         (**self).shift(delta)
     }
