@@ -357,9 +357,13 @@ pub struct Body {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
     Assign {
-        targets: Vec<AssignTarget>,
+        /// A boxed slice (no spare capacity, 16 bytes): statements are the most numerous
+        /// nodes of a summary, and this variant decides `size_of::<Stmt>()`.
+        targets: Box<[AssignTarget]>,
         value: Option<Expr>,
-        annotation: Option<Expr>,
+        /// Boxed: rare (`x: T = v` outside classes), and inline it would cost every
+        /// statement 56 bytes.
+        annotation: Option<Box<Expr>>,
         range: TextRange,
     },
     AugAssign {
@@ -793,6 +797,13 @@ enum Reused {
     Function(Arc<FunctionSummary>),
 }
 
+/// `v` without spare capacity: summaries are kept for every file, so the slack that `push`
+/// leaves (up to half of a vector, and at least room for four elements) is paid 100 times.
+fn tight<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
+}
+
 fn range_of(n: Node) -> TextRange {
     TextRange::new(n.start_byte(), n.end_byte())
 }
@@ -861,7 +872,24 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
             }
         }
-        out
+        if scope == Scope::Module && n.parent().is_none() {
+            self.shrink_module_lists();
+        }
+        tight(out)
+    }
+
+    /// Drops the spare capacity of the file-wide lists once the whole module is summarised.
+    fn shrink_module_lists(&mut self) {
+        let s = &mut self.summary;
+        s.imports.shrink_to_fit();
+        s.star_imports.shrink_to_fit();
+        s.classes.shrink_to_fit();
+        s.functions.shrink_to_fit();
+        s.def_spans.shrink_to_fit();
+        for v in s.bindings.values_mut() {
+            v.shrink_to_fit();
+        }
+        s.bindings.shrink_to_fit();
     }
 
     /// Reuses an unchanged module-level definition of the previous summary.
@@ -953,7 +981,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
             "import_statement" | "import_from_statement" => {
                 let bindings = self.import(n, module, cond);
-                out.push(Stmt::Import(bindings));
+                out.push(Stmt::Import(tight(bindings)));
             }
             "decorated_definition" => {
                 let decorators: Vec<Expr> = named_children(n)
@@ -998,9 +1026,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                     } else {
                         BlockKind::If
                     },
-                    header,
+                    header: tight(header),
                     bound: Vec::new(),
-                    bodies,
+                    bodies: tight(bodies),
                 });
             }
             "for_statement" | "while_statement" => {
@@ -1025,9 +1053,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 out.push(Stmt::Block {
                     kind: BlockKind::Loop,
-                    header,
+                    header: tight(header),
                     bound,
-                    bodies,
+                    bodies: tight(bodies),
                 });
             }
             "try_statement" => {
@@ -1071,8 +1099,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 out.push(Stmt::Block {
                     kind: BlockKind::Try,
                     header: Vec::new(),
-                    bound,
-                    bodies,
+                    bound: tight(bound),
+                    bodies: tight(bodies),
                 });
             }
             "with_statement" => {
@@ -1105,8 +1133,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 let body = self.body_of(n, "body", scope, cond);
                 out.push(Stmt::Block {
                     kind: BlockKind::With,
-                    header,
-                    bound,
+                    header: tight(header),
+                    bound: tight(bound),
                     bodies: vec![body],
                 });
             }
@@ -1125,9 +1153,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 out.push(Stmt::Block {
                     kind: BlockKind::Match,
-                    header,
+                    header: tight(header),
                     bound: Vec::new(),
-                    bodies,
+                    bodies: tight(bodies),
                 });
             }
             "global_statement" | "nonlocal_statement" => {
@@ -1148,7 +1176,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     }
                 }
                 out.push(Stmt::Other {
-                    bound: names,
+                    bound: tight(names),
                     exprs: Vec::new(),
                 });
             }
@@ -1158,10 +1186,10 @@ impl<'s, 'p> Builder<'s, 'p> {
                     .into_iter()
                     .filter(|c| c.kind() != "block")
                     .map(|c| self.expr(c, 0))
-                    .collect();
+                    .collect::<Vec<_>>();
                 out.push(Stmt::Other {
                     bound: Vec::new(),
-                    exprs,
+                    exprs: tight(exprs),
                 });
             }
         }
@@ -1236,6 +1264,8 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
         }
         let Some(body) = n.child_by_field_name("body") else {
+            class.bases.shrink_to_fit();
+            class.decorators.shrink_to_fit();
             return class;
         };
         for s in named_children(body) {
@@ -1279,6 +1309,11 @@ impl<'s, 'p> Builder<'s, 'p> {
                 _ => class.dynamic_body = true,
             }
         }
+        class.bases.shrink_to_fit();
+        class.decorators.shrink_to_fit();
+        class.attrs.shrink_to_fit();
+        class.methods.shrink_to_fit();
+        class.other_names.shrink_to_fit();
         class
     }
 
@@ -1377,8 +1412,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
-            params,
-            decorators,
+            params: tight(params),
+            decorators: tight(decorators),
             body,
         }
     }
@@ -1392,7 +1427,9 @@ impl<'s, 'p> Builder<'s, 'p> {
         loop {
             targets.push(self.target(cur.child_by_field_name("left")));
             if annotation.is_none() {
-                annotation = cur.child_by_field_name("type").map(|t| self.annotation(t));
+                annotation = cur
+                    .child_by_field_name("type")
+                    .map(|t| Box::new(self.annotation(t)));
             }
             match cur.child_by_field_name("right") {
                 Some(r) if r.kind() == "assignment" => cur = r,
@@ -1419,7 +1456,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
         }
         Stmt::Assign {
-            targets,
+            targets: targets.into_boxed_slice(),
             value,
             annotation,
             range: range_of(n),
@@ -1460,10 +1497,12 @@ impl<'s, 'p> Builder<'s, 'p> {
             | "tuple"
             | "list"
             | "parenthesized_expression"
-            | "list_splat_pattern" => named_children(n)
-                .into_iter()
-                .flat_map(|c| self.names_in_target(c))
-                .collect(),
+            | "list_splat_pattern" => tight(
+                named_children(n)
+                    .into_iter()
+                    .flat_map(|c| self.names_in_target(c))
+                    .collect(),
+            ),
             _ => Vec::new(),
         }
     }
@@ -1684,16 +1723,19 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 Expr::Call(Box::new(CallExpr {
                     func,
-                    args,
-                    keywords,
+                    args: tight(args),
+                    keywords: tight(keywords),
                     range,
                 }))
             }
             "string" | "concatenated_string" => match self.string_value(n) {
-                Some(value) => Expr::Str { value, range },
+                Some(mut value) => {
+                    value.shrink_to_fit();
+                    Expr::Str { value, range }
+                }
                 None => Expr::Other {
                     range,
-                    children: self.children_exprs(n, d),
+                    children: self.other_children(n, d),
                 },
             },
             "integer" => match parse_int(self.text(n)) {
@@ -1716,7 +1758,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 Expr::Other {
                     range,
-                    children: self.children_exprs(n, d),
+                    children: self.other_children(n, d),
                 }
             }
             "none" => Expr::NoneLit { range },
@@ -1750,7 +1792,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 match value {
                     Some(v) => Expr::Subscript {
                         value: Box::new(self.expr(v, d)),
-                        index,
+                        index: tight(index),
                         range,
                     },
                     None => Expr::Other {
@@ -1773,7 +1815,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     },
                     _ => Expr::Other {
                         range,
-                        children: self.children_exprs(n, d),
+                        children: self.other_children(n, d),
                     },
                 }
             }
@@ -1857,9 +1899,27 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
             _ => Expr::Other {
                 range,
-                children: self.children_exprs(n, d),
+                children: self.other_children(n, d),
             },
         }
+    }
+
+    /// The children kept in `Expr::Other`: only what can hold a call or a name. Literals and
+    /// childless `Other`s (string delimiters, operators' literal operands) are never read
+    /// there, by the checks or by `for_each_call`, so they are not stored.
+    fn other_children(&mut self, n: Node, depth: usize) -> Vec<Expr> {
+        let mut children = self.children_exprs(n, depth);
+        children.retain(|e| {
+            !matches!(
+                e,
+                Expr::Str { .. }
+                    | Expr::Int { .. }
+                    | Expr::NoneLit { .. }
+                    | Expr::Bool { .. }
+                    | Expr::Lambda { .. }
+            ) && !matches!(e, Expr::Other { children, .. } if children.is_empty())
+        });
+        tight(children)
     }
 
     fn children_exprs(&mut self, n: Node, depth: usize) -> Vec<Expr> {
@@ -1896,7 +1956,15 @@ impl<T: Shift> Shift for Option<T> {
     }
 }
 
-impl<T: Shift> Shift for Box<T> {
+impl<T: Shift> Shift for [T] {
+    fn shift(&mut self, delta: isize) {
+        for x in self {
+            x.shift(delta)
+        }
+    }
+}
+
+impl<T: Shift + ?Sized> Shift for Box<T> {
     fn shift(&mut self, delta: isize) {
         (**self).shift(delta)
     }

@@ -256,7 +256,7 @@ where
             Stmt::Assign { targets, value, .. } => {
                 // `a, b = A(), B()` assigns element-wise.
                 if let ([AssignTarget::Tuple(names)], Some(Expr::Tuple { elts, .. })) =
-                    (targets.as_slice(), value)
+                    (&targets[..], value)
                 {
                     if names.len() == elts.len()
                         && !elts.iter().any(|e| matches!(e, Expr::Starred { .. }))
