@@ -81,6 +81,7 @@ fn measure(lines: usize) {
         body,
         bindings,
         def_spans,
+        erroneous_defs,
         fingerprints,
     } = summary;
     let parts = [
@@ -91,6 +92,7 @@ fn measure(lines: usize) {
         ("imports", freed_by(imports)),
         ("star_imports", freed_by(star_imports)),
         ("def_spans", freed_by(def_spans)),
+        ("erroneous_defs", freed_by(erroneous_defs)),
         ("fingerprints", freed_by(fingerprints)),
     ];
     for (name, bytes) in parts {
