@@ -261,21 +261,26 @@ pub fn interpreter_diagnostics(session: &Session, rope: &ropey::Rope) -> Vec<Dia
     let Some(problem) = session.venv.interpreter_problem() else {
         return Vec::new();
     };
+    // Every keystroke republishes, so find the import lines with one substring search
+    // instead of walking all lines of the rope.
+    let text = rope.to_string();
     let mut out = Vec::new();
-    for (index, line) in rope.lines().enumerate() {
-        // Only `import …`/`from …` lines are worth copying out of the rope.
-        if !matches!(line.chars().find(|c| !c.is_whitespace()), Some('i' | 'f')) {
+    let mut last_line_start = None;
+    for (at, _) in text.match_indices("planai") {
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        if last_line_start == Some(line_start) {
             continue;
         }
-        let line = line.to_string();
+        last_line_start = Some(line_start);
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let line = &text[line_start..line_end];
         let trimmed = line.trim_start();
         let is_planai_import = trimmed.starts_with("import planai")
             || trimmed.starts_with("from planai ")
             || trimmed.starts_with("from planai.");
         if is_planai_import {
-            let offset = rope.line_to_byte(index);
-            let start = offset + (line.len() - trimmed.len());
-            let end = offset + line.trim_end().len();
+            let start = line_start + (line.len() - trimmed.len());
+            let end = line_start + line.trim_end().len();
             out.push(Diagnostic::new(
                 DiagnosticSource::PlanaiVenv,
                 Severity::Warning,
