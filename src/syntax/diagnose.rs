@@ -321,7 +321,7 @@ impl<'a> Walker<'a> {
 
     /// CPython refuses any NUL byte; tree-sitter turns them into ERROR nodes.
     fn null_bytes(&mut self) {
-        if !self.bytes.contains(&0) {
+        if !contains_nul(self.bytes) {
             return;
         }
         let mut i = 0;
@@ -1177,6 +1177,14 @@ fn next_sibling_kind(parent: Node<'_>, node: Node<'_>) -> Option<&'static str> {
     let mut children = parent.children(&mut cursor);
     children.find(|c| c.id() == node.id())?;
     children.next().map(|c| c.kind())
+}
+
+/// `bytes.contains(&0)`, several times faster: branch-free blocks the compiler vectorizes.
+/// It runs over the whole text on every pass, also when everything else is reused.
+fn contains_nul(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(256)
+        .any(|block| block.iter().fold(false, |nul, &b| nul | (b == 0)))
 }
 
 /// Whether the byte at `at` (a backslash ending a physical line) is inside a `#` comment,
