@@ -303,6 +303,26 @@ fn unchanged_statements_are_reused() {
         "{}",
         cache.last_reused()
     );
+
+    // With an error left in the middle of the file, only the statement with the error is
+    // walked again besides the edited one: the statements after it are still reused.
+    let half = text.len() / 2;
+    let middle = text[half..].find("\n\n\nclass ").expect("class") + half;
+    apply_edit(
+        &mut parser,
+        &mut tree,
+        &mut text,
+        middle,
+        middle,
+        "\n\nx = 1 +",
+    );
+    let found = cache.diagnostics(&tree, &text);
+    assert_eq!(found, syntax_diagnostics(&tree, &text));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let digit = text.find("retries = 4").expect("retries") + "retries = ".len();
+    apply_edit(&mut parser, &mut tree, &mut text, digit, digit + 1, "5");
+    assert_eq!(cache.diagnostics(&tree, &text), found);
+    assert!(cache.last_recomputed() <= 2, "{}", cache.last_recomputed());
 }
 
 #[test]
