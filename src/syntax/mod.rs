@@ -42,3 +42,39 @@ pub fn parse(text: &str) -> Option<tree_sitter::Tree> {
 pub fn syntax_diagnostics(tree: &tree_sitter::Tree, text: &str) -> Vec<Diagnostic> {
     diagnose::run(tree, text)
 }
+
+/// [`syntax_diagnostics`] for successive versions of one document, reusing the work done for
+/// top-level statements that did not change.
+///
+/// Keep one per open document and call [`SyntaxCache::diagnostics`] with each version's tree
+/// (incrementally reparsed or fresh) and text (edited in any way): the result is always exactly
+/// what [`syntax_diagnostics`] returns for the same tree and text. A statement is reused when
+/// its text, its position on its line and the state of the walk before it (indentation, open
+/// brackets and strings, ...) match a statement of the previous call; see `diagnose/memo.rs`.
+/// The cache holds hashes and the few diagnostics of each statement of the last call, never
+/// text or trees.
+#[derive(Debug, Default)]
+pub struct SyntaxCache {
+    memo: diagnose::StatementMemo,
+}
+
+impl SyntaxCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Exactly `syntax_diagnostics(tree, text)`, computed incrementally.
+    pub fn diagnostics(&mut self, tree: &tree_sitter::Tree, text: &str) -> Vec<Diagnostic> {
+        diagnose::run_with(tree, text, Some(&mut self.memo))
+    }
+
+    /// How many top-level statements the last [`SyntaxCache::diagnostics`] call walked.
+    pub fn last_recomputed(&self) -> usize {
+        self.memo.recomputed()
+    }
+
+    /// How many top-level statements the last [`SyntaxCache::diagnostics`] call reused.
+    pub fn last_reused(&self) -> usize {
+        self.memo.reused()
+    }
+}

@@ -1,6 +1,8 @@
 use super::*;
 use crate::diagnostics::Diagnostic;
 
+mod cache;
+
 /// (message, 1-based line, 0-based start column, 0-based end column), columns in bytes.
 fn diags(src: &str) -> Vec<(String, usize, usize, usize)> {
     let tree = parse(src).expect("parse");

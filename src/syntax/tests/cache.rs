@@ -1,0 +1,348 @@
+//! `SyntaxCache` must always agree with `syntax_diagnostics`, and must actually reuse work.
+
+use super::{CASES, LIST_VALID_STDLIB};
+use crate::syntax::{new_parser, syntax_diagnostics, SyntaxCache};
+use tree_sitter::{InputEdit, Parser, Point, Tree};
+
+/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn point_at(text: &str, offset: usize) -> Point {
+    let before = &text.as_bytes()[..offset];
+    let row = before.iter().filter(|&&c| c == b'\n').count();
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+    Point::new(row, column)
+}
+
+/// Replaces `text[start..old_end]` with `insert`, editing and reparsing `tree` incrementally
+/// as the server does.
+fn apply_edit(
+    parser: &mut Parser,
+    tree: &mut Tree,
+    text: &mut String,
+    start: usize,
+    old_end: usize,
+    insert: &str,
+) {
+    let start_position = point_at(text, start);
+    let old_end_position = point_at(text, old_end);
+    text.replace_range(start..old_end, insert);
+    let new_end = start + insert.len();
+    tree.edit(&InputEdit {
+        start_byte: start,
+        old_end_byte: old_end,
+        new_end_byte: new_end,
+        start_position,
+        old_end_position,
+        new_end_position: point_at(text, new_end),
+    });
+    *tree = parser.parse(text.as_str(), Some(tree)).expect("reparse");
+}
+
+/// A byte offset on a character boundary, often at the start or end of a line, where the
+/// boundaries between top-level statements are.
+fn random_offset(rng: &mut Rng, text: &str) -> usize {
+    let mut at = rng.below(text.len() + 1);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    match rng.below(4) {
+        0 => text[..at].rfind('\n').map_or(0, |i| i + 1),
+        1 => text[at..].find('\n').map_or(text.len(), |i| at + i),
+        _ => at,
+    }
+}
+
+const INSERTIONS: &[&str] = &[
+    ":",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\"",
+    "'",
+    "\"\"\"",
+    "\t",
+    " ",
+    "    ",
+    "\n",
+    "\r\n",
+    "\0",
+    "x",
+    "#",
+    "\\",
+    "\x0c",
+    "é",
+    "if x:",
+    "def f(",
+    "else:\n",
+    "\n    ",
+    "\n\t",
+    "= 1",
+    ",",
+    "; ",
+    "\\\n",
+    " \\",
+    "finally:",
+    "match x:\n",
+    "case 1:",
+];
+
+/// Applies `edits` random edits to `source`, checking the cache against a full computation
+/// after each one. Now and then the tree is parsed afresh, an edit is undone, or the whole
+/// text is replaced, as happens to an open document.
+fn check_random_edits(seed: u64, source: &str, edits: usize) {
+    let mut rng = Rng(seed);
+    let mut parser = new_parser();
+    let mut text = source.to_string();
+    let mut tree = parser.parse(&text, None).expect("parse");
+    let mut cache = SyntaxCache::new();
+    for step in 0..edits {
+        let mut undo = None;
+        match rng.below(20) {
+            0 => tree = parser.parse(&text, None).expect("parse"),
+            1 => {
+                let case = &CASES[rng.below(CASES.len())];
+                let (len, src) = (text.len(), case.src);
+                apply_edit(&mut parser, &mut tree, &mut text, 0, len, src);
+            }
+            2 => {
+                let (len, src) = (text.len(), source);
+                apply_edit(&mut parser, &mut tree, &mut text, 0, len, src);
+            }
+            _ => {
+                let start = random_offset(&mut rng, &text);
+                let mut end = start;
+                if rng.below(3) == 0 {
+                    for _ in 0..=rng.below(3) {
+                        end += text[end..].chars().next().map_or(0, char::len_utf8);
+                    }
+                }
+                let insert = if end > start && rng.below(2) == 0 {
+                    ""
+                } else {
+                    INSERTIONS[rng.below(INSERTIONS.len())]
+                };
+                if rng.below(4) == 0 {
+                    undo = Some((start, start + insert.len(), text[start..end].to_string()));
+                }
+                apply_edit(&mut parser, &mut tree, &mut text, start, end, insert);
+            }
+        }
+        assert_agrees(&mut cache, &tree, &text, seed, step);
+        if let Some((start, end, old)) = undo {
+            apply_edit(&mut parser, &mut tree, &mut text, start, end, &old);
+            assert_agrees(&mut cache, &tree, &text, seed, step);
+        }
+    }
+}
+
+fn assert_agrees(cache: &mut SyntaxCache, tree: &Tree, text: &str, seed: u64, step: usize) {
+    let full = syntax_diagnostics(tree, text);
+    let cached = cache.diagnostics(tree, text);
+    assert!(
+        cached == full,
+        "seed {seed}, step {step}: the cache disagrees with a full computation\n\
+         text: {text:?}\ncached: {cached:#?}\nfull: {full:#?}"
+    );
+}
+
+/// Valid and invalid Python exercising what the walk tracks across statements: indentation
+/// with tabs and form feeds, brackets and strings spanning lines, backslash continuations,
+/// CRLF, a BOM, comments between statements.
+const TRICKY: &str = "\u{feff}import os\r\nx = (1,\r\n     2)\r\n\r\nif x:\r\n\tpass\r\n\
+    \x0cdef f(a,\n      b):  # c \\\n    return [a,\n  b]\n\n\n@dec\nclass A:\n    '''doc\n\
+    string'''\n    def g(self): return 1 + \\\n        2\n\n    def h(self):\n\tpass\n\
+    \n        # deep comment\nmatch x:\n    case 1:\n        pass\n    case _:\n        pass\n\
+    y = 'unterminated\nz = 2\n  w = 3\nfor i in range(3):\nprint(i)\nwhile True\n    break\n\
+    try:\n    pass\nfinally:\n    pass\ns = \"\"\"never\nclosed\n";
+
+/// Three seeds per source by default; `PLANAI_SYNTAX_CACHE_SEEDS=n` runs `n` for a deeper search.
+#[test]
+fn cache_agrees_with_full_computation_under_random_edits() {
+    let seeds = std::env::var("PLANAI_SYNTAX_CACHE_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3u64);
+    let planai = crate::testing::generate_planai_module(600);
+    let all_cases: String = CASES.iter().map(|c| c.src).collect::<Vec<_>>().join("\n");
+    let sources: [(&str, usize); 4] = [
+        (&planai, 400),
+        (TRICKY, 600),
+        (&all_cases, 400),
+        (
+            "class A(Task)\n    x: int = 1\n\ndef f(:\n    pass\n\ny = [1 2]\nz = (\n",
+            400,
+        ),
+    ];
+    for (i, (source, edits)) in sources.iter().enumerate() {
+        for seed in 0..seeds {
+            check_random_edits(seed * 16 + i as u64, source, *edits);
+        }
+    }
+}
+
+/// `PLANAI_SYNTAX_CACHE_CORPUS=n`: random edits to the first `n` stdlib files CPython compiles
+/// (real code has constructs the sources above lack). Off by default: it takes minutes.
+#[test]
+fn cache_agrees_on_edited_stdlib_files() {
+    let Some(limit) = std::env::var("PLANAI_SYNTAX_CACHE_CORPUS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let out = std::process::Command::new("python3")
+        .args(["-c", LIST_VALID_STDLIB, &limit.to_string()])
+        .output()
+        .expect("python3");
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (i, path) in list.lines().enumerate() {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        eprintln!("{path}");
+        check_random_edits(i as u64, &text, 60);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Arbitrary short texts, each followed by a few arbitrary splices.
+    #[test]
+    fn cache_agrees_on_arbitrary_texts(
+        src in "[a-z :()\\[\\]\"'#=\\\\\n\t\x0c\0é]{0,120}",
+        edits in proptest::collection::vec(
+            (0usize..200, 0usize..4, "[a-z :()\\[\\]\"'#=\\\\\n\t\0]{0,3}"),
+            1..12,
+        ),
+    ) {
+        let mut parser = new_parser();
+        let mut text = src.clone();
+        let mut tree = parser.parse(&text, None).expect("parse");
+        let mut cache = SyntaxCache::new();
+        proptest::prop_assert_eq!(cache.diagnostics(&tree, &text), syntax_diagnostics(&tree, &text));
+        for (at, removed, insert) in edits {
+            let mut start = at.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = start;
+            for _ in 0..removed {
+                end += text[end..].chars().next().map_or(0, char::len_utf8);
+            }
+            apply_edit(&mut parser, &mut tree, &mut text, start, end, &insert);
+            proptest::prop_assert_eq!(
+                cache.diagnostics(&tree, &text),
+                syntax_diagnostics(&tree, &text)
+            );
+        }
+    }
+}
+
+#[test]
+fn unchanged_statements_are_reused() {
+    let mut text = crate::testing::generate_planai_module(600);
+    let mut parser = new_parser();
+    let mut tree = parser.parse(&text, None).expect("parse");
+    let mut cache = SyntaxCache::new();
+    assert!(cache.diagnostics(&tree, &text).is_empty());
+    let statements = cache.last_recomputed();
+    assert!(statements > 50, "{statements}");
+    assert_eq!(cache.last_reused(), 0);
+
+    // The same version again: nothing to walk.
+    assert!(cache.diagnostics(&tree, &text).is_empty());
+    assert_eq!(
+        (cache.last_recomputed(), cache.last_reused()),
+        (0, statements)
+    );
+
+    // A digit inside `def main()`: only that statement is walked again.
+    let digit = text.find("retries = 3").expect("retries") + "retries = ".len();
+    apply_edit(&mut parser, &mut tree, &mut text, digit, digit + 1, "4");
+    assert!(cache.diagnostics(&tree, &text).is_empty());
+    assert_eq!(cache.last_recomputed(), 1);
+    assert_eq!(cache.last_reused(), statements - 1);
+
+    // Without the last `:`, a few statements at the end are walked, the rest is reused.
+    let colon = text.rfind("\":").expect("colon") + 1;
+    apply_edit(&mut parser, &mut tree, &mut text, colon, colon + 1, "");
+    let found = cache.diagnostics(&tree, &text);
+    assert_eq!(found, syntax_diagnostics(&tree, &text));
+    assert_eq!(found[0].message, "expected ':'");
+    assert!(cache.last_recomputed() <= 3, "{}", cache.last_recomputed());
+    assert!(cache.last_reused() >= statements - 3);
+
+    // A line inserted at the top moves every statement: still reused, ranges shifted.
+    apply_edit(&mut parser, &mut tree, &mut text, colon, colon, ":");
+    apply_edit(&mut parser, &mut tree, &mut text, 0, 0, "\n");
+    assert!(cache.diagnostics(&tree, &text).is_empty());
+    assert!(
+        cache.last_reused() >= statements - 3,
+        "{}",
+        cache.last_reused()
+    );
+
+    // With an error left in the middle of the file, only the statement with the error is
+    // walked again besides the edited one: the statements after it are still reused.
+    let half = text.len() / 2;
+    let middle = text[half..].find("\n\n\nclass ").expect("class") + half;
+    apply_edit(
+        &mut parser,
+        &mut tree,
+        &mut text,
+        middle,
+        middle,
+        "\n\nx = 1 +",
+    );
+    let found = cache.diagnostics(&tree, &text);
+    assert_eq!(found, syntax_diagnostics(&tree, &text));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let digit = text.find("retries = 4").expect("retries") + "retries = ".len();
+    apply_edit(&mut parser, &mut tree, &mut text, digit, digit + 1, "5");
+    assert_eq!(cache.diagnostics(&tree, &text), found);
+    assert!(cache.last_recomputed() <= 2, "{}", cache.last_recomputed());
+}
+
+#[test]
+fn reused_diagnostics_move_with_their_statement() {
+    // Tab/space mixtures tree-sitter accepts but CPython's tokenizer rejects: diagnostics
+    // without any ERROR node, which the cache replays.
+    let unit = "if x:\n\tif y:\n\t\tpass\n        pass\n\n";
+    let mut text = unit.repeat(20);
+    let mut parser = new_parser();
+    let mut tree = parser.parse(&text, None).expect("parse");
+    let mut cache = SyntaxCache::new();
+    let first = cache.diagnostics(&tree, &text);
+    assert_eq!(first, syntax_diagnostics(&tree, &text));
+    assert_eq!(first.len(), 20, "{first:#?}");
+    apply_edit(&mut parser, &mut tree, &mut text, 0, 0, "# moved\n");
+    let moved = cache.diagnostics(&tree, &text);
+    assert_eq!(moved, syntax_diagnostics(&tree, &text));
+    // All but the first statement, which no longer starts the file (where a BOM is skipped).
+    assert_eq!((cache.last_recomputed(), cache.last_reused()), (2, 19));
+    let shifted: Vec<_> = first.iter().map(|d| d.range.start + 8).collect();
+    let got: Vec<_> = moved.iter().map(|d| d.range.start).collect();
+    assert_eq!(got, shifted);
+}
