@@ -52,15 +52,25 @@ struct Computed {
     tree: Option<tree_sitter::Tree>,
     diagnostics: Vec<Diagnostic>,
     content_changed: bool,
-    /// Statement boundaries and syntax diagnostics of this version, for the next keystroke.
+    /// What this document's next check can reuse.
+    reusable: Reusable,
+}
+
+/// What one check of a document leaves for the next one.
+#[derive(Default)]
+struct Reusable {
+    /// Statement boundaries and syntax diagnostics of the last version, when it had no
+    /// syntax error (the statement-level fast path starts from it).
     statements: Option<StatementIndex>,
+    /// Syntax diagnostics of unchanged top-level statements, for full reparses.
+    syntax: crate::syntax::SyntaxCache,
 }
 
 async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Notify>) {
     // (document version, workspace generation) of the last computation.
     let mut last: Option<(i32, u64)> = None;
     let mut last_analysed_version: Option<i32> = None;
-    let mut statements: Option<StatementIndex> = None;
+    let mut reusable = Reusable::default();
     loop {
         wake.notified().await;
         loop {
@@ -75,7 +85,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             let content_changed = last_analysed_version != Some(version);
             let path = uri_to_path(&uri);
             let job_session = Arc::clone(&session);
-            let previous = statements.take();
+            let previous = std::mem::take(&mut reusable);
             let job = tokio::task::spawn_blocking(move || {
                 compute(&job_session, &path, &snapshot, content_changed, previous)
             })
@@ -94,7 +104,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 }
             };
             last_analysed_version = Some(computed.version);
-            statements = computed.statements;
+            reusable = computed.reusable;
             let mut generation_after = generation;
             if computed.content_changed {
                 generation_after = session.bump_generation();
@@ -180,33 +190,57 @@ fn compute(
     path: &Path,
     snapshot: &crate::text::document::DocumentSnapshot,
     content_changed: bool,
-    previous: Option<StatementIndex>,
+    previous: Reusable,
 ) -> Computed {
     let version = snapshot.version();
     let started = std::time::Instant::now();
     let text: Arc<str> = Arc::from(snapshot.text());
+    let Reusable {
+        statements,
+        syntax: mut syntax_cache,
+    } = previous;
     if !content_changed {
         // Another file changed: only the PlanAI checks can differ.
-        if let Some(previous) = previous.filter(|p| **p.text() == *text) {
-            let mut diagnostics = previous.syntax().to_vec();
+        if let Some(statements) = statements.filter(|p| **p.text() == *text) {
+            let mut diagnostics = statements.syntax().to_vec();
             diagnostics.extend(analyse(session, path, &text, None, false, version));
             return Computed {
                 version,
                 tree: None,
                 diagnostics,
                 content_changed,
-                statements: Some(previous),
+                reusable: Reusable {
+                    statements: Some(statements),
+                    syntax: syntax_cache,
+                },
             };
         }
-    } else if let Some(previous) = &previous {
-        if let Some(computed) = compute_statement_edit(session, path, version, &text, previous) {
+    } else if let Some(previous) = &statements {
+        if let Some(next) = compute_statement_edit(session, path, &text, previous) {
+            let mut diagnostics = next.syntax().to_vec();
+            diagnostics.extend(
+                session
+                    .analysis
+                    .read()
+                    .map(|host| host.file_diagnostics(path))
+                    .unwrap_or_default(),
+            );
             tracing::debug!(
                 path = %path.display(),
                 version,
                 "analysis: one statement reparsed, total {:?}",
                 started.elapsed()
             );
-            return computed;
+            return Computed {
+                version,
+                tree: None,
+                diagnostics,
+                content_changed,
+                reusable: Reusable {
+                    statements: Some(next),
+                    syntax: syntax_cache,
+                },
+            };
         }
     }
     let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
@@ -217,7 +251,7 @@ fn compute(
             let started = std::time::Instant::now();
             let found = tree
                 .as_ref()
-                .map(|tree| crate::syntax::syntax_diagnostics(tree, &text))
+                .map(|tree| syntax_cache.diagnostics(tree, &text))
                 .unwrap_or_default();
             (found, started.elapsed())
         });
@@ -250,19 +284,22 @@ fn compute(
         tree,
         diagnostics,
         content_changed,
-        statements,
+        reusable: Reusable {
+            statements,
+            syntax: syntax_cache,
+        },
     }
 }
 
 /// The fast path for a keystroke inside one top-level definition (see
-/// `syntax::statements`): only that statement is parsed, checked and summarised again.
+/// `syntax::statements`): only that statement is parsed and summarised again. Returns the
+/// index of the new version, whose syntax diagnostics are complete.
 fn compute_statement_edit(
     session: &Session,
     path: &Path,
-    version: i32,
     text: &Arc<str>,
     previous: &StatementIndex,
-) -> Option<Computed> {
+) -> Option<StatementIndex> {
     let change = PARSER.with(|parser| previous.reparse(&mut parser.borrow_mut(), text))?;
     let applied = session.analysis.write().ok()?.update_definition(
         path,
@@ -271,25 +308,7 @@ fn compute_statement_edit(
         change.old_start,
         change.definition(),
     );
-    if !applied {
-        return None;
-    }
-    let next = previous.apply(text.clone(), &change);
-    let mut diagnostics = next.syntax().to_vec();
-    diagnostics.extend(
-        session
-            .analysis
-            .read()
-            .map(|host| host.file_diagnostics(path))
-            .unwrap_or_default(),
-    );
-    Some(Computed {
-        version,
-        tree: None,
-        diagnostics,
-        content_changed: true,
-        statements: Some(next),
-    })
+    applied.then(|| previous.apply(text.clone(), &change))
 }
 
 /// PlanAI diagnostics of `path` after updating the host with this version's text (files over
