@@ -137,6 +137,7 @@ where
 
 /// Runs the server on stdin/stdout until the client exits.
 pub fn run_stdio() -> i32 {
+    limit_allocator_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -152,4 +153,16 @@ pub fn run_stdio() -> i32 {
     // Helper processes and background tasks end with the runtime.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     0
+}
+
+/// glibc gives every thread that allocates its own arena (up to 8 per core), and freed
+/// memory in one arena is not reused by another: with analysis on a thread pool the resident
+/// size grows with the number of threads ever used. Two arenas are plenty for two analyses.
+fn limit_allocator_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

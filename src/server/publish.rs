@@ -6,6 +6,7 @@
 //! computed from, and a result is dropped rather than published when the document has moved on.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ropey::Rope;
@@ -74,6 +75,20 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
     loop {
         wake.notified().await;
         loop {
+            let up_to_date = |session: &Session| {
+                let version = session.documents.get(&uri).map(|doc| doc.version());
+                version.is_none_or(|v| last == Some((v, session.generation())))
+            };
+            if up_to_date(&session) {
+                if session.documents.contains_key(&uri) {
+                    break;
+                }
+                return;
+            }
+            let pending = PendingAnalysis::new(&session);
+            // Wait for a slot before taking the snapshot: a waiting snapshot would keep the
+            // document's syntax tree alive after `retain_tree` dropped it.
+            let slot = session.analysis_slots.acquire().await;
             let Some(snapshot) = session.documents.get(&uri).map(|doc| doc.snapshot()) else {
                 return;
             };
@@ -90,6 +105,8 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 compute(&job_session, &path, &snapshot, content_changed, previous)
             })
             .await;
+            drop(slot);
+            drop(pending);
             let computed = match job {
                 Ok(computed) => computed,
                 Err(error) => {
@@ -149,7 +166,7 @@ thread_local! {
 /// How many documents keep their syntax tree for incremental reparsing. Trees are large
 /// (~0.6 MB for 600 lines), so only recently edited documents keep one; the others reparse
 /// from scratch on their next edit.
-const RETAINED_TREES: usize = 8;
+const RETAINED_TREES: usize = 4;
 
 /// Records that `uri` holds a tree and drops the trees of the least recently analysed
 /// documents beyond [`RETAINED_TREES`].
@@ -173,6 +190,33 @@ fn retain_tree(session: &Session, uri: &Uri) {
         release_freed_memory();
     }
 }
+
+/// Counts an analysis as pending while it lives (also when its worker is aborted). When the
+/// last one of a burst (opening many files, a change that re-checks every open file) ends,
+/// the memory their trees and temporaries used is handed back to the OS.
+struct PendingAnalysis<'s>(&'s Session);
+
+impl<'s> PendingAnalysis<'s> {
+    fn new(session: &'s Session) -> Self {
+        session.analyses_pending.fetch_add(1, Ordering::SeqCst);
+        PendingAnalysis(session)
+    }
+}
+
+impl Drop for PendingAnalysis<'_> {
+    fn drop(&mut self) {
+        let session = self.0;
+        let finished = session.analyses_since_trim.fetch_add(1, Ordering::SeqCst) + 1;
+        let idle = session.analyses_pending.fetch_sub(1, Ordering::SeqCst) == 1;
+        if idle && finished >= BURST_BEFORE_TRIM {
+            session.analyses_since_trim.store(0, Ordering::SeqCst);
+            release_freed_memory();
+        }
+    }
+}
+
+/// How many analyses make a burst worth a `malloc_trim` (a keystroke is one analysis).
+const BURST_BEFORE_TRIM: usize = 8;
 
 /// Hands memory freed by dropped trees back to the OS. glibc keeps freed blocks in its
 /// per-thread arenas otherwise, so the resident size would stay at its peak.

@@ -53,6 +53,12 @@ pub struct Session {
     pub tree_order: Mutex<std::collections::VecDeque<Uri>>,
     /// Enables test-only requests such as `planai/debug/panic`.
     pub test_hooks: bool,
+    /// Analyses running at once (one per core): opening a hundred files must not parse a
+    /// hundred trees side by side, which multiplies peak memory and allocator arenas.
+    pub analysis_slots: tokio::sync::Semaphore,
+    /// Analyses waiting or running, and how many finished since memory was last handed back.
+    pub analyses_pending: std::sync::atomic::AtomicUsize,
+    pub analyses_since_trim: std::sync::atomic::AtomicUsize,
 }
 
 impl Session {
@@ -72,6 +78,11 @@ impl Session {
             client_features: OnceLock::new(),
             tree_order: Mutex::new(Default::default()),
             test_hooks: std::env::var_os("PLANAI_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),
+            analysis_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4)),
+            ),
+            analyses_pending: Default::default(),
+            analyses_since_trim: Default::default(),
         }
     }
 
