@@ -353,3 +353,69 @@ async fn model_name_completion_answers_without_python_in_an_untrusted_workspace(
         .await;
     assert_eq!(elsewhere, Value::Null);
 }
+
+/// Typing inside one definition takes the statement-level path; what is published must be
+/// what a full analysis of that text gives: diagnostics after the edit move with it, and a
+/// mistake typed into the definition appears at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystrokes_inside_a_definition_keep_every_diagnostic_in_place() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let text = "from typing import List, Type\nfrom planai import Task, TaskWorker\n\n\nclass A(Task):\n    x: int = 0\n\n\ndef helper(value):\n    return value\n\n\nclass W(TaskWorker):\n    output_types = [A]\n\n    def consume_work(self, task: A):\n        pass\n";
+    let uri = client.open("typing_inside.py", text, 1).await;
+    let before = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(static_codes(&before), vec!["CD1"], "{before:?}");
+    assert_eq!(line_of(&before, "CD1"), 13);
+
+    // A new line inside `helper` moves W's diagnostic down by one line.
+    client
+        .change(
+            &uri,
+            2,
+            json!([{"range": range(9, 16, 9, 16), "text": "\n    value = value + 1"}]),
+        )
+        .await;
+    let moved = client.await_diagnostics(&uri, 2).await;
+    assert_eq!(static_codes(&moved), vec!["CD1"], "{moved:?}");
+    assert_eq!(line_of(&moved, "CD1"), 14);
+
+    // Typing a syntax error inside `helper` reports it; removing it again restores the rest.
+    client
+        .change(
+            &uri,
+            3,
+            json!([{"range": range(9, 16, 9, 16), "text": "("}]),
+        )
+        .await;
+    let broken = client.await_diagnostics(&uri, 3).await;
+    assert!(
+        static_codes(&broken).contains(&"syntax".to_string()),
+        "{broken:?}"
+    );
+    client
+        .change(&uri, 4, json!([{"range": range(9, 16, 9, 17), "text": ""}]))
+        .await;
+    let repaired = client.await_diagnostics(&uri, 4).await;
+    assert_eq!(static_codes(&repaired), vec!["CD1"], "{repaired:?}");
+    assert_eq!(line_of(&repaired, "CD1"), 14);
+}
+
+/// Codes of the diagnostics computed in Rust (venv and environment notices arrive on their own
+/// schedule).
+fn static_codes(diagnostics: &[Value]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|d| d["source"] == "planai" || d["source"] == "planai-syntax")
+        .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn line_of(diagnostics: &[Value], code: &str) -> i64 {
+    diagnostics
+        .iter()
+        .find(|d| d["code"] == code)
+        .and_then(|d| d["range"]["start"]["line"].as_i64())
+        .unwrap_or(-1)
+}
