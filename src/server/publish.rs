@@ -75,15 +75,10 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
     loop {
         wake.notified().await;
         loop {
-            let up_to_date = |session: &Session| {
-                let version = session.documents.get(&uri).map(|doc| doc.version());
-                version.is_none_or(|v| last == Some((v, session.generation())))
-            };
-            if up_to_date(&session) {
-                if session.documents.contains_key(&uri) {
-                    break;
-                }
-                return;
+            match session.documents.get(&uri).map(|doc| doc.version()) {
+                None => return,
+                Some(version) if last == Some((version, session.generation())) => break,
+                Some(_) => {}
             }
             let pending = PendingAnalysis::new(&session);
             // Wait for a slot before taking the snapshot: a waiting snapshot would keep the
