@@ -517,12 +517,12 @@ fn parse_dotted_annotation(s: &str, range: TextRange) -> Option<Expr> {
         }
         expr = Some(match expr {
             None => Expr::Name {
-                id: part.to_string(),
+                id: crate::analysis::summary::Name::from(part),
                 range,
             },
             Some(v) => Expr::Attribute {
                 value: Box::new(v),
-                attr: part.to_string(),
+                attr: crate::analysis::summary::Name::from(part),
                 attr_range: range,
                 range,
             },
@@ -561,7 +561,7 @@ pub fn resolve_annotation(ctx: &Ctx, path: &Path, ann: &Expr) -> Option<TypeKey>
 /// Source-like rendering of simple expressions, for messages.
 pub fn render(e: &Expr) -> String {
     match e {
-        Expr::Name { id, .. } => id.clone(),
+        Expr::Name { id, .. } => id.to_string(),
         Expr::Attribute { value, attr, .. } => format!("{}.{}", render(value), attr),
         Expr::Subscript { value, index, .. } => format!(
             "{}[{}]",

@@ -435,7 +435,7 @@ impl AnalysisHost {
                 consumed::OutputTypes::Unknown => None,
             };
             out.push(PlanaiClassInfo {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 name_range: c.name_range,
                 kind,
                 consumed,
@@ -453,12 +453,12 @@ impl AnalysisHost {
             let range = TextRange::default();
             expr = Some(match expr {
                 None => summary::Expr::Name {
-                    id: part.to_string(),
+                    id: summary::Name::from(part),
                     range,
                 },
                 Some(v) => summary::Expr::Attribute {
                     value: Box::new(v),
-                    attr: part.to_string(),
+                    attr: summary::Name::from(part),
                     attr_range: range,
                     range,
                 },
@@ -469,7 +469,7 @@ impl AnalysisHost {
                 let c = &ctx.summary(&p)?.classes[i];
                 Some(ClassLocation {
                     path: Some(p.to_path_buf()),
-                    name: c.name.clone(),
+                    name: c.name.to_string(),
                     name_range: c.name_range,
                 })
             }

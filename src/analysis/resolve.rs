@@ -222,7 +222,7 @@ impl<'h> Ctx<'h> {
             ClassRef::Builtin(id) => builtins::class(*id).name.to_string(),
             ClassRef::User(..) => self
                 .user_class(c)
-                .map(|(_, s)| s.name.clone())
+                .map(|(_, s)| s.name.to_string())
                 .unwrap_or_default(),
         }
     }
@@ -451,7 +451,7 @@ impl<'h> Ctx<'h> {
                 Symbol::Module(m) => self.resolve_member(&m, attr, 0),
                 Symbol::External { module, name } => Symbol::External {
                     module: format!("{module}.{name}"),
-                    name: attr.clone(),
+                    name: attr.to_string(),
                 },
                 _ => Symbol::Unknown,
             },

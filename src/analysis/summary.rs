@@ -9,6 +9,9 @@ use tree_sitter::Node;
 
 use crate::diagnostics::TextRange;
 
+/// An identifier or short string of a summary (stored inline when short).
+pub type Name = compact_str::CompactString;
+
 /// Deeper expressions are summarised as `Expr::Other`; keeps pathological inputs cheap.
 const MAX_EXPR_DEPTH: usize = 48;
 
@@ -16,19 +19,19 @@ const MAX_EXPR_DEPTH: usize = 48;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Name {
-        id: String,
+        id: Name,
         range: TextRange,
     },
     Attribute {
         value: Box<Expr>,
-        attr: String,
+        attr: Name,
         attr_range: TextRange,
         range: TextRange,
     },
     Call(Box<CallExpr>),
     /// A string literal with a statically known value (no f-string interpolation).
     Str {
-        value: String,
+        value: Name,
         range: TextRange,
     },
     /// An integer literal (with an optional unary minus).
@@ -122,7 +125,7 @@ impl CallExpr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keyword {
     /// `None` for a `**mapping` splat.
-    pub name: Option<String>,
+    pub name: Option<Name>,
     pub name_range: TextRange,
     pub value: Expr,
 }
@@ -220,13 +223,13 @@ impl Expr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportBinding {
     /// The local name bound.
-    pub local: String,
+    pub local: Name,
     /// Leading dots of a relative import (0 = absolute).
     pub level: u32,
     /// The module part (`a.b` in `from a.b import c`, or the imported module itself).
-    pub module: String,
+    pub module: Name,
     /// `Some(c)` for `from m import c`; `None` for `import m` / `import m as x`.
-    pub member: Option<String>,
+    pub member: Option<Name>,
     /// For `import a.b` without alias: the local name is `a`, bound to module `a`.
     pub range: TextRange,
 }
@@ -241,7 +244,7 @@ pub enum ParamKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
-    pub name: String,
+    pub name: Name,
     pub name_range: TextRange,
     pub kind: ParamKind,
     pub annotation: Option<Expr>,
@@ -250,7 +253,7 @@ pub struct Param {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionSummary {
-    pub name: String,
+    pub name: Name,
     pub name_range: TextRange,
     pub range: TextRange,
     pub params: Vec<Param>,
@@ -282,7 +285,7 @@ impl FunctionSummary {
             };
             for t in targets {
                 if let AssignTarget::SelfAttr(n, _) = t {
-                    out.push(n.clone());
+                    out.push(n.to_string());
                 }
             }
         });
@@ -292,7 +295,7 @@ impl FunctionSummary {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassAttr {
-    pub name: String,
+    pub name: Name,
     pub name_range: TextRange,
     pub annotation: Option<Expr>,
     pub value: Option<Expr>,
@@ -301,7 +304,7 @@ pub struct ClassAttr {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassSummary {
-    pub name: String,
+    pub name: Name,
     pub name_range: TextRange,
     pub range: TextRange,
     pub bases: Vec<Expr>,
@@ -311,7 +314,7 @@ pub struct ClassSummary {
     pub attrs: Vec<ClassAttr>,
     pub methods: Vec<FunctionSummary>,
     /// Names bound in the class body by nested `class`, imports or other statements.
-    pub other_names: Vec<String>,
+    pub other_names: Vec<Name>,
     /// The class body contains statements the summary does not model (loops, ifs).
     pub dynamic_body: bool,
 }
@@ -328,12 +331,12 @@ impl ClassSummary {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssignTarget {
-    Name(String, TextRange),
-    SelfAttr(String, TextRange),
+    Name(Name, TextRange),
+    SelfAttr(Name, TextRange),
     /// `a, b = ...`: a flat tuple of names.
-    Tuple(Vec<String>),
+    Tuple(Vec<Name>),
     /// Nested unpacking, subscripts, other attributes: the names it binds.
-    Other(Vec<String>),
+    Other(Vec<Name>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,7 +379,7 @@ pub enum Stmt {
         kind: BlockKind,
         header: Vec<Expr>,
         /// Names bound by the header (`for x in`, `with ... as x`, `except E as x`).
-        bound: Vec<String>,
+        bound: Vec<Name>,
         bodies: Vec<Body>,
     },
     Import(Vec<ImportBinding>),
@@ -385,12 +388,12 @@ pub enum Stmt {
     /// A module-level function (index into `FileSummary::functions`).
     FunctionDefAt(usize),
     /// A class defined inside a function: dynamic, never analysed.
-    LocalClass(String),
+    LocalClass(Name),
     /// A function defined inside a function: its own scope.
     LocalFunction(Box<FunctionSummary>),
-    Global(Vec<String>),
+    Global(Vec<Name>),
     Other {
-        bound: Vec<String>,
+        bound: Vec<Name>,
         exprs: Vec<Expr>,
     },
 }
@@ -454,12 +457,12 @@ pub struct FileSummary {
     pub future_annotations: bool,
     pub imports: Vec<ImportBinding>,
     /// Modules star-imported at module level (`from m import *`), with their level.
-    pub star_imports: Vec<(u32, String)>,
+    pub star_imports: Vec<(u32, Name)>,
     pub classes: Vec<Arc<ClassSummary>>,
     pub functions: Vec<Arc<FunctionSummary>>,
     /// Module-level statements in source order.
     pub body: Vec<Stmt>,
-    pub bindings: crate::analysis::FxMap<String, Vec<Binding>>,
+    pub bindings: crate::analysis::FxMap<Name, Vec<Binding>>,
     /// Source spans of module-level class and function definitions, so the next summary of
     /// an edited text can reuse the definitions whose text did not change.
     pub def_spans: Vec<(TextRange, DefRef)>,
@@ -835,7 +838,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         }
         self.summary
             .bindings
-            .entry(name.to_string())
+            .entry(Name::from(name))
             .or_default()
             .push(Binding {
                 kind,
@@ -1067,7 +1070,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                             for e in named_children(c) {
                                 if e.kind() == "as_pattern" {
                                     if let Some(a) = e.child_by_field_name("alias") {
-                                        bound.push(self.text(a).to_string());
+                                        bound.push(Name::from(self.text(a)));
                                     }
                                 }
                             }
@@ -1161,7 +1164,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             "global_statement" | "nonlocal_statement" => {
                 let names = named_children(n)
                     .into_iter()
-                    .map(|c| self.text(c).to_string())
+                    .map(|c| Name::from(self.text(c)))
                     .collect();
                 out.push(Stmt::Global(names));
             }
@@ -1207,7 +1210,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             "class_definition" => {
                 let name = n
                     .child_by_field_name("name")
-                    .map(|x| self.text(x).to_string())
+                    .map(|x| Name::from(self.text(x)))
                     .unwrap_or_default();
                 if scope == Scope::Module {
                     let class = self.class(n, decorators);
@@ -1243,7 +1246,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         let name_node = n.child_by_field_name("name");
         let mut class = ClassSummary {
             name: name_node
-                .map(|x| self.text(x).to_string())
+                .map(|x| Name::from(self.text(x)))
                 .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
@@ -1289,7 +1292,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
                 "class_definition" => {
                     if let Some(nm) = s.child_by_field_name("name") {
-                        class.other_names.push(self.text(nm).to_string());
+                        class.other_names.push(Name::from(self.text(nm)));
                     }
                 }
                 "expression_statement" => {
@@ -1333,7 +1336,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     None => None,
                 };
                 class.attrs.push(ClassAttr {
-                    name: self.text(l).to_string(),
+                    name: Name::from(self.text(l)),
                     name_range: range_of(l),
                     annotation: ty.map(|t| self.annotation(t)),
                     value,
@@ -1394,7 +1397,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 };
                 let name_node = name_node.unwrap_or(kind_node);
                 params.push(Param {
-                    name: self.text(name_node).to_string(),
+                    name: Name::from(self.text(name_node)),
                     name_range: range_of(name_node),
                     kind,
                     annotation: annotation.map(|a| self.annotation(a)),
@@ -1408,7 +1411,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         };
         FunctionSummary {
             name: name_node
-                .map(|x| self.text(x).to_string())
+                .map(|x| Name::from(self.text(x)))
                 .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
@@ -1468,13 +1471,13 @@ impl<'s, 'p> Builder<'s, 'p> {
             return AssignTarget::Other(Vec::new());
         };
         match n.kind() {
-            "identifier" => AssignTarget::Name(self.text(n).to_string(), range_of(n)),
+            "identifier" => AssignTarget::Name(Name::from(self.text(n)), range_of(n)),
             "attribute" => {
                 let obj = n.child_by_field_name("object");
                 let attr = n.child_by_field_name("attribute");
                 match (obj, attr) {
                     (Some(o), Some(a)) if self.text(o) == "self" => {
-                        AssignTarget::SelfAttr(self.text(a).to_string(), range_of(a))
+                        AssignTarget::SelfAttr(Name::from(self.text(a)), range_of(a))
                     }
                     _ => AssignTarget::Other(Vec::new()),
                 }
@@ -1488,9 +1491,9 @@ impl<'s, 'p> Builder<'s, 'p> {
         }
     }
 
-    fn names_in_target(&self, n: Node) -> Vec<String> {
+    fn names_in_target(&self, n: Node) -> Vec<Name> {
         match n.kind() {
-            "identifier" => vec![self.text(n).to_string()],
+            "identifier" => vec![Name::from(self.text(n))],
             "pattern_list"
             | "tuple_pattern"
             | "list_pattern"
@@ -1513,8 +1516,8 @@ impl<'s, 'p> Builder<'s, 'p> {
             for c in named_children(n) {
                 match c.kind() {
                     "dotted_name" => {
-                        let full = self.text(c).to_string();
-                        let first = full.split('.').next().unwrap_or("").to_string();
+                        let full = self.text(c);
+                        let first = Name::from(full.split('.').next().unwrap_or(""));
                         out.push(ImportBinding {
                             local: first.clone(),
                             level: 0,
@@ -1529,9 +1532,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                             c.child_by_field_name("alias"),
                         ) {
                             out.push(ImportBinding {
-                                local: self.text(al).to_string(),
+                                local: Name::from(self.text(al)),
                                 level: 0,
-                                module: self.text(nm).to_string(),
+                                module: Name::from(self.text(nm)),
                                 member: None,
                                 range: range_of(c),
                             });
@@ -1548,17 +1551,17 @@ impl<'s, 'p> Builder<'s, 'p> {
         };
         let (level, module) = if module_node.kind() == "relative_import" {
             let mut level = 0;
-            let mut module = String::new();
+            let mut module = Name::default();
             for c in named_children(module_node) {
                 match c.kind() {
                     "import_prefix" => level = self.text(c).chars().filter(|c| *c == '.').count(),
-                    "dotted_name" => module = self.text(c).to_string(),
+                    "dotted_name" => module = Name::from(self.text(c)),
                     _ => {}
                 }
             }
             (level as u32, module)
         } else {
-            (0, self.text(module_node).to_string())
+            (0, Name::from(self.text(module_node)))
         };
         let mut c = n.walk();
         for child in n.children_by_field_name("name", &mut c) {
@@ -1570,9 +1573,9 @@ impl<'s, 'p> Builder<'s, 'p> {
                 _ => (Some(child), None),
             };
             let Some(name) = name else { continue };
-            let member = self.text(name).to_string();
+            let member = Name::from(self.text(name));
             let local = alias
-                .map(|a| self.text(a).to_string())
+                .map(|a| Name::from(self.text(a)))
                 .unwrap_or_else(|| member.clone());
             out.push(ImportBinding {
                 local,
@@ -1649,7 +1652,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         let d = depth + 1;
         match n.kind() {
             "identifier" => Expr::Name {
-                id: self.text(n).to_string(),
+                id: Name::from(self.text(n)),
                 range,
             },
             "attribute" => {
@@ -1658,7 +1661,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                 match (obj, attr) {
                     (Some(o), Some(a)) => Expr::Attribute {
                         value: Box::new(self.expr(o, d)),
-                        attr: self.text(a).to_string(),
+                        attr: Name::from(self.text(a)),
                         attr_range: range_of(a),
                         range,
                     },
@@ -1689,7 +1692,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                                     let value = c.child_by_field_name("value");
                                     if let (Some(nm), Some(v)) = (name, value) {
                                         keywords.push(Keyword {
-                                            name: Some(self.text(nm).to_string()),
+                                            name: Some(Name::from(self.text(nm))),
                                             name_range: range_of(nm),
                                             value: self.expr(v, d),
                                         });
@@ -1729,10 +1732,10 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }))
             }
             "string" | "concatenated_string" => match self.string_value(n) {
-                Some(mut value) => {
-                    value.shrink_to_fit();
-                    Expr::Str { value, range }
-                }
+                Some(value) => Expr::Str {
+                    value: Name::from(value),
+                    range,
+                },
                 None => Expr::Other {
                     range,
                     children: self.other_children(n, d),
@@ -1886,7 +1889,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     (Some(o), Some(a)) if kids.len() == 2 && a.kind() == "identifier" => {
                         Expr::Attribute {
                             value: Box::new(self.expr(*o, d)),
-                            attr: self.text(*a).to_string(),
+                            attr: Name::from(self.text(*a)),
                             attr_range: range_of(*a),
                             range,
                         }

@@ -131,7 +131,7 @@ fn value_kind(ctx: &Ctx, path: &Path, class: &ClassSummary, v: &Expr) -> ValueKi
         | Expr::Comprehension { .. } => ValueKind::Data,
         Expr::Lambda { .. } => ValueKind::Ignored,
         Expr::Name { id, .. } if class.other_names.contains(id) => ValueKind::Ignored,
-        Expr::Name { id, .. } if class.methods.iter().any(|m| &m.name == id) => ValueKind::Ignored,
+        Expr::Name { id, .. } if class.methods.iter().any(|m| m.name == *id) => ValueKind::Ignored,
         Expr::Name { .. } | Expr::Attribute { .. } => match ctx.resolve_expr(path, v) {
             Symbol::Class(_) => ValueKind::Data,
             _ => ValueKind::Unknown,

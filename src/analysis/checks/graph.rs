@@ -71,7 +71,7 @@ fn run_scopes(
     ) {
         let name = match prefix {
             Some(p) => format!("{p}.{}", f.name),
-            None => f.name.clone(),
+            None => f.name.to_string(),
         };
         scopes.push((Some(name.clone()), &f.body, function_locals(f)));
         walk_stmts(&f.body, &mut |s| {
@@ -153,16 +153,16 @@ fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
 
 /// Every name bound anywhere in a function (parameters, assignments, imports, defs).
 fn function_locals(f: &FunctionSummary) -> FxSet<String> {
-    let mut out: FxSet<String> = f.params.iter().map(|p| p.name.clone()).collect();
+    let mut out: FxSet<String> = f.params.iter().map(|p| p.name.to_string()).collect();
     walk_stmts(&f.body, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
             for t in targets {
                 match t {
                     AssignTarget::Name(n, _) => {
-                        out.insert(n.clone());
+                        out.insert(n.to_string());
                     }
                     AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
-                        out.extend(ns.iter().cloned())
+                        out.extend(ns.iter().map(|n| n.to_string()))
                     }
                     AssignTarget::SelfAttr(..) => {}
                 }
@@ -172,17 +172,19 @@ fn function_locals(f: &FunctionSummary) -> FxSet<String> {
             target: AssignTarget::Name(n, _),
             ..
         } => {
-            out.insert(n.clone());
+            out.insert(n.to_string());
         }
-        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => out.extend(bound.iter().cloned()),
-        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.clone())),
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
+            out.extend(bound.iter().map(|n| n.to_string()))
+        }
+        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.to_string())),
         Stmt::LocalClass(n) => {
-            out.insert(n.clone());
+            out.insert(n.to_string());
         }
         Stmt::LocalFunction(f) => {
-            out.insert(f.name.clone());
+            out.insert(f.name.to_string());
         }
-        Stmt::Global(ns) => out.extend(ns.iter().cloned()),
+        Stmt::Global(ns) => out.extend(ns.iter().map(|n| n.to_string())),
         _ => {}
     });
     out
@@ -263,7 +265,7 @@ where
                     {
                         let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
                         for (n, v) in names.iter().zip(vals) {
-                            self.env.insert(n.clone(), v);
+                            self.env.insert(n.to_string(), v);
                         }
                         return;
                     }
@@ -272,7 +274,7 @@ where
                 for t in targets {
                     match t {
                         AssignTarget::Name(n, _) => {
-                            self.env.insert(n.clone(), v.clone());
+                            self.env.insert(n.to_string(), v.clone());
                         }
                         AssignTarget::Other(names) | AssignTarget::Tuple(names) => {
                             self.escape(&v);
@@ -288,7 +290,7 @@ where
                 let v = self.eval(value);
                 self.escape(&v);
                 if let AssignTarget::Name(n, _) = target {
-                    let old = self.env.get(n).cloned().unwrap_or(Val::Unknown);
+                    let old = self.env.get(n.as_str()).cloned().unwrap_or(Val::Unknown);
                     self.escape(&old);
                     self.set_unknown(n);
                 }
@@ -312,7 +314,7 @@ where
                     // Values from a later iteration may flow back: forget what the body binds.
                     for b in bodies {
                         for n in assigned_names(&b.stmts) {
-                            let old = self.env.get(&n).cloned();
+                            let old = self.env.get(n.as_str()).cloned();
                             if let Some(old) = old {
                                 self.escape(&old);
                             }
@@ -354,7 +356,7 @@ where
                         Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
                         _ => Val::Unknown,
                     };
-                    self.env.insert(b.local.clone(), v);
+                    self.env.insert(b.local.to_string(), v);
                 }
             }
             Stmt::LocalClass(n) => self.set_unknown(n),
@@ -619,7 +621,7 @@ where
         };
         // SubGraphWorkerInternal.model_post_init (IN6-IN8), against the sub-graph as built so far.
         let title = match c.keyword("name").map(|k| &k.value) {
-            Some(Expr::Str { value, .. }) => value.clone(),
+            Some(Expr::Str { value, .. }) => value.to_string(),
             Some(_) => String::new(),
             None => "SubGraphWorker".to_string(),
         };
@@ -933,7 +935,7 @@ where
                         let p = init.bound_params();
                         let data_only = p.len() == 1
                             && p[0].kind == super::super::summary::ParamKind::VarKeyword;
-                        return data_only.then(|| cs.name.clone());
+                        return data_only.then(|| cs.name.to_string());
                     }
                     if cs.method("__new__").is_some() {
                         return None;
@@ -988,8 +990,11 @@ where
                                 !matches!(t.dotted().as_deref().and_then(|d| d.last().copied()), Some("ClassVar"))
                                     && !matches!(t, Expr::Subscript { value, .. } if value.dotted().and_then(|d| d.last().copied()) == Some("ClassVar"))
                             });
-                            if is_field && !a.name.starts_with('_') && !out.contains(&a.name) {
-                                out.push(a.name.clone());
+                            if is_field
+                                && !a.name.starts_with('_')
+                                && !out.iter().any(|o| *o == a.name)
+                            {
+                                out.push(a.name.to_string());
                             }
                         }
                     }
@@ -1961,7 +1966,7 @@ fn signature_hint(code: &str) -> &'static str {
 }
 
 /// Names a statement list binds (for forgetting values after branches and loops).
-fn assigned_names(stmts: &[Stmt]) -> Vec<String> {
+fn assigned_names(stmts: &[Stmt]) -> Vec<crate::analysis::summary::Name> {
     let mut out = Vec::new();
     walk_stmts(stmts, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
