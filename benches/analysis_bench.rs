@@ -187,12 +187,7 @@ fn main() {
     for i in 0..profile_edits.unwrap_or(60) {
         // Alternately type a character and delete it again (an insertion shifts every later
         // definition, the realistic case for typing).
-        let pos = |off: usize, t: &str| {
-            let row = t[..off].matches('\n').count();
-            let col = off - t[..off].rfind('\n').map(|x| x + 1).unwrap_or(0);
-            tree_sitter::Point::new(row, col)
-        };
-        let start_position = pos(anchor, &text);
+        let start_position = planai_lsp::text::str_offset_to_point(&text, anchor);
         let (old_end, new_end) = if i % 2 == 0 {
             (anchor, anchor + 1)
         } else {

@@ -12,21 +12,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use planai_lsp::syntax::{new_parser, syntax_diagnostics, SyntaxCache};
-use tree_sitter::{InputEdit, Parser, Point, Tree};
+use tree_sitter::{Parser, Tree};
 
 const ROUNDS: usize = 300;
 
-fn point_at(text: &str, offset: usize) -> Point {
-    let before = &text.as_bytes()[..offset];
-    let row = before.iter().filter(|&&c| c == b'\n').count();
-    let column = offset
-        - before
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1);
-    Point::new(row, column)
-}
-
+/// Replaces `old` bytes at `at` with `new` and reparses incrementally.
 fn replace(
     parser: &mut Parser,
     tree: &mut Tree,
@@ -35,17 +25,7 @@ fn replace(
     old: usize,
     new: &str,
 ) {
-    let (start_position, old_end_position) = (point_at(text, at), point_at(text, at + old));
-    text.replace_range(at..at + old, new);
-    tree.edit(&InputEdit {
-        start_byte: at,
-        old_end_byte: at + old,
-        new_end_byte: at + new.len(),
-        start_position,
-        old_end_position,
-        new_end_position: point_at(text, at + new.len()),
-    });
-    *tree = parser.parse(text.as_str(), Some(tree)).expect("reparse");
+    planai_lsp::testing::edit_and_reparse(parser, tree, text, at, at + old, new);
 }
 
 fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {

@@ -8,21 +8,10 @@ use planai_lsp::analysis::summary::FileSummary;
 use planai_lsp::analysis::AnalysisHost;
 use planai_lsp::syntax::statements::StatementIndex;
 use planai_lsp::syntax::{new_parser, parse, syntax_diagnostics};
-use planai_lsp::testing::generate_planai_module;
+use planai_lsp::testing::{generate_planai_module, Random};
 
 /// A module with PlanAI mistakes, so the diagnostics compared are not all empty.
 const FAULTY: &str = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker, LLMTaskWorker\n\n\nclass A(Task):\n    x: int = 0\n\n\nclass B(Task):\n    y: int = 0\n\n\n# A worker that publishes the wrong type.\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n\n    def consume_work(self, task: B):\n        self.publish_work(B(), input_task=task)\n\n\nclass Q(TaskWorker):\n    output_types = [B]\n\n    def consume_work(self, task: A):\n        self.publish_work(A())\n\n\n@staticmethod\ndef helper(value):\n    return value * 2\n\n\ndef build():\n    g = Graph(name='g')\n    p, q = P(), Q()\n    g.add_workers(p, q)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\n\nclass L(LLMTaskWorker):\n    output_types: List[Type[Task]] = [B]\n    prompt: str = 'p'\n\n    def consume_work(self, task: A):\n        pass\n";
-
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
-}
 
 fn fresh_diagnostics(path: &Path, text: &str) -> Vec<planai_lsp::diagnostics::Diagnostic> {
     let mut host = AnalysisHost::new();

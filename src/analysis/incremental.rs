@@ -562,17 +562,6 @@ mod tests {
             .collect()
     }
 
-    /// A small deterministic generator (xorshift), so failures reproduce.
-    struct Random(u64);
-    impl Random {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n.max(1) as u64) as usize
-        }
-    }
-
     /// The specification of the cache: after any sequence of edits to any files, cached
     /// diagnostics equal those of a host that never saw an earlier version.
     #[test]
@@ -617,7 +606,7 @@ mod tests {
             "P()",
             "class D(Task):\n    z: int = 1\n",
         ];
-        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        let mut random = crate::testing::Random(0x9e37_79b9_7f4a_7c15);
         let mut reused = 0;
         for step in 0..400 {
             let which = random.below(files.len());

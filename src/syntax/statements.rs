@@ -183,16 +183,7 @@ fn parse_range(
     text: &str,
     range: Range<usize>,
 ) -> Option<tree_sitter::Tree> {
-    let point = |offset: usize| {
-        let before = &text.as_bytes()[..offset];
-        let row = before.iter().filter(|b| **b == b'\n').count();
-        let column = offset
-            - before
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |i| i + 1);
-        tree_sitter::Point::new(row, column)
-    };
+    let point = |offset: usize| crate::text::str_offset_to_point(text, offset);
     if range.end > text.len() || range.start >= range.end {
         return None;
     }

@@ -113,6 +113,19 @@ pub fn offset_to_point(rope: &Rope, offset: usize) -> tree_sitter::Point {
     }
 }
 
+/// The tree-sitter point (row, byte column) of byte `offset` in `text` (clamped), for callers
+/// that hold a `str` rather than a rope.
+pub fn str_offset_to_point(text: &str, offset: usize) -> tree_sitter::Point {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let row = before.iter().filter(|b| **b == b'\n').count();
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+    tree_sitter::Point::new(row, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

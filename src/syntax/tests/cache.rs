@@ -2,60 +2,8 @@
 
 use super::{CASES, LIST_VALID_STDLIB};
 use crate::syntax::{new_parser, syntax_diagnostics, SyntaxCache};
-use tree_sitter::{InputEdit, Parser, Point, Tree};
-
-/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn point_at(text: &str, offset: usize) -> Point {
-    let before = &text.as_bytes()[..offset];
-    let row = before.iter().filter(|&&c| c == b'\n').count();
-    let column = offset
-        - before
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1);
-    Point::new(row, column)
-}
-
-/// Replaces `text[start..old_end]` with `insert`, editing and reparsing `tree` incrementally
-/// as the server does.
-fn apply_edit(
-    parser: &mut Parser,
-    tree: &mut Tree,
-    text: &mut String,
-    start: usize,
-    old_end: usize,
-    insert: &str,
-) {
-    let start_position = point_at(text, start);
-    let old_end_position = point_at(text, old_end);
-    text.replace_range(start..old_end, insert);
-    let new_end = start + insert.len();
-    tree.edit(&InputEdit {
-        start_byte: start,
-        old_end_byte: old_end,
-        new_end_byte: new_end,
-        start_position,
-        old_end_position,
-        new_end_position: point_at(text, new_end),
-    });
-    *tree = parser.parse(text.as_str(), Some(tree)).expect("reparse");
-}
+use crate::testing::{edit_and_reparse as apply_edit, Random as Rng};
+use tree_sitter::Tree;
 
 /// A byte offset on a character boundary, often at the start or end of a line, where the
 /// boundaries between top-level statements are.
