@@ -37,33 +37,38 @@ const INITIAL: usize = usize::MAX;
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let mut edges = Vec::new();
-    run_scopes(ctx, path, Some(unit), out, &mut edges);
+    run_scopes(ctx, path, unit, out, &mut edges);
 }
 
-/// The edges built in `path`, for the graph view.
+/// The edges built in `path`, for the graph view (module level, then functions, then
+/// methods).
 pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
+    let Some(summary) = ctx.summary(path) else {
+        return Vec::new();
+    };
+    let units = std::iter::once(Unit::Module)
+        .chain((0..summary.functions.len()).map(Unit::Function))
+        .chain((0..summary.classes.len()).map(Unit::Class));
     let mut out = Vec::new();
     let mut edges = Vec::new();
-    run_scopes(ctx, path, None, &mut out, &mut edges);
+    for unit in units {
+        run_scopes(ctx, path, unit, &mut out, &mut edges);
+    }
     edges
 }
 
-/// Interprets the scopes of `unit` (every scope when `None`).
+/// Interprets the scopes of `unit`: the module body, a function and the functions nested in
+/// it, or a class's methods.
 fn run_scopes(
     ctx: &mut Ctx,
     path: &Arc<Path>,
-    unit: Option<Unit>,
+    unit: Unit,
     out: &mut Vec<Diagnostic>,
     edges: &mut Vec<GraphEdge>,
 ) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
-    let wanted = |candidate: Unit| unit.is_none_or(|u| u == candidate);
-    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
-    if wanted(Unit::Module) {
-        scopes.push((None, &summary.body, FxSet::default()));
-    }
     fn add_fn<'a>(
         f: &'a FunctionSummary,
         prefix: Option<&str>,
@@ -80,21 +85,20 @@ fn run_scopes(
             }
         });
     }
-    let (functions, classes): (Vec<_>, Vec<_>) = match unit {
-        None => (
-            summary.functions.iter().collect(),
-            summary.classes.iter().collect(),
-        ),
-        Some(Unit::Function(j)) => (summary.functions.get(j).into_iter().collect(), Vec::new()),
-        Some(Unit::Class(i)) => (Vec::new(), summary.classes.get(i).into_iter().collect()),
-        Some(Unit::Module) => (Vec::new(), Vec::new()),
-    };
-    for f in functions {
-        add_fn(f, None, &mut scopes);
-    }
-    for c in classes {
-        for m in &c.methods {
-            add_fn(m, Some(&c.name), &mut scopes);
+    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
+    match unit {
+        Unit::Module => scopes.push((None, &summary.body, FxSet::default())),
+        Unit::Function(j) => {
+            if let Some(f) = summary.functions.get(j) {
+                add_fn(f, None, &mut scopes);
+            }
+        }
+        Unit::Class(i) => {
+            if let Some(c) = summary.classes.get(i) {
+                for m in &c.methods {
+                    add_fn(m, Some(&c.name), &mut scopes);
+                }
+            }
         }
     }
     for (scope, body, locals) in scopes {
