@@ -8,26 +8,49 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// A half-open byte range `[start, end)` into a file's text.
+///
+/// Offsets are stored as `u32` (8 bytes a range instead of 16): summaries hold one or two
+/// ranges per expression, and they are most of the memory an open document costs. Offsets past
+/// 4 GiB saturate; documents that large are never analysed (see `SEMANTIC_ANALYSIS_SIZE_LIMIT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TextRange {
-    pub start: usize,
-    pub end: usize,
+    start: u32,
+    end: u32,
+}
+
+/// `offset` as a stored offset, saturating at `u32::MAX`.
+fn narrow(offset: usize) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
 }
 
 impl TextRange {
     pub fn new(start: usize, end: usize) -> Self {
+        let start = narrow(start);
         Self {
             start,
-            end: end.max(start),
+            end: narrow(end).max(start),
         }
     }
 
     pub fn empty(at: usize) -> Self {
-        Self { start: at, end: at }
+        Self::new(at, at)
+    }
+
+    pub fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    pub fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// The range with both ends moved by `f` (the end never before the start).
+    pub fn map(self, mut f: impl FnMut(usize) -> usize) -> Self {
+        Self::new(f(self.start()), f(self.end()))
     }
 
     pub fn len(&self) -> usize {
-        self.end - self.start
+        (self.end - self.start) as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -35,7 +58,7 @@ impl TextRange {
     }
 
     pub fn contains(&self, offset: usize) -> bool {
-        self.start <= offset && offset <= self.end
+        self.start() <= offset && offset <= self.end()
     }
 }
 
@@ -126,5 +149,24 @@ impl Diagnostic {
     pub fn with_related(mut self, related: RelatedInfo) -> Self {
         self.related.push(related);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextRange;
+
+    #[test]
+    fn ranges_are_ordered_and_saturate_past_four_gib() {
+        let r = TextRange::new(10, 4);
+        assert_eq!((r.start(), r.end()), (10, 10));
+        let far = TextRange::new(5_000_000_000, 6_000_000_000);
+        assert_eq!(
+            (far.start(), far.end()),
+            (u32::MAX as usize, u32::MAX as usize)
+        );
+        let moved = TextRange::new(3, 7).map(|offset| offset * 2);
+        assert_eq!((moved.start(), moved.end(), moved.len()), (6, 14, 8));
+        assert!(moved.contains(14) && !moved.contains(15));
     }
 }

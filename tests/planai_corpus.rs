@@ -135,7 +135,10 @@ fn planai_package_and_examples_have_no_planai_diagnostics() {
             analysed += 1;
             let text = std::fs::read_to_string(f).unwrap_or_default();
             for d in host.file_diagnostics(f) {
-                let line = text[..d.range.start.min(text.len())].matches('\n').count() + 1;
+                let line = text[..d.range.start().min(text.len())]
+                    .matches('\n')
+                    .count()
+                    + 1;
                 problems.push(format!(
                     "{}:{line}: {} {}: {}",
                     f.strip_prefix(&corpus).unwrap_or(f).display(),

@@ -58,7 +58,7 @@ fn check_workspace(root: &Path, files: &[PathBuf]) -> Vec<String> {
             .is_some_and(|n| n.to_string_lossy().starts_with("ok_"));
         let mut got: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         for d in host.file_diagnostics(file) {
-            got.entry(line_of(&text, d.range.start))
+            got.entry(line_of(&text, d.range.start()))
                 .or_default()
                 .push((d.code.clone(), d.message.clone()));
         }

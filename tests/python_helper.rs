@@ -289,7 +289,7 @@ async fn readiness_validation_and_every_request_kind() {
         .find(|d| d.code == "ValueError")
         .unwrap();
     assert_eq!(
-        &GRAPH_ERROR[diagnostic.range.start..diagnostic.range.end],
+        &GRAPH_ERROR[diagnostic.range.start()..diagnostic.range.end()],
         "g.set_dependency(p, c)"
     );
     assert!(diagnostic

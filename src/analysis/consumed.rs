@@ -523,7 +523,6 @@ fn parse_dotted_annotation(s: &str, range: TextRange) -> Option<Expr> {
             Some(v) => Expr::Attribute {
                 value: Box::new(v),
                 attr: crate::analysis::summary::Name::from(part),
-                attr_range: range,
                 range,
             },
         });

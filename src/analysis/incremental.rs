@@ -82,14 +82,15 @@ impl Unit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DepItem {
     Scope,
-    Class(usize),
+    /// Index into `FileSummary::classes` (u32 keeps a dependency at 32 bytes).
+    Class(u32),
 }
 
 impl DepItem {
     fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
         match self {
             DepItem::Scope => Some(summary.fingerprints.scope),
-            DepItem::Class(i) => summary.fingerprints.classes.get(i).copied(),
+            DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
         }
     }
 }
@@ -237,25 +238,44 @@ impl EditLog {
     }
 }
 
-/// The cached result of one unit.
+/// The cached result of one unit. Boxed slices, not vectors: every open document keeps one
+/// result per class and function, so spare capacity would cost memory for nothing.
 struct UnitResult {
-    deps: Vec<(Arc<Path>, DepItem, u64)>,
+    deps: Box<[(Arc<Path>, DepItem, u64)]>,
     usage_generation: Option<u64>,
     structure_generation: u64,
     /// The revision of every file the result's ranges may point into, when it was computed
-    /// (or last moved).
-    revisions: Vec<(Arc<Path>, u64)>,
-    diagnostics: Vec<Diagnostic>,
+    /// (or last moved); empty when there are no diagnostics (no range to move).
+    revisions: Box<[(Arc<Path>, u64)]>,
+    diagnostics: Box<[Diagnostic]>,
 }
 
 /// (unit kind, fingerprint of the unit's text, how many earlier units had the same two).
 type UnitKey = (u8, u64, u32);
 
+/// One file's unit results, sorted by key. A sorted slice instead of a hash map: it has no
+/// empty buckets, which took half the cache's memory.
+#[derive(Default)]
+struct FileResults(Box<[(UnitKey, Option<UnitResult>)]>);
+
+impl FileResults {
+    fn from_unsorted(mut results: Vec<(UnitKey, Option<UnitResult>)>) -> FileResults {
+        results.sort_unstable_by_key(|(key, _)| *key);
+        FileResults(results.into_boxed_slice())
+    }
+
+    /// Moves the result stored under `key` out (each key is asked for once per call).
+    fn take(&mut self, key: &UnitKey) -> Option<UnitResult> {
+        let at = self.0.binary_search_by_key(key, |(k, _)| *k).ok()?;
+        self.0[at].1.take()
+    }
+}
+
 /// The per-unit results of every analysed file. Shared by all clones of a host: entries are
 /// validated against the host that asks, so a stale entry is never used.
 #[derive(Default)]
 pub struct DiagnosticsCache {
-    files: Mutex<FxMap<Arc<Path>, FxMap<UnitKey, UnitResult>>>,
+    files: Mutex<FxMap<Arc<Path>, FileResults>>,
 }
 
 impl std::fmt::Debug for DiagnosticsCache {
@@ -271,7 +291,7 @@ impl DiagnosticsCache {
         }
     }
 
-    fn take(&self, path: &Path) -> FxMap<UnitKey, UnitResult> {
+    fn take(&self, path: &Path) -> FileResults {
         self.files
             .lock()
             .ok()
@@ -279,7 +299,7 @@ impl DiagnosticsCache {
             .unwrap_or_default()
     }
 
-    fn put(&self, path: Arc<Path>, results: FxMap<UnitKey, UnitResult>) {
+    fn put(&self, path: Arc<Path>, results: FileResults) {
         if let Ok(mut files) = self.files.lock() {
             files.insert(path, results);
         }
@@ -302,7 +322,7 @@ pub(crate) fn file_diagnostics(
         return (Vec::new(), UnitCounts::default());
     };
     let mut previous = host.diagnostics_cache.take(&file.path);
-    let mut current: FxMap<UnitKey, UnitResult> = FxMap::default();
+    let mut current: Vec<(UnitKey, Option<UnitResult>)> = Vec::new();
     let mut seen: FxMap<(u8, u64), u32> = FxMap::default();
     let mut validator = Validator::new(host);
     let mut ctx = super::resolve::Ctx::new(host);
@@ -313,10 +333,10 @@ pub(crate) fn file_diagnostics(
         let ordinal = seen.entry((unit.tag(), fingerprint)).or_default();
         let key = (unit.tag(), fingerprint, *ordinal);
         *ordinal += 1;
-        if let Some(mut result) = previous.remove(&key) {
+        if let Some(mut result) = previous.take(&key) {
             if validator.refresh(&mut result) {
                 out.extend(result.diagnostics.iter().cloned());
-                current.insert(key, result);
+                current.push((key, Some(result)));
                 counts.reused += 1;
                 continue;
             }
@@ -326,10 +346,14 @@ pub(crate) fn file_diagnostics(
         super::checks::run_unit(&mut ctx, &file.path, unit, &mut diagnostics);
         let recorded = ctx.take_unit_deps();
         out.extend(diagnostics.iter().cloned());
-        current.insert(key, UnitResult::new(host, file, recorded, diagnostics));
+        current.push((
+            key,
+            Some(UnitResult::new(host, file, recorded, diagnostics)),
+        ));
         counts.checked += 1;
     }
-    host.diagnostics_cache.put(file.path.clone(), current);
+    host.diagnostics_cache
+        .put(file.path.clone(), FileResults::from_unsorted(current));
     (out, counts)
 }
 
@@ -341,7 +365,10 @@ impl UnitResult {
         diagnostics: Vec<Diagnostic>,
     ) -> UnitResult {
         let mut deps = Vec::with_capacity(recorded.reads.len());
-        let mut revisions: Vec<(Arc<Path>, u64)> = vec![(file.path.clone(), file.edits.revision())];
+        let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
+        if !diagnostics.is_empty() {
+            revisions.push((file.path.clone(), file.edits.revision()));
+        }
         for (read, item) in recorded.reads {
             let fingerprint = read
                 .summary
@@ -349,16 +376,17 @@ impl UnitResult {
                 .and_then(|s| item.fingerprint(s))
                 .unwrap_or_default();
             deps.push((read.path.clone(), item, fingerprint));
-            if !revisions.iter().any(|(p, _)| Arc::ptr_eq(p, &read.path)) {
+            if !diagnostics.is_empty() && !revisions.iter().any(|(p, _)| Arc::ptr_eq(p, &read.path))
+            {
                 revisions.push((read.path.clone(), read.edits.revision()));
             }
         }
         UnitResult {
-            deps,
+            deps: deps.into_boxed_slice(),
             usage_generation: recorded.usage.then_some(host.usage_generation),
             structure_generation: host.structure_generation,
-            revisions,
-            diagnostics,
+            revisions: revisions.into_boxed_slice(),
+            diagnostics: diagnostics.into_boxed_slice(),
         }
     }
 }
@@ -406,7 +434,7 @@ impl<'h> Validator<'h> {
         // Move ranges through the edits made since the result was computed.
         let mut moves: Vec<(&Path, Vec<Edit>)> = Vec::new();
         let mut updated = Vec::with_capacity(result.revisions.len());
-        for (path, revision) in &result.revisions {
+        for (path, revision) in result.revisions.iter() {
             let Some(file) = self.file(path) else {
                 return false;
             };
@@ -446,8 +474,8 @@ impl<'h> Validator<'h> {
             }
             result.diagnostics = moved;
         }
-        result.revisions = updated;
-        for (path, _, _) in &mut result.deps {
+        result.revisions = updated.into_boxed_slice();
+        for (path, _, _) in result.deps.iter_mut() {
             if let Some(file) = self.file(path) {
                 *path = file.path.clone();
             }
@@ -461,11 +489,10 @@ impl<'h> Validator<'h> {
 fn move_range(range: &mut TextRange, edits: &[Edit]) -> bool {
     for edit in edits {
         let inside = |offset: usize| edit.start < offset && offset < edit.old_end;
-        if inside(range.start) || inside(range.end) {
+        if inside(range.start()) || inside(range.end()) {
             return false;
         }
-        range.start = edit.map(range.start);
-        range.end = edit.map(range.end).max(range.start);
+        *range = range.map(|offset| edit.map(offset));
     }
     true
 }
@@ -684,6 +711,6 @@ mod tests {
         assert!(after
             .iter()
             .zip(&before)
-            .all(|(a, b)| a.range.start == b.range.start + 1 && a.code == b.code));
+            .all(|(a, b)| a.range.start() == b.range.start() + 1 && a.code == b.code));
     }
 }

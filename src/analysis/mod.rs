@@ -378,7 +378,7 @@ impl AnalysisHost {
             return Default::default();
         };
         let (mut out, counts) = incremental::file_diagnostics(self, file);
-        out.sort_by(|a, b| (a.range.start, &a.code).cmp(&(b.range.start, &b.code)));
+        out.sort_by(|a, b| (a.range.start(), &a.code).cmp(&(b.range.start(), &b.code)));
         out.dedup();
         (out, counts)
     }
@@ -459,7 +459,6 @@ impl AnalysisHost {
                 Some(v) => summary::Expr::Attribute {
                     value: Box::new(v),
                     attr: summary::Name::from(part),
-                    attr_range: range,
                     range,
                 },
             });
@@ -498,7 +497,7 @@ impl AnalysisHost {
             .map(|f| &**f)
             .chain(summary.classes.iter().flat_map(|c| c.methods.iter()));
         for f in functions {
-            if f.range.start <= offset && offset < f.range.end && function_binds(f, root) {
+            if f.range.start() <= offset && offset < f.range.end() && function_binds(f, root) {
                 return None;
             }
         }
@@ -596,7 +595,7 @@ pub(crate) mod test_support {
         host.set_file(PathBuf::from("/ws/main.py"), Arc::from(src), None);
         host.file_diagnostics(Path::new("/ws/main.py"))
             .into_iter()
-            .map(|d| (src[..d.range.start].matches('\n').count() + 1, d.code))
+            .map(|d| (src[..d.range.start()].matches('\n').count() + 1, d.code))
             .collect()
     }
 }

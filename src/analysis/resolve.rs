@@ -210,7 +210,7 @@ impl<'h> Ctx<'h> {
                 let class = s.classes.get(*i)?;
                 self.deps
                     .borrow_mut()
-                    .read(f, super::incremental::DepItem::Class(*i));
+                    .read(f, super::incremental::DepItem::Class(*i as u32));
                 Some((&f.path, class))
             }
             ClassRef::Builtin(_) => None,

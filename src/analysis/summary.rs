@@ -9,8 +9,8 @@ use tree_sitter::Node;
 
 use crate::diagnostics::TextRange;
 
-/// An identifier or short string of a summary (stored inline when short).
-pub type Name = compact_str::CompactString;
+/// An identifier or short string of a summary: 16 bytes, inline up to 15 bytes.
+pub type Name = ecow::EcoString;
 
 /// Deeper expressions are summarised as `Expr::Other`; keeps pathological inputs cheap.
 const MAX_EXPR_DEPTH: usize = 48;
@@ -22,10 +22,11 @@ pub enum Expr {
         id: Name,
         range: TextRange,
     },
+    /// `value.attr`. The range of `attr` is not stored: the attribute ends with it (see
+    /// [`Expr::attr_range`]), and leaving it out keeps every `Expr` at 40 bytes.
     Attribute {
         value: Box<Expr>,
         attr: Name,
-        attr_range: TextRange,
         range: TextRange,
     },
     Call(Box<CallExpr>),
@@ -148,6 +149,17 @@ impl Expr {
             | Expr::Lambda { range }
             | Expr::Other { range, .. } => *range,
             Expr::Call(c) => c.range,
+        }
+    }
+
+    /// For an attribute `value.attr`: the range of `attr`, which ends the attribute.
+    pub fn attr_range(&self) -> Option<TextRange> {
+        match self {
+            Expr::Attribute { attr, range, .. } => Some(TextRange::new(
+                range.end().saturating_sub(attr.len()).max(range.start()),
+                range.end(),
+            )),
+            _ => None,
         }
     }
 
@@ -545,7 +557,7 @@ impl Fingerprints {
 fn definition_fingerprint(text: &str, range: TextRange) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut own = crate::analysis::FxHasher::default();
-    text.get(range.start..range.end)
+    text.get(range.start()..range.end())
         .unwrap_or("")
         .hash(&mut own);
     own.finish()
@@ -555,7 +567,7 @@ fn definition_fingerprint(text: &str, range: TextRange) -> u64 {
 fn module_body_fingerprint(summary: &FileSummary, text: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut spans: Vec<&(TextRange, DefRef)> = summary.def_spans.iter().collect();
-    spans.sort_by_key(|(range, _)| range.start);
+    spans.sort_by_key(|(range, _)| range.start());
     let mut body = crate::analysis::FxHasher::default();
     let mut gap_start = 0;
     for (range, def) in spans {
@@ -564,11 +576,11 @@ fn module_body_fingerprint(summary: &FileSummary, text: &str) -> u64 {
             DefRef::Function(_) => 2,
         });
         // Spans never overlap; the guard only keeps slicing safe if one ever did.
-        if range.start >= gap_start {
-            text.get(gap_start..range.start)
+        if range.start() >= gap_start {
+            text.get(gap_start..range.start())
                 .unwrap_or("")
                 .hash(&mut body);
-            gap_start = range.end;
+            gap_start = range.end();
         }
     }
     text.get(gap_start..).unwrap_or("").hash(&mut body);
@@ -628,7 +640,7 @@ impl FileSummary {
                 if erroneous.contains(&def) {
                     continue;
                 }
-                if let Some(src) = old_text.get(range.start..range.end) {
+                if let Some(src) = old_text.get(range.start()..range.end()) {
                     let piece = match def {
                         DefRef::Class(i) => {
                             classes.get_mut(i).and_then(Option::take).map(Reused::Class)
@@ -639,7 +651,7 @@ impl FileSummary {
                             .map(Reused::Function),
                     };
                     if let Some(piece) = piece {
-                        reuse.insert(src, (range.start, piece));
+                        reuse.insert(src, (range.start(), piece));
                     }
                 }
             }
@@ -677,7 +689,7 @@ impl FileSummary {
         let position = self
             .def_spans
             .iter()
-            .position(|(range, _)| range.start == old_start)?;
+            .position(|(range, _)| range.start() == old_start)?;
         let def = self.def_spans[position].1;
         let marker = match def {
             DefRef::Class(i) => Stmt::ClassDefAt(i),
@@ -706,8 +718,8 @@ impl FileSummary {
             _ => return None,
         };
         let (name, def_start) = match &new_def {
-            Definition::Class(c) => (c.name.clone(), c.range.start),
-            Definition::Function(f) => (f.name.clone(), f.range.start),
+            Definition::Class(c) => (c.name.clone(), c.range.start()),
+            Definition::Function(f) => (f.name.clone(), f.range.start()),
         };
         let kind = match def {
             DefRef::Class(i) => BindingKind::Class(i),
@@ -717,7 +729,7 @@ impl FileSummary {
         // Move everything after the edit; the replaced definition is rebuilt, not moved.
         if delta != 0 {
             for (range, other) in &mut self.def_spans {
-                if *other != def && range.start >= edit.old_end {
+                if *other != def && range.start() >= edit.old_end {
                     shift_range(range, delta);
                     match *other {
                         DefRef::Class(i) => Arc::make_mut(&mut self.classes[i]).shift(delta),
@@ -729,7 +741,7 @@ impl FileSummary {
                 stmt.shift(delta);
             }
             for import in &mut self.imports {
-                if import.range.start >= edit.old_end {
+                if import.range.start() >= edit.old_end {
                     import.shift(delta);
                 }
             }
@@ -1662,7 +1674,6 @@ impl<'s, 'p> Builder<'s, 'p> {
                     (Some(o), Some(a)) => Expr::Attribute {
                         value: Box::new(self.expr(o, d)),
                         attr: Name::from(self.text(a)),
-                        attr_range: range_of(a),
                         range,
                     },
                     _ => Expr::Other {
@@ -1890,7 +1901,6 @@ impl<'s, 'p> Builder<'s, 'p> {
                         Expr::Attribute {
                             value: Box::new(self.expr(*o, d)),
                             attr: Name::from(self.text(*a)),
-                            attr_range: range_of(*a),
                             range,
                         }
                     }
@@ -1934,8 +1944,7 @@ impl<'s, 'p> Builder<'s, 'p> {
 }
 
 fn shift_range(r: &mut TextRange, delta: isize) {
-    r.start = (r.start as isize + delta).max(0) as usize;
-    r.end = (r.end as isize + delta).max(0) as usize;
+    *r = r.map(|offset| (offset as isize + delta).max(0) as usize);
 }
 
 /// Moves every byte range by `delta` (used when a definition is reused at a new offset).
@@ -1982,14 +1991,8 @@ impl Shift for Expr {
             | Expr::NoneLit { range }
             | Expr::Bool { range, .. }
             | Expr::Lambda { range } => shift_range(range, d),
-            Expr::Attribute {
-                value,
-                attr_range,
-                range,
-                ..
-            } => {
+            Expr::Attribute { value, range, .. } => {
                 value.shift(d);
-                shift_range(attr_range, d);
                 shift_range(range, d);
             }
             Expr::Call(c) => c.shift(d),
@@ -2197,6 +2200,28 @@ mod tests {
         assert!(a.attrs[1].annotation.is_none());
         assert_eq!(a.methods[0].bound_params().len(), 1);
         assert_eq!(s.class_named("A"), Some(0));
+    }
+
+    #[test]
+    fn an_attribute_ends_with_its_name_also_across_lines() {
+        let text = "a = graph.set_dependency\nb = (graph\n    .set_entry)\nc = Type[x.Étape]\n";
+        let s = summary(text);
+        let attr_texts: Vec<&str> = s
+            .body
+            .iter()
+            .map(|st| {
+                let Stmt::Assign { value: Some(v), .. } = st else {
+                    panic!("{st:?}")
+                };
+                let attribute = match v {
+                    Expr::Subscript { index, .. } => &index[0],
+                    other => other,
+                };
+                let range = attribute.attr_range().expect("an attribute");
+                &text[range.start()..range.end()]
+            })
+            .collect();
+        assert_eq!(attr_texts, vec!["set_dependency", "set_entry", "Étape"]);
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn run(args: &[String]) -> i32 {
     for (path, text, syntax) in &texts {
         let mut diagnostics = syntax.clone();
         diagnostics.extend(host.file_diagnostics(path));
-        diagnostics.sort_by_key(|d| (d.range.start, d.code.clone()));
+        diagnostics.sort_by_key(|d| (d.range.start(), d.code.clone()));
         if !diagnostics.is_empty() {
             all.push((path.clone(), Rope::from_str(text), diagnostics));
         }
@@ -119,14 +119,14 @@ pub fn run(args: &[String]) -> i32 {
     let mut located = Vec::new();
     for (path, rope, diagnostics) in &all {
         for diagnostic in diagnostics {
-            let start = offset_to_position(rope, diagnostic.range.start, PositionEncoding::Utf8);
-            let end = offset_to_position(rope, diagnostic.range.end, PositionEncoding::Utf8);
+            let start = offset_to_position(rope, diagnostic.range.start(), PositionEncoding::Utf8);
+            let end = offset_to_position(rope, diagnostic.range.end(), PositionEncoding::Utf8);
             located.push(Located {
                 path,
                 line: start.line + 1,
-                column: char_column(rope, diagnostic.range.start) + 1,
+                column: char_column(rope, diagnostic.range.start()) + 1,
                 end_line: end.line + 1,
-                end_column: char_column(rope, diagnostic.range.end) + 1,
+                end_column: char_column(rope, diagnostic.range.end()) + 1,
                 diagnostic,
             });
         }

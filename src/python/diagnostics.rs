@@ -255,28 +255,28 @@ mod tests {
         let text = "x = 1\n    café = Wörker(näme='ü')  \ny = 2\n";
         // Column 11 (code points) is the `W` of `Wörker`; `é` takes two bytes.
         let range = problem_range(text, 2, 11, None, None);
-        assert_eq!(&text[range.start..range.end], "Wörker(näme='ü')");
+        assert_eq!(&text[range.start()..range.end()], "Wörker(näme='ü')");
         // With an explicit end (column 17 is the `(`).
         let range = problem_range(text, 2, 11, Some(2), Some(17));
-        assert_eq!(&text[range.start..range.end], "Wörker");
+        assert_eq!(&text[range.start()..range.end()], "Wörker");
         // Column 0 skips the indentation.
         let range = problem_range(text, 2, 0, None, None);
-        assert_eq!(&text[range.start..range.end], "café = Wörker(näme='ü')");
+        assert_eq!(&text[range.start()..range.end()], "café = Wörker(näme='ü')");
     }
 
     #[test]
     fn clamps_out_of_range_positions() {
         let text = "a = 1\r\nbb = 2";
         let range = problem_range(text, 99, 99, Some(120), Some(3));
-        assert_eq!(&text[range.start..range.end], "bb = 2");
+        assert_eq!(&text[range.start()..range.end()], "bb = 2");
         let range = problem_range(text, 0, 0, None, None);
-        assert_eq!(&text[range.start..range.end], "a = 1");
+        assert_eq!(&text[range.start()..range.end()], "a = 1");
         // The \r is not part of the line.
         let range = problem_range(text, 1, 2, Some(1), Some(50));
-        assert_eq!(&text[range.start..range.end], "= 1");
+        assert_eq!(&text[range.start()..range.end()], "= 1");
         // End before start → fall back to the rest of the line.
         let range = problem_range(text, 1, 4, Some(1), Some(1));
-        assert_eq!(&text[range.start..range.end], "1");
+        assert_eq!(&text[range.start()..range.end()], "1");
         assert_eq!(problem_range("", 3, 3, None, None), TextRange::empty(0));
         assert_eq!(
             problem_range("\n\n   \n", 3, 1, None, None),
@@ -303,7 +303,7 @@ mod tests {
         let out = problems_to_diagnostics(&[here, warning, elsewhere.clone()], doc, text);
         assert_eq!(out.document.len(), 3);
         let d = &out.document[0];
-        assert_eq!(&text[d.range.start..d.range.end], "Graph");
+        assert_eq!(&text[d.range.start()..d.range.end()], "Graph");
         assert_eq!(d.code, "ValueError");
         assert_eq!(d.source, DiagnosticSource::PlanaiVenv);
         assert_eq!(d.severity, Severity::Error);
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(w.message, "old");
         let anchored = &out.document[2];
         assert_eq!(
-            &text[anchored.range.start..anchored.range.end],
+            &text[anchored.range.start()..anchored.range.end()],
             "import helpers"
         );
         assert_eq!(
@@ -346,7 +346,7 @@ mod tests {
         });
         let out = problems_to_diagnostics(&[p], Path::new("/ws/flow.py"), text);
         let d = &out.document[0];
-        assert_eq!(&text[d.range.start..d.range.end], "from pkg import mod");
+        assert_eq!(&text[d.range.start()..d.range.end()], "from pkg import mod");
         assert_eq!(out.other_files.len(), 1);
     }
 }

@@ -431,8 +431,8 @@ pub async fn publish(session: &Session, uri: &Uri, version: i32, mut diagnostics
 fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
     statics.iter().any(|existing| {
         existing.source != candidate.source
-            && existing.range.start <= candidate.range.end
-            && candidate.range.start <= existing.range.end.max(existing.range.start)
+            && existing.range.start() <= candidate.range.end()
+            && candidate.range.start() <= existing.range.end().max(existing.range.start())
             && (existing.message.contains(candidate.message.trim())
                 || candidate
                     .message
@@ -454,8 +454,8 @@ pub fn to_lsp_range(
     range: crate::diagnostics::TextRange,
     encoding: PositionEncoding,
 ) -> lsp::Range {
-    let start = offset_to_position(rope, range.start, encoding);
-    let end = offset_to_position(rope, range.end, encoding);
+    let start = offset_to_position(rope, range.start(), encoding);
+    let end = offset_to_position(rope, range.end(), encoding);
     lsp::Range {
         start: lsp::Position {
             line: start.line,

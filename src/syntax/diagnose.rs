@@ -1001,7 +1001,7 @@ impl<'a> Walker<'a> {
             .found
             .iter()
             .filter(|f| f.origin != Origin::Error)
-            .map(|f| f.range.start)
+            .map(|f| f.range.start())
             .collect();
         explained.sort_unstable();
         for info in errors {
@@ -1146,18 +1146,22 @@ impl<'a> Walker<'a> {
         found.retain(|f| {
             !string_regions
                 .iter()
-                .any(|&(s, e)| f.range.start > s && f.range.start < e)
+                .any(|&(s, e)| f.range.start() > s && f.range.start() < e)
         });
         found.sort_by(|a, b| {
-            (a.range.start, a.range.end, &a.message).cmp(&(b.range.start, b.range.end, &b.message))
+            (a.range.start(), a.range.end(), &a.message).cmp(&(
+                b.range.start(),
+                b.range.end(),
+                &b.message,
+            ))
         });
-        found.dedup_by(|b, a| a.range.start == b.range.start && a.message == b.message);
+        found.dedup_by(|b, a| a.range.start() == b.range.start() && a.message == b.message);
         found.truncate(MAX_SYNTAX_DIAGNOSTICS);
         found
             .into_iter()
             .map(|f| {
-                let start = floor_boundary(text, f.range.start);
-                let end = ceil_boundary(text, f.range.end.max(start));
+                let start = floor_boundary(text, f.range.start());
+                let end = ceil_boundary(text, f.range.end().max(start));
                 Diagnostic::new(
                     DiagnosticSource::Syntax,
                     Severity::Error,

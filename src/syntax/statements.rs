@@ -123,16 +123,15 @@ impl StatementIndex {
         let mut syntax: Vec<Diagnostic> = self
             .syntax
             .iter()
-            .filter(|d| !in_slot(d.range.start))
+            .filter(|d| !in_slot(d.range.start()))
             .cloned()
             .map(|mut d| {
-                d.range.start = edit.map(d.range.start);
-                d.range.end = edit.map(d.range.end);
+                d.range = d.range.map(|offset| edit.map(offset));
                 d
             })
             .collect();
         syntax.extend(super::syntax_diagnostics(&change.tree, &text));
-        syntax.sort_by_key(|d| (d.range.start, d.range.end));
+        syntax.sort_by_key(|d| (d.range.start(), d.range.end()));
         let delta = edit.new_end as isize - edit.old_end as isize;
         let starts = self
             .starts

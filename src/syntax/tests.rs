@@ -9,13 +9,13 @@ fn diags(src: &str) -> Vec<(String, usize, usize, usize)> {
     syntax_diagnostics(&tree, src)
         .into_iter()
         .map(|d| {
-            let line_start = src[..d.range.start].rfind('\n').map_or(0, |i| i + 1);
-            let line = src[..d.range.start].matches('\n').count() + 1;
+            let line_start = src[..d.range.start()].rfind('\n').map_or(0, |i| i + 1);
+            let line = src[..d.range.start()].matches('\n').count() + 1;
             (
                 d.message,
                 line,
-                d.range.start - line_start,
-                d.range.end - line_start,
+                d.range.start() - line_start,
+                d.range.end() - line_start,
             )
         })
         .collect()
@@ -629,7 +629,7 @@ fn valid_stdlib_corpus_has_no_syntax_errors() {
         let tree = parser.parse(&text, None).expect("parse");
         let found = syntax_diagnostics(&tree, &text);
         if let Some(d) = found.first() {
-            let line = text[..d.range.start].matches('\n').count() + 1;
+            let line = text[..d.range.start()].matches('\n').count() + 1;
             failures.push(format!(
                 "{path}:{line}: {} ({} diagnostics)",
                 d.message,
@@ -655,12 +655,12 @@ fn check_invariants(src: &str) -> Vec<Diagnostic> {
     let mut last = 0;
     for d in &found {
         assert!(
-            d.range.start <= d.range.end && d.range.end <= src.len(),
+            d.range.start() <= d.range.end() && d.range.end() <= src.len(),
             "{d:?}"
         );
-        assert!(src.is_char_boundary(d.range.start) && src.is_char_boundary(d.range.end));
-        assert!(d.range.start >= last, "not ordered by position");
-        last = d.range.start;
+        assert!(src.is_char_boundary(d.range.start()) && src.is_char_boundary(d.range.end()));
+        assert!(d.range.start() >= last, "not ordered by position");
+        last = d.range.start();
         assert_eq!(d.code, "syntax");
         assert_eq!(d.source, crate::diagnostics::DiagnosticSource::Syntax);
         assert_eq!(d.severity, crate::diagnostics::Severity::Error);

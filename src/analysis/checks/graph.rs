@@ -1180,10 +1180,7 @@ where
                         } else {
                             "Task must be added to a Graph before setting a sink dependency"
                         };
-                        let range = match &c.func {
-                            Expr::Attribute { attr_range, .. } => *attr_range,
-                            other => other.range(),
-                        };
+                        let range = c.func.attr_range().unwrap_or_else(|| c.func.range());
                         self.out.push(error(
                             "GC4",
                             range,
@@ -1955,9 +1952,9 @@ where
 /// From the method name to the end of the call: in a fluent chain over several lines this is
 /// the line of `.next(...)`, not the start of the chain.
 fn narrow(c: &CallExpr) -> TextRange {
-    match &c.func {
-        Expr::Attribute { attr_range, .. } => TextRange::new(attr_range.start, c.range.end),
-        _ => c.range,
+    match c.func.attr_range() {
+        Some(attr) => TextRange::new(attr.start(), c.range.end()),
+        None => c.range,
     }
 }
 

@@ -307,7 +307,7 @@ impl<'a> Walker<'a> {
         let found = self.found[checkpoint.found..]
             .iter()
             .map(|f| {
-                let range = TextRange::new(relative(f.range.start)?, relative(f.range.end)?);
+                let range = TextRange::new(relative(f.range.start())?, relative(f.range.end())?);
                 Some((range, f.message.as_str().into(), f.origin))
             })
             .collect::<Option<Box<[_]>>>()?;
@@ -325,7 +325,7 @@ impl<'a> Walker<'a> {
     /// Applies a remembered outcome to the statement now starting at `start`.
     fn replay(&mut self, start: usize, outcome: &Outcome) {
         for (range, message, origin) in outcome.found.iter() {
-            let range = TextRange::new(start + range.start, start + range.end);
+            let range = TextRange::new(start + range.start(), start + range.end());
             self.push(range, &**message, *origin);
         }
         self.indents.clear();

@@ -290,7 +290,7 @@ fn reused_diagnostics_move_with_their_statement() {
     assert_eq!(moved, syntax_diagnostics(&tree, &text));
     // All but the first statement, which no longer starts the file (where a BOM is skipped).
     assert_eq!((cache.last_recomputed(), cache.last_reused()), (2, 19));
-    let shifted: Vec<_> = first.iter().map(|d| d.range.start + 8).collect();
-    let got: Vec<_> = moved.iter().map(|d| d.range.start).collect();
+    let shifted: Vec<_> = first.iter().map(|d| d.range.start() + 8).collect();
+    let got: Vec<_> = moved.iter().map(|d| d.range.start()).collect();
     assert_eq!(got, shifted);
 }
