@@ -402,6 +402,43 @@ async fn keystrokes_inside_a_definition_keep_every_diagnostic_in_place() {
     assert_eq!(line_of(&repaired, "CD1"), 14);
 }
 
+/// Opened documents keep no syntax tree (most are never edited, and a tree costs ~0.5 MB per
+/// 600 lines); the first module-level edit parses from scratch, gives the same diagnostics as
+/// always, and from then on the document keeps its tree for incremental reparses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_edited_documents_keep_a_syntax_tree() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let text = "from planai import Task, TaskWorker\n\n\nclass A(Task):\n    x: int = 0\n\n\nclass W(TaskWorker):\n    output_types = [A]\n\n    def consume_work(self, task: A):\n        pass\n\n\nif True:\n    pass\n";
+    let uri = client.open("trees.py", text, 1).await;
+    let opened = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(static_codes(&opened), vec!["CD1"], "{opened:?}");
+    assert_eq!(client.server_document(&uri).await["hasTree"], false);
+
+    // Removing the `:` of the module-level `if` takes the full path: a syntax error.
+    client
+        .change(&uri, 2, json!([{"range": range(14, 7, 14, 8), "text": ""}]))
+        .await;
+    let broken = client.await_diagnostics(&uri, 2).await;
+    assert_eq!(static_codes(&broken), vec!["syntax", "CD1"], "{broken:?}");
+    assert_eq!(line_of(&broken, "syntax"), 14);
+    assert_eq!(client.server_document(&uri).await["hasTree"], true);
+
+    // Restoring it reparses incrementally from the kept tree.
+    client
+        .change(
+            &uri,
+            3,
+            json!([{"range": range(14, 7, 14, 7), "text": ":"}]),
+        )
+        .await;
+    let repaired = client.await_diagnostics(&uri, 3).await;
+    assert_eq!(static_codes(&repaired), vec!["CD1"], "{repaired:?}");
+    assert_eq!(client.server_document(&uri).await["text"], text);
+}
+
 /// Codes of the diagnostics computed in Rust (venv and environment notices arrive on their own
 /// schedule).
 fn static_codes(diagnostics: &[Value]) -> Vec<String> {

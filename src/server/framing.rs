@@ -143,6 +143,9 @@ fn error_reply(id: serde_json::Value, code: i64, message: &str) -> serde_json::V
     serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
+/// Bytes buffered between the framing layer and tower-lsp-server, in each direction.
+const PIPE_CAPACITY: usize = 64 * 1024;
+
 /// Runs tower-lsp-server behind the resilient framing layer until the session ends (`exit`,
 /// or the input closes).
 pub async fn serve<I, O, S>(input: I, output: O, service: S, socket: tower_lsp_server::ClientSocket)
@@ -157,8 +160,11 @@ where
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S::Future: Send,
 {
-    let (to_server, server_input) = tokio::io::duplex(1 << 20);
-    let (server_output, from_server) = tokio::io::duplex(1 << 20);
+    // Small pipes: a pipe's buffer keeps the largest size it ever grew to, and a burst of
+    // `didOpen`s would otherwise pin ~1 MB for the rest of the session. Larger messages just
+    // pass in several writes.
+    let (to_server, server_input) = tokio::io::duplex(PIPE_CAPACITY);
+    let (server_output, from_server) = tokio::io::duplex(PIPE_CAPACITY);
     let (frames_tx, mut frames_rx) = mpsc::unbounded_channel::<Vec<u8>>();
 
     let writer = tokio::spawn(async move {

@@ -63,8 +63,27 @@ struct Reusable {
     /// Statement boundaries and syntax diagnostics of the last version, when it had no
     /// syntax error (the statement-level fast path starts from it).
     statements: Option<StatementIndex>,
-    /// Syntax diagnostics of unchanged top-level statements, for full reparses.
-    syntax: crate::syntax::SyntaxCache,
+    /// Syntax diagnostics of unchanged top-level statements, for full reparses. Only
+    /// documents edited since they were opened keep one: most open documents are never
+    /// edited, and the memo (~15 KB for 600 lines) would only cost them memory.
+    syntax: Option<crate::syntax::SyntaxCache>,
+}
+
+/// Why a document is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trigger {
+    /// Its first check since it was opened.
+    Opened,
+    /// Its text changed since the last check.
+    Edited,
+    /// Another file or the configuration changed; its own text did not.
+    Workspace,
+}
+
+impl Trigger {
+    fn content_changed(self) -> bool {
+        self != Trigger::Workspace
+    }
 }
 
 async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Notify>) {
@@ -92,12 +111,16 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             if last == Some((version, generation)) {
                 break;
             }
-            let content_changed = last_analysed_version != Some(version);
+            let trigger = match last_analysed_version {
+                None => Trigger::Opened,
+                Some(analysed) if analysed != version => Trigger::Edited,
+                Some(_) => Trigger::Workspace,
+            };
             let path = uri_to_path(&uri);
             let job_session = Arc::clone(&session);
             let previous = std::mem::take(&mut reusable);
             let job = tokio::task::spawn_blocking(move || {
-                compute(&job_session, &path, &snapshot, content_changed, previous)
+                compute(&job_session, &path, &snapshot, trigger, previous)
             })
             .await;
             drop(slot);
@@ -123,17 +146,25 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 session.wake_others(Some(&uri));
             }
             last = Some((computed.version, generation_after));
+            // Only edited documents keep their tree: most open documents are never edited,
+            // and a tree costs ~0.5 MB per 600 lines. The first module-level edit of a
+            // document parses it from scratch; keystrokes inside a definition need no tree.
+            let keep_tree = trigger != Trigger::Opened;
+            let mut stored_tree = false;
             let still_current = {
                 let mut current = false;
                 if let Some(mut doc) = session.documents.get_mut(&uri) {
-                    if let Some(tree) = computed.tree {
+                    if let Some(tree) = computed.tree.filter(|_| keep_tree) {
                         doc.store_tree(computed.version, tree);
+                        stored_tree = true;
                     }
                     current = doc.version() == computed.version;
                 }
                 current
             };
-            retain_tree(&session, &uri);
+            if stored_tree {
+                retain_tree(&session, &uri);
+            }
             // A re-check triggered by another file that changed nothing here is not re-sent.
             let already_published = session.static_results.get(&uri).is_some_and(|last| {
                 last.version == computed.version && last.diagnostics == computed.diagnostics
@@ -146,7 +177,15 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                         diagnostics: computed.diagnostics.clone(),
                     },
                 );
-                publish(&session, &uri, computed.version, computed.diagnostics).await;
+                // Boxed: this worker future lives as long as the document is open, and inline
+                // the publish state would make it ~3 KB for every open document.
+                Box::pin(publish(
+                    &session,
+                    &uri,
+                    computed.version,
+                    computed.diagnostics,
+                ))
+                .await;
             }
         }
     }
@@ -228,9 +267,10 @@ fn compute(
     session: &Session,
     path: &Path,
     snapshot: &crate::text::document::DocumentSnapshot,
-    content_changed: bool,
+    trigger: Trigger,
     previous: Reusable,
 ) -> Computed {
+    let content_changed = trigger.content_changed();
     let version = snapshot.version();
     let started = std::time::Instant::now();
     let text: Arc<str> = Arc::from(snapshot.text());
@@ -288,10 +328,14 @@ fn compute(
     let ((syntax, syntax_time), planai) = std::thread::scope(|scope| {
         let syntax = scope.spawn(|| {
             let started = std::time::Instant::now();
-            let found = tree
-                .as_ref()
-                .map(|tree| syntax_cache.diagnostics(tree, &text))
-                .unwrap_or_default();
+            if trigger == Trigger::Edited {
+                syntax_cache.get_or_insert_default();
+            }
+            let found = match (&tree, syntax_cache.as_mut()) {
+                (Some(tree), Some(cache)) => cache.diagnostics(tree, &text),
+                (Some(tree), None) => crate::syntax::syntax_diagnostics(tree, &text),
+                (None, _) => Vec::new(),
+            };
             (found, started.elapsed())
         });
         let planai = analyse(

@@ -116,6 +116,11 @@ impl Document {
         parser.parse(text.as_bytes(), self.tree.as_ref())
     }
 
+    /// Whether the document keeps a syntax tree for incremental reparsing.
+    pub fn has_tree(&self) -> bool {
+        self.tree.is_some()
+    }
+
     /// Forgets the syntax tree to save memory (a 600-line module's tree takes ~0.6 MB); the
     /// next analysis parses from scratch.
     pub fn drop_tree(&mut self) {

@@ -21,7 +21,8 @@ pub async fn panic(
     panic!("planai/debug/panic was requested");
 }
 
-/// Reports internal state tests cannot observe otherwise: document text and version.
+/// Reports internal state tests cannot observe otherwise: document text and version, and
+/// whether it keeps a syntax tree.
 pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<serde_json::Value> {
     if !session.test_hooks {
         return Err(disabled());
@@ -34,7 +35,13 @@ pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<
         .documents
         .iter()
         .find(|entry| entry.key().as_str() == uri)
-        .map(|entry| serde_json::json!({"version": entry.version(), "text": entry.text()}));
+        .map(|entry| {
+            serde_json::json!({
+                "version": entry.version(),
+                "text": entry.text(),
+                "hasTree": entry.has_tree(),
+            })
+        });
     let helper = format!("{:?}", session.venv.helper_status());
     Ok(serde_json::json!({
         "document": document,
