@@ -87,7 +87,9 @@ fn main() {
 
     let mut fresh = Server::start(&bin, &dir, init_options());
     let idle = fresh.rss();
+    let idle_parts = fresh.rss_parts();
     let (open_all, rss) = bench_memory(&mut fresh, &dir, docs);
+    let parts = fresh.rss_parts();
     fresh.stop();
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -99,6 +101,14 @@ fn main() {
         mb(rss.0),
         mb(rss.1),
         ms(open_all)
+    );
+    println!(
+        "        of which anonymous (heap, stacks) {} and file-backed (code, read-only data) {}; \
+         idle: {} and {}",
+        mb(parts.0),
+        mb(parts.1),
+        mb(idle_parts.0),
+        mb(idle_parts.1)
     );
     println!(
         "        (first server after the size series: VmRSS {}, VmHWM {})",

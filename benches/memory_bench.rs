@@ -94,6 +94,48 @@ fn measure(lines: usize) {
         erroneous_defs,
         fingerprints,
     } = summary;
+    // Inside the classes: which of their parts hold the bytes.
+    let mut class_parts = [0usize; 7];
+    let class_count = classes.len();
+    for class in classes {
+        let Ok(class) = Arc::try_unwrap(class) else {
+            continue;
+        };
+        let ClassSummary {
+            bases,
+            decorators,
+            attrs,
+            methods,
+            other_names,
+            ..
+        } = class;
+        class_parts[0] += freed_by(bases);
+        class_parts[1] += freed_by(decorators);
+        class_parts[3] += attrs.capacity() * std::mem::size_of::<ClassAttr>();
+        class_parts[2] += freed_by(attrs);
+        let mut method_bodies = 0;
+        let mut method_params = 0;
+        for method in &methods {
+            method_params += std::mem::size_of_val(method.params.as_slice());
+            method_bodies += std::mem::size_of_val(method.body.as_slice());
+        }
+        class_parts[5] += method_bodies;
+        class_parts[6] += method_params;
+        class_parts[4] += freed_by(methods);
+        let _ = freed_by(other_names);
+    }
+    println!(
+        "  {class_count} classes: ClassSummary+Arc {} bases {} decorators {} attrs {} (inline {}) methods {} (statement slots {}, param slots {})",
+        kb(class_count * (std::mem::size_of::<ClassSummary>() + 16)),
+        kb(class_parts[0]),
+        kb(class_parts[1]),
+        kb(class_parts[2]),
+        kb(class_parts[3]),
+        kb(class_parts[4]),
+        kb(class_parts[5]),
+        kb(class_parts[6]),
+    );
+    let classes: Vec<Arc<ClassSummary>> = Vec::new();
     let parts = [
         ("classes", freed_by(classes)),
         ("functions", freed_by(functions)),

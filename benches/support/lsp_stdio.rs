@@ -236,6 +236,14 @@ impl Server {
         )
     }
 
+    /// (`RssAnon`, `RssFile`) in KiB: heap and stacks vs. pages of the binary and libraries.
+    pub fn rss_parts(&self) -> (u64, u64) {
+        (
+            proc_status_kib(self.pid(), "RssAnon:").unwrap_or(0),
+            proc_status_kib(self.pid(), "RssFile:").unwrap_or(0),
+        )
+    }
+
     pub fn stop(mut self) {
         let _ = self.request("shutdown", Value::Null);
         self.notify("exit", Value::Null);
