@@ -385,7 +385,7 @@ impl<'h> Ctx<'h> {
             Some(bindings) => {
                 let mut result: Option<Symbol> = None;
                 for b in bindings {
-                    let sym = match b.kind {
+                    let sym = match b.kind() {
                         BindingKind::Class(i) => {
                             if self.is_builtin_file(&f.path) {
                                 match builtins::class_by_name(name) {

@@ -454,13 +454,56 @@ pub enum BindingKind {
     Value,
 }
 
+/// One binding of a module-level name, packed into 12 bytes so that a name's bindings (almost
+/// always one) are stored inline in the map (`Bindings`), without an allocation of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding {
-    pub kind: BindingKind,
-    pub start: usize,
+    /// 0 = value, 1 = class, 2 = function, 3 = import.
+    tag: u8,
     /// Bound inside an `if`/`try`/loop at module level.
     pub conditional: bool,
+    index: u32,
+    start: u32,
 }
+
+impl Binding {
+    pub fn new(kind: BindingKind, start: usize, conditional: bool) -> Binding {
+        let (tag, index) = match kind {
+            BindingKind::Value => (0, 0),
+            BindingKind::Class(i) => (1, i),
+            BindingKind::Function(i) => (2, i),
+            BindingKind::Import(i) => (3, i),
+        };
+        Binding {
+            tag,
+            conditional,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+        }
+    }
+
+    pub fn kind(&self) -> BindingKind {
+        let i = self.index as usize;
+        match self.tag {
+            1 => BindingKind::Class(i),
+            2 => BindingKind::Function(i),
+            3 => BindingKind::Import(i),
+            _ => BindingKind::Value,
+        }
+    }
+
+    /// Byte offset of the binding statement.
+    pub fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    fn set_start(&mut self, start: usize) {
+        self.start = u32::try_from(start).unwrap_or(u32::MAX);
+    }
+}
+
+/// The bindings of one module-level name, in source order.
+pub type Bindings = smallvec::SmallVec<[Binding; 1]>;
 
 /// Everything the analysis needs from one file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -474,7 +517,7 @@ pub struct FileSummary {
     pub functions: Vec<Arc<FunctionSummary>>,
     /// Module-level statements in source order.
     pub body: Vec<Stmt>,
-    pub bindings: crate::analysis::FxMap<Name, Vec<Binding>>,
+    pub bindings: crate::analysis::FxMap<Name, Bindings>,
     /// Source spans of module-level class and function definitions, so the next summary of
     /// an edited text can reuse the definitions whose text did not change.
     pub def_spans: Vec<(TextRange, DefRef)>,
@@ -747,8 +790,8 @@ impl FileSummary {
             }
             for bindings in self.bindings.values_mut() {
                 for binding in bindings {
-                    if binding.start >= edit.old_end {
-                        binding.start = (binding.start as isize + delta) as usize;
+                    if binding.start() >= edit.old_end {
+                        binding.set_start((binding.start() as isize + delta) as usize);
                     }
                 }
             }
@@ -756,9 +799,9 @@ impl FileSummary {
         if let Some(binding) = self
             .bindings
             .get_mut(&name)
-            .and_then(|bs| bs.iter_mut().find(|b| b.kind == kind))
+            .and_then(|bs| bs.iter_mut().find(|b| b.kind() == kind))
         {
-            binding.start = def_start;
+            binding.set_start(def_start);
         }
         let new_span = TextRange::new(node.start_byte(), node.end_byte());
         self.def_spans[position].0 = new_span;
@@ -781,12 +824,10 @@ impl FileSummary {
     /// The class defined at module level with this name, if it is bound exactly once.
     pub fn class_named(&self, name: &str) -> Option<usize> {
         match self.bindings.get(name).map(|v| v.as_slice()) {
-            Some(
-                [Binding {
-                    kind: BindingKind::Class(i),
-                    ..
-                }],
-            ) => Some(*i),
+            Some([binding]) => match binding.kind() {
+                BindingKind::Class(i) => Some(i),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -852,11 +893,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             .bindings
             .entry(Name::from(name))
             .or_default()
-            .push(Binding {
-                kind,
-                start,
-                conditional,
-            });
+            .push(Binding::new(kind, start, conditional));
     }
 
     /// Statements of a block (or module); `conditional` is whether the block may not run.
@@ -2200,6 +2237,29 @@ mod tests {
         assert!(a.attrs[1].annotation.is_none());
         assert_eq!(a.methods[0].bound_params().len(), 1);
         assert_eq!(s.class_named("A"), Some(0));
+    }
+
+    #[test]
+    fn bindings_keep_kind_start_and_condition() {
+        let text = "import os\nclass A: pass\nif os:\n    def A(): pass\nA = 1\n";
+        let s = summary(text);
+        let a: Vec<_> = s.bindings["A"]
+            .iter()
+            .map(|b| (b.kind(), b.start(), b.conditional))
+            .collect();
+        assert_eq!(a.len(), 3, "{a:?}");
+        assert_eq!(
+            a[0],
+            (BindingKind::Class(0), text.find("class A").unwrap(), false)
+        );
+        assert_eq!((a[1].1, a[1].2), (text.find("def A").unwrap(), true));
+        assert_eq!(
+            a[2],
+            (BindingKind::Value, text.find("A = 1").unwrap(), false)
+        );
+        let os: Vec<_> = s.bindings["os"].iter().map(|b| b.kind()).collect();
+        assert_eq!(os, vec![BindingKind::Import(0)]);
+        assert_eq!(s.class_named("A"), None, "bound three times");
     }
 
     #[test]

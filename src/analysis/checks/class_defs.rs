@@ -303,9 +303,9 @@ fn check_forward_annotations(
                 let Some(bindings) = summary.bindings.get(name) else {
                     continue;
                 };
-                let defined_before = bindings.iter().any(|b| b.start < m.range.start());
-                let later_class = bindings.iter().find_map(|b| match b.kind {
-                    BindingKind::Class(i) if b.start > class.range.end() && !b.conditional => {
+                let defined_before = bindings.iter().any(|b| b.start() < m.range.start());
+                let later_class = bindings.iter().find_map(|b| match b.kind() {
+                    BindingKind::Class(i) if b.start() > class.range.end() && !b.conditional => {
                         Some(i)
                     }
                     _ => None,
