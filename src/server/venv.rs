@@ -261,19 +261,68 @@ pub fn interpreter_diagnostics(session: &Session, rope: &ropey::Rope) -> Vec<Dia
     let Some(problem) = session.venv.interpreter_problem() else {
         return Vec::new();
     };
-    // Every keystroke republishes, so find the import lines with one substring search
-    // instead of walking all lines of the rope.
-    let text = rope.to_string();
+    planai_import_lines(rope)
+        .into_iter()
+        .map(|range| {
+            Diagnostic::new(
+                DiagnosticSource::PlanaiVenv,
+                Severity::Warning,
+                "planai-environment",
+                range,
+                problem.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The `import planai` / `from planai ...` lines of `rope` (without indentation and trailing
+/// blanks). Every keystroke republishes, so this searches the rope's chunks for `planai` and
+/// looks only at the lines it occurs on: no copy of the text, no walk over every line.
+fn planai_import_lines(rope: &ropey::Rope) -> Vec<TextRange> {
+    const NEEDLE: &str = "planai";
+    let mut mentions = Vec::new();
+    let mut chunk_start = 0;
+    let mut previous_tail = String::new();
+    for chunk in rope.chunks() {
+        // A mention may straddle the boundary with the previous chunk.
+        let head_len = (0..NEEDLE.len())
+            .rev()
+            .find(|&n| chunk.is_char_boundary(n.min(chunk.len())))
+            .map_or(0, |n| n.min(chunk.len()));
+        let seam = format!("{previous_tail}{}", &chunk[..head_len]);
+        let seam_start = chunk_start - previous_tail.len();
+        for (at, _) in seam.match_indices(NEEDLE) {
+            if at < previous_tail.len() && at + NEEDLE.len() > previous_tail.len() {
+                mentions.push(seam_start + at);
+            }
+        }
+        mentions.extend(chunk.match_indices(NEEDLE).map(|(at, _)| chunk_start + at));
+        let tail_from = (chunk.len().saturating_sub(NEEDLE.len() - 1)..=chunk.len())
+            .find(|&i| chunk.is_char_boundary(i))
+            .unwrap_or(chunk.len());
+        // Ropey chunks are never shorter than the needle except at the ends, but stay exact.
+        if chunk.len() >= NEEDLE.len() - 1 {
+            previous_tail = chunk[tail_from..].to_string();
+        } else {
+            previous_tail.push_str(chunk);
+            let excess = previous_tail.len().saturating_sub(NEEDLE.len() - 1);
+            let cut = (excess..=previous_tail.len())
+                .find(|&i| previous_tail.is_char_boundary(i))
+                .unwrap_or(previous_tail.len());
+            previous_tail.drain(..cut);
+        }
+        chunk_start += chunk.len();
+    }
     let mut out = Vec::new();
-    let mut last_line_start = None;
-    for (at, _) in text.match_indices("planai") {
-        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        if last_line_start == Some(line_start) {
+    let mut last_line = None;
+    for at in mentions {
+        let line_index = rope.byte_to_line(at);
+        if last_line == Some(line_index) {
             continue;
         }
-        last_line_start = Some(line_start);
-        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-        let line = &text[line_start..line_end];
+        last_line = Some(line_index);
+        let line_start = rope.line_to_byte(line_index);
+        let line = rope.line(line_index).to_string();
         let trimmed = line.trim_start();
         let is_planai_import = trimmed.starts_with("import planai")
             || trimmed.starts_with("from planai ")
@@ -281,13 +330,7 @@ pub fn interpreter_diagnostics(session: &Session, rope: &ropey::Rope) -> Vec<Dia
         if is_planai_import {
             let start = line_start + (line.len() - trimmed.len());
             let end = line_start + line.trim_end().len();
-            out.push(Diagnostic::new(
-                DiagnosticSource::PlanaiVenv,
-                Severity::Warning,
-                "planai-environment",
-                TextRange::new(start, end),
-                problem.clone(),
-            ));
+            out.push(TextRange::new(start, end));
         }
     }
     out
@@ -851,6 +894,53 @@ pub async fn provider_models(session: &Arc<Session>, provider: &str) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The import lines found line by line in a `String`.
+    fn import_lines_oracle(text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut line_start = 0;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("import planai")
+                || trimmed.starts_with("from planai ")
+                || trimmed.starts_with("from planai.")
+            {
+                out.push((
+                    line_start + (line.len() - trimmed.len()),
+                    line_start + line.trim_end().len(),
+                ));
+            }
+            line_start += line.len();
+        }
+        out
+    }
+
+    #[test]
+    fn planai_import_lines_are_found_across_rope_chunks() {
+        // Thousands of mentions in lines of varying length and with multi-byte characters:
+        // some straddle the rope's chunk boundaries.
+        let mut text = String::new();
+        let mut random = crate::testing::Random(7);
+        for i in 0..6_000 {
+            let line = match random.below(6) {
+                0 => format!("from planai import Task  # é{i}\n"),
+                1 => format!("    import planai.utils as u{i}\n"),
+                2 => format!("x{i} = 'planai'  # not an import\n"),
+                3 => format!("from planai.testing import MockLLM{}\n", "ü".repeat(i % 7)),
+                4 => format!("from planaix import y{i}\n"),
+                _ => format!("value_{i} = {}\n", "ß".repeat(i % 5)),
+            };
+            text.push_str(&line);
+        }
+        let rope = ropey::Rope::from_str(&text);
+        assert!(rope.chunks().count() > 50);
+        let found: Vec<(usize, usize)> = planai_import_lines(&rope)
+            .into_iter()
+            .map(|r| (r.start(), r.end()))
+            .collect();
+        assert_eq!(found, import_lines_oracle(&text));
+        assert!(planai_import_lines(&ropey::Rope::from_str("")).is_empty());
+    }
 
     #[test]
     fn modules_in_packages_get_their_dotted_name() {
