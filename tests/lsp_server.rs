@@ -402,11 +402,13 @@ async fn keystrokes_inside_a_definition_keep_every_diagnostic_in_place() {
     assert_eq!(line_of(&repaired, "CD1"), 14);
 }
 
-/// Opened documents keep no syntax tree (most are never edited, and a tree costs ~0.5 MB per
-/// 600 lines); the first module-level edit parses from scratch, gives the same diagnostics as
-/// always, and from then on the document keeps its tree for incremental reparses.
+/// Of the documents not edited yet, only the one opened last keeps its syntax tree, and only if
+/// it is large (most open documents are never edited, a tree costs ~0.5 MB per 600 lines, and
+/// small files parse from scratch in a few milliseconds). Another document's first
+/// module-level edit parses from scratch, gives the same diagnostics as always, and from then
+/// on the document keeps its tree for incremental reparses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_edited_documents_keep_a_syntax_tree() {
+async fn only_edited_documents_and_the_last_opened_keep_a_syntax_tree() {
     let mut client = WorkspaceBuilder::new()
         .capabilities(neovim_capabilities())
         .start()
@@ -415,7 +417,19 @@ async fn only_edited_documents_keep_a_syntax_tree() {
     let uri = client.open("trees.py", text, 1).await;
     let opened = client.await_diagnostics(&uri, 1).await;
     assert_eq!(static_codes(&opened), vec!["CD1"], "{opened:?}");
-    assert_eq!(client.server_document(&uri).await["hasTree"], false);
+    assert_eq!(
+        client.server_document(&uri).await["hasTree"],
+        false,
+        "a small file"
+    );
+    let large_text = planai_lsp::testing::generate_planai_module(2_000);
+    let large = client.open("large.py", &large_text, 1).await;
+    client.await_diagnostics(&large, 1).await;
+    assert_eq!(client.server_document(&large).await["hasTree"], true);
+    let later = client.open("later.py", &large_text, 1).await;
+    client.await_diagnostics(&later, 1).await;
+    assert_eq!(client.server_document(&later).await["hasTree"], true);
+    assert_eq!(client.server_document(&large).await["hasTree"], false);
 
     // Removing the `:` of the module-level `if` takes the full path: a syntax error.
     client
@@ -425,6 +439,11 @@ async fn only_edited_documents_keep_a_syntax_tree() {
     assert_eq!(static_codes(&broken), vec!["syntax", "CD1"], "{broken:?}");
     assert_eq!(line_of(&broken, "syntax"), 14);
     assert_eq!(client.server_document(&uri).await["hasTree"], true);
+    assert_eq!(
+        client.server_document(&later).await["hasTree"],
+        true,
+        "an edit elsewhere does not take the last opened document's tree"
+    );
 
     // Restoring it reparses incrementally from the kept tree.
     client
