@@ -57,9 +57,28 @@ struct Computed {
     version: i32,
     tree: Option<tree_sitter::Tree>,
     diagnostics: Vec<Diagnostic>,
-    content_changed: bool,
     /// What this document's next check can reuse.
     reusable: Reusable,
+}
+
+impl Computed {
+    /// A result computed without a tree, from `statements` (the index of this version).
+    fn from_index(
+        version: i32,
+        diagnostics: Vec<Diagnostic>,
+        statements: StatementIndex,
+        syntax: Option<crate::syntax::SyntaxCache>,
+    ) -> Computed {
+        Computed {
+            version,
+            tree: None,
+            diagnostics,
+            reusable: Reusable {
+                statements: Some(statements),
+                syntax,
+            },
+        }
+    }
 }
 
 /// What one check of a document leaves for the next one.
@@ -146,7 +165,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             last_analysed_version = Some(computed.version);
             reusable = computed.reusable;
             let mut generation_after = generation;
-            if computed.content_changed {
+            if trigger.content_changed() {
                 generation_after = session.bump_generation();
                 session.wake_others(Some(&uri));
             }
@@ -310,26 +329,24 @@ fn compute(
     let content_changed = trigger.content_changed();
     let version = snapshot.version();
     let started = std::time::Instant::now();
-    let text: Arc<str> = Arc::from(snapshot.text());
     let Reusable {
         statements,
         syntax: mut syntax_cache,
     } = previous;
+    // Every keystroke in one file re-checks every other open document: when the index of the
+    // last check holds this very text, share it instead of copying the rope.
+    let text: Arc<str> = match &statements {
+        Some(index) if !content_changed && *snapshot.rope() == **index.text() => {
+            index.text().clone()
+        }
+        _ => Arc::from(snapshot.text()),
+    };
     if !content_changed {
         // Another file changed: only the PlanAI checks can differ.
-        if let Some(statements) = statements.filter(|p| **p.text() == *text) {
+        if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
             let mut diagnostics = statements.syntax().to_vec();
             diagnostics.extend(analyse(session, path, &text, None, false, version));
-            return Computed {
-                version,
-                tree: None,
-                diagnostics,
-                content_changed,
-                reusable: Reusable {
-                    statements: Some(statements),
-                    syntax: syntax_cache,
-                },
-            };
+            return Computed::from_index(version, diagnostics, statements, syntax_cache);
         }
     } else if let Some(previous) = &statements {
         if let Some(next) = compute_statement_edit(session, path, &text, previous) {
@@ -347,16 +364,7 @@ fn compute(
                 "analysis: one statement reparsed, total {:?}",
                 started.elapsed()
             );
-            return Computed {
-                version,
-                tree: None,
-                diagnostics,
-                content_changed,
-                reusable: Reusable {
-                    statements: Some(next),
-                    syntax: syntax_cache,
-                },
-            };
+            return Computed::from_index(version, diagnostics, next, syntax_cache);
         }
     }
     let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
@@ -403,7 +411,6 @@ fn compute(
         version,
         tree,
         diagnostics,
-        content_changed,
         reusable: Reusable {
             statements,
             syntax: syntax_cache,
