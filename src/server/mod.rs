@@ -13,6 +13,7 @@ pub mod publish;
 pub mod requests;
 pub mod settings;
 pub mod state;
+pub mod tree_retention;
 pub mod venv;
 mod workspace_index;
 

@@ -17,6 +17,7 @@ use tower_lsp_server::ls_types::{
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::server::panic_guard::{panic_message, spawn_guarded};
 use crate::server::state::{path_to_uri, uri_to_path, DocumentWorker, Session};
+use crate::server::tree_retention;
 use crate::syntax::statements::StatementIndex;
 use crate::text::document::SEMANTIC_ANALYSIS_SIZE_LIMIT;
 use crate::text::{offset_to_position, PositionEncoding};
@@ -43,13 +44,8 @@ pub fn stop(session: &Session, uri: &Uri) {
     if let Some((_, worker)) = session.workers.remove(uri) {
         worker.task.abort();
     }
-    if let Ok(mut order) = session.tree_order.lock() {
-        order.retain(|u| u != uri);
-    }
-    if let Ok(mut opened) = session.opened_tree.lock() {
-        if opened.as_ref() == Some(uri) {
-            *opened = None;
-        }
+    if let Ok(mut trees) = session.trees.lock() {
+        trees.forget(uri);
     }
 }
 
@@ -170,17 +166,15 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 session.wake_others(Some(&uri));
             }
             last = Some((computed.version, generation_after));
-            // Most open documents are never edited, and a tree costs ~0.5 MB per 600 lines:
-            // only edited documents keep theirs, and, if it is large, the one opened last (the
-            // one the user is likely to type in next). Any other document's first
-            // module-level edit parses it from scratch (~4 ms for 600 lines, ~45 ms for
-            // 6,000); keystrokes inside a definition need no tree.
+            // Which documents keep a tree is `tree_retention`'s policy.
             let mut stored_tree = false;
             let still_current = {
                 let mut current = false;
                 if let Some(mut doc) = session.documents.get_mut(&uri) {
-                    let keep = trigger != Trigger::Opened
-                        || doc.rope().len_bytes() >= OPENED_TREE_MIN_BYTES;
+                    let keep = tree_retention::wants_tree(
+                        trigger == Trigger::Opened,
+                        doc.rope().len_bytes(),
+                    );
                     if let Some(tree) = computed.tree.filter(|_| keep) {
                         doc.store_tree(computed.version, tree);
                         stored_tree = true;
@@ -190,11 +184,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 current
             };
             if stored_tree {
-                if trigger == Trigger::Opened {
-                    retain_opened_tree(&session, &uri);
-                } else {
-                    retain_tree(&session, &uri);
-                }
+                retain_tree(&session, &uri, trigger == Trigger::Opened);
             }
             // A re-check triggered by another file that changed nothing here is not re-sent.
             let already_published = session.static_results.get(&uri).is_some_and(|last| {
@@ -228,56 +218,22 @@ thread_local! {
         std::cell::RefCell::new(crate::syntax::new_parser());
 }
 
-/// How many documents keep their syntax tree for incremental reparsing. Trees are large
-/// (~0.6 MB for 600 lines), so only recently edited documents keep one; the others reparse
-/// from scratch on their next edit.
-const RETAINED_TREES: usize = 4;
-
-/// Records that `uri` holds a tree and drops the trees of the least recently analysed
-/// documents beyond [`RETAINED_TREES`].
-fn retain_tree(session: &Session, uri: &Uri) {
-    let evicted: Vec<Uri> = {
-        let Ok(mut order) = session.tree_order.lock() else {
-            return;
-        };
-        order.retain(|u| u != uri);
-        order.push_back(uri.clone());
-        let excess = order.len().saturating_sub(RETAINED_TREES);
-        order.drain(..excess).collect()
+/// Records that `uri` holds a tree and drops the trees [`tree_retention::TreeRetention`]
+/// lets go. Trees dropped after an edit are handed back to the OS at once; those of an opening
+/// burst when the burst ends (see [`PendingAnalysis`]).
+fn retain_tree(session: &Session, uri: &Uri, just_opened: bool) {
+    let dropped = match session.trees.lock() {
+        Ok(mut trees) => trees.hold(uri, just_opened),
+        Err(_) => return,
     };
-    let released = !evicted.is_empty();
-    for old in evicted {
+    let released = !dropped.is_empty();
+    for old in dropped {
         if let Some(mut document) = session.documents.get_mut(&old) {
             document.drop_tree();
         }
     }
-    if released {
+    if released && !just_opened {
         release_freed_memory();
-    }
-}
-
-/// Size from which the document opened last keeps its tree before its first edit: below it, a
-/// parse from scratch takes under ~10 ms.
-const OPENED_TREE_MIN_BYTES: usize = 32 * 1024;
-
-/// Records that the just opened `uri` holds a tree, and drops the tree of the document opened
-/// before it unless that one has been edited since (then [`retain_tree`] manages it).
-fn retain_opened_tree(session: &Session, uri: &Uri) {
-    let previous = match session.opened_tree.lock() {
-        Ok(mut opened) => opened.replace(uri.clone()),
-        Err(_) => return,
-    };
-    let Some(previous) = previous.filter(|p| p != uri) else {
-        return;
-    };
-    let edited = session
-        .tree_order
-        .lock()
-        .map_or(true, |order| order.contains(&previous));
-    if !edited {
-        if let Some(mut document) = session.documents.get_mut(&previous) {
-            document.drop_tree();
-        }
     }
 }
 

@@ -49,11 +49,8 @@ pub struct Session {
     pub workspace_generation: AtomicU64,
     /// (client answers workspace/configuration, client supports dynamic file watchers).
     pub client_features: OnceLock<(bool, bool)>,
-    /// Documents holding a syntax tree, least recently analysed first (see `publish.rs`).
-    pub tree_order: Mutex<std::collections::VecDeque<Uri>>,
-    /// The most recently opened document, which keeps its tree before any edit (see
-    /// `publish.rs`).
-    pub opened_tree: Mutex<Option<Uri>>,
+    /// Which documents keep their syntax tree.
+    pub trees: Mutex<crate::server::tree_retention::TreeRetention<Uri>>,
     /// Enables test-only requests such as `planai/debug/panic`.
     pub test_hooks: bool,
     /// Analyses running at once (one per core): opening a hundred files must not parse a
@@ -79,8 +76,7 @@ impl Session {
             analysis: RwLock::new(AnalysisHost::new()),
             workspace_generation: AtomicU64::new(0),
             client_features: OnceLock::new(),
-            tree_order: Mutex::new(Default::default()),
-            opened_tree: Mutex::new(None),
+            trees: Mutex::new(Default::default()),
             test_hooks: std::env::var_os("PLANAI_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),
             analysis_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4)),
