@@ -282,35 +282,22 @@ fn planai_import_lines(rope: &ropey::Rope) -> Vec<TextRange> {
     const NEEDLE: &str = "planai";
     let mut mentions = Vec::new();
     let mut chunk_start = 0;
-    let mut previous_tail = String::new();
     for chunk in rope.chunks() {
-        // A mention may straddle the boundary with the previous chunk.
-        let head_len = (0..NEEDLE.len())
-            .rev()
-            .find(|&n| chunk.is_char_boundary(n.min(chunk.len())))
-            .map_or(0, |n| n.min(chunk.len()));
-        let seam = format!("{previous_tail}{}", &chunk[..head_len]);
-        let seam_start = chunk_start - previous_tail.len();
-        for (at, _) in seam.match_indices(NEEDLE) {
-            if at < previous_tail.len() && at + NEEDLE.len() > previous_tail.len() {
-                mentions.push(seam_start + at);
-            }
+        if chunk_start > 0 {
+            // A mention may straddle the boundary with the previous chunk: search the few
+            // bytes around it (ends floored to character boundaries; the needle is ASCII).
+            let reach = NEEDLE.len() - 1;
+            let floor = |byte: usize| rope.char_to_byte(rope.byte_to_char(byte));
+            let seam_start = floor(chunk_start - reach.min(chunk_start));
+            let seam_end = floor((chunk_start + reach).min(rope.len_bytes()));
+            let seam = rope.byte_slice(seam_start..seam_end).to_string();
+            mentions.extend(
+                seam.match_indices(NEEDLE)
+                    .map(|(at, _)| seam_start + at)
+                    .filter(|&at| at < chunk_start && at + NEEDLE.len() > chunk_start),
+            );
         }
         mentions.extend(chunk.match_indices(NEEDLE).map(|(at, _)| chunk_start + at));
-        let tail_from = (chunk.len().saturating_sub(NEEDLE.len() - 1)..=chunk.len())
-            .find(|&i| chunk.is_char_boundary(i))
-            .unwrap_or(chunk.len());
-        // Ropey chunks are never shorter than the needle except at the ends, but stay exact.
-        if chunk.len() >= NEEDLE.len() - 1 {
-            previous_tail = chunk[tail_from..].to_string();
-        } else {
-            previous_tail.push_str(chunk);
-            let excess = previous_tail.len().saturating_sub(NEEDLE.len() - 1);
-            let cut = (excess..=previous_tail.len())
-                .find(|&i| previous_tail.is_char_boundary(i))
-                .unwrap_or(previous_tail.len());
-            previous_tail.drain(..cut);
-        }
         chunk_start += chunk.len();
     }
     let mut out = Vec::new();
@@ -323,17 +310,20 @@ fn planai_import_lines(rope: &ropey::Rope) -> Vec<TextRange> {
         last_line = Some(line_index);
         let line_start = rope.line_to_byte(line_index);
         let line = rope.line(line_index).to_string();
-        let trimmed = line.trim_start();
-        let is_planai_import = trimmed.starts_with("import planai")
-            || trimmed.starts_with("from planai ")
-            || trimmed.starts_with("from planai.");
-        if is_planai_import {
-            let start = line_start + (line.len() - trimmed.len());
-            let end = line_start + line.trim_end().len();
-            out.push(TextRange::new(start, end));
+        if let Some((start, end)) = import_statement_span(&line) {
+            out.push(TextRange::new(line_start + start, line_start + end));
         }
     }
     out
+}
+
+/// The span of `line` without indentation and trailing blanks, if it imports planai.
+fn import_statement_span(line: &str) -> Option<(usize, usize)> {
+    let trimmed = line.trim_start();
+    let imports_planai = trimmed.starts_with("import planai")
+        || trimmed.starts_with("from planai ")
+        || trimmed.starts_with("from planai.");
+    imports_planai.then(|| (line.len() - trimmed.len(), line.trim_end().len()))
 }
 
 /// A PlanAI file was opened: start the helper early (importing planai takes ~3 s).
@@ -900,15 +890,8 @@ mod tests {
         let mut out = Vec::new();
         let mut line_start = 0;
         for line in text.split_inclusive('\n') {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with("import planai")
-                || trimmed.starts_with("from planai ")
-                || trimmed.starts_with("from planai.")
-            {
-                out.push((
-                    line_start + (line.len() - trimmed.len()),
-                    line_start + line.trim_end().len(),
-                ));
+            if let Some((start, end)) = import_statement_span(line) {
+                out.push((line_start + start, line_start + end));
             }
             line_start += line.len();
         }
