@@ -66,6 +66,43 @@ fn freed_by<T>(value: T) -> usize {
     before.saturating_sub(live())
 }
 
+/// Bytes held by the parts of a summary's classes.
+#[derive(Default)]
+struct ClassBytes {
+    bases: usize,
+    decorators: usize,
+    attrs: usize,
+    /// The `ClassAttr` slots alone (part of `attrs`).
+    attr_slots: usize,
+    methods: usize,
+    /// The methods' top-level `Stmt` slots (part of `methods`).
+    statement_slots: usize,
+    /// The methods' `Param` slots (part of `methods`).
+    param_slots: usize,
+}
+
+impl ClassBytes {
+    /// Adds the bytes `class` frees, part by part.
+    fn add(&mut self, class: ClassSummary) {
+        let ClassSummary {
+            bases,
+            decorators,
+            attrs,
+            methods,
+            ..
+        } = class;
+        self.bases += freed_by(bases);
+        self.decorators += freed_by(decorators);
+        self.attr_slots += attrs.capacity() * std::mem::size_of::<ClassAttr>();
+        self.attrs += freed_by(attrs);
+        for method in &methods {
+            self.param_slots += std::mem::size_of_val(method.params.as_slice());
+            self.statement_slots += std::mem::size_of_val(method.body.as_slice());
+        }
+        self.methods += freed_by(methods);
+    }
+}
+
 fn measure(lines: usize) {
     let text = planai_lsp::testing::generate_planai_module(lines);
     let tree = planai_lsp::syntax::parse(&text).expect("generated module parses");
@@ -95,49 +132,38 @@ fn measure(lines: usize) {
         fingerprints,
     } = summary;
     // Inside the classes: which of their parts hold the bytes.
-    let mut class_parts = [0usize; 7];
     let class_count = classes.len();
+    let mut parts_of_classes = ClassBytes::default();
+    let before_classes = live();
     for class in classes {
         let Ok(class) = Arc::try_unwrap(class) else {
             continue;
         };
-        let ClassSummary {
-            bases,
-            decorators,
-            attrs,
-            methods,
-            other_names,
-            ..
-        } = class;
-        class_parts[0] += freed_by(bases);
-        class_parts[1] += freed_by(decorators);
-        class_parts[3] += attrs.capacity() * std::mem::size_of::<ClassAttr>();
-        class_parts[2] += freed_by(attrs);
-        let mut method_bodies = 0;
-        let mut method_params = 0;
-        for method in &methods {
-            method_params += std::mem::size_of_val(method.params.as_slice());
-            method_bodies += std::mem::size_of_val(method.body.as_slice());
-        }
-        class_parts[5] += method_bodies;
-        class_parts[6] += method_params;
-        class_parts[4] += freed_by(methods);
-        let _ = freed_by(other_names);
+        parts_of_classes.add(class);
     }
+    let classes_total = before_classes.saturating_sub(live());
+    let ClassBytes {
+        bases,
+        decorators,
+        attrs,
+        attr_slots,
+        methods,
+        statement_slots,
+        param_slots,
+    } = parts_of_classes;
     println!(
         "  {class_count} classes: ClassSummary+Arc {} bases {} decorators {} attrs {} (inline {}) methods {} (statement slots {}, param slots {})",
         kb(class_count * (std::mem::size_of::<ClassSummary>() + 16)),
-        kb(class_parts[0]),
-        kb(class_parts[1]),
-        kb(class_parts[2]),
-        kb(class_parts[3]),
-        kb(class_parts[4]),
-        kb(class_parts[5]),
-        kb(class_parts[6]),
+        kb(bases),
+        kb(decorators),
+        kb(attrs),
+        kb(attr_slots),
+        kb(methods),
+        kb(statement_slots),
+        kb(param_slots),
     );
-    let classes: Vec<Arc<ClassSummary>> = Vec::new();
     let parts = [
-        ("classes", freed_by(classes)),
+        ("classes", classes_total),
         ("functions", freed_by(functions)),
         ("body", freed_by(body)),
         ("bindings", freed_by(bindings)),

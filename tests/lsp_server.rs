@@ -133,14 +133,7 @@ async fn syntax_errors_are_published_with_the_document_version() {
     assert_eq!(diagnostics[0]["source"], "planai-syntax");
     assert_eq!(diagnostics[0]["range"]["start"]["line"], 0);
 
-    client
-        .change(
-            &uri,
-            8,
-            json!([{"range": range(0, 13, 0, 13), "text": ":"}]),
-        )
-        .await;
-    let fixed = client.await_diagnostics(&uri, 8).await;
+    let fixed = client.edit(&uri, 8, range(0, 13, 0, 13), ":").await;
     assert!(fixed.is_empty(), "fixed file still has {fixed:?}");
 }
 
@@ -370,34 +363,19 @@ async fn keystrokes_inside_a_definition_keep_every_diagnostic_in_place() {
     assert_eq!(line_of(&before, "CD1"), 13);
 
     // A new line inside `helper` moves W's diagnostic down by one line.
-    client
-        .change(
-            &uri,
-            2,
-            json!([{"range": range(9, 16, 9, 16), "text": "\n    value = value + 1"}]),
-        )
+    let moved = client
+        .edit(&uri, 2, range(9, 16, 9, 16), "\n    value = value + 1")
         .await;
-    let moved = client.await_diagnostics(&uri, 2).await;
     assert_eq!(static_codes(&moved), vec!["CD1"], "{moved:?}");
     assert_eq!(line_of(&moved, "CD1"), 14);
 
     // Typing a syntax error inside `helper` reports it; removing it again restores the rest.
-    client
-        .change(
-            &uri,
-            3,
-            json!([{"range": range(9, 16, 9, 16), "text": "("}]),
-        )
-        .await;
-    let broken = client.await_diagnostics(&uri, 3).await;
+    let broken = client.edit(&uri, 3, range(9, 16, 9, 16), "(").await;
     assert!(
         static_codes(&broken).contains(&"syntax".to_string()),
         "{broken:?}"
     );
-    client
-        .change(&uri, 4, json!([{"range": range(9, 16, 9, 17), "text": ""}]))
-        .await;
-    let repaired = client.await_diagnostics(&uri, 4).await;
+    let repaired = client.edit(&uri, 4, range(9, 16, 9, 17), "").await;
     assert_eq!(static_codes(&repaired), vec!["CD1"], "{repaired:?}");
     assert_eq!(line_of(&repaired, "CD1"), 14);
 }
@@ -432,10 +410,7 @@ async fn only_edited_documents_and_the_last_opened_keep_a_syntax_tree() {
     assert_eq!(client.server_document(&large).await["hasTree"], false);
 
     // Removing the `:` of the module-level `if` takes the full path: a syntax error.
-    client
-        .change(&uri, 2, json!([{"range": range(14, 7, 14, 8), "text": ""}]))
-        .await;
-    let broken = client.await_diagnostics(&uri, 2).await;
+    let broken = client.edit(&uri, 2, range(14, 7, 14, 8), "").await;
     assert_eq!(static_codes(&broken), vec!["syntax", "CD1"], "{broken:?}");
     assert_eq!(line_of(&broken, "syntax"), 14);
     assert_eq!(client.server_document(&uri).await["hasTree"], true);
@@ -446,14 +421,7 @@ async fn only_edited_documents_and_the_last_opened_keep_a_syntax_tree() {
     );
 
     // Restoring it reparses incrementally from the kept tree.
-    client
-        .change(
-            &uri,
-            3,
-            json!([{"range": range(14, 7, 14, 7), "text": ":"}]),
-        )
-        .await;
-    let repaired = client.await_diagnostics(&uri, 3).await;
+    let repaired = client.edit(&uri, 3, range(14, 7, 14, 7), ":").await;
     assert_eq!(static_codes(&repaired), vec!["CD1"], "{repaired:?}");
     assert_eq!(client.server_document(&uri).await["text"], text);
 }

@@ -398,6 +398,14 @@ impl TestClient {
         .await;
     }
 
+    /// Replaces `range` by `text` as edit `version` and returns the diagnostics published for
+    /// that version.
+    pub async fn edit(&mut self, uri: &str, version: i64, range: Value, text: &str) -> Vec<Value> {
+        self.change(uri, version, json!([{"range": range, "text": text}]))
+            .await;
+        self.await_diagnostics(uri, version).await
+    }
+
     /// The server's view of a document (test hook).
     pub async fn server_document(&mut self, uri: &str) -> Value {
         self.request("planai/debug/state", json!({"uri": uri}))
