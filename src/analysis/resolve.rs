@@ -13,6 +13,12 @@ use super::{AnalysisHost, FileData, FxMap};
 /// Maximum length of an import/re-export chain followed before giving up.
 const MAX_DEPTH: usize = 24;
 
+/// Deepest chain of workspace classes whose MRO is computed. A deeper hierarchy is treated as
+/// unknown (its checks stay silent): every check unit recomputes the MROs it needs, each
+/// merge costs the square of the MRO's length, and an unbounded chain of a few thousand
+/// classes made one file take minutes. Real hierarchies are a handful of classes deep.
+pub(crate) const MAX_CLASS_DEPTH: usize = 32;
+
 /// A class, identified exactly as Python would (one `class` statement = one class object).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClassRef {
@@ -129,6 +135,8 @@ const PY_BUILTINS: &[&str] = &[
 pub struct Ctx<'h> {
     pub host: &'h AnalysisHost,
     mro_cache: FxMap<ClassRef, Arc<Mro>>,
+    /// How many `compute_mro` calls are on the stack (bounded by `MAX_CLASS_DEPTH`).
+    mro_depth: usize,
     /// Memo for `consumed::dynamic_fields` (called for every field lookup).
     pub(crate) dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
     /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
@@ -149,6 +157,7 @@ impl<'h> Ctx<'h> {
         Ctx {
             host,
             mro_cache: FxMap::default(),
+            mro_depth: 0,
             dynamic_cache: FxMap::default(),
             global_cache: Default::default(),
             file_cache: Default::default(),
@@ -494,6 +503,10 @@ impl<'h> Ctx<'h> {
                     .collect(),
                 complete: true,
             },
+            ClassRef::User(_, _) if self.mro_depth >= MAX_CLASS_DEPTH => Mro {
+                classes: vec![c.clone()],
+                complete: false,
+            },
             ClassRef::User(path, _) => {
                 let Some((_, class)) = self.user_class(c) else {
                     return Mro::default();
@@ -504,7 +517,9 @@ impl<'h> Ctx<'h> {
                 for base in &class.bases {
                     match self.resolve_expr(path, base) {
                         Symbol::Class(b) => {
+                            self.mro_depth += 1;
                             let m = self.mro(&b);
+                            self.mro_depth -= 1;
                             complete &= m.complete;
                             seqs.push(m.classes.clone());
                             direct.push(b);
@@ -587,21 +602,26 @@ fn harmless_external_base(module: &str, name: &str) -> bool {
     )
 }
 
-fn c3_merge(mut seqs: Vec<Vec<ClassRef>>) -> Option<Vec<ClassRef>> {
+fn c3_merge(seqs: Vec<Vec<ClassRef>>) -> Option<Vec<ClassRef>> {
+    // Each sequence is read through a cursor: removing heads from the front of vectors made
+    // every step quadratic in the MRO's length.
+    let mut heads = vec![0usize; seqs.len()];
     let mut out = Vec::new();
     loop {
-        seqs.retain(|s| !s.is_empty());
-        if seqs.is_empty() {
+        let live: Vec<usize> = (0..seqs.len())
+            .filter(|&i| heads[i] < seqs[i].len())
+            .collect();
+        if live.is_empty() {
             return Some(out);
         }
-        let candidate = seqs.iter().find_map(|s| {
-            let head = &s[0];
-            let in_tail = seqs.iter().any(|t| t[1..].contains(head));
+        let candidate = live.iter().find_map(|&i| {
+            let head = &seqs[i][heads[i]];
+            let in_tail = live.iter().any(|&j| seqs[j][heads[j] + 1..].contains(head));
             (!in_tail).then(|| head.clone())
         })?;
-        for s in seqs.iter_mut() {
-            if s.first() == Some(&candidate) {
-                s.remove(0);
+        for &i in &live {
+            if seqs[i][heads[i]] == candidate {
+                heads[i] += 1;
             }
         }
         out.push(candidate);

@@ -1799,17 +1799,23 @@ impl<'s, 'p> Builder<'s, 'p> {
             "unary_operator" => {
                 let op = n.child_by_field_name("operator").map(|o| self.text(o));
                 let arg = n.child_by_field_name("argument");
-                if let (Some("-"), Some(a)) = (op, arg) {
-                    if let Expr::Int { value, .. } = self.expr(a, d) {
-                        return Expr::Int {
-                            value: -value,
-                            range,
-                        };
-                    }
-                }
-                Expr::Other {
-                    range,
-                    children: self.other_children(n, d),
+                // The operand is lowered once: lowering it again for `Other`'s children would
+                // double the work at every level, exponential in a chain like `- - - - x`.
+                let Some(a) = arg else {
+                    return Expr::Other {
+                        range,
+                        children: Vec::new(),
+                    };
+                };
+                match (op, self.expr(a, d)) {
+                    (Some("-"), Expr::Int { value, .. }) => Expr::Int {
+                        value: -value,
+                        range,
+                    },
+                    (_, operand) => Expr::Other {
+                        range,
+                        children: keep_other_children(vec![operand]),
+                    },
                 }
             }
             "none" => Expr::NoneLit { range },
@@ -1958,18 +1964,7 @@ impl<'s, 'p> Builder<'s, 'p> {
     /// childless `Other`s (string delimiters, operators' literal operands) are never read
     /// there, by the checks or by `for_each_call`, so they are not stored.
     fn other_children(&mut self, n: Node, depth: usize) -> Vec<Expr> {
-        let mut children = self.children_exprs(n, depth);
-        children.retain(|e| {
-            !matches!(
-                e,
-                Expr::Str { .. }
-                    | Expr::Int { .. }
-                    | Expr::NoneLit { .. }
-                    | Expr::Bool { .. }
-                    | Expr::Lambda { .. }
-            ) && !matches!(e, Expr::Other { children, .. } if children.is_empty())
-        });
-        tight(children)
+        keep_other_children(self.children_exprs(n, depth))
     }
 
     fn children_exprs(&mut self, n: Node, depth: usize) -> Vec<Expr> {
@@ -1978,6 +1973,21 @@ impl<'s, 'p> Builder<'s, 'p> {
             .map(|c| self.expr(c, depth))
             .collect()
     }
+}
+
+/// The children kept in `Expr::Other` (see [`Builder::other_children`]).
+fn keep_other_children(mut children: Vec<Expr>) -> Vec<Expr> {
+    children.retain(|e| {
+        !matches!(
+            e,
+            Expr::Str { .. }
+                | Expr::Int { .. }
+                | Expr::NoneLit { .. }
+                | Expr::Bool { .. }
+                | Expr::Lambda { .. }
+        ) && !matches!(e, Expr::Other { children, .. } if children.is_empty())
+    });
+    tight(children)
 }
 
 fn shift_range(r: &mut TextRange, delta: isize) {
