@@ -77,7 +77,7 @@ pub fn run(args: &[String]) -> i32 {
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| cwd.join(p)))
         .collect();
     let mut roots: Vec<PathBuf> = absolute.iter().filter(|p| p.is_dir()).cloned().collect();
-    for file in absolute.iter().filter(|p| p.is_file()) {
+    for file in absolute.iter().filter(|p| !p.is_dir()) {
         if let Some(parent) = file.parent() {
             roots.push(parent.to_path_buf());
         }
@@ -86,15 +86,29 @@ pub fn run(args: &[String]) -> i32 {
     roots.sort();
     roots.dedup();
 
-    let files = collect_files(&absolute);
+    let (files, skipped) = collect_files(&absolute);
+    // A path named on the command line that cannot be checked is a usage problem (exit 2); a
+    // file passed over inside a named folder is reported and the rest is checked.
+    let mut named_failed = false;
+    let mut skipped_count = 0;
+    for (path, reason) in &skipped {
+        skipped_count += 1;
+        named_failed |= absolute.contains(path);
+        eprintln!("planai-lsp check: skipped {}: {reason}", path.display());
+    }
     let mut host = AnalysisHost::new();
     host.set_roots(roots);
     // Parse each file once: the same tree feeds the syntax check and the PlanAI summary.
     let mut texts = Vec::new();
     for path in &files {
-        let Some(text) = crate::workspace::read_lossy(path) else {
-            eprintln!("planai-lsp check: cannot read {}", path.display());
-            continue;
+        let text = match crate::workspace::read_file(path) {
+            Ok(text) => text,
+            Err(reason) => {
+                skipped_count += 1;
+                named_failed |= absolute.contains(path);
+                eprintln!("planai-lsp check: skipped {}: {reason}", path.display());
+                continue;
+            }
         };
         let tree = crate::syntax::parse(&text);
         let syntax = tree
@@ -152,8 +166,13 @@ pub fn run(args: &[String]) -> i32 {
                     item.diagnostic.message.replace('\n', " ")
                 );
             }
+            let skipped_note = if skipped_count > 0 {
+                format!(" ({skipped_count} skipped)")
+            } else {
+                String::new()
+            };
             println!(
-                "Checked {} file{}: {errors} error{}, {warnings} warning{}.",
+                "Checked {} file{}{skipped_note}: {errors} error{}, {warnings} warning{}.",
                 texts.len(),
                 plural(texts.len()),
                 plural(errors),
@@ -179,6 +198,7 @@ pub fn run(args: &[String]) -> i32 {
                 .collect();
             let report = serde_json::json!({
                 "files_checked": texts.len(),
+                "files_skipped": skipped_count,
                 "errors": errors,
                 "warnings": warnings,
                 "diagnostics": items,
@@ -189,7 +209,9 @@ pub fn run(args: &[String]) -> i32 {
             );
         }
     }
-    if errors > 0 {
+    if named_failed {
+        2
+    } else if errors > 0 {
         1
     } else {
         0
@@ -220,12 +242,27 @@ fn shown(path: &Path, base: Option<&Path>) -> String {
 }
 
 /// Files named on the command line, plus every `.py` under the named folders (honouring
-/// `.gitignore`, skipping virtualenvs).
-fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
-    let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
-    files.extend(crate::workspace::discover_python_files(&folders));
+/// `.gitignore`, skipping virtualenvs), and what was passed over with the reason.
+fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut folders = Vec::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => match std::fs::read_dir(path) {
+                Ok(_) => folders.push(path.clone()),
+                Err(error) => skipped.push((path.clone(), error.to_string())),
+            },
+            // Named files are checked whatever their extension; `read_file` refuses special
+            // files and oversized ones with the reason.
+            Ok(_) => files.push(path.clone()),
+            Err(error) => skipped.push((path.clone(), error.to_string())),
+        }
+    }
+    let found = crate::workspace::discover(&folders);
+    files.extend(found.files);
+    skipped.extend(found.skipped);
     files.sort();
     files.dedup();
-    files
+    (files, skipped)
 }
