@@ -103,6 +103,27 @@ pub fn offset_to_position(rope: &Rope, offset: usize, encoding: PositionEncoding
     }
 }
 
+/// `text` with every lone `\r` (one not followed by `\n`) turned into `\n`: the text the
+/// analysis sees.
+///
+/// CPython, editors and ropey (with `cr_lines`) all take a lone `\r` as a line break, but
+/// tree-sitter-python does not, and reported `x = 1\ry = 2` as invalid syntax. The
+/// replacement keeps every byte offset, and the rows tree-sitter counts then match the
+/// rope's lines, so positions and tree edits computed from the rope stay valid.
+pub fn normalize_lone_cr(text: String) -> String {
+    if !text.as_bytes().contains(&b'\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII bytes.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 /// A tree-sitter point (row, byte column) for a byte offset of `rope`.
 pub fn offset_to_point(rope: &Rope, offset: usize) -> tree_sitter::Point {
     let offset = offset.min(rope.len_bytes());
@@ -199,5 +220,21 @@ mod tests {
             PositionEncoding::Utf16
         );
         assert_eq!(PositionEncoding::negotiate(None), PositionEncoding::Utf16);
+    }
+
+    #[test]
+    fn lone_carriage_returns_become_newlines_in_place() {
+        assert_eq!(normalize_lone_cr("x = 1\ry = 2\r".into()), "x = 1\ny = 2\n");
+        assert_eq!(normalize_lone_cr("a\r\nb\r\r\nc".into()), "a\r\nb\n\r\nc");
+        assert_eq!(normalize_lone_cr("é\rü".into()), "é\nü");
+        let rope = Rope::from_str("x = 1\ry = 2\r");
+        let normalized = normalize_lone_cr(rope.to_string());
+        for offset in 0..=normalized.len() {
+            assert_eq!(
+                offset_to_point(&rope, offset),
+                str_offset_to_point(&normalized, offset),
+                "rope points and tree-sitter rows agree at {offset}"
+            );
+        }
     }
 }

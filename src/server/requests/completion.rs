@@ -20,7 +20,12 @@ pub async fn handle(
     let Some((text, rope)) = session
         .documents
         .get(&position.text_document.uri)
-        .map(|document| (document.text(), document.rope().clone()))
+        .map(|document| {
+            (
+                crate::text::normalize_lone_cr(document.text()),
+                document.rope().clone(),
+            )
+        })
     else {
         return Ok(None);
     };
