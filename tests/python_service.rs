@@ -18,6 +18,7 @@ fn options(setting: Option<&Path>, home: &Path) -> DiscoveryOptions {
         env: Default::default(),
         home: Some(home.to_path_buf()),
         system_locations: false,
+        workspace_envs_need_selection: false,
     }
 }
 

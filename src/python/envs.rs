@@ -298,6 +298,10 @@ pub struct DiscoveryOptions {
     pub home: Option<PathBuf>,
     /// Also look in machine-wide places such as `/opt/conda` (tests turn this off).
     pub system_locations: bool,
+    /// Environments inside a workspace root are listed but never selected by default: a
+    /// workspace's own `.venv/bin/python` is the workspace's code, so running it can be left
+    /// to an explicit choice (`planai.autoSelectWorkspaceVenv: false`).
+    pub workspace_envs_need_selection: bool,
 }
 
 impl DiscoveryOptions {
@@ -336,6 +340,7 @@ impl DiscoveryOptions {
             env,
             home: None,
             system_locations: true,
+            workspace_envs_need_selection: false,
         }
     }
 
@@ -420,6 +425,35 @@ pub fn select_default(envs: &[PythonEnvironment]) -> Option<&PythonEnvironment> 
     envs.iter()
         .find(|e| e.exists && e.planai.is_some())
         .or_else(|| envs.iter().find(|e| e.exists))
+}
+
+/// [`select_default`] under `opts`: with `workspace_envs_need_selection`, environments whose
+/// interpreter lies inside a workspace root are passed over (the setting still wins).
+pub fn select_default_for<'e>(
+    envs: &'e [PythonEnvironment],
+    opts: &DiscoveryOptions,
+) -> Option<&'e PythonEnvironment> {
+    if !opts.workspace_envs_need_selection {
+        return select_default(envs);
+    }
+    if let Some(setting) = envs.iter().find(|e| e.kind == EnvKind::Setting) {
+        return Some(setting);
+    }
+    let allowed = |e: &&PythonEnvironment| !is_inside_workspace(e, &opts.workspace_roots);
+    envs.iter()
+        .filter(allowed)
+        .find(|e| e.exists && e.planai.is_some())
+        .or_else(|| envs.iter().filter(allowed).find(|e| e.exists))
+}
+
+/// Whether the environment's interpreter file (as found, links not followed) is inside one
+/// of `roots`.
+pub fn is_inside_workspace(env: &PythonEnvironment, roots: &[PathBuf]) -> bool {
+    env.kind == EnvKind::WorkspaceVenv
+        || env
+            .path
+            .as_ref()
+            .is_some_and(|path| roots.iter().any(|root| path.starts_with(root)))
 }
 
 /// [`select_default`] as an index into `envs` (for [`render_table`]).

@@ -76,6 +76,7 @@ impl FakeMachine {
                 .collect(),
             home: Some(self.path("home")),
             system_locations: false,
+            workspace_envs_need_selection: false,
         }
     }
 }
@@ -194,6 +195,25 @@ fn discovers_every_kind_in_priority_order() {
     let chosen = select_default(&envs).unwrap();
     assert_eq!(chosen.kind, EnvKind::WorkspaceVenv);
     assert_eq!(chosen.path, Some(m.path("ws/.venv/bin/python")));
+
+    // With `planai.autoSelectWorkspaceVenv: false` the workspace's own environments (its
+    // `.venv`, or any interpreter under a workspace root) are listed but not chosen.
+    opts.workspace_envs_need_selection = true;
+    let chosen = select_default_for(&envs, &opts).unwrap();
+    assert!(
+        !chosen.path.as_ref().unwrap().starts_with(m.path("ws")),
+        "{chosen:?}"
+    );
+    assert_ne!(chosen.kind, EnvKind::WorkspaceVenv);
+    // An explicit setting still wins, wherever it points.
+    opts.setting = Some(InterpreterSetting::Path(
+        m.path("ws/.venv/bin/python").display().to_string(),
+    ));
+    let envs = discover(&opts);
+    assert_eq!(
+        select_default_for(&envs, &opts).unwrap().kind,
+        EnvKind::Setting
+    );
 }
 
 #[test]

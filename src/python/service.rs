@@ -7,7 +7,7 @@
 //! the first PlanAI file opens, and [`PythonService::request`] to validate.
 
 use super::envs::{
-    discover, no_interpreter_message, select_default, DiscoveryOptions, InterpreterSetting,
+    discover, no_interpreter_message, select_default_for, DiscoveryOptions, InterpreterSetting,
     PythonEnvironment,
 };
 use super::helper::{HelperConfig, HelperStatus, HelperSupervisor, SupervisorSettings};
@@ -173,7 +173,8 @@ impl PythonService {
             .chosen
             .as_ref()
             .map(|choice| choice.resolve(&state.options));
-        state.selected = chosen.or_else(|| select_default(&state.environments).cloned());
+        state.selected =
+            chosen.or_else(|| select_default_for(&state.environments, &state.options).cloned());
         let interpreter = state.selected.as_ref().map(|e| e.interpreter.clone());
         tracing::info!(
             target: "planai_lsp::envs",
@@ -239,16 +240,58 @@ impl PythonService {
     }
 }
 
+/// A workspace environment that would have been selected had it not needed an explicit
+/// choice.
+fn passed_over_workspace_env<'s>(
+    state: &'s ServiceState,
+    selected: &PythonEnvironment,
+) -> Option<&'s PythonEnvironment> {
+    let options = &state.options;
+    if !options.workspace_envs_need_selection || state.chosen.is_some() {
+        return None;
+    }
+    state.environments.iter().find(|e| {
+        e.exists
+            && e.interpreter != selected.interpreter
+            && crate::python::envs::is_inside_workspace(e, &options.workspace_roots)
+    })
+}
+
 fn selection_of(state: &ServiceState) -> Selection {
     let environment = state.selected.clone();
     let message = match &environment {
-        None => Some(no_interpreter_message()),
+        None => Some(
+            match state.environments.iter().find(|e| {
+                state.options.workspace_envs_need_selection
+                    && e.exists
+                    && crate::python::envs::is_inside_workspace(e, &state.options.workspace_roots)
+            }) {
+                Some(skipped) => format!(
+                    "No Python environment is selected: {} is in the workspace, and \
+                     planai.autoSelectWorkspaceVenv is false. Choose it with \
+                     planai.selectEnvironment or planai.python to validate in it.",
+                    skipped.display_interpreter()
+                ),
+                None => no_interpreter_message(),
+            },
+        ),
         Some(_) if !state.trusted => Some(
             "The workspace is not trusted, so planai-lsp does not run Python: PlanAI files are \
              only checked statically."
                 .to_string(),
         ),
-        Some(env) => env.problem_message(),
+        Some(env) => {
+            env.problem_message()
+                .map(|problem| match passed_over_workspace_env(state, env) {
+                    Some(skipped) => format!(
+                        "{problem} ({} in the workspace was not selected because \
+                     planai.autoSelectWorkspaceVenv is false: choose it with \
+                     planai.selectEnvironment or planai.python)",
+                        skipped.display_interpreter()
+                    ),
+                    None => problem,
+                })
+        }
     };
     Selection {
         environment,

@@ -24,7 +24,10 @@ pub fn apply(session: &Arc<Session>, value: &serde_json::Value) {
     if let Some(level) = after.log_level.as_deref() {
         crate::server::logging::set_level(level);
     }
-    if before.python != after.python || before.untrusted_workspace != after.untrusted_workspace {
+    if before.python != after.python
+        || before.untrusted_workspace != after.untrusted_workspace
+        || before.auto_select_workspace_venv != after.auto_select_workspace_venv
+    {
         crate::server::venv::interpreter_changed(session);
     }
 }

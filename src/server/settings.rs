@@ -27,8 +27,14 @@ pub struct Settings {
     /// Per-request timeout for the helper.
     pub validation_timeout_ms: u64,
     pub log_level: Option<String>,
-    /// Following ty's convention: when set, no interpreter is ever launched.
+    /// Following ty's convention: when set, no interpreter is ever launched. Once set it
+    /// stays set for the session: trust can only become stricter (see `merge_from`).
     pub untrusted_workspace: bool,
+    /// `planai.autoSelectWorkspaceVenv`: whether an environment inside the workspace (its
+    /// `.venv`, `venv`, …) may be selected without the user choosing it. When false, only
+    /// `planai.python`, `planai.selectEnvironment` or an environment outside the workspace is
+    /// used.
+    pub auto_select_workspace_venv: bool,
 }
 
 impl Default for Settings {
@@ -40,6 +46,7 @@ impl Default for Settings {
             validation_timeout_ms: 10_000,
             log_level: None,
             untrusted_workspace: false,
+            auto_select_workspace_venv: true,
         }
     }
 }
@@ -73,9 +80,14 @@ fn lookup<'a>(section: &'a Value, dotted: &str) -> Option<&'a Value> {
 impl Settings {
     /// Applies whatever a client sent on top of the current settings; unknown or ill-typed
     /// values are ignored with a log line rather than failing the session.
+    ///
+    /// `untrustedWorkspace` only ever turns distrust on: the editor's trust decision is given
+    /// once, at initialize, and a later `false` (from `workspace/configuration` or
+    /// `didChangeConfiguration`, which a workspace's own settings files can feed) must not
+    /// make the server run the workspace's interpreter.
     pub fn merge_from(&mut self, value: &Value) {
         if let Some(untrusted) = value.get("untrustedWorkspace").and_then(Value::as_bool) {
-            self.untrusted_workspace = untrusted;
+            self.untrusted_workspace |= untrusted;
         }
         let Some(section) = planai_section(value) else {
             return;
@@ -114,7 +126,10 @@ impl Settings {
             self.log_level = Some(level.to_string());
         }
         if let Some(untrusted) = lookup(section, "untrustedWorkspace").and_then(Value::as_bool) {
-            self.untrusted_workspace = untrusted;
+            self.untrusted_workspace |= untrusted;
+        }
+        if let Some(auto) = lookup(section, "autoSelectWorkspaceVenv").and_then(Value::as_bool) {
+            self.auto_select_workspace_venv = auto;
         }
     }
 }
@@ -157,5 +172,32 @@ mod tests {
         let mut settings = Settings::default();
         settings.merge_from(&json!({"planai": {"python": 3, "validation": {"run": "sometimes"}}}));
         assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn trust_given_at_initialize_cannot_be_taken_back_by_later_settings() {
+        let mut settings = Settings::default();
+        settings.merge_from(&json!({"untrustedWorkspace": true}));
+        for later in [
+            json!({"untrustedWorkspace": false}),
+            json!({"planai": {"untrustedWorkspace": false}}),
+            json!({"settings": {"planai": {"untrustedWorkspace": false}}}),
+            json!({"untrustedWorkspace": null}),
+        ] {
+            settings.merge_from(&later);
+            assert!(settings.untrusted_workspace, "after {later}");
+        }
+        // Becoming stricter is always allowed.
+        let mut trusted = Settings::default();
+        trusted.merge_from(&json!({"planai": {"untrustedWorkspace": true}}));
+        assert!(trusted.untrusted_workspace);
+    }
+
+    #[test]
+    fn workspace_venvs_can_require_an_explicit_selection() {
+        let mut settings = Settings::default();
+        assert!(settings.auto_select_workspace_venv);
+        settings.merge_from(&json!({"planai": {"autoSelectWorkspaceVenv": false}}));
+        assert!(!settings.auto_select_workspace_venv);
     }
 }

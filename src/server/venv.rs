@@ -126,7 +126,9 @@ fn discovery_options(session: &Session) -> DiscoveryOptions {
                     None
                 }
             });
-    DiscoveryOptions::from_process(setting, roots(session))
+    let mut options = DiscoveryOptions::from_process(setting, roots(session));
+    options.workspace_envs_need_selection = !session.settings().auto_select_workspace_venv;
+    options
 }
 
 /// Tells the user what a selection means for validation, and keeps the import-line
@@ -760,9 +762,16 @@ pub async fn validate_task_data(
         let path = uri_to_path(&uri);
         let source = match session.documents.get(&uri) {
             Some(document) => document.text(),
-            None => tokio::fs::read_to_string(&path).await.map_err(|e| {
-                Error::invalid_params(format!("cannot read {}: {e}", path.display()))
-            })?,
+            None => {
+                let reading = path.clone();
+                tokio::task::spawn_blocking(move || crate::workspace::read_file(&reading))
+                    .await
+                    .map_err(|_| Error::internal_error())?
+                    .map_err(|e| {
+                        Error::invalid_params(format!("cannot read {}: {e}", path.display()))
+                    })?
+                    .to_string()
+            }
         };
         request.path = Some(path.display().to_string());
         request.source = Some(source);
