@@ -47,6 +47,10 @@ impl Backend {
     async fn debug_state(&self, params: serde_json::Value) -> Result<serde_json::Value> {
         requests::debug::state(&self.session, params).await
     }
+
+    async fn debug_stall_analysis(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        requests::debug::stall_analysis(&self.session, params).await
+    }
 }
 
 impl LanguageServer for Backend {
@@ -84,7 +88,7 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
-        notifications::did_change_watched_files::handle(&self.session, params).await;
+        notifications::did_change_watched_files::handle(&self.session, params);
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
@@ -100,10 +104,14 @@ impl LanguageServer for Backend {
 pub type PlanaiService = CatchPanic<LspService<Backend>>;
 
 /// Builds the service: the backend, custom methods, and the panic guard around it all.
-pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket) {
+pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, SessionEnd) {
     logging::init();
+    let end = SessionEnd::default();
+    let shutdown_requested = Arc::clone(&end.shutdown_requested);
     let (service, socket) = LspService::build(|client| {
-        let session = Arc::new(Session::new(client.clone()));
+        let mut session = Session::new(client.clone());
+        session.shutdown_requested = shutdown_requested;
+        let session = Arc::new(session);
         let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
         logging::connect_client(log_tx);
         panic_guard::spawn_guarded("forward logs", async move {
@@ -122,18 +130,42 @@ pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket) {
     .custom_method("planai/validateTaskData", Backend::validate_task_data)
     .custom_method("planai/debug/panic", Backend::debug_panic)
     .custom_method("planai/debug/state", Backend::debug_state)
+    .custom_method("planai/debug/stallAnalysis", Backend::debug_stall_analysis)
     .finish();
-    (CatchPanic::new(service), socket)
+    (CatchPanic::new(service), socket, end)
+}
+
+/// How a session ended, for the process's exit code.
+#[derive(Clone, Debug, Default)]
+pub struct SessionEnd {
+    /// Set by the `shutdown` request.
+    shutdown_requested: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SessionEnd {
+    /// The exit code the LSP specification asks for: 0 when `shutdown` came before the end
+    /// (`exit` or the input closing), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self
+            .shutdown_requested
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            0
+        } else {
+            1
+        }
+    }
 }
 
 /// Serves one LSP session over any byte streams (stdio in production, duplex pipes in tests).
-pub async fn serve<I, O>(input: I, output: O)
+pub async fn serve<I, O>(input: I, output: O) -> SessionEnd
 where
     I: tokio::io::AsyncRead + Unpin + Send + 'static,
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (service, socket) = build_service();
+    let (service, socket, end) = build_service();
     framing::serve(input, output, service, socket).await;
+    end
 }
 
 /// Runs the server on stdin/stdout until the client exits.
@@ -150,10 +182,11 @@ pub fn run_stdio() -> i32 {
             return 1;
         }
     };
-    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
-    // Helper processes and background tasks end with the runtime.
+    let end = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // Helper processes and background tasks end with the runtime. A blocking thread still
+    // busy (an analysis, a read) is not waited for beyond the timeout: the process exits.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    0
+    end.exit_code()
 }
 
 /// glibc gives every thread that allocates its own arena (up to 8 per core), and freed

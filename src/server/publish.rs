@@ -295,7 +295,7 @@ fn compute(
         Some(index) if !content_changed && *snapshot.rope() == **index.text() => {
             index.text().clone()
         }
-        _ => Arc::from(snapshot.text()),
+        _ => Arc::from(crate::text::normalize_lone_cr(snapshot.text())),
     };
     if !content_changed {
         // Another file changed: only the PlanAI checks can differ.
@@ -436,7 +436,12 @@ fn analyse(
 }
 
 /// Merges venv results computed for `version` and publishes everything tagged with `version`.
-pub async fn publish(session: &Session, uri: &Uri, version: i32, mut diagnostics: Vec<Diagnostic>) {
+pub async fn publish(
+    session: &Arc<Session>,
+    uri: &Uri,
+    version: i32,
+    mut diagnostics: Vec<Diagnostic>,
+) {
     if let Some(venv) = session.venv_results.get(uri) {
         if venv.version == version {
             let extra: Vec<Diagnostic> = venv
@@ -460,14 +465,52 @@ pub async fn publish(session: &Session, uri: &Uri, version: i32, mut diagnostics
         diagnostics.extend(crate::server::venv::interpreter_diagnostics(session, &rope));
     }
     let encoding = session.encoding();
+    let other_files = texts_of_related_files(session, &diagnostics).await;
     let lsp_diagnostics = diagnostics
         .iter()
-        .map(|diagnostic| to_lsp_diagnostic(session, uri, &rope, diagnostic, encoding))
+        .map(|diagnostic| {
+            to_lsp_diagnostic(session, uri, &rope, diagnostic, encoding, &other_files)
+        })
         .collect();
     session
         .client
         .publish_diagnostics(uri.clone(), lsp_diagnostics, Some(version))
         .await;
+}
+
+/// The texts of files that related information points into and that are not open, read from
+/// the analysis host on a blocking thread: publishing runs on the async runtime, which must
+/// never wait for the analysis lock.
+async fn texts_of_related_files(
+    session: &Arc<Session>,
+    diagnostics: &[Diagnostic],
+) -> Vec<(std::path::PathBuf, Rope)> {
+    let mut paths: Vec<std::path::PathBuf> = diagnostics
+        .iter()
+        .flat_map(|d| d.related.iter())
+        .filter_map(|info| info.path.clone())
+        .filter(|path| path_to_uri(path).is_some_and(|uri| !session.documents.contains_key(&uri)))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let session = Arc::clone(session);
+    tokio::task::spawn_blocking(move || {
+        let Ok(host) = session.analysis.read() else {
+            return Vec::new();
+        };
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let text = host.file_text(&path)?;
+                Some((path, Rope::from_str(&text)))
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// A venv diagnostic that repeats a static one on the same line is shown once (the static one,
@@ -518,6 +561,7 @@ fn to_lsp_diagnostic(
     rope: &Rope,
     diagnostic: &Diagnostic,
     encoding: PositionEncoding,
+    other_files: &[(std::path::PathBuf, Rope)],
 ) -> lsp::Diagnostic {
     let related: Vec<DiagnosticRelatedInformation> = diagnostic
         .related
@@ -530,8 +574,8 @@ fn to_lsp_diagnostic(
                     let range = match session.documents.get(&target_uri) {
                         Some(doc) => to_lsp_range(doc.rope(), info.range, encoding),
                         None => {
-                            let text = session.analysis.read().ok()?.file_text(path)?;
-                            to_lsp_range(&Rope::from_str(&text), info.range, encoding)
+                            let (_, text) = other_files.iter().find(|(p, _)| p == path)?;
+                            to_lsp_range(text, info.range, encoding)
                         }
                     };
                     (target_uri, range)

@@ -15,25 +15,30 @@ pub fn spawn_initial_index(session: Arc<Session>) {
         }
         let started = std::time::Instant::now();
         // Reading and summarising is the slow part: do it without holding the host's lock.
+        // Inserting takes the lock, so it also runs on the blocking thread: the async
+        // runtime never waits for the analysis lock.
+        let inserting = Arc::clone(&session);
         let loaded = tokio::task::spawn_blocking(move || {
-            crate::workspace::load_files(&crate::workspace::discover_python_files(&roots))
+            let files =
+                crate::workspace::load_files(&crate::workspace::discover_python_files(&roots));
+            let count = files.len();
+            if let Ok(mut host) = inserting.analysis.write() {
+                let closed: Vec<_> = files
+                    .into_iter()
+                    .filter(|file| {
+                        !crate::server::state::path_to_uri(&file.path)
+                            .is_some_and(|uri| inserting.documents.contains_key(&uri))
+                    })
+                    .collect();
+                host.insert_files(closed);
+            }
+            count
         })
         .await;
-        let Ok(files) = loaded else {
+        let Ok(count) = loaded else {
             tracing::error!("workspace indexing failed");
             return;
         };
-        let count = files.len();
-        if let Ok(mut host) = session.analysis.write() {
-            let closed: Vec<_> = files
-                .into_iter()
-                .filter(|file| {
-                    !crate::server::state::path_to_uri(&file.path)
-                        .is_some_and(|uri| session.documents.contains_key(&uri))
-                })
-                .collect();
-            host.insert_files(closed);
-        }
         tracing::info!("indexed {count} Python files in {:?}", started.elapsed());
         session.bump_generation();
         session.wake_others(None);

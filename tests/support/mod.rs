@@ -148,7 +148,7 @@ pub struct TestClient {
     pub initialize_result: Value,
     /// When set, server-to-client requests are never answered (deadlock tests).
     pub silent: Arc<AtomicBool>,
-    server_task: Option<tokio::task::JoinHandle<()>>,
+    server_task: Option<tokio::task::JoinHandle<planai_lsp::server::SessionEnd>>,
     pub child: Option<tokio::process::Child>,
 }
 
@@ -420,7 +420,11 @@ impl TestClient {
             return tokio::time::timeout(TIMEOUT, child.wait()).await.ok()?.ok();
         }
         if let Some(task) = self.server_task.take() {
-            let _ = tokio::time::timeout(TIMEOUT, task).await;
+            let end = tokio::time::timeout(TIMEOUT, task)
+                .await
+                .expect("the in-process session ends after shutdown and exit")
+                .expect("the session task does not panic");
+            assert_eq!(end.exit_code(), 0, "shutdown came before exit");
         }
         None
     }

@@ -49,3 +49,25 @@ pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<
         "helper": helper,
     }))
 }
+
+/// Holds the analysis lock for `ms` milliseconds on a blocking thread, as an analysis stuck on
+/// a pathological file would: tests prove the session keeps answering and still exits.
+pub async fn stall_analysis(
+    session: &Arc<Session>,
+    params: serde_json::Value,
+) -> Result<serde_json::Value> {
+    if !session.test_hooks {
+        return Err(disabled());
+    }
+    let ms = params.get("ms").and_then(|m| m.as_u64()).unwrap_or(1_000);
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let session = Arc::clone(session);
+    std::thread::spawn(move || {
+        let _host = session.analysis.write();
+        let _ = locked_tx.send(());
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    });
+    // Answer once the lock is held, so the test knows the stall has begun.
+    let _ = locked_rx.await;
+    Ok(serde_json::json!({"stalled": ms}))
+}

@@ -38,7 +38,9 @@ pub async fn handle(
                 .map(Some)
         }
         "planai.showGraph" => {
-            crate::server::requests::show_graph::handle(session, params.arguments).map(Some)
+            crate::server::requests::show_graph::handle(session, params.arguments)
+                .await
+                .map(Some)
         }
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",

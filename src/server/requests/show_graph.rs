@@ -9,7 +9,7 @@ use crate::server::state::{uri_to_path, Session};
 
 /// `planai.showGraph [uri]` (or `[{uri}]`): the graphs the file builds, as Mermaid text plus
 /// the edges with their ranges, from the static analysis (no Python runs).
-pub fn handle(
+pub async fn handle(
     session: &Arc<Session>,
     arguments: Vec<serde_json::Value>,
 ) -> Result<serde_json::Value> {
@@ -25,14 +25,20 @@ pub fn handle(
         .parse()
         .map_err(|_| Error::invalid_params(format!("not a URI: {uri_text}")))?;
     let path = uri_to_path(&uri);
-    let host = session
-        .analysis
-        .read()
-        .map_err(|_| Error::internal_error())?;
-    let edges = host.graph_edges(&path);
+    // The analysis lock is taken on a blocking thread: a handler must never wait for it.
+    let reading = Arc::clone(session);
+    let (edges, disk_text) = tokio::task::spawn_blocking(move || {
+        let host = reading
+            .analysis
+            .read()
+            .map_err(|_| Error::internal_error())?;
+        Ok::<_, Error>((host.graph_edges(&path), host.file_text(&path)))
+    })
+    .await
+    .map_err(|_| Error::internal_error())??;
     let rope = match session.documents.get(&uri) {
         Some(document) => document.rope().clone(),
-        None => Rope::from_str(&host.file_text(&path).unwrap_or_default()),
+        None => Rope::from_str(&disk_text.unwrap_or_default()),
     };
     let encoding = session.encoding();
     let listed: Vec<serde_json::Value> = edges
