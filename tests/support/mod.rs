@@ -413,6 +413,27 @@ impl TestClient {
             .clone()
     }
 
+    /// Closes the server's input (as an editor that quits or crashes does) and waits for the
+    /// server process to exit; panics if it does not within [`TIMEOUT`].
+    pub async fn close_input_and_wait(mut self) -> std::process::ExitStatus {
+        *self.writer.lock().await = Box::new(tokio::io::sink());
+        let mut child = self.child.take().expect("a server process (start_binary)");
+        tokio::time::timeout(TIMEOUT, child.wait())
+            .await
+            .expect("the server exits once its input closes")
+            .expect("wait for the server")
+    }
+
+    /// Sends `exit` (with or without `shutdown` before it) and waits for the process to exit.
+    pub async fn exit_and_wait(mut self) -> std::process::ExitStatus {
+        self.notify("exit", Value::Null).await;
+        let mut child = self.child.take().expect("a server process (start_binary)");
+        tokio::time::timeout(TIMEOUT, child.wait())
+            .await
+            .expect("the server exits on exit")
+            .expect("wait for the server")
+    }
+
     pub async fn shutdown(mut self) -> Option<std::process::ExitStatus> {
         self.request("shutdown", Value::Null).await;
         self.notify("exit", Value::Null).await;

@@ -1,0 +1,347 @@
+//! The server under hostile input, driven as the built binary over stdio: broken frames,
+//! odd encodings, special files, a stuck analysis, clients that leave without a word, and
+//! settings that try to take back the editor's trust decision. Each test names what used to
+//! go wrong.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::*;
+
+const PLANAI_FILE: &str = "from planai import Task\n\n\nclass Question(Task):\n    text: str\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_without_shutdown_exits_with_code_1() {
+    let client = WorkspaceBuilder::new().start_binary(&[]).await;
+    let status = client.exit_and_wait().await;
+    assert_eq!(status.code(), Some(1), "{status:?}");
+
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    client.request("shutdown", Value::Null).await;
+    assert_eq!(client.exit_and_wait().await.code(), Some(0));
+}
+
+/// An analysis that never finishes used to hold the analysis lock while `didClose` waited for
+/// it on the async runtime's threads: two closes took both threads, no request was answered
+/// again, and the process ignored its input closing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_analysis_does_not_wedge_the_session() {
+    let mut client = WorkspaceBuilder::new()
+        .file("on_disk.py", "y = 2\n")
+        .start_binary(&[])
+        .await;
+    let uri = client.open("a.py", "x = 1\n", 1).await;
+    client.await_diagnostics(&uri, 1).await;
+    client
+        .request("planai/debug/stallAnalysis", json!({"ms": 600_000}))
+        .await;
+    let on_disk = client.uri("on_disk.py");
+    for version in 2..6 {
+        client
+            .notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .await;
+        client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": "x = 1\n"}}),
+            )
+            .await;
+        client
+            .notify(
+                "workspace/didChangeWatchedFiles",
+                json!({"changes": [{"uri": on_disk, "type": 2}]}),
+            )
+            .await;
+    }
+    for _ in 0..5 {
+        let state = client
+            .request("planai/debug/state", json!({"uri": uri}))
+            .await;
+        assert_eq!(state["document"]["version"], 5);
+    }
+    // The client goes away without shutdown: the process exits although an analysis thread
+    // is still stuck.
+    let status = client.close_input_and_wait().await;
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_header_does_not_cost_the_requests_after_it() {
+    for bad in [
+        "Content-Length: -5\r\n\r\n",
+        "Content-Length: many\r\n\r\n",
+        "Content-Type: application/vscode-jsonrpc\r\n\r\n",
+        "Content-Length: 99999999999\r\n\r\n",
+    ] {
+        let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+        let body = json!({"jsonrpc": "2.0", "method": "$/ignored"}).to_string();
+        client.send_raw(bad.as_bytes()).await;
+        client.send_raw(body.as_bytes()).await;
+        let mut ids = Vec::new();
+        for _ in 0..50 {
+            ids.push(
+                client
+                    .send_request("planai/debug/state", json!({"uri": "file:///x.py"}))
+                    .await,
+            );
+        }
+        for id in ids {
+            let reply = client.response(id).await;
+            assert!(reply.get("result").is_some(), "after {bad:?}: {reply}");
+        }
+        assert!(client.shutdown().await.expect("exit").success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_header_line_is_skipped_without_buffering_it() {
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    let garbage = vec![b'x'; 64 * 1024 * 1024];
+    client.send_raw(&garbage).await;
+    let state = client
+        .request("planai/debug/state", json!({"uri": "file:///x.py"}))
+        .await;
+    assert!(state.get("encoding").is_some());
+    let rss = resident_kib(client.child.as_ref().unwrap().id().unwrap());
+    assert!(
+        rss < 48 * 1024,
+        "resident {rss} KiB after a 64 MiB header line"
+    );
+    assert!(client.shutdown().await.expect("exit").success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_nested_too_deeply_gets_its_own_error_reply() {
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":4242,"method":"workspace/executeCommand","params":{{"command":"planai.showGraph","arguments":[{}0{}]}}}}"#,
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    client.send_raw(&encode(&body)).await;
+    let reply = client.response(4242).await;
+    assert_eq!(reply["error"]["code"], -32700, "{reply}");
+    assert!(client.shutdown().await.expect("exit").success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_surrogate_in_a_document_is_replaced_not_rejected() {
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    let uri = client.uri("odd.py");
+    // Written by hand: serde_json cannot produce a lone surrogate escape.
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"textDocument":{{"uri":"{uri}","languageId":"python","version":1,"text":"x = '\ud800'\ndef f(:\n"}}}}}}"#
+    );
+    client.send_raw(&encode(&body)).await;
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(codes(&diagnostics), vec!["syntax"], "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 1);
+    let text = client.server_document(&uri).await["text"].clone();
+    assert_eq!(text, "x = '\u{fffd}'\ndef f(:\n");
+    assert!(client.shutdown().await.expect("exit").success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lone_carriage_returns_are_line_breaks() {
+    let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+    let uri = client.open("cr.py", "x = 1\ry = 2\rdef f(:\r", 1).await;
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(codes(&diagnostics), vec!["syntax"], "{diagnostics:?}");
+    assert_eq!(
+        diagnostics[0]["range"]["start"]["line"], 2,
+        "{diagnostics:?}"
+    );
+    assert!(client.shutdown().await.expect("exit").success());
+}
+
+/// A `*.py` FIFO hung a blocking thread (and the server never exited); a `*.py` link to
+/// `/dev/zero` grew the server past 2 GiB in a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn special_files_are_never_read() {
+    let mut client = WorkspaceBuilder::new()
+        .file("real.py", PLANAI_FILE)
+        .start_binary(&[])
+        .await;
+    let fifo = client.path("pipe.py");
+    make_fifo(&fifo);
+    std::os::unix::fs::symlink("/dev/zero", client.path("zero.py")).unwrap();
+    let (pipe_uri, zero_uri) = (client.uri("pipe.py"), client.uri("zero.py"));
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": pipe_uri, "type": 1}, {"uri": zero_uri, "type": 1}]}),
+        )
+        .await;
+    for uri in [&pipe_uri, &zero_uri] {
+        client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}}),
+            )
+            .await;
+        client.await_diagnostics(uri, 1).await;
+        client
+            .notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .await;
+    }
+    // Still serving, and small.
+    let uri = client.open("after.py", "def f(:\n", 1).await;
+    assert_eq!(
+        codes(&client.await_diagnostics(&uri, 1).await),
+        vec!["syntax"]
+    );
+    let rss = resident_kib(client.child.as_ref().unwrap().id().unwrap());
+    assert!(rss < 48 * 1024, "resident {rss} KiB");
+    assert!(client.shutdown().await.expect("exit").success());
+}
+
+/// The trust decision given at initialize (`untrustedWorkspace: true`, VS Code's Restricted
+/// Mode) used to be reversed by a later `false` in the configuration, after which the server
+/// ran the workspace's own `.venv/bin/python`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_cannot_take_back_distrust() {
+    // Control: in a trusted workspace the fake interpreter runs, so the marker can appear.
+    let mut trusted = WorkspaceBuilder::new()
+        .file("flow.py", PLANAI_FILE)
+        .start_binary(&[])
+        .await;
+    let marker = fake_workspace_venv(&trusted);
+    trusted.open("flow.py", PLANAI_FILE, 1).await;
+    trusted
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.restartHelper", "arguments": []}),
+        )
+        .await;
+    wait_for_file(&marker).await;
+    trusted.shutdown().await;
+
+    let mut client = WorkspaceBuilder::new()
+        .initialization_options(json!({"untrustedWorkspace": true}))
+        .configuration(json!({"untrustedWorkspace": false, "python": null}))
+        .start_binary(&[])
+        .await;
+    let marker = fake_workspace_venv(&client);
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"planai": {"untrustedWorkspace": false}, "untrustedWorkspace": false}}),
+        )
+        .await;
+    client.open("flow.py", PLANAI_FILE, 1).await;
+    let reply = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.restartHelper", "arguments": []}),
+        )
+        .await;
+    assert_eq!(reply["restarted"], false, "{reply}");
+    let state = client
+        .request("planai/debug/state", json!({"uri": ""}))
+        .await;
+    assert!(
+        state["helper"].as_str().unwrap().contains("Untrusted"),
+        "{state}"
+    );
+    assert!(!marker.exists(), "the workspace's interpreter ran");
+    assert!(client.shutdown().await.expect("exit").success());
+}
+
+/// `planai.autoSelectWorkspaceVenv: false`: the workspace's `.venv` runs only once chosen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspace_venvs_can_require_an_explicit_choice() {
+    let mut client = WorkspaceBuilder::new()
+        .initialization_options(json!({"planai": {"autoSelectWorkspaceVenv": false}}))
+        .configuration(json!({"autoSelectWorkspaceVenv": false}))
+        .start_binary(&[])
+        .await;
+    let marker = fake_workspace_venv(&client);
+    client.open("flow.py", PLANAI_FILE, 1).await;
+    let environments = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.listEnvironments", "arguments": []}),
+        )
+        .await;
+    let listed = environments.to_string();
+    assert!(listed.contains(".venv"), "still listed: {listed}");
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.restartHelper", "arguments": []}),
+        )
+        .await;
+    assert!(!marker.exists(), "the workspace's interpreter ran unasked");
+    let venv = client.path(".venv").display().to_string();
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.selectEnvironment", "arguments": [venv]}),
+        )
+        .await;
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.restartHelper", "arguments": []}),
+        )
+        .await;
+    wait_for_file(&marker).await;
+    client.shutdown().await;
+}
+
+/// A `.venv` whose `python` only leaves a marker file when it runs. Returns the marker.
+fn fake_workspace_venv(client: &TestClient) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let marker = client.path("interpreter-ran");
+    let venv = client.path(".venv");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    std::fs::create_dir_all(venv.join("lib/python3.11/site-packages/planai-0.7.1.dist-info"))
+        .unwrap();
+    std::fs::write(venv.join("pyvenv.cfg"), "version = 3.11.7\n").unwrap();
+    let python = venv.join("bin/python");
+    std::fs::write(
+        &python,
+        format!("#!/bin/sh\ntouch '{}'\nexit 3\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    marker
+}
+
+async fn wait_for_file(path: &std::path::Path) {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while !path.exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn make_fifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+}
+
+/// Resident memory of a process, from /proc.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
