@@ -124,3 +124,46 @@ fn envs_lists_the_workspace_venv_as_json_and_as_a_table() {
         Some(2)
     );
 }
+
+/// Files passed over used to vanish silently (too large) or leave the exit code at 0 ("Checked
+/// 0 files") for a named path that could not be read; special files could hang the check.
+#[test]
+fn skipped_files_are_reported_and_named_paths_that_cannot_be_checked_exit_2() {
+    let dir = workspace(&[("pkg/ok.py", "x = 1\n")]);
+    let big = dir.path().join("pkg/huge.py");
+    std::fs::write(&big, "x = 1\n".repeat(1_500_000)).unwrap();
+    let fifo = dir.path().join("pkg/pipe.py");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("pkg/zero.py")).unwrap();
+
+    let folder = planai_lsp(&["check", "pkg"], dir.path());
+    let stderr = String::from_utf8_lossy(&folder.stderr);
+    let stdout = String::from_utf8_lossy(&folder.stdout);
+    assert_eq!(folder.status.code(), Some(0), "{stdout}{stderr}");
+    for name in ["huge.py", "pipe.py", "zero.py"] {
+        assert!(
+            stderr.contains("skipped") && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("larger than"), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    assert!(
+        stdout.contains("Checked 1 file (3 skipped): 0 errors"),
+        "{stdout}"
+    );
+
+    for named in ["pkg/pipe.py", "pkg/zero.py", "pkg/huge.py"] {
+        let output = planai_lsp(&["check", named, "pkg/ok.py"], dir.path());
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{named}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
