@@ -223,6 +223,7 @@ class PlanaiExtension implements vscode.Disposable {
                 debounceMs: config.get('validation.debounceMs'),
                 timeoutMs: config.get('validation.timeoutMs'),
                 logLevel: config.get('logLevel'),
+                autoSelectWorkspaceVenv: config.get('autoSelectWorkspaceVenv'),
             },
             { trusted, editorPython: this.editorPython },
         );

@@ -24,6 +24,8 @@ export interface PlanaiSection {
         timeoutMs?: number;
     };
     logLevel?: LogLevel;
+    /** `false`: the workspace's own `.venv`/`venv` runs only once chosen explicitly. */
+    autoSelectWorkspaceVenv?: boolean;
 }
 
 export interface InitializationOptions {
@@ -89,6 +91,7 @@ export interface RawSettings {
     debounceMs?: unknown;
     timeoutMs?: unknown;
     logLevel?: unknown;
+    autoSelectWorkspaceVenv?: unknown;
 }
 
 export interface SectionContext {
@@ -122,6 +125,9 @@ export function buildPlanaiSection(raw: RawSettings, context: SectionContext): P
     }
     if (isOneOf(LOG_LEVELS, raw.logLevel)) {
         section.logLevel = raw.logLevel;
+    }
+    if (typeof raw.autoSelectWorkspaceVenv === 'boolean') {
+        section.autoSelectWorkspaceVenv = raw.autoSelectWorkspaceVenv;
     }
     return section;
 }

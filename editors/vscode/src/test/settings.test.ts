@@ -61,6 +61,11 @@ describe('buildPlanaiSection', () => {
         assert.equal(buildPlanaiSection({}, { trusted: false, editorPython: ['/p/python'] }).python, null);
     });
 
+    it('passes autoSelectWorkspaceVenv on only when it is a boolean', () => {
+        assert.equal(buildPlanaiSection({ autoSelectWorkspaceVenv: false }, { trusted: true }).autoSelectWorkspaceVenv, false);
+        assert.equal('autoSelectWorkspaceVenv' in buildPlanaiSection({ autoSelectWorkspaceVenv: 'no' }, { trusted: true }), false);
+    });
+
     it('drops invalid enum and number values instead of sending them', () => {
         const section = buildPlanaiSection({ validationRun: 'sometimes', debounceMs: -1, timeoutMs: 'x', logLevel: 'loud' }, { trusted: true });
         assert.deepEqual(section, { python: null, validation: {} });
