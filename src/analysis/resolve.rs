@@ -386,6 +386,16 @@ impl<'h> Ctx<'h> {
                 let mut result: Option<Symbol> = None;
                 for b in bindings {
                     let sym = match b.kind() {
+                        BindingKind::Class(i)
+                            if summary.is_erroneous(super::summary::DefRef::Class(i)) =>
+                        {
+                            Symbol::Unknown
+                        }
+                        BindingKind::Function(i)
+                            if summary.is_erroneous(super::summary::DefRef::Function(i)) =>
+                        {
+                            Symbol::Unknown
+                        }
                         BindingKind::Class(i) => {
                             if self.is_builtin_file(&f.path) {
                                 match builtins::class_by_name(name) {

@@ -524,6 +524,9 @@ pub struct FileSummary {
     /// Definitions whose tree contains a syntax error: error recovery depends on more than
     /// their own text, so they are never reused by text and their fingerprints never match.
     pub erroneous_defs: Vec<DefRef>,
+    /// A module-level statement outside class and function definitions contains a syntax
+    /// error: the module-level statements are not checked (their recovery is a guess).
+    pub module_error: bool,
     /// Position-independent fingerprints of the parts other code can observe; the
     /// incremental diagnostics cache (`analysis::incremental`) compares them across edits.
     pub fingerprints: Fingerprints,
@@ -562,6 +565,15 @@ impl Fingerprints {
             (&import.local, import.level, &import.module, &import.member).hash(&mut scope);
         }
         summary.star_imports.hash(&mut scope);
+        // Names bound to definitions with syntax errors resolve to nothing (see
+        // `FileSummary::is_erroneous`), so which definitions those are is part of the scope.
+        for def in &summary.erroneous_defs {
+            match def {
+                DefRef::Class(i) => (1u8, *i).hash(&mut scope),
+                DefRef::Function(i) => (2u8, *i).hash(&mut scope),
+            }
+        }
+        summary.module_error.hash(&mut scope);
         let mut classes = vec![0; summary.classes.len()];
         let mut functions = vec![0; summary.functions.len()];
         for (range, def) in &summary.def_spans {
@@ -708,6 +720,16 @@ impl FileSummary {
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
         b.summary.body = body;
+        if root.has_error() {
+            let mut cursor = root.walk();
+            b.summary.module_error = root.children(&mut cursor).any(|c| {
+                c.has_error()
+                    && !matches!(
+                        c.kind(),
+                        "class_definition" | "function_definition" | "decorated_definition"
+                    )
+            });
+        }
         let scope_events = std::hash::Hasher::finish(&b.scope_events);
         b.summary.fingerprints =
             Fingerprints::compute(&b.summary, text, scope_events, root.has_error());
@@ -819,6 +841,13 @@ impl FileSummary {
         };
         self.fingerprints.module_body = module_body_fingerprint(self, text);
         Some((old_def, new_def))
+    }
+
+    /// Whether a module-level definition contains a syntax error. Such a definition is
+    /// unknown to the checks: its name resolves to nothing and its own unit reports nothing,
+    /// so no conclusion is drawn from tree-sitter's error recovery.
+    pub fn is_erroneous(&self, def: DefRef) -> bool {
+        self.erroneous_defs.contains(&def)
     }
 
     /// The class defined at module level with this name, if it is bound exactly once.

@@ -550,6 +550,7 @@ where
         let graph_id = builtins::class_by_name("Graph").map(ClassRef::Builtin);
         if Some(&cls) == graph_id.as_ref() {
             self.eval_args_escaping(c);
+            let errors_before = self.out.len();
             if !c.args.is_empty() && !c.has_splat() {
                 self.out.push(error(
                     "IN4",
@@ -567,6 +568,10 @@ where
                         .to_string(),
                 ));
             }
+            if self.out.len() > errors_before {
+                // The constructor raised: there is no graph to draw conclusions about.
+                return Val::Unknown;
+            }
             self.graphs.push(GraphState::default());
             return Val::Graph(self.graphs.len() - 1);
         }
@@ -577,13 +582,23 @@ where
         // Worker arguments (e.g. a graph handed to a worker) escape.
         self.eval_args_escaping(c);
         if self.ctx.mro(&cls).complete {
+            let errors_before = self.out.len();
             self.instantiation_checks(&cls, c);
+            if self.out[errors_before..]
+                .iter()
+                .any(|d| d.code.starts_with("IN"))
+            {
+                // The constructor raised: no worker exists, and a graph said to hold it
+                // never runs (independent mistakes elsewhere are still reported).
+                return Val::Unknown;
+            }
         }
         let display = consumed::render(&c.func);
         self.new_worker(Some(cls), Some(c), display)
     }
 
     fn subgraph(&mut self, c: &'a CallExpr) -> Val {
+        let errors_before = self.out.len();
         let positional = c
             .args
             .iter()
@@ -696,6 +711,10 @@ where
         }
         for a in &c.args {
             self.eval_escaping(a);
+        }
+        if self.out.len() > errors_before {
+            // SubGraphWorker(...) raised: no worker exists.
+            return Val::Unknown;
         }
         let internal = builtins::class_by_name("SubGraphWorkerInternal").map(ClassRef::Builtin);
         let v = self.new_worker(internal, Some(c), "SubGraphWorker".into());

@@ -27,6 +27,17 @@ use crate::diagnostics::{Diagnostic, DiagnosticSource, RelatedInfo, Severity, Te
 
 /// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
 pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
+    // A unit whose text does not parse reports nothing: its recovered tree is a guess.
+    if let Some(summary) = ctx.summary(path) {
+        let erroneous = match unit {
+            Unit::Module => summary.module_error,
+            Unit::Class(i) => summary.is_erroneous(super::summary::DefRef::Class(i)),
+            Unit::Function(i) => summary.is_erroneous(super::summary::DefRef::Function(i)),
+        };
+        if erroneous {
+            return;
+        }
+    }
     class_defs::check(ctx, path, unit, out);
     publish::check(ctx, path, unit, out);
     prompts::check(ctx, path, unit, out);
