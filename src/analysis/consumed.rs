@@ -571,6 +571,7 @@ pub fn render(e: &Expr) -> String {
         Expr::NoneLit { .. } => "None".into(),
         Expr::Str { value, .. } => format!("'{value}'"),
         Expr::Int { value, .. } => value.to_string(),
+        Expr::Literal { repr, .. } => repr.to_string(),
         Expr::List { elts, .. } => format!(
             "[{}]",
             elts.iter().map(render).collect::<Vec<_>>().join(", ")

@@ -78,6 +78,12 @@ pub enum Expr {
     Lambda {
         range: TextRange,
     },
+    /// Another literal (a float, complex, bytes, `...`, or a dict of literals) with its
+    /// Python `repr()`; only built when the repr is certain.
+    Literal {
+        repr: Name,
+        range: TextRange,
+    },
     /// Anything else; `children` keeps nested calls so instantiations inside are still seen.
     Other {
         range: TextRange,
@@ -147,6 +153,7 @@ impl Expr {
             | Expr::Comprehension { range, .. }
             | Expr::Starred { range, .. }
             | Expr::Lambda { range }
+            | Expr::Literal { range, .. }
             | Expr::Other { range, .. } => *range,
             Expr::Call(c) => c.range,
         }
@@ -1728,6 +1735,23 @@ impl<'s, 'p> Builder<'s, 'p> {
             };
         }
         let d = depth + 1;
+        let literal = match n.kind() {
+            "float" | "ellipsis" | "dictionary" => true,
+            // Imaginary literals (`2j`) are integers to tree-sitter.
+            "integer" => self.text(n).ends_with(['j', 'J']),
+            // Bytes; other strings are `Expr::Str`.
+            "string" => self.text(n).bytes().take(2).any(|c| c == b'b' || c == b'B'),
+            _ => false,
+        };
+        if literal {
+            // Long reprs (big dict literals) are not worth their memory.
+            if let Some(repr) = self.literal_repr(n, d).filter(|r| r.len() <= 160) {
+                return Expr::Literal {
+                    repr: Name::from(repr),
+                    range,
+                };
+            }
+        }
         match n.kind() {
             "identifier" => Expr::Name {
                 id: Name::from(self.text(n)),
@@ -1983,6 +2007,88 @@ impl<'s, 'p> Builder<'s, 'p> {
         }
     }
 
+    /// Python's `repr()` of a literal, when it is certain: numbers, simple strings and bytes
+    /// (printable ASCII without quotes or backslashes), `True`/`False`/`None`, `...`, and
+    /// lists, tuples and dicts of those. Sets are left out (their order depends on hashing).
+    fn literal_repr(&self, n: Node, depth: usize) -> Option<String> {
+        if depth > MAX_EXPR_DEPTH {
+            return None;
+        }
+        let d = depth + 1;
+        let simple = |s: &str| {
+            s.chars()
+                .all(|c| (' '..='~').contains(&c) && c != '\'' && c != '\\')
+        };
+        match n.kind() {
+            "integer" if !self.text(n).ends_with(['j', 'J']) => {
+                parse_int(self.text(n)).map(|v| v.to_string())
+            }
+            "float" | "integer" => {
+                let t = self.text(n).replace('_', "");
+                match t.strip_suffix(['j', 'J']) {
+                    Some(imag) => {
+                        let r = py_float_repr(imag.parse().ok()?);
+                        Some(format!("{}j", r.strip_suffix(".0").unwrap_or(&r)))
+                    }
+                    None => Some(py_float_repr(t.parse().ok()?)),
+                }
+            }
+            "true" => Some("True".into()),
+            "false" => Some("False".into()),
+            "none" => Some("None".into()),
+            "ellipsis" => Some("Ellipsis".into()),
+            "string" => {
+                let prefix = named_children(n)
+                    .first()
+                    .filter(|c| c.kind() == "string_start")
+                    .map(|c| self.text(*c).to_ascii_lowercase())?;
+                let letters: String = prefix.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                let content: String = named_children(n)
+                    .iter()
+                    .filter(|c| c.kind() != "string_start" && c.kind() != "string_end")
+                    .map(|c| (c.kind() == "string_content").then(|| self.text(*c)))
+                    .collect::<Option<String>>()?;
+                if !simple(&content) || letters.contains('f') || letters.contains('t') {
+                    return None;
+                }
+                if letters.contains('b') {
+                    Some(format!("b'{content}'"))
+                } else {
+                    Some(format!("'{content}'"))
+                }
+            }
+            "list" | "tuple" => {
+                let items = named_children(n)
+                    .into_iter()
+                    .map(|c| self.literal_repr(c, d))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(match (n.kind(), items.len()) {
+                    ("list", _) => format!("[{}]", items.join(", ")),
+                    (_, 1) => format!("({},)", items[0]),
+                    _ => format!("({})", items.join(", ")),
+                })
+            }
+            "dictionary" => {
+                let mut items = Vec::new();
+                for pair in named_children(n) {
+                    if pair.kind() != "pair" {
+                        return None;
+                    }
+                    let k = self.literal_repr(pair.child_by_field_name("key")?, d)?;
+                    let v = self.literal_repr(pair.child_by_field_name("value")?, d)?;
+                    // A repeated key keeps the first position and the last value.
+                    match items.iter_mut().find(|(key, _)| *key == k) {
+                        Some(item) => item.1 = v,
+                        None => items.push((k, v)),
+                    }
+                }
+                let items: Vec<String> = items.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                Some(format!("{{{}}}", items.join(", ")))
+            }
+            _ => None,
+        }
+    }
+
     /// The children kept in `Expr::Other`: only what can hold a call or a name. Literals and
     /// childless `Other`s (string delimiters, operators' literal operands) are never read
     /// there, by the checks or by `for_each_call`, so they are not stored.
@@ -1996,6 +2102,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     | Expr::NoneLit { .. }
                     | Expr::Bool { .. }
                     | Expr::Lambda { .. }
+                    | Expr::Literal { .. }
             ) && !matches!(e, Expr::Other { children, .. } if children.is_empty())
         });
         tight(children)
@@ -2056,7 +2163,8 @@ impl Shift for Expr {
             | Expr::Int { range, .. }
             | Expr::NoneLit { range }
             | Expr::Bool { range, .. }
-            | Expr::Lambda { range } => shift_range(range, d),
+            | Expr::Lambda { range }
+            | Expr::Literal { range, .. } => shift_range(range, d),
             Expr::Attribute { value, range, .. } => {
                 value.shift(d);
                 shift_range(range, d);
@@ -2198,6 +2306,34 @@ impl Shift for ClassSummary {
         self.decorators.shift(d);
         self.attrs.shift(d);
         self.methods.shift(d);
+    }
+}
+
+/// Python's `repr()` of a float.
+fn py_float_repr(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = v.abs();
+    if a == 0.0 || (1e-4..1e16).contains(&a) {
+        let s = format!("{v}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let s = format!("{v:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     }
 }
 

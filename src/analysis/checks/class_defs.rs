@@ -126,6 +126,7 @@ fn value_kind(ctx: &Ctx, path: &Path, class: &ClassSummary, v: &Expr) -> ValueKi
         | Expr::Int { .. }
         | Expr::NoneLit { .. }
         | Expr::Bool { .. }
+        | Expr::Literal { .. }
         | Expr::List { .. }
         | Expr::Tuple { .. }
         | Expr::Comprehension { .. } => ValueKind::Data,
