@@ -515,7 +515,7 @@ impl AnalysisHost {
 }
 
 /// Whether `f` (or a function nested in it) binds `name` locally.
-fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
+pub(crate) fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
     use summary::{AssignTarget, Stmt};
     if f.params.iter().any(|p| p.name == name) {
         return true;
