@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::builtins::{self, BuiltinId};
-use super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
+use super::summary::{BindingKind, ClassSummary, Expr, FileSummary, FunctionSummary};
 use super::{AnalysisHost, FileData, FxMap};
 
 /// Maximum length of an import/re-export chain followed before giving up.
@@ -215,6 +215,28 @@ impl<'h> Ctx<'h> {
             }
             ClassRef::Builtin(_) => None,
         }
+    }
+
+    /// The module-level function `name` of `path`, when the name is bound to it alone,
+    /// unconditionally and without syntax errors; reading it makes the current unit depend
+    /// on the function's text.
+    pub fn user_function(&self, path: &Path, name: &str) -> Option<&'h FunctionSummary> {
+        let f = self.file(path)?;
+        let s = f.summary.as_deref()?;
+        let [binding] = s.bindings.get(name)?.as_slice() else {
+            return None;
+        };
+        let BindingKind::Function(i) = binding.kind() else {
+            return None;
+        };
+        if binding.conditional || s.is_erroneous(super::summary::DefRef::Function(i)) {
+            return None;
+        }
+        let function = s.functions.get(i)?;
+        self.deps
+            .borrow_mut()
+            .read(f, super::incremental::DepItem::Function(i as u32));
+        Some(function)
     }
 
     pub fn class_name(&self, c: &ClassRef) -> String {

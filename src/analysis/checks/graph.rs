@@ -116,6 +116,7 @@ fn run_scopes(
             cond_depth: 0,
             out: &mut *out,
             edges: &mut *edges,
+            inlining: Vec::new(),
         };
         flow.stmts(body);
     }
@@ -125,6 +126,12 @@ fn run_scopes(
 /// this module starts from such a value, so scopes without one (most `consume_work` bodies)
 /// are skipped. Over-approximates: local imports make a scope relevant.
 fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
+    may_build_graphs_within(ctx, path, body, MAX_INLINE_DEPTH)
+}
+
+/// `may_build_graphs`, following calls of this file's functions (graph factories) `depth`
+/// levels deep.
+fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usize) -> bool {
     let mut has_import = false;
     walk_stmts(body, &mut |s| {
         if matches!(s, Stmt::Import(_)) {
@@ -138,6 +145,13 @@ fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
     walk_exprs(body, &mut |e| {
         e.for_each_call(&mut |c| callees.push(&c.func))
     });
+    // `main()` as a statement: its value is dropped, so it is not inlined (see `Flow::inline`).
+    let mut discarded: Vec<TextRange> = Vec::new();
+    walk_stmts(body, &mut |s| {
+        if let Stmt::Expr(Expr::Call(c)) = s {
+            discarded.push(c.func.range());
+        }
+    });
     callees.into_iter().any(|f| {
         if f.dotted().is_none() {
             return false;
@@ -150,6 +164,12 @@ fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
                     )
             }
             Symbol::BuiltinOther(name) => name == "SubGraphWorker",
+            Symbol::Function if depth > 0 && !discarded.contains(&f.range()) => match f.as_name() {
+                Some(name) => ctx
+                    .user_function(path, name)
+                    .is_some_and(|callee| may_build_graphs_within(ctx, path, &callee.body, depth - 1)),
+                None => false,
+            },
             _ => false,
         }
     })
@@ -201,6 +221,8 @@ enum Val {
     Class(ClassRef),
     SubGraphFactory,
     NoneLit,
+    /// The value of a `return a, b` of an inlined graph factory.
+    Tuple(Vec<Val>),
     Unknown,
 }
 
@@ -215,6 +237,9 @@ struct WorkerInst<'a> {
     escaped: bool,
     /// For `SubGraphWorker(...)`: the entry worker, whose consumed types it takes.
     subgraph_entry: Option<usize>,
+    /// A value we cannot see used as a worker (e.g. the result of a factory from another
+    /// module): kept as a node so the edges around it are still drawn; never checked.
+    opaque: bool,
 }
 
 #[derive(Default)]
@@ -241,7 +266,12 @@ struct Flow<'c, 'h, 'a> {
     cond_depth: usize,
     out: &'c mut Vec<Diagnostic>,
     edges: &'c mut Vec<GraphEdge>,
+    /// The graph factories being inlined (see `Flow::inline`), innermost last.
+    inlining: Vec<*const FunctionSummary>,
 }
+
+/// How deep graph factories are inlined into their callers.
+const MAX_INLINE_DEPTH: usize = 3;
 
 impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
 where
@@ -275,6 +305,15 @@ where
                     }
                 }
                 let v = value.as_ref().map(|v| self.eval(v)).unwrap_or(Val::Unknown);
+                // `graph, entry = build_graph()` with an inlined factory.
+                if let ([AssignTarget::Tuple(names)], Val::Tuple(vals)) = (&targets[..], &v) {
+                    if names.len() == vals.len() {
+                        for (n, v) in names.iter().zip(vals.clone()) {
+                            self.env.insert(n.to_string(), v);
+                        }
+                        return;
+                    }
+                }
                 for t in targets {
                     match t {
                         AssignTarget::Name(n, _) => {
@@ -298,6 +337,11 @@ where
                     self.escape(&old);
                     self.set_unknown(n);
                 }
+            }
+            Stmt::Expr(Expr::Call(c)) if self.is_user_function_call(c) => {
+                // A function called for its effects (`main()`): its value is dropped, and
+                // what it builds is checked in its own unit.
+                self.eval_args_escaping(c);
             }
             Stmt::Expr(e) => {
                 self.eval(e);
@@ -396,6 +440,11 @@ where
         match v {
             Val::Worker(w) => self.workers[*w].escaped = true,
             Val::Graph(g) => self.graphs[*g].imprecise = true,
+            Val::Tuple(vals) => {
+                for v in vals {
+                    self.escape(v);
+                }
+            }
             _ => {}
         }
     }
@@ -499,6 +548,13 @@ where
             self.eval_args_escaping(c);
             return Val::Unknown;
         }
+        if let Expr::Name { id, .. } = &c.func {
+            if !self.env.contains_key(id.as_str()) && !self.locals.contains(id.as_str()) {
+                if let Some(f) = self.ctx.user_function(&self.path, id) {
+                    return self.inline(f, c);
+                }
+            }
+        }
         let f = self.eval(&c.func);
         match f {
             Val::Class(cls) => self.instantiate(cls, c),
@@ -508,6 +564,116 @@ where
                 Val::Unknown
             }
         }
+    }
+
+    /// Whether `c` calls a module-level function of this file by name (without reading it).
+    fn is_user_function_call(&mut self, c: &CallExpr) -> bool {
+        match &c.func {
+            Expr::Name { id, .. } => {
+                !self.env.contains_key(id.as_str())
+                    && !self.locals.contains(id.as_str())
+                    && self.ctx.resolve_global(&self.path, id, 0) == Symbol::Function
+            }
+            _ => false,
+        }
+    }
+
+    /// A call of a module-level function of this file: a graph factory such as
+    /// `def build_graph(): ...; return graph, entry` is interpreted in place, so the caller
+    /// knows the graph it runs. Only straight-line functions whose one `return` ends the top
+    /// level of the body; arguments escape (the parameters are unknown inside). Diagnostics
+    /// and edges found inside belong to the function's own unit and are dropped here.
+    fn inline(&mut self, f: &'a FunctionSummary, c: &'a CallExpr) -> Val {
+        self.eval_args_escaping(c);
+        let key = f as *const FunctionSummary;
+        if self.inlining.len() >= MAX_INLINE_DEPTH
+            || self.inlining.contains(&key)
+            || f.has_decorators()
+        {
+            return Val::Unknown;
+        }
+        let top_returns = f
+            .body
+            .iter()
+            .filter(|s| matches!(s, Stmt::Return(_)))
+            .count();
+        let mut all_returns = 0;
+        let mut unsupported = false;
+        walk_stmts(&f.body, &mut |s| match s {
+            Stmt::Return(_) => all_returns += 1,
+            Stmt::LocalFunction(_) | Stmt::Global(_) => unsupported = true,
+            _ => {}
+        });
+        if unsupported || all_returns != top_returns || top_returns > 1 {
+            return Val::Unknown;
+        }
+        let (out_mark, edges_mark) = (self.out.len(), self.edges.len());
+        let env = std::mem::take(&mut self.env);
+        let locals = std::mem::replace(&mut self.locals, function_locals(f));
+        self.inlining.push(key);
+        let mut result = Val::NoneLit;
+        for s in &f.body {
+            if let Stmt::Return(e) = s {
+                result = match e {
+                    Some(Expr::Tuple { elts, .. })
+                        if !elts.iter().any(|x| matches!(x, Expr::Starred { .. })) =>
+                    {
+                        Val::Tuple(elts.iter().map(|x| self.eval(x)).collect())
+                    }
+                    Some(e) => self.eval(e),
+                    None => Val::NoneLit,
+                };
+                break;
+            }
+            self.stmt(s);
+        }
+        self.inlining.pop();
+        self.env = env;
+        self.locals = locals;
+        self.out.truncate(out_mark);
+        self.edges.truncate(edges_mark);
+        result
+    }
+
+    /// `e` (evaluated to `v`) used as a worker of graph `g`: the worker, or, for a value we
+    /// cannot see (`create_search_fetch_worker(...)`, a parameter), an opaque worker that
+    /// keeps the graph's shape visible. The graph becomes imprecise either way.
+    fn worker_arg(&mut self, g: usize, e: &'a Expr, v: Val) -> Option<usize> {
+        match v {
+            Val::Worker(w) => Some(w),
+            Val::Unknown
+                if matches!(e, Expr::Name { .. } | Expr::Attribute { .. } | Expr::Call(_)) =>
+            {
+                self.graphs[g].imprecise = true;
+                let display = match e {
+                    Expr::Name { id, .. } => id.to_string(),
+                    other => consumed::render(other),
+                };
+                self.workers.push(WorkerInst {
+                    class: None,
+                    call: None,
+                    display,
+                    graph: Some(g),
+                    escaped: true,
+                    subgraph_entry: None,
+                    opaque: true,
+                });
+                let w = self.workers.len() - 1;
+                if let Expr::Name { id, .. } = e {
+                    self.env.insert(id.to_string(), Val::Worker(w));
+                }
+                Some(w)
+            }
+            other => {
+                self.escape(&other);
+                self.graphs[g].imprecise = true;
+                None
+            }
+        }
+    }
+
+    fn is_opaque(&self, w: usize) -> bool {
+        w != INITIAL && self.workers[w].opaque
     }
 
     fn eval_args_escaping(&mut self, c: &'a CallExpr) {
@@ -542,6 +708,7 @@ where
             graph: None,
             escaped: false,
             subgraph_entry: None,
+            opaque: false,
         });
         Val::Worker(self.workers.len() - 1)
     }
@@ -1042,12 +1209,9 @@ where
             "add_worker" | "add_workers" => {
                 let precise = self.touch(g);
                 for a in &c.args {
-                    match self.eval(a) {
-                        Val::Worker(w) => self.add_worker(g, w, a.range(), precise),
-                        other => {
-                            self.escape(&other);
-                            self.graphs[g].imprecise = true;
-                        }
+                    let v = self.eval(a);
+                    if let Some(w) = self.worker_arg(g, a, v) {
+                        self.add_worker(g, w, a.range(), precise);
                     }
                 }
                 for k in &c.keywords {
@@ -1064,14 +1228,17 @@ where
                     return Val::Unknown;
                 };
                 let (uv, dv) = (self.eval(u), self.eval(d));
-                match (&uv, &dv) {
-                    (Val::Worker(u), Val::Worker(d)) => {
-                        self.dependency(g, *u, *d, narrow(c), precise);
-                        dv
+                let uw = self.worker_arg(g, u, uv);
+                let dw = self.worker_arg(g, d, dv);
+                match (uw, dw) {
+                    (Some(uw), Some(dw)) => {
+                        self.dependency(g, uw, dw, narrow(c), precise);
+                        Val::Worker(dw)
                     }
                     _ => {
-                        self.escape(&uv);
-                        self.escape(&dv);
+                        for w in [uw, dw].into_iter().flatten() {
+                            self.workers[w].escaped = true;
+                        }
                         self.graphs[g].imprecise = true;
                         Val::Unknown
                     }
@@ -1214,14 +1381,19 @@ where
                 };
                 let precise = self.touch(g);
                 if name == "next" {
-                    let dv = arg.map(|a| self.eval(a)).unwrap_or(Val::Unknown);
-                    if let Val::Worker(d) = dv {
-                        self.dependency(g, w, d, narrow(c), precise);
-                        return dv;
+                    let Some(arg) = arg else {
+                        self.eval_args_escaping(c);
+                        self.graphs[g].imprecise = true;
+                        return Val::Unknown;
+                    };
+                    let dv = self.eval(arg);
+                    match self.worker_arg(g, arg, dv) {
+                        Some(d) => {
+                            self.dependency(g, w, d, narrow(c), precise);
+                            Val::Worker(d)
+                        }
+                        None => Val::Unknown,
                     }
-                    self.escape(&dv);
-                    self.graphs[g].imprecise = true;
-                    Val::Unknown
                 } else {
                     for k in &c.keywords {
                         if k.name.as_deref() == Some("notify") {
@@ -1271,7 +1443,8 @@ where
     }
 
     fn dependency(&mut self, g: usize, u: usize, d: usize, range: TextRange, precise: bool) {
-        if !self.is_added(g, u) || !self.is_added(g, d) {
+        let opaque = self.is_opaque(u) || self.is_opaque(d);
+        if !opaque && (!self.is_added(g, u) || !self.is_added(g, d)) {
             if precise {
                 self.out.push(error(
                     "GC2",
