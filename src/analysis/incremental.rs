@@ -687,13 +687,20 @@ mod tests {
         };
         let mut host = AnalysisHost::new();
         host.set_roots(vec![PathBuf::from("/ws")]);
-        host.set_file(path.clone(), Arc::from(text("    g.set_sink(p, A)\n").as_str()), None);
+        host.set_file(
+            path.clone(),
+            Arc::from(text("    g.set_sink(p, A)\n").as_str()),
+            None,
+        );
         assert!(host.file_diagnostics(&path).is_empty());
         let without = text("");
         host.set_file(path.clone(), Arc::from(without.as_str()), None);
         let (got, counts) = host.file_diagnostics_counted(&path);
         assert_eq!(got, fresh_diagnostics(&[(path.clone(), without)])[0]);
-        assert_eq!(got.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["RT3"]);
+        assert_eq!(
+            got.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+            ["RT3"]
+        );
         assert!(counts.reused > 0, "{counts:?}");
     }
 

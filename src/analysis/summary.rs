@@ -2082,7 +2082,10 @@ impl<'s, 'p> Builder<'s, 'p> {
                         None => items.push((k, v)),
                     }
                 }
-                let items: Vec<String> = items.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                let items: Vec<String> = items
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
                 Some(format!("{{{}}}", items.join(", ")))
             }
             _ => None,

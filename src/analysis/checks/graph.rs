@@ -165,9 +165,9 @@ fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usi
             }
             Symbol::BuiltinOther(name) => name == "SubGraphWorker",
             Symbol::Function if depth > 0 && !discarded.contains(&f.range()) => match f.as_name() {
-                Some(name) => ctx
-                    .user_function(path, name)
-                    .is_some_and(|callee| may_build_graphs_within(ctx, path, &callee.body, depth - 1)),
+                Some(name) => ctx.user_function(path, name).is_some_and(|callee| {
+                    may_build_graphs_within(ctx, path, &callee.body, depth - 1)
+                }),
                 None => false,
             },
             _ => false,
@@ -642,7 +642,10 @@ where
         match v {
             Val::Worker(w) => Some(w),
             Val::Unknown
-                if matches!(e, Expr::Name { .. } | Expr::Attribute { .. } | Expr::Call(_)) =>
+                if matches!(
+                    e,
+                    Expr::Name { .. } | Expr::Attribute { .. } | Expr::Call(_)
+                ) =>
             {
                 self.graphs[g].imprecise = true;
                 let display = match e {

@@ -68,7 +68,8 @@ fn scope(
     imports(ctx, path, stmts, out);
     // `planai.X` where `planai` is the module bound by `import planai`.
     let shadowed = f.is_some_and(|f| super::super::function_binds(f, "planai"));
-    if shadowed || !matches!(ctx.resolve_global(path, "planai", 0), Symbol::Module(ModuleTarget::Builtin(ref m)) if m == "planai")
+    if shadowed
+        || !matches!(ctx.resolve_global(path, "planai", 0), Symbol::Module(ModuleTarget::Builtin(ref m)) if m == "planai")
     {
         return;
     }
@@ -79,7 +80,10 @@ fn scope(
             out.push(error(
                 "IM1",
                 range,
-                format!("module 'planai' has no attribute '{attr}'. {}", advice(attr)),
+                format!(
+                    "module 'planai' has no attribute '{attr}'. {}",
+                    advice(attr)
+                ),
             ));
         }
     }

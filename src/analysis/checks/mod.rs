@@ -9,6 +9,7 @@
 //! | `prompts` | RT11, RT12 |
 //! | `graph` | IN1–IN8, RT8 (kwargs), GC1–GC9, GC11–GC13, EX1, EX2, RT3, RT4 |
 //! | `imports` | IM1 |
+//! | `tasks` | IN2, IN4 (Task constructor calls), RT18 |
 //!
 //! Codes are the PlanAI IDs of `docs/planai-semantics.md`; severity is Error for what PlanAI
 //! raises and Warning for pydantic warnings.
@@ -18,6 +19,7 @@ pub mod graph;
 pub mod imports;
 pub mod prompts;
 pub mod publish;
+pub mod tasks;
 pub mod usage;
 
 use std::path::Path;
@@ -45,6 +47,7 @@ pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagn
     prompts::check(ctx, path, unit, out);
     graph::check(ctx, path, unit, out);
     imports::check(ctx, path, unit, out);
+    tasks::check(ctx, path, unit, out);
 }
 
 pub(crate) fn error(code: &str, range: TextRange, message: String) -> Diagnostic {
