@@ -112,11 +112,9 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
                     }
                 }
             }
-            Stmt::Block { kind, bodies, .. } => {
-                if *kind != super::super::summary::BlockKind::Try {
-                    for body in bodies {
-                        imports(ctx, path, &body.stmts, out);
-                    }
+            Stmt::Block { kind, bodies, .. } if *kind != super::super::summary::BlockKind::Try => {
+                for body in bodies {
+                    imports(ctx, path, &body.stmts, out);
                 }
             }
             _ => {}
