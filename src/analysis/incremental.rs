@@ -7,6 +7,8 @@
 //! Dependencies are recorded by `resolve::Ctx` as the checks read the host:
 //! - a file's module scope (`DepItem::Scope`), read by every name resolution in that file;
 //! - a class (`DepItem::Class`), read whenever a check looks into the class body;
+//! - a module-level function (`DepItem::Function`), read when a graph factory is interpreted
+//!   in its caller;
 //! - the workspace usage index, read by class checks that go silent on dynamic usage;
 //! - the set of files and module names (`AnalysisHost::structure_generation`).
 //!
