@@ -15,6 +15,10 @@ pub type Name = ecow::EcoString;
 /// Deeper expressions are summarised as `Expr::Other`; keeps pathological inputs cheap.
 const MAX_EXPR_DEPTH: usize = 48;
 
+/// Longer literal reprs (big dict literals) are not kept: not worth their memory, and the
+/// length bound keeps computing them cheap.
+const MAX_LITERAL_REPR: usize = 160;
+
 /// A Python expression, reduced to the forms PlanAI checks care about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -1745,7 +1749,10 @@ impl<'s, 'p> Builder<'s, 'p> {
         };
         if literal {
             // Long reprs (big dict literals) are not worth their memory.
-            if let Some(repr) = self.literal_repr(n, d).filter(|r| r.len() <= 160) {
+            if let Some(repr) = self
+                .literal_repr(n, d)
+                .filter(|r| r.len() <= MAX_LITERAL_REPR)
+            {
                 return Expr::Literal {
                     repr: Name::from(repr),
                     range,
@@ -2048,7 +2055,11 @@ impl<'s, 'p> Builder<'s, 'p> {
                     .filter(|c| c.kind() != "string_start" && c.kind() != "string_end")
                     .map(|c| (c.kind() == "string_content").then(|| self.text(*c)))
                     .collect::<Option<String>>()?;
-                if !simple(&content) || letters.contains('f') || letters.contains('t') {
+                if content.len() > MAX_LITERAL_REPR
+                    || !simple(&content)
+                    || letters.contains('f')
+                    || letters.contains('t')
+                {
                     return None;
                 }
                 if letters.contains('b') {
@@ -2058,10 +2069,16 @@ impl<'s, 'p> Builder<'s, 'p> {
                 }
             }
             "list" | "tuple" => {
-                let items = named_children(n)
-                    .into_iter()
-                    .map(|c| self.literal_repr(c, d))
-                    .collect::<Option<Vec<_>>>()?;
+                let mut items = Vec::new();
+                let mut len = 0;
+                for c in named_children(n) {
+                    let item = self.literal_repr(c, d)?;
+                    len += item.len() + 2;
+                    if len > MAX_LITERAL_REPR {
+                        return None;
+                    }
+                    items.push(item);
+                }
                 Some(match (n.kind(), items.len()) {
                     ("list", _) => format!("[{}]", items.join(", ")),
                     (_, 1) => format!("({},)", items[0]),
@@ -2070,12 +2087,17 @@ impl<'s, 'p> Builder<'s, 'p> {
             }
             "dictionary" => {
                 let mut items = Vec::new();
+                let mut len = 0;
                 for pair in named_children(n) {
                     if pair.kind() != "pair" {
                         return None;
                     }
                     let k = self.literal_repr(pair.child_by_field_name("key")?, d)?;
                     let v = self.literal_repr(pair.child_by_field_name("value")?, d)?;
+                    len += k.len() + v.len() + 4;
+                    if len > MAX_LITERAL_REPR {
+                        return None;
+                    }
                     // A repeated key keeps the first position and the last value.
                     match items.iter_mut().find(|(key, _)| *key == k) {
                         Some(item) => item.1 = v,
