@@ -9,7 +9,7 @@
 //! | `prompts` | RT11, RT12 |
 //! | `graph` | IN1–IN8, RT8 (kwargs), GC1–GC9, GC11–GC13, EX1, EX2, RT3, RT4 |
 //! | `imports` | IM1 |
-//! | `tasks` | IN2, IN4 (Task constructor calls), RT18 |
+//! | `tasks` | IN2, IN3, IN4 (Task constructor calls), RT18 |
 //!
 //! Codes are the PlanAI IDs of `docs/planai-semantics.md`; severity is Error for what PlanAI
 //! raises and Warning for pydantic warnings.

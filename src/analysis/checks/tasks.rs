@@ -1,5 +1,6 @@
 //! Task models used by user code, decided from the class table alone:
-//! * IN2 / IN4 on a Task constructor call (`PlanRequest(query_text=...)` without the required
+//! * IN2 / IN3 / IN4 on a Task constructor call (IN3: a keyword literal of a type pydantic
+//!   rejects for a `str`/`int`/`float`/`List` field) (`PlanRequest(query_text=...)` without the required
 //!   `query`, positional arguments), wherever the call is: pydantic raises `ValidationError` /
 //!   `TypeError` there (at import, in `main()`, or logged from a worker thread);
 //! * RT18 on `task.<attr>` in `consume_work` when the Task the worker receives has no such
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use super::super::builtins::{self, BASEMODEL_ATTRS};
 use super::super::consumed::{self, ConsumedTypes, TypeKey};
 use super::super::incremental::Unit;
-use super::super::resolve::{ClassRef, Ctx};
+use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
     walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
 };
@@ -45,9 +46,85 @@ pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnost
     }
 }
 
-/// The fields of a plain Task model, `(name, required)` in definition order, or `None` when the
-/// class is not one (see the module docs).
-fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<(String, bool)>> {
+/// A field of a plain Task model.
+struct TaskField {
+    name: String,
+    required: bool,
+    kind: FieldKind,
+}
+
+/// The annotations whose literal values the checker validates like pydantic (lax mode).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Str,
+    Int,
+    Float,
+    List,
+    Other,
+}
+
+fn field_kind(ctx: &Ctx, path: &Path, ann: &Expr) -> FieldKind {
+    let builtin = |e: &Expr| match ctx.resolve_expr(path, e) {
+        Symbol::External { module, name } if module == "builtins" || module == "typing" => {
+            Some(name)
+        }
+        _ => None,
+    };
+    match ann {
+        Expr::Name { .. } | Expr::Attribute { .. } => match builtin(ann).as_deref() {
+            Some("str") => FieldKind::Str,
+            Some("int") => FieldKind::Int,
+            Some("float") => FieldKind::Float,
+            Some("list" | "List") => FieldKind::List,
+            _ => FieldKind::Other,
+        },
+        Expr::Subscript { value, .. } => match builtin(value).as_deref() {
+            Some("list" | "List") => FieldKind::List,
+            _ => FieldKind::Other,
+        },
+        _ => FieldKind::Other,
+    }
+}
+
+/// pydantic's complaint about literal `v` for a field of kind `kind`, as
+/// `(message, error type, input type)`, when it certainly rejects it.
+fn literal_error(kind: FieldKind, v: &Expr) -> Option<(&'static str, &'static str, &'static str)> {
+    let input_type = match v {
+        Expr::Str { .. } => "str",
+        Expr::Int { .. } => "int",
+        Expr::Bool { .. } => "bool",
+        Expr::NoneLit { .. } => "NoneType",
+        Expr::List { .. } => "list",
+        Expr::Literal { repr, .. } if repr.starts_with('{') => "dict",
+        Expr::Literal { repr, .. } if repr.parse::<f64>().is_ok() => "float",
+        _ => return None,
+    };
+    let fractional = matches!(v, Expr::Literal { repr, .. } if repr.parse::<f64>().is_ok_and(|f| f.fract() != 0.0));
+    match (kind, input_type) {
+        (FieldKind::Str, "int" | "bool" | "NoneType" | "list" | "dict" | "float") => {
+            Some(("Input should be a valid string", "string_type", input_type))
+        }
+        (FieldKind::Int, "NoneType" | "list" | "dict") => {
+            Some(("Input should be a valid integer", "int_type", input_type))
+        }
+        (FieldKind::Int, "float") if fractional => Some((
+            "Input should be a valid integer, got a number with a fractional part",
+            "int_from_float",
+            input_type,
+        )),
+        (FieldKind::Float, "NoneType" | "list" | "dict") => {
+            Some(("Input should be a valid number", "float_type", input_type))
+        }
+        (FieldKind::List, "str" | "int" | "bool" | "NoneType" | "dict" | "float") => {
+            Some(("Input should be a valid list", "list_type", input_type))
+        }
+        _ => None,
+    }
+}
+
+/// The fields of a plain Task model in definition order, or `None` when the class is not one
+/// (see the module docs).
+fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<TaskField>> {
     let ClassRef::User(home, _) = cls else {
         return None;
     };
@@ -55,7 +132,7 @@ fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<(String, bool)
     if !mro.complete || !ctx.derives_from_builtin(cls, "Task") {
         return None;
     }
-    let mut fields: Vec<(String, bool)> = Vec::new();
+    let mut fields: Vec<TaskField> = Vec::new();
     for k in mro.classes.iter().rev() {
         match k {
             ClassRef::Builtin(id) => {
@@ -111,9 +188,17 @@ fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<(String, bool)
                         }
                         Some(_) => false,
                     };
-                    match fields.iter_mut().find(|(n, _)| n == a.name.as_str()) {
-                        Some(f) => f.1 = required,
-                        None => fields.push((a.name.to_string(), required)),
+                    let kind = field_kind(ctx, p, ann);
+                    match fields.iter_mut().find(|f| f.name == a.name.as_str()) {
+                        Some(f) => {
+                            f.required = required;
+                            f.kind = kind;
+                        }
+                        None => fields.push(TaskField {
+                            name: a.name.to_string(),
+                            required,
+                            kind,
+                        }),
                     }
                 }
             }
@@ -198,7 +283,7 @@ fn constructor_calls(
                     "BaseModel.__init__() takes 1 positional argument but {} were given. Pass the fields as \
                      keywords, e.g. {name}({}=...).",
                     positional + 1,
-                    fields.first().map(|f| f.0.as_str()).unwrap_or("field")
+                    fields.first().map(|f| f.name.as_str()).unwrap_or("field")
                 ),
             ));
             continue;
@@ -206,30 +291,64 @@ fn constructor_calls(
         if c.has_splat() {
             continue;
         }
-        let missing: Vec<&str> = fields
-            .iter()
-            .filter(|(f, required)| *required && c.keyword(f).is_none())
-            .map(|(f, _)| f.as_str())
-            .collect();
-        if missing.is_empty() {
+        // pydantic reports every failing field, in definition order, in one ValidationError.
+        let mut missing: Vec<&str> = Vec::new();
+        let mut wrong: Vec<(&str, TextRange)> = Vec::new();
+        let mut lines: Vec<String> = Vec::new();
+        for f in &fields {
+            match c.keyword(&f.name) {
+                None if f.required => {
+                    missing.push(&f.name);
+                    lines.push(format!("{}\n  Field required [type=missing]", f.name));
+                }
+                Some(k) => {
+                    if let Some((msg, ty, input)) = literal_error(f.kind, &k.value) {
+                        wrong.push((&f.name, k.value.range()));
+                        lines.push(format!(
+                            "{}\n  {msg} [type={ty}, input_value={}, input_type={input}]",
+                            f.name,
+                            consumed::render(&k.value)
+                        ));
+                    }
+                }
+                None => {}
+            }
+        }
+        if lines.is_empty() {
             continue;
         }
-        let n = missing.len();
-        let lines: Vec<String> = missing
-            .iter()
-            .map(|f| format!("{f}\n  Field required [type=missing]"))
-            .collect();
-        out.push(error(
-            "IN2",
-            range,
-            format!(
-                "{n} validation error{} for {name}\n{}\nPass {} to {name}(...) or give {} a default in the class.",
-                if n == 1 { "" } else { "s" },
-                lines.join("\n"),
-                missing.iter().map(|f| format!("{f}=...")).collect::<Vec<_>>().join(", "),
-                if n == 1 { "it" } else { "them" },
-            ),
-        ));
+        let n = lines.len();
+        let head = format!(
+            "{n} validation error{} for {name}\n{}",
+            if n == 1 { "" } else { "s" },
+            lines.join("\n")
+        );
+        let diagnostic = if !missing.is_empty() {
+            error(
+                "IN2",
+                range,
+                format!(
+                    "{head}\nPass {} to {name}(...) or give {} a default in the class.",
+                    missing
+                        .iter()
+                        .map(|f| format!("{f}=..."))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if missing.len() == 1 { "it" } else { "them" },
+                ),
+            )
+        } else {
+            let fields: Vec<&str> = wrong.iter().map(|(f, _)| *f).collect();
+            error(
+                "IN3",
+                wrong[0].1,
+                format!(
+                    "{head}\nPass values of the declared types for {} (see {name}'s annotations).",
+                    fields.join(", ")
+                ),
+            )
+        };
+        out.push(diagnostic);
     }
 }
 
@@ -265,6 +384,7 @@ fn attribute_reads(ctx: &mut Ctx, path: &Arc<Path>, index: usize, out: &mut Vec<
     }
     let known = known_attributes(ctx, &task_class);
     let fields = plain_task_fields(ctx, &task_class).unwrap_or_default();
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let tn = ctx.class_name(&task_class);
     let mut reads = Vec::new();
     reads_of_task(&m.body, &mut reads);
@@ -272,7 +392,6 @@ fn attribute_reads(ctx: &mut Ctx, path: &Arc<Path>, index: usize, out: &mut Vec<
         if attr.starts_with('_') || attr.starts_with("model_") || known.iter().any(|k| k == attr) {
             continue;
         }
-        let names: Vec<&str> = fields.iter().map(|(f, _)| f.as_str()).collect();
         out.push(error(
             "RT18",
             range,
