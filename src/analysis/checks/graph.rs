@@ -105,6 +105,7 @@ fn run_scopes(
         if !may_build_graphs(ctx, path, body) {
             continue;
         }
+        let out_start = out.len();
         let mut flow = Flow {
             ctx: &mut *ctx,
             path: path.clone(),
@@ -117,6 +118,8 @@ fn run_scopes(
             out: &mut *out,
             edges: &mut *edges,
             inlining: Vec::new(),
+            out_start,
+            raised_unseen: false,
         };
         flow.stmts(body);
     }
@@ -268,6 +271,17 @@ struct Flow<'c, 'h, 'a> {
     edges: &'c mut Vec<GraphEdge>,
     /// The graph factories being inlined (see `Flow::inline`), innermost last.
     inlining: Vec<*const FunctionSummary>,
+    /// Where this flow's diagnostics start in `out`.
+    out_start: usize,
+    /// PlanAI raised at a statement another check reports (a Task constructor call, see
+    /// `tasks`) or inside an inlined factory (whose diagnostics are dropped here).
+    raised_unseen: bool,
+}
+
+/// Whether PlanAI raises `d` synchronously in the flow (instantiation, graph construction,
+/// execution start): the statements after it never run.
+fn raises(d: &Diagnostic) -> bool {
+    ["IN", "GC", "EX"].iter().any(|p| d.code.starts_with(p))
 }
 
 /// How deep graph factories are inlined into their callers.
@@ -628,6 +642,9 @@ where
             self.stmt(s);
         }
         self.inlining.pop();
+        if self.out[out_mark..].iter().any(raises) {
+            self.raised_unseen = true;
+        }
         self.env = env;
         self.locals = locals;
         self.out.truncate(out_mark);
@@ -747,6 +764,9 @@ where
         }
         if !self.ctx.derives_from_builtin(&cls, "TaskWorker") {
             self.eval_args_escaping(c);
+            if super::tasks::task_call_fails(self.ctx, &self.path, c) {
+                self.raised_unseen = true;
+            }
             return Val::Unknown;
         }
         // Worker arguments (e.g. a graph handed to a worker) escape.
@@ -1850,7 +1870,12 @@ where
                 {
                     self.eval_args_escaping(tc);
                     match self.eval(&tc.func) {
-                        Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => Some(k),
+                        Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => {
+                            if super::tasks::task_call_fails(self.ctx, &self.path, tc) {
+                                self.raised_unseen = true;
+                            }
+                            Some(k)
+                        }
                         _ => None,
                     }
                 }
@@ -1890,7 +1915,10 @@ where
                 ConsumedTypes::Unknown => {}
             }
         }
-        if precise && !self.graphs[g].imprecise {
+        // When PlanAI raised earlier in this flow, the graph never runs: checking what it would
+        // do at run time would only repeat that mistake.
+        let raised = self.raised_unseen || self.out[self.out_start..].iter().any(raises);
+        if precise && !self.graphs[g].imprecise && !raised {
             self.merged_checks(g);
             self.consumer_checks(g);
         }

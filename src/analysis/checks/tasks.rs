@@ -259,97 +259,105 @@ fn constructor_calls(
         if scopes.iter().any(|f| super::super::function_binds(f, root)) {
             continue;
         }
-        let Some(cls) = ctx.resolve_class(path, &c.func) else {
-            continue;
-        };
-        if ctx.derives_from_builtin(&cls, "TaskWorker") {
-            continue;
+        if let Some(d) = task_call_diagnostic(ctx, path, c) {
+            out.push(d);
         }
-        let Some(fields) = plain_task_fields(ctx, &cls) else {
-            continue;
-        };
-        let name = ctx.class_name(&cls);
-        let range = c.func.range();
-        let positional = c
-            .args
-            .iter()
-            .filter(|a| !matches!(a, Expr::Starred { .. }))
-            .count();
-        if positional > 0 && positional == c.args.len() {
-            out.push(error(
-                "IN4",
-                range,
-                format!(
-                    "BaseModel.__init__() takes 1 positional argument but {} were given. Pass the fields as \
-                     keywords, e.g. {name}({}=...).",
-                    positional + 1,
-                    fields.first().map(|f| f.name.as_str()).unwrap_or("field")
-                ),
-            ));
-            continue;
-        }
-        if c.has_splat() {
-            continue;
-        }
-        // pydantic reports every failing field, in definition order, in one ValidationError.
-        let mut missing: Vec<&str> = Vec::new();
-        let mut wrong: Vec<(&str, TextRange)> = Vec::new();
-        let mut lines: Vec<String> = Vec::new();
-        for f in &fields {
-            match c.keyword(&f.name) {
-                None if f.required => {
-                    missing.push(&f.name);
-                    lines.push(format!("{}\n  Field required [type=missing]", f.name));
-                }
-                Some(k) => {
-                    if let Some((msg, ty, input)) = literal_error(f.kind, &k.value) {
-                        wrong.push((&f.name, k.value.range()));
-                        lines.push(format!(
-                            "{}\n  {msg} [type={ty}, input_value={}, input_type={input}]",
-                            f.name,
-                            consumed::render(&k.value)
-                        ));
-                    }
-                }
-                None => {}
-            }
-        }
-        if lines.is_empty() {
-            continue;
-        }
-        let n = lines.len();
-        let head = format!(
-            "{n} validation error{} for {name}\n{}",
-            if n == 1 { "" } else { "s" },
-            lines.join("\n")
-        );
-        let diagnostic = if !missing.is_empty() {
-            error(
-                "IN2",
-                range,
-                format!(
-                    "{head}\nPass {} to {name}(...) or give {} a default in the class.",
-                    missing
-                        .iter()
-                        .map(|f| format!("{f}=..."))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if missing.len() == 1 { "it" } else { "them" },
-                ),
-            )
-        } else {
-            let fields: Vec<&str> = wrong.iter().map(|(f, _)| *f).collect();
-            error(
-                "IN3",
-                wrong[0].1,
-                format!(
-                    "{head}\nPass values of the declared types for {} (see {name}'s annotations).",
-                    fields.join(", ")
-                ),
-            )
-        };
-        out.push(diagnostic);
     }
+}
+
+/// Whether PlanAI (pydantic) certainly raises at this call of a plain Task model; the caller
+/// has checked that the callee's name is not bound locally.
+pub(crate) fn task_call_fails(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> bool {
+    task_call_diagnostic(ctx, path, c).is_some()
+}
+
+/// IN2/IN3/IN4 for a call of a plain Task model.
+fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diagnostic> {
+    let cls = ctx.resolve_class(path, &c.func)?;
+    if ctx.derives_from_builtin(&cls, "TaskWorker") {
+        return None;
+    }
+    let fields = plain_task_fields(ctx, &cls)?;
+    let name = ctx.class_name(&cls);
+    let range = c.func.range();
+    let positional = c
+        .args
+        .iter()
+        .filter(|a| !matches!(a, Expr::Starred { .. }))
+        .count();
+    if positional > 0 && positional == c.args.len() {
+        return Some(error(
+            "IN4",
+            range,
+            format!(
+                "BaseModel.__init__() takes 1 positional argument but {} were given. Pass the fields as \
+                 keywords, e.g. {name}({}=...).",
+                positional + 1,
+                fields.first().map(|f| f.name.as_str()).unwrap_or("field")
+            ),
+        ));
+    }
+    if c.has_splat() {
+        return None;
+    }
+    // pydantic reports every failing field, in definition order, in one ValidationError.
+    let mut missing: Vec<&str> = Vec::new();
+    let mut wrong: Vec<(&str, TextRange)> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    for f in &fields {
+        match c.keyword(&f.name) {
+            None if f.required => {
+                missing.push(&f.name);
+                lines.push(format!("{}\n  Field required [type=missing]", f.name));
+            }
+            Some(k) => {
+                if let Some((msg, ty, input)) = literal_error(f.kind, &k.value) {
+                    wrong.push((&f.name, k.value.range()));
+                    lines.push(format!(
+                        "{}\n  {msg} [type={ty}, input_value={}, input_type={input}]",
+                        f.name,
+                        consumed::render(&k.value)
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let n = lines.len();
+    let head = format!(
+        "{n} validation error{} for {name}\n{}",
+        if n == 1 { "" } else { "s" },
+        lines.join("\n")
+    );
+    let diagnostic = if !missing.is_empty() {
+        error(
+            "IN2",
+            range,
+            format!(
+                "{head}\nPass {} to {name}(...) or give {} a default in the class.",
+                missing
+                    .iter()
+                    .map(|f| format!("{f}=..."))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+            ),
+        )
+    } else {
+        let fields: Vec<&str> = wrong.iter().map(|(f, _)| *f).collect();
+        error(
+            "IN3",
+            wrong[0].1,
+            format!(
+                "{head}\nPass values of the declared types for {} (see {name}'s annotations).",
+                fields.join(", ")
+            ),
+        )
+    };
+    Some(diagnostic)
 }
 
 /// RT18: `task.<attr>` reads in the `consume_work` of worker class `index` of `path`.
