@@ -412,9 +412,8 @@ pub static OTHER_NAMES: &[&str] = &[
 /// Index of a class in `CLASSES`.
 pub type BuiltinId = usize;
 
-/// Every name `from planai import <name>` finds in planai 0.7.1: `dir(planai)` after
-/// `import planai` (public names and the submodules `__init__` imports) plus every submodule
-/// of the package (`from package import submodule` imports it).
+/// The public names of planai 0.7.1's `__init__` (`dir(planai)` after `import planai`, besides
+/// the submodules in `PLANAI_SUBMODULES`).
 pub const PLANAI_TOP_LEVEL_NAMES: &[&str] = &[
     "BaseLLMTaskWorker",
     "CachedLLMTaskWorker",
@@ -441,7 +440,10 @@ pub const PLANAI_TOP_LEVEL_NAMES: &[&str] = &[
     "llm_from_config",
     "make_file_tools",
     "tool",
-    // Submodules.
+];
+
+/// The submodules of the planai 0.7.1 package (`from planai import testing` imports one).
+pub const PLANAI_SUBMODULES: &[&str] = &[
     "_version",
     "cached_task",
     "chat_task",

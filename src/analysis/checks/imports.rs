@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::super::builtins::PLANAI_TOP_LEVEL_NAMES;
+use super::super::builtins::{PLANAI_SUBMODULES, PLANAI_TOP_LEVEL_NAMES};
 use super::super::incremental::Unit;
 use super::super::resolve::{Ctx, ModuleTarget, Symbol};
 use super::super::summary::{walk_exprs, Expr, FunctionSummary, Stmt};
@@ -45,7 +45,9 @@ fn function(ctx: &mut Ctx, path: &Path, f: &FunctionSummary, out: &mut Vec<Diagn
 }
 
 fn is_planai_name(name: &str) -> bool {
-    name.starts_with("__") || PLANAI_TOP_LEVEL_NAMES.contains(&name)
+    name.starts_with("__")
+        || PLANAI_TOP_LEVEL_NAMES.contains(&name)
+        || PLANAI_SUBMODULES.contains(&name)
 }
 
 fn advice(name: &str) -> &'static str {
@@ -94,7 +96,23 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
     for s in stmts {
         match s {
             Stmt::Import(bindings) => {
+                let mut reported = false;
                 for b in bindings {
+                    // `from planai.llm_interface import X` / `import planai.llm_interface as m`:
+                    // one error per statement, on its first name.
+                    if b.level == 0 {
+                        if let Some(sub) = missing_submodule(ctx, path, &b.module) {
+                            if !reported {
+                                out.push(error(
+                                    "IM1",
+                                    b.range,
+                                    format!("No module named 'planai.{sub}'. {}", advice(sub)),
+                                ));
+                            }
+                            reported = true;
+                            continue;
+                        }
+                    }
                     let Some(member) = &b.member else { continue };
                     let target = ctx.resolve_module(path, b.level, &b.module);
                     if !matches!(&target, Some(ModuleTarget::Builtin(m)) if m == "planai") {
@@ -119,6 +137,19 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
             }
             _ => {}
         }
+    }
+}
+
+/// For a module `planai.<sub>...` (not in the workspace) whose first submodule planai 0.7.1
+/// does not have: that submodule.
+fn missing_submodule<'m>(ctx: &Ctx, path: &Path, module: &'m str) -> Option<&'m str> {
+    let sub = module.strip_prefix("planai.")?.split('.').next()?;
+    if PLANAI_SUBMODULES.contains(&sub) || sub.starts_with("__") {
+        return None;
+    }
+    match ctx.resolve_module(path, 0, module) {
+        Some(ModuleTarget::Builtin(_)) => Some(sub),
+        _ => None,
     }
 }
 
