@@ -372,6 +372,10 @@ fn attribute_reads(ctx: &mut Ctx, path: &Arc<Path>, index: usize, out: &mut Vec<
     let Some(m) = class.method("consume_work") else {
         return;
     };
+    // A subclass may receive other tasks through this method (e.g. with its own llm_input_type).
+    if ctx.usage().used_as_base(&class.name) {
+        return;
+    }
     if m.has_decorators() {
         return;
     }
