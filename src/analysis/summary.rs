@@ -1743,6 +1743,13 @@ impl<'s, 'p> Builder<'s, 'p> {
             "float" | "ellipsis" | "dictionary" => true,
             // Imaginary literals (`2j`) are integers to tree-sitter.
             "integer" => self.text(n).ends_with(['j', 'J']),
+            // `-1.5` (negative integers are `Expr::Int`).
+            "unary_operator" => {
+                n.child_by_field_name("operator")
+                    .is_some_and(|o| self.text(o) == "-")
+                    && n.child_by_field_name("argument")
+                        .is_some_and(|a| a.kind() == "float")
+            }
             // Bytes; other strings are `Expr::Str`.
             "string" => self.text(n).bytes().take(2).any(|c| c == b'b' || c == b'B'),
             _ => false,
@@ -2039,6 +2046,18 @@ impl<'s, 'p> Builder<'s, 'p> {
                     }
                     None => Some(py_float_repr(t.parse().ok()?)),
                 }
+            }
+            "unary_operator" => {
+                let arg = n.child_by_field_name("argument")?;
+                let op = n.child_by_field_name("operator")?;
+                if self.text(op) != "-" || arg.kind() != "float" {
+                    return None;
+                }
+                let repr = self.literal_repr(arg, d)?;
+                Some(match repr.strip_prefix('-') {
+                    Some(positive) => positive.to_string(),
+                    None => format!("-{repr}"),
+                })
             }
             "true" => Some("True".into()),
             "false" => Some("False".into()),
