@@ -89,6 +89,10 @@ fn field_kind(ctx: &Ctx, path: &Path, ann: &Expr) -> FieldKind {
 /// pydantic's complaint about literal `v` for a field of kind `kind`, as
 /// `(message, error type, input type)`, when it certainly rejects it.
 fn literal_error(kind: FieldKind, v: &Expr) -> Option<(&'static str, &'static str, &'static str)> {
+    // Only values whose repr the message can print exactly.
+    if !exact_repr(v) {
+        return None;
+    }
     let input_type = match v {
         Expr::Str { .. } => "str",
         Expr::Int { .. } => "int",
@@ -119,6 +123,18 @@ fn literal_error(kind: FieldKind, v: &Expr) -> Option<(&'static str, &'static st
             Some(("Input should be a valid list", "list_type", input_type))
         }
         _ => None,
+    }
+}
+
+/// Whether `consumed::render` prints `v` exactly as Python's `repr()`.
+fn exact_repr(v: &Expr) -> bool {
+    match v {
+        Expr::Str { value, .. } => value
+            .chars()
+            .all(|c| (' '..='~').contains(&c) && c != '\'' && c != '\\'),
+        Expr::Int { .. } | Expr::Bool { .. } | Expr::NoneLit { .. } | Expr::Literal { .. } => true,
+        Expr::List { elts, .. } => elts.iter().all(exact_repr),
+        _ => false,
     }
 }
 
