@@ -707,6 +707,41 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_in_an_imported_graph_factory_rechecks_its_callers() {
+        let factory = |sink: &str| {
+            format!("from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\nclass A(Task):\n    x: int = 0\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        self.publish_work(A(x=1), input_task=task)\n\ndef make():\n    g = Graph(name='f')\n    p = P()\n    g.add_worker(p)\n{sink}    return g, p\n")
+        };
+        let main = "from factory import A, make\n\ndef main():\n    g, p = make()\n    g.run(initial_tasks=[(p, A())])\n";
+        let (factory_path, main_path) = (
+            PathBuf::from("/ws/factory.py"),
+            PathBuf::from("/ws/main.py"),
+        );
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(
+            factory_path.clone(),
+            Arc::from(factory("    g.set_sink(p, A)\n").as_str()),
+            None,
+        );
+        host.set_file(main_path.clone(), Arc::from(main), None);
+        assert!(host.file_diagnostics(&main_path).is_empty());
+        let without = factory("");
+        host.set_file(factory_path.clone(), Arc::from(without.as_str()), None);
+        let got = host.file_diagnostics(&main_path);
+        let fresh = fresh_diagnostics(&[
+            (factory_path.clone(), without),
+            (main_path.clone(), main.to_string()),
+        ]);
+        assert_eq!(got, fresh[1]);
+        assert_eq!(
+            got.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+            ["RT3"]
+        );
+        assert_eq!(&main[got[0].range.start()..got[0].range.end()], "make()");
+        assert!(host.file_diagnostics(&factory_path).is_empty());
+    }
+
+    #[test]
     fn a_keystroke_in_one_function_rechecks_only_that_function() {
         let text = crate::testing::generate_planai_module(600);
         let path = PathBuf::from("/ws/gen.py");

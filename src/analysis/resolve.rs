@@ -217,26 +217,51 @@ impl<'h> Ctx<'h> {
         }
     }
 
-    /// The module-level function `name` of `path`, when the name is bound to it alone,
-    /// unconditionally and without syntax errors; reading it makes the current unit depend
-    /// on the function's text.
-    pub fn user_function(&self, path: &Path, name: &str) -> Option<&'h FunctionSummary> {
-        let f = self.file(path)?;
-        let s = f.summary.as_deref()?;
-        let [binding] = s.bindings.get(name)?.as_slice() else {
-            return None;
-        };
-        let BindingKind::Function(i) = binding.kind() else {
-            return None;
-        };
-        if binding.conditional || s.is_erroneous(super::summary::DefRef::Function(i)) {
-            return None;
+    /// The module-level function `name` names in `path`'s module scope — defined there or
+    /// imported from a workspace module — when every name on the way is bound once,
+    /// unconditionally, and the function has no syntax errors. Reading it makes the current
+    /// unit depend on the function's text.
+    pub fn resolve_function(
+        &self,
+        path: &Path,
+        name: &str,
+    ) -> Option<(Arc<Path>, &'h FunctionSummary)> {
+        let (mut path, mut name) = (self.file(path)?.path.clone(), name.to_string());
+        for _ in 0..MAX_DEPTH {
+            let f = self.file(&path)?;
+            let s = f.summary.as_deref()?;
+            let [binding] = s.bindings.get(name.as_str())?.as_slice() else {
+                return None;
+            };
+            if binding.conditional {
+                return None;
+            }
+            match binding.kind() {
+                BindingKind::Function(i) => {
+                    if s.is_erroneous(super::summary::DefRef::Function(i)) {
+                        return None;
+                    }
+                    let function = s.functions.get(i)?;
+                    self.deps
+                        .borrow_mut()
+                        .read(f, super::incremental::DepItem::Function(i as u32));
+                    return Some((f.path.clone(), function));
+                }
+                BindingKind::Import(i) => {
+                    let import = s.imports.get(i)?;
+                    let member = import.member.clone()?;
+                    match self.resolve_module(&f.path, import.level, &import.module)? {
+                        ModuleTarget::File(p) => {
+                            path = p;
+                            name = member.to_string();
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
         }
-        let function = s.functions.get(i)?;
-        self.deps
-            .borrow_mut()
-            .read(f, super::incremental::DepItem::Function(i as u32));
-        Some(function)
+        None
     }
 
     pub fn class_name(&self, c: &ClassRef) -> String {

@@ -120,6 +120,8 @@ fn run_scopes(
             inlining: Vec::new(),
             out_start,
             raised_unseen: false,
+            own_path: path.clone(),
+            call_site: None,
         };
         flow.stmts(body);
     }
@@ -167,12 +169,17 @@ fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usi
                     )
             }
             Symbol::BuiltinOther(name) => name == "SubGraphWorker",
-            Symbol::Function if depth > 0 && !discarded.contains(&f.range()) => match f.as_name() {
-                Some(name) => ctx.user_function(path, name).is_some_and(|callee| {
-                    may_build_graphs_within(ctx, path, &callee.body, depth - 1)
-                }),
-                None => false,
-            },
+            Symbol::Function if depth > 0 && !discarded.contains(&f.range()) => {
+                match f
+                    .as_name()
+                    .and_then(|name| ctx.resolve_function(path, name))
+                {
+                    Some((home, callee)) => {
+                        may_build_graphs_within(ctx, &home, &callee.body, depth - 1)
+                    }
+                    None => false,
+                }
+            }
             _ => false,
         }
     })
@@ -232,6 +239,8 @@ enum Val {
 struct WorkerInst<'a> {
     class: Option<ClassRef>,
     call: Option<&'a CallExpr>,
+    /// The file of `call`.
+    path: Arc<Path>,
     /// Shown in messages when the class is unknown.
     display: String,
     /// The graph the worker was last added to.
@@ -273,6 +282,11 @@ struct Flow<'c, 'h, 'a> {
     inlining: Vec<*const FunctionSummary>,
     /// Where this flow's diagnostics start in `out`.
     out_start: usize,
+    /// The file the flow's diagnostics belong to (`path` differs while a factory from another
+    /// module is inlined).
+    own_path: Arc<Path>,
+    /// While a factory from another module is inlined: the call of it in `own_path`.
+    call_site: Option<TextRange>,
     /// PlanAI raised at a statement another check reports (a Task constructor call, see
     /// `tasks`) or inside an inlined factory (whose diagnostics are dropped here).
     raised_unseen: bool,
@@ -564,8 +578,8 @@ where
         }
         if let Expr::Name { id, .. } = &c.func {
             if !self.env.contains_key(id.as_str()) && !self.locals.contains(id.as_str()) {
-                if let Some(f) = self.ctx.user_function(&self.path, id) {
-                    return self.inline(f, c);
+                if let Some((home, f)) = self.ctx.resolve_function(&self.path, id) {
+                    return self.inline(home, f, c);
                 }
             }
         }
@@ -592,12 +606,13 @@ where
         }
     }
 
-    /// A call of a module-level function of this file: a graph factory such as
+    /// A call of a module-level function (of this file or imported from the workspace): a graph
+    /// factory such as
     /// `def build_graph(): ...; return graph, entry` is interpreted in place, so the caller
     /// knows the graph it runs. Only straight-line functions whose one `return` ends the top
     /// level of the body; arguments escape (the parameters are unknown inside). Diagnostics
     /// and edges found inside belong to the function's own unit and are dropped here.
-    fn inline(&mut self, f: &'a FunctionSummary, c: &'a CallExpr) -> Val {
+    fn inline(&mut self, home: Arc<Path>, f: &'a FunctionSummary, c: &'a CallExpr) -> Val {
         self.eval_args_escaping(c);
         let key = f as *const FunctionSummary;
         if self.inlining.len() >= MAX_INLINE_DEPTH
@@ -624,6 +639,13 @@ where
         let (out_mark, edges_mark) = (self.out.len(), self.edges.len());
         let env = std::mem::take(&mut self.env);
         let locals = std::mem::replace(&mut self.locals, function_locals(f));
+        // Names in the body resolve in the function's own module; where it adds workers is
+        // recorded as this call when that module is another file.
+        let path = std::mem::replace(&mut self.path, home);
+        let call_site = self.call_site;
+        if self.call_site.is_none() && *self.path != *self.own_path {
+            self.call_site = Some(c.range);
+        }
         self.inlining.push(key);
         let mut result = Val::NoneLit;
         for s in &f.body {
@@ -647,6 +669,8 @@ where
         }
         self.env = env;
         self.locals = locals;
+        self.path = path;
+        self.call_site = call_site;
         self.out.truncate(out_mark);
         self.edges.truncate(edges_mark);
         result
@@ -672,6 +696,7 @@ where
                 self.workers.push(WorkerInst {
                     class: None,
                     call: None,
+                    path: self.path.clone(),
                     display,
                     graph: Some(g),
                     escaped: true,
@@ -724,6 +749,7 @@ where
         self.workers.push(WorkerInst {
             class,
             call,
+            path: self.path.clone(),
             display,
             graph: None,
             escaped: false,
@@ -925,7 +951,7 @@ where
             return ConsumedTypes::Unknown;
         };
         let call = self.workers[w].call;
-        let path = self.path.clone();
+        let path = self.workers[w].path.clone();
         consumed_types(
             self.ctx,
             InstanceSpec {
@@ -962,7 +988,7 @@ where
             return OutputTypes::Unknown;
         };
         let call = self.workers[w].call;
-        let path = self.path.clone();
+        let path = self.workers[w].path.clone();
         output_types(
             self.ctx,
             InstanceSpec {
@@ -1457,6 +1483,9 @@ where
             return;
         }
         self.graphs[g].workers.push(w);
+        // Ranges are reported in this flow's file: a worker added by a factory from another
+        // module is "added" at the call of that factory.
+        let range = self.call_site.unwrap_or(range);
         self.graphs[g].add_sites.insert(w, range);
         self.workers[w].graph = Some(g);
     }
@@ -1604,7 +1633,7 @@ where
             return;
         }
         let call = self.workers[d].call;
-        let path = self.path.clone();
+        let path = self.workers[d].path.clone();
         let from_kwarg = call.is_some_and(|c| c.keyword("join_type").is_some());
         let jt = match consumed::field_value(
             self.ctx,
@@ -1938,7 +1967,7 @@ where
                 continue;
             }
             let call = self.workers[w].call;
-            let path = self.path.clone();
+            let path = self.workers[w].path.clone();
             let spec = InstanceSpec {
                 class: &cls,
                 call: call.map(|c| (&*path, c)),
@@ -2146,7 +2175,7 @@ where
         }
         if self.ctx.derives_from_builtin(cls, "LLMTaskWorker") && !overrides_llm_flow {
             let call = self.workers[w].call;
-            let path = self.path.clone();
+            let path = self.workers[w].path.clone();
             let spec = InstanceSpec {
                 class: cls,
                 call: call.map(|c| (&*path, c)),
