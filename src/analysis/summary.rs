@@ -1751,7 +1751,11 @@ impl<'s, 'p> Builder<'s, 'p> {
                         .is_some_and(|a| a.kind() == "float")
             }
             // Bytes; other strings are `Expr::Str`.
-            "string" => self.text(n).bytes().take(2).any(|c| c == b'b' || c == b'B'),
+            "string" => self
+                .text(n)
+                .bytes()
+                .take_while(u8::is_ascii_alphabetic)
+                .any(|c| c == b'b' || c == b'B'),
             _ => false,
         };
         if literal {
@@ -2507,6 +2511,38 @@ mod tests {
         assert!(matches!(&vals[0], Expr::Str { value, .. } if value == "x{y}"));
         assert!(matches!(&vals[1], Expr::Other { .. }));
         assert!(matches!(&vals[2], Expr::Str { value, .. } if value == "\\n"));
+    }
+
+    #[test]
+    fn literals_keep_their_python_repr() {
+        let s = summary("a = 'bar'\nb = b'x'\nc = -1.5\nd = {'k': [1, 2.0], 'n': None}\ne = 1e16\nf = ...\ng = 'B'\n");
+        let vals: Vec<String> = s
+            .body
+            .iter()
+            .map(|st| match st {
+                Stmt::Assign {
+                    value: Some(Expr::Str { value, .. }),
+                    ..
+                } => format!("str {value}"),
+                Stmt::Assign {
+                    value: Some(Expr::Literal { repr, .. }),
+                    ..
+                } => repr.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            vals,
+            [
+                "str bar",
+                "b'x'",
+                "-1.5",
+                "{'k': [1, 2.0], 'n': None}",
+                "1e+16",
+                "Ellipsis",
+                "str B"
+            ]
+        );
     }
 
     #[test]
