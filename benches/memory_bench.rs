@@ -121,6 +121,7 @@ fn measure(lines: usize) {
     // Where the bytes are: drop the fields one by one.
     let FileSummary {
         future_annotations: _,
+        module_error: _,
         imports,
         star_imports,
         classes,

@@ -167,3 +167,33 @@ fn skipped_files_are_reported_and_named_paths_that_cannot_be_checked_exit_2() {
         );
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_does_not_make_check_panic() {
+    // Enough diagnostics to overflow a pipe buffer, so the write meets the closed pipe.
+    let mut src = String::new();
+    for i in 0..3000 {
+        src.push_str(&format!("def f{i}(:\n    pass\n"));
+    }
+    let dir = workspace(&[("bad.py", &src)]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planai-lsp"))
+        .args(["check", "bad.py"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run planai-lsp");
+    // Like `| head -1`: read one line, then close the pipe.
+    {
+        use std::io::BufRead;
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(first.contains("error[syntax]"), "{first}");
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101));
+    assert_eq!(output.status.code(), Some(1), "the check's own exit status");
+}

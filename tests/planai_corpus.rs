@@ -1,6 +1,7 @@
 //! Zero false positives on real PlanAI code: analyses every module of the planai 0.7.1 wheel
-//! and sdist (downloaded once with pip, cached under `<target>/planai-corpus/`) and fails on
-//! any PlanAI error or warning. The sdist's `tests/` directories (deliberately invalid
+//! and sdist and of the planaieditor 0.2 sdist (its code snippets are PlanAI workflows that
+//! import planai as a dependency), downloaded once with pip and cached under
+//! `<target>/planai-corpus/`, and fails on any PlanAI error or warning. The sdist's `tests/` directories (deliberately invalid
 //! workers) are excluded, as the semantics doc §3 says.
 
 use std::path::{Path, PathBuf};
@@ -60,13 +61,15 @@ fn corpus() -> PathBuf {
     std::fs::create_dir_all(&base).unwrap();
     let _lock = FileLock::acquire(&base.join(".lock"));
     let unpacked = base.join("unpacked");
-    if unpacked.join(".done").exists() {
+    // Bump the marker when the set of downloads changes.
+    if unpacked.join(".done-2").exists() {
         return unpacked;
     }
     let dl = base.join("download");
-    for (sub, flag) in [
-        ("wheel", "--only-binary=:all:"),
-        ("sdist", "--no-binary=:all:"),
+    for (sub, requirement, flag) in [
+        ("wheel", "planai==0.7.1", "--only-binary=:all:"),
+        ("sdist", "planai==0.7.1", "--no-binary=:all:"),
+        ("editor", "planaieditor==0.2", "--no-binary=:all:"),
     ] {
         let dir = dl.join(sub);
         run(
@@ -75,13 +78,13 @@ fn corpus() -> PathBuf {
                     "-m",
                     "pip",
                     "download",
-                    "planai==0.7.1",
+                    requirement,
                     "--no-deps",
                     flag,
                     "-d",
                 ])
                 .arg(&dir),
-            "pip download planai==0.7.1",
+            &format!("pip download {requirement}"),
         );
     }
     let _ = std::fs::remove_dir_all(&unpacked);
@@ -91,9 +94,10 @@ import sys, os, glob, zipfile, tarfile
 dl, out = sys.argv[1], sys.argv[2]
 for w in glob.glob(os.path.join(dl, "wheel", "*.whl")):
     zipfile.ZipFile(w).extractall(os.path.join(out, "wheel"))
-for s in glob.glob(os.path.join(dl, "sdist", "*.tar.gz")):
-    with tarfile.open(s) as t:
-        t.extractall(os.path.join(out, "sdist"))
+for sub in ("sdist", "editor"):
+    for s in glob.glob(os.path.join(dl, sub, "*.tar.gz")):
+        with tarfile.open(s) as t:
+            t.extractall(os.path.join(out, sub))
 "#;
     run(
         Command::new("python3")
@@ -103,7 +107,7 @@ for s in glob.glob(os.path.join(dl, "sdist", "*.tar.gz")):
             .arg(&unpacked),
         "unpacking the planai corpus",
     );
-    std::fs::write(unpacked.join(".done"), b"ok").unwrap();
+    std::fs::write(unpacked.join(".done-2"), b"ok").unwrap();
     unpacked
 }
 
@@ -118,10 +122,13 @@ fn planai_package_and_examples_have_no_planai_diagnostics() {
     let corpus = corpus();
     let mut problems = Vec::new();
     let mut analysed = 0;
+    let mut editor_files = 0;
     // Each distribution is its own workspace (the sdist has a `src/` layout).
     let mut roots: Vec<PathBuf> = vec![corpus.join("wheel")];
-    if let Ok(rd) = std::fs::read_dir(corpus.join("sdist")) {
-        roots.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    for sub in ["sdist", "editor"] {
+        if let Ok(rd) = std::fs::read_dir(corpus.join(sub)) {
+            roots.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
     }
     for root in roots {
         let files: Vec<PathBuf> = workspace::discover_python_files(std::slice::from_ref(&root))
@@ -131,6 +138,9 @@ fn planai_package_and_examples_have_no_planai_diagnostics() {
         let mut host = AnalysisHost::new();
         host.set_roots(vec![root.clone()]);
         host.insert_files(workspace::load_files(&files));
+        if root.starts_with(corpus.join("editor")) {
+            editor_files += files.len();
+        }
         for f in &files {
             analysed += 1;
             let text = std::fs::read_to_string(f).unwrap_or_default();
@@ -149,6 +159,10 @@ fn planai_package_and_examples_have_no_planai_diagnostics() {
             }
         }
     }
+    assert!(
+        editor_files >= 10,
+        "expected the planaieditor sdist in the corpus, got {editor_files} files"
+    );
     assert!(
         analysed > 40,
         "expected the planai corpus to have many modules, got {analysed}"

@@ -412,6 +412,66 @@ pub static OTHER_NAMES: &[&str] = &[
 /// Index of a class in `CLASSES`.
 pub type BuiltinId = usize;
 
+/// The public names of planai 0.7.1's `__init__` (`dir(planai)` after `import planai`, besides
+/// the submodules in `PLANAI_SUBMODULES`).
+pub const PLANAI_TOP_LEVEL_NAMES: &[&str] = &[
+    "BaseLLMTaskWorker",
+    "CachedLLMTaskWorker",
+    "CachedTaskWorker",
+    "ChatMessage",
+    "ChatTask",
+    "ChatTaskWorker",
+    "Graph",
+    "InitialTaskWorker",
+    "JoinedTaskWorker",
+    "LLMInterface",
+    "LLMTaskWorker",
+    "ProvenanceChain",
+    "PydanticDictWrapper",
+    "SubGraphWorker",
+    "Task",
+    "TaskWorker",
+    "Tool",
+    "UserInputRequest",
+    "Workspace",
+    "WorkspaceLLMTaskWorker",
+    "WorkspaceTask",
+    "hash_files",
+    "llm_from_config",
+    "make_file_tools",
+    "tool",
+];
+
+/// The submodules of the planai 0.7.1 package (`from planai import testing` imports one).
+pub const PLANAI_SUBMODULES: &[&str] = &[
+    "_version",
+    "cached_task",
+    "chat_task",
+    "cli",
+    "cli_cache",
+    "cli_optimize_prompt",
+    "cli_utils",
+    "dispatcher",
+    "graph",
+    "graph_task",
+    "integrations",
+    "joined_task",
+    "llm_task",
+    "media_task",
+    "merged_task",
+    "patterns",
+    "provenance",
+    "pydantic_dict_wrapper",
+    "stats",
+    "task",
+    "testing",
+    "tools",
+    "user_input",
+    "utils",
+    "web_interface",
+    "workspace_task",
+];
+
 pub fn class_by_name(name: &str) -> Option<BuiltinId> {
     CLASSES.iter().position(|c| c.name == name)
 }

@@ -569,8 +569,10 @@ pub fn render(e: &Expr) -> String {
         ),
         Expr::BitOr { left, right, .. } => format!("{} | {}", render(left), render(right)),
         Expr::NoneLit { .. } => "None".into(),
+        Expr::Bool { value, .. } => if *value { "True" } else { "False" }.into(),
         Expr::Str { value, .. } => format!("'{value}'"),
         Expr::Int { value, .. } => value.to_string(),
+        Expr::Literal { repr, .. } => repr.to_string(),
         Expr::List { elts, .. } => format!(
             "[{}]",
             elts.iter().map(render).collect::<Vec<_>>().join(", ")

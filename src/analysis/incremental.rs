@@ -7,6 +7,8 @@
 //! Dependencies are recorded by `resolve::Ctx` as the checks read the host:
 //! - a file's module scope (`DepItem::Scope`), read by every name resolution in that file;
 //! - a class (`DepItem::Class`), read whenever a check looks into the class body;
+//! - a module-level function (`DepItem::Function`), read when a graph factory is interpreted
+//!   in its caller;
 //! - the workspace usage index, read by class checks that go silent on dynamic usage;
 //! - the set of files and module names (`AnalysisHost::structure_generation`).
 //!
@@ -84,6 +86,8 @@ pub enum DepItem {
     Scope,
     /// Index into `FileSummary::classes` (u32 keeps a dependency at 32 bytes).
     Class(u32),
+    /// Index into `FileSummary::functions`: a graph factory whose body a unit interpreted.
+    Function(u32),
 }
 
 impl DepItem {
@@ -91,6 +95,7 @@ impl DepItem {
         match self {
             DepItem::Scope => Some(summary.fingerprints.scope),
             DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
+            DepItem::Function(i) => summary.fingerprints.functions.get(i as usize).copied(),
         }
     }
 }
@@ -575,7 +580,7 @@ mod tests {
 
     const TASKS: &str = "from planai import Task\n\nclass A(Task):\n    x: int = 0\n\nclass B(Task):\n    y: int = 0\n\nclass C(A):\n    pass\n";
     const WORKERS: &str = "from typing import List, Type\nfrom planai import Task, TaskWorker, LLMTaskWorker\nfrom tasks import A, B, C\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: B):\n        self.publish_work(B(), input_task=task)\n\nclass Q(TaskWorker):\n    output_types = [B]\n    def consume_work(self, task: C):\n        self.publish_work(A())\n\nclass L(LLMTaskWorker):\n    output_types: List[Type[Task]] = [B]\n    prompt: str = 'p'\n    def consume_work(self, task: A):\n        pass\n";
-    const GRAPH: &str = "from planai import Graph\nfrom tasks import A, B\nfrom workers import P, Q, L\n\ndef build():\n    g = Graph(name='g')\n    p, q, l = P(), Q(), L(llm=None)\n    g.add_workers(p, q)\n    g.set_dependency(p, q).next(l)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\ng2 = Graph(name='m')\nw = P()\ng2.add_worker(w)\ng2.set_sink(w, B)\n";
+    const GRAPH: &str = "from planai import Graph\nfrom tasks import A, B\nfrom workers import P, Q, L\n\ndef build():\n    g = Graph(name='g')\n    p, q, l = P(), Q(), L(llm=None)\n    g.add_workers(p, q)\n    g.set_dependency(p, q).next(l)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\ng2 = Graph(name='m')\nw = P()\ng2.add_worker(w)\ng2.set_sink(w, B)\n\ndef make():\n    g3 = Graph(name='f')\n    v = P()\n    g3.add_worker(v)\n    return g3, v\n\ndef use():\n    g4, v4 = make()\n    g4.run(initial_tasks=[(v4, B())])\n";
 
     fn fresh_diagnostics(files: &[(PathBuf, String)]) -> Vec<Vec<Diagnostic>> {
         let mut host = AnalysisHost::new();
@@ -674,6 +679,66 @@ mod tests {
             reused > 400,
             "the cache was hardly used: {reused} units reused"
         );
+    }
+
+    #[test]
+    fn an_edit_in_a_graph_factory_rechecks_its_callers() {
+        let path = PathBuf::from("/ws/app.py");
+        let text = |sink: &str| {
+            format!("from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\nclass A(Task):\n    x: int = 0\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        self.publish_work(A(x=1), input_task=task)\n\ndef make():\n    g = Graph(name='f')\n    p = P()\n    g.add_worker(p)\n{sink}    return g, p\n\ndef main():\n    g, p = make()\n    g.run(initial_tasks=[(p, A())])\n")
+        };
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(
+            path.clone(),
+            Arc::from(text("    g.set_sink(p, A)\n").as_str()),
+            None,
+        );
+        assert!(host.file_diagnostics(&path).is_empty());
+        let without = text("");
+        host.set_file(path.clone(), Arc::from(without.as_str()), None);
+        let (got, counts) = host.file_diagnostics_counted(&path);
+        assert_eq!(got, fresh_diagnostics(&[(path.clone(), without)])[0]);
+        assert_eq!(
+            got.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+            ["RT3"]
+        );
+        assert!(counts.reused > 0, "{counts:?}");
+    }
+
+    #[test]
+    fn an_edit_in_an_imported_graph_factory_rechecks_its_callers() {
+        let factory = |sink: &str| {
+            format!("from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\nclass A(Task):\n    x: int = 0\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        self.publish_work(A(x=1), input_task=task)\n\ndef make():\n    g = Graph(name='f')\n    p = P()\n    g.add_worker(p)\n{sink}    return g, p\n")
+        };
+        let main = "from factory import A, make\n\ndef main():\n    g, p = make()\n    g.run(initial_tasks=[(p, A())])\n";
+        let (factory_path, main_path) = (
+            PathBuf::from("/ws/factory.py"),
+            PathBuf::from("/ws/main.py"),
+        );
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(
+            factory_path.clone(),
+            Arc::from(factory("    g.set_sink(p, A)\n").as_str()),
+            None,
+        );
+        host.set_file(main_path.clone(), Arc::from(main), None);
+        assert!(host.file_diagnostics(&main_path).is_empty());
+        let without = factory("");
+        host.set_file(factory_path.clone(), Arc::from(without.as_str()), None);
+        let got = host.file_diagnostics(&main_path);
+        let fresh = fresh_diagnostics(&[
+            (factory_path.clone(), without),
+            (main_path.clone(), main.to_string()),
+        ]);
+        assert_eq!(got, fresh[1]);
+        assert_eq!(
+            got.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+            ["RT3"]
+        );
+        assert_eq!(&main[got[0].range.start()..got[0].range.end()], "make()");
+        assert!(host.file_diagnostics(&factory_path).is_empty());
     }
 
     #[test]

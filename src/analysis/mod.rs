@@ -515,7 +515,7 @@ impl AnalysisHost {
 }
 
 /// Whether `f` (or a function nested in it) binds `name` locally.
-fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
+pub(crate) fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
     use summary::{AssignTarget, Stmt};
     if f.params.iter().any(|p| p.name == name) {
         return true;
@@ -714,6 +714,35 @@ mod tests {
         );
         let in_build = src.find("g = Graph").unwrap();
         assert!(host.resolve_class_at(p, in_build, "A").is_none());
+    }
+
+    #[test]
+    fn edges_around_a_worker_from_an_unseen_factory_are_kept() {
+        // The shape of deepsearch's setup_graph(): a worker made by a planai.patterns factory in
+        // the middle of a `.next()` chain, and one built inline by another factory call.
+        let src = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\nfrom planai.patterns import create_search_fetch_worker\n\nclass A(Task):\n    x: int = 0\n\nclass W(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        pass\n\ndef setup_graph(llm):\n    graph = Graph(name='g')\n    a, b, c, d = W(), W(), W(), W()\n    fetch = create_search_fetch_worker(llm=llm)\n    graph.add_workers(a, b, fetch, c, d)\n    graph.set_dependency(a, b).next(fetch).next(c).next(create_search_fetch_worker(llm=llm)).next(d)\n    graph.set_dependency(b, d)\n    graph.set_sink(d, A)\n    return graph, a\n";
+        let mut host = AnalysisHost::new();
+        host.set_file("/ws/m.py".into(), Arc::from(src), None);
+        let p = Path::new("/ws/m.py");
+        let edges: Vec<(String, String)> = host
+            .graph_edges(p)
+            .into_iter()
+            .map(|e| (e.upstream, e.downstream))
+            .collect();
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            edges,
+            vec![
+                pair("W", "W"),
+                pair("W", "fetch"),
+                pair("fetch", "W"),
+                pair("W", "create_search_fetch_worker(...)"),
+                pair("create_search_fetch_worker(...)", "W"),
+                pair("W", "W"),
+                pair("W", "SinkWorker"),
+            ]
+        );
+        assert!(codes_of(&host, "/ws/m.py").is_empty());
     }
 
     #[test]

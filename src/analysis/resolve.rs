@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::builtins::{self, BuiltinId};
-use super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
+use super::summary::{BindingKind, ClassSummary, Expr, FileSummary, FunctionSummary};
 use super::{AnalysisHost, FileData, FxMap};
 
 /// Maximum length of an import/re-export chain followed before giving up.
@@ -226,6 +226,53 @@ impl<'h> Ctx<'h> {
         }
     }
 
+    /// The module-level function `name` names in `path`'s module scope — defined there or
+    /// imported from a workspace module — when every name on the way is bound once,
+    /// unconditionally, and the function has no syntax errors. Reading it makes the current
+    /// unit depend on the function's text.
+    pub fn resolve_function(
+        &self,
+        path: &Path,
+        name: &str,
+    ) -> Option<(Arc<Path>, &'h FunctionSummary)> {
+        let (mut path, mut name) = (self.file(path)?.path.clone(), name.to_string());
+        for _ in 0..MAX_DEPTH {
+            let f = self.file(&path)?;
+            let s = f.summary.as_deref()?;
+            let [binding] = s.bindings.get(name.as_str())?.as_slice() else {
+                return None;
+            };
+            if binding.conditional {
+                return None;
+            }
+            match binding.kind() {
+                BindingKind::Function(i) => {
+                    if s.is_erroneous(super::summary::DefRef::Function(i)) {
+                        return None;
+                    }
+                    let function = s.functions.get(i)?;
+                    self.deps
+                        .borrow_mut()
+                        .read(f, super::incremental::DepItem::Function(i as u32));
+                    return Some((f.path.clone(), function));
+                }
+                BindingKind::Import(i) => {
+                    let import = s.imports.get(i)?;
+                    let member = import.member.clone()?;
+                    match self.resolve_module(&f.path, import.level, &import.module)? {
+                        ModuleTarget::File(p) => {
+                            path = p;
+                            name = member.to_string();
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     pub fn class_name(&self, c: &ClassRef) -> String {
         match c {
             ClassRef::Builtin(id) => builtins::class(*id).name.to_string(),
@@ -395,6 +442,16 @@ impl<'h> Ctx<'h> {
                 let mut result: Option<Symbol> = None;
                 for b in bindings {
                     let sym = match b.kind() {
+                        BindingKind::Class(i)
+                            if summary.is_erroneous(super::summary::DefRef::Class(i)) =>
+                        {
+                            Symbol::Unknown
+                        }
+                        BindingKind::Function(i)
+                            if summary.is_erroneous(super::summary::DefRef::Function(i)) =>
+                        {
+                            Symbol::Unknown
+                        }
                         BindingKind::Class(i) => {
                             if self.is_builtin_file(&f.path) {
                                 match builtins::class_by_name(name) {

@@ -15,6 +15,10 @@ pub type Name = ecow::EcoString;
 /// Deeper expressions are summarised as `Expr::Other`; keeps pathological inputs cheap.
 const MAX_EXPR_DEPTH: usize = 48;
 
+/// Longer literal reprs (big dict literals) are not kept: not worth their memory, and the
+/// length bound keeps computing them cheap.
+const MAX_LITERAL_REPR: usize = 160;
+
 /// A Python expression, reduced to the forms PlanAI checks care about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -76,6 +80,12 @@ pub enum Expr {
         range: TextRange,
     },
     Lambda {
+        range: TextRange,
+    },
+    /// Another literal (a float, complex, bytes, `...`, or a dict of literals) with its
+    /// Python `repr()`; only built when the repr is certain.
+    Literal {
+        repr: Name,
         range: TextRange,
     },
     /// Anything else; `children` keeps nested calls so instantiations inside are still seen.
@@ -147,6 +157,7 @@ impl Expr {
             | Expr::Comprehension { range, .. }
             | Expr::Starred { range, .. }
             | Expr::Lambda { range }
+            | Expr::Literal { range, .. }
             | Expr::Other { range, .. } => *range,
             Expr::Call(c) => c.range,
         }
@@ -524,6 +535,9 @@ pub struct FileSummary {
     /// Definitions whose tree contains a syntax error: error recovery depends on more than
     /// their own text, so they are never reused by text and their fingerprints never match.
     pub erroneous_defs: Vec<DefRef>,
+    /// A module-level statement outside class and function definitions contains a syntax
+    /// error: the module-level statements are not checked (their recovery is a guess).
+    pub module_error: bool,
     /// Position-independent fingerprints of the parts other code can observe; the
     /// incremental diagnostics cache (`analysis::incremental`) compares them across edits.
     pub fingerprints: Fingerprints,
@@ -562,6 +576,15 @@ impl Fingerprints {
             (&import.local, import.level, &import.module, &import.member).hash(&mut scope);
         }
         summary.star_imports.hash(&mut scope);
+        // Names bound to definitions with syntax errors resolve to nothing (see
+        // `FileSummary::is_erroneous`), so which definitions those are is part of the scope.
+        for def in &summary.erroneous_defs {
+            match def {
+                DefRef::Class(i) => (1u8, *i).hash(&mut scope),
+                DefRef::Function(i) => (2u8, *i).hash(&mut scope),
+            }
+        }
+        summary.module_error.hash(&mut scope);
         let mut classes = vec![0; summary.classes.len()];
         let mut functions = vec![0; summary.functions.len()];
         for (range, def) in &summary.def_spans {
@@ -708,6 +731,16 @@ impl FileSummary {
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
         b.summary.body = body;
+        if root.has_error() {
+            let mut cursor = root.walk();
+            b.summary.module_error = root.children(&mut cursor).any(|c| {
+                c.has_error()
+                    && !matches!(
+                        c.kind(),
+                        "class_definition" | "function_definition" | "decorated_definition"
+                    )
+            });
+        }
         let scope_events = std::hash::Hasher::finish(&b.scope_events);
         b.summary.fingerprints =
             Fingerprints::compute(&b.summary, text, scope_events, root.has_error());
@@ -819,6 +852,13 @@ impl FileSummary {
         };
         self.fingerprints.module_body = module_body_fingerprint(self, text);
         Some((old_def, new_def))
+    }
+
+    /// Whether a module-level definition contains a syntax error. Such a definition is
+    /// unknown to the checks: its name resolves to nothing and its own unit reports nothing,
+    /// so no conclusion is drawn from tree-sitter's error recovery.
+    pub fn is_erroneous(&self, def: DefRef) -> bool {
+        self.erroneous_defs.contains(&def)
     }
 
     /// The class defined at module level with this name, if it is bound exactly once.
@@ -1699,6 +1739,37 @@ impl<'s, 'p> Builder<'s, 'p> {
             };
         }
         let d = depth + 1;
+        let literal = match n.kind() {
+            "float" | "ellipsis" | "dictionary" => true,
+            // Imaginary literals (`2j`) are integers to tree-sitter.
+            "integer" => self.text(n).ends_with(['j', 'J']),
+            // `-1.5` (negative integers are `Expr::Int`).
+            "unary_operator" => {
+                n.child_by_field_name("operator")
+                    .is_some_and(|o| self.text(o) == "-")
+                    && n.child_by_field_name("argument")
+                        .is_some_and(|a| a.kind() == "float")
+            }
+            // Bytes; other strings are `Expr::Str`.
+            "string" => self
+                .text(n)
+                .bytes()
+                .take_while(u8::is_ascii_alphabetic)
+                .any(|c| c == b'b' || c == b'B'),
+            _ => false,
+        };
+        if literal {
+            // Long reprs (big dict literals) are not worth their memory.
+            if let Some(repr) = self
+                .literal_repr(n, d)
+                .filter(|r| r.len() <= MAX_LITERAL_REPR)
+            {
+                return Expr::Literal {
+                    repr: Name::from(repr),
+                    range,
+                };
+            }
+        }
         match n.kind() {
             "identifier" => Expr::Name {
                 id: Name::from(self.text(n)),
@@ -1960,6 +2031,118 @@ impl<'s, 'p> Builder<'s, 'p> {
         }
     }
 
+    /// Python's `repr()` of a literal, when it is certain: numbers, simple strings and bytes
+    /// (printable ASCII without quotes or backslashes), `True`/`False`/`None`, `...`, and
+    /// lists, tuples and dicts of those. Sets are left out (their order depends on hashing).
+    fn literal_repr(&self, n: Node, depth: usize) -> Option<String> {
+        if depth > MAX_EXPR_DEPTH {
+            return None;
+        }
+        let d = depth + 1;
+        let simple = |s: &str| {
+            s.chars()
+                .all(|c| (' '..='~').contains(&c) && c != '\'' && c != '\\')
+        };
+        match n.kind() {
+            "integer" if !self.text(n).ends_with(['j', 'J']) => {
+                parse_int(self.text(n)).map(|v| v.to_string())
+            }
+            "float" | "integer" => {
+                let t = self.text(n).replace('_', "");
+                match t.strip_suffix(['j', 'J']) {
+                    Some(imag) => {
+                        let r = py_float_repr(imag.parse().ok()?);
+                        Some(format!("{}j", r.strip_suffix(".0").unwrap_or(&r)))
+                    }
+                    None => Some(py_float_repr(t.parse().ok()?)),
+                }
+            }
+            "unary_operator" => {
+                let arg = n.child_by_field_name("argument")?;
+                let op = n.child_by_field_name("operator")?;
+                if self.text(op) != "-" || arg.kind() != "float" {
+                    return None;
+                }
+                let repr = self.literal_repr(arg, d)?;
+                Some(match repr.strip_prefix('-') {
+                    Some(positive) => positive.to_string(),
+                    None => format!("-{repr}"),
+                })
+            }
+            "true" => Some("True".into()),
+            "false" => Some("False".into()),
+            "none" => Some("None".into()),
+            "ellipsis" => Some("Ellipsis".into()),
+            "string" => {
+                let prefix = named_children(n)
+                    .first()
+                    .filter(|c| c.kind() == "string_start")
+                    .map(|c| self.text(*c).to_ascii_lowercase())?;
+                let letters: String = prefix.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                let content: String = named_children(n)
+                    .iter()
+                    .filter(|c| c.kind() != "string_start" && c.kind() != "string_end")
+                    .map(|c| (c.kind() == "string_content").then(|| self.text(*c)))
+                    .collect::<Option<String>>()?;
+                if content.len() > MAX_LITERAL_REPR
+                    || !simple(&content)
+                    || letters.contains('f')
+                    || letters.contains('t')
+                {
+                    return None;
+                }
+                if letters.contains('b') {
+                    Some(format!("b'{content}'"))
+                } else {
+                    Some(format!("'{content}'"))
+                }
+            }
+            "list" | "tuple" => {
+                let mut items = Vec::new();
+                let mut len = 0;
+                for c in named_children(n) {
+                    let item = self.literal_repr(c, d)?;
+                    len += item.len() + 2;
+                    if len > MAX_LITERAL_REPR {
+                        return None;
+                    }
+                    items.push(item);
+                }
+                Some(match (n.kind(), items.len()) {
+                    ("list", _) => format!("[{}]", items.join(", ")),
+                    (_, 1) => format!("({},)", items[0]),
+                    _ => format!("({})", items.join(", ")),
+                })
+            }
+            "dictionary" => {
+                let mut items = Vec::new();
+                let mut len = 0;
+                for pair in named_children(n) {
+                    if pair.kind() != "pair" {
+                        return None;
+                    }
+                    let k = self.literal_repr(pair.child_by_field_name("key")?, d)?;
+                    let v = self.literal_repr(pair.child_by_field_name("value")?, d)?;
+                    len += k.len() + v.len() + 4;
+                    if len > MAX_LITERAL_REPR {
+                        return None;
+                    }
+                    // A repeated key keeps the first position and the last value.
+                    match items.iter_mut().find(|(key, _)| *key == k) {
+                        Some(item) => item.1 = v,
+                        None => items.push((k, v)),
+                    }
+                }
+                let items: Vec<String> = items
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                Some(format!("{{{}}}", items.join(", ")))
+            }
+            _ => None,
+        }
+    }
+
     /// The children kept in `Expr::Other`: only what can hold a call or a name. Literals and
     /// childless `Other`s (string delimiters, operators' literal operands) are never read
     /// there, by the checks or by `for_each_call`, so they are not stored.
@@ -1985,6 +2168,7 @@ fn keep_other_children(mut children: Vec<Expr>) -> Vec<Expr> {
                 | Expr::NoneLit { .. }
                 | Expr::Bool { .. }
                 | Expr::Lambda { .. }
+                | Expr::Literal { .. }
         ) && !matches!(e, Expr::Other { children, .. } if children.is_empty())
     });
     tight(children)
@@ -2037,7 +2221,8 @@ impl Shift for Expr {
             | Expr::Int { range, .. }
             | Expr::NoneLit { range }
             | Expr::Bool { range, .. }
-            | Expr::Lambda { range } => shift_range(range, d),
+            | Expr::Lambda { range }
+            | Expr::Literal { range, .. } => shift_range(range, d),
             Expr::Attribute { value, range, .. } => {
                 value.shift(d);
                 shift_range(range, d);
@@ -2182,6 +2367,34 @@ impl Shift for ClassSummary {
     }
 }
 
+/// Python's `repr()` of a float.
+fn py_float_repr(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = v.abs();
+    if a == 0.0 || (1e-4..1e16).contains(&a) {
+        let s = format!("{v}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let s = format!("{v:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
+    }
+}
+
 fn parse_int(t: &str) -> Option<i64> {
     let t = t.replace('_', "");
     if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -2308,6 +2521,38 @@ mod tests {
         assert!(matches!(&vals[0], Expr::Str { value, .. } if value == "x{y}"));
         assert!(matches!(&vals[1], Expr::Other { .. }));
         assert!(matches!(&vals[2], Expr::Str { value, .. } if value == "\\n"));
+    }
+
+    #[test]
+    fn literals_keep_their_python_repr() {
+        let s = summary("a = 'bar'\nb = b'x'\nc = -1.5\nd = {'k': [1, 2.0], 'n': None}\ne = 1e16\nf = ...\ng = 'B'\n");
+        let vals: Vec<String> = s
+            .body
+            .iter()
+            .map(|st| match st {
+                Stmt::Assign {
+                    value: Some(Expr::Str { value, .. }),
+                    ..
+                } => format!("str {value}"),
+                Stmt::Assign {
+                    value: Some(Expr::Literal { repr, .. }),
+                    ..
+                } => repr.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            vals,
+            [
+                "str bar",
+                "b'x'",
+                "-1.5",
+                "{'k': [1, 2.0], 'n': None}",
+                "1e+16",
+                "Ellipsis",
+                "str B"
+            ]
+        );
     }
 
     #[test]

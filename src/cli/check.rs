@@ -153,31 +153,32 @@ pub fn run(args: &[String]) -> i32 {
         .iter()
         .filter(|l| l.diagnostic.severity == Severity::Warning)
         .count();
+    let mut report = String::new();
     match options.format {
         Format::Text => {
             for item in &located {
-                println!(
-                    "{}:{}:{}: {}[{}] {}",
+                report.push_str(&format!(
+                    "{}:{}:{}: {}[{}] {}\n",
                     shown(item.path, display_base.as_deref()),
                     item.line,
                     item.column,
                     item.diagnostic.severity,
                     item.diagnostic.code,
                     item.diagnostic.message.replace('\n', " ")
-                );
+                ));
             }
             let skipped_note = if skipped_count > 0 {
                 format!(" ({skipped_count} skipped)")
             } else {
                 String::new()
             };
-            println!(
-                "Checked {} file{}{skipped_note}: {errors} error{}, {warnings} warning{}.",
+            report.push_str(&format!(
+                "Checked {} file{}{skipped_note}: {errors} error{}, {warnings} warning{}.\n",
                 texts.len(),
                 plural(texts.len()),
                 plural(errors),
                 plural(warnings)
-            );
+            ));
         }
         Format::Json => {
             let items: Vec<serde_json::Value> = located
@@ -196,17 +197,22 @@ pub fn run(args: &[String]) -> i32 {
                     })
                 })
                 .collect();
-            let report = serde_json::json!({
+            let json = serde_json::json!({
                 "files_checked": texts.len(),
                 "files_skipped": skipped_count,
                 "errors": errors,
                 "warnings": warnings,
                 "diagnostics": items,
             });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            report.push_str(&serde_json::to_string_pretty(&json).unwrap_or_default());
+            report.push('\n');
+        }
+    }
+    if let Err(e) = write_stdout(&report) {
+        // A reader that stopped early (`check | head -1`) is not an error of the check.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("planai-lsp check: cannot write the report: {e}");
+            return 2;
         }
     }
     if named_failed {
@@ -216,6 +222,14 @@ pub fn run(args: &[String]) -> i32 {
     } else {
         0
     }
+}
+
+/// Writes the report to stdout, returning write errors (`println!` would panic on EPIPE).
+fn write_stdout(report: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(report.as_bytes())?;
+    stdout.flush()
 }
 
 fn plural(count: usize) -> &'static str {

@@ -46,6 +46,7 @@ pub fn helix_capabilities() -> Value {
 /// Builds a temporary workspace and the initialize parameters for a session.
 pub struct WorkspaceBuilder {
     files: Vec<(String, String)>,
+    executables: Vec<(String, String)>,
     capabilities: Value,
     initialization_options: Value,
     configuration: Value,
@@ -55,6 +56,7 @@ impl Default for WorkspaceBuilder {
     fn default() -> Self {
         Self {
             files: Vec::new(),
+            executables: Vec::new(),
             capabilities: vscode_capabilities(),
             initialization_options: Value::Null,
             configuration: json!({}),
@@ -84,12 +86,26 @@ impl WorkspaceBuilder {
         self
     }
 
+    /// A file with the executable bit set (a fake interpreter, a script).
+    pub fn executable(mut self, relative: &str, content: &str) -> Self {
+        self.executables
+            .push((relative.to_string(), content.to_string()));
+        self
+    }
+
     fn write_files(&self) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp workspace");
         for (relative, content) in &self.files {
             let path = dir.path().join(relative);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, content).unwrap();
+        }
+        for (relative, content) in &self.executables {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, content).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         dir
     }

@@ -126,6 +126,7 @@ fn value_kind(ctx: &Ctx, path: &Path, class: &ClassSummary, v: &Expr) -> ValueKi
         | Expr::Int { .. }
         | Expr::NoneLit { .. }
         | Expr::Bool { .. }
+        | Expr::Literal { .. }
         | Expr::List { .. }
         | Expr::Tuple { .. }
         | Expr::Comprehension { .. } => ValueKind::Data,
@@ -305,7 +306,11 @@ fn check_forward_annotations(
                 };
                 let defined_before = bindings.iter().any(|b| b.start() < m.range.start());
                 let later_class = bindings.iter().find_map(|b| match b.kind() {
-                    BindingKind::Class(i) if b.start() > class.range.end() && !b.conditional => {
+                    BindingKind::Class(i)
+                        if b.start() > class.range.end()
+                            && !b.conditional
+                            && !summary.is_erroneous(super::super::summary::DefRef::Class(i)) =>
+                    {
                         Some(i)
                     }
                     _ => None,

@@ -105,6 +105,7 @@ fn run_scopes(
         if !may_build_graphs(ctx, path, body) {
             continue;
         }
+        let out_start = out.len();
         let mut flow = Flow {
             ctx: &mut *ctx,
             path: path.clone(),
@@ -116,6 +117,11 @@ fn run_scopes(
             cond_depth: 0,
             out: &mut *out,
             edges: &mut *edges,
+            inlining: Vec::new(),
+            out_start,
+            raised_unseen: false,
+            own_path: path.clone(),
+            call_site: None,
         };
         flow.stmts(body);
     }
@@ -125,6 +131,12 @@ fn run_scopes(
 /// this module starts from such a value, so scopes without one (most `consume_work` bodies)
 /// are skipped. Over-approximates: local imports make a scope relevant.
 fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
+    may_build_graphs_within(ctx, path, body, MAX_INLINE_DEPTH)
+}
+
+/// `may_build_graphs`, following calls of this file's functions (graph factories) `depth`
+/// levels deep.
+fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usize) -> bool {
     let mut has_import = false;
     walk_stmts(body, &mut |s| {
         if matches!(s, Stmt::Import(_)) {
@@ -138,6 +150,13 @@ fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
     walk_exprs(body, &mut |e| {
         e.for_each_call(&mut |c| callees.push(&c.func))
     });
+    // `main()` as a statement: its value is dropped, so it is not inlined (see `Flow::inline`).
+    let mut discarded: Vec<TextRange> = Vec::new();
+    walk_stmts(body, &mut |s| {
+        if let Stmt::Expr(Expr::Call(c)) = s {
+            discarded.push(c.func.range());
+        }
+    });
     callees.into_iter().any(|f| {
         if f.dotted().is_none() {
             return false;
@@ -150,6 +169,17 @@ fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
                     )
             }
             Symbol::BuiltinOther(name) => name == "SubGraphWorker",
+            Symbol::Function if depth > 0 && !discarded.contains(&f.range()) => {
+                match f
+                    .as_name()
+                    .and_then(|name| ctx.resolve_function(path, name))
+                {
+                    Some((home, callee)) => {
+                        may_build_graphs_within(ctx, &home, &callee.body, depth - 1)
+                    }
+                    None => false,
+                }
+            }
             _ => false,
         }
     })
@@ -201,12 +231,16 @@ enum Val {
     Class(ClassRef),
     SubGraphFactory,
     NoneLit,
+    /// The value of a `return a, b` of an inlined graph factory.
+    Tuple(Vec<Val>),
     Unknown,
 }
 
 struct WorkerInst<'a> {
     class: Option<ClassRef>,
     call: Option<&'a CallExpr>,
+    /// The file of `call`.
+    path: Arc<Path>,
     /// Shown in messages when the class is unknown.
     display: String,
     /// The graph the worker was last added to.
@@ -215,6 +249,9 @@ struct WorkerInst<'a> {
     escaped: bool,
     /// For `SubGraphWorker(...)`: the entry worker, whose consumed types it takes.
     subgraph_entry: Option<usize>,
+    /// A value we cannot see used as a worker (e.g. the result of a factory from another
+    /// module): kept as a node so the edges around it are still drawn; never checked.
+    opaque: bool,
 }
 
 #[derive(Default)]
@@ -241,7 +278,28 @@ struct Flow<'c, 'h, 'a> {
     cond_depth: usize,
     out: &'c mut Vec<Diagnostic>,
     edges: &'c mut Vec<GraphEdge>,
+    /// The graph factories being inlined (see `Flow::inline`), innermost last.
+    inlining: Vec<*const FunctionSummary>,
+    /// Where this flow's diagnostics start in `out`.
+    out_start: usize,
+    /// The file the flow's diagnostics belong to (`path` differs while a factory from another
+    /// module is inlined).
+    own_path: Arc<Path>,
+    /// While a factory from another module is inlined: the call of it in `own_path`.
+    call_site: Option<TextRange>,
+    /// PlanAI raised at a statement another check reports (a Task constructor call, see
+    /// `tasks`) or inside an inlined factory (whose diagnostics are dropped here).
+    raised_unseen: bool,
 }
+
+/// Whether PlanAI raises `d` synchronously in the flow (instantiation, graph construction,
+/// execution start): the statements after it never run.
+fn raises(d: &Diagnostic) -> bool {
+    ["IN", "GC", "EX"].iter().any(|p| d.code.starts_with(p))
+}
+
+/// How deep graph factories are inlined into their callers.
+const MAX_INLINE_DEPTH: usize = 3;
 
 impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
 where
@@ -275,6 +333,15 @@ where
                     }
                 }
                 let v = value.as_ref().map(|v| self.eval(v)).unwrap_or(Val::Unknown);
+                // `graph, entry = build_graph()` with an inlined factory.
+                if let ([AssignTarget::Tuple(names)], Val::Tuple(vals)) = (&targets[..], &v) {
+                    if names.len() == vals.len() {
+                        for (n, v) in names.iter().zip(vals.clone()) {
+                            self.env.insert(n.to_string(), v);
+                        }
+                        return;
+                    }
+                }
                 for t in targets {
                     match t {
                         AssignTarget::Name(n, _) => {
@@ -298,6 +365,11 @@ where
                     self.escape(&old);
                     self.set_unknown(n);
                 }
+            }
+            Stmt::Expr(Expr::Call(c)) if self.is_user_function_call(c) => {
+                // A function called for its effects (`main()`): its value is dropped, and
+                // what it builds is checked in its own unit.
+                self.eval_args_escaping(c);
             }
             Stmt::Expr(e) => {
                 self.eval(e);
@@ -396,6 +468,11 @@ where
         match v {
             Val::Worker(w) => self.workers[*w].escaped = true,
             Val::Graph(g) => self.graphs[*g].imprecise = true,
+            Val::Tuple(vals) => {
+                for v in vals {
+                    self.escape(v);
+                }
+            }
             _ => {}
         }
     }
@@ -499,6 +576,13 @@ where
             self.eval_args_escaping(c);
             return Val::Unknown;
         }
+        if let Expr::Name { id, .. } = &c.func {
+            if !self.env.contains_key(id.as_str()) && !self.locals.contains(id.as_str()) {
+                if let Some((home, f)) = self.ctx.resolve_function(&self.path, id) {
+                    return self.inline(home, f, c);
+                }
+            }
+        }
         let f = self.eval(&c.func);
         match f {
             Val::Class(cls) => self.instantiate(cls, c),
@@ -508,6 +592,133 @@ where
                 Val::Unknown
             }
         }
+    }
+
+    /// Whether `c` calls a module-level function of this file by name (without reading it).
+    fn is_user_function_call(&mut self, c: &CallExpr) -> bool {
+        match &c.func {
+            Expr::Name { id, .. } => {
+                !self.env.contains_key(id.as_str())
+                    && !self.locals.contains(id.as_str())
+                    && self.ctx.resolve_global(&self.path, id, 0) == Symbol::Function
+            }
+            _ => false,
+        }
+    }
+
+    /// A call of a module-level function (of this file or imported from the workspace): a graph
+    /// factory such as
+    /// `def build_graph(): ...; return graph, entry` is interpreted in place, so the caller
+    /// knows the graph it runs. Only straight-line functions whose one `return` ends the top
+    /// level of the body; arguments escape (the parameters are unknown inside). Diagnostics
+    /// and edges found inside belong to the function's own unit and are dropped here.
+    fn inline(&mut self, home: Arc<Path>, f: &'a FunctionSummary, c: &'a CallExpr) -> Val {
+        self.eval_args_escaping(c);
+        let key = f as *const FunctionSummary;
+        if self.inlining.len() >= MAX_INLINE_DEPTH
+            || self.inlining.contains(&key)
+            || f.has_decorators()
+        {
+            return Val::Unknown;
+        }
+        let top_returns = f
+            .body
+            .iter()
+            .filter(|s| matches!(s, Stmt::Return(_)))
+            .count();
+        let mut all_returns = 0;
+        let mut unsupported = false;
+        walk_stmts(&f.body, &mut |s| match s {
+            Stmt::Return(_) => all_returns += 1,
+            Stmt::LocalFunction(_) | Stmt::Global(_) => unsupported = true,
+            _ => {}
+        });
+        if unsupported || all_returns != top_returns || top_returns > 1 {
+            return Val::Unknown;
+        }
+        let (out_mark, edges_mark) = (self.out.len(), self.edges.len());
+        let env = std::mem::take(&mut self.env);
+        let locals = std::mem::replace(&mut self.locals, function_locals(f));
+        // Names in the body resolve in the function's own module; where it adds workers is
+        // recorded as this call when that module is another file.
+        let path = std::mem::replace(&mut self.path, home);
+        let call_site = self.call_site;
+        if self.call_site.is_none() && *self.path != *self.own_path {
+            self.call_site = Some(c.range);
+        }
+        self.inlining.push(key);
+        let mut result = Val::NoneLit;
+        for s in &f.body {
+            if let Stmt::Return(e) = s {
+                result = match e {
+                    Some(Expr::Tuple { elts, .. })
+                        if !elts.iter().any(|x| matches!(x, Expr::Starred { .. })) =>
+                    {
+                        Val::Tuple(elts.iter().map(|x| self.eval(x)).collect())
+                    }
+                    Some(e) => self.eval(e),
+                    None => Val::NoneLit,
+                };
+                break;
+            }
+            self.stmt(s);
+        }
+        self.inlining.pop();
+        if self.out[out_mark..].iter().any(raises) {
+            self.raised_unseen = true;
+        }
+        self.env = env;
+        self.locals = locals;
+        self.path = path;
+        self.call_site = call_site;
+        self.out.truncate(out_mark);
+        self.edges.truncate(edges_mark);
+        result
+    }
+
+    /// `e` (evaluated to `v`) used as a worker of graph `g`: the worker, or, for a value we
+    /// cannot see (`create_search_fetch_worker(...)`, a parameter), an opaque worker that
+    /// keeps the graph's shape visible. The graph becomes imprecise either way.
+    fn worker_arg(&mut self, g: usize, e: &'a Expr, v: Val) -> Option<usize> {
+        match v {
+            Val::Worker(w) => Some(w),
+            Val::Unknown
+                if matches!(
+                    e,
+                    Expr::Name { .. } | Expr::Attribute { .. } | Expr::Call(_)
+                ) =>
+            {
+                self.graphs[g].imprecise = true;
+                let display = match e {
+                    Expr::Name { id, .. } => id.to_string(),
+                    other => consumed::render(other),
+                };
+                self.workers.push(WorkerInst {
+                    class: None,
+                    call: None,
+                    path: self.path.clone(),
+                    display,
+                    graph: Some(g),
+                    escaped: true,
+                    subgraph_entry: None,
+                    opaque: true,
+                });
+                let w = self.workers.len() - 1;
+                if let Expr::Name { id, .. } = e {
+                    self.env.insert(id.to_string(), Val::Worker(w));
+                }
+                Some(w)
+            }
+            other => {
+                self.escape(&other);
+                self.graphs[g].imprecise = true;
+                None
+            }
+        }
+    }
+
+    fn is_opaque(&self, w: usize) -> bool {
+        w != INITIAL && self.workers[w].opaque
     }
 
     fn eval_args_escaping(&mut self, c: &'a CallExpr) {
@@ -538,10 +749,12 @@ where
         self.workers.push(WorkerInst {
             class,
             call,
+            path: self.path.clone(),
             display,
             graph: None,
             escaped: false,
             subgraph_entry: None,
+            opaque: false,
         });
         Val::Worker(self.workers.len() - 1)
     }
@@ -550,6 +763,7 @@ where
         let graph_id = builtins::class_by_name("Graph").map(ClassRef::Builtin);
         if Some(&cls) == graph_id.as_ref() {
             self.eval_args_escaping(c);
+            let errors_before = self.out.len();
             if !c.args.is_empty() && !c.has_splat() {
                 self.out.push(error(
                     "IN4",
@@ -567,23 +781,40 @@ where
                         .to_string(),
                 ));
             }
+            if self.out.len() > errors_before {
+                // The constructor raised: there is no graph to draw conclusions about.
+                return Val::Unknown;
+            }
             self.graphs.push(GraphState::default());
             return Val::Graph(self.graphs.len() - 1);
         }
         if !self.ctx.derives_from_builtin(&cls, "TaskWorker") {
             self.eval_args_escaping(c);
+            if super::tasks::task_call_fails(self.ctx, &self.path, c) {
+                self.raised_unseen = true;
+            }
             return Val::Unknown;
         }
         // Worker arguments (e.g. a graph handed to a worker) escape.
         self.eval_args_escaping(c);
         if self.ctx.mro(&cls).complete {
+            let errors_before = self.out.len();
             self.instantiation_checks(&cls, c);
+            if self.out[errors_before..]
+                .iter()
+                .any(|d| d.code.starts_with("IN"))
+            {
+                // The constructor raised: no worker exists, and a graph said to hold it
+                // never runs (independent mistakes elsewhere are still reported).
+                return Val::Unknown;
+            }
         }
         let display = consumed::render(&c.func);
         self.new_worker(Some(cls), Some(c), display)
     }
 
     fn subgraph(&mut self, c: &'a CallExpr) -> Val {
+        let errors_before = self.out.len();
         let positional = c
             .args
             .iter()
@@ -697,6 +928,10 @@ where
         for a in &c.args {
             self.eval_escaping(a);
         }
+        if self.out.len() > errors_before {
+            // SubGraphWorker(...) raised: no worker exists.
+            return Val::Unknown;
+        }
         let internal = builtins::class_by_name("SubGraphWorkerInternal").map(ClassRef::Builtin);
         let v = self.new_worker(internal, Some(c), "SubGraphWorker".into());
         if let Val::Worker(w) = v {
@@ -716,7 +951,7 @@ where
             return ConsumedTypes::Unknown;
         };
         let call = self.workers[w].call;
-        let path = self.path.clone();
+        let path = self.workers[w].path.clone();
         consumed_types(
             self.ctx,
             InstanceSpec {
@@ -753,7 +988,7 @@ where
             return OutputTypes::Unknown;
         };
         let call = self.workers[w].call;
-        let path = self.path.clone();
+        let path = self.workers[w].path.clone();
         output_types(
             self.ctx,
             InstanceSpec {
@@ -1023,12 +1258,9 @@ where
             "add_worker" | "add_workers" => {
                 let precise = self.touch(g);
                 for a in &c.args {
-                    match self.eval(a) {
-                        Val::Worker(w) => self.add_worker(g, w, a.range(), precise),
-                        other => {
-                            self.escape(&other);
-                            self.graphs[g].imprecise = true;
-                        }
+                    let v = self.eval(a);
+                    if let Some(w) = self.worker_arg(g, a, v) {
+                        self.add_worker(g, w, a.range(), precise);
                     }
                 }
                 for k in &c.keywords {
@@ -1045,14 +1277,17 @@ where
                     return Val::Unknown;
                 };
                 let (uv, dv) = (self.eval(u), self.eval(d));
-                match (&uv, &dv) {
-                    (Val::Worker(u), Val::Worker(d)) => {
-                        self.dependency(g, *u, *d, narrow(c), precise);
-                        dv
+                let uw = self.worker_arg(g, u, uv);
+                let dw = self.worker_arg(g, d, dv);
+                match (uw, dw) {
+                    (Some(uw), Some(dw)) => {
+                        self.dependency(g, uw, dw, narrow(c), precise);
+                        Val::Worker(dw)
                     }
                     _ => {
-                        self.escape(&uv);
-                        self.escape(&dv);
+                        for w in [uw, dw].into_iter().flatten() {
+                            self.workers[w].escaped = true;
+                        }
                         self.graphs[g].imprecise = true;
                         Val::Unknown
                     }
@@ -1195,14 +1430,19 @@ where
                 };
                 let precise = self.touch(g);
                 if name == "next" {
-                    let dv = arg.map(|a| self.eval(a)).unwrap_or(Val::Unknown);
-                    if let Val::Worker(d) = dv {
-                        self.dependency(g, w, d, narrow(c), precise);
-                        return dv;
+                    let Some(arg) = arg else {
+                        self.eval_args_escaping(c);
+                        self.graphs[g].imprecise = true;
+                        return Val::Unknown;
+                    };
+                    let dv = self.eval(arg);
+                    match self.worker_arg(g, arg, dv) {
+                        Some(d) => {
+                            self.dependency(g, w, d, narrow(c), precise);
+                            Val::Worker(d)
+                        }
+                        None => Val::Unknown,
                     }
-                    self.escape(&dv);
-                    self.graphs[g].imprecise = true;
-                    Val::Unknown
                 } else {
                     for k in &c.keywords {
                         if k.name.as_deref() == Some("notify") {
@@ -1243,6 +1483,9 @@ where
             return;
         }
         self.graphs[g].workers.push(w);
+        // Ranges are reported in this flow's file: a worker added by a factory from another
+        // module is "added" at the call of that factory.
+        let range = self.call_site.unwrap_or(range);
         self.graphs[g].add_sites.insert(w, range);
         self.workers[w].graph = Some(g);
     }
@@ -1252,7 +1495,8 @@ where
     }
 
     fn dependency(&mut self, g: usize, u: usize, d: usize, range: TextRange, precise: bool) {
-        if !self.is_added(g, u) || !self.is_added(g, d) {
+        let opaque = self.is_opaque(u) || self.is_opaque(d);
+        if !opaque && (!self.is_added(g, u) || !self.is_added(g, d)) {
             if precise {
                 self.out.push(error(
                     "GC2",
@@ -1389,7 +1633,7 @@ where
             return;
         }
         let call = self.workers[d].call;
-        let path = self.path.clone();
+        let path = self.workers[d].path.clone();
         let from_kwarg = call.is_some_and(|c| c.keyword("join_type").is_some());
         let jt = match consumed::field_value(
             self.ctx,
@@ -1655,7 +1899,12 @@ where
                 {
                     self.eval_args_escaping(tc);
                     match self.eval(&tc.func) {
-                        Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => Some(k),
+                        Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => {
+                            if super::tasks::task_call_fails(self.ctx, &self.path, tc) {
+                                self.raised_unseen = true;
+                            }
+                            Some(k)
+                        }
                         _ => None,
                     }
                 }
@@ -1695,7 +1944,10 @@ where
                 ConsumedTypes::Unknown => {}
             }
         }
-        if precise && !self.graphs[g].imprecise {
+        // When PlanAI raised earlier in this flow, the graph never runs: checking what it would
+        // do at run time would only repeat that mistake.
+        let raised = self.raised_unseen || self.out[self.out_start..].iter().any(raises);
+        if precise && !self.graphs[g].imprecise && !raised {
             self.merged_checks(g);
             self.consumer_checks(g);
         }
@@ -1715,7 +1967,7 @@ where
                 continue;
             }
             let call = self.workers[w].call;
-            let path = self.path.clone();
+            let path = self.workers[w].path.clone();
             let spec = InstanceSpec {
                 class: &cls,
                 call: call.map(|c| (&*path, c)),
@@ -1923,7 +2175,7 @@ where
         }
         if self.ctx.derives_from_builtin(cls, "LLMTaskWorker") && !overrides_llm_flow {
             let call = self.workers[w].call;
-            let path = self.path.clone();
+            let path = self.workers[w].path.clone();
             let spec = InstanceSpec {
                 class: cls,
                 call: call.map(|c| (&*path, c)),

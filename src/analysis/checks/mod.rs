@@ -8,14 +8,18 @@
 //! | `publish` | RT1, RT6 |
 //! | `prompts` | RT11, RT12 |
 //! | `graph` | IN1–IN8, RT8 (kwargs), GC1–GC9, GC11–GC13, EX1, EX2, RT3, RT4 |
+//! | `imports` | IM1 |
+//! | `tasks` | IN2, IN3, IN4 (Task constructor calls), RT18 |
 //!
 //! Codes are the PlanAI IDs of `docs/planai-semantics.md`; severity is Error for what PlanAI
 //! raises and Warning for pydantic warnings.
 
 pub mod class_defs;
 pub mod graph;
+pub mod imports;
 pub mod prompts;
 pub mod publish;
+pub mod tasks;
 pub mod usage;
 
 use std::path::Path;
@@ -27,10 +31,23 @@ use crate::diagnostics::{Diagnostic, DiagnosticSource, RelatedInfo, Severity, Te
 
 /// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
 pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
+    // A unit whose text does not parse reports nothing: its recovered tree is a guess.
+    if let Some(summary) = ctx.summary(path) {
+        let erroneous = match unit {
+            Unit::Module => summary.module_error,
+            Unit::Class(i) => summary.is_erroneous(super::summary::DefRef::Class(i)),
+            Unit::Function(i) => summary.is_erroneous(super::summary::DefRef::Function(i)),
+        };
+        if erroneous {
+            return;
+        }
+    }
     class_defs::check(ctx, path, unit, out);
     publish::check(ctx, path, unit, out);
     prompts::check(ctx, path, unit, out);
     graph::check(ctx, path, unit, out);
+    imports::check(ctx, path, unit, out);
+    tasks::check(ctx, path, unit, out);
 }
 
 pub(crate) fn error(code: &str, range: TextRange, message: String) -> Diagnostic {
