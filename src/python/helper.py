@@ -1661,11 +1661,12 @@ class ForkServer(object):
             send({"id": req["id"], "error": {"kind": "internal", "message": "could not start a child: %s" % e}})
 
     def cancel(self, target):
-        """Kills the process tree of request `target` and answers it with a `cancelled` error.
-        False when no such request runs (it finished already, or never existed)."""
+        """Kills the process tree of request `target` and answers it with a `cancelled` error once
+        the child is dead (so a client counting running children may start the next one). False
+        when no such request runs (it finished already, or never existed)."""
         for child in list(self.children.values()):
             if child.req_id == target and not child.done:
-                self.reap(child, kill=True, block=False)
+                self.reap(child, kill=True)
                 err = cancelled_error(target)
                 self.cleanup(child)
                 send({"id": target, "error": err})

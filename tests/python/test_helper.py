@@ -889,8 +889,9 @@ class HelperContainment(unittest.TestCase):
         self.extra_helpers = []
 
     def tearDown(self):
-        # Never leak processes from a failed test.
-        for pid in self.noted() + marked_processes(self.mark):
+        # Never leak processes from a failed test (noted pids may have been reused by now: only
+        # the marked ones are surely ours; the helpers below take the request children along).
+        for pid in marked_processes(self.mark):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
