@@ -1335,8 +1335,12 @@ def prctl(option, arg):
         return False
 
 
+PF_EXITING = 0x4  # in /proc/<pid>/stat's flags: the process is tearing itself down
+
+
 def proc_stat(pid):
-    """(state, ppid) of `pid` from /proc/<pid>/stat, or None when it is gone."""
+    """(state, ppid) of `pid` from /proc/<pid>/stat, or None when it is gone. A process that is
+    exiting (it can no longer fork) shows as state "X"."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as fh:
             data = fh.read()
@@ -1344,7 +1348,10 @@ def proc_stat(pid):
         return None
     fields = data[data.rfind(b")") + 2:].split()
     try:
-        return fields[0].decode("ascii", "replace"), int(fields[1])
+        state = fields[0].decode("ascii", "replace")
+        if int(fields[6]) & PF_EXITING and state not in ("Z", "X"):
+            state = "X"
+        return state, int(fields[1])
     except (IndexError, ValueError):
         return None
 

@@ -135,15 +135,30 @@ fn proc_stat(pid: u32) -> Option<ProcStat> {
     parse_stat(&data)
 }
 
-/// Parses `pid (comm) S ppid …`; `comm` may contain spaces and parentheses.
+/// `PF_EXITING` in the flags of `/proc/<pid>/stat`: the process is tearing itself down.
+const PF_EXITING: u64 = 0x4;
+
+/// Parses `pid (comm) S ppid pgrp session tty tpgid flags …`; `comm` may contain spaces and
+/// parentheses. A process that is exiting (it can no longer fork) gets state `X`.
 fn parse_stat(data: &[u8]) -> Option<ProcStat> {
     let close = data.iter().rposition(|&b| b == b')')?;
-    let mut fields = data
+    let fields: Vec<&[u8]> = data
         .get(close + 1..)?
         .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty());
-    let state = *fields.next()?.first()?;
-    let ppid = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+        .filter(|f| !f.is_empty())
+        .take(7)
+        .collect();
+    let number = |field: &[u8]| -> Option<u64> { std::str::from_utf8(field).ok()?.parse().ok() };
+    let mut state = *fields.first()?.first()?;
+    let ppid = u32::try_from(number(fields.get(1)?)?).ok()?;
+    if fields
+        .get(6)
+        .and_then(|f| number(f))
+        .is_some_and(|flags| flags & PF_EXITING != 0)
+        && state != b'Z'
+    {
+        state = b'X';
+    }
     Some(ProcStat { state, ppid })
 }
 
@@ -376,11 +391,16 @@ mod tests {
     #[test]
     fn parses_stat_lines_with_odd_command_names() {
         assert_eq!(
-            parse_stat(b"42 (py (x) y) S 7 42 42 0 -1"),
+            parse_stat(b"42 (py (x) y) S 7 42 42 0 -1 4194560 0"),
             Some(ProcStat {
                 state: b'S',
                 ppid: 7
             })
+        );
+        // PF_EXITING in the flags: on its way out.
+        assert_eq!(
+            parse_stat(b"42 (python) R 7 42 42 0 -1 4194628 0").map(|s| s.state),
+            Some(b'X')
         );
         assert_eq!(parse_stat(b"garbage"), None);
     }
