@@ -2101,6 +2101,12 @@ def one_shot():
     """`helper.py --one-shot`: read one request line, handle it in-process, write one response line."""
     STATE["proto_fd"] = os.dup(1)
     os.dup2(2, 1)
+    # Like a forked child: die with the helper's thread that started us, keep our orphans.
+    parent = os.getppid()
+    contain_init()
+    prctl(PR_SET_PDEATHSIG, SIGKILL)
+    if CONTAIN["libc"] is not None and os.getppid() != parent:
+        return 0
     line = sys.stdin.buffer.readline()
     warm_import()
     req, err = parse_request(line.rstrip(b"\r\n"))

@@ -958,6 +958,16 @@ class HelperContainment(unittest.TestCase):
         self.assertEqual(h.call("cancel", {"id": rid})["result"], {"cancelled": False})
         self.assertEqual(h.call("ping")["result"], {"pong": True})
 
+    def test_cancel_without_fork(self):
+        h = self.new_helper(env_extra={"PLANAI_LSP_HELPER_NOFORK": "1"})
+        self.assertFalse(h.ready["fork"])
+        rid = h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(1)  # after the one-shot process's cold import
+        h.send_raw((json.dumps({"method": "cancel", "params": {"id": rid}}) + "\n").encode())
+        resp = h.wait_for(rid, timeout=10)
+        self.assertEqual(resp["error"]["kind"], "cancelled", resp)
+        self.assert_all_gone()
+
     def test_sigkilled_helper_takes_its_children_along(self):
         h = self.new_helper()
         h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
