@@ -408,6 +408,7 @@ mod containment {
     async fn a_sigkilled_helper_leaves_nothing_behind() {
         let leftovers = Leftovers::new("kill9");
         let mut client = session(json!({})).await;
+        let server = client.server_pid().unwrap();
         let uri = client.open("spin.py", &leftovers.module(SPIN), 1).await;
         save(&client, &uri).await;
         leftovers.wait_started(1, VENV_WAIT).await;
@@ -418,8 +419,12 @@ mod containment {
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(helper as libc::pid_t, libc::SIGKILL) };
         // The request child dies with it (parent-death signal); what it started is reparented
-        // to the server, which kills it.
+        // to the server, which kills it and reaps it.
         assert_nothing_left(&old_tree, &leftovers).await;
+        wait_until(GONE, "the server to reap the orphans it adopted", || {
+            common::zombie_children(server).is_empty()
+        })
+        .await;
         assert!(client.shutdown().await.expect("exit").success());
     }
 

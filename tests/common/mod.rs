@@ -157,6 +157,24 @@ pub fn proc_descendants(root: u32) -> Vec<(u32, u64)> {
     out
 }
 
+/// Children of `parent` that have exited but not been reaped.
+pub fn zombie_children(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if proc_parent(pid) == Some(parent) && !proc_alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// Those of `processes` (pid, start time) that still run.
 pub fn still_running(processes: &[(u32, u64)]) -> Vec<u32> {
     processes
