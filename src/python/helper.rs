@@ -2,7 +2,9 @@
 //! once and answers JSON-lines requests, forking a child per request.
 //!
 //! [`HelperProcess`] is one running helper: it spawns it in its own process group, routes
-//! responses to callers by id, forwards its stderr to `tracing`, and kills the whole group.
+//! responses to callers by id, lets at most `max_concurrent` child-forking requests run at
+//! once, cancels requests nobody waits for any more, forwards its stderr to `tracing`, and
+//! kills the whole process tree.
 //! [`HelperSupervisor`] owns at most one helper per interpreter: it starts it lazily, restarts
 //! it with exponential backoff after a crash or a hang, publishes a [`HelperStatus`] for the
 //! editor, and refuses to launch anything in an untrusted workspace.
