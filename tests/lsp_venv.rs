@@ -299,3 +299,231 @@ async fn modules_in_packages_are_validated_with_relative_imports_working() {
     assert_eq!(venv[0]["code"], "ValueError", "{venv:?}");
     assert_eq!(venv[0]["range"]["start"]["line"], 4);
 }
+
+// ---------------------------------------------------------------------------------------------
+// No process outlives its validation, the helper or the server (issue 9, items 2 and 3). These
+// run the built binary: it is a child subreaper, like in an editor.
+
+#[cfg(target_os = "linux")]
+mod containment {
+    use super::*;
+    use common::{proc_descendants, proc_parent, still_running, wait_until, Leftovers, SPIN};
+
+    const GONE: Duration = Duration::from_secs(15);
+
+    /// A binary session whose validations may run for two minutes, so that only cancellation,
+    /// a kill or the end of the session can stop them.
+    async fn session(validation: Value) -> TestClient {
+        let python = common::test_venv_python();
+        let mut validation = validation;
+        validation["timeoutMs"] = json!(120_000);
+        WorkspaceBuilder::new()
+            .capabilities(neovim_capabilities())
+            .initialization_options(json!({"settings": {"planai": {
+                "python": python.display().to_string(),
+                "validation": validation,
+            }}}))
+            .start_binary(&[])
+            .await
+    }
+
+    async fn save(client: &TestClient, uri: &str) {
+        client
+            .notify(
+                "textDocument/didSave",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .await;
+    }
+
+    /// Waits until nothing the session started runs any more: every process that was below
+    /// the server in `tree`, and everything the modules noted or marked.
+    async fn assert_nothing_left(tree: &[(u32, u64)], leftovers: &Leftovers) {
+        assert!(!tree.is_empty());
+        wait_until(GONE, "the session's processes to die", || {
+            still_running(tree).is_empty()
+        })
+        .await;
+        leftovers.wait_all_gone(GONE).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closing_stdin_mid_validation_leaves_no_process() {
+        let leftovers = Leftovers::new("stdin");
+        let mut client = session(json!({})).await;
+        let server = client.server_pid().unwrap();
+        let uri = client.open("spin.py", &leftovers.module(SPIN), 1).await;
+        save(&client, &uri).await;
+        leftovers.wait_started(1, VENV_WAIT).await;
+        let tree = proc_descendants(server);
+        // helper, its spare, the request child, the session sleeper; the daemon was reparented
+        // to the request child, a subreaper.
+        assert!(tree.len() >= 5, "{tree:?}");
+
+        client.close_input().await;
+        let status = client.wait_exit(GONE).await.expect("the server exits");
+        // No `shutdown` came first, so the exit code is 1 (as after `exit` alone).
+        assert_eq!(status.code(), Some(1), "{status:?}");
+        assert_nothing_left(&tree, &leftovers).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_with_twenty_validations_in_flight_leaves_nothing() {
+        let leftovers = Leftovers::new("shutdown");
+        let mut client = session(json!({})).await;
+        let server = client.server_pid().unwrap();
+        for i in 0..20 {
+            let source = format!("{}# {i}\n", leftovers.module(SPIN));
+            let uri = client.open(&format!("spin{i}.py"), &source, 1).await;
+            save(&client, &uri).await;
+        }
+        leftovers.wait_started(2, VENV_WAIT).await;
+        let tree = proc_descendants(server);
+        let status = client.shutdown().await.expect("the server exits");
+        assert!(status.success(), "{status:?}");
+        assert_nothing_left(&tree, &leftovers).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn restart_helper_kills_everything_the_module_started() {
+        let leftovers = Leftovers::new("restart");
+        let mut client = session(json!({})).await;
+        let uri = client.open("spin.py", &leftovers.module(SPIN), 1).await;
+        save(&client, &uri).await;
+        leftovers.wait_started(1, VENV_WAIT).await;
+        let helper = proc_parent(leftovers.noted(Some("child"))[0]).unwrap();
+        let mut old_tree = proc_descendants(helper);
+        old_tree.push((helper, common::proc_start_time(helper).unwrap()));
+        let restarted = client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "planai.restartHelper", "arguments": []}),
+            )
+            .await;
+        assert_eq!(restarted["restarted"], true);
+        assert_nothing_left(&old_tree, &leftovers).await;
+        assert!(client.shutdown().await.expect("exit").success());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sigkilled_helper_leaves_nothing_behind() {
+        let leftovers = Leftovers::new("kill9");
+        let mut client = session(json!({})).await;
+        let server = client.server_pid().unwrap();
+        let uri = client.open("spin.py", &leftovers.module(SPIN), 1).await;
+        save(&client, &uri).await;
+        leftovers.wait_started(1, VENV_WAIT).await;
+        let child = leftovers.noted(Some("child"))[0];
+        let helper = proc_parent(child).unwrap();
+        let mut old_tree = proc_descendants(helper);
+        old_tree.push((helper, common::proc_start_time(helper).unwrap()));
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(helper as libc::pid_t, libc::SIGKILL) };
+        // The request child dies with it (parent-death signal); what it started is reparented
+        // to the server, which kills it and reaps it.
+        assert_nothing_left(&old_tree, &leftovers).await;
+        wait_until(GONE, "the server to reap the orphans it adopted", || {
+            common::zombie_children(server).is_empty()
+        })
+        .await;
+        assert!(client.shutdown().await.expect("exit").success());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_module_that_kills_its_helper_leaves_nothing_behind() {
+        let leftovers = Leftovers::new("parricide");
+        let mut client = session(json!({})).await;
+        let tail = format!("os.kill(os.getppid(), 9)\n{SPIN}");
+        let uri = client.open("spin.py", &leftovers.module(&tail), 1).await;
+        save(&client, &uri).await;
+        leftovers.wait_started(1, VENV_WAIT).await;
+        // The helper is restarted; nothing the killed one ran may remain.
+        leftovers.wait_all_gone(GONE).await;
+        assert!(client.shutdown().await.expect("exit").success());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn typing_cancels_superseded_validations_and_respects_the_cap() {
+        typing_with_a_cap(planai_lsp::python::helper::DEFAULT_MAX_CONCURRENT, None).await;
+    }
+
+    /// `planai.validation.maxConcurrent` sets the cap.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cap_is_a_setting() {
+        typing_with_a_cap(1, Some(1)).await;
+    }
+
+    async fn typing_with_a_cap(cap: usize, setting: Option<usize>) {
+        let leftovers = std::sync::Arc::new(Leftovers::new(&format!("ontype{cap}")));
+        let mut validation = json!({"run": "onType", "debounceMs": 0});
+        if let Some(setting) = setting {
+            validation["maxConcurrent"] = json!(setting);
+        }
+        let mut client = session(validation).await;
+        let server = client.server_pid().unwrap();
+        let mut uris = Vec::new();
+        for i in 0..4 {
+            let source = format!("{}# document {i}\n", leftovers.module(SPIN));
+            let uri = client.open(&format!("typed{i}.py"), &source, 1).await;
+            save(&client, &uri).await;
+            uris.push((uri, source));
+        }
+        // Let the helper start and the first validations run.
+        leftovers.wait_started(cap, VENV_WAIT).await;
+        let sampler = {
+            let leftovers = leftovers.clone();
+            let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                let mut most = 0;
+                while stop.try_recv().is_err() {
+                    most = most.max(leftovers.alive_noted(Some("child")).len());
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                most
+            });
+            (stop_tx, task)
+        };
+        // 20 keystrokes 150 ms apart, round robin over the four documents.
+        for keystroke in 0..20 {
+            let (uri, source) = &uris[keystroke % 4];
+            let version = 2 + (keystroke / 4) as i64;
+            let line = source.lines().count() + keystroke / 4;
+            client
+                .change(uri, version, json!([{"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": "#\n"}]))
+                .await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (stop, task) = sampler;
+        let _ = stop.send(());
+        let most = task.await.unwrap();
+        let started = leftovers.noted(Some("child")).len();
+        assert!(
+            most <= cap,
+            "{most} validation children ran at once ({started} started, cap {cap})"
+        );
+        assert!(started >= 6, "only {started} validations started");
+        let tree = proc_descendants(server);
+        assert!(client.shutdown().await.expect("exit").success());
+        assert_nothing_left(&tree, &leftovers).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancel_request_kills_the_helper_child() {
+        let leftovers = Leftovers::new("cancelrequest");
+        let mut client = session(json!({"run": "off"})).await;
+        let uri = client.open("spin.py", &leftovers.module(SPIN), 1).await;
+        let id = client
+            .send_request(
+                "planai/validateTaskData",
+                json!({"uri": uri, "className": "Anything", "data": {}}),
+            )
+            .await;
+        leftovers.wait_started(1, VENV_WAIT).await;
+        client.notify("$/cancelRequest", json!({"id": id})).await;
+        let response = client.response(id).await;
+        assert_eq!(response["error"]["code"], -32800, "{response}");
+        leftovers.wait_all_gone(GONE).await;
+        assert!(client.shutdown().await.expect("exit").success());
+    }
+}

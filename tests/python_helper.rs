@@ -814,3 +814,112 @@ async fn concurrent_requests_from_many_tasks() {
     }
     supervisor.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation, the cap on running children, big requests (issue 9, items 3 and 8)
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_request_is_cancelled_and_its_process_tree_killed() {
+    let ws = Workspace::new(&[]);
+    let leftovers = common::Leftovers::new("drop");
+    let supervisor = planai_supervisor();
+    supervisor.wait_ready(READY).await.unwrap();
+    let pid = supervisor.pid().await;
+
+    let mut params = ws.validate_params("spin.py", &leftovers.module(common::SPIN));
+    params.timeout_ms = Some(120_000);
+    let task = {
+        let supervisor = supervisor.clone();
+        tokio::spawn(async move {
+            supervisor
+                .request::<Validate>(params, Duration::from_secs(180))
+                .await
+        })
+    };
+    leftovers.wait_started(1, REQUEST).await;
+    // What a superseded validation or `$/cancelRequest` does: drop the waiting future.
+    task.abort();
+    leftovers.wait_all_gone(Duration::from_secs(10)).await;
+
+    // Same helper, and the cancelled request's turn was given back: two more run at once.
+    assert_eq!(supervisor.pid().await, pid);
+    let (a, b) = tokio::join!(
+        supervisor.request::<Validate>(ws.validate_params("a.py", VALID), REQUEST),
+        supervisor.request::<Validate>(ws.validate_params("b.py", VALID), REQUEST),
+    );
+    assert!(a.unwrap().problems.is_empty() && b.unwrap().problems.is_empty());
+    supervisor.shutdown().await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_max_concurrent_children_run_at_once() {
+    let ws = std::sync::Arc::new(Workspace::new(&[]));
+    let leftovers = std::sync::Arc::new(common::Leftovers::new("cap"));
+    let supervisor = planai_supervisor();
+    supervisor.wait_ready(READY).await.unwrap();
+
+    // Six validations that each spin until the helper's 2.5 s timeout.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let supervisor = supervisor.clone();
+            let ws = ws.clone();
+            let source = format!("{}\n# {i}\n", leftovers.module(common::SPIN));
+            tokio::spawn(async move {
+                let mut params = ws.validate_params("spin.py", &source);
+                params.timeout_ms = Some(2500);
+                supervisor
+                    .request::<Validate>(params, Duration::from_secs(60))
+                    .await
+            })
+        })
+        .collect();
+    let sampler = {
+        let leftovers = leftovers.clone();
+        tokio::spawn(async move {
+            let mut most = 0;
+            loop {
+                most = most.max(leftovers.alive_noted(Some("child")).len());
+                if leftovers.noted(Some("child")).len() == 6
+                    && leftovers.alive_noted(Some("child")).is_empty()
+                {
+                    return most;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(err.kind, HelperErrorKind::Timeout, "{err}");
+    }
+    let most = tokio::time::timeout(Duration::from_secs(10), sampler)
+        .await
+        .expect("every child ran and died")
+        .unwrap();
+    assert_eq!(most, planai_lsp::python::helper::DEFAULT_MAX_CONCURRENT);
+    leftovers.wait_all_gone(Duration::from_secs(10)).await;
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifty_megabyte_request_is_answered_by_the_same_helper() {
+    let ws = Workspace::new(&[]);
+    let supervisor = planai_supervisor();
+    supervisor.wait_ready(READY).await.unwrap();
+    let pid = supervisor.pid().await;
+    let source = format!("# {}\nprint('big')\n", "x".repeat(50 * 1024 * 1024));
+    let started = Instant::now();
+    let result = supervisor
+        .request::<Validate>(
+            ws.validate_params("big.py", &source),
+            planai_lsp::python::helper::client_timeout(None),
+        )
+        .await
+        .unwrap();
+    eprintln!("[measure] 50 MB validate: {:?}", started.elapsed());
+    assert_eq!(result.stdout, "big\n");
+    assert_eq!(supervisor.pid().await, pid);
+    supervisor.shutdown().await;
+}

@@ -198,30 +198,46 @@ fn is_same_file(problem_path: &str, document_path: &Path) -> bool {
     problem_path == document_path || (problem_path.components().eq(document_path.components()))
 }
 
-/// Line starts of a text, splitting on `\n` (a trailing `\r` belongs to the line ending).
+/// Lines of a text as CPython and ropey (with `cr_lines`) count them: `\r\n`, a lone `\r` and
+/// `\n` each end a line.
 struct LineTable<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    /// (byte start, byte end without the line ending) of every line.
+    lines: Vec<(usize, usize)>,
 }
 
 impl<'a> LineTable<'a> {
     fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { text, starts }
+        let bytes = text.as_bytes();
+        let mut lines = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    lines.push((start, i));
+                    start = i + 1;
+                }
+                b'\r' => {
+                    lines.push((start, i));
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        lines.push((start, bytes.len()));
+        Self { text, lines }
     }
 
     /// (byte start, text without line ending) of 1-based `line`, clamped to the last line.
     fn line(&self, line: u32) -> (usize, &'a str) {
-        let index = (line.max(1) as usize - 1).min(self.starts.len() - 1);
-        let start = self.starts[index];
-        let end = self
-            .starts
-            .get(index + 1)
-            .map(|next| next - 1)
-            .unwrap_or(self.text.len());
-        let content = &self.text[start..end];
-        (start, content.strip_suffix('\r').unwrap_or(content))
+        let index = (line.max(1) as usize - 1).min(self.lines.len() - 1);
+        let (start, end) = self.lines[index];
+        (start, &self.text[start..end])
     }
 }
 
@@ -282,6 +298,26 @@ mod tests {
             problem_range("\n\n   \n", 3, 1, None, None),
             TextRange::empty(3)
         );
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_like_ropey_and_cpython() {
+        let text = "a = 1\rbb = 2\r\ncc = 3\n\r\rdd = é\r";
+        let range = problem_range(text, 2, 0, None, None);
+        assert_eq!(&text[range.start()..range.end()], "bb = 2");
+        let range = problem_range(text, 3, 5, Some(3), Some(6));
+        assert_eq!(&text[range.start()..range.end()], "3");
+        let range = problem_range(text, 6, 5, None, None);
+        assert_eq!(&text[range.start()..range.end()], "é");
+        // Every line starts where ropey says it does.
+        let rope = ropey::Rope::from_str(text);
+        let table = LineTable::new(text);
+        assert_eq!(table.lines.len(), rope.len_lines());
+        for (index, &(start, end)) in table.lines.iter().enumerate() {
+            assert_eq!(start, rope.line_to_byte(index), "line {index}");
+            let line = rope.line(index).to_string();
+            assert_eq!(&text[start..end], line.trim_end_matches(['\r', '\n']));
+        }
     }
 
     #[test]

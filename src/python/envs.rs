@@ -1321,14 +1321,17 @@ pub async fn probe(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     super::process::isolate(&mut command);
-    let child = command.spawn().map_err(|e| {
+    let child = super::process::spawn(&mut command).map_err(|e| {
         ProbeError(format!(
             "Could not start `{}`: {e}",
             env.interpreter.join(" ")
         ))
     })?;
     let pgid = child.id();
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+    let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
+    // Reaped, or killed on drop and handed to tokio's reaper.
+    super::process::forget(pgid);
+    let output = match waited {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => return Err(ProbeError(format!("Running the interpreter failed: {e}"))),
         Err(_) => {

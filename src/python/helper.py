@@ -48,6 +48,7 @@ STATE = {
     "parent_tmp": None,
     "proto_fd": 1,
     "rebind_sites": {},
+    "ppid": None,  # the server's pid (a change means it died and we were reparented)
 }
 
 
@@ -1283,6 +1284,158 @@ def child_run(req, result_fd, workdir):
 
 
 # ---------------------------------------------------------------------------------------------
+# Process containment (Linux): subreapers, parent-death signals, killing whole trees via /proc
+# ---------------------------------------------------------------------------------------------
+#
+# Process groups are not enough: user code can call setsid() (`subprocess.Popen(...,
+# start_new_session=True)`) or double-fork, and the children of a SIGKILLed helper used to run on
+# under init. So, on Linux:
+# - the helper is a child subreaper: orphans of anything below it are reparented to it, never
+#   past it; each request child is a subreaper too, so a request's daemons stay in that request's
+#   tree while its child lives;
+# - every forked child gets PR_SET_PDEATHSIG(SIGKILL): it dies with the helper, even when the
+#   helper is SIGKILLed;
+# - kill_tree() stops a whole tree (a stopped process can neither fork nor reap), then kills it;
+#   it walks /proc, not process groups;
+# - a direct child of the helper that is neither a request child nor the spare is an orphan (a
+#   leftover of a finished or killed request): it is killed and reaped by sweep_orphans();
+# - the helper watches its parent: stdin EOF or a changed getppid() → kill everything, exit.
+# Elsewhere (no /proc) children lead their own process groups and are killed by group.
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+
+CONTAIN = {"libc": None, "proc": os.path.isdir("/proc/self/task"), "children_file": False,
+           "subreaper": False}
+
+
+def contain_init():
+    """Makes the helper a child subreaper (Linux). Called once, before any fork."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            CONTAIN["libc"] = ctypes.CDLL(None, use_errno=True)
+        except Exception as e:  # noqa: BLE001
+            log("process containment: cannot load libc through ctypes (%s)" % e)
+    if CONTAIN["proc"]:
+        CONTAIN["children_file"] = os.path.exists("/proc/self/task/%d/children" % os.getpid())
+    CONTAIN["subreaper"] = prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if CONTAIN["proc"] and not CONTAIN["subreaper"]:
+        log("process containment: could not become a child subreaper")
+
+
+def prctl(option, arg):
+    libc = CONTAIN["libc"]
+    if libc is None:
+        return False
+    try:
+        return libc.prctl(option, arg, 0, 0, 0) == 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+PF_EXITING = 0x4  # in /proc/<pid>/stat's flags: the process is tearing itself down
+
+
+def proc_stat(pid):
+    """(state, ppid) of `pid` from /proc/<pid>/stat, or None when it is gone. A process that is
+    exiting (it can no longer fork) shows as state "X"."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    try:
+        state = fields[0].decode("ascii", "replace")
+        if int(fields[6]) & PF_EXITING and state not in ("Z", "X"):
+            state = "X"
+        return state, int(fields[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def proc_children(pids):
+    """{pid: [direct children, zombies included]} for each of `pids`, from /proc."""
+    if not CONTAIN["proc"]:
+        return {pid: [] for pid in pids}
+    if CONTAIN["children_file"]:
+        out = {}
+        for pid in pids:
+            kids = out[pid] = []
+            try:
+                tids = os.listdir("/proc/%d/task" % pid)
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open("/proc/%d/task/%s/children" % (pid, tid), "rb") as fh:
+                        kids.extend(int(x) for x in fh.read().split())
+                except (OSError, ValueError):
+                    pass
+        return out
+    by_parent = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st is not None:
+                by_parent.setdefault(st[1], []).append(int(name))
+    return {pid: by_parent.get(pid, []) for pid in pids}
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+        return True
+    except OSError:
+        return False
+
+
+def _settled(pid):
+    st = proc_stat(pid)
+    return st is None or st[0] in ("T", "t", "Z", "X")
+
+
+def kill_tree(root, include_root=True):
+    """SIGKILLs every process below `root` (and `root` itself with include_root), whatever its
+    process group or session. Everything is SIGSTOPped first, root first, and the tree is walked
+    again until a pass finds nothing new and every member has stopped: nothing can fork or
+    reparent out of sight in between. Does not reap. Returns the pids signalled."""
+    if not CONTAIN["proc"]:
+        if not include_root:
+            return []
+        try:
+            os.killpg(root, SIGKILL)
+        except (OSError, AttributeError):
+            pass
+        _signal(root, SIGKILL)
+        return [root]
+    if include_root:
+        _signal(root, signal.SIGSTOP)
+    found = [root]
+    known = {root}
+    for _ in range(400):
+        added = False
+        for kids in proc_children(found).values():
+            for pid in kids:
+                if pid not in known:
+                    known.add(pid)
+                    found.append(pid)
+                    _signal(pid, signal.SIGSTOP)
+                    added = True
+        if added:
+            continue
+        if all(_settled(pid) for pid in found[0 if include_root else 1:]):
+            break
+        time.sleep(0.0005)
+    victims = found if include_root else found[1:]
+    for pid in victims:
+        _signal(pid, SIGKILL)
+    return victims
+
+
+# ---------------------------------------------------------------------------------------------
 # Parent: request loop (fork mode)
 # ---------------------------------------------------------------------------------------------
 
@@ -1295,13 +1448,14 @@ def _on_sigterm(signum, frame):
 
 
 class Child(object):
-    __slots__ = ("pid", "req_id", "fd", "buf", "deadline", "workdir", "timeout_ms", "done")
+    __slots__ = ("pid", "req_id", "fd", "buf", "scanned", "deadline", "workdir", "timeout_ms", "done")
 
     def __init__(self, pid, req_id, fd, deadline, workdir, timeout_ms):
         self.pid = pid
         self.req_id = req_id
         self.fd = fd
-        self.buf = b""
+        self.buf = bytearray()
+        self.scanned = 0  # buf[:scanned] holds no newline
         self.deadline = deadline
         self.workdir = workdir
         self.timeout_ms = timeout_ms
@@ -1309,6 +1463,10 @@ class Child(object):
 
 
 _ID_RE = re.compile(rb'"id"\s*:\s*(\d+)')
+
+
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def parse_request(line):
@@ -1322,7 +1480,13 @@ def parse_request(line):
     if not isinstance(req, dict):
         return None, {"id": None, "error": {"kind": "bad_request", "message": "request must be a JSON object"}}
     rid = req.get("id")
-    if not isinstance(rid, int) or isinstance(rid, bool) or rid < 0:
+    if req.get("method") == "cancel" and rid is None:
+        # A notification: `{"method": "cancel", "params": {"id": N}}` has no id of its own.
+        params = req.get("params")
+        if not isinstance(params, dict) or not _is_id(params.get("id")):
+            return None, {"id": None, "error": {"kind": "bad_request", "message": "cancel needs params.id"}}
+        return req, None
+    if not _is_id(rid):
         return None, {"id": rid if isinstance(rid, int) and not isinstance(rid, bool) else None,
                       "error": {"kind": "bad_request", "message": "request id must be a non-negative integer"}}
     method = req.get("method")
@@ -1334,6 +1498,10 @@ def parse_request(line):
         return None, {"id": rid, "error": {"kind": "bad_request", "message": "method must be a string"}}
     if not isinstance(params, dict):
         return None, {"id": rid, "error": {"kind": "bad_request", "message": "params must be an object"}}
+    if method == "cancel":
+        if not _is_id(params.get("id")):
+            return None, {"id": rid, "error": {"kind": "bad_request", "message": "cancel needs params.id"}}
+        return req, None
     if method not in ("ping", "shutdown") and method not in CHILD_METHODS:
         return None, {"id": rid, "error": {"kind": "bad_request", "message": "unknown method %r" % method}}
     if method in CHILD_METHODS:
@@ -1346,16 +1514,29 @@ def parse_request(line):
     return req, None
 
 
+def cancelled_error(target):
+    return {"kind": "cancelled", "message": "request %d was cancelled; its process tree was killed" % target}
+
+
 class ForkServer(object):
+    # How often an idle helper checks its parent and sweeps orphans (seconds); while orphans or
+    # zombies are left it looks again after SWEEP_SOON.
+    TICK = 1.0
+    SWEEP_SOON = 0.02
+    READ_SIZE = 1 << 20
+
     def __init__(self):
         self.sel = selectors.DefaultSelector()
         self.children = {}  # fd -> Child
-        self.inbuf = b""
+        self.inbuf = bytearray()
+        self.scanned = 0  # inbuf[:scanned] holds no newline
         self.eof = False
         self.seq = 0
         self.spare = None
         self.want_spare = False
         self.zombies = []  # pids killed after answering, not yet reaped
+        self.ppid = STATE["ppid"]
+        self.next_sweep = 0.0
 
     def serve(self):
         os.set_blocking(0, False)
@@ -1364,12 +1545,13 @@ class ForkServer(object):
             if STATE["planai"] is not None:
                 self.want_spare = True
             while not self.eof:
-                timeout = None
+                now = time.monotonic()
+                timeout = max(0.0, self.next_sweep - now)
                 if self.children:
                     nearest = min(c.deadline for c in self.children.values())
-                    timeout = max(0.0, nearest - time.monotonic())
+                    timeout = min(timeout, max(0.0, nearest - now))
                 if self.zombies:
-                    timeout = 0.02 if timeout is None else min(timeout, 0.02)
+                    timeout = min(timeout, 0.02)
                 if self.want_spare:
                     timeout = 0.0
                 events = self.sel.select(timeout)
@@ -1391,27 +1573,76 @@ class ForkServer(object):
                 for child in list(self.children.values()):
                     if not child.done and now >= child.deadline:
                         self.finish_timeout(child)
+                if now >= self.next_sweep and not self.eof:
+                    self.housekeeping()
         finally:
             self.shutdown_children()
 
+    def housekeeping(self):
+        """Notices a dead server (we were reparented) and sweeps orphans."""
+        if os.getppid() != self.ppid:
+            log("the server (pid %d) is gone: killing all children and exiting" % self.ppid)
+            self.eof = True
+            return
+        busy = self.sweep_orphans()
+        self.next_sweep = time.monotonic() + (self.SWEEP_SOON if busy else self.TICK)
+
+    def sweep_soon(self):
+        self.next_sweep = min(self.next_sweep, time.monotonic() + self.SWEEP_SOON)
+
+    def sweep_orphans(self):
+        """Kills and reaps every direct child that is neither a request child nor the spare (daemons
+        and double-forked leftovers reparented to us). Returns True while some are not reaped yet."""
+        if not CONTAIN["proc"]:
+            return False
+        tracked = set(c.pid for c in self.children.values())
+        tracked.update(self.zombies)
+        if self.spare is not None:
+            tracked.add(self.spare[0])
+        me = os.getpid()
+        remaining = False
+        for pid in proc_children([me])[me]:
+            if pid in tracked:
+                continue
+            st = proc_stat(pid)
+            if st is not None and st[0] not in ("Z", "X"):
+                kill_tree(pid)
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            except InterruptedError:
+                done = 0
+            if not done:
+                remaining = True
+        return remaining
+
     def read_stdin(self):
         try:
-            data = os.read(0, 1 << 16)
-        except BlockingIOError:
-            return
-        except InterruptedError:
+            data = os.read(0, self.READ_SIZE)
+        except (BlockingIOError, InterruptedError):
             return
         if not data:
             self.eof = True
-            if self.inbuf.strip():
-                self.handle_line(self.inbuf)
-            self.inbuf = b""
+            if bytes(self.inbuf).strip():
+                self.handle_line(bytes(self.inbuf))
+            self.inbuf = bytearray()
             return
-        self.inbuf += data
-        while b"\n" in self.inbuf:
-            line, self.inbuf = self.inbuf.split(b"\n", 1)
+        # Linear in the input: append, then look for newlines only in what is new.
+        buf = self.inbuf
+        buf += data
+        start = 0
+        while not self.eof:
+            nl = buf.find(b"\n", max(start, self.scanned))
+            if nl < 0:
+                break
+            line = bytes(buf[start:nl])
+            start = nl + 1
             if line.strip():
                 self.handle_line(line)
+        if start:
+            del buf[:start]
+        self.scanned = len(buf)
 
     def handle_line(self, line):
         req, err = parse_request(line)
@@ -1426,10 +1657,28 @@ class ForkServer(object):
             send({"id": req["id"], "result": {"ok": True}})
             self.eof = True
             return
+        if method == "cancel":
+            found = self.cancel(req["params"]["id"])
+            if req.get("id") is not None:
+                send({"id": req["id"], "result": {"cancelled": found}})
+            return
         try:
             self.spawn(req, line)
         except OSError as e:
             send({"id": req["id"], "error": {"kind": "internal", "message": "could not start a child: %s" % e}})
+
+    def cancel(self, target):
+        """Kills the process tree of request `target` and answers it with a `cancelled` error once
+        the child is dead (so a client counting running children may start the next one). False
+        when no such request runs (it finished already, or never existed)."""
+        for child in list(self.children.values()):
+            if child.req_id == target and not child.done:
+                self.reap(child, kill=True)
+                err = cancelled_error(target)
+                self.cleanup(child)
+                send({"id": target, "error": err})
+                return True
+        return False
 
     # A spare child is forked ahead of time and waits for its request on a pipe, so a request
     # does not pay for fork() (~10-25 ms for a 150 MB parent) on its critical path.
@@ -1439,6 +1688,7 @@ class ForkServer(object):
         os.mkdir(os.path.join(workdir, "cwd"))
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -1449,12 +1699,20 @@ class ForkServer(object):
         if pid == 0:  # child
             code = 0
             try:
+                # Die with the helper even if it is SIGKILLed (checked again after the prctl, in case
+                # it died in between), and keep this request's orphans inside this child's tree.
+                if CONTAIN["proc"]:
+                    prctl(PR_SET_PDEATHSIG, SIGKILL)
+                    if os.getppid() != parent:
+                        os._exit(0)
+                    prctl(PR_SET_CHILD_SUBREAPER, 1)
+                else:
+                    try:
+                        os.setpgid(0, 0)
+                    except OSError:
+                        pass
                 os.close(req_w)
                 os.close(res_r)
-                try:
-                    os.setpgid(0, 0)
-                except OSError:
-                    pass
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 try:
@@ -1466,17 +1724,23 @@ class ForkServer(object):
                         os.close(fd)
                     except OSError:
                         pass
-                buf = b""
-                while b"\n" not in buf:
+                buf = bytearray()  # linear: append, search only what is new
+                nl = -1
+                while nl < 0:
                     try:
-                        data = os.read(req_r, 1 << 16)
+                        data = os.read(req_r, self.READ_SIZE)
                     except InterruptedError:
                         continue
                     if not data:
                         os._exit(0)  # parent gone or shutting down
+                    start = len(buf)
                     buf += data
+                    nl = buf.find(b"\n", start)
                 os.close(req_r)
-                req = json.loads(buf.split(b"\n", 1)[0].decode("utf-8"))
+                text = buf[:nl].decode("utf-8")
+                del buf
+                req = json.loads(text)
+                del text
                 child_run(req, res_w, workdir)
             except BaseException:  # noqa: BLE001
                 code = 70
@@ -1485,10 +1749,11 @@ class ForkServer(object):
         # parent
         os.close(req_r)
         os.close(res_w)
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass
+        if not CONTAIN["proc"]:
+            try:
+                os.setpgid(pid, pid)
+            except OSError:
+                pass
         self.spare = (pid, req_w, res_r, workdir)
 
     def discard_spare(self):
@@ -1501,10 +1766,7 @@ class ForkServer(object):
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        kill_tree(pid)
         try:
             os.waitpid(pid, 0)
         except OSError:
@@ -1543,11 +1805,13 @@ class ForkServer(object):
             return
         if data:
             child.buf += data
-            if b"\n" not in child.buf:
+            nl = child.buf.find(b"\n", child.scanned)
+            if nl < 0:
+                child.scanned = len(child.buf)
                 return
-            line = child.buf.split(b"\n", 1)[0]
+            line = bytes(child.buf[:nl])
             # Answer first; the child's exit (address-space teardown) is reaped later, without blocking.
-            write_all(STATE["proto_fd"], line + b"\n")
+            write_all(STATE["proto_fd"], self.checked_answer(child, line))
             self.reap(child, kill=True, block=False)
             self.cleanup(child)
             return
@@ -1556,6 +1820,24 @@ class ForkServer(object):
         err = self.crash_error(child, status)
         self.cleanup(child)
         send({"id": child.req_id, "error": err})
+
+    def checked_answer(self, child, line):
+        """The child's result line if it is a response to the child's own request; otherwise (user code
+        wrote into the result pipe, or the line is not JSON) a `crashed` error for that request."""
+        try:
+            msg = json.loads(line.decode("utf-8"))
+            ok = (isinstance(msg, dict) and _is_id(msg.get("id")) and msg["id"] == child.req_id
+                  and ("result" in msg or "error" in msg))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            ok = False
+        if ok:
+            return line + b"\n"
+        log("request %d: the child's result line is not its answer: %s"
+            % (child.req_id, line[:200].decode("utf-8", "replace")))
+        err = {"kind": "crashed", "message": "the helper child wrote a result line that is not the answer to "
+               "request %d" % child.req_id}
+        self._attach_output(child, err)
+        return encode_message({"id": child.req_id, "error": err})
 
     def crash_error(self, child, status):
         if status is None:
@@ -1581,7 +1863,7 @@ class ForkServer(object):
 
     def finish_timeout(self, child):
         self.reap(child, kill=True)
-        err = {"kind": "timeout", "message": "validation exceeded %d ms; the child process group was killed"
+        err = {"kind": "timeout", "message": "validation exceeded %d ms; the child's process tree was killed"
                % child.timeout_ms}
         self._attach_output(child, err)
         self.cleanup(child)
@@ -1599,17 +1881,13 @@ class ForkServer(object):
                 self.zombies.remove(pid)
 
     def reap(self, child, kill, block=True):
-        """Kill the child's process group (leftover grandchildren too), reap it, drop its pipe.
+        """Kill the child's process tree (leftover grandchildren too), reap the child, drop its pipe.
         Returns the wait status (None when not blocking)."""
         child.done = True
         if kill:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except OSError:
-                try:
-                    os.kill(child.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            kill_tree(child.pid)
+            # The tree's members were reparented to us as they died: reap them soon.
+            self.sweep_soon()
         status = None
         if not block:
             self.zombies.append(child.pid)
@@ -1638,11 +1916,44 @@ class ForkServer(object):
         shutil.rmtree(child.workdir, ignore_errors=True)
 
     def shutdown_children(self):
-        self.discard_spare()
+        """Kills everything below the helper (request children, the spare, adopted orphans) at once,
+        then reaps it all."""
+        if not CONTAIN["proc"]:
+            self.discard_spare()
+            for child in list(self.children.values()):
+                self.reap(child, kill=True)
+                self.cleanup(child)
+            self.reap_zombies(block=True)
+            return
+        kill_tree(os.getpid(), include_root=False)
         for child in list(self.children.values()):
-            self.reap(child, kill=True)
+            self.reap(child, kill=False, block=False)
             self.cleanup(child)
-        self.reap_zombies(block=True)
+        if self.spare is not None:
+            pid, req_w, res_r, workdir = self.spare
+            self.spare = None
+            for fd in (req_w, res_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.zombies = []
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break  # nothing left
+            except InterruptedError:
+                continue
+            if pid:
+                continue
+            if time.monotonic() >= deadline:
+                log("some children did not die within 5 s")
+                break
+            kill_tree(os.getpid(), include_root=False)
+            time.sleep(0.005)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1673,7 +1984,8 @@ def serve_nofork():
 
     script = helper_script_path()
     lock = threading.Lock()
-    procs = set()
+    procs = {}  # request id -> Popen
+    cancelled = set()
     procs_lock = threading.Lock()
 
     def locked_send(obj):
@@ -1695,12 +2007,14 @@ def serve_nofork():
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
                                 cwd=STATE["parent_tmp"], **kwargs)
         with procs_lock:
-            procs.add(proc)
+            procs[req["id"]] = proc
         try:
             # The one-shot process imports planai cold (~3 s): count that on top of the request budget.
             out, _ = proc.communicate(line + b"\n", timeout=timeout_ms / 1000.0 + 30.0)
             text = out.decode("utf-8", "replace").strip().splitlines()
-            if proc.returncode == 0 and text:
+            if req["id"] in cancelled:
+                locked_send({"id": req["id"], "error": cancelled_error(req["id"])})
+            elif proc.returncode == 0 and text:
                 with lock:
                     write_all(STATE["proto_fd"], text[-1].encode("utf-8") + b"\n")
             else:
@@ -1712,7 +2026,8 @@ def serve_nofork():
                         "validation exceeded %d ms; the process was killed" % timeout_ms}})
         finally:
             with procs_lock:
-                procs.discard(proc)
+                procs.pop(req["id"], None)
+                cancelled.discard(req["id"])
 
     lines = queue.Queue()
 
@@ -1743,16 +2058,31 @@ def serve_nofork():
             if req["method"] == "shutdown":
                 locked_send({"id": req["id"], "result": {"ok": True}})
                 break
+            if req["method"] == "cancel":
+                target = req["params"]["id"]
+                with procs_lock:
+                    proc = procs.get(target)
+                    if proc is not None:
+                        cancelled.add(target)
+                if proc is not None:
+                    _kill_proc(proc)  # run_one answers `cancelled`
+                if req.get("id") is not None:
+                    locked_send({"id": req["id"], "result": {"cancelled": proc is not None}})
+                continue
             threading.Thread(target=run_one, args=(req, line), daemon=True).start()
     finally:
         with procs_lock:
-            for p in list(procs):
+            for p in list(procs.values()):
                 _kill_proc(p)
+        if CONTAIN["proc"]:
+            kill_tree(os.getpid(), include_root=False)
 
 
 def _kill_proc(proc):
     try:
-        if os.name != "nt":
+        if CONTAIN["proc"]:
+            kill_tree(proc.pid)
+        elif os.name != "nt":
             os.killpg(proc.pid, signal.SIGKILL)
         else:
             proc.kill()
@@ -1771,6 +2101,12 @@ def one_shot():
     """`helper.py --one-shot`: read one request line, handle it in-process, write one response line."""
     STATE["proto_fd"] = os.dup(1)
     os.dup2(2, 1)
+    # Like a forked child: die with the helper's thread that started us, keep our orphans.
+    parent = os.getppid()
+    contain_init()
+    prctl(PR_SET_PDEATHSIG, SIGKILL)
+    if CONTAIN["libc"] is not None and os.getppid() != parent:
+        return 0
     line = sys.stdin.buffer.readline()
     warm_import()
     req, err = parse_request(line.rstrip(b"\r\n"))
@@ -1807,6 +2143,8 @@ def main(argv):
     send({"event": "hello", "protocol": PROTOCOL, "python": platform.python_version(),
           "executable": sys.executable, "pid": os.getpid()})
     signal.signal(signal.SIGTERM, _on_sigterm)
+    STATE["ppid"] = os.getppid()
+    contain_init()
     code = 0
     try:
         info = warm_import()

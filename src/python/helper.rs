@@ -2,7 +2,9 @@
 //! once and answers JSON-lines requests, forking a child per request.
 //!
 //! [`HelperProcess`] is one running helper: it spawns it in its own process group, routes
-//! responses to callers by id, forwards its stderr to `tracing`, and kills the whole group.
+//! responses to callers by id, lets at most `max_concurrent` child-forking requests run at
+//! once, cancels requests nobody waits for any more, forwards its stderr to `tracing`, and
+//! kills the whole process tree.
 //! [`HelperSupervisor`] owns at most one helper per interpreter: it starts it lazily, restarts
 //! it with exponential backoff after a crash or a hang, publishes a [`HelperStatus`] for the
 //! editor, and refuses to launch anything in an untrusted workspace.
@@ -10,8 +12,8 @@
 use super::envs::{planai_missing_message, PythonEnvironment};
 use super::process;
 use super::protocol::{
-    HelloEvent, HelperError, HelperErrorKind, HelperRequest, IncomingMessage, ReadyEvent,
-    RequestEnvelope, Shutdown, ShutdownParams,
+    cancel_line, HelloEvent, HelperError, HelperErrorKind, HelperRequest, IncomingMessage,
+    ReadyEvent, RequestEnvelope, Shutdown, ShutdownParams,
 };
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// The helper script, embedded in the binary.
 pub const HELPER_SCRIPT: &str = include_str!("helper.py");
@@ -29,6 +31,8 @@ const LOG_TARGET: &str = "planai_lsp::helper";
 /// How many stderr lines to keep for crash messages, and how many of them a message shows.
 const STDERR_TAIL_LINES: usize = 20;
 const MESSAGE_STDERR_LINES: usize = 6;
+/// How many requests may have a forked child running at once, by default (the rest wait).
+pub const DEFAULT_MAX_CONCURRENT: usize = 2;
 
 /// Which helper script to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,8 +68,11 @@ pub struct HelperConfig {
     pub interpreter: Vec<String>,
     pub script: HelperScript,
     pub delivery: ScriptDelivery,
-    /// Grace period between SIGTERM and SIGKILL of the process group.
+    /// Grace period between SIGTERM and SIGKILL of the process tree.
     pub kill_grace: Duration,
+    /// At most this many requests that fork a child run at once; later ones wait their turn
+    /// (a cancelled request keeps its turn until its child is dead).
+    pub max_concurrent: usize,
 }
 
 impl HelperConfig {
@@ -83,6 +90,7 @@ impl HelperConfig {
             script: HelperScript::Embedded,
             delivery,
             kill_grace: Duration::from_secs(1),
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
         }
     }
 
@@ -106,7 +114,22 @@ pub struct ProcessState {
     pub exited: bool,
 }
 
-type PendingMap = HashMap<u64, oneshot::Sender<Result<Value, HelperError>>>;
+type PendingMap = HashMap<u64, Pending>;
+
+/// A request the helper has not answered yet.
+struct Pending {
+    /// Who waits for the answer; `None` once the caller gave up and `cancel` was sent.
+    sender: Option<oneshot::Sender<Result<Value, HelperError>>>,
+    /// The request's turn among the concurrently running children: given back when the helper
+    /// answers (for a cancelled request, once its child is dead) or dies.
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+/// A line for the stdin writer task, acknowledged once written (or failed).
+struct Outgoing {
+    line: Vec<u8>,
+    written: Option<oneshot::Sender<Result<(), String>>>,
+}
 
 /// State shared between a [`HelperProcess`] and its reader/stderr/reaper tasks.
 struct Shared {
@@ -157,20 +180,25 @@ impl Shared {
             .lock()
             .map(|mut pending| pending.drain().collect())
             .unwrap_or_default();
-        for (_, sender) in drained {
-            let _ = sender.send(Err(HelperError::new(
-                HelperErrorKind::Crashed,
-                reason.clone(),
-            )));
+        for (_, pending) in drained {
+            if let Some(sender) = pending.sender {
+                let _ = sender.send(Err(HelperError::new(
+                    HelperErrorKind::Crashed,
+                    reason.clone(),
+                )));
+            }
         }
     }
 }
 
-/// One running helper process. Dropping it kills its process group.
+/// One running helper process. Dropping it kills its process tree.
 pub struct HelperProcess {
     shared: Arc<Shared>,
     pid: Option<u32>,
-    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    /// To the task that owns the helper's stdin (closed, i.e. EOF for the helper, on drop).
+    writer: mpsc::UnboundedSender<Outgoing>,
+    /// Turns for requests that fork a child (`max_concurrent` of them).
+    turns: Arc<Semaphore>,
     next_id: AtomicU64,
     started_at: Instant,
     // Kept alive for the process's lifetime. (The scratch cwd belongs to the reaper, which
@@ -188,7 +216,8 @@ impl std::fmt::Debug for HelperProcess {
 }
 
 impl HelperProcess {
-    /// Starts `<interpreter…> -I -B -u <script>` in a scratch cwd and its own process group.
+    /// Starts `<interpreter…> -I -B -u <script>` in a scratch cwd and its own process group
+    /// (the helper makes itself a subreaper: everything it starts stays in its tree).
     /// Must be called inside a tokio runtime. Returns once the process runs (not once it is
     /// ready: see [`HelperProcess::wait_ready`]).
     pub fn spawn(config: &HelperConfig) -> Result<Arc<Self>, HelperError> {
@@ -240,7 +269,7 @@ impl HelperProcess {
             .stderr(std::process::Stdio::piped());
         process::isolate(&mut command);
 
-        let mut child = command.spawn().map_err(|e| {
+        let mut child = process::spawn(&mut command).map_err(|e| {
             let shown = config.display_interpreter();
             unavailable(if e.kind() == std::io::ErrorKind::NotFound {
                 format!(
@@ -262,7 +291,10 @@ impl HelperProcess {
         });
         tracing::info!(target: LOG_TARGET, pid, interpreter = %shared.interpreter, "started helper");
 
-        let stdin = child.stdin.take();
+        let (writer, outgoing) = mpsc::unbounded_channel();
+        if let Some(stdin) = child.stdin.take() {
+            tokio::spawn(write_stdin(stdin, outgoing));
+        }
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(read_stdout(shared.clone(), stdout));
         }
@@ -274,7 +306,8 @@ impl HelperProcess {
         Ok(Arc::new(Self {
             shared,
             pid,
-            stdin: tokio::sync::Mutex::new(stdin),
+            writer,
+            turns: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             next_id: AtomicU64::new(1),
             started_at: Instant::now(),
             _script: script_file,
@@ -369,6 +402,11 @@ impl HelperProcess {
 
     /// Sends one request and waits for its response, at most `timeout` (a client-side bound on
     /// top of the helper's own `timeout_ms`). `Unresponsive` means the helper itself hangs.
+    ///
+    /// A request that forks a child first waits for its turn (at most `max_concurrent` run at
+    /// once; the wait does not count against `timeout`). If the returned future is dropped
+    /// before the answer arrives (a superseded validation, `$/cancelRequest`) or `timeout`
+    /// passes, the helper is told to `cancel` it, which kills the child's process tree.
     pub async fn request<R: HelperRequest>(
         &self,
         params: R::Params,
@@ -377,6 +415,11 @@ impl HelperProcess {
         if let Some(reason) = self.shared.state.borrow().dead.clone() {
             return Err(HelperError::new(HelperErrorKind::Crashed, reason));
         }
+        let turn = if R::FORKS_CHILD {
+            Some(self.wait_for_turn().await?)
+        } else {
+            None
+        };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut line = serde_json::to_vec(&RequestEnvelope {
             id,
@@ -389,11 +432,18 @@ impl HelperProcess {
                 format!("cannot encode params: {e}"),
             )
         })?;
+        drop(params);
         line.push(b'\n');
 
         let (sender, receiver) = oneshot::channel();
         if let Ok(mut pending) = self.shared.pending.lock() {
-            pending.insert(id, sender);
+            pending.insert(
+                id,
+                Pending {
+                    sender: Some(sender),
+                    _turn: turn,
+                },
+            );
         }
         // A helper that died between the check above and the insert would leave this request
         // pending forever; re-check now that it is registered.
@@ -401,10 +451,36 @@ impl HelperProcess {
             self.forget(id);
             return Err(HelperError::new(HelperErrorKind::Crashed, reason));
         }
+        let (written_tx, written_rx) = oneshot::channel();
+        let queued = self.writer.send(Outgoing {
+            line,
+            written: Some(written_tx),
+        });
+        if queued.is_err() {
+            self.forget(id);
+            return Err(HelperError::new(
+                HelperErrorKind::Crashed,
+                "the helper's stdin is closed",
+            ));
+        }
+        // From here on, giving up (dropping this future, or the timeout) cancels the request.
+        let mut in_flight = InFlight {
+            process: self,
+            id,
+            answered: false,
+        };
         let started = Instant::now();
         let written = std::sync::atomic::AtomicBool::new(false);
         let outcome = tokio::time::timeout(timeout, async {
-            self.write_line(&line).await?;
+            let not_written = match written_rx.await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("cannot write to the helper: {e}")),
+                Err(_) => Some("the helper's stdin is closed".to_string()),
+            };
+            if let Some(why) = not_written {
+                self.forget(id);
+                return Err(HelperError::new(HelperErrorKind::Crashed, why));
+            }
             written.store(true, Ordering::Relaxed);
             receiver.await.map_err(|_| {
                 HelperError::new(
@@ -414,12 +490,13 @@ impl HelperProcess {
             })?
         })
         .await;
+        in_flight.answered = outcome.is_ok();
         let value = match outcome {
             Ok(result) => result?,
             Err(_) => {
-                self.forget(id);
+                drop(in_flight);
                 if !written.load(Ordering::Relaxed) {
-                    // A half-written line would corrupt every later request on this pipe.
+                    // It does not even read its input: hung.
                     self.shared
                         .mark_dead("a request could not be written to the helper in time".into());
                 }
@@ -443,42 +520,33 @@ impl HelperProcess {
         })
     }
 
+    /// Waits until fewer than `max_concurrent` requests have a child running.
+    async fn wait_for_turn(&self) -> Result<OwnedSemaphorePermit, HelperError> {
+        tokio::select! {
+            biased;
+            turn = self.turns.clone().acquire_owned() => turn.map_err(|_| {
+                HelperError::new(HelperErrorKind::Crashed, "the helper is shutting down")
+            }),
+            reason = self.wait_dead() => Err(HelperError::new(HelperErrorKind::Crashed, reason)),
+        }
+    }
+
     fn forget(&self, id: u64) {
         if let Ok(mut pending) = self.shared.pending.lock() {
             pending.remove(&id);
         }
     }
 
-    async fn write_line(&self, line: &[u8]) -> Result<(), HelperError> {
-        let mut stdin = self.stdin.lock().await;
-        let Some(pipe) = stdin.as_mut() else {
-            return Err(HelperError::new(
-                HelperErrorKind::Crashed,
-                "the helper's stdin is closed",
-            ));
-        };
-        let written = async {
-            pipe.write_all(line).await?;
-            pipe.flush().await
-        }
-        .await;
-        written.map_err(|e| {
-            HelperError::new(
-                HelperErrorKind::Crashed,
-                format!("cannot write to the helper: {e}"),
-            )
-        })
-    }
-
-    /// Kills the process group (SIGTERM, then SIGKILL after the grace period) and waits until
-    /// the helper has been reaped.
+    /// Kills the helper and everything it started (SIGTERM, on which it kills its own tree;
+    /// after the grace period the whole tree is stopped and SIGKILLed) and waits until the
+    /// helper has been reaped.
     pub async fn kill(&self) {
         self.shared.kill_requested.notify_one();
         self.wait_exited().await;
     }
 
     /// Asks the helper to exit (`shutdown`) and gives it `timeout` to clean up, then kills the
-    /// group whatever happened.
+    /// tree whatever happened.
     pub async fn shutdown(&self, timeout: Duration) {
         if self.is_alive() {
             let asked = self.request::<Shutdown>(ShutdownParams {}, timeout).await;
@@ -490,14 +558,74 @@ impl HelperProcess {
     }
 }
 
+/// A request written to the helper and not answered yet; dropping it unanswered tells the
+/// helper to cancel it (killing its child's tree). Its pending entry, and so its turn, stays
+/// until the helper's `cancelled` answer (sent once the child is dead) or the helper's death.
+struct InFlight<'a> {
+    process: &'a HelperProcess,
+    id: u64,
+    answered: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        let still_pending = self
+            .process
+            .shared
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut pending| pending.get_mut(&self.id).map(|entry| entry.sender = None))
+            .is_some();
+        if still_pending {
+            tracing::debug!(target: LOG_TARGET, id = self.id, "cancelling a request nobody waits for");
+            let _ = self.process.writer.send(Outgoing {
+                line: cancel_line(self.id),
+                written: None,
+            });
+        }
+    }
+}
+
 impl Drop for HelperProcess {
     fn drop(&mut self) {
         if let Some(pid) = self.pid {
             if !self.shared.state.borrow().exited {
+                // Stop and kill the whole tree while the helper still holds it together.
+                process::kill_tree(pid, true);
                 process::kill_group_now(pid);
             }
         }
         self.shared.kill_requested.notify_one();
+    }
+}
+
+/// Owns the helper's stdin: writes queued lines in order (a request whose caller gave up is
+/// still written whole, so the stream never carries half a line). Ends, closing stdin, when
+/// the `HelperProcess` is dropped.
+async fn write_stdin(mut stdin: ChildStdin, mut lines: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut failed: Option<String> = None;
+    while let Some(Outgoing { line, written }) = lines.recv().await {
+        let result = match &failed {
+            Some(error) => Err(error.clone()),
+            None => {
+                let write = async {
+                    stdin.write_all(&line).await?;
+                    stdin.flush().await
+                };
+                write.await.map_err(|e| {
+                    let error = e.to_string();
+                    failed = Some(error.clone());
+                    error
+                })
+            }
+        };
+        if let Some(written) = written {
+            let _ = written.send(result);
+        }
     }
 }
 
@@ -536,17 +664,19 @@ async fn read_stdout(shared: Arc<Shared>, stdout: tokio::process::ChildStdout) {
                 tracing::debug!(target: LOG_TARGET, event = %name, "ignoring unknown helper event");
             }
             Ok(IncomingMessage::Response { id, outcome }) => {
+                // Removing the entry also gives the request's turn back.
                 let sender = shared
                     .pending
                     .lock()
                     .ok()
-                    .and_then(|mut pending| pending.remove(&id));
+                    .and_then(|mut pending| pending.remove(&id))
+                    .and_then(|pending| pending.sender);
                 match sender {
                     Some(sender) => {
                         let _ = sender.send(outcome);
                     }
                     None => {
-                        tracing::debug!(target: LOG_TARGET, id, "response to a request nobody waits for (timed out?)")
+                        tracing::debug!(target: LOG_TARGET, id, "response to a request nobody waits for (cancelled or timed out)")
                     }
                 }
             }
@@ -616,6 +746,10 @@ async fn reap(
     if let Some(pid) = pid {
         process::kill_group_now(pid);
     }
+    process::forget(pid);
+    // Its children die with it (parent-death signal); what they started is reparented to us
+    // (we are a subreaper when we are the server binary): kill and reap it.
+    process::sweep_orphans_after_exit();
     let description = match &status {
         Ok(status) => status.to_string(),
         Err(e) => format!("unknown status ({e})"),
@@ -651,13 +785,17 @@ async fn terminate(
 ) -> std::io::Result<std::process::ExitStatus> {
     #[cfg(unix)]
     if let Some(pid) = pid {
-        if process::signal_group(pid, libc::SIGTERM) {
+        // On SIGTERM the helper kills its whole tree and exits.
+        if process::signal_process(pid, libc::SIGTERM) {
             if let Ok(status) = tokio::time::timeout(grace, child.wait()).await {
                 return status;
             }
-            tracing::debug!(target: LOG_TARGET, pid, "helper ignored SIGTERM; sending SIGKILL");
-            process::signal_group(pid, libc::SIGKILL);
+            tracing::debug!(target: LOG_TARGET, pid, "helper ignored SIGTERM; killing its process tree");
         }
+        // Not reaped yet, so the pid is still ours; while the helper lives (stopped), everything
+        // it started stays below it (it is a subreaper).
+        let _ = tokio::task::spawn_blocking(move || process::kill_tree(pid, true)).await;
+        process::signal_group(pid, libc::SIGKILL);
     }
     #[cfg(not(unix))]
     let _ = (pid, grace);
@@ -818,6 +956,11 @@ impl HelperSupervisor {
 
     pub fn interpreter(&self) -> &[String] {
         &self.inner.config.interpreter
+    }
+
+    /// How many child-forking requests may run at once (`HelperConfig::max_concurrent`).
+    pub fn max_concurrent(&self) -> usize {
+        self.inner.config.max_concurrent
     }
 
     pub fn is_trusted(&self) -> bool {

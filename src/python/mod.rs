@@ -15,6 +15,6 @@
 pub mod diagnostics;
 pub mod envs;
 pub mod helper;
-mod process;
+pub(crate) mod process;
 pub mod protocol;
 pub mod service;

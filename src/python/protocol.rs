@@ -16,6 +16,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// calls are typed: `helper.request::<Validate>(params, timeout)`.
 pub trait HelperRequest {
     const METHOD: &'static str;
+    /// Whether the helper forks a child to answer it (everything but `ping` and `shutdown`):
+    /// such requests count against the cap on concurrently running children.
+    const FORKS_CHILD: bool = true;
     type Params: Serialize + Send + Sync;
     type Result: DeserializeOwned + Send;
 }
@@ -120,10 +123,20 @@ pub struct RequestEnvelope<'a, P: Serialize> {
     pub params: &'a P,
 }
 
+/// `{"method": "cancel", "params": {"id": N}}`: a notification (no id of its own) that kills
+/// request N's process tree; the helper answers request N with kind `cancelled`.
+pub fn cancel_line(id: u64) -> Vec<u8> {
+    let mut line = serde_json::json!({"method": "cancel", "params": {"id": id}})
+        .to_string()
+        .into_bytes();
+    line.push(b'\n');
+    line
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/// Why a request failed. The first five kinds come from the helper; the rest are raised by this
+/// Why a request failed. The first six kinds come from the helper; the rest are raised by this
 /// client when the helper could not answer at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,6 +151,8 @@ pub enum HelperErrorKind {
     Crashed,
     /// An unexpected exception inside the helper (also provider errors of `list_models`).
     Internal,
+    /// The request was cancelled (`cancel`) and its child's process tree killed.
+    Cancelled,
     /// Client side: the workspace is untrusted, so no interpreter is launched.
     Untrusted,
     /// Client side: the helper could not be started (interpreter missing, spawn failure,
@@ -160,6 +175,7 @@ impl HelperErrorKind {
             HelperErrorKind::Timeout => "timeout",
             HelperErrorKind::Crashed => "crashed",
             HelperErrorKind::Internal => "internal",
+            HelperErrorKind::Cancelled => "cancelled",
             HelperErrorKind::Untrusted => "untrusted",
             HelperErrorKind::Unavailable => "unavailable",
             HelperErrorKind::Unresponsive => "unresponsive",
@@ -310,6 +326,7 @@ pub struct PingResult {
 pub enum Ping {}
 impl HelperRequest for Ping {
     const METHOD: &'static str = "ping";
+    const FORKS_CHILD: bool = false;
     type Params = PingParams;
     type Result = PingResult;
 }
@@ -326,6 +343,7 @@ pub struct ShutdownResult {
 pub enum Shutdown {}
 impl HelperRequest for Shutdown {
     const METHOD: &'static str = "shutdown";
+    const FORKS_CHILD: bool = false;
     type Params = ShutdownParams;
     type Result = ShutdownResult;
 }

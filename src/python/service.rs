@@ -47,6 +47,8 @@ struct ServiceState {
     selected: Option<PythonEnvironment>,
     supervisor: Option<HelperSupervisor>,
     forwarder: Option<tokio::task::JoinHandle<()>>,
+    /// `planai.validation.maxConcurrent`, for the next helper.
+    max_concurrent: usize,
 }
 
 impl PythonService {
@@ -65,6 +67,7 @@ impl PythonService {
                     selected: None,
                     supervisor: None,
                     forwarder: None,
+                    max_concurrent: super::helper::DEFAULT_MAX_CONCURRENT,
                 }),
             }),
         }
@@ -81,6 +84,13 @@ impl PythonService {
         state.options = options;
         state.trusted = trusted;
         self.reselect(&mut state)
+    }
+
+    /// `planai.validation.maxConcurrent`: at most this many validations run at once. Takes
+    /// effect at the next [`configure`](Self::configure), which starts a new helper when it
+    /// changed (the cap belongs to the running helper).
+    pub async fn set_max_concurrent(&self, max_concurrent: usize) {
+        self.inner.state.lock().await.max_concurrent = max_concurrent.max(1);
     }
 
     /// Re-discovers (filesystem only) and returns the environments and the index of the
@@ -185,7 +195,9 @@ impl PythonService {
         );
 
         let unchanged = state.supervisor.as_ref().is_some_and(|s| {
-            Some(s.interpreter()) == interpreter.as_deref() && s.is_trusted() == state.trusted
+            Some(s.interpreter()) == interpreter.as_deref()
+                && s.is_trusted() == state.trusted
+                && s.max_concurrent() == state.max_concurrent
         });
         if !unchanged {
             let old = state.supervisor.take();
@@ -200,8 +212,10 @@ impl PythonService {
             }
             match interpreter {
                 Some(interpreter) => {
+                    let mut config = HelperConfig::new(interpreter);
+                    config.max_concurrent = state.max_concurrent;
                     let supervisor = HelperSupervisor::with_settings(
-                        HelperConfig::new(interpreter),
+                        config,
                         self.inner.settings.clone(),
                         state.trusted,
                     );

@@ -27,6 +27,7 @@ pub fn apply(session: &Arc<Session>, value: &serde_json::Value) {
     if before.python != after.python
         || before.untrusted_workspace != after.untrusted_workspace
         || before.auto_select_workspace_venv != after.auto_select_workspace_venv
+        || before.validation_max_concurrent != after.validation_max_concurrent
     {
         crate::server::venv::interpreter_changed(session);
     }

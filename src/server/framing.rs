@@ -47,6 +47,9 @@ pub struct FrameReader<R> {
     /// Start of the unread part of `buf`.
     start: usize,
     eof: bool,
+    /// The last frame was broken: skip to the next header before reading another. Deferred
+    /// to the next call so the broken frame is reported at once, not when the next arrives.
+    resync: bool,
 }
 
 const HEADER_NAME: &[u8] = b"content-length";
@@ -66,6 +69,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             buf: Vec::new(),
             start: 0,
             eof: false,
+            resync: false,
         }
     }
 
@@ -155,6 +159,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Reads the next frame.
     pub async fn next(&mut self) -> std::io::Result<Frame> {
+        if std::mem::take(&mut self.resync) {
+            self.skip_to_next_header().await?;
+        }
         let mut content_length: Option<usize> = None;
         let mut saw_header = false;
         let mut problem: Option<String> = None;
@@ -165,7 +172,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 }
                 Line::Eof => return Ok(Frame::Eof),
                 Line::TooLong => {
-                    self.skip_to_next_header().await?;
+                    self.resync = true;
                     return Ok(Frame::Malformed(format!(
                         "a header line longer than {MAX_HEADER_LINE} bytes"
                     )));
@@ -229,7 +236,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
         };
         // Whatever body follows has no trustworthy length.
-        self.skip_to_next_header().await?;
+        self.resync = true;
         Ok(Frame::Malformed(problem))
     }
 }

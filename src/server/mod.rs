@@ -168,9 +168,13 @@ where
     end
 }
 
-/// Runs the server on stdin/stdout until the client exits.
+/// Runs the server on stdin/stdout until the client exits (or closes stdin), then kills
+/// every process it started, with whatever those started.
 pub fn run_stdio() -> i32 {
     limit_allocator_arenas();
+    // Before any thread or child exists: whatever is orphaned below us (e.g. what a killed
+    // helper's children started) is reparented to us, so nothing escapes to init.
+    crate::python::process::become_subreaper();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -183,9 +187,13 @@ pub fn run_stdio() -> i32 {
         }
     };
     let end = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
-    // Helper processes and background tasks end with the runtime. A blocking thread still
-    // busy (an analysis, a read) is not waited for beyond the timeout: the process exits.
+    // The session is over (`exit`, or stdin closed with work in flight). Stop the runtime
+    // first (background tasks are dropped, so nothing restarts a helper; a blocking thread
+    // still busy, such as an analysis or a read, gets at most 2 s and is not waited for after
+    // that), then make sure no process of ours outlives the session: stop and kill the whole
+    // tree below us, whatever session or group its members are in.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    crate::python::process::kill_all_descendants(std::time::Duration::from_secs(2));
     end.exit_code()
 }
 

@@ -26,6 +26,8 @@ pub struct Settings {
     pub validation_debounce_ms: u64,
     /// Per-request timeout for the helper.
     pub validation_timeout_ms: u64,
+    /// At most this many validations (child processes) run at once; later ones wait.
+    pub validation_max_concurrent: usize,
     pub log_level: Option<String>,
     /// Following ty's convention: when set, no interpreter is ever launched. Once set it
     /// stays set for the session: trust can only become stricter (see `merge_from`).
@@ -44,6 +46,7 @@ impl Default for Settings {
             validation_run: ValidationRun::OnSave,
             validation_debounce_ms: 300,
             validation_timeout_ms: 10_000,
+            validation_max_concurrent: crate::python::helper::DEFAULT_MAX_CONCURRENT,
             log_level: None,
             untrusted_workspace: false,
             auto_select_workspace_venv: true,
@@ -122,6 +125,9 @@ impl Settings {
         if let Some(ms) = lookup(section, "validation.timeoutMs").and_then(Value::as_u64) {
             self.validation_timeout_ms = ms.clamp(100, 600_000);
         }
+        if let Some(n) = lookup(section, "validation.maxConcurrent").and_then(Value::as_u64) {
+            self.validation_max_concurrent = (n as usize).clamp(1, 16);
+        }
         if let Some(level) = lookup(section, "logLevel").and_then(Value::as_str) {
             self.log_level = Some(level.to_string());
         }
@@ -191,6 +197,18 @@ mod tests {
         let mut trusted = Settings::default();
         trusted.merge_from(&json!({"planai": {"untrustedWorkspace": true}}));
         assert!(trusted.untrusted_workspace);
+    }
+
+    #[test]
+    fn the_number_of_concurrent_validations_is_bounded() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.validation_max_concurrent, 2);
+        settings.merge_from(&json!({"planai": {"validation": {"maxConcurrent": 4}}}));
+        assert_eq!(settings.validation_max_concurrent, 4);
+        settings.merge_from(&json!({"planai": {"validation.maxConcurrent": 0}}));
+        assert_eq!(settings.validation_max_concurrent, 1);
+        settings.merge_from(&json!({"planai": {"validation.maxConcurrent": 1000}}));
+        assert_eq!(settings.validation_max_concurrent, 16);
     }
 
     #[test]

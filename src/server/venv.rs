@@ -170,11 +170,11 @@ async fn configure(session: &Arc<Session>) {
     }
     let _serialised = session.venv.configure_lock.lock().await;
     let options = discovery_options(session);
-    let selection = session
-        .venv
-        .service
-        .configure(options, trusted(session))
+    let service = &session.venv.service;
+    service
+        .set_max_concurrent(session.settings().validation_max_concurrent)
         .await;
+    let selection = service.configure(options, trusted(session)).await;
     announce(session, &selection);
 }
 
@@ -494,7 +494,9 @@ fn package_of(path: &std::path::Path) -> Option<PackagedModule> {
 /// reported elsewhere (planai missing, untrusted).
 fn helper_error_diagnostic(error: &HelperError, timeout_ms: u64) -> Option<Diagnostic> {
     let message = match error.kind {
-        HelperErrorKind::PlanaiMissing | HelperErrorKind::Untrusted => return None,
+        HelperErrorKind::PlanaiMissing
+        | HelperErrorKind::Untrusted
+        | HelperErrorKind::Cancelled => return None,
         HelperErrorKind::Timeout => format!(
             "Validating this module in the Python environment took longer than {timeout_ms} ms and was stopped. Does it block at import time (input(), a server, a long computation)? Move that under `if __name__ == \"__main__\":` or raise planai.validation.timeoutMs."
         ),

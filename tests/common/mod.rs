@@ -99,3 +99,269 @@ pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Option<Vec<u
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Counting processes (Linux /proc): nothing a validation starts may outlive it.
+
+/// The start time (clock ticks since boot) of `pid`, telling it apart from a later process
+/// that got the same pid.
+pub fn proc_start_time(pid: u32) -> Option<u64> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &data[data.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn proc_alive(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|data| {
+            let close = data.iter().rposition(|&b| b == b')')?;
+            data.get(close + 2).copied()
+        })
+        .is_some_and(|state| state != b'Z' && state != b'X')
+}
+
+/// The parent of `pid`, if it exists.
+pub fn proc_parent(pid: u32) -> Option<u32> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &data[data.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The live descendants of `root` with their start times (a /proc scan).
+pub fn proc_descendants(root: u32) -> Vec<(u32, u64)> {
+    let mut by_parent: std::collections::HashMap<u32, Vec<u32>> = Default::default();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some(parent) = proc_parent(pid).filter(|_| proc_alive(pid)) {
+            by_parent.entry(parent).or_default().push(pid);
+        }
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(parent) = stack.pop() {
+        for &pid in by_parent.get(&parent).into_iter().flatten() {
+            if let Some(started) = proc_start_time(pid) {
+                out.push((pid, started));
+            }
+            stack.push(pid);
+        }
+    }
+    out
+}
+
+/// Children of `parent` that have exited but not been reaped.
+pub fn zombie_children(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if proc_parent(pid) == Some(parent) && !proc_alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Those of `processes` (pid, start time) that still run.
+pub fn still_running(processes: &[(u32, u64)]) -> Vec<u32> {
+    processes
+        .iter()
+        .filter(|&&(pid, started)| proc_alive(pid) && proc_start_time(pid) == Some(started))
+        .map(|&(pid, _)| pid)
+        .collect()
+}
+
+/// Live processes (other than this one) whose command line contains `marker`.
+pub fn marked_processes(marker: &str) -> Vec<u32> {
+    let needle = marker.as_bytes();
+    let me = std::process::id();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if cmdline.windows(needle.len()).any(|w| w == needle) && proc_alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Polls `done` every 20 ms until it holds; panics with `what` after `timeout`.
+pub async fn wait_until(timeout: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Loops forever (in a validation child) after `SPAWNER`'s setup.
+pub const SPIN: &str = "while True:\n    time.sleep(0.02)\n";
+
+/// A module that leaves processes behind, for a validation to run: a
+/// `start_new_session=True` sleeper and a double-forked setsid daemon, then `tail`. Each pid
+/// is noted as a file `<kind>-<pid>` (kinds `child`, `session`, `daemon`) in a directory, and
+/// the sleepers carry a marker on their command line.
+pub struct Leftovers {
+    dir: tempfile::TempDir,
+    pub marker: String,
+}
+
+impl Leftovers {
+    pub fn new(name: &str) -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            marker: format!("planai-lsp-test-mark-{}-{name}-{n}", std::process::id()),
+        }
+    }
+
+    /// The module's source, running `tail` (e.g. [`SPIN`]) after starting the sleepers. The
+    /// text mentions planai, so the server validates it.
+    pub fn module(&self, tail: &str) -> String {
+        format!(
+            r#"# a planai module whose validation leaves processes behind
+import os, subprocess, sys, time
+MARK = {marker:?}
+DIR = {dir:?}
+def note(kind, pid):
+    with open("/proc/%d/stat" % pid) as fh:
+        started = fh.read().rsplit(")", 1)[1].split()[19]
+    open(os.path.join(DIR, "%s-%d-%s" % (kind, pid, started)), "w").close()
+note("child", os.getpid())
+sleeper = [sys.executable, "-c", "import time; time.sleep(1000)", MARK]
+p = subprocess.Popen(sleeper, start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+note("session", p.pid)
+r, w = os.pipe()
+middle = os.fork()
+if middle == 0:
+    os.setsid()
+    daemon = os.fork()
+    if daemon == 0:
+        os.execv(sys.executable, sleeper)
+    with open("/proc/%d/stat" % daemon) as fh:
+        started = fh.read().rsplit(")", 1)[1].split()[19]
+    os.write(w, ("%d %s" % (daemon, started)).encode())
+    os._exit(0)
+os.waitpid(middle, 0)
+daemon, started = os.read(r, 64).decode().split()
+open(os.path.join(DIR, "daemon-%s-%s" % (daemon, started)), "w").close()
+{tail}"#,
+            marker = self.marker,
+            dir = self.dir.path().display().to_string(),
+        )
+    }
+
+    /// (pid, start time) of the processes noted so far (of one kind, or all).
+    fn noted_with_start(&self, kind: Option<&str>) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let mut parts = name.split('-');
+            let (Some(k), Some(pid), Some(started)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if kind.is_none_or(|kind| kind == k) {
+                if let (Ok(pid), Ok(started)) = (pid.parse(), started.parse()) {
+                    out.push((pid, started));
+                }
+            }
+        }
+        out
+    }
+
+    /// Pids noted so far (of one kind, or all).
+    pub fn noted(&self, kind: Option<&str>) -> Vec<u32> {
+        self.noted_with_start(kind)
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    /// Noted processes (of one kind, or all) that are still alive: same pid, same start time.
+    pub fn alive_noted(&self, kind: Option<&str>) -> Vec<u32> {
+        self.noted_with_start(kind)
+            .into_iter()
+            .filter(|&(pid, started)| proc_alive(pid) && proc_start_time(pid) == Some(started))
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    /// Noted or marked processes still alive.
+    pub fn alive(&self) -> Vec<u32> {
+        let mut out = self.alive_noted(None);
+        for pid in marked_processes(&self.marker) {
+            if !out.contains(&pid) {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    /// Waits until `count` validations have started all their processes.
+    pub async fn wait_started(&self, count: usize, timeout: std::time::Duration) {
+        wait_until(timeout, &format!("{count} validations to start"), || {
+            self.noted(Some("daemon")).len() >= count
+        })
+        .await;
+    }
+
+    /// Waits until every noted and marked process is gone.
+    pub async fn wait_all_gone(&self, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let alive = self.alive();
+            if alive.is_empty() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still alive after {timeout:?}: {alive:?} (noted: {:?})",
+                self.noted(None)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Leftovers {
+    /// Never leak processes from a failed test.
+    fn drop(&mut self) {
+        for pid in self.alive() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
+}

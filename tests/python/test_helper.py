@@ -29,10 +29,13 @@ TOOL_WARN_MISSING = ("Tool description is missing. Provide a description in the 
                      "to the function.")
 
 
+WRAPPER = "import subprocess, sys, time\nsubprocess.Popen(sys.argv[1:])\ntime.sleep(3600)\n"
+
+
 class Helper(object):
     """A running helper process with a background line reader (test side only)."""
 
-    def __init__(self, python, env_extra=None, cwd=None, inline=False):
+    def __init__(self, python, env_extra=None, cwd=None, inline=False, wrapped=False):
         env = dict(os.environ)
         env.update(env_extra or {})
         self.t_start = time.monotonic()
@@ -41,7 +44,10 @@ class Helper(object):
                 script = ["-c", fh.read()]
         else:
             script = [HELPER]
-        self.proc = subprocess.Popen([python, "-I", "-B", "-u"] + script, stdin=subprocess.PIPE,
+        # wrapped: started by an intermediate process (self.proc) that shares our pipes with it, so
+        # that the helper's parent can die while its stdin stays open.
+        prefix = [sys.executable, "-c", WRAPPER] if wrapped else []
+        self.proc = subprocess.Popen(prefix + [python, "-I", "-B", "-u"] + script, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
         self.lines = queue.Queue()
         self.pending = {}
@@ -760,6 +766,291 @@ class HelperLifecycle(unittest.TestCase):
         finally:
             self.assertEqual(h.close(), 0)
         self.assertEqual(os.listdir(self.tmp), [])
+
+
+# -- process containment ----------------------------------------------------------------------
+
+def proc_alive(pid):
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
+def proc_descendants(root):
+    """Live descendants of `root`, from a /proc scan."""
+    by_parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in (b"Z", b"X"):
+            by_parent.setdefault(int(fields[1]), []).append(int(name))
+    out, stack = [], [root]
+    while stack:
+        for pid in by_parent.get(stack.pop(), []):
+            out.append(pid)
+            stack.append(pid)
+    return out
+
+
+def proc_parent(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def marked_processes(marker):
+    """Live processes whose command line carries `marker`."""
+    needle = marker.encode()
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as fh:
+                cmdline = fh.read()
+        except OSError:
+            continue
+        if needle in cmdline and proc_alive(int(name)):
+            out.append(int(name))
+    return out
+
+
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` until it returns something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1f s waiting for: %s" % (timeout, what))
+        time.sleep(0.02)
+
+
+# A module that leaves processes behind: a `start_new_session=True` sleeper, a double-forked
+# setsid daemon, then runs TAIL. Every pid is noted as a file `<kind>-<pid>` in DIR, and the
+# sleepers carry MARK on their command line.
+SPAWNER = '''\
+import os, subprocess, sys, time
+MARK = %(mark)r
+DIR = %(dir)r
+def note(kind, pid):
+    open(os.path.join(DIR, "%%s-%%d" %% (kind, pid)), "w").close()
+note("child", os.getpid())
+sleeper = [sys.executable, "-c", "import time; time.sleep(1000)", MARK]
+p = subprocess.Popen(sleeper, start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+note("session", p.pid)
+r, w = os.pipe()
+middle = os.fork()
+if middle == 0:
+    os.setsid()
+    daemon = os.fork()
+    if daemon == 0:
+        os.execv(sys.executable, sleeper)
+    os.write(w, str(daemon).encode())
+    os._exit(0)
+os.waitpid(middle, 0)
+note("daemon", int(os.read(r, 64)))
+%(tail)s
+'''
+
+SPIN = "while True:\n    time.sleep(0.02)\n"
+
+
+@unittest.skipUnless(PLANAI_PY and os.path.isdir("/proc/self/task"), "needs planai 0.7.1 and Linux /proc")
+class HelperContainment(unittest.TestCase):
+    """Nothing a request starts outlives it, its cancellation, or the helper (issue 9, items 2, 3, 8)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="planai-lsp-contain-")
+        cls.helper = Helper(PLANAI_PY, cwd=cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.helper.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.notes = tempfile.mkdtemp(prefix="notes-", dir=self.tmp)
+        self.mark = "planai-lsp-test-mark-%d-%s" % (os.getpid(), self.id().rsplit(".", 1)[-1])
+        self.extra_helpers = []
+
+    def tearDown(self):
+        # Never leak processes from a failed test (noted pids may have been reused by now: only
+        # the marked ones are surely ours; the helpers below take the request children along).
+        for pid in marked_processes(self.mark):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for h in self.extra_helpers:
+            h.close()
+
+    def source(self, tail=""):
+        return SPAWNER % {"mark": self.mark, "dir": self.notes, "tail": tail}
+
+    def noted(self, kind=None):
+        out = []
+        for name in os.listdir(self.notes):
+            k, _, pid = name.partition("-")
+            if kind is None or k == kind:
+                out.append(int(pid))
+        return out
+
+    def params(self, source, **extra):
+        params = {"path": os.path.join(self.tmp, "m.py"), "source": source, "roots": [self.tmp]}
+        params.update(extra)
+        return params
+
+    def wait_noted(self, count):
+        wait_until(lambda: len(self.noted("daemon")) >= count, 30, "%d requests to start their processes" % count)
+
+    def assert_all_gone(self, pids=None, timeout=10):
+        """Every noted process and every marked one dies (polled with a deadline)."""
+        pids = self.noted() if pids is None else pids
+        self.assertTrue(pids)
+        wait_until(lambda: not [p for p in pids if proc_alive(p)] and not marked_processes(self.mark),
+                   timeout, "processes to die: %r" % ([p for p in pids if proc_alive(p)]
+                                                      + marked_processes(self.mark)))
+
+    def new_helper(self, **kwargs):
+        h = Helper(PLANAI_PY, cwd=self.tmp, **kwargs)
+        self.extra_helpers.append(h)
+        return h
+
+    def test_leftovers_of_a_finished_request_are_killed(self):
+        resp = self.helper.call("validate", self.params(self.source()))
+        self.assertIn("result", resp, resp)
+        self.assertEqual(len(self.noted()), 3)
+        self.assert_all_gone()
+        # The helper keeps only its pre-forked spare.
+        wait_until(lambda: len(proc_descendants(self.helper.hello["pid"])) <= 1, 10, "only the spare left")
+
+    def test_timeout_kills_setsid_and_double_forked_processes(self):
+        resp = self.helper.call("validate", self.params(self.source(SPIN), timeout_ms=2000))
+        self.assertEqual(resp["error"]["kind"], "timeout", resp)
+        self.assert_all_gone()
+
+    def test_cancel_kills_the_request_tree_and_answers_cancelled(self):
+        h = self.helper
+        rid = h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(1)
+        t0 = time.monotonic()
+        h.send_raw((json.dumps({"method": "cancel", "params": {"id": rid}}) + "\n").encode())
+        resp = h.wait_for(rid, timeout=10)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(resp["error"]["kind"], "cancelled", resp)
+        self.assert_all_gone()
+        # Cancelling something that is not running is a no-op; with an id it says so.
+        self.assertEqual(h.call("cancel", {"id": rid})["result"], {"cancelled": False})
+        self.assertEqual(h.call("ping")["result"], {"pong": True})
+
+    def test_cancel_without_fork(self):
+        h = self.new_helper(env_extra={"PLANAI_LSP_HELPER_NOFORK": "1"})
+        self.assertFalse(h.ready["fork"])
+        rid = h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(1)  # after the one-shot process's cold import
+        h.send_raw((json.dumps({"method": "cancel", "params": {"id": rid}}) + "\n").encode())
+        resp = h.wait_for(rid, timeout=10)
+        self.assertEqual(resp["error"]["kind"], "cancelled", resp)
+        self.assert_all_gone()
+
+    def test_sigkilled_helper_takes_its_children_along(self):
+        h = self.new_helper()
+        h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(1)
+        helper_pid = h.hello["pid"]
+        direct = [p for p in proc_descendants(helper_pid) if proc_parent(p) == helper_pid]
+        self.assertIn(self.noted("child")[0], direct)
+        os.kill(helper_pid, signal.SIGKILL)
+        # Its direct children (the request child, the spare) die by PR_SET_PDEATHSIG; what they
+        # started is reparented to the server, a subreaper that kills it (tests/lsp_venv.rs).
+        wait_until(lambda: not [p for p in direct if proc_alive(p)], 10, "the helper's children to die")
+
+    def test_module_that_kills_its_helper_is_not_orphaned(self):
+        h = self.new_helper()
+        h.send("validate", self.params(self.source("os.kill(os.getppid(), 9)\n" + SPIN), timeout_ms=60000))
+        wait_until(lambda: h.proc.poll() is not None, 30, "the helper to die")
+        self.wait_noted(1)
+        wait_until(lambda: not proc_alive(self.noted("child")[0]), 10, "the request child to die")
+
+    def test_helper_notices_that_its_parent_died(self):
+        h = self.new_helper(wrapped=True)
+        h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(1)
+        helper_pid = h.hello["pid"]
+        os.kill(h.proc.pid, signal.SIGKILL)  # the helper's parent; its stdin stays open (we hold it)
+        wait_until(lambda: not proc_alive(helper_pid), 10, "the orphaned helper to exit")
+        self.assert_all_gone()
+
+    def test_shutdown_with_many_requests_in_flight_leaves_nothing(self):
+        h = self.new_helper()
+        for _ in range(12):
+            h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(12)
+        helper_pid = h.hello["pid"]
+        self.assertGreaterEqual(len(proc_descendants(helper_pid)), 36)
+        h.call("shutdown")
+        self.assertEqual(h.proc.wait(timeout=20), 0)
+        self.assert_all_gone()
+
+    def test_stdin_eof_with_requests_in_flight_leaves_nothing(self):
+        h = self.new_helper()
+        for _ in range(4):
+            h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
+        self.wait_noted(4)
+        self.assertEqual(h.close(), 0)
+        self.assert_all_gone()
+
+    # -- item 8 ----------------------------------------------------------------------------
+    def test_fifty_megabyte_argument_is_read_in_linear_time(self):
+        source = "# " + "x" * (50 * 1024 * 1024) + "\nprint('big')\n"
+        t0 = time.monotonic()
+        resp = self.helper.call("validate", self.params(source), timeout=60)
+        elapsed = time.monotonic() - t0
+        self.assertIn("result", resp, resp)
+        self.assertEqual(resp["result"]["stdout"], "big\n")
+        print("\n[measure] 50 MB validate: %.2f s" % elapsed, file=sys.stderr)
+        self.assertLess(elapsed, 15)
+        self.assertEqual(self.helper.call("ping")["result"], {"pong": True})
+
+    def test_result_line_for_another_request_is_not_forwarded(self):
+        source = textwrap.dedent('''\
+            import os, stat
+            for name in os.listdir("/proc/self/fd"):
+                fd = int(name)
+                try:
+                    st = os.fstat(fd)
+                except OSError:
+                    continue
+                if fd <= 2 or not stat.S_ISFIFO(st.st_mode):
+                    continue
+                with open("/proc/self/fdinfo/%d" % fd) as fh:
+                    flags = int([l for l in fh if l.startswith("flags:")][0].split()[1], 8)
+                if flags & 3 == 1:  # the write end of the result pipe
+                    os.write(fd, b'{"id": 999999, "result": {"pong": true}}\\n')
+            ''')
+        h = self.helper
+        rid = h.send("validate", self.params(source))
+        resp = h.wait_for(rid, timeout=20)
+        self.assertEqual(resp["error"]["kind"], "crashed", resp)
+        self.assertIn("not the answer", resp["error"]["message"])
+        self.assertNotIn(999999, h.pending)
+        self.assertEqual(h.call("ping")["result"], {"pong": True})
+        self.assertNotIn(999999, h.pending)
 
 
 def _python_without_planai():

@@ -450,6 +450,25 @@ impl TestClient {
             .expect("wait for the server")
     }
 
+    /// Closes the server's input without `shutdown`/`exit`, like an editor that goes away.
+    pub async fn close_input(&self) {
+        let mut writer = self.writer.lock().await;
+        let _ = writer.shutdown().await;
+        // Dropping the pipe's write end is what the server sees as EOF.
+        *writer = Box::new(tokio::io::sink());
+    }
+
+    /// The server's pid (binary sessions only).
+    pub fn server_pid(&self) -> Option<u32> {
+        self.child.as_ref()?.id()
+    }
+
+    /// Waits for the server process to exit (binary sessions only).
+    pub async fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        tokio::time::timeout(within, child.wait()).await.ok()?.ok()
+    }
+
     pub async fn shutdown(mut self) -> Option<std::process::ExitStatus> {
         self.request("shutdown", Value::Null).await;
         self.notify("exit", Value::Null).await;

@@ -222,6 +222,7 @@ class PlanaiExtension implements vscode.Disposable {
                 validationRun: config.get('validation.run'),
                 debounceMs: config.get('validation.debounceMs'),
                 timeoutMs: config.get('validation.timeoutMs'),
+                maxConcurrent: config.get('validation.maxConcurrent'),
                 logLevel: config.get('logLevel'),
                 autoSelectWorkspaceVenv: config.get('autoSelectWorkspaceVenv'),
             },

@@ -22,6 +22,7 @@ export interface PlanaiSection {
         run?: ValidationRun;
         debounceMs?: number;
         timeoutMs?: number;
+        maxConcurrent?: number;
     };
     logLevel?: LogLevel;
     /** `false`: the workspace's own `.venv`/`venv` runs only once chosen explicitly. */
@@ -90,6 +91,7 @@ export interface RawSettings {
     validationRun?: unknown;
     debounceMs?: unknown;
     timeoutMs?: unknown;
+    maxConcurrent?: unknown;
     logLevel?: unknown;
     autoSelectWorkspaceVenv?: unknown;
 }
@@ -122,6 +124,10 @@ export function buildPlanaiSection(raw: RawSettings, context: SectionContext): P
     const timeoutMs = nonNegativeInteger(raw.timeoutMs);
     if (timeoutMs !== undefined) {
         section.validation.timeoutMs = timeoutMs;
+    }
+    const maxConcurrent = nonNegativeInteger(raw.maxConcurrent);
+    if (maxConcurrent !== undefined && maxConcurrent > 0) {
+        section.validation.maxConcurrent = maxConcurrent;
     }
     if (isOneOf(LOG_LEVELS, raw.logLevel)) {
         section.logLevel = raw.logLevel;
