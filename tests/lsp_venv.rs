@@ -222,6 +222,97 @@ async fn planai_missing_is_reported_on_the_import_lines() {
         .await;
 }
 
+/// pydantic raises a field's problem from the `class` line: the venv's twin of a static CD2
+/// (on the field's line) used to be shown as a second diagnostic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venv_problem_that_repeats_a_static_one_on_another_line_is_shown_once() {
+    let python = common::test_venv_python();
+    let mut client = WorkspaceBuilder::new()
+        .initialization_options(python_settings(&python))
+        .start()
+        .await;
+    let source = "import warnings\nfrom typing import List, Type\n\nfrom planai import Task, TaskWorker\n\nwarnings.warn(\"reached the module body\")\n\n\nclass Excerpt(Task):\n    body: str\n\n\nclass Excerpter(TaskWorker):\n    output_types: List[Type[Task]] = [Excerpt]\n    max_words = 50\n\n    def consume_work(self, task: Excerpt):\n        pass\n";
+    let uri = client.open("twin.py", source, 1).await;
+    let (_, venv) = save_and_await_venv(&mut client, &uri).await;
+    assert!(
+        venv.iter().any(|d| d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("reached the module body"))),
+        "the venv ran: {venv:?}"
+    );
+    assert!(
+        venv.iter().all(|d| !d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("non-annotated attribute"))),
+        "the twin of CD2 is merged: {venv:?}"
+    );
+    let all = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(
+        all.iter().filter(|d| d["code"] == "CD2").count(),
+        1,
+        "{all:?}"
+    );
+}
+
+/// Polls the server until it announced a selection of `python`; returns its state then.
+async fn announced(client: &mut TestClient, python: &std::path::Path) -> Value {
+    let want = python.display().to_string();
+    let deadline = tokio::time::Instant::now() + VENV_WAIT;
+    loop {
+        let state = client
+            .request("planai/debug/state", json!({"uri": ""}))
+            .await;
+        if state["announced"] == want.as_str() {
+            return state;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{want} was never announced: {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// With `validation.run: off` the user chose not to run Python: no "planai is not installed"
+/// warning, neither as a popup nor on the import lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_interpreter_warning_while_validation_is_off() {
+    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let settings = json!({"python": plain.display().to_string(), "validation": {"run": "off"}});
+    let mut client = WorkspaceBuilder::new()
+        .initialization_options(json!({"settings": {"planai": settings.clone()}}))
+        .configuration(settings)
+        .start()
+        .await;
+    let uri = client.open("missing.py", IMPORT_TIME_ERROR, 1).await;
+    let state = announced(&mut client, &plain).await;
+    assert_eq!(state["interpreterProblem"], Value::Null, "{state}");
+    assert_eq!(state["shownMessages"], json!([]), "{state}");
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d["code"] != "planai-environment"),
+        "{diagnostics:?}"
+    );
+}
+
+/// A client that sends `planai.python` only in its `workspace/configuration` answer used to
+/// get a popup about the discovered interpreter a moment before the configured one applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_interpreter_actually_chosen_is_announced() {
+    let python = common::test_venv_python();
+    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let mut client = WorkspaceBuilder::new()
+        .configuration(json!({"python": python.display().to_string()}))
+        .start_binary(&[("PATH", plain.parent().unwrap().to_str().unwrap())])
+        .await;
+    client.open("flow.py", IMPORT_TIME_ERROR, 1).await;
+    let state = announced(&mut client, &python).await;
+    assert_eq!(state["shownMessages"], json!([]), "{state}");
+    assert_eq!(state["interpreterProblem"], Value::Null, "{state}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_python() {
     let plain = common::python_without_planai().expect("python3 on PATH without planai");

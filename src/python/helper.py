@@ -984,8 +984,8 @@ def m_introspect_tasks(params):
     return {"tasks": tasks, "problems": problems + [w for w in session.warnings]}
 
 
-TOOL_WARN_MISSING = ("Tool description is missing. Provide a description in the node or add a docstring "
-                     "to the function.")
+TOOL_WARN_MISSING = ("Tool description is missing: pass description=\"...\" to @tool(...) or add a "
+                     "docstring to the function.")
 TOOL_WARN_GENERIC = ("Tool description is generic (same as tool name). Add a detailed description or a "
                      "function docstring.")
 

@@ -125,6 +125,15 @@ pub struct RequestEnvelope<'a, P: Serialize> {
 
 /// `{"method": "cancel", "params": {"id": N}}`: a notification (no id of its own) that kills
 /// request N's process tree; the helper answers request N with kind `cancelled`.
+/// Reads `null` as the type's default: the helper sends `null` for "not known".
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 pub fn cancel_line(id: u64) -> Vec<u8> {
     let mut line = serde_json::json!({"method": "cancel", "params": {"id": id}})
         .to_string()
@@ -270,7 +279,9 @@ impl ProblemKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// Absolute path of the file the problem is in (may differ from the validated file).
-    #[serde(default)]
+    /// Empty when the helper knows no file (a module imported by name that does not exist is
+    /// sent with `"path": null`).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub path: String,
     /// 1-based line.
     #[serde(default)]
@@ -287,11 +298,11 @@ pub struct Problem {
     #[serde(default)]
     pub kind: ProblemKind,
     /// Exception type name ("ValueError") or warning category ("UserWarning").
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub exception: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub traceback: String,
     /// When `path` is another file: the deepest frame in the validated file (e.g. the `import`
     /// line that led there).
@@ -651,6 +662,18 @@ impl HelperRequest for ListModels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `planai.introspectTasks` of a module that cannot be imported used to fail with
+    /// "invalid type: null, expected a string" instead of showing the ModuleNotFoundError.
+    #[test]
+    fn a_problem_without_a_file_is_read() {
+        let result: IntrospectResult = serde_json::from_str(
+            r#"{"tasks": [], "problems": [{"path": null, "line": 1, "column": 0, "end_line": null, "end_column": null, "severity": "error", "kind": "exception", "exception": "ModuleNotFoundError", "message": "No module named 'nowhere'", "traceback": ""}]}"#,
+        )
+        .unwrap();
+        assert_eq!(result.problems[0].path, "");
+        assert_eq!(result.problems[0].exception, "ModuleNotFoundError");
+    }
 
     #[test]
     fn parses_events_and_responses() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tower_lsp_server::ls_types::ConfigurationItem;
 
 use crate::server::panic_guard::spawn_guarded;
+use crate::server::settings::ValidationRun;
 use crate::server::state::Session;
 
 /// How long a server-to-client request may take before we give up on it.
@@ -28,6 +29,8 @@ pub fn apply(session: &Arc<Session>, value: &serde_json::Value) {
         || before.untrusted_workspace != after.untrusted_workspace
         || before.auto_select_workspace_venv != after.auto_select_workspace_venv
         || before.validation_max_concurrent != after.validation_max_concurrent
+        || (before.validation_run == ValidationRun::Off)
+            != (after.validation_run == ValidationRun::Off)
     {
         crate::server::venv::interpreter_changed(session);
     }
@@ -54,5 +57,6 @@ pub fn spawn_pull(session: Arc<Session>) {
                 "workspace/configuration got no answer within {CLIENT_REQUEST_TIMEOUT:?}"
             ),
         }
+        crate::server::venv::settings_known(&session);
     });
 }

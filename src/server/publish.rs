@@ -513,18 +513,39 @@ async fn texts_of_related_files(
     .unwrap_or_default()
 }
 
-/// A venv diagnostic that repeats a static one on the same line is shown once (the static one,
-/// which has the precise range and related information).
+/// A venv diagnostic that repeats a static one is shown once (the static one, which has the
+/// precise range and related information). The two often sit on different lines, so they are
+/// matched by what they say: pydantic raises a field's problem (CD2 on the field's line) from
+/// the `class` line.
 fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
     statics.iter().any(|existing| {
         existing.source != candidate.source
-            && existing.range.start() <= candidate.range.end()
-            && candidate.range.start() <= existing.range.end().max(existing.range.start())
-            && (existing.message.contains(candidate.message.trim())
-                || candidate
-                    .message
-                    .contains(existing.message.split(". ").next().unwrap_or("")))
+            && (same_problem(existing, candidate)
+                || (overlaps(existing, candidate) && similar_messages(existing, candidate)))
     })
+}
+
+fn overlaps(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.range.start() <= b.range.end() && b.range.start() <= a.range.end().max(a.range.start())
+}
+
+/// One message contains the other (or the static one's first sentence): on overlapping
+/// ranges that is enough.
+fn similar_messages(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
+    existing.message.contains(candidate.message.trim())
+        || candidate
+            .message
+            .contains(existing.message.split(". ").next().unwrap_or(""))
+}
+
+/// The same problem wherever it is reported: the shared text is long enough to name it
+/// (a short venv message such as `ValueError: 1` is only merged when the ranges overlap).
+fn same_problem(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
+    const NAMES_A_PROBLEM: usize = 24;
+    let venv = candidate.message.trim();
+    let first_sentence = existing.message.split(". ").next().unwrap_or("").trim();
+    (venv.len() >= NAMES_A_PROBLEM && existing.message.contains(venv))
+        || (first_sentence.len() >= NAMES_A_PROBLEM && venv.contains(first_sentence))
 }
 
 pub fn to_lsp_severity(severity: Severity) -> DiagnosticSeverity {
@@ -600,5 +621,45 @@ fn to_lsp_diagnostic(
         related_information: (!related.is_empty()).then_some(related),
         tags: None,
         data: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::{DiagnosticSource, TextRange};
+
+    fn diagnostic(source: DiagnosticSource, start: usize, message: &str) -> Diagnostic {
+        Diagnostic::new(
+            source,
+            Severity::Error,
+            "x",
+            TextRange::new(start, start + 5),
+            message,
+        )
+    }
+
+    #[test]
+    fn a_venv_twin_on_another_line_is_merged_by_what_it_says() {
+        let cd2 = diagnostic(
+            DiagnosticSource::Planai,
+            300,
+            "A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation.",
+        );
+        let twin = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation; see https://errors.pydantic.dev",
+        );
+        assert!(duplicates_static(&twin, std::slice::from_ref(&cd2)));
+        // A short message elsewhere is not taken for the same problem.
+        let short = diagnostic(DiagnosticSource::PlanaiVenv, 10, "ValueError: 50");
+        assert!(!duplicates_static(&short, std::slice::from_ref(&cd2)));
+        let other = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "A non-annotated attribute was detected: `retries = 3`.",
+        );
+        assert!(!duplicates_static(&other, &[cd2]));
     }
 }

@@ -46,6 +46,14 @@ pub struct VenvState {
     models: DashMap<String, Vec<String>>,
     /// Messages already shown with `window/showMessage` (each is shown once).
     shown: Mutex<HashSet<String>>,
+    /// The client's settings are known: its first `workspace/configuration` answer arrived
+    /// (or failed, or it does not answer such requests). Until then the selection may still
+    /// change (`planai.python` often comes only from that answer), so nothing is announced:
+    /// users saw a popup about the discovered interpreter a moment before the configured one
+    /// replaced it.
+    settings_known: AtomicBool,
+    /// The interpreter of the last selection announced (for tests and logs).
+    announced: Mutex<Option<String>>,
 }
 
 impl Default for VenvState {
@@ -58,6 +66,8 @@ impl Default for VenvState {
             validations: DashMap::new(),
             models: DashMap::new(),
             shown: Mutex::new(HashSet::new()),
+            settings_known: AtomicBool::new(false),
+            announced: Mutex::new(None),
         }
     }
 }
@@ -79,6 +89,22 @@ impl VenvState {
     /// The helper's status (for tests and logs).
     pub fn helper_status(&self) -> HelperStatus {
         self.service.status()
+    }
+
+    /// Whether the client's settings are known, the interpreter last announced, and the
+    /// messages shown so far (for tests).
+    pub fn announcement(&self) -> (bool, Option<String>, Vec<String>) {
+        let mut shown: Vec<String> = self
+            .shown
+            .lock()
+            .map(|shown| shown.iter().cloned().collect())
+            .unwrap_or_default();
+        shown.sort();
+        (
+            self.settings_known.load(Ordering::SeqCst),
+            self.announced.lock().ok().and_then(|a| a.clone()),
+            shown,
+        )
     }
 }
 
@@ -132,9 +158,25 @@ fn discovery_options(session: &Session) -> DiscoveryOptions {
 }
 
 /// Tells the user what a selection means for validation, and keeps the import-line
-/// diagnostics in step with it.
+/// diagnostics in step with it. Silent until the client's settings are known, and about
+/// interpreter problems while validation is off (the user chose not to run Python).
 fn announce(session: &Arc<Session>, selection: &Selection) {
+    if !session.venv.settings_known.load(Ordering::SeqCst) {
+        tracing::debug!("selection not announced yet: waiting for the client's settings");
+        return;
+    }
+    if let Ok(mut announced) = session.venv.announced.lock() {
+        *announced = selection
+            .environment
+            .as_ref()
+            .map(|e| e.display_interpreter());
+    }
+    let validating = session.settings().validation_run != ValidationRun::Off;
     let problem = match (&selection.message, trusted(session)) {
+        (Some(message), true) if !validating => {
+            tracing::info!("planai-lsp: {message} (validation is off)");
+            None
+        }
         (Some(message), false) => {
             show_once(session, MessageType::INFO, format!("planai-lsp: {message}"));
             None
@@ -631,6 +673,24 @@ pub fn interpreter_changed(session: &Arc<Session>) {
             session.venv.service.start().await;
         }
         republish_all(&session);
+    });
+}
+
+/// The client's settings are known (its first `workspace/configuration` answer was applied,
+/// or it has none to give): announce the selection they lead to, once.
+pub fn settings_known(session: &Arc<Session>) {
+    if session.venv.settings_known.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if !session.venv.configured.load(Ordering::SeqCst) {
+        // Nothing selected yet: the first configure announces.
+        return;
+    }
+    // Select again rather than announce the current selection: a configure for the settings
+    // just applied may still be pending, and the current selection may predate them.
+    let session = Arc::clone(session);
+    spawn_guarded("announce selection", async move {
+        configure(&session).await;
     });
 }
 

@@ -25,8 +25,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 HELPER = os.path.join(REPO, "src", "python", "helper.py")
 PLANAI_PY = os.environ.get("PLANAI_TEST_PYTHON")
 
-TOOL_WARN_MISSING = ("Tool description is missing. Provide a description in the node or add a docstring "
-                     "to the function.")
+TOOL_WARN_MISSING = ("Tool description is missing: pass description=\"...\" to @tool(...) or add a "
+                     "docstring to the function.")
 
 
 WRAPPER = "import subprocess, sys, time\nsubprocess.Popen(sys.argv[1:])\ntime.sleep(3600)\n"

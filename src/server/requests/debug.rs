@@ -43,10 +43,15 @@ pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<
             })
         });
     let helper = format!("{:?}", session.venv.helper_status());
+    let (settings_known, announced, shown) = session.venv.announcement();
     Ok(serde_json::json!({
         "document": document,
         "encoding": session.encoding().as_lsp_str(),
         "helper": helper,
+        "settingsKnown": settings_known,
+        "announced": announced,
+        "interpreterProblem": session.venv.interpreter_problem(),
+        "shownMessages": shown,
     }))
 }
 

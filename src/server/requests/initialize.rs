@@ -103,6 +103,9 @@ pub fn initialized(session: &Arc<Session>) {
         session.client_features.get().copied().unwrap_or_default();
     if pulls_configuration {
         configuration::spawn_pull(Arc::clone(session));
+    } else {
+        // initializationOptions and didChangeConfiguration are all this client sends.
+        crate::server::venv::settings_known(session);
     }
     if watches_files {
         let client = session.client.clone();
