@@ -6,7 +6,6 @@ use std::time::Duration;
 use tower_lsp_server::ls_types::ConfigurationItem;
 
 use crate::server::panic_guard::spawn_guarded;
-use crate::server::settings::ValidationRun;
 use crate::server::state::Session;
 
 /// How long a server-to-client request may take before we give up on it.
@@ -25,13 +24,7 @@ pub fn apply(session: &Arc<Session>, value: &serde_json::Value) {
     if let Some(level) = after.log_level.as_deref() {
         crate::server::logging::set_level(level);
     }
-    if before.python != after.python
-        || before.untrusted_workspace != after.untrusted_workspace
-        || before.auto_select_workspace_venv != after.auto_select_workspace_venv
-        || before.validation_max_concurrent != after.validation_max_concurrent
-        || (before.validation_run == ValidationRun::Off)
-            != (after.validation_run == ValidationRun::Off)
-    {
+    if before.selection_inputs() != after.selection_inputs() {
         crate::server::venv::interpreter_changed(session);
     }
 }

@@ -80,7 +80,29 @@ fn lookup<'a>(section: &'a Value, dotted: &str) -> Option<&'a Value> {
     Some(current)
 }
 
+/// The settings an environment selection and its announcement depend on (see
+/// [`Settings::selection_inputs`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectionInputs {
+    python: Option<Value>,
+    untrusted_workspace: bool,
+    auto_select_workspace_venv: bool,
+    validation_max_concurrent: usize,
+    validation_off: bool,
+}
+
 impl Settings {
+    /// What a change must touch to need a new selection (and a new helper).
+    pub fn selection_inputs(&self) -> SelectionInputs {
+        SelectionInputs {
+            python: self.python.clone(),
+            untrusted_workspace: self.untrusted_workspace,
+            auto_select_workspace_venv: self.auto_select_workspace_venv,
+            validation_max_concurrent: self.validation_max_concurrent,
+            validation_off: self.validation_run == ValidationRun::Off,
+        }
+    }
+
     /// Applies whatever a client sent on top of the current settings; unknown or ill-typed
     /// values are ignored with a log line rather than failing the session.
     ///

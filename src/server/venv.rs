@@ -211,12 +211,25 @@ async fn configure(session: &Arc<Session>) {
         watch_status(Arc::clone(session));
     }
     let _serialised = session.venv.configure_lock.lock().await;
+    let inputs = session.settings().selection_inputs();
     let options = discovery_options(session);
     let service = &session.venv.service;
     service
         .set_max_concurrent(session.settings().validation_max_concurrent)
         .await;
     let selection = service.configure(options, trusted(session)).await;
+    // Settings that arrived while selecting (the client's first configuration answer, often
+    // the only place `planai.python` is) queue another configure: announcing this selection
+    // would tell the user about an interpreter that is about to be replaced. The order of the
+    // two checks matters: once the settings are known they were merged, so a selection made
+    // from older ones shows as changed inputs.
+    if !session.venv.settings_known.load(Ordering::SeqCst) {
+        return;
+    }
+    if session.settings().selection_inputs() != inputs {
+        tracing::debug!("selection not announced: the settings changed while selecting");
+        return;
+    }
     announce(session, &selection);
 }
 
