@@ -173,7 +173,9 @@ impl Oracle {
         let line = serde_json::to_string(src).expect("json");
         writeln!(self.stdin, "{line}").expect("write to python");
         let mut answer = String::new();
-        self.stdout.read_line(&mut answer).expect("read from python");
+        self.stdout
+            .read_line(&mut answer)
+            .expect("read from python");
         let v: Option<(String, usize)> = serde_json::from_str(&answer).expect("python answer");
         v
     }
