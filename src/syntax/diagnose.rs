@@ -25,6 +25,8 @@ use tree_sitter::{Node, Tree, TreeCursor};
 
 mod memo;
 
+use super::first_error;
+
 pub(super) use memo::StatementMemo;
 
 use super::MAX_SYNTAX_DIAGNOSTICS;
@@ -149,6 +151,9 @@ struct Walker<'a> {
     /// A message pushed since this was last cleared names a line number (`... on line 3`), so
     /// it cannot be reused for the same statement on another line.
     mentioned_line: bool,
+    /// tree-sitter found an error somewhere (possibly a hidden MISSING token the walk cannot
+    /// see).
+    tree_has_error: bool,
 }
 
 pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
@@ -178,6 +183,7 @@ pub(super) fn run_with(
         last_error_touch: None,
         total_lines: None,
         mentioned_line: false,
+        tree_has_error: tree.root_node().has_error(),
     };
     if let Some(memo) = memo.as_deref_mut() {
         memo.start_pass();
@@ -1138,8 +1144,10 @@ impl<'a> Walker<'a> {
     fn into_diagnostics(self) -> Vec<Diagnostic> {
         let Walker {
             text,
+            bytes,
             mut found,
             string_regions,
+            tree_has_error,
             ..
         } = self;
         // Inside an unterminated string CPython sees nothing else.
@@ -1156,6 +1164,24 @@ impl<'a> Walker<'a> {
             ))
         });
         found.dedup_by(|b, a| a.range.start() == b.range.start() && a.message == b.message);
+        // On the error path: CPython's first error replaces the guesses before it.
+        if (tree_has_error || !found.is_empty()) && !contains_nul(bytes) {
+            let walked: Vec<(TextRange, &str)> = found
+                .iter()
+                .map(|f| (f.range, f.message.as_str()))
+                .collect();
+            if let Some((range, message)) = first_error::cpython_first(text, &walked) {
+                found.retain(|f| f.range.start() > range.start());
+                found.insert(
+                    0,
+                    Found {
+                        range,
+                        message,
+                        origin: Origin::Specific,
+                    },
+                );
+            }
+        }
         found.truncate(MAX_SYNTAX_DIAGNOSTICS);
         found
             .into_iter()

@@ -1,0 +1,212 @@
+//! The error CPython would report first, once the walk has found that there is one.
+//!
+//! tree-sitter's error recovery often wraps a whole class in one `ERROR` node when a single
+//! method header lost its colon, so the walk alone cannot tell *where* CPython's parser
+//! fails. On the error path only (the walk found something, or the tree has an error), this
+//! module decides CPython 3.11's first error the way CPython does:
+//!
+//! 1. A tokenizer error anywhere in the file wins (CPython's tokenizer runs ahead of the
+//!    parser, and after a parser error `_PyPegen_tokenize_full_source_to_check_for_errors`
+//!    lets one found later take precedence): [`super::tokenizer::scan`].
+//! 2. Otherwise the parser's first failure, located by `ruff_python_parser` (a recursive
+//!    descent parser that, like CPython's, reports errors at the token where parsing fails).
+//!    Its wording is CPython's: the walk's message when the walk has a parser-level message
+//!    on that line, else a translation of ruff's error (`expected ':'` after a compound
+//!    statement header, `unexpected indent`, `invalid syntax`, ...).
+//! 3. A bracket still open at the end of the file is reported instead (`'(' was never
+//!    closed`) when it was opened on a line before the parser's failure, or when the parser
+//!    failed at the end of the file (CPython's rule).
+//!
+//! The result replaces the diagnostics before it; those after it stay (they are the walk's
+//! best guesses for later errors). Nothing here runs on text the walk found valid, so valid
+//! Python never gets a diagnostic from it.
+
+use ruff_python_ast::token::TokenKind;
+use ruff_python_parser::{InterpolatedStringErrorType, Mode, ParseErrorType, ParseOptions};
+
+use super::tokenizer;
+use crate::diagnostics::TextRange;
+
+/// Messages the walk derives from the parse itself (not from its tokenizer emulation); they
+/// can name CPython's parser error on the line where the parser fails.
+fn parser_level(message: &str) -> bool {
+    message == "expected ':'"
+        || message == "unexpected indent"
+        || message.starts_with("invalid syntax")
+        || message.starts_with("expected an indented block")
+        || message.starts_with("cannot assign to")
+}
+
+const COMPOUND_KEYWORDS: &[&str] = &[
+    "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class",
+    "async",
+];
+
+/// CPython's first error for `text`: (range, message). `found` are the walk's diagnostics, in
+/// position order, as (range, message).
+pub(super) fn cpython_first(
+    text: &str,
+    found: &[(TextRange, &str)],
+) -> Option<(TextRange, String)> {
+    let line_of = |at: usize| {
+        text.as_bytes()[..at.min(text.len())]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count()
+    };
+    // The walk's own range for the same message on the same line, if it has one.
+    let walk_range = |range: TextRange, message: &str| {
+        let line = line_of(range.start());
+        found
+            .iter()
+            .find(|(r, m)| *m == message && line_of(r.start()) == line)
+            .map_or(range, |(r, _)| *r)
+    };
+    let scan = tokenizer::scan(text);
+    if let Some(e) = scan.error {
+        return Some((walk_range(e.range, &e.message), e.message));
+    }
+    let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
+    let parser_error = parsed
+        .errors()
+        .iter()
+        .min_by_key(|e| e.location.start())
+        .map(|e| {
+            let start = (u32::from(e.location.start()) as usize).min(text.len());
+            let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
+            (TextRange::new(start, end), &e.error)
+        });
+    // CPython's parser fails at a token: ruff sometimes points at the blanks before it.
+    let failing_token = parser_error.map(|(range, _)| next_token(text.as_bytes(), range.start()));
+    if let Some((pos, ch)) = scan.unclosed {
+        let unclosed = || {
+            let message = format!("'{}' was never closed", ch as char);
+            let range = walk_range(TextRange::new(pos, pos + 1), &message);
+            Some((range, message))
+        };
+        match failing_token {
+            None => return unclosed(),
+            Some(at) if line_of(pos) < line_of(at) || at >= text.trim_end().len() => {
+                return unclosed()
+            }
+            _ => {}
+        }
+    }
+    let (range, error) = parser_error?;
+    let logical = scan
+        .logical_lines
+        .partition_point(|&s| s <= range.start())
+        .checked_sub(1)
+        .map_or(0, |i| scan.logical_lines[i]);
+    let mut translated = translate(text, range, error, logical);
+    if translated.1 == "expected ':'" {
+        return Some(translated);
+    }
+    let in_fstring = scan
+        .fstrings
+        .iter()
+        .any(|&(s, e)| s <= range.start() && range.start() < e);
+    if in_fstring && translated.1 == "invalid syntax" {
+        translated.1 = "f-string: invalid syntax".to_string();
+        return Some(translated);
+    }
+    let line = line_of(range.start());
+    if let Some((r, m)) = found
+        .iter()
+        .find(|(r, m)| line_of(r.start()) == line && parser_level(m))
+    {
+        return Some((*r, m.to_string()));
+    }
+    Some(translated)
+}
+
+/// CPython's wording for a ruff parse error at `range`.
+/// `logical` is the start of the logical line holding `range`.
+fn translate(
+    text: &str,
+    range: TextRange,
+    error: &ParseErrorType,
+    logical: usize,
+) -> (TextRange, String) {
+    let b = text.as_bytes();
+    let line_start = b[..range.start()]
+        .iter()
+        .rposition(|&c| c == b'\n' || c == b'\r')
+        .map_or(0, |i| i + 1);
+    let line_end = b[range.start()..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map_or(b.len(), |i| range.start() + i);
+    let on_line = TextRange::new(range.start(), range.end().min(line_end).max(range.start()));
+    let invalid = || (on_line, "invalid syntax".to_string());
+    match error {
+        ParseErrorType::ExpectedToken {
+            expected: TokenKind::Colon,
+            found: TokenKind::Newline,
+        } => {
+            let first_word: String = text[logical..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
+            if COMPOUND_KEYWORDS.contains(&first_word.as_str()) {
+                let at = end_of_code(b, line_start, range.start());
+                (TextRange::empty(at), "expected ':'".to_string())
+            } else {
+                invalid()
+            }
+        }
+        ParseErrorType::UnexpectedIndentation => (on_line, "unexpected indent".to_string()),
+        ParseErrorType::FStringError(e)
+        | ParseErrorType::Lexical(ruff_python_parser::LexicalErrorType::FStringError(e)) => {
+            let message = match e {
+                InterpolatedStringErrorType::UnclosedLbrace => "f-string: expecting '}'",
+                InterpolatedStringErrorType::SingleRbrace => "f-string: single '}' is not allowed",
+                _ => "f-string: invalid syntax",
+            };
+            (on_line, message.to_string())
+        }
+        _ => invalid(),
+    }
+}
+
+/// The first byte at or after `at` that is not a blank, a line break or a comment.
+fn next_token(b: &[u8], mut at: usize) -> usize {
+    while at < b.len() {
+        match b[at] {
+            b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' => at += 1,
+            b'#' => {
+                while at < b.len() && !matches!(b[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+/// The end of the last token before `at` on the line starting at `line_start` (or on an
+/// earlier line), skipping a comment and blanks.
+fn end_of_code(b: &[u8], line_start: usize, at: usize) -> usize {
+    let mut end = at.min(b.len());
+    // A `#` outside string quotes on this line starts a comment that ends at `at`.
+    let mut quote = None;
+    let mut i = line_start;
+    while i < end {
+        match (b[i], quote) {
+            (b'\\', Some(_)) => i += 1,
+            (c @ (b'"' | b'\''), None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            (b'#', None) => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\x0c' | b'\n' | b'\r') {
+        end -= 1;
+    }
+    end
+}

@@ -1,0 +1,375 @@
+//! A scan of the whole text the way CPython 3.11's tokenizer sees it, for its errors only.
+//!
+//! CPython reports tokenizer errors (unterminated strings, unmatched or mismatched brackets,
+//! inconsistent dedents, tabs mixed with spaces, ...) before any parser error: the tokenizer
+//! runs ahead of the parser, and after a parser error CPython tokenizes the rest of the file
+//! and lets any tokenizer error found there take precedence. Brackets still open at the end of
+//! the file are the exception (see `first_error.rs`). tree-sitter's scanner pairs string
+//! delimiters like CPython does, but its error recovery decides what the rest of the file is,
+//! so this scan does not look at the tree at all.
+//!
+//! Only used once the walk found an error: it reads every byte of the text.
+
+use crate::diagnostics::TextRange;
+
+/// CPython's limit on nested brackets (`MAXLEVEL`).
+const MAX_LEVEL: usize = 200;
+
+/// The first tokenizer error of a text, and the bracket still open at its end.
+#[derive(Debug, Default)]
+pub(super) struct Scan {
+    pub error: Option<TokenError>,
+    /// The innermost bracket left open at the end of the text: its position and character.
+    pub unclosed: Option<(usize, u8)>,
+    /// The first byte of every logical line scanned, in order.
+    pub logical_lines: Vec<usize>,
+    /// The byte ranges of f-strings scanned, in order.
+    pub fstrings: Vec<(usize, usize)>,
+}
+
+#[derive(Debug)]
+pub(super) struct TokenError {
+    pub range: TextRange,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Indent {
+    col: usize,
+    alt: usize,
+}
+
+/// Scans `text` up to its first tokenizer error.
+pub(super) fn scan(text: &str) -> Scan {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut i = if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let mut line = 1usize;
+    let mut indents = vec![Indent { col: 0, alt: 0 }];
+    let mut brackets: Vec<(u8, usize, usize)> = Vec::new();
+    let mut at_line_start = true;
+    let mut continued = false;
+    let mut logical_lines = Vec::new();
+    let mut fstrings = Vec::new();
+    let fail = |range: TextRange, message: String, logical_lines: Vec<usize>| Scan {
+        error: Some(TokenError { range, message }),
+        unclosed: None,
+        logical_lines,
+        fstrings: Vec::new(),
+    };
+    while i < n {
+        if at_line_start {
+            at_line_start = false;
+            let mut indent = Indent { col: 0, alt: 0 };
+            let mut j = i;
+            while j < n {
+                match b[j] {
+                    b' ' => {
+                        indent.col += 1;
+                        indent.alt += 1;
+                    }
+                    b'\t' => {
+                        indent.col = (indent.col / 8 + 1) * 8;
+                        indent.alt += 1;
+                    }
+                    b'\x0c' => indent = Indent { col: 0, alt: 0 },
+                    _ => break,
+                }
+                j += 1;
+            }
+            let blank = j >= n || matches!(b[j], b'#' | b'\n' | b'\r');
+            if !blank && brackets.is_empty() && !continued {
+                logical_lines.push(j);
+                let token = token_range(b, j);
+                let tab_error = |logical_lines| {
+                    fail(
+                        token,
+                        "inconsistent use of tabs and spaces in indentation".to_string(),
+                        logical_lines,
+                    )
+                };
+                let top = *indents.last().expect("never empty");
+                if indent.col == top.col {
+                    if indent.alt != top.alt {
+                        return tab_error(logical_lines);
+                    }
+                } else if indent.col > top.col {
+                    if indent.alt <= top.alt {
+                        return tab_error(logical_lines);
+                    }
+                    indents.push(indent);
+                } else {
+                    while indents.len() > 1 && indent.col < indents[indents.len() - 1].col {
+                        indents.pop();
+                    }
+                    let top = *indents.last().expect("never empty");
+                    if indent.col != top.col {
+                        return fail(
+                            token,
+                            "unindent does not match any outer indentation level".to_string(),
+                            logical_lines,
+                        );
+                    }
+                    if indent.alt != top.alt {
+                        return tab_error(logical_lines);
+                    }
+                }
+            }
+            continued = false;
+            i = j;
+            continue;
+        }
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\x0c' => i += 1,
+            b'#' => {
+                while i < n && b[i] != b'\n' && b[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'\n' | b'\r' => {
+                i += if c == b'\r' && b.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                line += 1;
+                at_line_start = true;
+            }
+            b'\\' => match b.get(i + 1) {
+                Some(b'\n') | Some(b'\r') => {
+                    i += if b[i + 1] == b'\r' && b.get(i + 2) == Some(&b'\n') {
+                        3
+                    } else {
+                        2
+                    };
+                    line += 1;
+                    at_line_start = true;
+                    continued = true;
+                }
+                None => {
+                    return fail(
+                        TextRange::new(i, i + 1),
+                        "unexpected EOF while parsing".to_string(),
+                        logical_lines,
+                    )
+                }
+                Some(_) => {
+                    return fail(
+                        TextRange::new(i, i + 1),
+                        "unexpected character after line continuation character".to_string(),
+                        logical_lines,
+                    )
+                }
+            },
+            b'"' | b'\'' => match string(b, i, i, &mut line) {
+                Ok(end) => i = end,
+                Err(e) => return fail(e.range, e.message, logical_lines),
+            },
+            b'(' | b'[' | b'{' => {
+                if brackets.len() >= MAX_LEVEL {
+                    return fail(
+                        TextRange::new(i, i + 1),
+                        "too many nested parentheses".to_string(),
+                        logical_lines,
+                    );
+                }
+                brackets.push((c, i, line));
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                let open = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                let range = TextRange::new(i, i + 1);
+                match brackets.pop() {
+                    None => {
+                        return fail(range, format!("unmatched '{}'", c as char), logical_lines)
+                    }
+                    Some((o, _, at)) if o != open => {
+                        let mut message = format!(
+                            "closing parenthesis '{}' does not match opening parenthesis '{}'",
+                            c as char, o as char
+                        );
+                        if at != line {
+                            message.push_str(&format!(" on line {at}"));
+                        }
+                        return fail(range, message, logical_lines);
+                    }
+                    Some(_) => {}
+                }
+                i += 1;
+            }
+            b'0'..=b'9' => i = number_end(b, i),
+            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i = number_end(b, i),
+            c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
+                let start = i;
+                let mut j = i;
+                while j < n {
+                    let d = b[j];
+                    if d == b'_' || d.is_ascii_alphanumeric() {
+                        j += 1;
+                    } else if d >= 0x80 {
+                        let ch = text[j..].chars().next().expect("char boundary");
+                        if is_symbol_like(ch) {
+                            if j == start {
+                                return fail(
+                                    TextRange::new(j, j + ch.len_utf8()),
+                                    invalid_character(ch),
+                                    logical_lines,
+                                );
+                            }
+                            break;
+                        }
+                        j += ch.len_utf8();
+                    } else {
+                        break;
+                    }
+                }
+                if matches!(b.get(j), Some(b'"' | b'\'')) && is_string_prefix(&b[start..j]) {
+                    match string(b, start, j, &mut line) {
+                        Ok(end) => {
+                            if b[start..j].iter().any(|c| matches!(c, b'f' | b'F')) {
+                                fstrings.push((start, end));
+                            }
+                            i = end;
+                        }
+                        Err(e) => return fail(e.range, e.message, logical_lines),
+                    }
+                } else {
+                    i = j;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Scan {
+        error: None,
+        unclosed: brackets.last().map(|&(c, pos, _)| (pos, c)),
+        logical_lines,
+        fstrings,
+    }
+}
+
+/// Non-ASCII characters CPython rejects outside strings and comments: punctuation, symbols,
+/// spaces (an approximation of "not `XID_Continue`" that errs towards accepting).
+fn is_symbol_like(ch: char) -> bool {
+    let c = ch as u32;
+    !matches!(c, 0xB7 | 0x203F | 0x2040)
+        && (ch.is_whitespace()
+            || matches!(c,
+                0xA0..=0xBF | 0xD7 | 0xF7 | 0x2000..=0x206F | 0x20A0..=0x20CF | 0x2100..=0x2BFF
+                | 0x3000..=0x303F | 0xFE30..=0xFE4F | 0xFF01..=0xFF0F | 0xFEFF | 0x1F000..=0x1FAFF))
+}
+
+fn invalid_character(ch: char) -> String {
+    if ch.is_whitespace() || ch as u32 == 0xFEFF {
+        format!("invalid non-printable character U+{:04X}", ch as u32)
+    } else {
+        format!("invalid character '{ch}' (U+{:04X})", ch as u32)
+    }
+}
+
+fn is_string_prefix(p: &[u8]) -> bool {
+    let lower: Vec<u8> = p.iter().map(u8::to_ascii_lowercase).collect();
+    matches!(
+        lower.as_slice(),
+        b"r" | b"u" | b"b" | b"f" | b"br" | b"rb" | b"fr" | b"rf"
+    )
+}
+
+fn number_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        match b[i] {
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'.' => {
+                let exponent = matches!(b[i], b'e' | b'E')
+                    && matches!(b.get(i + 1), Some(b'+' | b'-'))
+                    && b[..i]
+                        .first()
+                        .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+                    && !b[..i].ends_with(b"0x");
+                i += if exponent { 2 } else { 1 };
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+/// The first token at `at` (a logical line's first byte), limited to its line.
+fn token_range(b: &[u8], at: usize) -> TextRange {
+    let mut end = at;
+    while end < b.len()
+        && !matches!(b[end], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+        && (end == at || b[end].is_ascii_alphanumeric() || b[end] == b'_' || b[end] >= 0x80)
+    {
+        end += 1;
+    }
+    TextRange::new(at, end.max(at + usize::from(at < b.len())).min(b.len()))
+}
+
+/// Scans the string whose prefix starts at `start` and whose quote is at `quote`; returns the
+/// byte after it, or the error CPython reports for it.
+fn string(b: &[u8], start: usize, quote: usize, line: &mut usize) -> Result<usize, TokenError> {
+    let q = b[quote];
+    let triple = b.len() >= quote + 3 && b[quote + 1] == q && b[quote + 2] == q;
+    let mut i = quote + if triple { 3 } else { 1 };
+    let delimiter_end = i;
+    loop {
+        if i >= b.len() {
+            break;
+        }
+        match b[i] {
+            b'\\' => {
+                match b.get(i + 1) {
+                    Some(b'\n') => *line += 1,
+                    Some(b'\r') => {
+                        *line += 1;
+                        if b.get(i + 2) == Some(&b'\n') {
+                            i += 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 2;
+            }
+            c if c == q => {
+                if !triple {
+                    return Ok(i + 1);
+                }
+                if b.get(i + 1) == Some(&q) && b.get(i + 2) == Some(&q) {
+                    return Ok(i + 3);
+                }
+                i += 1;
+            }
+            b'\n' | b'\r' if !triple => break,
+            b'\r' => {
+                *line += 1;
+                i += if b.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+            }
+            b'\n' => {
+                *line += 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    let i = i.min(b.len());
+    Err(if triple {
+        let newlines = b.iter().filter(|&&c| c == b'\n').count();
+        let lines = (newlines + usize::from(b.last().is_some_and(|&c| c != b'\n'))).max(1);
+        TokenError {
+            range: TextRange::new(start, delimiter_end),
+            message: format!(
+                "unterminated triple-quoted string literal (detected at line {lines})"
+            ),
+        }
+    } else {
+        TokenError {
+            range: TextRange::new(start, i),
+            message: format!("unterminated string literal (detected at line {line})"),
+        }
+    })
+}
