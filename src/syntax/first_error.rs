@@ -62,62 +62,123 @@ pub(super) fn cpython_first(
             .find(|(r, m)| *m == message && line_of(r.start()) == line)
             .map_or(range, |(r, _)| *r)
     };
+    let b = text.as_bytes();
     let scan = tokenizer::scan(text);
+    let parser_error = ruff_first_error(text, &scan);
+    let parser_error = parser_error.as_ref().map(|(r, e)| (*r, e));
+    let parser_first = parser_error.map(|(range, error)| {
+        // The start of the logical line holding the error.
+        let logical = scan
+            .logical_lines
+            .partition_point(|&s| s <= range.start())
+            .checked_sub(1)
+            .map_or(0, |i| scan.logical_lines[i]);
+        let mut translated = translate(text, range, error, logical);
+        if translated.1 == "expected ':'" {
+            return translated;
+        }
+        let in_fstring = scan
+            .fstrings
+            .iter()
+            .any(|&(s, e)| s <= range.start() && range.start() < e);
+        if in_fstring && translated.1 == "invalid syntax" {
+            translated.1 = "f-string: invalid syntax".to_string();
+            return translated;
+        }
+        let line = line_of(range.start());
+        match found
+            .iter()
+            .find(|(r, m)| line_of(r.start()) == line && parser_level(m))
+        {
+            Some((r, m)) => (*r, m.to_string()),
+            None => translated,
+        }
+    });
+    // Where CPython's parser fails: at ruff's error, or earlier at an f-string it rejects
+    // while reading it (then that is the parser's error).
+    let mut parser_at = parser_error.map(|(r, _)| next_token(b, r.start()));
+    let parser_first = match &scan.fstring_error {
+        Some((string_start, e)) if parser_at.is_none_or(|at| *string_start <= at) => {
+            parser_at = Some(*string_start);
+            Some((e.range, e.message.clone()))
+        }
+        _ => parser_first,
+    };
     if let Some(e) = scan.error {
-        return Some((walk_range(e.range, &e.message), e.message));
+        // Met by the parser before it fails, or found by the scan of the rest of the file
+        // that follows a parser error (except after `unexpected indent`, which CPython
+        // reports without that scan).
+        let first = match &parser_first {
+            None => true,
+            Some((r, m)) => {
+                e.range.start() <= parser_at.unwrap_or(r.start())
+                    || (e.raised_anywhere() && m != "unexpected indent")
+            }
+        };
+        if first {
+            return Some((walk_range(e.range, &e.message), e.message));
+        }
+        return parser_first;
     }
-    let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
-    let parser_error = parsed
-        .errors()
-        .iter()
-        .min_by_key(|e| e.location.start())
-        .map(|e| {
-            let start = (u32::from(e.location.start()) as usize).min(text.len());
-            let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
-            (TextRange::new(start, end), &e.error)
-        });
-    // CPython's parser fails at a token: ruff sometimes points at the blanks before it.
-    let failing_token = parser_error.map(|(range, _)| next_token(text.as_bytes(), range.start()));
     if let Some((pos, ch)) = scan.unclosed {
         let unclosed = || {
             let message = format!("'{}' was never closed", ch as char);
             let range = walk_range(TextRange::new(pos, pos + 1), &message);
             Some((range, message))
         };
-        match failing_token {
-            None => return unclosed(),
-            Some(at) if line_of(pos) < line_of(at) || at >= text.trim_end().len() => {
-                return unclosed()
-            }
-            _ => {}
+        let Some((range, _)) = parser_error else {
+            return unclosed();
+        };
+        // CPython compares the bracket's line with the furthest token its parser read; ruff's
+        // error ranges (a generator expression, say) end near it. A `=` inside the bracket
+        // sends CPython's second pass looking for a keyword argument's value, past the line.
+        let at = next_token(b, range.start());
+        let furthest = at.max(range.end().saturating_sub(1));
+        let message = parser_first.as_ref().map_or("", |(_, m)| m.as_str());
+        let keyword_like = b.get(at) == Some(&b'=')
+            && b.get(at + 1) != Some(&b'=')
+            && pos < at
+            && !message.starts_with("invalid syntax. Maybe");
+        if line_of(pos) < line_of(furthest) || at >= text.trim_end().len() || keyword_like {
+            return unclosed();
         }
     }
-    let (range, error) = parser_error?;
-    let logical = scan
-        .logical_lines
-        .partition_point(|&s| s <= range.start())
-        .checked_sub(1)
-        .map_or(0, |i| scan.logical_lines[i]);
-    let mut translated = translate(text, range, error, logical);
-    if translated.1 == "expected ':'" {
-        return Some(translated);
+    parser_first
+}
+
+/// Stack for ruff's parse (and the drop of its tree, which recurses): a base plus this much
+/// per token of the longest logical line, the bound on how deeply the tree can nest.
+const STACK_BASE: usize = 4 << 20;
+const STACK_PER_TOKEN: usize = 2 << 10;
+/// Beyond this, no second parse: the walk's diagnostics stand.
+const STACK_MAX: usize = 1 << 30;
+
+/// ruff's first error by position, on a stack large enough for the deepest tree the text can
+/// produce; `None` when the text is too deeply nested for CPython anyway (its tokenizer
+/// already failed) or too large to bound.
+fn ruff_first_error(text: &str, scan: &tokenizer::Scan) -> Option<(TextRange, ParseErrorType)> {
+    if scan.error.as_ref().is_some_and(|e| {
+        e.message == "too many nested parentheses" || e.message == "too many levels of indentation"
+    }) {
+        return None;
     }
-    let in_fstring = scan
-        .fstrings
-        .iter()
-        .any(|&(s, e)| s <= range.start() && range.start() < e);
-    if in_fstring && translated.1 == "invalid syntax" {
-        translated.1 = "f-string: invalid syntax".to_string();
-        return Some(translated);
-    }
-    let line = line_of(range.start());
-    if let Some((r, m)) = found
-        .iter()
-        .find(|(r, m)| line_of(r.start()) == line && parser_level(m))
-    {
-        return Some((*r, m.to_string()));
-    }
-    Some(translated)
+    let stack = scan
+        .max_line_tokens
+        .checked_mul(STACK_PER_TOKEN)?
+        .checked_add(STACK_BASE)
+        .filter(|&s| s <= STACK_MAX)?;
+    stacker::grow(stack, || {
+        let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
+        parsed
+            .errors()
+            .iter()
+            .min_by_key(|e| e.location.start())
+            .map(|e| {
+                let start = (u32::from(e.location.start()) as usize).min(text.len());
+                let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
+                (TextRange::new(start, end), e.error.clone())
+            })
+    })
 }
 
 /// CPython's wording for a ruff parse error at `range`.

@@ -716,6 +716,16 @@ fn deep_nesting_does_not_overflow() {
     assert!(found[1..]
         .iter()
         .all(|d| d.message == "'[' was never closed"));
+    // Deep trees without brackets, with an error so that the second parser runs too.
+    for deep in [
+        format!("x = {}1 +\n", "-".repeat(n)),
+        format!("x = {}y\ndef f(\n", "not ".repeat(n)),
+        format!("x = {}0\nif x\n    pass\n", "lambda: ".repeat(n)),
+        format!("x = 2{}\n)\n", " ** 2".repeat(n)),
+        format!("x = {}\n", "a if b else ".repeat(n)),
+    ] {
+        assert!(!check_invariants(&deep).is_empty());
+    }
     let closers = format!("x = 1{}\n", ")".repeat(n));
     let found = check_invariants(&closers);
     assert_eq!(found[0].message, "unmatched ')'");

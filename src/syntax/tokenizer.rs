@@ -14,6 +14,8 @@ use crate::diagnostics::TextRange;
 
 /// CPython's limit on nested brackets (`MAXLEVEL`).
 const MAX_LEVEL: usize = 200;
+/// CPython's limit on indentation levels (`MAXINDENT`), counting the first column.
+const MAX_INDENT: usize = 100;
 
 /// The first tokenizer error of a text, and the bracket still open at its end.
 #[derive(Debug, Default)]
@@ -25,12 +27,33 @@ pub(super) struct Scan {
     pub logical_lines: Vec<usize>,
     /// The byte ranges of f-strings scanned, in order.
     pub fstrings: Vec<(usize, usize)>,
+    /// The first f-string whose replacement fields CPython 3.11 rejects before compiling
+    /// them: where it starts, and the error with the range CPython gives it.
+    pub fstring_error: Option<(usize, TokenError)>,
+    /// The most tokens in one logical line: a bound on how deeply its syntax tree can nest.
+    pub max_line_tokens: usize,
 }
 
 #[derive(Debug)]
 pub(super) struct TokenError {
     pub range: TextRange,
     pub message: String,
+}
+
+impl TokenError {
+    /// Whether CPython reports this error even when it is found after a parser error. The
+    /// tokenizer raises these itself; for the others (inconsistent dedent, tabs, a backslash
+    /// not ending its line) it only flags its state, which the check after a parser error
+    /// ignores.
+    pub fn raised_anywhere(&self) -> bool {
+        !(self.message.starts_with("unindent")
+            || self.message.starts_with("inconsistent use of tabs")
+            || self
+                .message
+                .starts_with("unexpected character after line continuation")
+            || self.message.starts_with("unexpected EOF")
+            || self.message.starts_with("too many levels of indentation"))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -51,12 +74,17 @@ pub(super) fn scan(text: &str) -> Scan {
     let mut continued = false;
     let mut logical_lines = Vec::new();
     let mut fstrings = Vec::new();
+    let mut fstring_error = None;
     let fail = |range: TextRange, message: String, logical_lines: Vec<usize>| Scan {
         error: Some(TokenError { range, message }),
         unclosed: None,
         logical_lines,
         fstrings: Vec::new(),
+        fstring_error: None,
+        max_line_tokens: usize::MAX,
     };
+    let mut max_line_tokens = 0usize;
+    let mut line_tokens = 0usize;
     while i < n {
         if at_line_start {
             at_line_start = false;
@@ -80,6 +108,8 @@ pub(super) fn scan(text: &str) -> Scan {
             let blank = j >= n || matches!(b[j], b'#' | b'\n' | b'\r');
             if !blank && brackets.is_empty() && !continued {
                 logical_lines.push(j);
+                max_line_tokens = max_line_tokens.max(line_tokens);
+                line_tokens = 0;
                 let token = token_range(b, j);
                 let tab_error = |logical_lines| {
                     fail(
@@ -96,6 +126,13 @@ pub(super) fn scan(text: &str) -> Scan {
                 } else if indent.col > top.col {
                     if indent.alt <= top.alt {
                         return tab_error(logical_lines);
+                    }
+                    if indents.len() >= MAX_INDENT {
+                        return fail(
+                            token,
+                            "too many levels of indentation".to_string(),
+                            logical_lines,
+                        );
                     }
                     indents.push(indent);
                 } else {
@@ -120,6 +157,9 @@ pub(super) fn scan(text: &str) -> Scan {
             continue;
         }
         let c = b[i];
+        if !matches!(c, b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' | b'#' | b'\\') {
+            line_tokens += 1;
+        }
         match c {
             b' ' | b'\t' | b'\x0c' => i += 1,
             b'#' => {
@@ -233,6 +273,26 @@ pub(super) fn scan(text: &str) -> Scan {
                         Ok(end) => {
                             if b[start..j].iter().any(|c| matches!(c, b'f' | b'F')) {
                                 fstrings.push((start, end));
+                                if fstring_error.is_none() {
+                                    let quotes =
+                                        if end - j >= 6 && b[j + 1] == b[j] && b[j + 2] == b[j] {
+                                            3
+                                        } else {
+                                            1
+                                        };
+                                    if let Some(message) =
+                                        fstring_fields(&b[j + quotes..end - quotes])
+                                    {
+                                        let at = after_string_group(b, end, !brackets.is_empty());
+                                        fstring_error = Some((
+                                            start,
+                                            TokenError {
+                                                range: token_range(b, at),
+                                                message,
+                                            },
+                                        ));
+                                    }
+                                }
                             }
                             i = end;
                         }
@@ -250,6 +310,188 @@ pub(super) fn scan(text: &str) -> Scan {
         unclosed: brackets.last().map(|&(c, pos, _)| (pos, c)),
         logical_lines,
         fstrings,
+        fstring_error,
+        max_line_tokens: max_line_tokens.max(line_tokens),
+    }
+}
+
+/// CPython 3.11's checks of an f-string's replacement fields made before compiling them
+/// (`fstring_find_literal` and `fstring_find_expr`): the first error, if any. `body` is the
+/// text between the quotes.
+fn fstring_fields(body: &[u8]) -> Option<String> {
+    fields(body, 0).err()
+}
+
+fn fields(body: &[u8], depth: usize) -> Result<(), String> {
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'{' if body.get(i + 1) == Some(&b'{') => i += 2,
+            b'}' if body.get(i + 1) == Some(&b'}') => i += 2,
+            b'}' => return Err("f-string: single '}' is not allowed".into()),
+            b'{' => {
+                if depth >= 2 {
+                    return Err("f-string: expressions nested too deeply".into());
+                }
+                i = field(body, i + 1, depth)?;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Checks the replacement field whose expression starts at `i`; returns the byte after it.
+fn field(body: &[u8], mut i: usize, depth: usize) -> Result<usize, String> {
+    let expecting = || Err("f-string: expecting '}'".to_string());
+    let mut quote: Option<(u8, bool)> = None;
+    let mut stack: Vec<u8> = Vec::new();
+    let start = i;
+    while i < body.len() {
+        let c = body[i];
+        if c == b'\\' {
+            return Err("f-string expression part cannot include a backslash".into());
+        }
+        if let Some((q, triple)) = quote {
+            if c == q {
+                if !triple {
+                    quote = None;
+                } else if body.get(i + 1) == Some(&q) && body.get(i + 2) == Some(&q) {
+                    quote = None;
+                    i += 2;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => {
+                let triple = body.get(i + 1) == Some(&c) && body.get(i + 2) == Some(&c);
+                quote = Some((c, triple));
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                if stack.len() >= MAX_LEVEL {
+                    return Err("f-string: too many nested parenthesis".into());
+                }
+                stack.push(c);
+            }
+            b'#' => return Err("f-string expression part cannot include '#'".into()),
+            b'!' | b':' | b'}' | b'=' | b'>' | b'<' if stack.is_empty() => {
+                let next = body.get(i + 1).copied();
+                if next == Some(b'=') && matches!(c, b'!' | b'=' | b'>' | b'<') {
+                    i += 2;
+                    continue;
+                }
+                if matches!(c, b'>' | b'<') {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            b')' | b']' | b'}' => {
+                let Some(open) = stack.pop() else {
+                    return Err(format!("f-string: unmatched '{}'", c as char));
+                };
+                let expected = match open {
+                    b'(' => b')',
+                    b'[' => b']',
+                    _ => b'}',
+                };
+                if c != expected {
+                    return Err(format!(
+                        "f-string: closing parenthesis '{}' does not match opening parenthesis '{}'",
+                        c as char, open as char
+                    ));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if quote.is_some() {
+        return Err("f-string: unterminated string".into());
+    }
+    if let Some(&open) = stack.last() {
+        return Err(format!("f-string: unmatched '{}'", open as char));
+    }
+    if i >= body.len() {
+        return expecting();
+    }
+    if body[start..i].iter().all(u8::is_ascii_whitespace) {
+        return Err("f-string: empty expression not allowed".into());
+    }
+    if body[i] == b'=' {
+        i += 1;
+    }
+    if body.get(i) == Some(&b'!') {
+        i += 1;
+        let Some(&conversion) = body.get(i) else {
+            return expecting();
+        };
+        if !matches!(conversion, b's' | b'r' | b'a') {
+            return Err("f-string: invalid conversion character: expected 's', 'r', or 'a'".into());
+        }
+        i += 1;
+    }
+    if body.get(i) == Some(&b':') {
+        // The format spec: literal text and nested fields, up to the closing brace.
+        i += 1;
+        let spec_start = i;
+        let mut nesting = 0usize;
+        while i < body.len() {
+            match body[i] {
+                b'{' => nesting += 1,
+                b'}' if nesting == 0 => break,
+                b'}' => nesting -= 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        fields(&body[spec_start..i], depth + 1)?;
+    }
+    if body.get(i) != Some(&b'}') {
+        return expecting();
+    }
+    Ok(i + 1)
+}
+
+/// The first token after the string ending at `end` and any strings concatenated to it: the
+/// token CPython's parser has read when it checks an f-string's fields.
+fn after_string_group(b: &[u8], mut i: usize, in_brackets: bool) -> usize {
+    loop {
+        while i < b.len() {
+            match b[i] {
+                b' ' | b'\t' | b'\x0c' => i += 1,
+                b'#' => {
+                    while i < b.len() && !matches!(b[i], b'\n' | b'\r') {
+                        i += 1;
+                    }
+                }
+                b'\\' if matches!(b.get(i + 1), Some(b'\n' | b'\r')) => i += 2,
+                b'\n' | b'\r' if in_brackets => i += 1,
+                _ => break,
+            }
+        }
+        // Another string literal continues the group.
+        let mut j = i;
+        while j < b.len() && j - i < 2 && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        if j < b.len() && matches!(b[j], b'"' | b'\'') && is_string_prefix(&b[i..j])
+            || (j == i && matches!(b.get(i), Some(b'"' | b'\'')))
+        {
+            let mut line = 0;
+            match string(b, i, j, &mut line) {
+                Ok(end) => {
+                    i = end;
+                    continue;
+                }
+                Err(_) => return i,
+            }
+        }
+        return i;
     }
 }
 
