@@ -80,16 +80,26 @@ pub(super) fn cpython_first(
         let in_fstring = scan
             .fstrings
             .iter()
-            .any(|&(s, e)| s <= range.start() && range.start() < e);
+            .any(|&(s, e)| s < range.start() && range.start() < e);
         if in_fstring && translated.1 == "invalid syntax" {
             translated.1 = "f-string: invalid syntax".to_string();
             return translated;
         }
         let line = line_of(range.start());
-        match found
-            .iter()
-            .find(|(r, m)| line_of(r.start()) == line && parser_level(m))
-        {
+        // The walk suggests a missing comma for any two operands in a row inside brackets;
+        // CPython only where an expression could follow another (ruff expects a comma).
+        let comma_expected = matches!(
+            error,
+            ParseErrorType::ExpectedToken {
+                expected: TokenKind::Comma,
+                ..
+            }
+        );
+        match found.iter().find(|(r, m)| {
+            line_of(r.start()) == line
+                && parser_level(m)
+                && (comma_expected || !m.contains("Perhaps you forgot a comma"))
+        }) {
             Some((r, m)) => (*r, m.to_string()),
             None => translated,
         }
@@ -217,6 +227,9 @@ fn translate(
             }
         }
         ParseErrorType::UnexpectedIndentation => (on_line, "unexpected indent".to_string()),
+        ParseErrorType::OtherError(m) if m.starts_with("Expected `except` or `finally`") => {
+            (on_line, "expected 'except' or 'finally' block".to_string())
+        }
         ParseErrorType::FStringError(e)
         | ParseErrorType::Lexical(ruff_python_parser::LexicalErrorType::FStringError(e)) => {
             let message = match e {

@@ -64,6 +64,14 @@ struct Indent {
 
 /// Scans `text` up to its first tokenizer error.
 pub(super) fn scan(text: &str) -> Scan {
+    // (most tokens in a logical line so far, tokens in the current one)
+    let mut tokens = (0, 0);
+    let mut scan = scan_until_error(text, &mut tokens);
+    scan.max_line_tokens = tokens.0.max(tokens.1);
+    scan
+}
+
+fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
     let b = text.as_bytes();
     let n = b.len();
     let mut i = if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
@@ -81,10 +89,8 @@ pub(super) fn scan(text: &str) -> Scan {
         logical_lines,
         fstrings: Vec::new(),
         fstring_error: None,
-        max_line_tokens: usize::MAX,
+        max_line_tokens: 0,
     };
-    let mut max_line_tokens = 0usize;
-    let mut line_tokens = 0usize;
     while i < n {
         if at_line_start {
             at_line_start = false;
@@ -108,8 +114,8 @@ pub(super) fn scan(text: &str) -> Scan {
             let blank = j >= n || matches!(b[j], b'#' | b'\n' | b'\r');
             if !blank && brackets.is_empty() && !continued {
                 logical_lines.push(j);
-                max_line_tokens = max_line_tokens.max(line_tokens);
-                line_tokens = 0;
+                tokens.0 = tokens.0.max(tokens.1);
+                tokens.1 = 0;
                 let token = token_range(b, j);
                 let tab_error = |logical_lines| {
                     fail(
@@ -158,7 +164,7 @@ pub(super) fn scan(text: &str) -> Scan {
         }
         let c = b[i];
         if !matches!(c, b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' | b'#' | b'\\') {
-            line_tokens += 1;
+            tokens.1 += 1;
         }
         match c {
             b' ' | b'\t' | b'\x0c' => i += 1,
@@ -242,8 +248,14 @@ pub(super) fn scan(text: &str) -> Scan {
                 }
                 i += 1;
             }
-            b'0'..=b'9' => i = number_end(b, i),
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => i = number_end(b, i),
+            b'0'..=b'9' => match number_end(text, i) {
+                Ok(end) => i = end,
+                Err(e) => return fail(e.range, e.message, logical_lines),
+            },
+            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => match number_end(text, i) {
+                Ok(end) => i = end,
+                Err(e) => return fail(e.range, e.message, logical_lines),
+            },
             c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
                 let start = i;
                 let mut j = i;
@@ -311,7 +323,7 @@ pub(super) fn scan(text: &str) -> Scan {
         logical_lines,
         fstrings,
         fstring_error,
-        max_line_tokens: max_line_tokens.max(line_tokens),
+        max_line_tokens: 0,
     }
 }
 
@@ -522,22 +534,84 @@ fn is_string_prefix(p: &[u8]) -> bool {
     )
 }
 
-fn number_end(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() {
-        match b[i] {
-            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'.' => {
-                let exponent = matches!(b[i], b'e' | b'E')
-                    && matches!(b.get(i + 1), Some(b'+' | b'-'))
-                    && b[..i]
-                        .first()
-                        .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
-                    && !b[..i].ends_with(b"0x");
-                i += if exponent { 2 } else { 1 };
-            }
-            _ => break,
+/// The end of the number literal starting at `start`, or CPython's error when a name
+/// follows it directly (`2nd`); keywords may (`1if x else 2`, with a warning).
+fn number_end(text: &str, start: usize) -> Result<usize, TokenError> {
+    let b = text.as_bytes();
+    let digits = |mut i: usize, hex: bool| {
+        while i < b.len()
+            && (b[i] == b'_' || b[i].is_ascii_digit() || (hex && b[i].is_ascii_hexdigit()))
+        {
+            i += 1;
         }
+        i
+    };
+    let mut i = start;
+    let radix = (b[i] == b'0')
+        .then(|| b.get(i + 1).map(u8::to_ascii_lowercase))
+        .flatten()
+        .filter(|c| matches!(c, b'x' | b'o' | b'b'));
+    let kind = match radix {
+        Some(c) => {
+            i = digits(i + 2, c == b'x');
+            match c {
+                b'x' => "hexadecimal",
+                b'o' => "octal",
+                _ => "binary",
+            }
+        }
+        None => {
+            i = digits(i, false);
+            if b.get(i) == Some(&b'.') {
+                i = digits(i + 1, false);
+            }
+            if matches!(b.get(i), Some(b'e' | b'E')) {
+                let mut j = i + 1;
+                if matches!(b.get(j), Some(b'+' | b'-')) {
+                    j += 1;
+                }
+                if b.get(j).is_some_and(u8::is_ascii_digit) {
+                    i = digits(j, false);
+                }
+            }
+            if matches!(b.get(i), Some(b'j' | b'J')) {
+                i += 1;
+            }
+            "decimal"
+        }
+    };
+    let name_follows = b.get(i).is_some_and(|&c| {
+        c == b'_'
+            || c.is_ascii_alphabetic()
+            || (c >= 0x80 && text[i..].chars().next().is_some_and(char::is_alphanumeric))
+    });
+    if !name_follows {
+        return Ok(i);
     }
-    i
+    let rest = &b[i..];
+    let keyword = [
+        &b"and"[..],
+        b"else",
+        b"for",
+        b"if",
+        b"in",
+        b"is",
+        b"not",
+        b"or",
+    ]
+    .iter()
+    .any(|k| rest.starts_with(k));
+    if keyword && kind == "decimal" {
+        return Ok(i);
+    }
+    let mut end = i;
+    while end < b.len() && (b[end] == b'_' || b[end].is_ascii_alphanumeric()) {
+        end += 1;
+    }
+    Err(TokenError {
+        range: TextRange::new(start, end.max(i + 1).min(b.len())),
+        message: format!("invalid {kind} literal"),
+    })
 }
 
 /// The first token at `at` (a logical line's first byte), limited to its line.
