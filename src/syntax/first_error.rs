@@ -74,7 +74,10 @@ pub(super) fn cpython_first(
             .checked_sub(1)
             .map_or(0, |i| scan.logical_lines[i]);
         let mut translated = translate(text, range, error, logical);
-        if translated.1 == "expected ':'" {
+        if translated.1 == "expected ':'"
+            || translated.1.starts_with("expected 'except'")
+            || translated.1.starts_with("f-string")
+        {
             return translated;
         }
         let in_fstring = scan
@@ -179,15 +182,25 @@ fn ruff_first_error(text: &str, scan: &tokenizer::Scan) -> Option<(TextRange, Pa
         .filter(|&s| s <= STACK_MAX)?;
     stacker::grow(stack, || {
         let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
-        parsed
-            .errors()
-            .iter()
-            .min_by_key(|e| e.location.start())
-            .map(|e| {
-                let start = (u32::from(e.location.start()) as usize).min(text.len());
-                let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
-                (TextRange::new(start, end), e.error.clone())
-            })
+        let errors = parsed.errors();
+        let first = errors.iter().min_by_key(|e| e.location.start())?;
+        // A `try` block followed by something else than `except` or `finally`: CPython says
+        // so on that line, whatever else is wrong there.
+        let line_end = text[u32::from(first.location.start()) as usize..]
+            .find('\n')
+            .map_or(text.len(), |i| {
+                u32::from(first.location.start()) as usize + i
+            });
+        let try_without_handler = errors.iter().find(|e| {
+            (u32::from(e.location.start()) as usize) <= line_end
+                && matches!(&e.error, ParseErrorType::OtherError(m)
+                    if m.starts_with("Expected `except` or `finally`"))
+        });
+        try_without_handler.or(Some(first)).map(|e| {
+            let start = (u32::from(e.location.start()) as usize).min(text.len());
+            let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
+            (TextRange::new(start, end), e.error.clone())
+        })
     })
 }
 
