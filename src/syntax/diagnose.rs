@@ -154,6 +154,8 @@ struct Walker<'a> {
     /// tree-sitter found an error somewhere (possibly a hidden MISSING token the walk cannot
     /// see).
     tree_has_error: bool,
+    /// The start of the first top-level statement that is not known to be clean.
+    clean_until: usize,
 }
 
 pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
@@ -184,6 +186,7 @@ pub(super) fn run_with(
         total_lines: None,
         mentioned_line: false,
         tree_has_error: tree.root_node().has_error(),
+        clean_until: 0,
     };
     if let Some(memo) = memo.as_deref_mut() {
         memo.start_pass();
@@ -195,7 +198,35 @@ pub(super) fn run_with(
     }
     w.finish_walk();
     w.classify_errors();
+    let first = w.found.iter().map(|f| f.range.start()).min();
+    w.clean_until = clean_prefix(tree, first);
     w.into_diagnostics()
+}
+
+/// The start of the top-level statement before the one holding the first error (the first
+/// diagnostic at `first`, or an error in the tree): a clause that lost its statement (an
+/// `except` after a clean `try`, say) makes the statement before it invalid too. 0 when there
+/// is no such statement or the tree's error cannot be seen (a hidden MISSING token).
+fn clean_prefix(tree: &Tree, first: Option<usize>) -> usize {
+    let root = tree.root_node();
+    if root.kind() != "module" {
+        return 0;
+    }
+    let first = first.unwrap_or(usize::MAX);
+    let mut cursor = root.walk();
+    let (mut previous, mut before_previous) = (0, 0);
+    for child in root.children(&mut cursor) {
+        if child.has_error() || child.end_byte() > first {
+            return if child.start_byte() <= first {
+                previous
+            } else {
+                before_previous
+            };
+        }
+        before_previous = previous;
+        previous = child.start_byte();
+    }
+    0
 }
 
 const CONTAINER: u16 = 1;
@@ -1148,6 +1179,7 @@ impl<'a> Walker<'a> {
             mut found,
             string_regions,
             tree_has_error,
+            clean_until,
             ..
         } = self;
         // Inside an unterminated string CPython sees nothing else.
@@ -1170,7 +1202,7 @@ impl<'a> Walker<'a> {
                 .iter()
                 .map(|f| (f.range, f.message.as_str()))
                 .collect();
-            if let Some((range, message)) = first_error::cpython_first(text, &walked) {
+            if let Some((range, message)) = first_error::cpython_first(text, &walked, clean_until) {
                 found.retain(|f| f.range.start() > range.start());
                 found.insert(
                     0,

@@ -44,16 +44,23 @@ const COMPOUND_KEYWORDS: &[&str] = &[
 
 /// CPython's first error for `text`: (range, message). `found` are the walk's diagnostics, in
 /// position order, as (range, message).
+///
+/// `clean_until` is the start of a top-level statement before which tree-sitter and the walk
+/// found nothing wrong: ruff parses from there when it is the start of a logical line at
+/// column 0 (the module grammar restarts at every such statement), which keeps the error
+/// path's cost proportional to what follows the first error rather than to the file.
 pub(super) fn cpython_first(
     text: &str,
     found: &[(TextRange, &str)],
+    clean_until: usize,
 ) -> Option<(TextRange, String)> {
-    let line_of = |at: usize| {
-        text.as_bytes()[..at.min(text.len())]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count()
-    };
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, c)| c == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |at: usize| newlines.partition_point(|&n| n < at);
     // The walk's own range for the same message on the same line, if it has one.
     let walk_range = |range: TextRange, message: &str| {
         let line = line_of(range.start());
@@ -64,7 +71,19 @@ pub(super) fn cpython_first(
     };
     let b = text.as_bytes();
     let scan = tokenizer::scan(text);
-    let parser_error = ruff_first_error(text, &scan);
+    let from = if clean_until > 0
+        && text.as_bytes().get(clean_until - 1) == Some(&b'\n')
+        && scan.logical_lines.binary_search(&clean_until).is_ok()
+    {
+        clean_until
+    } else {
+        0
+    };
+    let parser_error = ruff_first_error(text, from, &scan).or_else(|| {
+        (from > 0)
+            .then(|| ruff_first_error(text, 0, &scan))
+            .flatten()
+    });
     let parser_error = parser_error.as_ref().map(|(r, e)| (*r, e));
     let parser_first = parser_error.map(|(range, error)| {
         // The start of the logical line holding the error.
@@ -169,7 +188,12 @@ const STACK_MAX: usize = 1 << 30;
 /// ruff's first error by position, on a stack large enough for the deepest tree the text can
 /// produce; `None` when the text is too deeply nested for CPython anyway (its tokenizer
 /// already failed) or too large to bound.
-fn ruff_first_error(text: &str, scan: &tokenizer::Scan) -> Option<(TextRange, ParseErrorType)> {
+/// Only `text[from..]` is parsed; ranges are into `text`.
+fn ruff_first_error(
+    text: &str,
+    from: usize,
+    scan: &tokenizer::Scan,
+) -> Option<(TextRange, ParseErrorType)> {
     if scan.error.as_ref().is_some_and(|e| {
         e.message == "too many nested parentheses" || e.message == "too many levels of indentation"
     }) {
@@ -180,6 +204,8 @@ fn ruff_first_error(text: &str, scan: &tokenizer::Scan) -> Option<(TextRange, Pa
         .checked_mul(STACK_PER_TOKEN)?
         .checked_add(STACK_BASE)
         .filter(|&s| s <= STACK_MAX)?;
+    let whole = text;
+    let text = &whole[from..];
     stacker::grow(stack, || {
         let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
         let errors = parsed.errors();
@@ -199,7 +225,7 @@ fn ruff_first_error(text: &str, scan: &tokenizer::Scan) -> Option<(TextRange, Pa
         try_without_handler.or(Some(first)).map(|e| {
             let start = (u32::from(e.location.start()) as usize).min(text.len());
             let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
-            (TextRange::new(start, end), e.error.clone())
+            (TextRange::new(from + start, from + end), e.error.clone())
         })
     })
 }
