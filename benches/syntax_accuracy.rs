@@ -491,7 +491,7 @@ fn pct(a: usize, n: usize) -> String {
     if n == 0 {
         "–".into()
     } else {
-        format!("{:.0}%", 100.0 * a as f64 / n as f64)
+        format!("{:.1}%", 100.0 * a as f64 / n as f64)
     }
 }
 

@@ -238,6 +238,7 @@ const OPEN: u16 = 32;
 const CLOSE: u16 = 64;
 const COLON: u16 = 128;
 const BLOCK: u16 = 256;
+const EXPRESSION_STATEMENT: u16 = 512;
 
 /// What the walk needs to know about a node kind.
 #[derive(Clone, Copy, Default)]
@@ -264,6 +265,7 @@ fn kind_info(id: u16) -> KindInfo {
                 let flags = match (kind, named) {
                     ("module", true) => CONTAINER | NO_LINE,
                     ("block", true) => CONTAINER | NO_LINE | BLOCK,
+                    ("expression_statement", true) => EXPRESSION_STATEMENT,
                     (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
@@ -531,6 +533,9 @@ impl<'a> Walker<'a> {
         if flags & NO_LINE == 0 && !is_error {
             self.line_start(node, in_error);
         }
+        if flags & EXPRESSION_STATEMENT != 0 && !has_error {
+            self.annotation_on_next_line(node);
+        }
         if flags & BLOCK != 0 {
             self.block(node, near, in_error);
         }
@@ -548,6 +553,34 @@ impl<'a> Walker<'a> {
             }
         }
         descend
+    }
+
+    /// `else:` mistyped as `esle:` followed by an indented line: tree-sitter reads an
+    /// annotation without a value whose annotation is the next line. A newline outside
+    /// brackets ends the statement, so CPython sees `esle:` alone: `invalid syntax`.
+    fn annotation_on_next_line(&mut self, statement: Node<'_>) {
+        let Some(assignment) = statement.child(0) else {
+            return;
+        };
+        if assignment.kind() != "assignment" || assignment.child_by_field_name("right").is_some() {
+            return;
+        }
+        let (Some(left), Some(annotation)) = (
+            assignment.child_by_field_name("left"),
+            assignment.child_by_field_name("type"),
+        ) else {
+            return;
+        };
+        let colon = left.end_byte()
+            + self.bytes[left.end_byte()..annotation.start_byte()]
+                .iter()
+                .position(|&c| c == b':')
+                .map_or(0, |i| i + 1);
+        if annotation.start_position().row > left.end_position().row
+            && !self.continued(colon, annotation.start_byte())
+        {
+            self.push(TextRange::empty(colon), "invalid syntax", Origin::Specific);
+        }
     }
 
     fn touch_error(&mut self, pos: usize) {

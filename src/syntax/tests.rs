@@ -521,6 +521,12 @@ const CASES: &[Case] = &[
         cpython: Some(("unexpected indent", 2, 4)),
     },
     Case {
+        name: "c14_else_typo",
+        src: "if x:\n    a()\nesle:\n    b()\n",
+        ours: &[("invalid syntax", 3, 5, 5)],
+        cpython: Some(("invalid syntax", 3, 6)),
+    },
+    Case {
         name: "c13_class_keyword_typo",
         src: "claass ChatTask(Task):\n    messages: list\n",
         ours: &[("invalid syntax", 1, 0, 6)],
