@@ -25,6 +25,8 @@ use tree_sitter::{Node, Tree, TreeCursor};
 
 mod memo;
 
+use super::first_error;
+
 pub(super) use memo::StatementMemo;
 
 use super::MAX_SYNTAX_DIAGNOSTICS;
@@ -149,6 +151,11 @@ struct Walker<'a> {
     /// A message pushed since this was last cleared names a line number (`... on line 3`), so
     /// it cannot be reused for the same statement on another line.
     mentioned_line: bool,
+    /// tree-sitter found an error somewhere (possibly a hidden MISSING token the walk cannot
+    /// see).
+    tree_has_error: bool,
+    /// The start of the first top-level statement that is not known to be clean.
+    clean_until: usize,
 }
 
 pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
@@ -178,6 +185,8 @@ pub(super) fn run_with(
         last_error_touch: None,
         total_lines: None,
         mentioned_line: false,
+        tree_has_error: tree.root_node().has_error(),
+        clean_until: 0,
     };
     if let Some(memo) = memo.as_deref_mut() {
         memo.start_pass();
@@ -189,7 +198,35 @@ pub(super) fn run_with(
     }
     w.finish_walk();
     w.classify_errors();
+    let first = w.found.iter().map(|f| f.range.start()).min();
+    w.clean_until = clean_prefix(tree, first);
     w.into_diagnostics()
+}
+
+/// The start of the top-level statement before the one holding the first error (the first
+/// diagnostic at `first`, or an error in the tree): a clause that lost its statement (an
+/// `except` after a clean `try`, say) makes the statement before it invalid too. 0 when there
+/// is no such statement or the tree's error cannot be seen (a hidden MISSING token).
+fn clean_prefix(tree: &Tree, first: Option<usize>) -> usize {
+    let root = tree.root_node();
+    if root.kind() != "module" {
+        return 0;
+    }
+    let first = first.unwrap_or(usize::MAX);
+    let mut cursor = root.walk();
+    let (mut previous, mut before_previous) = (0, 0);
+    for child in root.children(&mut cursor) {
+        if child.has_error() || child.end_byte() > first {
+            return if child.start_byte() <= first {
+                previous
+            } else {
+                before_previous
+            };
+        }
+        before_previous = previous;
+        previous = child.start_byte();
+    }
+    0
 }
 
 const CONTAINER: u16 = 1;
@@ -201,6 +238,7 @@ const OPEN: u16 = 32;
 const CLOSE: u16 = 64;
 const COLON: u16 = 128;
 const BLOCK: u16 = 256;
+const EXPRESSION_STATEMENT: u16 = 512;
 
 /// What the walk needs to know about a node kind.
 #[derive(Clone, Copy, Default)]
@@ -227,6 +265,7 @@ fn kind_info(id: u16) -> KindInfo {
                 let flags = match (kind, named) {
                     ("module", true) => CONTAINER | NO_LINE,
                     ("block", true) => CONTAINER | NO_LINE | BLOCK,
+                    ("expression_statement", true) => EXPRESSION_STATEMENT,
                     (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
@@ -494,6 +533,9 @@ impl<'a> Walker<'a> {
         if flags & NO_LINE == 0 && !is_error {
             self.line_start(node, in_error);
         }
+        if flags & EXPRESSION_STATEMENT != 0 && !has_error {
+            self.annotation_on_next_line(node);
+        }
         if flags & BLOCK != 0 {
             self.block(node, near, in_error);
         }
@@ -511,6 +553,34 @@ impl<'a> Walker<'a> {
             }
         }
         descend
+    }
+
+    /// `else:` mistyped as `esle:` followed by an indented line: tree-sitter reads an
+    /// annotation without a value whose annotation is the next line. A newline outside
+    /// brackets ends the statement, so CPython sees `esle:` alone: `invalid syntax`.
+    fn annotation_on_next_line(&mut self, statement: Node<'_>) {
+        let Some(assignment) = statement.child(0) else {
+            return;
+        };
+        if assignment.kind() != "assignment" || assignment.child_by_field_name("right").is_some() {
+            return;
+        }
+        let (Some(left), Some(annotation)) = (
+            assignment.child_by_field_name("left"),
+            assignment.child_by_field_name("type"),
+        ) else {
+            return;
+        };
+        let colon = left.end_byte()
+            + self.bytes[left.end_byte()..annotation.start_byte()]
+                .iter()
+                .position(|&c| c == b':')
+                .map_or(0, |i| i + 1);
+        if annotation.start_position().row > left.end_position().row
+            && !self.continued(colon, annotation.start_byte())
+        {
+            self.push(TextRange::empty(colon), "invalid syntax", Origin::Specific);
+        }
     }
 
     fn touch_error(&mut self, pos: usize) {
@@ -1138,8 +1208,11 @@ impl<'a> Walker<'a> {
     fn into_diagnostics(self) -> Vec<Diagnostic> {
         let Walker {
             text,
+            bytes,
             mut found,
             string_regions,
+            tree_has_error,
+            clean_until,
             ..
         } = self;
         // Inside an unterminated string CPython sees nothing else.
@@ -1156,6 +1229,24 @@ impl<'a> Walker<'a> {
             ))
         });
         found.dedup_by(|b, a| a.range.start() == b.range.start() && a.message == b.message);
+        // On the error path: CPython's first error replaces the guesses before it.
+        if (tree_has_error || !found.is_empty()) && !contains_nul(bytes) {
+            let walked: Vec<(TextRange, &str)> = found
+                .iter()
+                .map(|f| (f.range, f.message.as_str()))
+                .collect();
+            if let Some((range, message)) = first_error::cpython_first(text, &walked, clean_until) {
+                found.retain(|f| f.range.start() > range.start());
+                found.insert(
+                    0,
+                    Found {
+                        range,
+                        message,
+                        origin: Origin::Specific,
+                    },
+                );
+            }
+        }
         found.truncate(MAX_SYNTAX_DIAGNOSTICS);
         found
             .into_iter()

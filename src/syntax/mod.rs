@@ -9,9 +9,11 @@
 use crate::diagnostics::Diagnostic;
 
 mod diagnose;
+mod first_error;
 pub mod statements;
 #[cfg(test)]
 mod tests;
+mod tokenizer;
 
 /// At most this many syntax diagnostics are reported for one file.
 pub const MAX_SYNTAX_DIAGNOSTICS: usize = 100;

@@ -11,9 +11,11 @@
 //! (`AnalysisHost::update_definition`).
 //!
 //! Architecture Invariant: the fast path gives exactly what a full parse would. It applies
-//! only when the previous version had no syntax error, the edit does not touch the first
-//! character of the next statement (which could join the two), and the statement parses
-//! alone without error into exactly one definition; anything else takes the full path.
+//! only when the previous version had no syntax error (and no syntax diagnostic), the edit
+//! does not touch the first character of the next statement (which could join the two), and
+//! the statement parses alone without error or diagnostic into exactly one definition;
+//! anything else takes the full path. (With any diagnostic, `syntax_diagnostics` decides
+//! CPython's first error from the whole text, which one statement cannot do.)
 //! `tests/statement_edits.rs` checks the equivalence on random edits.
 
 use std::ops::Range;
@@ -53,14 +55,15 @@ impl StatementEdit {
 
 impl StatementIndex {
     /// The index of `text` (parsed as `tree`, with `syntax` its diagnostics), or `None` when
-    /// the tree has errors: then statement boundaries are not trustworthy.
+    /// the tree has errors (then statement boundaries are not trustworthy) or there is any
+    /// syntax diagnostic (then the first one depends on the whole text).
     pub fn new(
         text: Arc<str>,
         tree: &tree_sitter::Tree,
         syntax: Vec<Diagnostic>,
     ) -> Option<StatementIndex> {
         let root = tree.root_node();
-        if root.has_error() || syntax.len() >= super::MAX_SYNTAX_DIAGNOSTICS {
+        if root.has_error() || !syntax.is_empty() {
             return None;
         }
         let mut cursor = root.walk();
@@ -86,7 +89,9 @@ impl StatementIndex {
         let (slot, old_range) = self.slot_of(edit)?;
         let new_range = old_range.start..edit.map_end(old_range.end);
         let tree = parse_range(parser, text, new_range.clone())?;
-        if !is_one_definition_at(&tree, new_range.start) {
+        if !is_one_definition_at(&tree, new_range.start)
+            || !super::syntax_diagnostics(&tree, text).is_empty()
+        {
             return None;
         }
         Some(StatementEdit {
@@ -113,25 +118,12 @@ impl StatementIndex {
         inside.then(|| (slot, self.starts[slot]..end.unwrap_or(self.text.len())))
     }
 
-    /// The index of the new text after `change`, and its syntax diagnostics: those of the
-    /// other statements, moved, and those of the reparsed statement.
+    /// The index of the new text after `change`, and its syntax diagnostics: none, since
+    /// neither the previous text nor the reparsed statement has any.
     pub fn apply(&self, text: Arc<str>, change: &StatementEdit) -> StatementIndex {
         let edit = change.edit;
-        let slot_end = self.starts.get(change.slot + 1).copied();
-        let in_slot =
-            |offset: usize| offset >= change.old_start && slot_end.is_none_or(|end| offset < end);
-        let mut syntax: Vec<Diagnostic> = self
-            .syntax
-            .iter()
-            .filter(|d| !in_slot(d.range.start()))
-            .cloned()
-            .map(|mut d| {
-                d.range = d.range.map(|offset| edit.map(offset));
-                d
-            })
-            .collect();
-        syntax.extend(super::syntax_diagnostics(&change.tree, &text));
-        syntax.sort_by_key(|d| (d.range.start(), d.range.end()));
+        debug_assert!(self.syntax.is_empty());
+        let syntax = Vec::new();
         let delta = edit.new_end as isize - edit.old_end as isize;
         let starts = self
             .starts

@@ -1,0 +1,325 @@
+//! The error CPython would report first, once the walk has found that there is one.
+//!
+//! tree-sitter's error recovery often wraps a whole class in one `ERROR` node when a single
+//! method header lost its colon, so the walk alone cannot tell *where* CPython's parser
+//! fails. On the error path only (the walk found something, or the tree has an error), this
+//! module decides CPython 3.11's first error the way CPython does:
+//!
+//! 1. A tokenizer error anywhere in the file wins (CPython's tokenizer runs ahead of the
+//!    parser, and after a parser error `_PyPegen_tokenize_full_source_to_check_for_errors`
+//!    lets one found later take precedence): [`super::tokenizer::scan`].
+//! 2. Otherwise the parser's first failure, located by `ruff_python_parser` (a recursive
+//!    descent parser that, like CPython's, reports errors at the token where parsing fails).
+//!    Its wording is CPython's: the walk's message when the walk has a parser-level message
+//!    on that line, else a translation of ruff's error (`expected ':'` after a compound
+//!    statement header, `unexpected indent`, `invalid syntax`, ...).
+//! 3. A bracket still open at the end of the file is reported instead (`'(' was never
+//!    closed`) when it was opened on a line before the parser's failure, or when the parser
+//!    failed at the end of the file (CPython's rule).
+//!
+//! The result replaces the diagnostics before it; those after it stay (they are the walk's
+//! best guesses for later errors). Nothing here runs on text the walk found valid, so valid
+//! Python never gets a diagnostic from it.
+
+use ruff_python_ast::token::TokenKind;
+use ruff_python_parser::{InterpolatedStringErrorType, Mode, ParseErrorType, ParseOptions};
+
+use super::tokenizer;
+use crate::diagnostics::TextRange;
+
+/// Messages the walk derives from the parse itself (not from its tokenizer emulation); they
+/// can name CPython's parser error on the line where the parser fails.
+fn parser_level(message: &str) -> bool {
+    message == "expected ':'"
+        || message == "unexpected indent"
+        || message.starts_with("invalid syntax")
+        || message.starts_with("expected an indented block")
+        || message.starts_with("cannot assign to")
+}
+
+const COMPOUND_KEYWORDS: &[&str] = &[
+    "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class",
+    "async",
+];
+
+/// CPython's first error for `text`: (range, message). `found` are the walk's diagnostics, in
+/// position order, as (range, message).
+///
+/// `clean_until` is the start of a top-level statement before which tree-sitter and the walk
+/// found nothing wrong: ruff parses from there when it is the start of a logical line at
+/// column 0 (the module grammar restarts at every such statement), which keeps the error
+/// path's cost proportional to what follows the first error rather than to the file.
+pub(super) fn cpython_first(
+    text: &str,
+    found: &[(TextRange, &str)],
+    clean_until: usize,
+) -> Option<(TextRange, String)> {
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, c)| c == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |at: usize| newlines.partition_point(|&n| n < at);
+    // The walk's own range for the same message on the same line, if it has one.
+    let walk_range = |range: TextRange, message: &str| {
+        let line = line_of(range.start());
+        found
+            .iter()
+            .find(|(r, m)| *m == message && line_of(r.start()) == line)
+            .map_or(range, |(r, _)| *r)
+    };
+    let b = text.as_bytes();
+    let scan = tokenizer::scan(text);
+    let from = if clean_until > 0
+        && text.as_bytes().get(clean_until - 1) == Some(&b'\n')
+        && scan.logical_lines.binary_search(&clean_until).is_ok()
+    {
+        clean_until
+    } else {
+        0
+    };
+    let parser_error = ruff_first_error(text, from, &scan).or_else(|| {
+        (from > 0)
+            .then(|| ruff_first_error(text, 0, &scan))
+            .flatten()
+    });
+    let parser_error = parser_error.as_ref().map(|(r, e)| (*r, e));
+    let parser_first = parser_error.map(|(range, error)| {
+        // The start of the logical line holding the error.
+        let logical = scan
+            .logical_lines
+            .partition_point(|&s| s <= range.start())
+            .checked_sub(1)
+            .map_or(0, |i| scan.logical_lines[i]);
+        let mut translated = translate(text, range, error, logical);
+        if translated.1 == "expected ':'"
+            || translated.1.starts_with("expected 'except'")
+            || translated.1.starts_with("f-string")
+        {
+            return translated;
+        }
+        let in_fstring = scan
+            .fstrings
+            .iter()
+            .any(|&(s, e)| s < range.start() && range.start() < e);
+        if in_fstring && translated.1 == "invalid syntax" {
+            translated.1 = "f-string: invalid syntax".to_string();
+            return translated;
+        }
+        let line = line_of(range.start());
+        // The walk suggests a missing comma for any two operands in a row inside brackets;
+        // CPython only where an expression could follow another (ruff expects a comma).
+        let comma_expected = matches!(
+            error,
+            ParseErrorType::ExpectedToken {
+                expected: TokenKind::Comma,
+                ..
+            }
+        );
+        match found.iter().find(|(r, m)| {
+            line_of(r.start()) == line
+                && parser_level(m)
+                && (comma_expected || !m.contains("Perhaps you forgot a comma"))
+        }) {
+            Some((r, m)) => (*r, m.to_string()),
+            None => translated,
+        }
+    });
+    // Where CPython's parser fails: at ruff's error, or earlier at an f-string it rejects
+    // while reading it (then that is the parser's error).
+    let mut parser_at = parser_error.map(|(r, _)| next_token(b, r.start()));
+    let parser_first = match &scan.fstring_error {
+        Some((string_start, e)) if parser_at.is_none_or(|at| *string_start <= at) => {
+            parser_at = Some(*string_start);
+            Some((e.range, e.message.clone()))
+        }
+        _ => parser_first,
+    };
+    if let Some(e) = scan.error {
+        // Met by the parser before it fails, or found by the scan of the rest of the file
+        // that follows a parser error (except after `unexpected indent`, which CPython
+        // reports without that scan).
+        let first = match &parser_first {
+            None => true,
+            Some((r, m)) => {
+                e.range.start() <= parser_at.unwrap_or(r.start())
+                    || (e.raised_anywhere() && m != "unexpected indent")
+            }
+        };
+        if first {
+            return Some((walk_range(e.range, &e.message), e.message));
+        }
+        return parser_first;
+    }
+    if let Some((pos, ch)) = scan.unclosed {
+        let unclosed = || {
+            let message = format!("'{}' was never closed", ch as char);
+            let range = walk_range(TextRange::new(pos, pos + 1), &message);
+            Some((range, message))
+        };
+        let Some((range, _)) = parser_error else {
+            return unclosed();
+        };
+        // CPython compares the bracket's line with the furthest token its parser read; ruff's
+        // error ranges (a generator expression, say) end near it. A `=` inside the bracket
+        // sends CPython's second pass looking for a keyword argument's value, past the line.
+        let at = next_token(b, range.start());
+        let furthest = at.max(range.end().saturating_sub(1));
+        let message = parser_first.as_ref().map_or("", |(_, m)| m.as_str());
+        let keyword_like = b.get(at) == Some(&b'=')
+            && b.get(at + 1) != Some(&b'=')
+            && pos < at
+            && !message.starts_with("invalid syntax. Maybe");
+        if line_of(pos) < line_of(furthest) || at >= text.trim_end().len() || keyword_like {
+            return unclosed();
+        }
+    }
+    parser_first
+}
+
+/// Stack for ruff's parse (and the drop of its tree, which recurses): a base plus this much
+/// per token of the longest logical line, the bound on how deeply the tree can nest.
+const STACK_BASE: usize = 4 << 20;
+const STACK_PER_TOKEN: usize = 2 << 10;
+/// Beyond this, no second parse: the walk's diagnostics stand.
+const STACK_MAX: usize = 1 << 30;
+
+/// ruff's first error by position, on a stack large enough for the deepest tree the text can
+/// produce; `None` when the text is too deeply nested for CPython anyway (its tokenizer
+/// already failed) or too large to bound.
+/// Only `text[from..]` is parsed; ranges are into `text`.
+fn ruff_first_error(
+    text: &str,
+    from: usize,
+    scan: &tokenizer::Scan,
+) -> Option<(TextRange, ParseErrorType)> {
+    if scan.error.as_ref().is_some_and(|e| {
+        e.message == "too many nested parentheses" || e.message == "too many levels of indentation"
+    }) {
+        return None;
+    }
+    let stack = scan
+        .max_line_tokens
+        .checked_mul(STACK_PER_TOKEN)?
+        .checked_add(STACK_BASE)
+        .filter(|&s| s <= STACK_MAX)?;
+    let whole = text;
+    let text = &whole[from..];
+    stacker::grow(stack, || {
+        let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
+        let errors = parsed.errors();
+        let first = errors.iter().min_by_key(|e| e.location.start())?;
+        // A `try` block followed by something else than `except` or `finally`: CPython says
+        // so on that line, whatever else is wrong there.
+        let line_end = text[u32::from(first.location.start()) as usize..]
+            .find('\n')
+            .map_or(text.len(), |i| {
+                u32::from(first.location.start()) as usize + i
+            });
+        let try_without_handler = errors.iter().find(|e| {
+            (u32::from(e.location.start()) as usize) <= line_end
+                && matches!(&e.error, ParseErrorType::OtherError(m)
+                    if m.starts_with("Expected `except` or `finally`"))
+        });
+        try_without_handler.or(Some(first)).map(|e| {
+            let start = (u32::from(e.location.start()) as usize).min(text.len());
+            let end = (u32::from(e.location.end()) as usize).clamp(start, text.len());
+            (TextRange::new(from + start, from + end), e.error.clone())
+        })
+    })
+}
+
+/// CPython's wording for a ruff parse error at `range`.
+/// `logical` is the start of the logical line holding `range`.
+fn translate(
+    text: &str,
+    range: TextRange,
+    error: &ParseErrorType,
+    logical: usize,
+) -> (TextRange, String) {
+    let b = text.as_bytes();
+    let line_start = b[..range.start()]
+        .iter()
+        .rposition(|&c| c == b'\n' || c == b'\r')
+        .map_or(0, |i| i + 1);
+    let line_end = b[range.start()..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map_or(b.len(), |i| range.start() + i);
+    let on_line = TextRange::new(range.start(), range.end().min(line_end).max(range.start()));
+    let invalid = || (on_line, "invalid syntax".to_string());
+    match error {
+        ParseErrorType::ExpectedToken {
+            expected: TokenKind::Colon,
+            found: TokenKind::Newline,
+        } => {
+            let first_word: String = text[logical..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
+            if COMPOUND_KEYWORDS.contains(&first_word.as_str()) {
+                let at = end_of_code(b, line_start, range.start());
+                (TextRange::empty(at), "expected ':'".to_string())
+            } else {
+                invalid()
+            }
+        }
+        ParseErrorType::UnexpectedIndentation => (on_line, "unexpected indent".to_string()),
+        ParseErrorType::OtherError(m) if m.starts_with("Expected `except` or `finally`") => {
+            (on_line, "expected 'except' or 'finally' block".to_string())
+        }
+        ParseErrorType::FStringError(e)
+        | ParseErrorType::Lexical(ruff_python_parser::LexicalErrorType::FStringError(e)) => {
+            let message = match e {
+                InterpolatedStringErrorType::UnclosedLbrace => "f-string: expecting '}'",
+                InterpolatedStringErrorType::SingleRbrace => "f-string: single '}' is not allowed",
+                _ => "f-string: invalid syntax",
+            };
+            (on_line, message.to_string())
+        }
+        _ => invalid(),
+    }
+}
+
+/// The first byte at or after `at` that is not a blank, a line break or a comment.
+fn next_token(b: &[u8], mut at: usize) -> usize {
+    while at < b.len() {
+        match b[at] {
+            b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' => at += 1,
+            b'#' => {
+                while at < b.len() && !matches!(b[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+/// The end of the last token before `at` on the line starting at `line_start` (or on an
+/// earlier line), skipping a comment and blanks.
+fn end_of_code(b: &[u8], line_start: usize, at: usize) -> usize {
+    let mut end = at.min(b.len());
+    // A `#` outside string quotes on this line starts a comment that ends at `at`.
+    let mut quote = None;
+    let mut i = line_start;
+    while i < end {
+        match (b[i], quote) {
+            (b'\\', Some(_)) => i += 1,
+            (c @ (b'"' | b'\''), None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            (b'#', None) => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\x0c' | b'\n' | b'\r') {
+        end -= 1;
+    }
+    end
+}
