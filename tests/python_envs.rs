@@ -3,19 +3,19 @@
 mod common;
 
 use planai_lsp::python::envs::{
-    discover, probe, probe_unknown, render_table, select_default, select_default_index,
-    DiscoveryOptions, EnvKind, InterpreterSetting,
+    discover, probe, probe_launches, probe_unknown, render_table, select_default,
+    select_default_index, DiscoveryOptions, EnvKind, InterpreterSetting,
 };
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn discovery_reads_the_test_venv_without_launching_it() {
     let python = common::test_venv_python();
     let setting = InterpreterSetting::Path(python.display().to_string());
     let opts = DiscoveryOptions::from_process(Some(setting), vec![]);
-    let started = Instant::now();
+    // `discover` reads the filesystem only: it is synchronous, and launching an interpreter
+    // is the async `probe`'s job, so it cannot launch one. Versions come from the files.
     let envs = discover(&opts);
-    let elapsed = started.elapsed();
     let chosen = select_default(&envs).unwrap();
     assert_eq!(chosen.kind, EnvKind::Setting);
     assert!(chosen.exists);
@@ -24,14 +24,7 @@ fn discovery_reads_the_test_venv_without_launching_it() {
     assert!(chosen.python_version.as_deref().unwrap().starts_with("3."));
     let table = render_table(&envs, Some(0));
     assert!(table.lines().nth(1).unwrap().starts_with('*'), "{table}");
-    eprintln!(
-        "discovered {} environments in {elapsed:?}:\n{table}",
-        envs.len()
-    );
-    assert!(
-        elapsed < Duration::from_secs(2),
-        "discovery took {elapsed:?}"
-    );
+    eprintln!("discovered {} environments:\n{table}", envs.len());
 }
 
 #[tokio::test]
@@ -46,10 +39,15 @@ async fn probe_reports_versions_and_is_cached() {
     assert_eq!(info.planai.as_deref(), Some("0.7.1"));
     assert_eq!(Some(info.python.as_str()), env.python_version.as_deref());
 
-    let started = Instant::now();
+    let launched = probe_launches(&env.interpreter);
+    assert!(launched >= 1);
     let again = probe(&env, true, Duration::from_secs(30)).await.unwrap();
     assert_eq!(again, info);
-    assert!(started.elapsed() < Duration::from_millis(50), "not cached");
+    assert_eq!(
+        probe_launches(&env.interpreter),
+        launched,
+        "not cached: the interpreter ran again"
+    );
 
     let mut probed = env.clone();
     probed.planai = None;
@@ -85,12 +83,15 @@ async fn probe_of_a_hanging_argv_interpreter_times_out() {
     );
     let env = discover(&opts).remove(0);
     assert!(env.exists, "sh is on PATH");
-    let started = Instant::now();
-    let err = probe(&env, true, Duration::from_millis(500))
-        .await
-        .unwrap_err();
+    // The 500 ms timeout ends the probe (the guard only turns a hang into a failure).
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        probe(&env, true, Duration::from_millis(500)),
+    )
+    .await
+    .expect("the probe's own timeout ends it")
+    .unwrap_err();
     assert!(err.0.contains("did not answer"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(5));
 
     let not_python = DiscoveryOptions::from_process(
         Some(InterpreterSetting::Argv(vec![

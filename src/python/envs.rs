@@ -1286,6 +1286,22 @@ fn probe_cache() -> &'static Mutex<HashMap<ProbeKey, ProbeInfo>> {
     CACHE.get_or_init(Default::default)
 }
 
+/// How often [`probe`] launched each interpreter (argv) in this process: tests count launches
+/// instead of timing them.
+fn probe_launch_counts() -> &'static Mutex<HashMap<Vec<String>, usize>> {
+    static COUNTS: OnceLock<Mutex<HashMap<Vec<String>, usize>>> = OnceLock::new();
+    COUNTS.get_or_init(Default::default)
+}
+
+/// How many times [`probe`] launched `interpreter` in this process.
+pub fn probe_launches(interpreter: &[String]) -> usize {
+    probe_launch_counts()
+        .lock()
+        .ok()
+        .and_then(|counts| counts.get(interpreter).copied())
+        .unwrap_or(0)
+}
+
 /// Runs the interpreter (`-I -c`) to learn its version and package versions. Cached per
 /// process by (argv, interpreter mtime, site-packages mtimes), so installing a package
 /// invalidates it. Refuses to run when `trusted` is false. The process (group) is killed when
@@ -1313,14 +1329,24 @@ pub async fn probe(
         return Ok(hit);
     }
 
+    // From a scratch directory, like every process that runs an interpreter: the probe
+    // imports packages, and a workspace as the cwd would put its modules first on the path.
+    let scratch = tempfile::Builder::new()
+        .prefix("planai-lsp-probe-")
+        .tempdir()
+        .map_err(|e| ProbeError(format!("Cannot create a scratch directory: {e}")))?;
     let mut command = tokio::process::Command::new(program);
     command
         .args(args)
         .args(["-I", "-c", PROBE_SCRIPT])
+        .current_dir(scratch.path())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     super::process::isolate(&mut command);
+    if let Ok(mut counts) = probe_launch_counts().lock() {
+        *counts.entry(env.interpreter.clone()).or_default() += 1;
+    }
     let child = super::process::spawn(&mut command).map_err(|e| {
         ProbeError(format!(
             "Could not start `{}`: {e}",
