@@ -243,7 +243,8 @@ pub enum ProblemSeverity {
     Other,
 }
 
-/// At which stage running the module failed (see planai-runtime.md §0 "errors arrive in four ways").
+/// At which stage running the module failed: compiling it, executing its body, in a logged
+/// record or a warning (how errors reach us; see docs/helper-protocol.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {

@@ -30,7 +30,8 @@ pub fn apply(session: &Arc<Session>, value: &serde_json::Value) {
 }
 
 /// Asks the client for the `planai` section in a spawned task bounded by a timeout, so four
-/// pending pulls can never jam tower-lsp-server's request slots (see lsp-notes §1.3).
+/// pending pulls can never jam tower-lsp-server's request slots (it polls a bounded number of
+/// handlers at once, and a handler awaiting the client holds one; see ARCHITECTURE.md).
 pub fn spawn_pull(session: Arc<Session>) {
     spawn_guarded("pull configuration", async move {
         let request = session.client.configuration(vec![ConfigurationItem {

@@ -1,4 +1,6 @@
-//! Shared fixtures for integration tests: the test venv with planai 0.7.1 and a plain Python.
+//! Python for integration tests: the shared test venv with planai 0.7.1, a plain Python
+//! without it, and the process accounting of the containment tests (`Leftovers`, `/proc`
+//! walks). The LSP client is in `tests/support`.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! A small LSP test client: drives planai-lsp in-process over `tokio::io::duplex` or as the
 //! built binary over stdio, with await-with-timeout helpers. Server-to-client requests are
 //! answered automatically (configuration from the workspace builder; registrations and
-//! progress creation with `null`), unless the test asks the client to stay silent.
+//! progress creation with `null`), unless the test asks the client to stay silent. Python
+//! fixtures (the test venv, process accounting) are in `tests/common`.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;

@@ -11,8 +11,8 @@
 //! | `imports` | IM1 |
 //! | `tasks` | IN2, IN3, IN4 (Task constructor calls), RT18 |
 //!
-//! Codes are the PlanAI IDs of `docs/planai-semantics.md`; severity is Error for what PlanAI
-//! raises and Warning for pydantic warnings.
+//! Codes are those of `docs/diagnostics.md`, which mirror PlanAI's own checks; severity is
+//! Error for what PlanAI raises and Warning for pydantic warnings.
 
 pub mod class_defs;
 pub mod graph;
