@@ -2,7 +2,7 @@
 //! and sdist and of the planaieditor 0.2 sdist (its code snippets are PlanAI workflows that
 //! import planai as a dependency), downloaded once with pip and cached under
 //! `<target>/planai-corpus/`, and fails on any PlanAI error or warning. The sdist's `tests/` directories (deliberately invalid
-//! workers) are excluded, as the semantics doc §3 says.
+//! workers, written to fail) are excluded.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
