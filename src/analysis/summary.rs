@@ -584,7 +584,9 @@ impl Fingerprints {
                 DefRef::Function(i) => (2u8, *i).hash(&mut scope),
             }
         }
-        summary.module_error.hash(&mut scope);
+        // `module_error` is not part of the scope: only the module-level unit reads it, and
+        // its own fingerprint (`module_body`) already changes whenever the text has an error.
+        // Hashing it here re-checked every unit of the file on each module-level slip.
         let mut classes = vec![0; summary.classes.len()];
         let mut functions = vec![0; summary.functions.len()];
         for (range, def) in &summary.def_spans {
