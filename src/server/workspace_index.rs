@@ -1,9 +1,77 @@
-//! Loading the workspace's Python files into the analysis host at startup.
+//! Loading the workspace's Python files into the analysis host: at startup, and again for
+//! files that change on disk or are closed (open buffers always win over the disk).
 
 use std::sync::Arc;
 
+use tower_lsp_server::ls_types::Uri;
+
 use crate::server::panic_guard::spawn_guarded;
-use crate::server::state::Session;
+use crate::server::state::{uri_to_path, Session};
+
+/// What to take from the disk for one file that is not open.
+pub enum FromDisk {
+    /// Read the file again (it is dropped from the index when it cannot be read: gone, not a
+    /// regular file, too large).
+    Read(Uri),
+    /// Drop it from the index.
+    Forget(Uri),
+}
+
+/// Re-indexes `files` from the disk in the background and re-checks the open documents when
+/// anything changed.
+///
+/// Reading and re-analysing run on a blocking thread, never on a handler: only regular files
+/// within the size limit are read (`workspace::read_file`), and the analysis lock is never
+/// awaited on a runtime thread. A file opened meanwhile is skipped: the check runs under the
+/// lock, and its document worker sets the buffer's text only after the lock is released.
+pub fn reindex_from_disk(session: &Arc<Session>, files: Vec<FromDisk>) {
+    if files.is_empty() {
+        return;
+    }
+    let job_session = Arc::clone(session);
+    spawn_guarded("re-index files from disk", async move {
+        let session = Arc::clone(&job_session);
+        let changed = tokio::task::spawn_blocking(move || {
+            let mut changed = false;
+            for file in files {
+                let (uri, read) = match file {
+                    FromDisk::Read(uri) => (uri, true),
+                    FromDisk::Forget(uri) => (uri, false),
+                };
+                if job_session.documents.contains_key(&uri) {
+                    continue;
+                }
+                let path = uri_to_path(&uri);
+                let text = if read {
+                    crate::workspace::read_file(&path)
+                        .map_err(|reason| {
+                            tracing::info!("not indexing {}: {reason}", path.display())
+                        })
+                        .ok()
+                } else {
+                    None
+                };
+                let Ok(mut host) = job_session.analysis.write() else {
+                    break;
+                };
+                if job_session.documents.contains_key(&uri) {
+                    continue;
+                }
+                match text {
+                    Some(text) => host.set_file(path, text, None),
+                    None => host.remove_file(&path),
+                }
+                changed = true;
+            }
+            changed
+        })
+        .await;
+        if changed.unwrap_or(false) {
+            session.bump_generation();
+            session.wake_others(None);
+        }
+    });
+}
 
 /// Indexes every Python file under the workspace folders in a blocking task, then re-checks
 /// the open documents (their buffers always win over the disk).

@@ -2,14 +2,12 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::DidCloseTextDocumentParams;
 
-use crate::server::panic_guard::spawn_guarded;
 use crate::server::publish;
-use crate::server::state::{uri_to_path, Session};
+use crate::server::state::Session;
+use crate::server::workspace_index::{reindex_from_disk, FromDisk};
 
 /// Forgets the buffer (synchronously), clears its diagnostics, and falls back to the file on
-/// disk for cross-file analysis.
-///
-/// The disk read and the re-analysis run on a blocking thread in the background: the handler
+/// disk for cross-file analysis, in the background (see [`reindex_from_disk`]): the handler
 /// never waits for the analysis lock, so a slow analysis of another file cannot hold up the
 /// messages behind this one.
 pub async fn handle(session: &Arc<Session>, params: DidCloseTextDocumentParams) {
@@ -21,36 +19,12 @@ pub async fn handle(session: &Arc<Session>, params: DidCloseTextDocumentParams) 
         pending.abort();
     }
     publish::stop(session, &uri);
-    let job_session = Arc::clone(session);
-    let job_uri = uri.clone();
-    spawn_guarded("index a closed document's file", async move {
-        let session = Arc::clone(&job_session);
-        let applied = tokio::task::spawn_blocking(move || {
-            let path = uri_to_path(&job_uri);
-            let on_disk = match job_uri.to_file_path() {
-                Some(_) => crate::workspace::read_file(&path).ok(),
-                None => None,
-            };
-            let Ok(mut host) = job_session.analysis.write() else {
-                return false;
-            };
-            // Reopened meanwhile: its buffer is the truth (its worker sets the file after
-            // this lock is released, so checking under the lock is enough).
-            if job_session.documents.contains_key(&job_uri) {
-                return false;
-            }
-            match on_disk {
-                Some(text) => host.set_file(path, text, None),
-                None => host.remove_file(&path),
-            }
-            true
-        })
-        .await;
-        if applied.unwrap_or(false) {
-            session.bump_generation();
-            session.wake_others(None);
-        }
-    });
+    let from_disk = match uri.to_file_path() {
+        Some(_) => FromDisk::Read(uri.clone()),
+        // `untitled:` and other buffers have no file to fall back to.
+        None => FromDisk::Forget(uri.clone()),
+    };
+    reindex_from_disk(session, vec![from_disk]);
     session
         .client
         .publish_diagnostics(uri, Vec::new(), None)
