@@ -295,7 +295,7 @@ fn compute(
         Some(index) if !content_changed && *snapshot.rope() == **index.text() => {
             index.text().clone()
         }
-        _ => Arc::from(crate::text::normalize_lone_cr(snapshot.text())),
+        _ => Arc::from(snapshot.analysis_text()),
     };
     if !content_changed {
         // Another file changed: only the PlanAI checks can differ.

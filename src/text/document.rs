@@ -57,6 +57,12 @@ impl Document {
         self.rope.to_string()
     }
 
+    /// The text the analysis reads: [`Document::text`] with lone `\r` line breaks made `\n`
+    /// (see [`super::normalize_lone_cr`]; every offset is kept).
+    pub fn analysis_text(&self) -> String {
+        super::normalize_lone_cr(self.text())
+    }
+
     /// Applies content changes in order and moves to `version`. Edits with out-of-range
     /// positions are clamped, never rejected, so the buffer stays in step with the client.
     pub fn apply_changes(

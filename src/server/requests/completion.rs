@@ -20,12 +20,7 @@ pub async fn handle(
     let Some((text, rope)) = session
         .documents
         .get(&position.text_document.uri)
-        .map(|document| {
-            (
-                crate::text::normalize_lone_cr(document.text()),
-                document.rope().clone(),
-            )
-        })
+        .map(|document| (document.analysis_text(), document.rope().clone()))
     else {
         return Ok(None);
     };
