@@ -86,16 +86,7 @@ pub fn run(args: &[String]) -> i32 {
     roots.sort();
     roots.dedup();
 
-    let (files, skipped) = collect_files(&absolute);
-    // A path named on the command line that cannot be checked is a usage problem (exit 2); a
-    // file passed over inside a named folder is reported and the rest is checked.
-    let mut named_failed = false;
-    let mut skipped_count = 0;
-    for (path, reason) in &skipped {
-        skipped_count += 1;
-        named_failed |= absolute.contains(path);
-        eprintln!("planai-lsp check: skipped {}: {reason}", path.display());
-    }
+    let (files, mut skipped) = collect_files(&absolute);
     let mut host = AnalysisHost::new();
     host.set_roots(roots);
     // Parse each file once: the same tree feeds the syntax check and the PlanAI summary.
@@ -104,9 +95,7 @@ pub fn run(args: &[String]) -> i32 {
         let text = match crate::workspace::read_file(path) {
             Ok(text) => text,
             Err(reason) => {
-                skipped_count += 1;
-                named_failed |= absolute.contains(path);
-                eprintln!("planai-lsp check: skipped {}: {reason}", path.display());
+                skipped.push((path.clone(), reason.to_string()));
                 continue;
             }
         };
@@ -117,6 +106,13 @@ pub fn run(args: &[String]) -> i32 {
             .unwrap_or_default();
         host.set_file(path.clone(), Arc::clone(&text), tree.as_ref());
         texts.push((path.clone(), text, syntax));
+    }
+    // A path named on the command line that cannot be checked is a usage problem (exit 2); a
+    // file passed over inside a named folder is reported and the rest is checked.
+    let skipped_count = skipped.len();
+    let named_failed = skipped.iter().any(|(path, _)| absolute.contains(path));
+    for (path, reason) in &skipped {
+        eprintln!("planai-lsp check: skipped {}: {reason}", path.display());
     }
 
     let mut all: Vec<(PathBuf, Rope, Vec<Diagnostic>)> = Vec::new();
