@@ -21,6 +21,25 @@ async fn exit_without_shutdown_exits_with_code_1() {
     let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
     client.request("shutdown", Value::Null).await;
     assert_eq!(client.exit_and_wait().await.code(), Some(0));
+
+    // `shutdown` and `exit` in one write, as clients that do not wait for the reply send
+    // them: handlers run concurrently, so the exit code must follow the order they arrived
+    // in (it was 1 when `exit` ended the session before the `shutdown` handler ran).
+    for _ in 0..5 {
+        let mut client = WorkspaceBuilder::new().start_binary(&[]).await;
+        let mut both =
+            encode(&json!({"jsonrpc": "2.0", "id": 999, "method": "shutdown"}).to_string());
+        both.extend(encode(
+            &json!({"jsonrpc": "2.0", "method": "exit"}).to_string(),
+        ));
+        client.send_raw(&both).await;
+        let mut child = client.child.take().unwrap();
+        let status = tokio::time::timeout(TIMEOUT, child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+    }
 }
 
 /// An analysis that never finishes used to hold the analysis lock while `didClose` waited for

@@ -273,6 +273,15 @@ pub fn encode_frame(body: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// A body that may be handed to tower-lsp-server.
+#[derive(Debug)]
+pub struct Checked<'a> {
+    /// The body to forward (repaired when it held lone surrogates).
+    pub body: Cow<'a, [u8]>,
+    /// It is the `shutdown` request.
+    pub is_shutdown: bool,
+}
+
 /// Decides whether a body may be handed to tower-lsp-server, and in what form. Returns the
 /// error reply to send instead when it may not.
 ///
@@ -280,7 +289,7 @@ pub fn encode_frame(body: &[u8]) -> Vec<u8> {
 /// U+FFFD rather than losing the whole message, as editors do with such text. A body that is
 /// not JSON still gets its own reply when its `id` can be found (e.g. one nested deeper than
 /// the parser allows), so the client's request is not left unanswered.
-pub fn check_body(body: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Value> {
+pub fn check_body(body: &[u8]) -> Result<Checked<'_>, serde_json::Value> {
     let (body, value) = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => (Cow::Borrowed(body), value),
         Err(error) => {
@@ -313,7 +322,9 @@ pub fn check_body(body: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Value> {
         && (value.get("result").is_some() || value.get("error").is_some())
         && serde_json::from_value::<tower_lsp_server::jsonrpc::Response>(value.clone()).is_ok();
     if is_request || is_response {
-        return Ok(body);
+        let is_shutdown =
+            is_request && value.get("method").and_then(|m| m.as_str()) == Some("shutdown");
+        return Ok(Checked { body, is_shutdown });
     }
     let id = value
         .get("id")
@@ -420,9 +431,17 @@ fn error_reply(id: serde_json::Value, code: i64, message: &str) -> serde_json::V
 const PIPE_CAPACITY: usize = 64 * 1024;
 
 /// Runs tower-lsp-server behind the resilient framing layer until the session ends (`exit`,
-/// or the input closes).
-pub async fn serve<I, O, S>(input: I, output: O, service: S, socket: tower_lsp_server::ClientSocket)
-where
+/// or the input closes). `shutdown_seen` is set as soon as a `shutdown` request is read: the
+/// exit code depends on the order messages arrived in, which tower-lsp-server's concurrent
+/// handlers do not keep (a `shutdown` handler could still be pending when `exit` ends the
+/// session).
+pub async fn serve<I, O, S>(
+    input: I,
+    output: O,
+    service: S,
+    socket: tower_lsp_server::ClientSocket,
+    shutdown_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
     S: tower::Service<
@@ -467,7 +486,10 @@ where
         loop {
             match input.next().await {
                 Ok(Frame::Body(body)) => match check_body(&body) {
-                    Ok(body) => {
+                    Ok(Checked { body, is_shutdown }) => {
+                        if is_shutdown {
+                            shutdown_seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
                         if to_server.write_all(&encode_frame(&body)).await.is_err() {
                             break;
                         }
@@ -702,12 +724,15 @@ mod tests {
     #[test]
     fn lone_surrogates_are_replaced_not_rejected() {
         let body = br#"{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"text":"a\ud800b \udc00 \ud83d\ude00 \\ud800"}}"#;
-        let fixed = check_body(body).expect("accepted");
+        let fixed = check_body(body).expect("accepted").body;
         let value: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
         assert_eq!(
             value["params"]["text"], "a\u{fffd}b \u{fffd} \u{1f600} \\ud800",
             "lone halves replaced; a valid pair and an escaped backslash kept"
         );
-        assert!(matches!(check_body(VALID), Ok(Cow::Borrowed(_))));
+        assert!(matches!(
+            check_body(VALID).map(|checked| checked.body),
+            Ok(Cow::Borrowed(_))
+        ));
     }
 }

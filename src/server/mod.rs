@@ -107,11 +107,8 @@ pub type PlanaiService = CatchPanic<LspService<Backend>>;
 pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, SessionEnd) {
     logging::init();
     let end = SessionEnd::default();
-    let shutdown_requested = Arc::clone(&end.shutdown_requested);
     let (service, socket) = LspService::build(|client| {
-        let mut session = Session::new(client.clone());
-        session.shutdown_requested = shutdown_requested;
-        let session = Arc::new(session);
+        let session = Arc::new(Session::new(client.clone()));
         let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
         logging::connect_client(log_tx);
         panic_guard::spawn_guarded("forward logs", async move {
@@ -138,7 +135,7 @@ pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, Sessio
 /// How a session ended, for the process's exit code.
 #[derive(Clone, Debug, Default)]
 pub struct SessionEnd {
-    /// Set by the `shutdown` request.
+    /// Set once a `shutdown` request was read (by the framing layer, in arrival order).
     shutdown_requested: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -164,7 +161,14 @@ where
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (service, socket, end) = build_service();
-    framing::serve(input, output, service, socket).await;
+    framing::serve(
+        input,
+        output,
+        service,
+        socket,
+        Arc::clone(&end.shutdown_requested),
+    )
+    .await;
     end
 }
 

@@ -59,8 +59,6 @@ pub struct Session {
     /// Analyses waiting or running, and how many finished since memory was last handed back.
     pub analyses_pending: std::sync::atomic::AtomicUsize,
     pub analyses_since_trim: std::sync::atomic::AtomicUsize,
-    /// Set once `shutdown` was requested (the exit code depends on it).
-    pub shutdown_requested: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Session {
@@ -85,7 +83,6 @@ impl Session {
             ),
             analyses_pending: Default::default(),
             analyses_since_trim: Default::default(),
-            shutdown_requested: Default::default(),
         }
     }
 

@@ -4,9 +4,6 @@ use crate::server::state::Session;
 
 /// Stops background workers and helper processes; the process exits on `exit`.
 pub async fn handle(session: &Arc<Session>) {
-    session
-        .shutdown_requested
-        .store(true, std::sync::atomic::Ordering::SeqCst);
     for worker in session.workers.iter() {
         worker.task.abort();
     }
