@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use lsp_stdio::{
     binary, env_or, fail, file_uri, mb, med_p90, ms, percentile, verdict, Server, OPEN_TIMEOUT,
 };
-use planai_lsp::testing::generate_planai_module;
+use planai_lsp::testing::{generate_planai_module, generate_wired_module};
 use serde_json::{json, Value};
 
 const EDIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,6 +85,13 @@ fn main() {
     let after_sizes = server.rss();
     server.stop();
 
+    let pairs: usize = env_or("PLANAI_BENCH_WIRED_PAIRS", "400")
+        .parse()
+        .unwrap_or(400);
+    if pairs > 0 {
+        bench_wired(&bin, &dir, pairs, edits);
+    }
+
     let mut fresh = Server::start(&bin, &dir, init_options());
     let idle = fresh.rss();
     let idle_parts = fresh.rss_parts();
@@ -130,6 +137,113 @@ fn main() {
             mb(rss.0)
         );
     }
+}
+
+/// The realistic shape (`generate_wired_module`): one graph builder wires every worker, and
+/// each kind of edit a user makes, measured against ruff's server (`ruff server`, from
+/// `$PLANAI_BENCH_RUFF` or `ruff` on `PATH`) on the same text in the same run, the two servers
+/// edited in turn so load hits both alike.
+fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits: usize) {
+    let text = generate_wired_module(pairs);
+    let lines = text.lines().count();
+    let ruff = ruff_binary();
+    let mut servers = vec![("planai-lsp".to_string(), Server::start(bin, dir, init_options()))];
+    if let Some(ruff) = &ruff {
+        servers.push((
+            "ruff server".to_string(),
+            Server::start_command(ruff, &["server"], dir, Value::Null),
+        ));
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!();
+    println!(
+        "wired module: {pairs} Task/worker pairs, {lines} lines, one build() that instantiates, \
+         adds and chains every worker; load average at start: {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    if ruff.is_none() {
+        println!("  (ruff not found: set PLANAI_BENCH_RUFF or put `ruff` on PATH to compare)");
+    }
+
+    let mut uris = Vec::new();
+    let mut opens = Vec::new();
+    for (i, (_, server)) in servers.iter_mut().enumerate() {
+        let uri = file_uri(&dir.join(format!("wired_{pairs}_{i}.py")));
+        let start = Instant::now();
+        server.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        );
+        let (at, published) = server.wait_publish(&uri, 1, OPEN_TIMEOUT);
+        if i == 0 && published["params"]["diagnostics"].as_array().is_some_and(|d| !d.is_empty()) {
+            println!("  note: planai-lsp reported {} on the valid module", published["params"]["diagnostics"]);
+        }
+        opens.push(at - start);
+        uris.push(uri);
+    }
+
+    // (name, needle, column of the edited character within it, the two texts it alternates).
+    let body = position_of(&text, "value = task.index + 7  # body edit", "value = task.index + ".len());
+    let module = position_of(&text, "MIDDLE_SETTING = 1", "MIDDLE_SETTING = ".len());
+    let builder = position_of(&text, "(num_retries=2)  # builder edit", "(num_retries=".len());
+    let kinds: [(&str, (usize, usize), [&str; 2]); 4] = [
+        ("digit inside a consume_work body", body, ["8", "7"]),
+        ("digit at module level", module, ["2", "1"]),
+        ("module-level line: add/remove a syntax error", module, ["(", "1"]),
+        ("digit inside the graph builder", builder, ["3", "2"]),
+    ];
+    println!(
+        "{:<46} | {:>18} | {:>18} | {:>7}",
+        "edit → diagnostics (median / p90)",
+        "planai-lsp",
+        "ruff server",
+        "ratio"
+    );
+    println!("{}", "-".repeat(46 + 18 * 2 + 7 + 9));
+    let open_ratio = opens.get(1).map(|r| r.as_secs_f64() / opens[0].as_secs_f64());
+    println!(
+        "{:<46} | {:>18} | {:>18} | {:>7}",
+        "open → first diagnostics",
+        ms(opens[0]),
+        opens.get(1).map_or("-".into(), |d| ms(*d)),
+        open_ratio.map_or("-".into(), |r| format!("{r:.1}×"))
+    );
+    let mut versions = vec![1i64; servers.len()];
+    for (name, (line, col), texts) in kinds {
+        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); servers.len()];
+        for k in 0..edits * 2 {
+            let new = texts[k % 2];
+            for (i, (_, server)) in servers.iter_mut().enumerate() {
+                versions[i] += 1;
+                let change = json!({"range": range(line, col, line, col + 1), "text": new});
+                samples[i].push(server.change(&uris[i], versions[i], change, EDIT_TIMEOUT).0);
+            }
+        }
+        let ratio = samples.get(1).map(|r| {
+            percentile(r, 50).as_secs_f64() / percentile(&samples[0], 50).as_secs_f64()
+        });
+        println!(
+            "{:<46} | {:>18} | {:>18} | {:>7}",
+            name,
+            med_p90(&samples[0]),
+            samples.get(1).map_or("-".into(), |s| med_p90(s)),
+            ratio.map_or("-".into(), |r| format!("{r:.1}×"))
+        );
+    }
+    for (_, server) in servers {
+        server.stop();
+    }
+}
+
+fn ruff_binary() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("PLANAI_BENCH_RUFF") {
+        return Some(path.into());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("ruff"))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 struct Row {

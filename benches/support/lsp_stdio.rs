@@ -36,12 +36,24 @@ impl Server {
     /// Starts `bin` in `root`, initializes it with `root` as the only workspace folder and
     /// `initialization_options`, and sends `initialized`.
     pub fn start(bin: &Path, root: &Path, initialization_options: Value) -> Server {
+        Self::start_command(bin, &[], root, initialization_options)
+    }
+
+    /// Starts `program args…` (another language server, e.g. `ruff server`) the same way.
+    pub fn start_command(
+        program: &Path,
+        args: &[&str],
+        root: &Path,
+        initialization_options: Value,
+    ) -> Server {
+        let bin = program;
         let stderr = if std::env::var_os("PLANAI_BENCH_STDERR").is_some() {
             Stdio::inherit()
         } else {
             Stdio::null()
         };
         let mut child = Command::new(bin)
+            .args(args)
             .current_dir(root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

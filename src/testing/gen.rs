@@ -149,6 +149,95 @@ fn graph(out: &mut String, stages: usize) {
     out.push_str("    return graph, w0\n");
 }
 
+/// A module shaped like a large real workflow: `pairs` Task/worker pairs and one `build()`
+/// that instantiates every worker, adds them all to the graph and chains them with
+/// `set_dependency`, so every worker is reachable from the graph builder. About 15 lines a
+/// pair (400 pairs: ~6,600 lines). Every fifth worker is an `LLMTaskWorker`.
+///
+/// Marked lines that benchmarks edit (each unique in the text):
+/// - `        value = task.index + 7  # body edit` inside the middle worker's `consume_work`;
+/// - `MIDDLE_SETTING = 1` at module level between the middle pairs (flip it to `MIDDLE_SETTING = (`
+///   to add a syntax error, back to remove it);
+/// - `    middle = Worker{m}(num_retries=2)  # builder edit` inside `build()`.
+pub fn generate_wired_module(pairs: usize) -> String {
+    let pairs = pairs.max(2);
+    let middle = pairs / 2;
+    let mut out = String::with_capacity(pairs * 600);
+    out.push_str(
+        "\"\"\"A large PlanAI workflow: one graph builder wires every worker.\"\"\"\n\
+         from typing import List, Type\n\n\
+         from planai import Graph, LLMTaskWorker, Task, TaskWorker, llm_from_config\n",
+    );
+    for i in 0..pairs {
+        if i == middle {
+            out.push_str("\n\nMIDDLE_SETTING = 1\n");
+        }
+        let next = i + 1;
+        let _ = write!(
+            out,
+            "\n\nclass Item{i}(Task):\n    text: str\n    index: int = {i}\n"
+        );
+        if i % 5 == 4 {
+            let _ = write!(
+                out,
+                "\n\nclass Worker{i}(LLMTaskWorker):\n    \
+                 output_types: List[Type[Task]] = [Item{next}]\n    \
+                 llm_input_type: Type[Task] = Item{i}\n    \
+                 llm_output_type: Type[Task] = Item{next}\n    \
+                 prompt: str = \"Summarise {{text}} in one line.\"\n\n    \
+                 def post_process(self, response: Item{next}, input_task: Item{i}):\n        \
+                 if response is not None:\n            \
+                 self.publish_work(response, input_task=input_task)\n"
+            );
+        } else {
+            let body_edit = if i == middle { "  # body edit" } else { "" };
+            let addend = if i == middle { 7 } else { i % 10 };
+            let _ = write!(
+                out,
+                "\n\nclass Worker{i}(TaskWorker):\n    \
+                 output_types: List[Type[Task]] = [Item{next}]\n\n    \
+                 def consume_work(self, task: Item{i}):\n        \
+                 value = task.index + {addend}{body_edit}\n        \
+                 text = f\"{{task.text}}-{{value}}\"\n        \
+                 self.publish_work(Item{next}(text=text, index=value), input_task=task)\n"
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        "\n\nclass Item{pairs}(Task):\n    text: str\n    index: int = {pairs}\n"
+    );
+    out.push_str("\n\ndef build():\n    graph = Graph(name=\"wired\")\n");
+    out.push_str("    llm = llm_from_config(provider=\"ollama\", model_name=\"llama3\")\n");
+    for i in 0..pairs {
+        if i == middle {
+            let _ = writeln!(out, "    middle = Worker{i}(num_retries=2)  # builder edit");
+            let _ = writeln!(out, "    worker{i} = middle");
+        } else if i % 5 == 4 {
+            let _ = writeln!(out, "    worker{i} = Worker{i}(llm=llm)");
+        } else {
+            let _ = writeln!(out, "    worker{i} = Worker{i}()");
+        }
+    }
+    out.push_str("    graph.add_workers(\n");
+    let names: Vec<String> = (0..pairs).map(|i| format!("worker{i}")).collect();
+    for chunk in names.chunks(8) {
+        let _ = writeln!(out, "        {},", chunk.join(", "));
+    }
+    out.push_str("    )\n");
+    for i in 0..pairs - 1 {
+        let _ = writeln!(out, "    graph.set_dependency(worker{i}, worker{})", i + 1);
+    }
+    let _ = writeln!(out, "    graph.set_sink(worker{}, Item{pairs})", pairs - 1);
+    out.push_str("    return graph, worker0\n\n\n");
+    out.push_str(
+        "if __name__ == \"__main__\":\n    \
+         graph, first = build()\n    \
+         graph.run(initial_tasks=[(first, Item0(text=\"start\"))], display_terminal=False)\n",
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +254,19 @@ mod tests {
             assert!(text.ends_with("if __name__ == \"__main__\":\n    main()\n"));
         }
         assert_eq!(generate_planai_module(600), generate_planai_module(600));
+    }
+
+    #[test]
+    fn the_wired_module_is_valid_and_marks_each_edit_once() {
+        let text = generate_wired_module(400);
+        let tree = crate::syntax::parse(&text).expect("parse");
+        assert!(!tree.root_node().has_error());
+        assert!(crate::syntax::syntax_diagnostics(&tree, &text).is_empty());
+        for marker in ["# body edit", "MIDDLE_SETTING = 1", "# builder edit"] {
+            assert_eq!(text.matches(marker).count(), 1, "{marker}");
+        }
+        let lines = text.lines().count();
+        assert!((5_500..7_000).contains(&lines), "{lines}");
     }
 
     #[test]
