@@ -91,7 +91,7 @@ pub enum DepItem {
 }
 
 impl DepItem {
-    fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
+    pub(crate) fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
         match self {
             DepItem::Scope => Some(summary.fingerprints.scope),
             DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
@@ -124,6 +124,15 @@ impl<'h> DepRecorder<'h> {
 
     pub fn read_usage(&mut self) {
         self.usage = true;
+    }
+
+    /// Everything read, in first-read order.
+    pub fn reads(&self) -> &[(&'h Arc<FileData>, DepItem)] {
+        &self.reads
+    }
+
+    pub fn reads_usage(&self) -> bool {
+        self.usage
     }
 }
 
@@ -598,6 +607,18 @@ mod tests {
     /// diagnostics equal those of a host that never saw an earlier version.
     #[test]
     fn cached_diagnostics_equal_fresh_ones_after_random_edits() {
+        random_edits_match_fresh_diagnostics(0x9e37_79b9_7f4a_7c15);
+    }
+
+    /// The same with other edits: memoised worker facts (`memo`) and unit results are both
+    /// exercised by every sequence, so more sequences mean more ways to go stale.
+    #[test]
+    fn cached_diagnostics_equal_fresh_ones_after_other_random_edits() {
+        random_edits_match_fresh_diagnostics(0x2545_f491_4f6c_dd1d);
+        random_edits_match_fresh_diagnostics(7);
+    }
+
+    fn random_edits_match_fresh_diagnostics(seed: u64) {
         let mut files: Vec<(PathBuf, String)> = vec![
             ("/ws/tasks.py".into(), TASKS.to_string()),
             ("/ws/workers.py".into(), WORKERS.to_string()),
@@ -638,7 +659,7 @@ mod tests {
             "P()",
             "class D(Task):\n    z: int = 1\n",
         ];
-        let mut random = crate::testing::Random(0x9e37_79b9_7f4a_7c15);
+        let mut random = crate::testing::Random(seed);
         let mut reused = 0;
         for step in 0..400 {
             let which = random.below(files.len());
@@ -679,6 +700,46 @@ mod tests {
             reused > 400,
             "the cache was hardly used: {reused} units reused"
         );
+    }
+
+    /// Per edge, not per builder: a keystroke in one worker of a builder that wires every
+    /// worker derives that worker's facts again and reuses all the others'.
+    #[test]
+    fn an_edit_to_one_worker_rederives_only_that_workers_facts() {
+        let path = PathBuf::from("/ws/wired.py");
+        let mut text = crate::testing::generate_wired_module(40);
+        let mut host = AnalysisHost::new();
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        assert_eq!(host.file_diagnostics(&path), Vec::new());
+        let derived_at_open = host.facts_derived();
+        assert!(derived_at_open >= 40 * 4, "{derived_at_open}");
+
+        let at = text.find("+ 7  # body edit").unwrap() + 2;
+        text.replace_range(at..at + 1, "8");
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        assert_eq!(host.file_diagnostics(&path), Vec::new());
+        let rederived = host.facts_derived() - derived_at_open;
+        assert!(
+            (1..=8).contains(&rederived),
+            "one worker's facts, not the builder's {derived_at_open}: {rederived}"
+        );
+
+        // The edges that touch the edited worker see its new facts: it now produces the
+        // wrong type, so its downstream edge fails (GC7), and nothing else changes.
+        let middle = text.find("# body edit").unwrap();
+        let class_start = text[..middle].rfind("class Worker").unwrap();
+        let outputs = class_start + text[class_start..].find("= [Item").unwrap();
+        let end = outputs + text[outputs..].find(']').unwrap();
+        text.replace_range(outputs..end + 1, "= [Item0]");
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let got = host.file_diagnostics(&path);
+        assert_eq!(
+            got,
+            fresh_diagnostics(&[(path.clone(), text.clone())])[0],
+            "cached and fresh differ"
+        );
+        let codes: Vec<&str> = got.iter().map(|d| d.code.as_str()).collect();
+        assert!(codes.contains(&"GC7"), "{codes:?}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod completion;
 pub mod consumed;
 pub mod graph_view;
 pub mod incremental;
+pub mod memo;
 pub mod resolve;
 pub mod summary;
 
@@ -73,6 +74,8 @@ impl std::hash::Hasher for FxHasher {
 
 /// A `HashMap` with `FxHasher`.
 pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// A `HashSet` with `FxHasher`.
+pub type FxSet<T> = std::collections::HashSet<T, std::hash::BuildHasherDefault<FxHasher>>;
 pub use summary::FileSummary;
 
 /// Files larger than this get no semantic checks: they are almost certainly generated, and
@@ -151,6 +154,8 @@ pub struct AnalysisHost {
     structure_generation: u64,
     /// Per-unit diagnostics, shared by all clones (see `incremental`).
     diagnostics_cache: Arc<incremental::DiagnosticsCache>,
+    /// Per-worker facts, shared by all clones (see `memo`).
+    fact_cache: Arc<memo::FactCache>,
 }
 
 impl AnalysisHost {
@@ -363,6 +368,11 @@ impl AnalysisHost {
         self.structure_changed();
     }
 
+    /// How many per-worker facts were derived rather than reused so far (see `memo`).
+    pub fn facts_derived(&self) -> usize {
+        self.fact_cache.derived()
+    }
+
     /// PlanAI diagnostics for one file (syntax errors are reported by `crate::syntax`).
     pub fn file_diagnostics(&self, path: &Path) -> Vec<Diagnostic> {
         self.file_diagnostics_counted(path).0
@@ -516,32 +526,46 @@ impl AnalysisHost {
 
 /// Whether `f` (or a function nested in it) binds `name` locally.
 pub(crate) fn function_binds(f: &summary::FunctionSummary, name: &str) -> bool {
-    use summary::{AssignTarget, Stmt};
-    if f.params.iter().any(|p| p.name == name) {
-        return true;
-    }
     let mut found = false;
+    for_each_bound_name(f, &mut |n| found |= n == name);
+    found
+}
+
+/// The names `f` (or a function nested in it) binds locally, as `function_binds` sees them:
+/// for checks that ask about many names of one function.
+pub(crate) fn function_bound_names(f: &summary::FunctionSummary) -> FxSet<&str> {
+    let mut names = FxSet::default();
+    for_each_bound_name(f, &mut |n| {
+        names.insert(n);
+    });
+    names
+}
+
+fn for_each_bound_name<'f>(f: &'f summary::FunctionSummary, found: &mut impl FnMut(&'f str)) {
+    use summary::{AssignTarget, Stmt};
+    for p in &f.params {
+        found(&p.name);
+    }
     summary::walk_stmts(&f.body, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
             for t in targets {
                 match t {
-                    AssignTarget::Name(n, _) => found |= n == name,
+                    AssignTarget::Name(n, _) => found(n),
                     AssignTarget::Tuple(ns) | AssignTarget::Other(ns) => {
-                        found |= ns.iter().any(|n| n == name)
+                        ns.iter().for_each(|n| found(n))
                     }
                     AssignTarget::SelfAttr(..) => {}
                 }
             }
         }
         Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
-            found |= bound.iter().any(|n| n == name)
+            bound.iter().for_each(|n| found(n))
         }
-        Stmt::Import(bs) => found |= bs.iter().any(|b| b.local == name),
-        Stmt::LocalClass(n) => found |= n == name,
-        Stmt::LocalFunction(inner) => found |= inner.name == name,
+        Stmt::Import(bs) => bs.iter().for_each(|b| found(&b.local)),
+        Stmt::LocalClass(n) => found(n),
+        Stmt::LocalFunction(inner) => found(&inner.name),
         _ => {}
     });
-    found
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -152,6 +152,15 @@ pub struct Ctx<'h> {
     deps: std::cell::RefCell<super::incremental::DepRecorder<'h>>,
 }
 
+/// The state of the unit (or fact) that asked for a fact being computed.
+pub(crate) struct OuterQuery<'h> {
+    mro_cache: FxMap<ClassRef, Arc<Mro>>,
+    dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
+    global_cache: FxMap<usize, FxMap<String, Symbol>>,
+    field_cache: FxMap<ClassRef, FxMap<String, super::consumed::FieldValue>>,
+    deps: super::incremental::DepRecorder<'h>,
+}
+
 impl<'h> Ctx<'h> {
     pub fn new(host: &'h AnalysisHost) -> Self {
         Ctx {
@@ -175,6 +184,54 @@ impl<'h> Ctx<'h> {
         self.global_cache.get_mut().clear();
         self.field_cache.clear();
         self.deps.get_mut().clear();
+    }
+
+    /// Starts computing a memoised fact (see `analysis::memo`): what it reads is recorded on
+    /// its own, and the unit's memos are set aside, since a hit in them would hide a read.
+    pub(crate) fn begin_query(&mut self) -> OuterQuery<'h> {
+        OuterQuery {
+            mro_cache: std::mem::take(&mut self.mro_cache),
+            dynamic_cache: std::mem::take(&mut self.dynamic_cache),
+            global_cache: std::mem::take(self.global_cache.get_mut()),
+            field_cache: std::mem::take(&mut self.field_cache),
+            deps: std::mem::take(self.deps.get_mut()),
+        }
+    }
+
+    /// Ends what `begin_query` started: returns what the fact read, and records the same
+    /// reads in the unit (or fact) that asked.
+    pub(crate) fn end_query(
+        &mut self,
+        outer: OuterQuery<'h>,
+    ) -> super::incremental::DepRecorder<'h> {
+        self.mro_cache = outer.mro_cache;
+        self.dynamic_cache = outer.dynamic_cache;
+        *self.global_cache.get_mut() = outer.global_cache;
+        self.field_cache = outer.field_cache;
+        let inner = std::mem::replace(self.deps.get_mut(), outer.deps);
+        for (file, item) in inner.reads() {
+            self.deps.get_mut().read(file, *item);
+        }
+        if inner.reads_usage() {
+            self.deps.get_mut().read_usage();
+        }
+        inner
+    }
+
+    /// A host file by path, without recording a read.
+    pub(crate) fn host_file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
+        let host: &'h AnalysisHost = self.host;
+        host.files.get(path)
+    }
+
+    /// Records that the current unit read `item` of `file` (a memoised fact's reads).
+    pub(crate) fn record_read(&self, file: &'h Arc<FileData>, item: super::incremental::DepItem) {
+        self.deps.borrow_mut().read(file, item);
+    }
+
+    /// Records that the current unit read the usage index.
+    pub(crate) fn record_usage(&self) {
+        self.deps.borrow_mut().read_usage();
     }
 
     /// Ends a check unit, returning what it read.

@@ -8,12 +8,7 @@
 //! *imprecise*, and every check that needs a negative fact ("not added yet", "no consumer")
 //! stays silent for it. Type checks on an edge only need the two workers' classes.
 
-use std::collections::HashMap;
-
-use crate::analysis::FxMap;
-
-type FxSet<T> =
-    std::collections::HashSet<T, std::hash::BuildHasherDefault<crate::analysis::FxHasher>>;
+use crate::analysis::{FxMap, FxSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,6 +18,7 @@ use super::super::consumed::{
     MethodRef, OutputTypes, TypeKey,
 };
 use super::super::incremental::Unit;
+use super::super::memo::{self, Fact, FactKey};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
     walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
@@ -37,7 +33,7 @@ const INITIAL: usize = usize::MAX;
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let mut edges = Vec::new();
-    run_scopes(ctx, path, unit, out, &mut edges);
+    run_scopes(ctx, path, unit, out, &mut edges, false);
 }
 
 /// The edges built in `path`, for the graph view (module level, then functions, then
@@ -52,7 +48,7 @@ pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
     let mut out = Vec::new();
     let mut edges = Vec::new();
     for unit in units {
-        run_scopes(ctx, path, unit, &mut out, &mut edges);
+        run_scopes(ctx, path, unit, &mut out, &mut edges, true);
     }
     edges
 }
@@ -65,6 +61,7 @@ fn run_scopes(
     unit: Unit,
     out: &mut Vec<Diagnostic>,
     edges: &mut Vec<GraphEdge>,
+    collect_edges: bool,
 ) {
     let Some(summary) = ctx.summary(path) else {
         return;
@@ -117,6 +114,7 @@ fn run_scopes(
             cond_depth: 0,
             out: &mut *out,
             edges: &mut *edges,
+            collect_edges,
             inlining: Vec::new(),
             out_start,
             raised_unseen: false,
@@ -257,7 +255,11 @@ struct WorkerInst<'a> {
 #[derive(Default)]
 struct GraphState {
     workers: Vec<usize>,
-    add_sites: HashMap<usize, TextRange>,
+    /// Where each worker of `workers` was added (also the membership test: a graph builder
+    /// asks it for every edge).
+    add_sites: FxMap<usize, TextRange>,
+    /// `(upstream, downstream)` of every edge of `edges`.
+    edge_set: FxSet<(usize, usize)>,
     /// `(upstream, downstream, task type)`; the type is `None` when it is unknown.
     edges: Vec<(usize, usize, Option<ClassRef>)>,
     sinks: Vec<(usize, ClassRef)>,
@@ -278,6 +280,8 @@ struct Flow<'c, 'h, 'a> {
     cond_depth: usize,
     out: &'c mut Vec<Diagnostic>,
     edges: &'c mut Vec<GraphEdge>,
+    /// Whether `edges` is wanted (the graph view) or thrown away (diagnostics).
+    collect_edges: bool,
     /// The graph factories being inlined (see `Flow::inline`), innermost last.
     inlining: Vec<*const FunctionSummary>,
     /// Where this flow's diagnostics start in `out`.
@@ -788,7 +792,8 @@ where
             self.graphs.push(GraphState::default());
             return Val::Graph(self.graphs.len() - 1);
         }
-        if !self.ctx.derives_from_builtin(&cls, "TaskWorker") {
+        let kind = self.class_kind(&cls);
+        if !kind.worker {
             self.eval_args_escaping(c);
             if super::tasks::task_call_fails(self.ctx, &self.path, c) {
                 self.raised_unseen = true;
@@ -797,9 +802,13 @@ where
         }
         // Worker arguments (e.g. a graph handed to a worker) escape.
         self.eval_args_escaping(c);
-        if self.ctx.mro(&cls).complete {
+        let key = self.fact_key(Fact::InstantiatesCleanly, &cls, Some((&self.path, c)));
+        if kind.mro_complete && memo::lookup::<bool>(self.ctx, &key) != Some(true) {
             let errors_before = self.out.len();
+            let outer = self.ctx.begin_query();
             self.instantiation_checks(&cls, c);
+            let clean = self.out.len() == errors_before;
+            memo::store(self.ctx, key, outer, &clean);
             if self.out[errors_before..]
                 .iter()
                 .any(|d| d.code.starts_with("IN"))
@@ -952,13 +961,42 @@ where
         };
         let call = self.workers[w].call;
         let path = self.workers[w].path.clone();
-        consumed_types(
-            self.ctx,
-            InstanceSpec {
-                class: &class,
-                call: call.map(|c| (&*path, c)),
-            },
-        )
+        let key = self.fact_key(Fact::Consumed, &class, call.map(|c| (&path, c)));
+        memo::memo(self.ctx, key, |ctx| {
+            consumed_types(
+                ctx,
+                InstanceSpec {
+                    class: &class,
+                    call: call.map(|c| (&*path, c)),
+                },
+            )
+        })
+    }
+
+    /// The memo key of a fact about `class` (instantiated at `call`, in its file).
+    fn fact_key(
+        &self,
+        fact: Fact,
+        class: &ClassRef,
+        call: Option<(&Arc<Path>, &CallExpr)>,
+    ) -> FactKey {
+        let (call_file, call_text) = match call {
+            Some((path, c)) => {
+                let text = self
+                    .ctx
+                    .host_file(path)
+                    .and_then(|f| f.text.get(c.range.start()..c.range.end()))
+                    .unwrap_or_default();
+                (Some(path.clone()), memo::text_hash(text))
+            }
+            None => (None, 0),
+        };
+        FactKey {
+            fact,
+            class: class.clone(),
+            call_file,
+            call_text,
+        }
     }
 
     /// GC5/GC6: the downstream's `consume_work(_joined)` signature cannot be read, reported at
@@ -989,13 +1027,16 @@ where
         };
         let call = self.workers[w].call;
         let path = self.workers[w].path.clone();
-        output_types(
-            self.ctx,
-            InstanceSpec {
-                class: &class,
-                call: call.map(|c| (&*path, c)),
-            },
-        )
+        let key = self.fact_key(Fact::Outputs, &class, call.map(|c| (&path, c)));
+        memo::memo(self.ctx, key, |ctx| {
+            output_types(
+                ctx,
+                InstanceSpec {
+                    class: &class,
+                    call: call.map(|c| (&*path, c)),
+                },
+            )
+        })
     }
 
     fn instantiation_checks(&mut self, cls: &ClassRef, c: &'a CallExpr) {
@@ -1464,7 +1505,7 @@ where
     }
 
     fn add_worker(&mut self, g: usize, w: usize, range: TextRange, precise: bool) {
-        if self.graphs[g].workers.contains(&w) {
+        if self.graphs[g].add_sites.contains_key(&w) {
             if precise {
                 let mut d = error(
                     "GC1",
@@ -1491,7 +1532,7 @@ where
     }
 
     fn is_added(&self, g: usize, w: usize) -> bool {
-        w == INITIAL || self.graphs[g].workers.contains(&w)
+        w == INITIAL || self.graphs[g].add_sites.contains_key(&w)
     }
 
     fn dependency(&mut self, g: usize, u: usize, d: usize, range: TextRange, precise: bool) {
@@ -1518,11 +1559,7 @@ where
             self.graphs[g].imprecise = true;
             return;
         }
-        if self.graphs[g]
-            .edges
-            .iter()
-            .any(|(a, b, _)| *a == u && *b == d)
-        {
+        if !self.graphs[g].edge_set.insert((u, d)) {
             return;
         }
         self.graphs[g].edges.push((u, d, None));
@@ -1587,6 +1624,9 @@ where
             // (missing consumers, ...) would be noise.
             self.graphs[g].imprecise = true;
         }
+        if !self.collect_edges {
+            return;
+        }
         let upstream = self.display_of(u);
         let downstream = self.display_of(d);
         let tt = task_type.as_ref().map(|c| self.ctx.class_name(c));
@@ -1629,7 +1669,7 @@ where
         let Some(cls) = self.workers[d].class.clone() else {
             return;
         };
-        if !self.ctx.derives_from_builtin(&cls, "JoinedTaskWorker") {
+        if !self.class_kind(&cls).joined {
             return;
         }
         let call = self.workers[d].call;
@@ -1756,11 +1796,7 @@ where
             self.graphs[g].imprecise = true;
             return;
         }
-        if !self.graphs[g]
-            .edges
-            .iter()
-            .any(|(a, b, _)| *a == INITIAL && *b == w)
-        {
+        if self.graphs[g].edge_set.insert((INITIAL, w)) {
             self.graphs[g].edges.push((INITIAL, w, None));
         }
     }
@@ -1806,6 +1842,9 @@ where
             return;
         }
         self.graphs[g].sinks.push((w, tc.clone()));
+        if !self.collect_edges {
+            return;
+        }
         let upstream = self.display_of(w);
         let tt = self.ctx.class_name(&tc);
         self.edges.push(GraphEdge {
@@ -1961,9 +2000,8 @@ where
             let Some(cls) = self.workers[w].class.clone() else {
                 continue;
             };
-            if !self.ctx.mro(&cls).complete
-                || !self.ctx.derives_from_builtin(&cls, "MergedTaskWorker")
-            {
+            let kind = self.class_kind(&cls);
+            if !kind.mro_complete || !kind.merged {
                 continue;
             }
             let call = self.workers[w].call;
@@ -2020,23 +2058,42 @@ where
     /// RT3/RT4 for every reachable worker whose published types are known.
     fn consumer_checks(&mut self, g: usize) {
         let workers = self.graphs[g].workers.clone();
+        // One pass over the edges, not one per worker: a builder may wire hundreds.
+        let mut reachable: FxSet<usize> = FxSet::default();
+        let mut untyped: FxSet<usize> = FxSet::default();
+        let mut consumers: FxMap<(usize, &ClassRef), usize> = FxMap::default();
+        let graph = &self.graphs[g];
+        for (a, b, t) in &graph.edges {
+            reachable.insert(*b);
+            match t {
+                Some(t) => *consumers.entry((*a, t)).or_default() += 1,
+                None => {
+                    untyped.insert(*a);
+                }
+            }
+        }
+        for (a, t) in &graph.sinks {
+            *consumers.entry((*a, t)).or_default() += 1;
+        }
+        let consumers: FxMap<(usize, ClassRef), usize> = consumers
+            .into_iter()
+            .map(|((a, t), n)| ((a, t.clone()), n))
+            .collect();
         for w in workers {
-            let reachable = self.graphs[g].edges.iter().any(|(_, b, _)| *b == w);
-            if !reachable || self.workers[w].escaped || self.workers[w].subgraph_entry.is_some() {
+            if !reachable.contains(&w)
+                || self.workers[w].escaped
+                || self.workers[w].subgraph_entry.is_some()
+            {
                 continue;
             }
             // An edge whose type is unknown may consume anything.
-            if self.graphs[g]
-                .edges
-                .iter()
-                .any(|(a, _, t)| *a == w && t.is_none())
-            {
+            if untyped.contains(&w) {
                 continue;
             }
             let Some(cls) = self.workers[w].class.clone() else {
                 continue;
             };
-            if !self.ctx.mro(&cls).complete {
+            if !self.class_kind(&cls).mro_complete {
                 continue;
             }
             let OutputTypes::Known(outs) = self.outputs(w) else {
@@ -2049,16 +2106,10 @@ where
                 if !outs.contains(&t) {
                     continue;
                 }
-                let consumers = self.graphs[g]
-                    .edges
-                    .iter()
-                    .filter(|(a, _, tt)| *a == w && tt.as_ref() == Some(&t))
-                    .count()
-                    + self.graphs[g]
-                        .sinks
-                        .iter()
-                        .filter(|(a, tt)| *a == w && *tt == t)
-                        .count();
+                let consumers = consumers.get(&(w, t.clone())).copied().unwrap_or(0);
+                if consumers == 1 || (consumers > 1 && with_consumer) {
+                    continue;
+                }
                 let tn = self.ctx.class_name(&t);
                 let wn = self.display_of(w);
                 let add_site = self.graphs[g]
@@ -2126,79 +2177,144 @@ where
         w: usize,
         cls: &ClassRef,
     ) -> Option<Vec<(ClassRef, Option<(Arc<Path>, TextRange)>, bool)>> {
-        let mut out = Vec::new();
-        let mro = self.ctx.mro(cls);
-        let mut overrides_llm_flow = false;
-        for k in &mro.classes {
-            let Some((p, cs)) = self.ctx.user_class(k) else {
-                continue;
-            };
-            let p = p.clone();
-            if cs.method("post_process").is_some()
-                || cs.method("consume_work").is_some()
-                || cs.method("_invoke_llm").is_some()
-            {
-                overrides_llm_flow = true;
-            }
-            for m in &cs.methods {
-                let locals = LocalTypes::new(m);
-                let mut calls: Vec<&CallExpr> = Vec::new();
-                walk_exprs(&m.body, &mut |e| {
-                    e.for_each_call(&mut |c| {
-                        if matches!(&c.func, Expr::Attribute { value, attr, .. } if attr == "publish_work" && value.as_name() == Some("self")) {
-                            calls.push(c);
-                        }
-                    })
-                });
-                for c in calls {
-                    let arg = c.arg(0, "task")?;
-                    let t = infer_task_type(self.ctx, &p, &locals, arg, 0)?;
-                    out.push((
-                        t,
-                        Some((p.clone(), c.range)),
-                        c.keyword("consumer").is_some() || c.args.len() > 2,
-                    ));
-                }
-            }
-            // Nested functions (thread targets, helpers) may publish anything.
-            let mut nested = false;
-            for m in &cs.methods {
-                walk_stmts(&m.body, &mut |s| {
-                    if matches!(s, Stmt::LocalFunction(_)) {
-                        nested = true;
-                    }
-                });
-            }
-            if nested {
-                return None;
-            }
-        }
-        if self.ctx.derives_from_builtin(cls, "LLMTaskWorker") && !overrides_llm_flow {
-            let call = self.workers[w].call;
-            let path = self.workers[w].path.clone();
+        let call = self.workers[w].call;
+        let path = self.workers[w].path.clone();
+        let key = self.fact_key(Fact::Published, cls, call.map(|c| (&path, c)));
+        let kind = self.class_kind(cls);
+        let published = memo::memo(self.ctx, key, |ctx| {
             let spec = InstanceSpec {
                 class: cls,
                 call: call.map(|c| (&*path, c)),
             };
-            let t = match consumed::field_value(self.ctx, spec, "llm_output_type") {
-                FieldValue::Expr(p, e) if !matches!(e, Expr::NoneLit { .. }) => {
-                    self.ctx.resolve_class(&p, &e)?
+            published_in_classes(ctx, spec, kind)
+        })?;
+        // Sites are kept relative to their class (memoised facts hold no positions).
+        let mut out = Vec::with_capacity(published.len());
+        for (t, site, with_consumer) in published {
+            let site = match site {
+                Some((p, class_index, relative)) => {
+                    let start = self
+                        .ctx
+                        .summary(&p)?
+                        .classes
+                        .get(class_index)?
+                        .range
+                        .start();
+                    Some((p, relative.map(|o| o + start)))
                 }
-                FieldValue::Expr(..) | FieldValue::Builtin(builtins::BuiltinDefault::None) => {
-                    match output_types(self.ctx, spec) {
-                        OutputTypes::Known(v) if !v.is_empty() => v[0].clone(),
-                        _ => return None,
-                    }
-                }
-                _ => return None,
+                None => None,
             };
-            out.push((t, None, false));
-        } else if self.ctx.derives_from_builtin(cls, "BaseLLMTaskWorker") && !overrides_llm_flow {
-            // ChatTaskWorker and other LLM bases publish from PlanAI code we do not model.
-            return None;
+            out.push((t, site, with_consumer));
         }
         Some(out)
     }
+
+    /// What the graph checks ask of a class again and again, memoised per class.
+    fn class_kind(&mut self, cls: &ClassRef) -> ClassKind {
+        let key = self.fact_key(Fact::ClassKind, cls, None);
+        memo::memo(self.ctx, key, |ctx| ClassKind {
+            mro_complete: ctx.mro(cls).complete,
+            worker: ctx.derives_from_builtin(cls, "TaskWorker"),
+            joined: ctx.derives_from_builtin(cls, "JoinedTaskWorker"),
+            merged: ctx.derives_from_builtin(cls, "MergedTaskWorker"),
+            llm: ctx.derives_from_builtin(cls, "LLMTaskWorker"),
+            base_llm: ctx.derives_from_builtin(cls, "BaseLLMTaskWorker"),
+        })
+    }
+}
+
+/// Where a class derives from, for the graph checks.
+#[derive(Debug, Clone, Copy)]
+struct ClassKind {
+    mro_complete: bool,
+    worker: bool,
+    joined: bool,
+    merged: bool,
+    llm: bool,
+    base_llm: bool,
+}
+
+/// A published task type, where it is published (file, index of the class whose method
+/// publishes it, range relative to that class's start) and whether `consumer=` is passed.
+type RelativePublish = (ClassRef, Option<(Arc<Path>, usize, TextRange)>, bool);
+
+/// The task types the worker instance `spec` publishes (see `Flow::published_types`).
+fn published_in_classes(
+    ctx: &mut Ctx,
+    spec: InstanceSpec,
+    kind: ClassKind,
+) -> Option<Vec<RelativePublish>> {
+    let cls = spec.class;
+    let mut out = Vec::new();
+    let mro = ctx.mro(cls);
+    let mut overrides_llm_flow = false;
+    for k in &mro.classes {
+        let Some((p, cs)) = ctx.user_class(k) else {
+            continue;
+        };
+        let p = p.clone();
+        let ClassRef::User(_, class_index) = k else {
+            continue;
+        };
+        let class_start = cs.range.start();
+        if cs.method("post_process").is_some()
+            || cs.method("consume_work").is_some()
+            || cs.method("_invoke_llm").is_some()
+        {
+            overrides_llm_flow = true;
+        }
+        for m in &cs.methods {
+            let locals = LocalTypes::new(m);
+            let mut calls: Vec<&CallExpr> = Vec::new();
+            walk_exprs(&m.body, &mut |e| {
+                e.for_each_call(&mut |c| {
+                    if matches!(&c.func, Expr::Attribute { value, attr, .. } if attr == "publish_work" && value.as_name() == Some("self")) {
+                        calls.push(c);
+                    }
+                })
+            });
+            for c in calls {
+                let arg = c.arg(0, "task")?;
+                let t = infer_task_type(ctx, &p, &locals, arg, 0)?;
+                out.push((
+                    t,
+                    Some((p.clone(), *class_index, c.range.map(|o| o - class_start))),
+                    c.keyword("consumer").is_some() || c.args.len() > 2,
+                ));
+            }
+        }
+        // Nested functions (thread targets, helpers) may publish anything.
+        let mut nested = false;
+        for m in &cs.methods {
+            walk_stmts(&m.body, &mut |s| {
+                if matches!(s, Stmt::LocalFunction(_)) {
+                    nested = true;
+                }
+            });
+        }
+        if nested {
+            return None;
+        }
+    }
+    if kind.llm && !overrides_llm_flow {
+        let t = match consumed::field_value(ctx, spec, "llm_output_type") {
+            FieldValue::Expr(p, e) if !matches!(e, Expr::NoneLit { .. }) => {
+                ctx.resolve_class(&p, &e)?
+            }
+            FieldValue::Expr(..) | FieldValue::Builtin(builtins::BuiltinDefault::None) => {
+                match output_types(ctx, spec) {
+                    OutputTypes::Known(v) if !v.is_empty() => v[0].clone(),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        out.push((t, None, false));
+    } else if kind.base_llm && !overrides_llm_flow {
+        // ChatTaskWorker and other LLM bases publish from PlanAI code we do not model.
+        return None;
+    }
+    Some(out)
 }
 
 /// From the method name to the end of the call: in a fluent chain over several lines this is

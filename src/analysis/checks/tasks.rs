@@ -268,11 +268,19 @@ fn constructor_calls(
 ) {
     let mut calls: Vec<&CallExpr> = Vec::new();
     walk_exprs(body, &mut |e| e.for_each_call(&mut |c| calls.push(c)));
+    if calls.is_empty() {
+        return;
+    }
+    // Once per scope, not per call: a graph builder makes a call on most of its lines.
+    let bound: Vec<_> = scopes
+        .iter()
+        .map(|f| super::super::function_bound_names(f))
+        .collect();
     for c in calls {
         let Some(root) = c.func.dotted().map(|d| d[0]) else {
             continue;
         };
-        if scopes.iter().any(|f| super::super::function_binds(f, root)) {
+        if bound.iter().any(|names| names.contains(root)) {
             continue;
         }
         if let Some(d) = task_call_diagnostic(ctx, path, c) {
