@@ -290,7 +290,9 @@ async fn closing_a_document_clears_its_diagnostics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_and_exit_end_the_session() {
     let client = WorkspaceBuilder::new().start().await;
-    client.shutdown().await;
+    // Panics unless the session task ends within the harness's timeout.
+    let (code, _) = client.shutdown_and_exit().await;
+    assert_eq!(code, 0, "shutdown came before exit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -470,20 +470,42 @@ impl TestClient {
         tokio::time::timeout(within, child.wait()).await.ok()?.ok()
     }
 
-    pub async fn shutdown(mut self) -> Option<std::process::ExitStatus> {
+    /// Sends `shutdown` and `exit` and waits for the session to end; panics if it has not
+    /// ended within [`TIMEOUT`], and (in-process) unless its exit code is 0. Returns the
+    /// process's exit status for binary sessions, None for in-process ones.
+    pub async fn shutdown(self) -> Option<std::process::ExitStatus> {
+        let binary = self.child.is_some();
+        let (code, status) = self.shutdown_and_exit().await;
+        if !binary {
+            assert_eq!(code, 0, "shutdown came before exit");
+        }
+        status
+    }
+
+    /// Sends `shutdown` and `exit`, waits for the session (in-process task or binary) to end
+    /// and returns its exit code (and the process status for binary sessions). Panics if the
+    /// session has not ended within [`TIMEOUT`].
+    pub async fn shutdown_and_exit(mut self) -> (i32, Option<std::process::ExitStatus>) {
         self.request("shutdown", Value::Null).await;
         self.notify("exit", Value::Null).await;
         if let Some(mut child) = self.child.take() {
-            return tokio::time::timeout(TIMEOUT, child.wait()).await.ok()?.ok();
-        }
-        if let Some(task) = self.server_task.take() {
-            let end = tokio::time::timeout(TIMEOUT, task)
+            let status = tokio::time::timeout(TIMEOUT, child.wait())
                 .await
-                .expect("the in-process session ends after shutdown and exit")
-                .expect("the session task does not panic");
-            assert_eq!(end.exit_code(), 0, "shutdown came before exit");
+                .unwrap_or_else(|_| panic!("the server did not exit within {TIMEOUT:?} of exit"))
+                .expect("wait for the server");
+            return (status.code().unwrap_or(-1), Some(status));
         }
-        None
+        let task = self
+            .server_task
+            .take()
+            .expect("a session started by start() or start_binary()");
+        let end = tokio::time::timeout(TIMEOUT, task)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("the in-process session did not end within {TIMEOUT:?} of exit")
+            })
+            .expect("the session task does not panic");
+        (end.exit_code(), None)
     }
 }
 
