@@ -584,7 +584,12 @@ mod containment {
                 .await;
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Until the validations the keystrokes asked for have started (not a fixed sleep, so
+        // a slow machine does not fail the count below).
+        wait_until(VENV_WAIT, "6 validations to start", || {
+            leftovers.noted(Some("child")).len() >= 6
+        })
+        .await;
         let (stop, task) = sampler;
         let _ = stop.send(());
         let most = task.await.unwrap();

@@ -83,22 +83,21 @@ async fn configuration_changes_switch_the_interpreter() {
     );
 
     // Another interpreter: the old helper goes away, the new one starts on its own.
-    if let Some(plain) = common::python_without_planai() {
-        let selection = service
-            .configure(options(Some(&plain), home.path()), true)
-            .await;
-        assert!(selection.environment.is_some());
-        let status = wait_for(&service, |s| {
-            matches!(s, HelperStatus::PlanaiMissing { .. })
-        })
+    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let selection = service
+        .configure(options(Some(&plain), home.path()), true)
         .await;
-        assert!(status
-            .user_message()
-            .unwrap()
-            .contains("pip install planai"));
-        assert_eq!(first.status(), HelperStatus::Stopped);
-        wait_gone(first_pid).await;
-    }
+    assert!(selection.environment.is_some());
+    let status = wait_for(&service, |s| {
+        matches!(s, HelperStatus::PlanaiMissing { .. })
+    })
+    .await;
+    assert!(status
+        .user_message()
+        .unwrap()
+        .contains("pip install planai"));
+    assert_eq!(first.status(), HelperStatus::Stopped);
+    wait_gone(first_pid).await;
 
     // planai.selectEnvironment wins over discovery until the setting changes.
     let selection = service
