@@ -698,8 +698,9 @@ def setup_sys_path(roots, path=None):
     sys.path[:] = new + [p for p in sys.path if p not in new]
 
 
-def exec_source(session, name, run_main, package=None):
-    """Compile and execute session.source as module `name`. Returns (module|None, problems, exit_code)."""
+def exec_source(session, name, run_main, package=None, is_package=False):
+    """Compile and execute session.source as module `name` (a package's `__init__` when
+    `is_package`). Returns (module|None, problems, exit_code)."""
     problems = []
     source = session.source
     path = session.path
@@ -724,6 +725,8 @@ def exec_source(session, name, run_main, package=None):
     module.__spec__ = None
     module.__loader__ = None
     module.__package__ = package if package is not None else (name.rpartition(".")[0] if "." in name else None)
+    if is_package:
+        module.__path__ = [os.path.dirname(os.path.abspath(path))]
     sys.modules[name] = module
     session.module_name = name
     sys.argv = [path]
@@ -896,8 +899,15 @@ def m_validate(params):
         name = "__main__"
     else:
         name = module_name or "__planai_lsp_validate__"
-    package = module_name.rpartition(".")[0] if module_name and "." in module_name else None
-    module, problems, exit_code = exec_source(session, name, run_main, package=package)
+    # A package's `__init__.py` is its package (`from .x import y` resolves inside it); any other
+    # module's package is its dotted parent.
+    is_package = os.path.basename(params["path"]) == "__init__.py"
+    if module_name and is_package:
+        package = module_name
+    else:
+        package = module_name.rpartition(".")[0] if module_name and "." in module_name else None
+    module, problems, exit_code = exec_source(session, name, run_main, package=package,
+                                              is_package=bool(module_name) and is_package and not run_main)
     graph = None
     try:
         if session.run_graph is not None:

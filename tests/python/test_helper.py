@@ -662,6 +662,14 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(result["problems"], [])
         self.assertEqual(result["stdout"], "Question\n")
 
+    def test_relative_import_in_a_package_init(self):
+        # What the server sends for an open `pkg/__init__.py`: module_name is the package itself.
+        src = "from .tasks import Question\nprint(Question.__name__)\n"
+        for run_main in (True, False):
+            result = self.validate("pkg/__init__.py", source=src, module_name="pkg", run_main=run_main)
+            self.assertEqual(result["problems"], [], run_main)
+            self.assertEqual(result["stdout"], "Question\n", run_main)
+
     # -- list_models -----------------------------------------------------------------------
     def test_list_models_bogus_provider(self):
         resp = self.helper.call("list_models", {"provider": "no-such-provider"})
