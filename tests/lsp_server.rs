@@ -1,9 +1,9 @@
 //! In-process LSP tests over `tokio::io::duplex`: the server foundation's guardrails.
 
-mod support;
+mod lsp_client;
 
+use lsp_client::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})

@@ -1,7 +1,7 @@
 //! The warm helper against real interpreters: the shared test venv with planai 0.7.1, a plain
 //! Python without planai, and small fake helpers for protocol edge cases.
 
-mod common;
+mod venv_and_processes;
 
 use planai_lsp::python::diagnostics::problems_to_diagnostics;
 use planai_lsp::python::helper::{
@@ -136,7 +136,7 @@ fn supervisor_for(python: &Path, trusted: bool) -> HelperSupervisor {
 }
 
 fn planai_supervisor() -> HelperSupervisor {
-    supervisor_for(&common::test_venv_python(), true)
+    supervisor_for(&venv_and_processes::test_venv_python(), true)
 }
 
 struct Workspace {
@@ -399,7 +399,7 @@ async fn workspace_is_byte_identical_after_validation() {
         ("sibling.py", "VALUE = 1\n"),
         ("valid.py", VALID),
     ]);
-    let before = common::snapshot(&ws.root);
+    let before = venv_and_processes::snapshot(&ws.root);
     let supervisor = planai_supervisor();
     let result = supervisor
         .request::<Validate>(ws.validate_params("flow.py", SIDE_EFFECTS), REQUEST)
@@ -416,7 +416,7 @@ async fn workspace_is_byte_identical_after_validation() {
         .await
         .unwrap();
     supervisor.shutdown().await;
-    assert_eq!(common::snapshot(&ws.root), before);
+    assert_eq!(venv_and_processes::snapshot(&ws.root), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -524,7 +524,8 @@ async fn hung_helper_is_killed_and_restarted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planai_missing_is_reported() {
-    let python = common::python_without_planai().expect("python3 on PATH without planai");
+    let python =
+        venv_and_processes::python_without_planai().expect("python3 on PATH without planai");
     let ws = Workspace::new(&[]);
     let supervisor = supervisor_for(&python, true);
     supervisor.start();
@@ -564,7 +565,9 @@ async fn untrusted_never_spawns() {
         "open({:?}, 'w').close()\n",
         marker_file.display().to_string()
     );
-    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    let mut config = HelperConfig::new(vec![venv_and_processes::test_venv_python()
+        .display()
+        .to_string()]);
     config.script = HelperScript::Source(script);
     let supervisor = HelperSupervisor::with_settings(config, settings(), false);
     assert_eq!(supervisor.status(), HelperStatus::Untrusted);
@@ -594,7 +597,9 @@ async fn untrusted_never_spawns() {
     assert_eq!(supervisor.status(), HelperStatus::Untrusted);
 
     // The control: trusted, the same script runs and leaves the marker.
-    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    let mut config = HelperConfig::new(vec![venv_and_processes::test_venv_python()
+        .display()
+        .to_string()]);
     config.script = HelperScript::Source(format!(
         "open({:?}, 'w').close()\n",
         marker_file.display().to_string()
@@ -650,7 +655,9 @@ impl HelperRequest for Crash {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_are_routed_by_id_and_a_crash_fails_pending_requests() {
-    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    let mut config = HelperConfig::new(vec![venv_and_processes::test_venv_python()
+        .display()
+        .to_string()]);
     config.script = HelperScript::Source(FAKE_HELPER.into());
     let helper = HelperProcess::spawn(&config).unwrap();
     let ready = helper.wait_ready(Duration::from_secs(30)).await.unwrap();
@@ -703,7 +710,9 @@ const CRASHING_HELPER: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_loop_backs_off_then_waits_for_a_request() {
-    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    let mut config = HelperConfig::new(vec![venv_and_processes::test_venv_python()
+        .display()
+        .to_string()]);
     config.script = HelperScript::Source(CRASHING_HELPER.into());
     let settings = SupervisorSettings {
         ready_timeout: Duration::from_secs(30),
@@ -778,7 +787,9 @@ time.sleep(3600)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helper_stuck_at_startup_is_killed() {
-    let mut config = HelperConfig::new(vec![common::test_venv_python().display().to_string()]);
+    let mut config = HelperConfig::new(vec![venv_and_processes::test_venv_python()
+        .display()
+        .to_string()]);
     config.script = HelperScript::Source(STUCK_HELPER.into());
     let settings = SupervisorSettings {
         ready_timeout: Duration::from_millis(1500),
@@ -841,12 +852,12 @@ async fn concurrent_requests_from_many_tasks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_request_is_cancelled_and_its_process_tree_killed() {
     let ws = Workspace::new(&[]);
-    let leftovers = common::Leftovers::new("drop");
+    let leftovers = venv_and_processes::Leftovers::new("drop");
     let supervisor = planai_supervisor();
     supervisor.wait_ready(READY).await.unwrap();
     let pid = supervisor.pid().await;
 
-    let mut params = ws.validate_params("spin.py", &leftovers.module(common::SPIN));
+    let mut params = ws.validate_params("spin.py", &leftovers.module(venv_and_processes::SPIN));
     params.timeout_ms = Some(120_000);
     let task = {
         let supervisor = supervisor.clone();
@@ -875,7 +886,7 @@ async fn a_dropped_request_is_cancelled_and_its_process_tree_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_most_max_concurrent_children_run_at_once() {
     let ws = std::sync::Arc::new(Workspace::new(&[]));
-    let leftovers = std::sync::Arc::new(common::Leftovers::new("cap"));
+    let leftovers = std::sync::Arc::new(venv_and_processes::Leftovers::new("cap"));
     let supervisor = planai_supervisor();
     supervisor.wait_ready(READY).await.unwrap();
 
@@ -884,7 +895,7 @@ async fn at_most_max_concurrent_children_run_at_once() {
         .map(|i| {
             let supervisor = supervisor.clone();
             let ws = ws.clone();
-            let source = format!("{}\n# {i}\n", leftovers.module(common::SPIN));
+            let source = format!("{}\n# {i}\n", leftovers.module(venv_and_processes::SPIN));
             tokio::spawn(async move {
                 let mut params = ws.validate_params("spin.py", &source);
                 params.timeout_ms = Some(2500);
