@@ -11,98 +11,16 @@ use planai_lsp::python::protocol::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const VALID: &str = r#"from typing import List, Type
-from planai import Graph, Task, TaskWorker
-
-class Sentence(Task):
-    text: str
-
-class Echo(Task):
-    text: str
-
-class Splitter(TaskWorker):
-    output_types: List[Type[Task]] = [Echo]
-    def consume_work(self, task: Sentence):
-        self.publish_work(Echo(text=task.text), input_task=task)
-
-class Counter(TaskWorker):
-    def consume_work(self, task: Echo):
-        pass
-
-def main():
-    print("building")
-    graph = Graph(name="two")
-    s, c = Splitter(), Counter()
-    graph.add_workers(s, c)
-    graph.set_dependency(s, c)
-    graph.run(initial_tasks=[(s, Sentence(text="x"))], display_terminal=False)
-
-if __name__ == "__main__":
-    main()
-"#;
+// Modules the helper's Python tests (tests/python/test_helper.py) validate too: one copy each,
+// in tests/fixtures/helper/.
+const VALID: &str = include_str!("fixtures/helper/valid.py");
 
 /// Line 26 raises at `g.set_dependency`, after non-ASCII text on the same line.
-const GRAPH_ERROR: &str = r#"from typing import List, Type
-from planai import Graph, Task, TaskWorker
+const GRAPH_ERROR: &str = include_str!("fixtures/helper/graph_err.py");
 
-class A(Task):
-    x: int
+const TASKS: &str = include_str!("fixtures/helper/pkg/tasks.py");
 
-class B(Task):
-    x: int
-
-class C(Task):
-    x: int
-
-class ProducesB(TaskWorker):
-    output_types: List[Type[Task]] = [B]
-    def consume_work(self, task: A):
-        pass
-
-class ConsumesC(TaskWorker):
-    def consume_work(self, task: C):
-        pass
-
-def build():
-    g = Graph(name="g")
-    p, c = ProducesB(), ConsumesC()
-    g.add_workers(p, c)
-    s = "héllo €😀"; g.set_dependency(p, c)
-    return g
-
-if __name__ == "__main__":
-    build()
-"#;
-
-const TASKS: &str = r#"from typing import List, Optional
-from pydantic import Field
-from planai import Task
-
-
-class Question(Task):
-    """A question to answer."""
-    text: str = Field(description="the question")
-    tags: List[str] = Field(default_factory=list)
-    priority: Optional[int] = 3
-"#;
-
-const TOOLS: &str = r#"from llm_interface import tool
-
-
-@tool()
-def get_weather(location: str, units: str = "celsius") -> str:
-    """Get the weather for a location.
-
-    Args:
-        location: The city
-        units: celsius or fahrenheit
-    """
-    return "sunny"
-
-
-def no_doc(x: int) -> int:
-    return x
-"#;
+const TOOLS: &str = include_str!("fixtures/helper/tools.py");
 
 /// Tries hard to leave traces in the workspace: relative writes, bytecode of an import.
 const SIDE_EFFECTS: &str = r#"import os
