@@ -4,7 +4,7 @@ Run:
     PLANAI_TEST_PYTHON=$(scripts/ensure-test-venv.sh) python3 -m unittest discover -s tests/python -v
 (any python >= 3.10 can run this file; the helper itself runs under PLANAI_TEST_PYTHON).
 PLANAI_TEST_NOPLANAI_PYTHON: an interpreter without planai (default: /usr/bin/python3 or python3
-found on PATH, skipped if it can import planai).
+found on PATH if it cannot import planai). Both are required: a missing one fails the tests.
 """
 
 import json
@@ -24,6 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 HELPER = os.path.join(REPO, "src", "python", "helper.py")
 PLANAI_PY = os.environ.get("PLANAI_TEST_PYTHON")
+if not PLANAI_PY:
+    # A failure, not a skip: without it most of this file would pass without running.
+    raise RuntimeError("set PLANAI_TEST_PYTHON to a python with planai 0.7.1 "
+                       "(scripts/ensure-test-venv.sh prints one)")
 
 TOOL_WARN_MISSING = ("Tool description is missing: pass description=\"...\" to @tool(...) or add a "
                      "docstring to the function.")
@@ -194,7 +198,6 @@ TASKS_MODULE = fixture("pkg/tasks.py")
 TOOLS_MODULE = fixture("tools.py")
 
 
-@unittest.skipUnless(PLANAI_PY, "set PLANAI_TEST_PYTHON to a python with planai 0.7.1")
 class HelperWithPlanai(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -602,7 +605,6 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(h.call("ping")["result"], {"pong": True})
 
 
-@unittest.skipUnless(PLANAI_PY, "set PLANAI_TEST_PYTHON to a python with planai 0.7.1")
 class HelperLifecycle(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="planai-lsp-life-")
@@ -786,7 +788,7 @@ note("daemon", int(os.read(r, 64)))
 SPIN = "while True:\n    time.sleep(0.02)\n"
 
 
-@unittest.skipUnless(PLANAI_PY and os.path.isdir("/proc/self/task"), "needs planai 0.7.1 and Linux /proc")
+@unittest.skipUnless(os.path.isdir("/proc/self/task"), "process containment is Linux-only (/proc)")
 class HelperContainment(unittest.TestCase):
     """Nothing a request starts outlives it, its cancellation, or the helper (issue 9, items 2, 3, 8)."""
 
@@ -983,9 +985,9 @@ def _python_without_planai():
 NOPLANAI_PY = _python_without_planai()
 
 
-@unittest.skipUnless(NOPLANAI_PY, "no python >= 3.10 without planai found")
 class HelperWithoutPlanai(unittest.TestCase):
     def test_ready_ping_and_planai_missing(self):
+        self.assertTrue(NOPLANAI_PY, "no python >= 3.10 without planai: set PLANAI_TEST_NOPLANAI_PYTHON")
         tmp = tempfile.mkdtemp(prefix="planai-lsp-noplanai-")
         h = Helper(NOPLANAI_PY, cwd=tmp)
         try:
