@@ -1,9 +1,9 @@
 //! End-to-end tests: the built `planai-lsp` binary driven over real stdio.
 
-mod support;
+mod lsp_client;
 
+use lsp_client::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_a_session_over_stdio_and_exits_cleanly() {

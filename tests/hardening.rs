@@ -3,12 +3,12 @@
 //! settings that try to take back the editor's trust decision. Each test names what used to
 //! go wrong.
 
-mod support;
+mod lsp_client;
 
 use std::time::Duration;
 
+use lsp_client::*;
 use serde_json::{json, Value};
-use support::*;
 
 const PLANAI_FILE: &str = "from planai import Task\n\n\nclass Question(Task):\n    text: str\n";
 

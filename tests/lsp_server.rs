@@ -1,9 +1,9 @@
 //! In-process LSP tests over `tokio::io::duplex`: the server foundation's guardrails.
 
-mod support;
+mod lsp_client;
 
+use lsp_client::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
@@ -290,7 +290,9 @@ async fn closing_a_document_clears_its_diagnostics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_and_exit_end_the_session() {
     let client = WorkspaceBuilder::new().start().await;
-    client.shutdown().await;
+    // Panics unless the session task ends within the harness's timeout.
+    let (code, _) = client.shutdown_and_exit().await;
+    assert_eq!(code, 0, "shutdown came before exit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

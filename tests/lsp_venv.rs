@@ -1,12 +1,12 @@
 //! Venv-backed validation through the LSP, against a real venv with planai 0.7.1.
 
-mod common;
-mod support;
+mod lsp_client;
+mod venv_and_processes;
 
 use std::time::Duration;
 
+use lsp_client::*;
 use serde_json::{json, Value};
-use support::*;
 
 const VENV_WAIT: Duration = Duration::from_secs(90);
 
@@ -50,7 +50,7 @@ async fn save_and_await_venv(client: &mut TestClient, uri: &str) -> (Value, Vec<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saving_merges_venv_results_into_the_same_versioned_publish() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let mut client = WorkspaceBuilder::new()
         .capabilities(neovim_capabilities())
         .initialization_options(python_settings(&python))
@@ -122,7 +122,7 @@ async fn saving_merges_venv_results_into_the_same_versioned_publish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn venv_results_for_an_older_version_are_never_published() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let mut client = WorkspaceBuilder::new()
         .initialization_options(python_settings(&python))
         .start()
@@ -156,7 +156,7 @@ async fn venv_results_for_an_older_version_are_never_published() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_workspace_never_launches_python() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let mut options = python_settings(&python);
     options["untrustedWorkspace"] = json!(true);
     let mut client = WorkspaceBuilder::new()
@@ -187,7 +187,8 @@ async fn an_untrusted_workspace_never_launches_python() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planai_missing_is_reported_on_the_import_lines() {
-    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let plain =
+        venv_and_processes::python_without_planai().expect("python3 on PATH without planai");
     let mut client = WorkspaceBuilder::new()
         .initialization_options(python_settings(&plain))
         .start()
@@ -226,7 +227,7 @@ async fn planai_missing_is_reported_on_the_import_lines() {
 /// (on the field's line) used to be shown as a second diagnostic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_venv_problem_that_repeats_a_static_one_on_another_line_is_shown_once() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let mut client = WorkspaceBuilder::new()
         .initialization_options(python_settings(&python))
         .start()
@@ -277,7 +278,8 @@ async fn announced(client: &mut TestClient, python: &std::path::Path) -> Value {
 /// warning, neither as a popup nor on the import lines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_interpreter_warning_while_validation_is_off() {
-    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let plain =
+        venv_and_processes::python_without_planai().expect("python3 on PATH without planai");
     let settings = json!({"python": plain.display().to_string(), "validation": {"run": "off"}});
     let mut client = WorkspaceBuilder::new()
         .initialization_options(json!({"settings": {"planai": settings.clone()}}))
@@ -301,8 +303,9 @@ async fn no_interpreter_warning_while_validation_is_off() {
 /// get a popup about the discovered interpreter a moment before the configured one applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_interpreter_actually_chosen_is_announced() {
-    let python = common::test_venv_python();
-    let plain = common::python_without_planai().expect("python3 on PATH without planai");
+    let python = venv_and_processes::test_venv_python();
+    let plain =
+        venv_and_processes::python_without_planai().expect("python3 on PATH without planai");
     let mut client = WorkspaceBuilder::new()
         .configuration(json!({"python": python.display().to_string()}))
         .start_binary(&[("PATH", plain.parent().unwrap().to_str().unwrap())])
@@ -315,8 +318,9 @@ async fn only_the_interpreter_actually_chosen_is_announced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_python() {
-    let plain = common::python_without_planai().expect("python3 on PATH without planai");
-    let venv = common::test_venv_python();
+    let plain =
+        venv_and_processes::python_without_planai().expect("python3 on PATH without planai");
+    let venv = venv_and_processes::test_venv_python();
     let mut client = WorkspaceBuilder::new()
         .capabilities(neovim_capabilities())
         .initialization_options(python_settings(&plain))
@@ -370,7 +374,7 @@ async fn changing_the_interpreter_setting_restarts_the_helper_with_the_new_pytho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modules_in_packages_are_validated_with_relative_imports_working() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let mut client = WorkspaceBuilder::new()
         .file("shop/__init__.py", "")
         .file(
@@ -398,14 +402,16 @@ async fn modules_in_packages_are_validated_with_relative_imports_working() {
 #[cfg(target_os = "linux")]
 mod containment {
     use super::*;
-    use common::{proc_descendants, proc_parent, still_running, wait_until, Leftovers, SPIN};
+    use venv_and_processes::{
+        proc_descendants, proc_parent, still_running, wait_until, Leftovers, SPIN,
+    };
 
     const GONE: Duration = Duration::from_secs(15);
 
     /// A binary session whose validations may run for two minutes, so that only cancellation,
     /// a kill or the end of the session can stop them.
     async fn session(validation: Value) -> TestClient {
-        let python = common::test_venv_python();
+        let python = venv_and_processes::test_venv_python();
         let mut validation = validation;
         validation["timeoutMs"] = json!(120_000);
         WorkspaceBuilder::new()
@@ -484,7 +490,7 @@ mod containment {
         leftovers.wait_started(1, VENV_WAIT).await;
         let helper = proc_parent(leftovers.noted(Some("child"))[0]).unwrap();
         let mut old_tree = proc_descendants(helper);
-        old_tree.push((helper, common::proc_start_time(helper).unwrap()));
+        old_tree.push((helper, venv_and_processes::proc_start_time(helper).unwrap()));
         let restarted = client
             .request(
                 "workspace/executeCommand",
@@ -507,14 +513,14 @@ mod containment {
         let child = leftovers.noted(Some("child"))[0];
         let helper = proc_parent(child).unwrap();
         let mut old_tree = proc_descendants(helper);
-        old_tree.push((helper, common::proc_start_time(helper).unwrap()));
+        old_tree.push((helper, venv_and_processes::proc_start_time(helper).unwrap()));
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(helper as libc::pid_t, libc::SIGKILL) };
         // The request child dies with it (parent-death signal); what it started is reparented
         // to the server, which kills it and reaps it.
         assert_nothing_left(&old_tree, &leftovers).await;
         wait_until(GONE, "the server to reap the orphans it adopted", || {
-            common::zombie_children(server).is_empty()
+            venv_and_processes::zombie_children(server).is_empty()
         })
         .await;
         assert!(client.shutdown().await.expect("exit").success());
@@ -584,7 +590,12 @@ mod containment {
                 .await;
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Until the validations the keystrokes asked for have started (not a fixed sleep, so
+        // a slow machine does not fail the count below).
+        wait_until(VENV_WAIT, "6 validations to start", || {
+            leftovers.noted(Some("child")).len() >= 6
+        })
+        .await;
         let (stop, task) = sampler;
         let _ = stop.send(());
         let most = task.await.unwrap();

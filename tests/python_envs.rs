@@ -1,6 +1,6 @@
 //! Environment discovery and probing against this machine's real interpreters.
 
-mod common;
+mod venv_and_processes;
 
 use planai_lsp::python::envs::{
     discover, probe, probe_launches, probe_unknown, render_table, select_default,
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[test]
 fn discovery_reads_the_test_venv_without_launching_it() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let setting = InterpreterSetting::Path(python.display().to_string());
     let opts = DiscoveryOptions::from_process(Some(setting), vec![]);
     // `discover` reads the filesystem only: it is synchronous, and launching an interpreter
@@ -29,7 +29,7 @@ fn discovery_reads_the_test_venv_without_launching_it() {
 
 #[tokio::test]
 async fn probe_reports_versions_and_is_cached() {
-    let python = common::test_venv_python();
+    let python = venv_and_processes::test_venv_python();
     let opts = DiscoveryOptions::from_process(
         Some(InterpreterSetting::Path(python.display().to_string())),
         vec![],

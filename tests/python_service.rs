@@ -1,6 +1,6 @@
 //! PythonService: selection, switching interpreters on configuration changes, trust.
 
-mod common;
+mod venv_and_processes;
 
 use planai_lsp::python::envs::{DiscoveryOptions, EnvKind, InterpreterSetting};
 use planai_lsp::python::helper::{HelperStatus, SupervisorSettings};
@@ -54,7 +54,7 @@ async fn wait_gone(pid: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_changes_switch_the_interpreter() {
     let home = tempfile::tempdir().unwrap();
-    let venv_python = common::test_venv_python();
+    let venv_python = venv_and_processes::test_venv_python();
     let service = PythonService::new(SupervisorSettings::default());
 
     let selection = service
@@ -83,22 +83,22 @@ async fn configuration_changes_switch_the_interpreter() {
     );
 
     // Another interpreter: the old helper goes away, the new one starts on its own.
-    if let Some(plain) = common::python_without_planai() {
-        let selection = service
-            .configure(options(Some(&plain), home.path()), true)
-            .await;
-        assert!(selection.environment.is_some());
-        let status = wait_for(&service, |s| {
-            matches!(s, HelperStatus::PlanaiMissing { .. })
-        })
+    let plain =
+        venv_and_processes::python_without_planai().expect("python3 on PATH without planai");
+    let selection = service
+        .configure(options(Some(&plain), home.path()), true)
         .await;
-        assert!(status
-            .user_message()
-            .unwrap()
-            .contains("pip install planai"));
-        assert_eq!(first.status(), HelperStatus::Stopped);
-        wait_gone(first_pid).await;
-    }
+    assert!(selection.environment.is_some());
+    let status = wait_for(&service, |s| {
+        matches!(s, HelperStatus::PlanaiMissing { .. })
+    })
+    .await;
+    assert!(status
+        .user_message()
+        .unwrap()
+        .contains("pip install planai"));
+    assert_eq!(first.status(), HelperStatus::Stopped);
+    wait_gone(first_pid).await;
 
     // planai.selectEnvironment wins over discovery until the setting changes.
     let selection = service

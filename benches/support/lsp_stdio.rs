@@ -3,21 +3,22 @@
 //! `#[path = "support/lsp_stdio.rs"] mod lsp_stdio;`.
 //!
 //! It starts the release binary (`target/release/planai-lsp`, or `$PLANAI_LSP_BIN`) as an
-//! editor would, speaks LSP over its stdin/stdout (Content-Length framing), answers the
-//! server's own requests so the server never waits on us, and timestamps every incoming
-//! message as it is read. `PLANAI_BENCH_STDERR=1` shows the server's log. Only std and
-//! serde_json are used.
+//! editor would, speaks LSP over its stdin/stdout (Content-Length framing by the server's own
+//! `planai_lsp::server::framing`), answers the server's own requests so the server never waits
+//! on us, and timestamps every incoming message as it is read. `PLANAI_BENCH_STDERR=1` shows
+//! the server's log. Plain threads, no async runtime.
 
 // Each bench uses a different subset of the client.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use planai_lsp::server::framing::{encode_frame, BlockingFrameReader, Frame};
 use serde_json::{json, Value};
 
 /// Bound on `initialize` and other requests, and on a first analysis.
@@ -65,7 +66,7 @@ impl Server {
         let (tx, rx) = channel();
         let replies = Arc::clone(&stdin);
         std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
+            let mut reader = BlockingFrameReader::new(stdout);
             while let Some(msg) = read_message(&mut reader) {
                 let at = Instant::now();
                 // Answer the server's own requests so it never waits on us.
@@ -278,32 +279,23 @@ impl Server {
     }
 }
 
-pub fn read_message(reader: &mut impl BufRead) -> Option<Value> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
+/// The next message from the server; None once its output ends or is not a valid
+/// JSON message (the bench then fails on the missing answer).
+pub fn read_message<R: std::io::Read + Unpin>(
+    reader: &mut BlockingFrameReader<R>,
+) -> Option<Value> {
+    match reader.next_frame().ok()? {
+        Frame::Body(body) => serde_json::from_slice(&body).ok(),
+        Frame::Malformed(reason) => {
+            eprintln!("the server sent a malformed frame: {reason}");
+            None
         }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
+        Frame::Eof => None,
     }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    serde_json::from_slice(&body).ok()
 }
 
 pub fn write_message(w: &mut impl Write, msg: &Value) -> std::io::Result<()> {
-    let body = serde_json::to_vec(msg)?;
-    write!(w, "Content-Length: {}\r\n\r\n", body.len())?;
-    w.write_all(&body)?;
+    w.write_all(&encode_frame(&serde_json::to_vec(msg)?))?;
     w.flush()
 }
 

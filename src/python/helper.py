@@ -303,6 +303,9 @@ class Session(object):
         self.log_records = []
         self.graphs = []  # graphs constructed, in order
         self.run_graph = None  # (graph, initial_tasks) captured by the patched run
+        # validate's `run_graphs` (fixture verification only): let graphs really run, with the
+        # same patches otherwise, and report exceptions logged by worker threads in full.
+        self.run_graphs = False
         self.module_name = None
         self.ast_tree = None
 
@@ -381,6 +384,11 @@ def setup_child_environment(session, strip_keys=True, patch=True):
             entry = {"level": record.levelname, "logger": record.name, "message": msg[:4000]}
             if record.exc_info and record.exc_info[1] is not None:
                 entry["exception"] = "%s: %s" % (type(record.exc_info[1]).__name__, record.exc_info[1])
+                if session.run_graphs:
+                    try:
+                        entry["problem"] = exception_problem(session, record.exc_info[1], kind="execute")
+                    except Exception:
+                        pass
             session.log_records.append(entry)
 
     root = logging.getLogger()
@@ -463,13 +471,32 @@ def patch_planai(session):
             raise
         raise StopValidation()
 
+    orig_prepare, orig_execute = Graph.prepare, Graph.execute
+
+    def prepare_quietly(graph):
+        orig_prepare(graph, run_dashboard=False, display_terminal=False)
+
     def run(self, initial_tasks=None, *args, **kwargs):
+        if session.run_graphs:
+            session.run_graph = (self, list(initial_tasks or []))
+            prepare_quietly(self)
+            orig_execute(self, initial_tasks)
+            return
         capture(self, initial_tasks)
 
     def prepare(self, *args, **kwargs):
+        if session.run_graphs:
+            prepare_quietly(self)
+            return
         capture(self, [])
 
     def execute(self, initial_tasks=None, *args, **kwargs):
+        if session.run_graphs:
+            session.run_graph = (self, list(initial_tasks or []))
+            if getattr(self, "_dispatcher", None) is None:
+                prepare_quietly(self)
+            orig_execute(self, initial_tasks)
+            return
         capture(self, initial_tasks)
 
     Graph.__init__ = graph_init
@@ -698,8 +725,9 @@ def setup_sys_path(roots, path=None):
     sys.path[:] = new + [p for p in sys.path if p not in new]
 
 
-def exec_source(session, name, run_main, package=None):
-    """Compile and execute session.source as module `name`. Returns (module|None, problems, exit_code)."""
+def exec_source(session, name, run_main, package=None, is_package=False):
+    """Compile and execute session.source as module `name` (a package's `__init__` when
+    `is_package`). Returns (module|None, problems, exit_code)."""
     problems = []
     source = session.source
     path = session.path
@@ -724,6 +752,8 @@ def exec_source(session, name, run_main, package=None):
     module.__spec__ = None
     module.__loader__ = None
     module.__package__ = package if package is not None else (name.rpartition(".")[0] if "." in name else None)
+    if is_package:
+        module.__path__ = [os.path.dirname(os.path.abspath(path))]
     sys.modules[name] = module
     session.module_name = name
     sys.argv = [path]
@@ -888,6 +918,7 @@ def describe_graph(session, graph, initial_tasks, ran):
 def m_validate(params):
     t0 = time.perf_counter()
     session = Session(params["path"], params["source"], params.get("roots") or [])
+    session.run_graphs = bool(params.get("run_graphs"))
     setup_child_environment(session)
     setup_sys_path(params.get("roots") or [], params["path"])
     run_main = params.get("run_main", True)
@@ -896,8 +927,15 @@ def m_validate(params):
         name = "__main__"
     else:
         name = module_name or "__planai_lsp_validate__"
-    package = module_name.rpartition(".")[0] if module_name and "." in module_name else None
-    module, problems, exit_code = exec_source(session, name, run_main, package=package)
+    # A package's `__init__.py` is its package (`from .x import y` resolves inside it); any other
+    # module's package is its dotted parent.
+    is_package = os.path.basename(params["path"]) == "__init__.py"
+    if module_name and is_package:
+        package = module_name
+    else:
+        package = module_name.rpartition(".")[0] if module_name and "." in module_name else None
+    module, problems, exit_code = exec_source(session, name, run_main, package=package,
+                                              is_package=bool(module_name) and is_package and not run_main)
     graph = None
     try:
         if session.run_graph is not None:

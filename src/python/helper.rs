@@ -17,7 +17,7 @@ use super::protocol::{
 };
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -901,6 +901,10 @@ struct SupervisorInner {
     slot: tokio::sync::Mutex<Slot>,
     /// Dropped with the supervisor; background tasks watch it to stop (and kill the helper).
     alive: watch::Sender<()>,
+    /// Helper processes this supervisor tried to start (tests count launches, not time).
+    launches: AtomicUsize,
+    /// Restarts it scheduled on its own after a failure (the only launches nobody asked for).
+    restarts_scheduled: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -950,6 +954,8 @@ impl HelperSupervisor {
                 status,
                 slot: tokio::sync::Mutex::new(Slot::default()),
                 alive,
+                launches: AtomicUsize::new(0),
+                restarts_scheduled: AtomicUsize::new(0),
             }),
         }
     }
@@ -974,6 +980,17 @@ impl HelperSupervisor {
     /// Status changes, for showing messages as they happen.
     pub fn subscribe(&self) -> watch::Receiver<HelperStatus> {
         self.inner.status.subscribe()
+    }
+
+    /// How many helper processes this supervisor has tried to start.
+    pub fn launches(&self) -> usize {
+        self.inner.launches.load(Ordering::SeqCst)
+    }
+
+    /// How many restarts it has scheduled on its own after failures (each becomes a launch
+    /// when its backoff ends); once `launches` counts them all, none is pending.
+    pub fn restarts_scheduled(&self) -> usize {
+        self.inner.restarts_scheduled.load(Ordering::SeqCst)
     }
 
     /// The running helper's pid, if any.
@@ -1133,6 +1150,7 @@ impl SupervisorInner {
                 }
             }
             self.set_status(HelperStatus::Starting);
+            self.launches.fetch_add(1, Ordering::SeqCst);
             match HelperProcess::spawn(&self.config) {
                 Ok(process) => {
                     slot.process = Some(process.clone());
@@ -1188,6 +1206,10 @@ impl SupervisorInner {
         let restart_at = Instant::now() + delay;
         slot.not_before = Some(restart_at);
         let eager = slot.failures <= self.settings.max_eager_restarts;
+        if eager {
+            // Counted before the status says so, so a watcher of the status sees the count.
+            self.restarts_scheduled.fetch_add(1, Ordering::SeqCst);
+        }
         let next = if eager {
             format!("Restarting in {:.1} s.", delay.as_secs_f64())
         } else {

@@ -7,6 +7,10 @@
 //! messages are forwarded byte for byte to tower-lsp-server through an in-memory pipe; its
 //! output frames are copied to the real output through one writer, so error replies we make
 //! never interleave with its frames.
+//!
+//! The reader is also the one Content-Length parser of the test clients and benchmarks:
+//! [`FrameReader`] for async readers, [`BlockingFrameReader`] for clients on plain threads, and
+//! [`encode_frame`] to write.
 
 use std::borrow::Cow;
 
@@ -238,6 +242,45 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         // Whatever body follows has no trustworthy length.
         self.resync = true;
         Ok(Frame::Malformed(problem))
+    }
+}
+
+/// A [`FrameReader`] over a blocking [`std::io::Read`] (a child's stdout read on a plain
+/// thread): the same framing rules, one frame per call.
+pub struct BlockingFrameReader<R>(FrameReader<Blocking<R>>);
+
+impl<R: std::io::Read + Unpin> BlockingFrameReader<R> {
+    pub fn new(inner: R) -> Self {
+        BlockingFrameReader(FrameReader::new(Blocking(inner)))
+    }
+
+    /// Reads the next frame, blocking the thread until it is complete.
+    pub fn next_frame(&mut self) -> std::io::Result<Frame> {
+        // Every read of `Blocking` completes at once, so the future never waits on a waker.
+        futures::executor::block_on(self.0.next())
+    }
+}
+
+/// A blocking reader as an [`AsyncRead`] whose reads complete at once (by blocking).
+struct Blocking<R>(R);
+
+impl<R: std::io::Read + Unpin> AsyncRead for Blocking<R> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            match this.0.read(buf.initialize_unfilled()) {
+                Ok(read) => {
+                    buf.advance(read);
+                    return std::task::Poll::Ready(Ok(()));
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return std::task::Poll::Ready(Err(error)),
+            }
+        }
     }
 }
 
@@ -682,6 +725,18 @@ mod tests {
             let read = bodies(&got).iter().filter(|body| **body == VALID).count();
             prop_assert!(read >= frames_after, "{read} of {frames_after}: {got:?}");
         }
+    }
+
+    #[test]
+    fn the_blocking_reader_reads_the_same_frames() {
+        let mut input = encode_frame(VALID);
+        input.extend_from_slice(b"Content-Length: x\r\n\r\n");
+        input.extend_from_slice(&encode_frame(b"{}"));
+        let mut reader = BlockingFrameReader::new(std::io::Cursor::new(input));
+        assert_eq!(reader.next_frame().unwrap(), Frame::Body(VALID.to_vec()));
+        assert!(matches!(reader.next_frame().unwrap(), Frame::Malformed(_)));
+        assert_eq!(reader.next_frame().unwrap(), Frame::Body(b"{}".to_vec()));
+        assert_eq!(reader.next_frame().unwrap(), Frame::Eof);
     }
 
     #[test]

@@ -563,7 +563,8 @@ fn snippets_give_cpython_like_messages() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// The `cpython` column is what this machine's `python3` says (skipped without python3).
+/// The `cpython` column is what this machine's `python3` says; fails unless `python3` is
+/// CPython 3.11.
 #[test]
 fn recorded_cpython_messages_are_current() {
     let script = r#"

@@ -4,7 +4,7 @@ Run:
     PLANAI_TEST_PYTHON=$(scripts/ensure-test-venv.sh) python3 -m unittest discover -s tests/python -v
 (any python >= 3.10 can run this file; the helper itself runs under PLANAI_TEST_PYTHON).
 PLANAI_TEST_NOPLANAI_PYTHON: an interpreter without planai (default: /usr/bin/python3 or python3
-found on PATH, skipped if it can import planai).
+found on PATH if it cannot import planai). Both are required: a missing one fails the tests.
 """
 
 import json
@@ -24,6 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 HELPER = os.path.join(REPO, "src", "python", "helper.py")
 PLANAI_PY = os.environ.get("PLANAI_TEST_PYTHON")
+if not PLANAI_PY:
+    # A failure, not a skip: without it most of this file would pass without running.
+    raise RuntimeError("set PLANAI_TEST_PYTHON to a python with planai 0.7.1 "
+                       "(scripts/ensure-test-venv.sh prints one)")
 
 TOOL_WARN_MISSING = ("Tool description is missing: pass description=\"...\" to @tool(...) or add a "
                      "docstring to the function.")
@@ -127,39 +131,16 @@ def snapshot(root):
     return out
 
 
-VALID = '''\
-from typing import List, Type
-from planai import Graph, Task, TaskWorker, LLMTaskWorker, llm_from_config
+# Modules the Rust tests (tests/python_helper.rs) validate too: one copy, in tests/fixtures/helper/.
+FIXTURES = os.path.join(REPO, "tests", "fixtures", "helper")
 
-llm = llm_from_config(provider="openai", model_name="gpt-4o")   # needs a key unless stubbed
 
-class Sentence(Task):
-    text: str
+def fixture(rel):
+    with open(os.path.join(FIXTURES, rel), encoding="utf-8") as fh:
+        return fh.read()
 
-class Echo(Task):
-    text: str
 
-class Splitter(TaskWorker):
-    output_types: List[Type[Task]] = [Echo]
-    def consume_work(self, task: Sentence):
-        self.publish_work(Echo(text=task.text), input_task=task)
-
-class Counter(TaskWorker):
-    def consume_work(self, task: Echo):
-        pass
-
-def main():
-    print("building")
-    graph = Graph(name="two")
-    s, c = Splitter(), Counter()
-    graph.add_workers(s, c)
-    graph.set_dependency(s, c)
-    graph.run(initial_tasks=[(s, Sentence(text="x"))], display_terminal=False)
-    print("after run")
-
-if __name__ == "__main__":
-    main()
-'''
+VALID = fixture("valid.py")
 
 CLASS_DEF_ERROR = '''\
 from typing import List, Type
@@ -173,38 +154,7 @@ class Answerer(LLMTaskWorker):
     prompt = "x"
 '''
 
-GRAPH_ERROR = '''\
-from typing import List, Type
-from planai import Graph, Task, TaskWorker
-
-class A(Task):
-    x: int
-
-class B(Task):
-    x: int
-
-class C(Task):
-    x: int
-
-class ProducesB(TaskWorker):
-    output_types: List[Type[Task]] = [B]
-    def consume_work(self, task: A):
-        pass
-
-class ConsumesC(TaskWorker):
-    def consume_work(self, task: C):
-        pass
-
-def build():
-    g = Graph(name="g")
-    p, c = ProducesB(), ConsumesC()
-    g.add_workers(p, c)
-    s = "héllo €😀"; g.set_dependency(p, c)
-    return g
-
-if __name__ == "__main__":
-    build()
-'''
+GRAPH_ERROR = fixture("graph_err.py")
 
 EXECUTE_ERROR = '''\
 from typing import List, Type
@@ -243,50 +193,11 @@ class Person(Task):
 
 TASKS_PKG_INIT = ""
 
-TASKS_MODULE = '''\
-from typing import List, Optional
-from pydantic import Field
-from planai import Task
+TASKS_MODULE = fixture("pkg/tasks.py")
+
+TOOLS_MODULE = fixture("tools.py")
 
 
-class Question(Task):
-    """A question to answer."""
-    text: str = Field(description="the question")
-    tags: List[str] = Field(default_factory=list)
-    priority: Optional[int] = 3
-
-
-class NotATask:
-    pass
-'''
-
-TOOLS_MODULE = '''\
-from llm_interface import tool
-
-
-@tool()
-def get_weather(location: str, units: str = "celsius") -> str:
-    """Get the weather for a location.
-
-    Args:
-        location: The city
-        units: celsius or fahrenheit
-    """
-    return "sunny"
-
-
-def no_doc(x: int) -> int:
-    return x
-
-
-@tool
-def bare(city: str) -> str:
-    """Bare decorator."""
-    return city
-'''
-
-
-@unittest.skipUnless(PLANAI_PY, "set PLANAI_TEST_PYTHON to a python with planai 0.7.1")
 class HelperWithPlanai(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -512,8 +423,9 @@ class HelperWithPlanai(unittest.TestCase):
         resp = self.helper.call("validate", {"path": self.path("valid.py"), "source": src, "roots": [self.ws],
                                              "timeout_ms": 1500})
         elapsed = time.monotonic() - t0
+        # The helper's own budget ended it (kind "timeout"), and not before it was used up; how
+        # soon after is not asserted (a loaded machine is slow, not wrong).
         self.assertEqual(resp["error"]["kind"], "timeout", resp)
-        self.assertLess(elapsed, 4.0)
         self.assertGreaterEqual(elapsed, 1.4)
         with open(pidfile) as fh:
             gpid = int(fh.read())
@@ -662,6 +574,14 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(result["problems"], [])
         self.assertEqual(result["stdout"], "Question\n")
 
+    def test_relative_import_in_a_package_init(self):
+        # What the server sends for an open `pkg/__init__.py`: module_name is the package itself.
+        src = "from .tasks import Question\nprint(Question.__name__)\n"
+        for run_main in (True, False):
+            result = self.validate("pkg/__init__.py", source=src, module_name="pkg", run_main=run_main)
+            self.assertEqual(result["problems"], [], run_main)
+            self.assertEqual(result["stdout"], "Question\n", run_main)
+
     # -- list_models -----------------------------------------------------------------------
     def test_list_models_bogus_provider(self):
         resp = self.helper.call("list_models", {"provider": "no-such-provider"})
@@ -685,7 +605,6 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(h.call("ping")["result"], {"pong": True})
 
 
-@unittest.skipUnless(PLANAI_PY, "set PLANAI_TEST_PYTHON to a python with planai 0.7.1")
 class HelperLifecycle(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="planai-lsp-life-")
@@ -869,7 +788,7 @@ note("daemon", int(os.read(r, 64)))
 SPIN = "while True:\n    time.sleep(0.02)\n"
 
 
-@unittest.skipUnless(PLANAI_PY and os.path.isdir("/proc/self/task"), "needs planai 0.7.1 and Linux /proc")
+@unittest.skipUnless(os.path.isdir("/proc/self/task"), "process containment is Linux-only (/proc)")
 class HelperContainment(unittest.TestCase):
     """Nothing a request starts outlives it, its cancellation, or the helper (issue 9, items 2, 3, 8)."""
 
@@ -948,10 +867,8 @@ class HelperContainment(unittest.TestCase):
         h = self.helper
         rid = h.send("validate", self.params(self.source(SPIN), timeout_ms=60000))
         self.wait_noted(1)
-        t0 = time.monotonic()
         h.send_raw((json.dumps({"method": "cancel", "params": {"id": rid}}) + "\n").encode())
         resp = h.wait_for(rid, timeout=10)
-        self.assertLess(time.monotonic() - t0, 5)
         self.assertEqual(resp["error"]["kind"], "cancelled", resp)
         self.assert_all_gone()
         # Cancelling something that is not running is a no-op; with an id it says so.
@@ -1023,8 +940,8 @@ class HelperContainment(unittest.TestCase):
         elapsed = time.monotonic() - t0
         self.assertIn("result", resp, resp)
         self.assertEqual(resp["result"]["stdout"], "big\n")
+        # Measured, not asserted (the call's 60 s deadline only catches a hang).
         print("\n[measure] 50 MB validate: %.2f s" % elapsed, file=sys.stderr)
-        self.assertLess(elapsed, 15)
         self.assertEqual(self.helper.call("ping")["result"], {"pong": True})
 
     def test_result_line_for_another_request_is_not_forwarded(self):
@@ -1068,9 +985,9 @@ def _python_without_planai():
 NOPLANAI_PY = _python_without_planai()
 
 
-@unittest.skipUnless(NOPLANAI_PY, "no python >= 3.10 without planai found")
 class HelperWithoutPlanai(unittest.TestCase):
     def test_ready_ping_and_planai_missing(self):
+        self.assertTrue(NOPLANAI_PY, "no python >= 3.10 without planai: set PLANAI_TEST_NOPLANAI_PYTHON")
         tmp = tempfile.mkdtemp(prefix="planai-lsp-noplanai-")
         h = Helper(NOPLANAI_PY, cwd=tmp)
         try:

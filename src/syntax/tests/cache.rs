@@ -162,8 +162,13 @@ fn cache_agrees_on_edited_stdlib_files() {
     let out = std::process::Command::new("python3")
         .args(["-c", LIST_VALID_STDLIB, &limit.to_string()])
         .output()
-        .expect("python3");
+        .expect("python3 on PATH (it lists the stdlib files it compiles)");
+    assert!(out.status.success(), "python3 could not list the stdlib");
     let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        list.lines().count() >= limit.min(6),
+        "too few stdlib files listed: {list:?}"
+    );
     for (i, path) in list.lines().enumerate() {
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;

@@ -1,8 +1,14 @@
-//! A small LSP test client: drives planai-lsp in-process over `tokio::io::duplex` or as the
-//! built binary over stdio, with await-with-timeout helpers. Server-to-client requests are
+//! The LSP test client (`mod lsp_client;`): a temporary workspace ([`WorkspaceBuilder`]) and a
+//! [`TestClient`] that drives planai-lsp either in-process over `tokio::io::duplex`
+//! ([`WorkspaceBuilder::start`], used by `lsp_server.rs`) or as the built binary over stdio
+//! ([`WorkspaceBuilder::start_binary`], used by `e2e_stdio.rs`, `hardening.rs`,
+//! `lsp_venv.rs`), with await-with-timeout helpers. Messages are framed by the server's own
+//! `planai_lsp::server::framing`, not a parser of our own. Server-to-client requests are
 //! answered automatically (configuration from the workspace builder; registrations and
-//! progress creation with `null`), unless the test asks the client to stay silent. Python
-//! fixtures (the test venv, process accounting) are in `tests/common`.
+//! progress creation with `null`), unless the test asks the client to stay silent.
+//!
+//! Python for tests (the shared venv with planai, a Python without it, process accounting)
+//! is in `tests/venv_and_processes`.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -11,8 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use planai_lsp::server::framing::{encode_frame, Frame, FrameReader};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Mutex};
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -169,30 +176,25 @@ pub struct TestClient {
     pub child: Option<tokio::process::Child>,
 }
 
+/// `body` as one Content-Length frame (the server's own encoder).
 pub fn encode(body: &str) -> Vec<u8> {
-    format!("Content-Length: {}\r\n\r\n{}", body.len(), body).into_bytes()
+    encode_frame(body.as_bytes())
 }
 
-async fn read_message<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Option<Value> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
+/// The next message from the server; None once its output ends. Panics (ending the reader
+/// task, so the test's next wait fails) when the server sends a broken frame or a body that
+/// is not JSON: the server must never do that.
+async fn read_message<R: AsyncRead + Unpin>(reader: &mut FrameReader<R>) -> Option<Value> {
+    match reader.next().await {
+        Ok(Frame::Body(body)) => Some(serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!(
+                "the server sent a body that is not JSON ({e}): {}",
+                String::from_utf8_lossy(&body)
+            )
+        })),
+        Ok(Frame::Malformed(reason)) => panic!("the server sent a malformed frame: {reason}"),
+        Ok(Frame::Eof) | Err(_) => None,
     }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).await.ok()?;
-    serde_json::from_slice(&body).ok()
 }
 
 impl TestClient {
@@ -207,7 +209,7 @@ impl TestClient {
         let reply_writer = Arc::clone(&writer);
         let reply_silent = Arc::clone(&silent);
         tokio::spawn(async move {
-            let mut reader = BufReader::new(read);
+            let mut reader = FrameReader::new(read);
             while let Some(message) = read_message(&mut reader).await {
                 if std::env::var_os("PLANAI_TEST_TRACE").is_some() {
                     eprintln!("<= {message}");
@@ -470,20 +472,42 @@ impl TestClient {
         tokio::time::timeout(within, child.wait()).await.ok()?.ok()
     }
 
-    pub async fn shutdown(mut self) -> Option<std::process::ExitStatus> {
+    /// Sends `shutdown` and `exit` and waits for the session to end; panics if it has not
+    /// ended within [`TIMEOUT`], and (in-process) unless its exit code is 0. Returns the
+    /// process's exit status for binary sessions, None for in-process ones.
+    pub async fn shutdown(self) -> Option<std::process::ExitStatus> {
+        let binary = self.child.is_some();
+        let (code, status) = self.shutdown_and_exit().await;
+        if !binary {
+            assert_eq!(code, 0, "shutdown came before exit");
+        }
+        status
+    }
+
+    /// Sends `shutdown` and `exit`, waits for the session (in-process task or binary) to end
+    /// and returns its exit code (and the process status for binary sessions). Panics if the
+    /// session has not ended within [`TIMEOUT`].
+    pub async fn shutdown_and_exit(mut self) -> (i32, Option<std::process::ExitStatus>) {
         self.request("shutdown", Value::Null).await;
         self.notify("exit", Value::Null).await;
         if let Some(mut child) = self.child.take() {
-            return tokio::time::timeout(TIMEOUT, child.wait()).await.ok()?.ok();
-        }
-        if let Some(task) = self.server_task.take() {
-            let end = tokio::time::timeout(TIMEOUT, task)
+            let status = tokio::time::timeout(TIMEOUT, child.wait())
                 .await
-                .expect("the in-process session ends after shutdown and exit")
-                .expect("the session task does not panic");
-            assert_eq!(end.exit_code(), 0, "shutdown came before exit");
+                .unwrap_or_else(|_| panic!("the server did not exit within {TIMEOUT:?} of exit"))
+                .expect("wait for the server");
+            return (status.code().unwrap_or(-1), Some(status));
         }
-        None
+        let task = self
+            .server_task
+            .take()
+            .expect("a session started by start() or start_binary()");
+        let end = tokio::time::timeout(TIMEOUT, task)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("the in-process session did not end within {TIMEOUT:?} of exit")
+            })
+            .expect("the session task does not panic");
+        (end.exit_code(), None)
     }
 }
 

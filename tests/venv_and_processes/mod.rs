@@ -1,6 +1,10 @@
-//! Python for integration tests: the shared test venv with planai 0.7.1, a plain Python
-//! without it, and the process accounting of the containment tests (`Leftovers`, `/proc`
-//! walks). The LSP client is in `tests/support`.
+//! Python and processes for integration tests (`mod venv_and_processes;`): the shared test
+//! venv with planai 0.7.1 ([`test_venv_python`]), a plain Python without it
+//! ([`python_without_planai`]), workspace snapshots, and the process accounting of the
+//! containment tests ([`Leftovers`], `/proc` walks, [`wait_until`]). Used by `python_envs.rs`,
+//! `python_helper.rs`, `python_service.rs` and `lsp_venv.rs`.
+//!
+//! The LSP client (in-process and binary sessions) is in `tests/lsp_client`.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
