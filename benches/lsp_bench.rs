@@ -147,7 +147,10 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
     let text = generate_wired_module(pairs);
     let lines = text.lines().count();
     let ruff = ruff_binary();
-    let mut servers = vec![("planai-lsp".to_string(), Server::start(bin, dir, init_options()))];
+    let mut servers = vec![(
+        "planai-lsp".to_string(),
+        Server::start(bin, dir, init_options()),
+    )];
     if let Some(ruff) = &ruff {
         servers.push((
             "ruff server".to_string(),
@@ -159,7 +162,10 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
     println!(
         "wired module: {pairs} Task/worker pairs, {lines} lines, one build() that instantiates, \
          adds and chains every worker; load average at start: {}",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     if ruff.is_none() {
         println!("  (ruff not found: set PLANAI_BENCH_RUFF or put `ruff` on PATH to compare)");
@@ -175,32 +181,50 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
             json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
         );
         let (at, published) = server.wait_publish(&uri, 1, OPEN_TIMEOUT);
-        if i == 0 && published["params"]["diagnostics"].as_array().is_some_and(|d| !d.is_empty()) {
-            println!("  note: planai-lsp reported {} on the valid module", published["params"]["diagnostics"]);
+        if i == 0
+            && published["params"]["diagnostics"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty())
+        {
+            println!(
+                "  note: planai-lsp reported {} on the valid module",
+                published["params"]["diagnostics"]
+            );
         }
         opens.push(at - start);
         uris.push(uri);
     }
 
     // (name, needle, column of the edited character within it, the two texts it alternates).
-    let body = position_of(&text, "value = task.index + 7  # body edit", "value = task.index + ".len());
+    let body = position_of(
+        &text,
+        "value = task.index + 7  # body edit",
+        "value = task.index + ".len(),
+    );
     let module = position_of(&text, "MIDDLE_SETTING = 1", "MIDDLE_SETTING = ".len());
-    let builder = position_of(&text, "(num_retries=2)  # builder edit", "(num_retries=".len());
+    let builder = position_of(
+        &text,
+        "(num_retries=2)  # builder edit",
+        "(num_retries=".len(),
+    );
     let kinds: [(&str, (usize, usize), [&str; 2]); 4] = [
         ("digit inside a consume_work body", body, ["8", "7"]),
         ("digit at module level", module, ["2", "1"]),
-        ("module-level line: add/remove a syntax error", module, ["(", "1"]),
+        (
+            "module-level line: add/remove a syntax error",
+            module,
+            ["(", "1"],
+        ),
         ("digit inside the graph builder", builder, ["3", "2"]),
     ];
     println!(
         "{:<46} | {:>18} | {:>18} | {:>7}",
-        "edit → diagnostics (median / p90)",
-        "planai-lsp",
-        "ruff server",
-        "ratio"
+        "edit → diagnostics (median / p90)", "planai-lsp", "ruff server", "ratio"
     );
     println!("{}", "-".repeat(46 + 18 * 2 + 7 + 9));
-    let open_ratio = opens.get(1).map(|r| r.as_secs_f64() / opens[0].as_secs_f64());
+    let open_ratio = opens
+        .get(1)
+        .map(|r| r.as_secs_f64() / opens[0].as_secs_f64());
     println!(
         "{:<46} | {:>18} | {:>18} | {:>7}",
         "open → first diagnostics",
@@ -219,9 +243,9 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
                 samples[i].push(server.change(&uris[i], versions[i], change, EDIT_TIMEOUT).0);
             }
         }
-        let ratio = samples.get(1).map(|r| {
-            percentile(r, 50).as_secs_f64() / percentile(&samples[0], 50).as_secs_f64()
-        });
+        let ratio = samples
+            .get(1)
+            .map(|r| percentile(r, 50).as_secs_f64() / percentile(&samples[0], 50).as_secs_f64());
         println!(
             "{:<46} | {:>18} | {:>18} | {:>7}",
             name,
