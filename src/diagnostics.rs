@@ -4,8 +4,12 @@
 //! LSP positions (utf-8 or utf-16) is the server's job, done in `text::LineIndex`. Keeping byte
 //! offsets here means analysis never needs to know which encoding a client negotiated.
 
+mod code;
+
 use std::fmt;
 use std::path::PathBuf;
+
+pub use code::{Code, DiagnosticCode, UnknownCode, DOCS_URL};
 
 /// A half-open byte range `[start, end)` into a file's text.
 ///
@@ -121,8 +125,9 @@ pub struct RelatedInfo {
 pub struct Diagnostic {
     pub range: TextRange,
     pub severity: Severity,
-    /// Stable code such as `syntax`, `GC7` or `RT1`.
-    pub code: String,
+    /// Stable code such as `syntax`, `GC7` or `RT1` (see [`Code`]), or a Python class name from
+    /// the venv.
+    pub code: DiagnosticCode,
     pub source: DiagnosticSource,
     pub message: String,
     pub related: Vec<RelatedInfo>,
@@ -132,7 +137,7 @@ impl Diagnostic {
     pub fn new(
         source: DiagnosticSource,
         severity: Severity,
-        code: impl Into<String>,
+        code: impl Into<DiagnosticCode>,
         range: TextRange,
         message: impl Into<String>,
     ) -> Self {

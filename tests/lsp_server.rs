@@ -428,6 +428,25 @@ async fn only_edited_documents_and_the_last_opened_keep_a_syntax_tree() {
     assert_eq!(client.server_document(&uri).await["text"], text);
 }
 
+/// Each diagnostic links to its code's section of docs/diagnostics.md (`codeDescription`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_link_to_their_section_of_the_docs() {
+    let source = "from typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\n\nclass Page(Task):\n    url: str\n\n\nclass Summary(Task):\n    text: str\n\n\nclass Fetcher(TaskWorker):\n    output_types: List[Type[Task]] = [Page]\n\n    def consume_work(self, task: Page):\n        pass\n\n\nclass Summarizer(TaskWorker):\n    output_types: List[Type[Task]] = [Summary]\n\n    def consume_work(self, task: Summary):\n        pass\n\n\ndef main():\n    graph = Graph(name=\"demo\")\n    fetcher = Fetcher()\n    summarizer = Summarizer()\n    graph.add_workers(fetcher, summarizer)\n    graph.set_dependency(fetcher, summarizer)\n";
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let uri = client.open("flow.py", source, 1).await;
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(static_codes(&diagnostics), vec!["GC7"], "{diagnostics:?}");
+    let gc7 = diagnostics.iter().find(|d| d["code"] == "GC7").unwrap();
+    assert_eq!(
+        gc7["codeDescription"]["href"],
+        format!("{}#gc7", planai_lsp::diagnostics::DOCS_URL),
+        "{gc7}"
+    );
+}
+
 /// Codes of the diagnostics computed in Rust (venv and environment notices arrive on their own
 /// schedule).
 fn static_codes(diagnostics: &[Value]) -> Vec<String> {

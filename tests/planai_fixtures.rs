@@ -60,7 +60,7 @@ fn check_workspace(root: &Path, files: &[PathBuf]) -> Vec<String> {
         for d in host.file_diagnostics(file) {
             got.entry(line_of(&text, d.range.start()))
                 .or_default()
-                .push((d.code.clone(), d.message.clone()));
+                .push((d.code.to_string(), d.message.clone()));
         }
         let rel = file
             .strip_prefix(fixtures_dir(""))

@@ -204,7 +204,7 @@ async fn readiness_validation_and_every_request_kind() {
     let diagnostic = converted
         .document
         .iter()
-        .find(|d| d.code == "ValueError")
+        .find(|d| d.code.as_str() == "ValueError")
         .unwrap();
     assert_eq!(
         &GRAPH_ERROR[diagnostic.range.start()..diagnostic.range.end()],

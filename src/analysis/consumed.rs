@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::builtins::{self, BuiltinDefault, ConsumedRule};
 use super::resolve::{ClassRef, Ctx, Symbol};
 use super::summary::{walk_exprs, CallExpr, ClassAttr, Expr, FunctionSummary, ParamKind};
-use crate::diagnostics::TextRange;
+use crate::diagnostics::{Code, TextRange};
 
 /// One element of a consumed-type set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl TypeKey {
 /// Why PlanAI would fail to compute the consumed type (GC5/GC6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumedError {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     /// The offending method (file and name range) for related information.
     pub path: Arc<Path>,
@@ -388,7 +388,7 @@ fn standard_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedT
             let params = m.bound_params();
             if params.len() != 1 {
                 return ConsumedTypes::Error(ConsumedError {
-                    code: "GC5",
+                    code: Code::Gc5,
                     message: format!(
                         "Method consume_work in {class_name} must accept one parameter"
                     ),
@@ -399,7 +399,7 @@ fn standard_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedT
             let p = &params[0];
             let Some(ann) = p.annotation.as_ref().filter(|_| p.name == "task") else {
                 return ConsumedTypes::Error(ConsumedError {
-                    code: "GC5",
+                    code: Code::Gc5,
                     message: format!("consume_work method in {class_name} must have type hints"),
                     path,
                     range: p.name_range,
@@ -424,7 +424,7 @@ fn joined_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedTyp
     let params = m.bound_params();
     if params.len() != 1 {
         return ConsumedTypes::Error(ConsumedError {
-            code: "GC6",
+            code: Code::Gc6,
             message: format!(
                 "Method consume_work_joined in {class_name} must accept one parameter"
             ),
@@ -439,7 +439,7 @@ fn joined_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedTyp
         .filter(|_| p.name == "task" || p.name == "tasks")
     else {
         return ConsumedTypes::Error(ConsumedError {
-            code: "GC6",
+            code: Code::Gc6,
             message: format!("consume_work_joined method in {class_name} must have type hints"),
             path,
             range: p.name_range,
@@ -454,7 +454,7 @@ fn joined_rule(ctx: &mut Ctx, class: &ClassRef, class_name: &str) -> ConsumedTyp
     };
     let not_list = |shown: String, path: Arc<Path>| {
         ConsumedTypes::Error(ConsumedError {
-            code: "GC6",
+            code: Code::Gc6,
             message: format!("consume_work_joined parameter must be List[Type] but got {shown}"),
             path,
             range: ann.range(),

@@ -619,7 +619,12 @@ pub(crate) mod test_support {
         host.set_file(PathBuf::from("/ws/main.py"), Arc::from(src), None);
         host.file_diagnostics(Path::new("/ws/main.py"))
             .into_iter()
-            .map(|d| (src[..d.range.start()].matches('\n').count() + 1, d.code))
+            .map(|d| {
+                (
+                    src[..d.range.start()].matches('\n').count() + 1,
+                    d.code.to_string(),
+                )
+            })
             .collect()
     }
 }
@@ -638,7 +643,7 @@ mod tests {
     fn codes_of(host: &AnalysisHost, path: &str) -> Vec<String> {
         host.file_diagnostics(Path::new(path))
             .into_iter()
-            .map(|d| d.code)
+            .map(|d| d.code.to_string())
             .collect()
     }
 
@@ -699,7 +704,7 @@ mod tests {
         );
         let diags = host.file_diagnostics(Path::new("/ws/graph.py"));
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].code, "GC7");
+        assert_eq!(diags[0].code, crate::diagnostics::Code::Gc7);
         assert!(diags[0]
             .message
             .starts_with("Worker P does not produce any task types that worker C can consume."));

@@ -187,7 +187,7 @@ pub fn run(args: &[String]) -> i32 {
                         "end_line": item.end_line,
                         "end_column": item.end_column,
                         "severity": item.diagnostic.severity.as_str(),
-                        "code": item.diagnostic.code,
+                        "code": item.diagnostic.code.as_str(),
                         "source": item.diagnostic.source.as_str(),
                         "message": item.diagnostic.message,
                     })

@@ -7,7 +7,7 @@
 //! are sometimes approximate.
 
 use super::protocol::{Problem, ProblemKind, ProblemSeverity};
-use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
+use crate::diagnostics::{Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -110,12 +110,12 @@ fn severity(problem: &Problem) -> Severity {
     }
 }
 
-fn code(problem: &Problem) -> String {
-    if problem.exception.is_empty() {
+fn code(problem: &Problem) -> DiagnosticCode {
+    DiagnosticCode::Venv(if problem.exception.is_empty() {
         problem.kind.as_str().to_string()
     } else {
         problem.exception.clone()
-    }
+    })
 }
 
 /// The exception message, prefixed with the stage it happened in where that helps the user
@@ -340,13 +340,13 @@ mod tests {
         assert_eq!(out.document.len(), 3);
         let d = &out.document[0];
         assert_eq!(&text[d.range.start()..d.range.end()], "Graph");
-        assert_eq!(d.code, "ValueError");
+        assert_eq!(d.code.as_str(), "ValueError");
         assert_eq!(d.source, DiagnosticSource::PlanaiVenv);
         assert_eq!(d.severity, Severity::Error);
         assert_eq!(d.message, "Graph construction failed: boom");
         let w = &out.document[1];
         assert_eq!(w.severity, Severity::Warning);
-        assert_eq!(w.code, "DeprecationWarning");
+        assert_eq!(w.code.as_str(), "DeprecationWarning");
         assert_eq!(w.message, "old");
         let anchored = &out.document[2];
         assert_eq!(

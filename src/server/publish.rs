@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use ropey::Rope;
 use tower_lsp_server::ls_types::{
-    self as lsp, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Uri,
+    self as lsp, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
+    NumberOrString, Uri,
 };
 
 use crate::diagnostics::{Diagnostic, Severity};
@@ -614,8 +615,13 @@ fn to_lsp_diagnostic(
     lsp::Diagnostic {
         range: to_lsp_range(rope, diagnostic.range, encoding),
         severity: Some(to_lsp_severity(diagnostic.severity)),
-        code: Some(NumberOrString::String(diagnostic.code.clone())),
-        code_description: None,
+        code: Some(NumberOrString::String(diagnostic.code.to_string())),
+        code_description: diagnostic
+            .code
+            .docs_url()
+            .parse()
+            .ok()
+            .map(|href| CodeDescription { href }),
         source: Some(diagnostic.source.as_str().to_string()),
         message: diagnostic.message.clone(),
         related_information: (!related.is_empty()).then_some(related),
@@ -633,7 +639,7 @@ mod tests {
         Diagnostic::new(
             source,
             Severity::Error,
-            "x",
+            crate::diagnostics::DiagnosticCode::Venv("x".into()),
             TextRange::new(start, start + 5),
             message,
         )

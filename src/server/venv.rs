@@ -15,7 +15,7 @@ use dashmap::DashMap;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{MessageType, Uri};
 
-use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
+use crate::diagnostics::{Code, Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange};
 use crate::python::diagnostics::{problem_to_diagnostic, problems_to_diagnostics};
 use crate::python::envs::{DiscoveryOptions, InterpreterSetting};
 use crate::python::helper::{HelperStatus, HelperSupervisor, SupervisorSettings};
@@ -324,7 +324,7 @@ pub fn interpreter_diagnostics(session: &Session, rope: &ropey::Rope) -> Vec<Dia
             Diagnostic::new(
                 DiagnosticSource::PlanaiVenv,
                 Severity::Warning,
-                "planai-environment",
+                Code::PlanaiEnvironment,
                 range,
                 problem.clone(),
             )
@@ -565,7 +565,11 @@ fn helper_error_diagnostic(error: &HelperError, timeout_ms: u64) -> Option<Diagn
     Some(Diagnostic::new(
         DiagnosticSource::PlanaiVenv,
         Severity::Warning,
-        format!("venv-{}", error.kind.as_str()),
+        match error.kind {
+            HelperErrorKind::Timeout => DiagnosticCode::from(Code::VenvTimeout),
+            HelperErrorKind::Crashed => Code::VenvCrashed.into(),
+            kind => DiagnosticCode::Venv(format!("venv-{}", kind.as_str())),
+        },
         TextRange::empty(0),
         message,
     ))
@@ -596,7 +600,7 @@ async fn validate_tools(
                     out.push(Diagnostic::new(
                         DiagnosticSource::PlanaiVenv,
                         Severity::Warning,
-                        "tool-description",
+                        Code::ToolDescription,
                         name_range,
                         format!("Tool {function}: {warning}"),
                     ));

@@ -20,7 +20,7 @@
 //!   statement header without its colon), `invalid syntax. Perhaps you forgot a comma?`, ... or
 //!   `invalid syntax` on the first token.
 
-use crate::diagnostics::{Diagnostic, DiagnosticSource, Severity, TextRange};
+use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, Severity, TextRange};
 use tree_sitter::{Node, Tree, TreeCursor};
 
 mod memo;
@@ -1256,7 +1256,7 @@ impl<'a> Walker<'a> {
                 Diagnostic::new(
                     DiagnosticSource::Syntax,
                     Severity::Error,
-                    "syntax",
+                    Code::Syntax,
                     TextRange::new(start, end),
                     f.message,
                 )

@@ -733,7 +733,7 @@ fn check_invariants(src: &str) -> Vec<Diagnostic> {
         assert!(src.is_char_boundary(d.range.start()) && src.is_char_boundary(d.range.end()));
         assert!(d.range.start() >= last, "not ordered by position");
         last = d.range.start();
-        assert_eq!(d.code, "syntax");
+        assert_eq!(d.code, crate::diagnostics::Code::Syntax);
         assert_eq!(d.source, crate::diagnostics::DiagnosticSource::Syntax);
         assert_eq!(d.severity, crate::diagnostics::Severity::Error);
         assert!(!d.message.is_empty());

@@ -9,7 +9,7 @@ use super::super::consumed::{self, class_attr_decl, FieldValue, OutputTypes};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
 use super::{error, related, warning};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 pub fn check(
     ctx: &mut Ctx,
@@ -198,7 +198,7 @@ fn check_attributes(
                 .find(|ns| name.starts_with(ns))
             {
                 out.push(warning(
-                    "CD5",
+                    Code::Cd5,
                     attr.name_range,
                     format!(
                         "Field '{name}' in '{}' conflicts with protected namespace '{ns}'. Rename the field \
@@ -212,7 +212,7 @@ fn check_attributes(
                 if is_attribute_of(ctx, b, name) {
                     let parent = ctx.class_name(b);
                     out.push(warning(
-                        "CD4",
+                        Code::Cd4,
                         attr.name_range,
                         format!(
                             "Field name \"{name}\" in \"{}\" shadows an attribute in parent \"{parent}\". \
@@ -236,7 +236,7 @@ fn check_attributes(
         }
         if bases.iter().any(|b| is_field_of(ctx, b, name)) {
             out.push(error(
-                "CD1",
+                Code::Cd1,
                 attr.name_range,
                 format!(
                     "Field '{name}' defined on a base class was overridden by a non-annotated attribute. \
@@ -249,12 +249,12 @@ fn check_attributes(
         }
         match kind {
             ValueKind::FieldCall => out.push(error(
-                "CD3",
+                Code::Cd3,
                 attr.name_range,
                 format!("Field '{name}' requires a type annotation. Annotate it, e.g. `{name}: str = Field(...)`."),
             )),
             _ => out.push(error(
-                "CD2",
+                Code::Cd2,
                 attr.name_range,
                 format!(
                     "A non-annotated attribute was detected: `{name} = {}`. All model fields require a type \
@@ -322,7 +322,7 @@ fn check_forward_annotations(
                     let later = &summary.classes[i];
                     out.push(
                         error(
-                            "CD7",
+                            Code::Cd7,
                             range,
                             format!(
                                 "NameError: name '{name}' is not defined. The annotation is evaluated when \
@@ -420,7 +420,7 @@ pub(crate) fn rt8(
     }
     let t = ctx.class_name(&llm_out);
     let mut d = error(
-        "RT8",
+        Code::Rt8,
         range,
         format!(
             "Task {class_name} cannot publish work of type {t}. The default post_process publishes the \

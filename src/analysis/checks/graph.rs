@@ -26,7 +26,7 @@ use super::super::summary::{
 use super::publish::{infer_task_type, LocalTypes};
 use super::{error, related};
 use crate::analysis::GraphEdge;
-use crate::diagnostics::{Diagnostic, TextRange};
+use crate::diagnostics::{Code, Diagnostic, TextRange};
 
 /// The implicit `InitialTaskWorker` of every graph.
 const INITIAL: usize = usize::MAX;
@@ -299,7 +299,9 @@ struct Flow<'c, 'h, 'a> {
 /// Whether PlanAI raises `d` synchronously in the flow (instantiation, graph construction,
 /// execution start): the statements after it never run.
 fn raises(d: &Diagnostic) -> bool {
-    ["IN", "GC", "EX"].iter().any(|p| d.code.starts_with(p))
+    ["IN", "GC", "EX"]
+        .iter()
+        .any(|p| d.code.as_str().starts_with(p))
 }
 
 /// How deep graph factories are inlined into their callers.
@@ -770,7 +772,7 @@ where
             let errors_before = self.out.len();
             if !c.args.is_empty() && !c.has_splat() {
                 self.out.push(error(
-                    "IN4",
+                    Code::In4,
                     c.func.range(),
                     format!(
                         "Graph.__init__() takes 1 positional argument but {} were given. Use Graph(name=\"...\").",
@@ -779,7 +781,7 @@ where
                 ));
             } else if !c.has_splat() && c.keyword("name").is_none() {
                 self.out.push(error(
-                    "IN2",
+                    Code::In2,
                     c.func.range(),
                     "1 validation error for Graph\nname\n  Field required [type=missing]. Pass name=\"...\" to Graph(...)."
                         .to_string(),
@@ -811,7 +813,7 @@ where
             memo::store(self.ctx, key, outer, &clean);
             if self.out[errors_before..]
                 .iter()
-                .any(|d| d.code.starts_with("IN"))
+                .any(|d| d.code.as_str().starts_with("IN"))
             {
                 // The constructor raised: no worker exists, and a graph said to hold it
                 // never runs (independent mistakes elsewhere are still reported).
@@ -831,7 +833,7 @@ where
             .count();
         if positional > 0 {
             self.out.push(error(
-                "IN4",
+                Code::In4,
                 c.range,
                 format!(
                     "SubGraphWorker() takes 0 positional arguments but {positional} were given. Pass graph=..., \
@@ -840,7 +842,7 @@ where
             ));
         } else if !c.has_splat() && c.keyword("graph").is_none() {
             self.out.push(error(
-                "IN2",
+                Code::In2,
                 c.func.range(),
                 "SubGraphWorker() missing 1 required keyword-only argument: 'graph'. Pass graph=<the sub-graph>."
                     .to_string(),
@@ -882,7 +884,7 @@ where
                 } else {
                     let names: Vec<String> = entries.iter().map(|w| self.display_of(*w)).collect();
                     self.out.push(error(
-                        "IN6",
+                        Code::In6,
                         c.func.range(),
                         format!(
                             "1 validation error for {title}\n  Value error, Graph must have exactly one entry worker, \
@@ -896,7 +898,7 @@ where
                 exit = self.graphs[g].exit;
                 if exit.is_none() {
                     self.out.push(error(
-                        "IN7",
+                        Code::In7,
                         c.func.range(),
                         format!(
                             "1 validation error for {title}\n  Value error, Graph must have a defined exit worker. \
@@ -911,7 +913,7 @@ where
                 if v.len() != 1 && !title.is_empty() {
                     let names: Vec<String> = v.iter().map(|k| self.ctx.class_repr(k)).collect();
                     self.out.push(error(
-                        "IN8",
+                        Code::In8,
                         c.func.range(),
                         format!(
                             "1 validation error for {title}\n  Value error, Exit worker must have exactly one output \
@@ -1046,7 +1048,7 @@ where
         if !c.args.is_empty() && !c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
             if let Some(owner) = self.init_owner(cls) {
                 self.out.push(error(
-                    "IN4",
+                    Code::In4,
                     range,
                     format!(
                         "{owner}.__init__() takes 1 positional argument but {} were given. Pass the arguments \
@@ -1066,7 +1068,7 @@ where
                     };
                     if self.ctx.mro(&k2).complete && !self.ctx.derives_from_builtin(&k2, "Task") {
                         self.out.push(error(
-                            "IN3",
+                            Code::In3,
                             e.range(),
                             format!(
                                 "1 validation error for {name}\noutput_types.{i}\n  Input should be a subclass of Task. \
@@ -1083,7 +1085,7 @@ where
             if let Some(j) = self.ctx.resolve_class(&self.path, &k.value) {
                 if self.ctx.mro(&j).complete && !self.ctx.derives_from_builtin(&j, "TaskWorker") {
                     self.out.push(error(
-                        "IN3",
+                        Code::In3,
                         k.value.range(),
                         format!(
                             "1 validation error for {name}\njoin_type\n  Input should be a subclass of TaskWorker. \
@@ -1105,7 +1107,7 @@ where
                         "consume_work_joined(self, tasks: List[<InputTask>])"
                     };
                     self.out.push(error(
-                        "IN1",
+                        Code::In1,
                         range,
                         format!(
                             "Can't instantiate abstract class {name} without an implementation for abstract method \
@@ -1141,7 +1143,7 @@ where
                     .collect();
                 let n = missing.len();
                 self.out.push(error(
-                    "IN2",
+                    Code::In2,
                     range,
                     format!(
                         "{n} validation error{} for {name}\n{}\nPass {} to {name}(...) or give {} a default in the class.",
@@ -1165,7 +1167,7 @@ where
                 if let OutputTypes::Known(v) = output_types(self.ctx, spec) {
                     if v.len() != 1 {
                         let mut d = error(
-                            "IN5",
+                            Code::In5,
                             range,
                             format!(
                                 "LLMTask must either have llm_output_type or exactly one output_type ({name} has {}). \
@@ -1373,7 +1375,7 @@ where
                     Some((range, Val::Worker(w))) if precise && !self.is_added(g, w) => {
                         let wn = self.display_of(w);
                         self.out.push(error(
-                            "GC13",
+                            Code::Gc13,
                             range,
                             format!(
                                 "Worker {wn} must be added to the Graph before setting it as an exit worker. \
@@ -1458,7 +1460,7 @@ where
                         };
                         let range = c.func.attr_range().unwrap_or_else(|| c.func.range());
                         self.out.push(error(
-                            "GC4",
+                            Code::Gc4,
                             range,
                             format!(
                                 "{msg}. Add {} to the graph (graph.add_worker(...)) before calling .{name}().",
@@ -1508,7 +1510,7 @@ where
         if self.graphs[g].add_sites.contains_key(&w) {
             if precise {
                 let mut d = error(
-                    "GC1",
+                    Code::Gc1,
                     range,
                     format!(
                         "Task {} already exists in the Graph. A worker instance can be added once; remove this \
@@ -1540,7 +1542,7 @@ where
         if !opaque && (!self.is_added(g, u) || !self.is_added(g, d)) {
             if precise {
                 self.out.push(error(
-                    "GC2",
+                    Code::Gc2,
                     range,
                     format!(
                         "Both workers (upstream: {}) (downstream: {}) must be added to the Graph before setting \
@@ -1586,7 +1588,7 @@ where
                         let consumes: Vec<String> =
                             ct.iter().map(|t| t.display(self.ctx)).collect();
                         let mut diag = error(
-                            "GC7",
+                            Code::Gc7,
                             range,
                             format!(
                                 "Worker {un} does not produce any task types that worker {dn} can consume. {un} \
@@ -1600,7 +1602,7 @@ where
                         self.out.push(diag);
                     } else if inter.len() > 1 {
                         let diag = error(
-                            "GC8",
+                            Code::Gc8,
                             range,
                             format!(
                                 "Worker {un} produces multiple task types that worker {dn} can consume. Please \
@@ -1697,7 +1699,7 @@ where
             if !from_kwarg {
                 let repr = self.ctx.class_repr(&jt);
                 self.out.push(error(
-                    "GC9",
+                    Code::Gc9,
                     range,
                     format!("join_type must be a subclass of TaskWorker, got {repr}. Set join_type to a worker class upstream of {dn} (or InitialTaskWorker)."),
                 ));
@@ -1722,7 +1724,7 @@ where
         let jn = self.ctx.class_name(&jt);
         if !found {
             self.out.push(error(
-                "GC9",
+                Code::Gc9,
                 range,
                 format!(
                     "{jn} is not found in the upstream path of {dn}. Connect the {jn} worker upstream of {dn} before \
@@ -1732,7 +1734,7 @@ where
         } else if visited.len() <= 1 {
             let repr = self.ctx.class_repr(&jt);
             self.out.push(error(
-                "GC9",
+                Code::Gc9,
                 range,
                 format!(
                     "Joining on the immediate upstream worker {repr} in {dn} will never yield more than one result. \
@@ -1783,7 +1785,7 @@ where
         if !self.is_added(g, w) {
             if precise {
                 self.out.push(error(
-                    "GC3",
+                    Code::Gc3,
                     range,
                     format!(
                         "Both workers (upstream: InitialTaskWorker) (downstream: {}) must be added to the Graph before \
@@ -1809,7 +1811,7 @@ where
         if let OutputTypes::Known(ot) = self.outputs(w) {
             if !ot.contains(&tc) {
                 let mut d = error(
-                    "GC11",
+                    Code::Gc11,
                     range,
                     format!(
                         "Worker {} does not have output type {} to use for a sink. Add it to the worker's \
@@ -1828,7 +1830,7 @@ where
         if !self.is_added(g, w) {
             if precise {
                 self.out.push(error(
-                    "GC2",
+                    Code::Gc2,
                     range,
                     format!(
                         "Both workers (upstream: {}) (downstream: SinkWorker) must be added to the Graph before \
@@ -1865,7 +1867,7 @@ where
                     && !self.ctx.derives_from_builtin(&k, "TaskWorker") =>
             {
                 self.out.push(error(
-                    "GC12",
+                    Code::Gc12,
                     range,
                     format!(
                         "{} is not a subclass of TaskWorker. Pass a worker class (e.g. LLMTaskWorker).",
@@ -1876,7 +1878,7 @@ where
             }
             Some((range, Val::Worker(_))) => {
                 self.out.push(error(
-                    "GC12",
+                    Code::Gc12,
                     range,
                     "issubclass() arg 1 must be a class. set_max_parallel_tasks takes a worker class, not a worker \
                      instance: pass type(worker) or the class name."
@@ -1889,7 +1891,7 @@ where
         if let Some(Expr::Int { value, range }) = n {
             if *value <= 0 {
                 self.out.push(error(
-                    "GC12",
+                    Code::Gc12,
                     *range,
                     "max_parallel_tasks must be greater than 0.".to_string(),
                 ));
@@ -1965,7 +1967,7 @@ where
                                 .map(|x| format!("'{}'", x.display(self.ctx)))
                                 .collect();
                             let mut d = error(
-                                "EX1",
+                                Code::Ex1,
                                 elts[1].range(),
                                 format!(
                                     "TaskWorker {} cannot consume tasks of type {}. It can only consume tasks of type [{}]. \
@@ -2042,7 +2044,7 @@ where
                     .copied()
                     .unwrap_or_default();
                 self.out.push(error(
-                    "EX2",
+                    Code::Ex2,
                     range,
                     format!(
                         "{tn} is not being produced by any upstream worker. {} merges [{}] but no worker connected \
@@ -2124,7 +2126,7 @@ where
                 };
                 let diag = if consumers == 0 {
                     Some(error(
-                        "RT3",
+                        Code::Rt3,
                         range,
                         format!(
                             "No consumer registered for {tn}: {wn} publishes {tn} but nothing in this graph consumes it. \
@@ -2133,7 +2135,7 @@ where
                     ))
                 } else if consumers > 1 && !with_consumer {
                     Some(error(
-                        "RT4",
+                        Code::Rt4,
                         range,
                         format!(
                             "Multiple consumers registered for {tn}, specify worker_name. {wn} publishes {tn} to {consumers} \
@@ -2326,8 +2328,8 @@ fn narrow(c: &CallExpr) -> TextRange {
     }
 }
 
-fn signature_hint(code: &str) -> &'static str {
-    if code == "GC6" {
+fn signature_hint(code: Code) -> &'static str {
+    if code == Code::Gc6 {
         "`def consume_work_joined(self, tasks: List[MyTask])`"
     } else {
         "`def consume_work(self, task: MyTask)`"

@@ -12,7 +12,7 @@ use super::super::incremental::Unit;
 use super::super::resolve::{Ctx, ModuleTarget, Symbol};
 use super::super::summary::{walk_exprs, Expr, FunctionSummary, Stmt};
 use super::error;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let Some(summary) = ctx.summary(path) else {
@@ -80,7 +80,7 @@ fn scope(
     for (attr, range) in found {
         if !is_planai_name(attr) {
             out.push(error(
-                "IM1",
+                Code::Im1,
                 range,
                 format!(
                     "module 'planai' has no attribute '{attr}'. {}",
@@ -104,7 +104,7 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
                         if let Some(sub) = missing_submodule(ctx, path, &b.module) {
                             if !reported {
                                 out.push(error(
-                                    "IM1",
+                                    Code::Im1,
                                     b.range,
                                     format!("No module named 'planai.{sub}'. {}", advice(sub)),
                                 ));
@@ -120,7 +120,7 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
                     }
                     if !is_planai_name(member) {
                         out.push(error(
-                            "IM1",
+                            Code::Im1,
                             b.range,
                             format!(
                                 "cannot import name '{member}' from 'planai'. {}",

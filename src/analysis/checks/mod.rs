@@ -11,8 +11,9 @@
 //! | `imports` | IM1 |
 //! | `tasks` | IN2, IN3, IN4 (Task constructor calls), RT18 |
 //!
-//! Codes are those of `docs/diagnostics.md`, which mirror PlanAI's own checks; severity is
-//! Error for what PlanAI raises and Warning for pydantic warnings.
+//! Codes are the `diagnostics::Code` registry, documented in `docs/diagnostics.md`, which
+//! mirror PlanAI's own checks; severity is Error for what PlanAI raises and Warning for pydantic
+//! warnings (`Code::severity`, asserted by `error`/`warning`).
 
 pub mod class_defs;
 pub mod graph;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 
 use super::incremental::Unit;
 use super::resolve::Ctx;
-use crate::diagnostics::{Diagnostic, DiagnosticSource, RelatedInfo, Severity, TextRange};
+use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, RelatedInfo, Severity, TextRange};
 
 /// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
 pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
@@ -50,7 +51,8 @@ pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagn
     tasks::check(ctx, path, unit, out);
 }
 
-pub(crate) fn error(code: &str, range: TextRange, message: String) -> Diagnostic {
+pub(crate) fn error(code: Code, range: TextRange, message: String) -> Diagnostic {
+    debug_assert_eq!(code.severity(), Severity::Error, "{code}");
     Diagnostic::new(
         DiagnosticSource::Planai,
         Severity::Error,
@@ -60,7 +62,8 @@ pub(crate) fn error(code: &str, range: TextRange, message: String) -> Diagnostic
     )
 }
 
-pub(crate) fn warning(code: &str, range: TextRange, message: String) -> Diagnostic {
+pub(crate) fn warning(code: Code, range: TextRange, message: String) -> Diagnostic {
+    debug_assert_eq!(code.severity(), Severity::Warning, "{code}");
     Diagnostic::new(
         DiagnosticSource::Planai,
         Severity::Warning,

@@ -10,7 +10,7 @@ use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{walk_exprs, CallExpr, Expr};
 use super::usage::for_each_unit_expr;
 use super::{error, related};
-use crate::diagnostics::{Diagnostic, TextRange};
+use crate::diagnostics::{Code, Diagnostic, TextRange};
 
 /// A replacement field of a `str.format` template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +151,7 @@ fn rt11(template: &str, range: TextRange) -> Option<Diagnostic> {
             )
         }
     };
-    Some(error("RT11", range, msg))
+    Some(error(Code::Rt11, range, msg))
 }
 
 /// The literal template of a prompt attribute: a string, `dedent("...")`, optionally `.strip()`.
@@ -249,7 +249,7 @@ fn check_format_prompt(
         };
         if let Some(problem) = problem {
             let mut d = error(
-                "RT12",
+                Code::Rt12,
                 call.range,
                 format!("self.{field}.format(...) does not fill every placeholder of {field}: {problem}."),
             );

@@ -11,7 +11,7 @@ use super::super::summary::{
     walk_exprs, walk_stmts, AssignTarget, CallExpr, Expr, FunctionSummary, Stmt,
 };
 use super::{error, related};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 pub fn check(
     ctx: &mut Ctx,
@@ -44,7 +44,7 @@ pub fn check(
             for c in calls {
                 if !c.has_splat() && c.args.len() < 2 && c.keyword("input_task").is_none() {
                     out.push(error(
-                        "RT6",
+                        Code::Rt6,
                         c.range,
                         "TaskWorker.publish_work() missing 1 required positional argument: 'input_task'. \
                          Pass the task being processed as the second argument (or None to start a new root)."
@@ -68,7 +68,7 @@ pub fn check(
                 }
                 let tn = ctx.class_name(&t);
                 let mut d = error(
-                    "RT1",
+                    Code::Rt1,
                     arg.range(),
                     format!(
                         "Task {} cannot publish work of type {tn}. Add {tn} to {}'s output_types, or publish one of its output types.",

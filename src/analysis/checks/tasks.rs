@@ -22,7 +22,7 @@ use super::super::summary::{
     walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
 };
 use super::error;
-use crate::diagnostics::{Diagnostic, TextRange};
+use crate::diagnostics::{Code, Diagnostic, TextRange};
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let Some(summary) = ctx.summary(path) else {
@@ -311,7 +311,7 @@ fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diag
         .count();
     if positional > 0 && positional == c.args.len() {
         return Some(error(
-            "IN4",
+            Code::In4,
             range,
             format!(
                 "BaseModel.__init__() takes 1 positional argument but {} were given. Pass the fields as \
@@ -358,7 +358,7 @@ fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diag
     );
     let diagnostic = if !missing.is_empty() {
         error(
-            "IN2",
+            Code::In2,
             range,
             format!(
                 "{head}\nPass {} to {name}(...) or give {} a default in the class.",
@@ -373,7 +373,7 @@ fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diag
     } else {
         let fields: Vec<&str> = wrong.iter().map(|(f, _)| *f).collect();
         error(
-            "IN3",
+            Code::In3,
             wrong[0].1,
             format!(
                 "{head}\nPass values of the declared types for {} (see {name}'s annotations).",
@@ -429,7 +429,7 @@ fn attribute_reads(ctx: &mut Ctx, path: &Arc<Path>, index: usize, out: &mut Vec<
             continue;
         }
         out.push(error(
-            "RT18",
+            Code::Rt18,
             range,
             format!(
                 "'{tn}' object has no attribute '{attr}'. {tn} has the fields [{}]; PlanAI logs this \
