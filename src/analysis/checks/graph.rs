@@ -250,6 +250,18 @@ struct WorkerInst<'a> {
     /// A value we cannot see used as a worker (e.g. the result of a factory from another
     /// module): kept as a node so the edges around it are still drawn; never checked.
     opaque: bool,
+    /// What the checks need of it, when it was instantiated from a known class.
+    facts: Option<Arc<WorkerFacts>>,
+}
+
+/// What the graph checks need of one worker instance (its class and the call that made it),
+/// memoised across edits (`analysis::memo`).
+#[derive(Debug)]
+struct WorkerFacts {
+    /// The instantiation checks found nothing.
+    clean: bool,
+    consumed: ConsumedTypes,
+    outputs: OutputTypes,
 }
 
 #[derive(Default)]
@@ -708,6 +720,7 @@ where
                     escaped: true,
                     subgraph_entry: None,
                     opaque: true,
+                    facts: None,
                 });
                 let w = self.workers.len() - 1;
                 if let Expr::Name { id, .. } = e {
@@ -761,6 +774,7 @@ where
             escaped: false,
             subgraph_entry: None,
             opaque: false,
+            facts: None,
         });
         Val::Worker(self.workers.len() - 1)
     }
@@ -804,24 +818,45 @@ where
         }
         // Worker arguments (e.g. a graph handed to a worker) escape.
         self.eval_args_escaping(c);
-        let key = self.fact_key(Fact::InstantiatesCleanly, &cls, Some((&self.path, c)));
-        if kind.mro_complete && memo::lookup::<bool>(self.ctx, &key) != Some(true) {
-            let errors_before = self.out.len();
-            let outer = self.ctx.begin_query();
-            self.instantiation_checks(&cls, c);
-            let clean = self.out.len() == errors_before;
-            memo::store(self.ctx, key, outer, &clean);
-            if self.out[errors_before..]
-                .iter()
-                .any(|d| d.code.as_str().starts_with("IN"))
-            {
-                // The constructor raised: no worker exists, and a graph said to hold it
-                // never runs (independent mistakes elsewhere are still reported).
-                return Val::Unknown;
+        // One memoised lookup per instantiation: a builder that wires every worker is
+        // re-run whenever any worker changes, and most of its workers have not.
+        let key = self.fact_key(Fact::Worker, &cls, Some((&self.path, c)));
+        let facts = match memo::lookup::<Arc<WorkerFacts>>(self.ctx, &key) {
+            // Diagnostics carry positions, which facts never do: only a clean result is reused.
+            Some(facts) if facts.clean => facts,
+            _ => {
+                let errors_before = self.out.len();
+                let outer = self.ctx.begin_query();
+                if kind.mro_complete {
+                    self.instantiation_checks(&cls, c);
+                }
+                let spec = InstanceSpec {
+                    class: &cls,
+                    call: Some((&*self.path, c)),
+                };
+                let facts = Arc::new(WorkerFacts {
+                    clean: self.out.len() == errors_before,
+                    consumed: consumed_types(self.ctx, spec),
+                    outputs: output_types(self.ctx, spec),
+                });
+                memo::store(self.ctx, key, outer, &facts);
+                if self.out[errors_before..]
+                    .iter()
+                    .any(|d| d.code.as_str().starts_with("IN"))
+                {
+                    // The constructor raised: no worker exists, and a graph said to hold it
+                    // never runs (independent mistakes elsewhere are still reported).
+                    return Val::Unknown;
+                }
+                facts
             }
-        }
+        };
         let display = consumed::render(&c.func);
-        self.new_worker(Some(cls), Some(c), display)
+        let v = self.new_worker(Some(cls), Some(c), display);
+        if let Val::Worker(w) = v {
+            self.workers[w].facts = Some(facts);
+        }
+        v
     }
 
     fn subgraph(&mut self, c: &'a CallExpr) -> Val {
@@ -955,6 +990,9 @@ where
         if w == INITIAL {
             return ConsumedTypes::Unknown;
         }
+        if let Some(facts) = &self.workers[w].facts {
+            return facts.consumed.clone();
+        }
         if let Some(entry) = self.workers[w].subgraph_entry {
             return self.consumed(entry);
         }
@@ -989,7 +1027,7 @@ where
                     .host_file(path)
                     .and_then(|f| f.text.get(c.range.start()..c.range.end()))
                     .unwrap_or_default();
-                (Some(path.clone()), memo::text_hash(text))
+                (Some(memo::FilePath(path.clone())), memo::text_hash(text))
             }
             None => (None, 0),
         };
@@ -1023,6 +1061,9 @@ where
     fn outputs(&mut self, w: usize) -> OutputTypes {
         if w == INITIAL {
             return OutputTypes::Unknown;
+        }
+        if let Some(facts) = &self.workers[w].facts {
+            return facts.outputs.clone();
         }
         let Some(class) = self.workers[w].class.clone() else {
             return OutputTypes::Unknown;
