@@ -60,17 +60,7 @@ pub enum OutputTypes {
     Unknown,
 }
 
-/// The value a worker field has, for one instance or the class default.
-#[derive(Debug, Clone)]
-pub enum FieldValue {
-    /// Given in source (a kwarg or a class-body default) in `path`.
-    Expr(Arc<Path>, Expr),
-    /// PlanAI's own default.
-    Builtin(BuiltinDefault),
-    /// Declared without a default anywhere along the MRO: required.
-    Missing,
-    Unknown,
-}
+pub use super::resolve::FieldValue;
 
 /// A worker instantiation: the class and, when known, the call that built it.
 #[derive(Clone, Copy)]

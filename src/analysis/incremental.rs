@@ -328,9 +328,12 @@ pub struct UnitCounts {
 }
 
 /// The diagnostics of `file`, reusing every still-valid unit result of the cache.
+/// `run_unit` runs the checks of one unit (`checks::run_unit`; passed in so this module stays
+/// below the checks it caches).
 pub(crate) fn file_diagnostics(
     host: &super::AnalysisHost,
     file: &Arc<FileData>,
+    run_unit: impl Fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, &mut Vec<Diagnostic>),
 ) -> (Vec<Diagnostic>, UnitCounts) {
     let Some(summary) = file.summary.as_deref() else {
         return (Vec::new(), UnitCounts::default());
@@ -357,7 +360,7 @@ pub(crate) fn file_diagnostics(
         }
         ctx.begin_unit();
         let mut diagnostics = Vec::new();
-        super::checks::run_unit(&mut ctx, &file.path, unit, &mut diagnostics);
+        run_unit(&mut ctx, &file.path, unit, &mut diagnostics);
         let recorded = ctx.take_unit_deps();
         out.extend(diagnostics.iter().cloned());
         current.push((

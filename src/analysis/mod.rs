@@ -16,6 +16,8 @@ pub mod incremental;
 pub mod memo;
 pub mod resolve;
 pub mod summary;
+pub mod task_types;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -90,7 +92,7 @@ pub struct FileData {
     /// `None` for files over `MAX_ANALYSED_FILE_BYTES`.
     pub summary: Option<Arc<FileSummary>>,
     /// This file's contribution to the workspace usage index.
-    pub(crate) usage_keys: checks::usage::UsageKeys,
+    pub(crate) usage_keys: usage::UsageKeys,
     /// The text's revision and recent edits, for moving cached diagnostics.
     pub(crate) edits: incremental::EditLog,
 }
@@ -123,7 +125,7 @@ impl FileData {
         };
         let usage_keys = summary
             .as_deref()
-            .map(checks::usage::collect_keys)
+            .map(usage::collect_keys)
             .unwrap_or_default();
         FileData {
             path: Arc::from(path.as_path()),
@@ -145,8 +147,8 @@ pub struct AnalysisHost {
     modules: Arc<FxMap<String, Vec<Arc<Path>>>>,
     /// File → its dotted module names (package-chain name first).
     module_names: Arc<FxMap<PathBuf, Vec<String>>>,
-    /// Workspace-wide facts some checks use to stay silent (see `checks::usage`).
-    usage: Arc<checks::usage::UsageIndex>,
+    /// Workspace-wide facts some checks use to stay silent (see `usage`).
+    usage: Arc<usage::UsageIndex>,
     /// Changes (to a fresh id) whenever `usage` changes.
     usage_generation: u64,
     /// Changes (to a fresh id) whenever files are added or removed or roots change, which
@@ -236,8 +238,8 @@ impl AnalysisHost {
             }
             return false;
         };
-        let old_keys = checks::usage::definition_keys(&old_def);
-        let new_keys = checks::usage::definition_keys(&new_def);
+        let old_keys = usage::definition_keys(&old_def);
+        let new_keys = usage::definition_keys(&new_def);
         let usage_keys = if old_keys == new_keys {
             entry.usage_keys.clone()
         } else {
@@ -387,7 +389,7 @@ impl AnalysisHost {
         let Some(file) = self.files.get(path) else {
             return Default::default();
         };
-        let (mut out, counts) = incremental::file_diagnostics(self, file);
+        let (mut out, counts) = incremental::file_diagnostics(self, file, checks::run_unit);
         out.sort_by(|a, b| (a.range.start(), &a.code).cmp(&(b.range.start(), &b.code)));
         out.dedup();
         (out, counts)

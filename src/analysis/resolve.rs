@@ -58,6 +58,18 @@ impl std::hash::Hash for ClassRef {
     }
 }
 
+/// The value a worker field has, for one instance or the class default.
+#[derive(Debug, Clone)]
+pub enum FieldValue {
+    /// Given in source (a kwarg or a class-body default) in `path`.
+    Expr(Arc<Path>, Expr),
+    /// PlanAI's own default.
+    Builtin(super::builtins::BuiltinDefault),
+    /// Declared without a default anywhere along the MRO: required.
+    Missing,
+    Unknown,
+}
+
 /// Where a module lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModuleTarget {
@@ -159,7 +171,7 @@ pub struct Ctx<'h> {
     file_cache: std::cell::RefCell<FxMap<usize, &'h Arc<FileData>>>,
     builtin_file_cache: std::cell::RefCell<FxMap<usize, bool>>,
     /// Memo for `consumed::class_field`.
-    pub(crate) field_cache: FxMap<ClassRef, FxMap<String, super::consumed::FieldValue>>,
+    pub(crate) field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     /// What the current check unit has read (see `analysis::incremental`).
     deps: std::cell::RefCell<super::incremental::DepRecorder<'h>>,
 }
@@ -169,7 +181,7 @@ pub(crate) struct OuterQuery<'h> {
     mro_cache: FxMap<ClassRef, Arc<Mro>>,
     dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
     global_cache: FxMap<usize, FxMap<String, Symbol>>,
-    field_cache: FxMap<ClassRef, FxMap<String, super::consumed::FieldValue>>,
+    field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     deps: super::incremental::DepRecorder<'h>,
 }
 
@@ -258,7 +270,7 @@ impl<'h> Ctx<'h> {
     }
 
     /// The workspace usage index; reading it makes the current unit depend on it.
-    pub(crate) fn usage(&self) -> Arc<super::checks::usage::UsageIndex> {
+    pub(crate) fn usage(&self) -> Arc<super::usage::UsageIndex> {
         self.deps.borrow_mut().read_usage();
         self.host.usage.clone()
     }

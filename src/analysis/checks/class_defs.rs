@@ -5,37 +5,30 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::super::builtins::{self, BASEMODEL_ATTRS};
-use super::super::consumed::{self, class_attr_decl, FieldValue, OutputTypes};
+use super::super::consumed;
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
-use super::{error, related, warning};
+use super::llm_output::rt8;
+use super::{error, is_classvar, related, warning};
 use crate::diagnostics::{Code, Diagnostic};
 
 pub fn check(
     ctx: &mut Ctx,
     path: &Arc<Path>,
-    unit: crate::analysis::incremental::Unit,
+    model: Option<&super::ModelClass>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let Some(summary) = ctx.summary(path) else {
+    let (Some(model), Some(summary)) = (model, ctx.summary(path)) else {
         return;
     };
-    for (i, class) in unit.classes(summary) {
-        let cref = ClassRef::User(path.clone(), i);
-        let mro = ctx.mro(&cref);
-        if !mro.complete || class.has_class_keywords {
-            continue;
-        }
-        let is_task = ctx.derives_from_builtin(&cref, "Task");
-        let is_worker = ctx.derives_from_builtin(&cref, "TaskWorker");
-        if !is_task && !is_worker {
-            continue;
-        }
-        check_attributes(ctx, path, class, &cref, out);
-        if is_worker {
-            check_forward_annotations(ctx, path, summary, class, out);
-            check_llm_output_type(ctx, path, class, &cref, out);
-        }
+    let (class, cref) = (model.summary, &model.cref);
+    if class.has_class_keywords {
+        return;
+    }
+    check_attributes(ctx, path, class, cref, out);
+    if model.is_worker {
+        check_forward_annotations(ctx, path, summary, class, out);
+        check_llm_output_type(ctx, path, class, cref, out);
     }
 }
 
@@ -95,17 +88,6 @@ fn is_classvar_of(ctx: &mut Ctx, c: &ClassRef, name: &str) -> bool {
                 .any(|a| a.name == name && a.annotation.as_ref().is_some_and(is_classvar))
         })
     })
-}
-
-fn is_classvar(ann: &Expr) -> bool {
-    let root = match ann {
-        Expr::Subscript { value, .. } => value,
-        other => other,
-    };
-    matches!(
-        root.dotted().as_deref().and_then(|d| d.last().copied()),
-        Some("ClassVar")
-    ) || matches!(ann, Expr::Str { value, .. } if value.starts_with("ClassVar"))
 }
 
 /// How pydantic would treat a non-annotated class-body value.
@@ -389,63 +371,4 @@ fn check_llm_output_type(
     if let Some(diag) = rt8(ctx, path, cref, &class.name, attr.name_range, None) {
         out.push(diag);
     }
-}
-
-/// The RT8 diagnostic for a worker whose effective llm_output_type is `attr`'s value (or the
-/// given instance's), if it is not among the output types and post_process is not overridden.
-pub(crate) fn rt8(
-    ctx: &mut Ctx,
-    here: &Path,
-    cref: &ClassRef,
-    class_name: &str,
-    range: crate::diagnostics::TextRange,
-    instance: Option<consumed::InstanceSpec>,
-) -> Option<Diagnostic> {
-    if overrides_post_process(ctx, cref) {
-        return None;
-    }
-    let spec = instance.unwrap_or(consumed::InstanceSpec {
-        class: cref,
-        call: None,
-    });
-    let llm_out = match consumed::field_value(ctx, spec, "llm_output_type") {
-        FieldValue::Expr(p, e) => ctx.resolve_class(&p, &e)?,
-        _ => return None,
-    };
-    let OutputTypes::Known(outputs) = consumed::output_types(ctx, spec) else {
-        return None;
-    };
-    if outputs.contains(&llm_out) {
-        return None;
-    }
-    let t = ctx.class_name(&llm_out);
-    let mut d = error(
-        Code::Rt8,
-        range,
-        format!(
-            "Task {class_name} cannot publish work of type {t}. The default post_process publishes the \
-             LLM response ({t}) as-is, but {t} is not in output_types: add it to output_types or \
-             override post_process to publish an output type."
-        ),
-    );
-    if let Some((p, decl)) = class_attr_decl(ctx, cref, "output_types") {
-        d = d.with_related(related(
-            here,
-            &p,
-            decl.name_range,
-            "output_types is declared here",
-        ));
-    }
-    Some(d)
-}
-
-fn overrides_post_process(ctx: &mut Ctx, cref: &ClassRef) -> bool {
-    let mro = ctx.mro(cref);
-    mro.classes.iter().any(|c| {
-        ctx.user_class(c).is_some_and(|(_, cs)| {
-            cs.method("post_process").is_some()
-                || cs.method("consume_work").is_some()
-                || cs.method("_invoke_llm").is_some()
-        })
-    })
 }

@@ -18,16 +18,18 @@
 pub mod class_defs;
 pub mod graph;
 pub mod imports;
+pub mod llm_output;
 pub mod prompts;
 pub mod publish;
+pub mod task_calls;
 pub mod tasks;
-pub mod usage;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::incremental::Unit;
-use super::resolve::Ctx;
+use super::resolve::{ClassRef, Ctx};
+use super::summary::ClassSummary;
 use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, RelatedInfo, Severity, TextRange};
 
 /// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
@@ -43,12 +45,54 @@ pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagn
             return;
         }
     }
-    class_defs::check(ctx, path, unit, out);
-    publish::check(ctx, path, unit, out);
-    prompts::check(ctx, path, unit, out);
+    let model = model_class(ctx, path, unit);
+    class_defs::check(ctx, path, model.as_ref(), out);
+    publish::check(ctx, path, model.as_ref(), out);
+    prompts::check(ctx, path, unit, model.as_ref(), out);
     graph::check(ctx, path, unit, out);
     imports::check(ctx, path, unit, out);
     tasks::check(ctx, path, unit, out);
+}
+
+/// The class a unit covers, when the class checks can judge it: a PlanAI model (a `Task` or a
+/// worker) whose MRO is complete.
+pub struct ModelClass<'h> {
+    pub summary: &'h ClassSummary,
+    pub cref: ClassRef,
+    pub is_task: bool,
+    pub is_worker: bool,
+}
+
+/// The question every class check starts with, asked once per unit.
+fn model_class<'h>(ctx: &mut Ctx<'h>, path: &Arc<Path>, unit: Unit) -> Option<ModelClass<'h>> {
+    let Unit::Class(i) = unit else {
+        return None;
+    };
+    let summary: &'h ClassSummary = ctx.summary(path)?.classes.get(i)?;
+    let cref = ClassRef::User(path.clone(), i);
+    if !ctx.mro(&cref).complete {
+        return None;
+    }
+    let is_task = ctx.derives_from_builtin(&cref, "Task");
+    let is_worker = ctx.derives_from_builtin(&cref, "TaskWorker");
+    (is_task || is_worker).then_some(ModelClass {
+        summary,
+        cref,
+        is_task,
+        is_worker,
+    })
+}
+
+/// Whether an annotation is `ClassVar[...]` (also as a string): pydantic's class variables,
+/// which are not fields.
+pub(crate) fn is_classvar(ann: &super::summary::Expr) -> bool {
+    use super::summary::Expr;
+    let root = match ann {
+        Expr::Subscript { value, .. } => value,
+        other => other,
+    };
+    root.dotted().and_then(|d| d.last().copied()) == Some("ClassVar")
+        || matches!(ann, Expr::Str { value, .. } if value.starts_with("ClassVar"))
 }
 
 pub(crate) fn error(code: Code, range: TextRange, message: String) -> Diagnostic {

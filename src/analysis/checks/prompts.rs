@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::super::consumed::{self, FieldValue};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{walk_exprs, CallExpr, Expr};
-use super::usage::for_each_unit_expr;
+use super::super::usage::for_each_unit_expr;
 use super::{error, related};
 use crate::diagnostics::{Code, Diagnostic, TextRange};
 
@@ -85,17 +85,15 @@ pub fn check(
     ctx: &mut Ctx,
     path: &Arc<Path>,
     unit: crate::analysis::incremental::Unit,
+    model: Option<&super::ModelClass>,
     out: &mut Vec<Diagnostic>,
 ) {
     let Some(summary) = ctx.summary(path) else {
         return;
     };
     // RT11 on class bodies.
-    for (i, class) in unit.classes(summary) {
-        let cref = ClassRef::User(path.clone(), i);
-        if !ctx.mro(&cref).complete || !ctx.derives_from_builtin(&cref, "TaskWorker") {
-            continue;
-        }
+    let workers = model.filter(|m| m.is_worker).into_iter();
+    for (class, cref) in workers.map(|m| (m.summary, m.cref.clone())) {
         if ctx.derives_from_builtin(&cref, "ChatTaskWorker") {
             if let Some(a) = class.attr("system_prompt") {
                 if let (Some(_), Some(Expr::Str { value, range })) = (&a.annotation, &a.value) {

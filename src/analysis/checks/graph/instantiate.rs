@@ -39,7 +39,7 @@ where
         let kind = self.class_kind(&cls);
         if !kind.worker {
             self.eval_args_escaping(c);
-            if crate::analysis::checks::tasks::task_call_fails(self.ctx, &self.path, c) {
+            if crate::analysis::checks::task_calls::task_call_fails(self.ctx, &self.path, c) {
                 self.raised_unseen = true;
             }
             return Val::Unknown;
@@ -364,7 +364,7 @@ where
             }
             // RT8 for instance-level output types.
             if c.keyword("output_types").is_some() || c.keyword("llm_output_type").is_some() {
-                if let Some(d) = crate::analysis::checks::class_defs::rt8(
+                if let Some(d) = crate::analysis::checks::llm_output::rt8(
                     self.ctx,
                     &self.path.clone(),
                     cls,

@@ -30,7 +30,7 @@ use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
     walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
 };
-use super::publish::{infer_task_type, LocalTypes};
+use super::super::task_types::{infer_task_type, LocalTypes};
 use super::{error, related};
 use crate::analysis::GraphEdge;
 use crate::diagnostics::{Code, Diagnostic, TextRange};

@@ -49,7 +49,7 @@ where
                     self.eval_args_escaping(tc);
                     match self.eval(&tc.func) {
                         Val::Class(k) if self.ctx.derives_from_builtin(&k, "Task") => {
-                            if crate::analysis::checks::tasks::task_call_fails(
+                            if crate::analysis::checks::task_calls::task_call_fails(
                                 self.ctx, &self.path, tc,
                             ) {
                                 self.raised_unseen = true;

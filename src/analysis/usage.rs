@@ -5,9 +5,9 @@
 
 use crate::analysis::FxMap;
 
-use super::super::incremental::Unit;
-use super::super::summary::{walk_exprs, ClassSummary, Definition, Expr, FileSummary, Stmt};
-use super::super::FileData;
+use super::incremental::Unit;
+use super::summary::{walk_exprs, ClassSummary, Definition, Expr, FileSummary, Stmt};
+use super::FileData;
 
 #[derive(Debug, Clone, Default)]
 pub struct UsageIndex {
@@ -184,7 +184,7 @@ pub fn for_each_unit_expr<'a>(s: &'a FileSummary, unit: Unit, f: &mut dyn FnMut(
 /// Every expression of statements, including those of nested functions.
 fn stmts_exprs<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
     walk_exprs(body, f);
-    super::super::summary::walk_stmts(body, &mut |st| {
+    super::summary::walk_stmts(body, &mut |st| {
         if let Stmt::LocalFunction(func) = st {
             stmts_exprs(&func.body, f);
         }

@@ -1,0 +1,292 @@
+//! IN2 / IN3 / IN4 on a call of a plain Task model (see `tasks` for what "plain" means):
+//! missing required fields, keyword literals of a type pydantic rejects, positional
+//! arguments. Applied by the Task check wherever such a call is (`tasks`) and by the graph
+//! interpreter, for which a failing call ends the flow.
+
+use std::path::Path;
+
+use super::super::builtins;
+use super::super::consumed;
+use super::super::resolve::{ClassRef, Ctx, Symbol};
+use super::super::summary::{CallExpr, Expr};
+use super::{error, is_classvar};
+use crate::diagnostics::{Code, Diagnostic, TextRange};
+
+/// A field of a plain Task model.
+pub(super) struct TaskField {
+    pub(super) name: String,
+    pub(super) required: bool,
+    pub(super) kind: FieldKind,
+}
+
+/// The annotations whose literal values the checker validates like pydantic (lax mode).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum FieldKind {
+    Str,
+    Int,
+    Float,
+    List,
+    Other,
+}
+
+pub(super) fn field_kind(ctx: &Ctx, path: &Path, ann: &Expr) -> FieldKind {
+    let builtin = |e: &Expr| match ctx.resolve_expr(path, e) {
+        Symbol::External { module, name } if module == "builtins" || module == "typing" => {
+            Some(name)
+        }
+        _ => None,
+    };
+    match ann {
+        Expr::Name { .. } | Expr::Attribute { .. } => match builtin(ann).as_deref() {
+            Some("str") => FieldKind::Str,
+            Some("int") => FieldKind::Int,
+            Some("float") => FieldKind::Float,
+            Some("list" | "List") => FieldKind::List,
+            _ => FieldKind::Other,
+        },
+        Expr::Subscript { value, .. } => match builtin(value).as_deref() {
+            Some("list" | "List") => FieldKind::List,
+            _ => FieldKind::Other,
+        },
+        _ => FieldKind::Other,
+    }
+}
+
+/// pydantic's complaint about literal `v` for a field of kind `kind`, as
+/// `(message, error type, input type)`, when it certainly rejects it.
+pub(super) fn literal_error(
+    kind: FieldKind,
+    v: &Expr,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    // Only values whose repr the message can print exactly.
+    if !exact_repr(v) {
+        return None;
+    }
+    let input_type = match v {
+        Expr::Str { .. } => "str",
+        Expr::Int { .. } => "int",
+        Expr::Bool { .. } => "bool",
+        Expr::NoneLit { .. } => "NoneType",
+        Expr::List { .. } => "list",
+        Expr::Literal { repr, .. } if repr.starts_with('{') => "dict",
+        Expr::Literal { repr, .. } if repr.parse::<f64>().is_ok() => "float",
+        _ => return None,
+    };
+    let fractional = matches!(v, Expr::Literal { repr, .. } if repr.parse::<f64>().is_ok_and(|f| f.fract() != 0.0));
+    match (kind, input_type) {
+        (FieldKind::Str, "int" | "bool" | "NoneType" | "list" | "dict" | "float") => {
+            Some(("Input should be a valid string", "string_type", input_type))
+        }
+        (FieldKind::Int, "NoneType" | "list" | "dict") => {
+            Some(("Input should be a valid integer", "int_type", input_type))
+        }
+        (FieldKind::Int, "float") if fractional => Some((
+            "Input should be a valid integer, got a number with a fractional part",
+            "int_from_float",
+            input_type,
+        )),
+        (FieldKind::Float, "NoneType" | "list" | "dict") => {
+            Some(("Input should be a valid number", "float_type", input_type))
+        }
+        (FieldKind::List, "str" | "int" | "bool" | "NoneType" | "dict" | "float") => {
+            Some(("Input should be a valid list", "list_type", input_type))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `consumed::render` prints `v` exactly as Python's `repr()`.
+pub(super) fn exact_repr(v: &Expr) -> bool {
+    match v {
+        Expr::Str { value, .. } => value
+            .chars()
+            .all(|c| (' '..='~').contains(&c) && c != '\'' && c != '\\'),
+        Expr::Int { .. } | Expr::Bool { .. } | Expr::NoneLit { .. } | Expr::Literal { .. } => true,
+        Expr::List { elts, .. } => elts.iter().all(exact_repr),
+        _ => false,
+    }
+}
+
+/// The fields of a plain Task model in definition order, or `None` when the class is not one
+/// (see the module docs).
+pub(super) fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<TaskField>> {
+    let ClassRef::User(home, _) = cls else {
+        return None;
+    };
+    let mro = ctx.mro(cls);
+    if !mro.complete || !ctx.derives_from_builtin(cls, "Task") {
+        return None;
+    }
+    let mut fields: Vec<TaskField> = Vec::new();
+    for k in mro.classes.iter().rev() {
+        match k {
+            ClassRef::Builtin(id) => {
+                if builtins::class(*id).name != "Task" {
+                    return None;
+                }
+            }
+            ClassRef::User(p, _) => {
+                if p != home {
+                    return None;
+                }
+                let (_, cs) = ctx.user_class(k)?;
+                if cs.dynamic_body
+                    || cs.has_class_keywords
+                    || !cs.decorators.is_empty()
+                    || cs.attr("model_config").is_some()
+                    || cs.methods.iter().any(|m| {
+                        m.has_decorators()
+                            || matches!(
+                                m.name.as_str(),
+                                "__init__" | "__new__" | "__getattr__" | "__getattribute__"
+                            )
+                    })
+                {
+                    return None;
+                }
+                for a in &cs.attrs {
+                    let Some(ann) = &a.annotation else { continue };
+                    if a.name.starts_with('_') || is_classvar(ann) {
+                        continue;
+                    }
+                    if let Expr::Subscript { value, .. } = ann {
+                        if value.dotted().and_then(|d| d.last().copied()) == Some("Annotated") {
+                            return None;
+                        }
+                    }
+                    let required = match &a.value {
+                        None => true,
+                        Some(Expr::Call(c)) if is_field_call(c) => {
+                            if ["alias", "validation_alias", "alias_priority"]
+                                .iter()
+                                .any(|k| c.keyword(k).is_some())
+                                || c.has_splat()
+                            {
+                                return None;
+                            }
+                            let default = c.keyword("default").is_some()
+                                || c.keyword("default_factory").is_some()
+                                || c.args.first().is_some_and(|d| {
+                                    !matches!(d, Expr::Literal { repr, .. } if repr == "Ellipsis")
+                                });
+                            !default
+                        }
+                        Some(_) => false,
+                    };
+                    let kind = field_kind(ctx, p, ann);
+                    match fields.iter_mut().find(|f| f.name == a.name.as_str()) {
+                        Some(f) => {
+                            f.required = required;
+                            f.kind = kind;
+                        }
+                        None => fields.push(TaskField {
+                            name: a.name.to_string(),
+                            required,
+                            kind,
+                        }),
+                    }
+                }
+            }
+        }
+    }
+    Some(fields)
+}
+
+pub(super) fn is_field_call(c: &CallExpr) -> bool {
+    c.func.dotted().and_then(|d| d.last().copied()) == Some("Field")
+}
+
+/// Whether PlanAI (pydantic) certainly raises at this call of a plain Task model; the caller
+/// has checked that the callee's name is not bound locally.
+pub(super) fn task_call_fails(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> bool {
+    task_call_diagnostic(ctx, path, c).is_some()
+}
+
+/// IN2/IN3/IN4 for a call of a plain Task model.
+pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diagnostic> {
+    let cls = ctx.resolve_class(path, &c.func)?;
+    if ctx.derives_from_builtin(&cls, "TaskWorker") {
+        return None;
+    }
+    let fields = plain_task_fields(ctx, &cls)?;
+    let name = ctx.class_name(&cls);
+    let range = c.func.range();
+    let positional = c
+        .args
+        .iter()
+        .filter(|a| !matches!(a, Expr::Starred { .. }))
+        .count();
+    if positional > 0 && positional == c.args.len() {
+        return Some(error(
+            Code::In4,
+            range,
+            format!(
+                "BaseModel.__init__() takes 1 positional argument but {} were given. Pass the fields as \
+                 keywords, e.g. {name}({}=...).",
+                positional + 1,
+                fields.first().map(|f| f.name.as_str()).unwrap_or("field")
+            ),
+        ));
+    }
+    if c.has_splat() {
+        return None;
+    }
+    // pydantic reports every failing field, in definition order, in one ValidationError.
+    let mut missing: Vec<&str> = Vec::new();
+    let mut wrong: Vec<(&str, TextRange)> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    for f in &fields {
+        match c.keyword(&f.name) {
+            None if f.required => {
+                missing.push(&f.name);
+                lines.push(format!("{}\n  Field required [type=missing]", f.name));
+            }
+            Some(k) => {
+                if let Some((msg, ty, input)) = literal_error(f.kind, &k.value) {
+                    wrong.push((&f.name, k.value.range()));
+                    lines.push(format!(
+                        "{}\n  {msg} [type={ty}, input_value={}, input_type={input}]",
+                        f.name,
+                        consumed::render(&k.value)
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let n = lines.len();
+    let head = format!(
+        "{n} validation error{} for {name}\n{}",
+        if n == 1 { "" } else { "s" },
+        lines.join("\n")
+    );
+    let diagnostic = if !missing.is_empty() {
+        error(
+            Code::In2,
+            range,
+            format!(
+                "{head}\nPass {} to {name}(...) or give {} a default in the class.",
+                missing
+                    .iter()
+                    .map(|f| format!("{f}=..."))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+            ),
+        )
+    } else {
+        let fields: Vec<&str> = wrong.iter().map(|(f, _)| *f).collect();
+        error(
+            Code::In3,
+            wrong[0].1,
+            format!(
+                "{head}\nPass values of the declared types for {} (see {name}'s annotations).",
+                fields.join(", ")
+            ),
+        )
+    };
+    Some(diagnostic)
+}
