@@ -122,6 +122,16 @@ impl Document {
         parser.parse(text.as_bytes(), self.tree.as_ref())
     }
 
+    /// The tree to parse this version from: the tree of this very version (`true`), or an older
+    /// one with every later edit applied (`false`, an incremental base), if the document keeps
+    /// one.
+    pub fn incremental_base(&self) -> (Option<&tree_sitter::Tree>, bool) {
+        (
+            self.tree.as_ref(),
+            self.tree.is_some() && self.tree_version == Some(self.version),
+        )
+    }
+
     /// Whether the document keeps a syntax tree for incremental reparsing.
     pub fn has_tree(&self) -> bool {
         self.tree.is_some()
