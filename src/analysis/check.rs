@@ -78,6 +78,9 @@ pub struct Source<'a> {
     pub tree: Option<&'a tree_sitter::Tree>,
     pub tree_is_current: bool,
     pub trigger: Trigger,
+    /// The edit from the text of the previous check to `text`, when the caller recorded it
+    /// (else it is computed by comparing the texts).
+    pub edit: Option<crate::text::Edit>,
 }
 
 /// What one check of a document leaves for the next one.
@@ -151,6 +154,7 @@ pub fn check_document(
         tree: old_tree,
         tree_is_current,
         trigger,
+        edit,
     } = source;
     let content_changed = trigger.content_changed();
     let Reusable {
@@ -184,7 +188,7 @@ pub fn check_document(
             };
         }
     } else if let Some(previous) = &statements {
-        if let Some(next) = statement_edit(host, path, &text, previous) {
+        if let Some(next) = statement_edit(host, path, &text, previous, edit) {
             let mut diagnostics = next.syntax().to_vec();
             diagnostics.extend(
                 host.read()
@@ -346,8 +350,18 @@ fn statement_edit(
     path: &Path,
     text: &Arc<str>,
     previous: &StatementIndex,
+    edit: Option<crate::text::Edit>,
 ) -> Option<StatementIndex> {
-    let change = PARSER.with(|parser| previous.reparse(&mut parser.borrow_mut(), text))?;
+    let change = PARSER.with(|parser| {
+        let parser = &mut parser.borrow_mut();
+        match edit {
+            Some(edit) => previous.reparse_edit(parser, text, edit),
+            None => previous.reparse(parser, text),
+        }
+    })?;
+    // `update_definition` checks that the edit turns the host's text into `text` (a recorded
+    // edit describes the raw buffer; the analysis text differs where lone `\r` were made
+    // `\n`), and changes nothing when it does not.
     let applied = host.write().ok()?.update_definition(
         path,
         text.clone(),
@@ -663,6 +677,7 @@ mod tests {
                     text: text.clone(),
                     tree: None,
                     tree_is_current: false,
+                    edit: None,
                     trigger: if i == 0 {
                         Trigger::Opened
                     } else {

@@ -49,9 +49,10 @@ pub fn forget(session: &Session, uri: &Uri) {
 }
 
 async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Notify>) {
-    // (document version, workspace generation) of the last computation.
-    let mut last: Option<(i32, u64)> = None;
-    let mut last_analysed_version: Option<i32> = None;
+    // (document revision, workspace generation) of the last computation. Revisions, not
+    // versions: they change with every applied change, whatever version the client sends.
+    let mut last: Option<(u64, u64)> = None;
+    let mut last_analysed_revision: Option<u64> = None;
     let mut reusable = Reusable::default();
     loop {
         wake.notified().await;
@@ -59,10 +60,10 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             match session
                 .documents
                 .get(&uri)
-                .map(|entry| entry.document.version())
+                .map(|entry| entry.document.revision())
             {
                 None => return,
-                Some(version) if last == Some((version, session.generation())) => break,
+                Some(revision) if last == Some((revision, session.generation())) => break,
                 Some(_) => {}
             }
             let pending = PendingAnalysis::new(&session);
@@ -78,19 +79,22 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             };
             let generation = session.generation();
             let version = snapshot.version();
-            if last == Some((version, generation)) {
+            let revision = snapshot.revision();
+            if last == Some((revision, generation)) {
                 break;
             }
-            let trigger = match last_analysed_version {
+            let trigger = match last_analysed_revision {
                 None => Trigger::Opened,
-                Some(analysed) if analysed != version => Trigger::Edited,
+                Some(analysed) if analysed != revision => Trigger::Edited,
                 Some(_) => Trigger::Workspace,
             };
+            // The edit since the last check, as the document recorded it.
+            let edit = last_analysed_revision.and_then(|analysed| snapshot.edit_since(analysed));
             let path = uri_to_path(&uri);
             let job_session = Arc::clone(&session);
             let previous = std::mem::take(&mut reusable);
             let job = tokio::task::spawn_blocking(move || {
-                compute(&job_session, &path, &snapshot, trigger, previous)
+                compute(&job_session, &path, &snapshot, trigger, edit, previous)
             })
             .await;
             drop(slot);
@@ -104,11 +108,11 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                         "cancelled".to_string()
                     };
                     tracing::error!(uri = uri.as_str(), "analysis failed: {reason}");
-                    last = Some((version, generation));
+                    last = Some((revision, generation));
                     break;
                 }
             };
-            last_analysed_version = Some(version);
+            last_analysed_revision = Some(revision);
             log_check(&uri_to_path(&uri), version, trigger, &computed);
             let Checked {
                 diagnostics,
@@ -123,7 +127,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 generation_after = session.bump_generation();
                 session.wake_others(Some(&uri));
             }
-            last = Some((version, generation_after));
+            last = Some((revision, generation_after));
             // Which documents keep a tree is `tree_retention`'s policy.
             let mut stored_tree = false;
             let publish_now = {
@@ -285,12 +289,14 @@ fn compute(
     path: &Path,
     snapshot: &crate::text::document::DocumentSnapshot,
     trigger: Trigger,
+    edit: Option<crate::text::Edit>,
     previous: Reusable,
 ) -> Checked {
-    // Every keystroke in one file re-checks every other open document: when the last check
-    // indexed this very text, share it instead of copying the rope.
+    // Every keystroke in one file re-checks every other open document: the revision did not
+    // change, so the text the last check indexed is this very text; share it instead of
+    // copying the rope.
     let text: Arc<str> = match previous.text() {
-        Some(text) if !trigger.content_changed() && *snapshot.rope() == **text => text.clone(),
+        Some(text) if !trigger.content_changed() => text.clone(),
         _ => Arc::from(snapshot.analysis_text()),
     };
     let (tree, tree_is_current) = snapshot.incremental_base();
@@ -302,6 +308,7 @@ fn compute(
             tree,
             tree_is_current,
             trigger,
+            edit,
         },
         previous,
         &BothCores,
