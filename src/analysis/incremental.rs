@@ -652,7 +652,7 @@ mod tests {
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         assert_eq!(host.file_diagnostics(&path), Vec::new());
         let derived_at_open = host.facts_derived();
-        assert!(derived_at_open >= 40 * 4, "{derived_at_open}");
+        assert!(derived_at_open >= 40 * 2, "{derived_at_open}");
 
         let at = text.find("+ 7  # body edit").unwrap() + 2;
         text.replace_range(at..at + 1, "8");

@@ -33,8 +33,9 @@ pub enum Fact {
     Consumed,
     /// `consumed::output_types` of a worker instance.
     Outputs,
-    /// Whether the instantiation checks found nothing at one call.
-    InstantiatesCleanly,
+    /// What the graph checks need of a worker instance: whether its instantiation checks
+    /// found nothing, what it consumes and what it produces.
+    Worker,
     /// Which PlanAI bases a class derives from, and whether its MRO is complete.
     ClassKind,
     /// What a worker instance publishes (sites relative to their class).
@@ -47,8 +48,27 @@ pub enum Fact {
 pub struct FactKey {
     pub fact: Fact,
     pub class: ClassRef,
-    pub call_file: Option<Arc<Path>>,
+    pub call_file: Option<FilePath>,
     pub call_text: u64,
+}
+
+/// A file's path in a key: compared by address first and hashed by its tail, like
+/// `ClassRef` (hashing a `Path` walks its components).
+#[derive(Debug, Clone, Eq)]
+pub struct FilePath(pub Arc<Path>);
+
+impl PartialEq for FilePath {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::hash::Hash for FilePath {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let bytes = self.0.as_os_str().as_encoded_bytes();
+        state.write_usize(bytes.len());
+        state.write(&bytes[bytes.len().saturating_sub(16)..]);
+    }
 }
 
 struct Entry {

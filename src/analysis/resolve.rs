@@ -20,10 +20,22 @@ const MAX_DEPTH: usize = 24;
 pub(crate) const MAX_CLASS_DEPTH: usize = 32;
 
 /// A class, identified exactly as Python would (one `class` statement = one class object).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Eq)]
 pub enum ClassRef {
     User(Arc<Path>, usize),
     Builtin(BuiltinId),
+}
+
+impl PartialEq for ClassRef {
+    /// Paths are compared by address first: classes of one file share its path allocation,
+    /// and memo lookups compare keys often.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ClassRef::User(p, i), ClassRef::User(q, j)) => i == j && (Arc::ptr_eq(p, q) || p == q),
+            (ClassRef::Builtin(a), ClassRef::Builtin(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl std::hash::Hash for ClassRef {
@@ -220,8 +232,14 @@ impl<'h> Ctx<'h> {
 
     /// A host file by path, without recording a read.
     pub(crate) fn host_file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
+        let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
+        if let Some(f) = self.file_cache.borrow().get(&key).copied() {
+            return Some(f);
+        }
         let host: &'h AnalysisHost = self.host;
-        host.files.get(path)
+        let f = host.files.get(path)?;
+        self.file_cache.borrow_mut().insert(key, f);
+        Some(f)
     }
 
     /// Records that the current unit read `item` of `file` (a memoised fact's reads).

@@ -1,0 +1,470 @@
+//! The interpreter proper: statements and expressions in order, names, calls of graph
+//! factories (inlined), and the workers and graphs they create.
+
+use super::*;
+
+impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
+where
+    'h: 'a,
+{
+    pub(super) fn stmts(&mut self, stmts: &'a [Stmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    pub(super) fn set_unknown(&mut self, name: &str) {
+        self.env.insert(name.to_string(), Val::Unknown);
+    }
+
+    pub(super) fn stmt(&mut self, s: &'a Stmt) {
+        match s {
+            Stmt::Assign { targets, value, .. } => {
+                // `a, b = A(), B()` assigns element-wise.
+                if let ([AssignTarget::Tuple(names)], Some(Expr::Tuple { elts, .. })) =
+                    (&targets[..], value)
+                {
+                    if names.len() == elts.len()
+                        && !elts.iter().any(|e| matches!(e, Expr::Starred { .. }))
+                    {
+                        let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
+                        for (n, v) in names.iter().zip(vals) {
+                            self.env.insert(n.to_string(), v);
+                        }
+                        return;
+                    }
+                }
+                let v = value.as_ref().map(|v| self.eval(v)).unwrap_or(Val::Unknown);
+                // `graph, entry = build_graph()` with an inlined factory.
+                if let ([AssignTarget::Tuple(names)], Val::Tuple(vals)) = (&targets[..], &v) {
+                    if names.len() == vals.len() {
+                        for (n, v) in names.iter().zip(vals.clone()) {
+                            self.env.insert(n.to_string(), v);
+                        }
+                        return;
+                    }
+                }
+                for t in targets {
+                    match t {
+                        AssignTarget::Name(n, _) => {
+                            self.env.insert(n.to_string(), v.clone());
+                        }
+                        AssignTarget::Other(names) | AssignTarget::Tuple(names) => {
+                            self.escape(&v);
+                            for n in names {
+                                self.set_unknown(n);
+                            }
+                        }
+                        AssignTarget::SelfAttr(..) => self.escape(&v),
+                    }
+                }
+            }
+            Stmt::AugAssign { target, value } => {
+                let v = self.eval(value);
+                self.escape(&v);
+                if let AssignTarget::Name(n, _) = target {
+                    let old = self.env.get(n.as_str()).cloned().unwrap_or(Val::Unknown);
+                    self.escape(&old);
+                    self.set_unknown(n);
+                }
+            }
+            Stmt::Expr(Expr::Call(c)) if self.is_user_function_call(c) => {
+                // A function called for its effects (`main()`): its value is dropped, and
+                // what it builds is checked in its own unit.
+                self.eval_args_escaping(c);
+            }
+            Stmt::Expr(e) => {
+                self.eval(e);
+            }
+            Stmt::Return(e) => {
+                if let Some(e) = e {
+                    let v = self.eval(e);
+                    self.escape(&v);
+                }
+            }
+            Stmt::Block {
+                kind,
+                header,
+                bound,
+                bodies,
+            } => {
+                if *kind == BlockKind::Loop {
+                    // Values from a later iteration may flow back: forget what the body binds.
+                    for b in bodies {
+                        for n in assigned_names(&b.stmts) {
+                            let old = self.env.get(n.as_str()).cloned();
+                            if let Some(old) = old {
+                                self.escape(&old);
+                            }
+                            self.set_unknown(&n);
+                        }
+                    }
+                }
+                for h in header {
+                    let v = self.eval(h);
+                    if *kind != BlockKind::If && *kind != BlockKind::MainGuard {
+                        self.escape(&v);
+                    }
+                }
+                for n in bound {
+                    self.set_unknown(n);
+                }
+                for b in bodies {
+                    if b.conditional {
+                        self.cond_depth += 1;
+                    }
+                    self.stmts(&b.stmts);
+                    if b.conditional {
+                        self.cond_depth -= 1;
+                        for n in assigned_names(&b.stmts) {
+                            self.set_unknown(&n);
+                        }
+                    }
+                }
+            }
+            Stmt::Import(bs) => {
+                for b in bs {
+                    let module = self.ctx.resolve_module(&self.path, b.level, &b.module);
+                    let sym = match (module, &b.member) {
+                        (Some(m), Some(member)) => self.ctx.resolve_member(&m, member, 0),
+                        _ => Symbol::Unknown,
+                    };
+                    let v = match sym {
+                        Symbol::Class(c) => Val::Class(c),
+                        Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+                        _ => Val::Unknown,
+                    };
+                    self.env.insert(b.local.to_string(), v);
+                }
+            }
+            Stmt::LocalClass(n) => self.set_unknown(n),
+            Stmt::LocalFunction(f) => {
+                // A closure may touch any graph of this scope later.
+                for g in &mut self.graphs {
+                    g.imprecise = true;
+                }
+                for w in &mut self.workers {
+                    w.escaped = true;
+                }
+                self.set_unknown(&f.name);
+            }
+            Stmt::Global(ns) => {
+                for n in ns {
+                    self.set_unknown(n);
+                }
+            }
+            Stmt::Other { bound, exprs } => {
+                for e in exprs {
+                    let v = self.eval(e);
+                    self.escape(&v);
+                }
+                for n in bound {
+                    self.set_unknown(n);
+                }
+            }
+            Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_) => {}
+        }
+    }
+
+    pub(super) fn escape(&mut self, v: &Val) {
+        match v {
+            Val::Worker(w) => self.workers[*w].escaped = true,
+            Val::Graph(g) => self.graphs[*g].imprecise = true,
+            Val::Tuple(vals) => {
+                for v in vals {
+                    self.escape(v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn eval_escaping(&mut self, e: &'a Expr) {
+        let v = self.eval(e);
+        self.escape(&v);
+    }
+
+    pub(super) fn lookup_name(&mut self, id: &str) -> Val {
+        if let Some(v) = self.env.get(id) {
+            return v.clone();
+        }
+        if self.locals.contains(id) {
+            return Val::Unknown;
+        }
+        match self.ctx.resolve_global(&self.path, id, 0) {
+            Symbol::Class(c) => Val::Class(c),
+            Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+            _ => Val::Unknown,
+        }
+    }
+
+    pub(super) fn eval(&mut self, e: &'a Expr) -> Val {
+        match e {
+            Expr::Name { id, .. } => self.lookup_name(id),
+            Expr::Attribute { value, .. } => {
+                // `module.Class` (only when the root is not a local value).
+                if let Some(d) = e.dotted() {
+                    if !self.env.contains_key(d[0]) && !self.locals.contains(d[0]) {
+                        return match self.ctx.resolve_expr(&self.path, e) {
+                            Symbol::Class(c) => Val::Class(c),
+                            Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
+                            _ => Val::Unknown,
+                        };
+                    }
+                }
+                self.eval(value);
+                Val::Unknown
+            }
+            Expr::Call(c) => self.call(c),
+            Expr::NoneLit { .. } => Val::NoneLit,
+            Expr::List { elts, .. } | Expr::Tuple { elts, .. } => {
+                for x in elts {
+                    self.eval_escaping(x);
+                }
+                Val::Unknown
+            }
+            Expr::Subscript { value, index, .. } => {
+                self.eval_escaping(value);
+                for x in index {
+                    self.eval_escaping(x);
+                }
+                Val::Unknown
+            }
+            Expr::BitOr { left, right, .. } => {
+                self.eval_escaping(left);
+                self.eval_escaping(right);
+                Val::Unknown
+            }
+            Expr::Comprehension { elt, .. } => {
+                // Loop variables are unknown; names the element uses may be anything.
+                self.eval_escaping(elt);
+                Val::Unknown
+            }
+            Expr::Starred { value, .. } => {
+                self.eval_escaping(value);
+                Val::Unknown
+            }
+            Expr::Other { children, .. } => {
+                for x in children {
+                    self.eval_escaping(x);
+                }
+                Val::Unknown
+            }
+            _ => Val::Unknown,
+        }
+    }
+
+    pub(super) fn call(&mut self, c: &'a CallExpr) -> Val {
+        if let Expr::Attribute { value, attr, .. } = &c.func {
+            let recv = self.eval(value);
+            match recv {
+                Val::Graph(g) => return self.graph_method(g, attr, c),
+                Val::Worker(w) => return self.worker_method(w, attr, c),
+                _ => {}
+            }
+            if let Val::Class(_) | Val::Unknown | Val::NoneLit = recv {
+                if let Some(d) = c.func.dotted() {
+                    if !self.env.contains_key(d[0]) && !self.locals.contains(d[0]) {
+                        let f = self.eval(&c.func);
+                        if let Val::Class(cls) = f {
+                            return self.instantiate(cls, c);
+                        }
+                        if f == Val::SubGraphFactory {
+                            return self.subgraph(c);
+                        }
+                    }
+                }
+            }
+            self.eval_args_escaping(c);
+            return Val::Unknown;
+        }
+        if let Expr::Name { id, .. } = &c.func {
+            if !self.env.contains_key(id.as_str()) && !self.locals.contains(id.as_str()) {
+                if let Some((home, f)) = self.ctx.resolve_function(&self.path, id) {
+                    return self.inline(home, f, c);
+                }
+            }
+        }
+        let f = self.eval(&c.func);
+        match f {
+            Val::Class(cls) => self.instantiate(cls, c),
+            Val::SubGraphFactory => self.subgraph(c),
+            _ => {
+                self.eval_args_escaping(c);
+                Val::Unknown
+            }
+        }
+    }
+
+    /// Whether `c` calls a module-level function of this file by name (without reading it).
+    pub(super) fn is_user_function_call(&mut self, c: &CallExpr) -> bool {
+        match &c.func {
+            Expr::Name { id, .. } => {
+                !self.env.contains_key(id.as_str())
+                    && !self.locals.contains(id.as_str())
+                    && self.ctx.resolve_global(&self.path, id, 0) == Symbol::Function
+            }
+            _ => false,
+        }
+    }
+
+    /// A call of a module-level function (of this file or imported from the workspace): a graph
+    /// factory such as
+    /// `def build_graph(): ...; return graph, entry` is interpreted in place, so the caller
+    /// knows the graph it runs. Only straight-line functions whose one `return` ends the top
+    /// level of the body; arguments escape (the parameters are unknown inside). Diagnostics
+    /// and edges found inside belong to the function's own unit and are dropped here.
+    pub(super) fn inline(
+        &mut self,
+        home: Arc<Path>,
+        f: &'a FunctionSummary,
+        c: &'a CallExpr,
+    ) -> Val {
+        self.eval_args_escaping(c);
+        let key = f as *const FunctionSummary;
+        if self.inlining.len() >= MAX_INLINE_DEPTH
+            || self.inlining.contains(&key)
+            || f.has_decorators()
+        {
+            return Val::Unknown;
+        }
+        let top_returns = f
+            .body
+            .iter()
+            .filter(|s| matches!(s, Stmt::Return(_)))
+            .count();
+        let mut all_returns = 0;
+        let mut unsupported = false;
+        walk_stmts(&f.body, &mut |s| match s {
+            Stmt::Return(_) => all_returns += 1,
+            Stmt::LocalFunction(_) | Stmt::Global(_) => unsupported = true,
+            _ => {}
+        });
+        if unsupported || all_returns != top_returns || top_returns > 1 {
+            return Val::Unknown;
+        }
+        let (out_mark, edges_mark) = (self.out.len(), self.edges.len());
+        let env = std::mem::take(&mut self.env);
+        let locals = std::mem::replace(&mut self.locals, function_locals(f));
+        // Names in the body resolve in the function's own module; where it adds workers is
+        // recorded as this call when that module is another file.
+        let path = std::mem::replace(&mut self.path, home);
+        let call_site = self.call_site;
+        if self.call_site.is_none() && *self.path != *self.own_path {
+            self.call_site = Some(c.range);
+        }
+        self.inlining.push(key);
+        let mut result = Val::NoneLit;
+        for s in &f.body {
+            if let Stmt::Return(e) = s {
+                result = match e {
+                    Some(Expr::Tuple { elts, .. })
+                        if !elts.iter().any(|x| matches!(x, Expr::Starred { .. })) =>
+                    {
+                        Val::Tuple(elts.iter().map(|x| self.eval(x)).collect())
+                    }
+                    Some(e) => self.eval(e),
+                    None => Val::NoneLit,
+                };
+                break;
+            }
+            self.stmt(s);
+        }
+        self.inlining.pop();
+        if self.out[out_mark..].iter().any(raises) {
+            self.raised_unseen = true;
+        }
+        self.env = env;
+        self.locals = locals;
+        self.path = path;
+        self.call_site = call_site;
+        self.out.truncate(out_mark);
+        self.edges.truncate(edges_mark);
+        result
+    }
+
+    /// `e` (evaluated to `v`) used as a worker of graph `g`: the worker, or, for a value we
+    /// cannot see (`create_search_fetch_worker(...)`, a parameter), an opaque worker that
+    /// keeps the graph's shape visible. The graph becomes imprecise either way.
+    pub(super) fn worker_arg(&mut self, g: usize, e: &'a Expr, v: Val) -> Option<usize> {
+        match v {
+            Val::Worker(w) => Some(w),
+            Val::Unknown
+                if matches!(
+                    e,
+                    Expr::Name { .. } | Expr::Attribute { .. } | Expr::Call(_)
+                ) =>
+            {
+                self.graphs[g].imprecise = true;
+                let display = match e {
+                    Expr::Name { id, .. } => id.to_string(),
+                    other => consumed::render(other),
+                };
+                self.workers.push(WorkerInst {
+                    class: None,
+                    call: None,
+                    path: self.path.clone(),
+                    display,
+                    graph: Some(g),
+                    escaped: true,
+                    subgraph_entry: None,
+                    opaque: true,
+                    facts: None,
+                });
+                let w = self.workers.len() - 1;
+                if let Expr::Name { id, .. } = e {
+                    self.env.insert(id.to_string(), Val::Worker(w));
+                }
+                Some(w)
+            }
+            other => {
+                self.escape(&other);
+                self.graphs[g].imprecise = true;
+                None
+            }
+        }
+    }
+
+    pub(super) fn is_opaque(&self, w: usize) -> bool {
+        w != INITIAL && self.workers[w].opaque
+    }
+
+    pub(super) fn eval_args_escaping(&mut self, c: &'a CallExpr) {
+        for a in &c.args {
+            self.eval_escaping(a);
+        }
+        for k in &c.keywords {
+            self.eval_escaping(&k.value);
+        }
+    }
+
+    pub(super) fn display_of(&self, w: usize) -> String {
+        if w == INITIAL {
+            return "InitialTaskWorker".into();
+        }
+        match &self.workers[w].class {
+            Some(c) => self.ctx.class_name(c),
+            None => self.workers[w].display.clone(),
+        }
+    }
+
+    pub(super) fn new_worker(
+        &mut self,
+        class: Option<ClassRef>,
+        call: Option<&'a CallExpr>,
+        display: String,
+    ) -> Val {
+        self.workers.push(WorkerInst {
+            class,
+            call,
+            path: self.path.clone(),
+            display,
+            graph: None,
+            escaped: false,
+            subgraph_entry: None,
+            opaque: false,
+            facts: None,
+        });
+        Val::Worker(self.workers.len() - 1)
+    }
+}

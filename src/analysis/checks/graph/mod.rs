@@ -1,0 +1,361 @@
+//! Graph building, interpreted per scope in statement order: worker instantiations (IN1, IN2,
+//! IN5, RT8), `add_worker(s)` (GC1), `set_dependency`/`next`/`sink`/`set_sink` (GC2, GC4, GC5,
+//! GC6, GC7, GC8, GC9, GC11), `set_entry` and `run`/`execute` (GC3, EX1), and, at `run`, the
+//! consumers of every published type (RT3, RT4).
+//!
+//! The interpretation is intra-procedural and conservative: a graph that is touched by code we
+//! do not model (passed to a function, mutated in a loop or branch, `*workers` splats) becomes
+//! *imprecise*, and every check that needs a negative fact ("not added yet", "no consumer")
+//! stays silent for it. Type checks on an edge only need the two workers' classes.
+
+mod facts;
+mod instantiate;
+mod interpret;
+mod run;
+mod wiring;
+
+use crate::analysis::{FxMap, FxSet};
+use facts::WorkerFacts;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::super::builtins;
+use super::super::consumed::{
+    self, consumed_types, find_method, output_types, ConsumedTypes, FieldValue, InstanceSpec,
+    MethodRef, OutputTypes, TypeKey,
+};
+use super::super::incremental::Unit;
+use super::super::memo::{self, Fact, FactKey};
+use super::super::resolve::{ClassRef, Ctx, Symbol};
+use super::super::summary::{
+    walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
+};
+use super::publish::{infer_task_type, LocalTypes};
+use super::{error, related};
+use crate::analysis::GraphEdge;
+use crate::diagnostics::{Code, Diagnostic, TextRange};
+
+/// The implicit `InitialTaskWorker` of every graph.
+const INITIAL: usize = usize::MAX;
+
+pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
+    let mut edges = Vec::new();
+    run_scopes(ctx, path, unit, out, &mut edges, false);
+}
+
+/// The edges built in `path`, for the graph view (module level, then functions, then
+/// methods).
+pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
+    let Some(summary) = ctx.summary(path) else {
+        return Vec::new();
+    };
+    let units = std::iter::once(Unit::Module)
+        .chain((0..summary.functions.len()).map(Unit::Function))
+        .chain((0..summary.classes.len()).map(Unit::Class));
+    let mut out = Vec::new();
+    let mut edges = Vec::new();
+    for unit in units {
+        run_scopes(ctx, path, unit, &mut out, &mut edges, true);
+    }
+    edges
+}
+
+/// Interprets the scopes of `unit`: the module body, a function and the functions nested in
+/// it, or a class's methods.
+fn run_scopes(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    unit: Unit,
+    out: &mut Vec<Diagnostic>,
+    edges: &mut Vec<GraphEdge>,
+    collect_edges: bool,
+) {
+    let Some(summary) = ctx.summary(path) else {
+        return;
+    };
+    fn add_fn<'a>(
+        f: &'a FunctionSummary,
+        prefix: Option<&str>,
+        scopes: &mut Vec<(Option<String>, &'a [Stmt], FxSet<String>)>,
+    ) {
+        let name = match prefix {
+            Some(p) => format!("{p}.{}", f.name),
+            None => f.name.to_string(),
+        };
+        scopes.push((Some(name.clone()), &f.body, function_locals(f)));
+        walk_stmts(&f.body, &mut |s| {
+            if let Stmt::LocalFunction(inner) = s {
+                add_fn(inner, Some(&name), scopes);
+            }
+        });
+    }
+    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
+    match unit {
+        Unit::Module => scopes.push((None, &summary.body, FxSet::default())),
+        Unit::Function(j) => {
+            if let Some(f) = summary.functions.get(j) {
+                add_fn(f, None, &mut scopes);
+            }
+        }
+        Unit::Class(i) => {
+            if let Some(c) = summary.classes.get(i) {
+                for m in &c.methods {
+                    add_fn(m, Some(&c.name), &mut scopes);
+                }
+            }
+        }
+    }
+    for (scope, body, locals) in scopes {
+        if !may_build_graphs(ctx, path, body) {
+            continue;
+        }
+        let out_start = out.len();
+        let mut flow = Flow {
+            ctx: &mut *ctx,
+            path: path.clone(),
+            scope,
+            locals,
+            env: FxMap::default(),
+            workers: Vec::new(),
+            graphs: Vec::new(),
+            cond_depth: 0,
+            out: &mut *out,
+            edges: &mut *edges,
+            collect_edges,
+            inlining: Vec::new(),
+            out_start,
+            raised_unseen: false,
+            own_path: path.clone(),
+            call_site: None,
+        };
+        flow.stmts(body);
+    }
+}
+
+/// Whether a scope can create a worker, a graph or a sub-graph worker. Every diagnostic of
+/// this module starts from such a value, so scopes without one (most `consume_work` bodies)
+/// are skipped. Over-approximates: local imports make a scope relevant.
+fn may_build_graphs(ctx: &mut Ctx, path: &Path, body: &[Stmt]) -> bool {
+    may_build_graphs_within(ctx, path, body, MAX_INLINE_DEPTH)
+}
+
+/// `may_build_graphs`, following calls of this file's functions (graph factories) `depth`
+/// levels deep.
+fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usize) -> bool {
+    let mut has_import = false;
+    walk_stmts(body, &mut |s| {
+        if matches!(s, Stmt::Import(_)) {
+            has_import = true;
+        }
+    });
+    if has_import {
+        return true;
+    }
+    let mut callees: Vec<&Expr> = Vec::new();
+    walk_exprs(body, &mut |e| {
+        e.for_each_call(&mut |c| callees.push(&c.func))
+    });
+    // `main()` as a statement: its value is dropped, so it is not inlined (see `Flow::inline`).
+    let mut discarded: Vec<TextRange> = Vec::new();
+    walk_stmts(body, &mut |s| {
+        if let Stmt::Expr(Expr::Call(c)) = s {
+            discarded.push(c.func.range());
+        }
+    });
+    callees.into_iter().any(|f| {
+        if f.dotted().is_none() {
+            return false;
+        }
+        match ctx.resolve_expr(path, f) {
+            Symbol::Class(c) => {
+                ctx.derives_from_builtin(&c, "TaskWorker")
+                    || c == ClassRef::Builtin(
+                        builtins::class_by_name("Graph").unwrap_or(usize::MAX),
+                    )
+            }
+            Symbol::BuiltinOther(name) => name == "SubGraphWorker",
+            Symbol::Function if depth > 0 && !discarded.contains(&f.range()) => {
+                match f
+                    .as_name()
+                    .and_then(|name| ctx.resolve_function(path, name))
+                {
+                    Some((home, callee)) => {
+                        may_build_graphs_within(ctx, &home, &callee.body, depth - 1)
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Every name bound anywhere in a function (parameters, assignments, imports, defs).
+fn function_locals(f: &FunctionSummary) -> FxSet<String> {
+    let mut out: FxSet<String> = f.params.iter().map(|p| p.name.to_string()).collect();
+    walk_stmts(&f.body, &mut |s| match s {
+        Stmt::Assign { targets, .. } => {
+            for t in targets {
+                match t {
+                    AssignTarget::Name(n, _) => {
+                        out.insert(n.to_string());
+                    }
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
+                        out.extend(ns.iter().map(|n| n.to_string()))
+                    }
+                    AssignTarget::SelfAttr(..) => {}
+                }
+            }
+        }
+        Stmt::AugAssign {
+            target: AssignTarget::Name(n, _),
+            ..
+        } => {
+            out.insert(n.to_string());
+        }
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
+            out.extend(bound.iter().map(|n| n.to_string()))
+        }
+        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.to_string())),
+        Stmt::LocalClass(n) => {
+            out.insert(n.to_string());
+        }
+        Stmt::LocalFunction(f) => {
+            out.insert(f.name.to_string());
+        }
+        Stmt::Global(ns) => out.extend(ns.iter().map(|n| n.to_string())),
+        _ => {}
+    });
+    out
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Val {
+    Graph(usize),
+    Worker(usize),
+    Class(ClassRef),
+    SubGraphFactory,
+    NoneLit,
+    /// The value of a `return a, b` of an inlined graph factory.
+    Tuple(Vec<Val>),
+    Unknown,
+}
+
+struct WorkerInst<'a> {
+    class: Option<ClassRef>,
+    call: Option<&'a CallExpr>,
+    /// The file of `call`.
+    path: Arc<Path>,
+    /// Shown in messages when the class is unknown.
+    display: String,
+    /// The graph the worker was last added to.
+    graph: Option<usize>,
+    /// Stored somewhere we do not follow (a container, an attribute, a function argument).
+    escaped: bool,
+    /// For `SubGraphWorker(...)`: the entry worker, whose consumed types it takes.
+    subgraph_entry: Option<usize>,
+    /// A value we cannot see used as a worker (e.g. the result of a factory from another
+    /// module): kept as a node so the edges around it are still drawn; never checked.
+    opaque: bool,
+    /// What the checks need of it, when it was instantiated from a known class.
+    facts: Option<Arc<WorkerFacts>>,
+}
+
+#[derive(Default)]
+struct GraphState {
+    workers: Vec<usize>,
+    /// Where each worker of `workers` was added (also the membership test: a graph builder
+    /// asks it for every edge).
+    add_sites: FxMap<usize, TextRange>,
+    /// `(upstream, downstream)` of every edge of `edges`.
+    edge_set: FxSet<(usize, usize)>,
+    /// `(upstream, downstream, task type)`; the type is `None` when it is unknown.
+    edges: Vec<(usize, usize, Option<ClassRef>)>,
+    sinks: Vec<(usize, ClassRef)>,
+    /// The worker of the last `set_exit` (a SubGraphWorker adds a sink to it).
+    exit: Option<usize>,
+    /// Touched by code we do not model.
+    imprecise: bool,
+}
+
+struct Flow<'c, 'h, 'a> {
+    ctx: &'c mut Ctx<'h>,
+    path: Arc<Path>,
+    scope: Option<String>,
+    locals: FxSet<String>,
+    env: FxMap<String, Val>,
+    workers: Vec<WorkerInst<'a>>,
+    graphs: Vec<GraphState>,
+    cond_depth: usize,
+    out: &'c mut Vec<Diagnostic>,
+    edges: &'c mut Vec<GraphEdge>,
+    /// Whether `edges` is wanted (the graph view) or thrown away (diagnostics).
+    collect_edges: bool,
+    /// The graph factories being inlined (see `Flow::inline`), innermost last.
+    inlining: Vec<*const FunctionSummary>,
+    /// Where this flow's diagnostics start in `out`.
+    out_start: usize,
+    /// The file the flow's diagnostics belong to (`path` differs while a factory from another
+    /// module is inlined).
+    own_path: Arc<Path>,
+    /// While a factory from another module is inlined: the call of it in `own_path`.
+    call_site: Option<TextRange>,
+    /// PlanAI raised at a statement another check reports (a Task constructor call, see
+    /// `tasks`) or inside an inlined factory (whose diagnostics are dropped here).
+    raised_unseen: bool,
+}
+
+/// Whether PlanAI raises `d` synchronously in the flow (instantiation, graph construction,
+/// execution start): the statements after it never run.
+fn raises(d: &Diagnostic) -> bool {
+    ["IN", "GC", "EX"]
+        .iter()
+        .any(|p| d.code.as_str().starts_with(p))
+}
+
+/// How deep graph factories are inlined into their callers.
+const MAX_INLINE_DEPTH: usize = 3;
+
+/// From the method name to the end of the call: in a fluent chain over several lines this is
+/// the line of `.next(...)`, not the start of the chain.
+fn narrow(c: &CallExpr) -> TextRange {
+    match c.func.attr_range() {
+        Some(attr) => TextRange::new(attr.start(), c.range.end()),
+        None => c.range,
+    }
+}
+
+fn signature_hint(code: Code) -> &'static str {
+    if code == Code::Gc6 {
+        "`def consume_work_joined(self, tasks: List[MyTask])`"
+    } else {
+        "`def consume_work(self, task: MyTask)`"
+    }
+}
+
+/// Names a statement list binds (for forgetting values after branches and loops).
+fn assigned_names(stmts: &[Stmt]) -> Vec<crate::analysis::summary::Name> {
+    let mut out = Vec::new();
+    walk_stmts(stmts, &mut |s| match s {
+        Stmt::Assign { targets, .. } => {
+            for t in targets {
+                match t {
+                    AssignTarget::Name(n, _) => out.push(n.clone()),
+                    AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
+                        out.extend(ns.iter().cloned())
+                    }
+                    AssignTarget::SelfAttr(..) => {}
+                }
+            }
+        }
+        Stmt::AugAssign {
+            target: AssignTarget::Name(n, _),
+            ..
+        } => out.push(n.clone()),
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => out.extend(bound.iter().cloned()),
+        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.clone())),
+        Stmt::LocalClass(n) => out.push(n.clone()),
+        _ => {}
+    });
+    out
+}
