@@ -136,67 +136,7 @@ impl<'h> DepRecorder<'h> {
     }
 }
 
-/// One byte-range replacement that turned one revision of a file into the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Edit {
-    pub start: usize,
-    pub old_end: usize,
-    pub new_end: usize,
-}
-
-impl Edit {
-    /// The single replacement turning `old` into `new` (common prefix and suffix kept).
-    pub fn between(old: &str, new: &str) -> Edit {
-        let (a, b) = (old.as_bytes(), new.as_bytes());
-        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-        let max_suffix = a.len().min(b.len()) - prefix;
-        let suffix = a
-            .iter()
-            .rev()
-            .zip(b.iter().rev())
-            .take(max_suffix)
-            .take_while(|(x, y)| x == y)
-            .count();
-        Edit {
-            start: prefix,
-            old_end: a.len() - suffix,
-            new_end: b.len() - suffix,
-        }
-    }
-
-    /// Whether this edit turns `old` into `new` (the text outside the edit is equal).
-    pub fn turns(self, old: &str, new: &str) -> bool {
-        let (a, b) = (old.as_bytes(), new.as_bytes());
-        self.start <= self.old_end
-            && self.start <= self.new_end
-            && self.old_end <= a.len()
-            && self.new_end <= b.len()
-            && a.len() - self.old_end == b.len() - self.new_end
-            && a[..self.start] == b[..self.start]
-            && a[self.old_end..] == b[self.new_end..]
-    }
-
-    /// Like `map`, for the end of a range: an end at an insertion point takes the insertion in.
-    pub fn map_end(self, offset: usize) -> usize {
-        if offset >= self.old_end {
-            offset - self.old_end + self.new_end
-        } else {
-            self.map(offset)
-        }
-    }
-
-    /// Where `offset` of the old text is in the new text; offsets inside the replaced span
-    /// are clamped into the replacement.
-    pub fn map(self, offset: usize) -> usize {
-        if offset <= self.start {
-            offset
-        } else if offset >= self.old_end {
-            offset - self.old_end + self.new_end
-        } else {
-            offset.min(self.new_end)
-        }
-    }
-}
+pub use crate::text::Edit;
 
 /// How many edits of a file are kept for moving cached ranges; older results recompute.
 const EDIT_LOG_LEN: usize = 64;

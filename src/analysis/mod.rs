@@ -8,6 +8,7 @@
 //! output types the way PlanAI does; `checks` produces the diagnostics.
 
 pub mod builtins;
+pub mod check;
 pub mod checks;
 pub mod completion;
 pub mod consumed;

@@ -1,7 +1,6 @@
 //! `planai-lsp check`: the same analysis as the server, for terminals and CI.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ropey::Rope;
 
@@ -89,23 +88,12 @@ pub fn run(args: &[String]) -> i32 {
     let (files, mut skipped) = collect_files(&absolute);
     let mut host = AnalysisHost::new();
     host.set_roots(roots);
-    // Parse each file once: the same tree feeds the syntax check and the PlanAI summary.
     let mut texts = Vec::new();
     for path in &files {
-        let text = match crate::workspace::read_file(path) {
-            Ok(text) => text,
-            Err(reason) => {
-                skipped.push((path.clone(), reason.to_string()));
-                continue;
-            }
-        };
-        let tree = crate::syntax::parse(&text);
-        let syntax = tree
-            .as_ref()
-            .map(|tree| crate::syntax::syntax_diagnostics(tree, &text))
-            .unwrap_or_default();
-        host.set_file(path.clone(), Arc::clone(&text), tree.as_ref());
-        texts.push((path.clone(), text, syntax));
+        match crate::workspace::read_file(path) {
+            Ok(text) => texts.push((path.clone(), text)),
+            Err(reason) => skipped.push((path.clone(), reason.to_string())),
+        }
     }
     // A path named on the command line that cannot be checked is a usage problem (exit 2); a
     // file passed over inside a named folder is reported and the rest is checked.
@@ -115,13 +103,15 @@ pub fn run(args: &[String]) -> i32 {
         eprintln!("planai-lsp check: skipped {}: {reason}", path.display());
     }
 
+    // The server's own pipeline, over the whole batch (each file parsed once).
+    let checked = crate::analysis::check::check_files(&mut host, texts);
+    let files_checked = checked.len();
     let mut all: Vec<(PathBuf, Rope, Vec<Diagnostic>)> = Vec::new();
-    for (path, text, syntax) in &texts {
-        let mut diagnostics = syntax.clone();
-        diagnostics.extend(host.file_diagnostics(path));
+    for file in checked {
+        let mut diagnostics = file.diagnostics;
         diagnostics.sort_by_key(|d| (d.range.start(), d.code.clone()));
         if !diagnostics.is_empty() {
-            all.push((path.clone(), Rope::from_str(text), diagnostics));
+            all.push((file.path, Rope::from_str(&file.text), diagnostics));
         }
     }
 
@@ -170,8 +160,8 @@ pub fn run(args: &[String]) -> i32 {
             };
             report.push_str(&format!(
                 "Checked {} file{}{skipped_note}: {errors} error{}, {warnings} warning{}.\n",
-                texts.len(),
-                plural(texts.len()),
+                files_checked,
+                plural(files_checked),
                 plural(errors),
                 plural(warnings)
             ));
@@ -194,7 +184,7 @@ pub fn run(args: &[String]) -> i32 {
                 })
                 .collect();
             let json = serde_json::json!({
-                "files_checked": texts.len(),
+                "files_checked": files_checked,
                 "files_skipped": skipped_count,
                 "errors": errors,
                 "warnings": warnings,

@@ -5,6 +5,7 @@
 //! `requests/`; `publish` runs the per-document diagnostics workers.
 
 pub mod configuration;
+pub mod convert;
 pub mod framing;
 pub mod logging;
 pub mod notifications;
@@ -15,6 +16,7 @@ pub mod settings;
 pub mod state;
 pub mod tree_retention;
 pub mod venv;
+pub mod venv_state;
 mod workspace_index;
 
 use std::sync::Arc;
@@ -41,7 +43,7 @@ impl Backend {
     }
 
     async fn validate_task_data(&self, params: serde_json::Value) -> Result<serde_json::Value> {
-        venv::validate_task_data(&self.session, params).await
+        requests::validate_task_data::handle(&self.session, params).await
     }
 
     async fn debug_state(&self, params: serde_json::Value) -> Result<serde_json::Value> {

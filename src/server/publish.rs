@@ -1,6 +1,9 @@
-//! The diagnostics pipeline: one background worker per open document parses incrementally,
-//! runs the syntax and PlanAI checks, merges venv results computed for the same version, and
-//! publishes.
+//! Scheduling and publishing diagnostics: one background worker per open document waits for
+//! an analysis slot, snapshots the document, runs `analysis::check::check_document` on a
+//! blocking thread, keeps what the next check reuses, and publishes the static results merged
+//! with the venv results computed for the same version. The worker is the only publisher of its
+//! document: the venv side stores results in the session entry and asks for a publish
+//! (`Session::request_publish`).
 //!
 //! Architecture Invariant: a published result always names the document version it was
 //! computed from, and a result is dropped rather than published when the document has moved on.
@@ -10,22 +13,21 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ropey::Rope;
-use tower_lsp_server::ls_types::{
-    self as lsp, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
-    NumberOrString, Uri,
-};
+use tower_lsp_server::ls_types::Uri;
 
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::analysis::check::{self, CheckPath, Checked, Join, Reusable, Source, Trigger};
+use crate::diagnostics::Diagnostic;
+use crate::server::convert::to_lsp_diagnostic;
 use crate::server::panic_guard::{panic_message, spawn_guarded};
-use crate::server::state::{path_to_uri, uri_to_path, DocumentWorker, Session};
+use crate::server::state::{path_to_uri, uri_to_path, DocumentWorker, Session, StaticResult};
 use crate::server::tree_retention;
-use crate::syntax::statements::StatementIndex;
-use crate::text::document::SEMANTIC_ANALYSIS_SIZE_LIMIT;
-use crate::text::{offset_to_position, PositionEncoding};
 
 /// Starts (or wakes) the worker of `uri`.
 pub fn schedule(session: &Arc<Session>, uri: &Uri) {
-    if let Some(worker) = session.workers.get(uri) {
+    let Some(mut entry) = session.documents.get_mut(uri) else {
+        return;
+    };
+    if let Some(worker) = &entry.worker {
         worker.wake.notify_one();
         return;
     }
@@ -35,113 +37,64 @@ pub fn schedule(session: &Arc<Session>, uri: &Uri) {
         "document worker",
         run_worker(Arc::clone(session), uri.clone(), Arc::clone(&wake)),
     );
-    session
-        .workers
-        .insert(uri.clone(), DocumentWorker { wake, task });
+    entry.worker = Some(DocumentWorker { wake, task });
 }
 
-/// Stops the worker of a closed document.
-pub fn stop(session: &Session, uri: &Uri) {
-    if let Some((_, worker)) = session.workers.remove(uri) {
-        worker.task.abort();
-    }
+/// Forgets a closed document's tree retention (its worker stopped when its session entry was
+/// dropped).
+pub fn forget(session: &Session, uri: &Uri) {
     if let Ok(mut trees) = session.trees.lock() {
         trees.forget(uri);
     }
 }
 
-struct Computed {
-    version: i32,
-    tree: Option<tree_sitter::Tree>,
-    diagnostics: Vec<Diagnostic>,
-    /// What this document's next check can reuse.
-    reusable: Reusable,
-}
-
-impl Computed {
-    /// A result computed without a tree, from `statements` (the index of this version).
-    fn from_index(
-        version: i32,
-        diagnostics: Vec<Diagnostic>,
-        statements: StatementIndex,
-        syntax: Option<crate::syntax::SyntaxCache>,
-    ) -> Computed {
-        Computed {
-            version,
-            tree: None,
-            diagnostics,
-            reusable: Reusable {
-                statements: Some(statements),
-                syntax,
-            },
-        }
-    }
-}
-
-/// What one check of a document leaves for the next one.
-#[derive(Default)]
-struct Reusable {
-    /// Statement boundaries and syntax diagnostics of the last version, when it had no
-    /// syntax error (the statement-level fast path starts from it).
-    statements: Option<StatementIndex>,
-    /// Syntax diagnostics of unchanged top-level statements, for full reparses. Only
-    /// documents edited since they were opened keep one: most open documents are never
-    /// edited, and the memo (~15 KB for 600 lines) would only cost them memory.
-    syntax: Option<crate::syntax::SyntaxCache>,
-}
-
-/// Why a document is checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Trigger {
-    /// Its first check since it was opened.
-    Opened,
-    /// Its text changed since the last check.
-    Edited,
-    /// Another file or the configuration changed; its own text did not.
-    Workspace,
-}
-
-impl Trigger {
-    fn content_changed(self) -> bool {
-        self != Trigger::Workspace
-    }
-}
-
 async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Notify>) {
-    // (document version, workspace generation) of the last computation.
-    let mut last: Option<(i32, u64)> = None;
-    let mut last_analysed_version: Option<i32> = None;
+    // (document revision, workspace generation) of the last computation. Revisions, not
+    // versions: they change with every applied change, whatever version the client sends.
+    let mut last: Option<(u64, u64)> = None;
+    let mut last_analysed_revision: Option<u64> = None;
     let mut reusable = Reusable::default();
     loop {
         wake.notified().await;
         loop {
-            match session.documents.get(&uri).map(|doc| doc.version()) {
+            match session
+                .documents
+                .get(&uri)
+                .map(|entry| entry.document.revision())
+            {
                 None => return,
-                Some(version) if last == Some((version, session.generation())) => break,
+                Some(revision) if last == Some((revision, session.generation())) => break,
                 Some(_) => {}
             }
             let pending = PendingAnalysis::new(&session);
             // Wait for a slot before taking the snapshot: a waiting snapshot would keep the
             // document's syntax tree alive after `retain_tree` dropped it.
             let slot = session.analysis_slots.acquire().await;
-            let Some(snapshot) = session.documents.get(&uri).map(|doc| doc.snapshot()) else {
+            let Some(snapshot) = session
+                .documents
+                .get(&uri)
+                .map(|entry| entry.document.snapshot())
+            else {
                 return;
             };
             let generation = session.generation();
             let version = snapshot.version();
-            if last == Some((version, generation)) {
+            let revision = snapshot.revision();
+            if last == Some((revision, generation)) {
                 break;
             }
-            let trigger = match last_analysed_version {
+            let trigger = match last_analysed_revision {
                 None => Trigger::Opened,
-                Some(analysed) if analysed != version => Trigger::Edited,
+                Some(analysed) if analysed != revision => Trigger::Edited,
                 Some(_) => Trigger::Workspace,
             };
+            // The edit since the last check, as the document recorded it.
+            let edit = last_analysed_revision.and_then(|analysed| snapshot.edit_since(analysed));
             let path = uri_to_path(&uri);
             let job_session = Arc::clone(&session);
             let previous = std::mem::take(&mut reusable);
             let job = tokio::task::spawn_blocking(move || {
-                compute(&job_session, &path, &snapshot, trigger, previous)
+                compute(&job_session, &path, &snapshot, trigger, edit, previous)
             })
             .await;
             drop(slot);
@@ -155,68 +108,102 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                         "cancelled".to_string()
                     };
                     tracing::error!(uri = uri.as_str(), "analysis failed: {reason}");
-                    last = Some((version, generation));
+                    last = Some((revision, generation));
                     break;
                 }
             };
-            last_analysed_version = Some(computed.version);
-            reusable = computed.reusable;
+            last_analysed_revision = Some(revision);
+            log_check(&uri_to_path(&uri), version, trigger, &computed);
+            let Checked {
+                diagnostics,
+                tree,
+                facts,
+                reusable: next,
+                ..
+            } = computed;
+            reusable = next;
             let mut generation_after = generation;
             if trigger.content_changed() {
                 generation_after = session.bump_generation();
                 session.wake_others(Some(&uri));
             }
-            last = Some((computed.version, generation_after));
+            last = Some((revision, generation_after));
             // Which documents keep a tree is `tree_retention`'s policy.
             let mut stored_tree = false;
-            let still_current = {
-                let mut current = false;
-                if let Some(mut doc) = session.documents.get_mut(&uri) {
-                    let keep = tree_retention::wants_tree(
-                        trigger == Trigger::Opened,
-                        doc.rope().len_bytes(),
-                    );
-                    if let Some(tree) = computed.tree.filter(|_| keep) {
-                        doc.store_tree(computed.version, tree);
-                        stored_tree = true;
-                    }
-                    current = doc.version() == computed.version;
+            let publish_now = {
+                let Some(mut entry) = session.documents.get_mut(&uri) else {
+                    return;
+                };
+                let keep = tree_retention::wants_tree(
+                    trigger == Trigger::Opened,
+                    entry.document.rope().len_bytes(),
+                );
+                if let Some(tree) = tree.filter(|_| keep) {
+                    entry.document.store_tree(version, tree);
+                    stored_tree = true;
                 }
-                current
+                let still_current = entry.document.version() == version;
+                // A re-check triggered by another file that changed nothing here is not
+                // re-sent.
+                let already_published = entry
+                    .checked
+                    .as_ref()
+                    .is_some_and(|last| last.version == version && last.diagnostics == diagnostics);
+                if still_current && !already_published {
+                    entry.set_checked(StaticResult {
+                        version,
+                        diagnostics,
+                        facts,
+                    });
+                    entry.publish_requested = false;
+                }
+                still_current && !already_published
             };
             if stored_tree {
                 retain_tree(&session, &uri, trigger == Trigger::Opened);
             }
-            // A re-check triggered by another file that changed nothing here is not re-sent.
-            let already_published = session.static_results.get(&uri).is_some_and(|last| {
-                last.version == computed.version && last.diagnostics == computed.diagnostics
-            });
-            if still_current && !already_published {
-                session.static_results.insert(
-                    uri.clone(),
-                    crate::server::state::VersionedDiagnostics {
-                        version: computed.version,
-                        diagnostics: computed.diagnostics.clone(),
-                    },
-                );
+            if publish_now {
                 // Boxed: this worker future lives as long as the document is open, and inline
                 // the publish state would make it ~3 KB for every open document.
-                Box::pin(publish(
-                    &session,
-                    &uri,
-                    computed.version,
-                    computed.diagnostics,
-                ))
-                .await;
+                Box::pin(publish(&session, &uri)).await;
             }
+        }
+        let requested = session
+            .documents
+            .get_mut(&uri)
+            .is_some_and(|mut entry| std::mem::take(&mut entry.publish_requested));
+        if requested {
+            Box::pin(publish(&session, &uri)).await;
         }
     }
 }
 
-thread_local! {
-    /// One parser per blocking thread, reused across documents.
-    static PARSER: std::cell::RefCell<tree_sitter::Parser> =
-        std::cell::RefCell::new(crate::syntax::new_parser());
+fn log_check(path: &Path, version: i32, trigger: Trigger, checked: &Checked) {
+    if checked.too_large && trigger.content_changed() {
+        tracing::info!(
+            path = %path.display(),
+            "file is larger than {} bytes: only syntax errors are reported",
+            crate::analysis::MAX_ANALYSED_FILE_BYTES
+        );
+    }
+    let total = checked.elapsed;
+    match checked.path {
+        CheckPath::Statement => tracing::debug!(
+            path = %path.display(),
+            version,
+            "analysis: one statement reparsed, total {total:?}"
+        ),
+        CheckPath::PlanaiOnly => tracing::debug!(
+            path = %path.display(),
+            version,
+            "analysis: PlanAI checks only, total {total:?}"
+        ),
+        CheckPath::Full { parse, syntax } => tracing::debug!(
+            path = %path.display(),
+            version,
+            "analysis: parse {parse:?}, syntax {syntax:?} (in parallel), total {total:?}"
+        ),
+    }
 }
 
 /// Records that `uri` holds a tree and drops the trees [`tree_retention::TreeRetention`]
@@ -229,8 +216,8 @@ fn retain_tree(session: &Session, uri: &Uri, just_opened: bool) {
     };
     let released = !dropped.is_empty();
     for old in dropped {
-        if let Some(mut document) = session.documents.get_mut(&old) {
-            document.drop_tree();
+        if let Some(mut entry) = session.documents.get_mut(&old) {
+            entry.document.drop_tree();
         }
     }
     if released && !just_opened {
@@ -276,194 +263,83 @@ fn release_freed_memory() {
     }
 }
 
+/// Runs the syntax check and the PlanAI analysis side by side on two threads.
+struct BothCores;
+
+impl Join for BothCores {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        std::thread::scope(|scope| {
+            let a = scope.spawn(a);
+            let b = b();
+            let a = a
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, b)
+        })
+    }
+}
+
+/// Checks one snapshot of a document (see `analysis::check`).
 fn compute(
     session: &Session,
     path: &Path,
     snapshot: &crate::text::document::DocumentSnapshot,
     trigger: Trigger,
+    edit: Option<crate::text::Edit>,
     previous: Reusable,
-) -> Computed {
-    let content_changed = trigger.content_changed();
-    let version = snapshot.version();
-    let started = std::time::Instant::now();
-    let Reusable {
-        statements,
-        syntax: mut syntax_cache,
-    } = previous;
-    // Every keystroke in one file re-checks every other open document: when the index of the
-    // last check holds this very text, share it instead of copying the rope.
-    let text: Arc<str> = match &statements {
-        Some(index) if !content_changed && *snapshot.rope() == **index.text() => {
-            index.text().clone()
-        }
+) -> Checked {
+    // Every keystroke in one file re-checks every other open document: the revision did not
+    // change, so the text the last check indexed is this very text; share it instead of
+    // copying the rope.
+    let text: Arc<str> = match previous.text() {
+        Some(text) if !trigger.content_changed() => text.clone(),
         _ => Arc::from(snapshot.analysis_text()),
     };
-    if !content_changed {
-        // Another file changed: only the PlanAI checks can differ.
-        if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
-            let mut diagnostics = statements.syntax().to_vec();
-            diagnostics.extend(analyse(session, path, &text, None, false, version));
-            return Computed::from_index(version, diagnostics, statements, syntax_cache);
-        }
-    } else if let Some(previous) = &statements {
-        if let Some(next) = compute_statement_edit(session, path, &text, previous) {
-            let mut diagnostics = next.syntax().to_vec();
-            diagnostics.extend(
-                session
-                    .analysis
-                    .read()
-                    .map(|host| host.file_diagnostics(path))
-                    .unwrap_or_default(),
-            );
-            tracing::debug!(
-                path = %path.display(),
-                version,
-                "analysis: one statement reparsed, total {:?}",
-                started.elapsed()
-            );
-            return Computed::from_index(version, diagnostics, next, syntax_cache);
-        }
-    }
-    let tree = PARSER.with(|parser| snapshot.parse_text(&mut parser.borrow_mut(), &text));
-    let parsed = started.elapsed();
-    // Syntax checks and PlanAI analysis are independent: run them on both cores.
-    let ((syntax, syntax_time), planai) = std::thread::scope(|scope| {
-        let syntax = scope.spawn(|| {
-            let started = std::time::Instant::now();
-            if trigger == Trigger::Edited {
-                syntax_cache.get_or_insert_default();
-            }
-            let found = match (&tree, syntax_cache.as_mut()) {
-                (Some(tree), Some(cache)) => cache.diagnostics(tree, &text),
-                (Some(tree), None) => crate::syntax::syntax_diagnostics(tree, &text),
-                (None, _) => Vec::new(),
-            };
-            (found, started.elapsed())
-        });
-        let planai = analyse(
-            session,
+    let (tree, tree_is_current) = snapshot.incremental_base();
+    check::check_document(
+        &session.analysis,
+        Source {
             path,
-            &text,
-            tree.as_ref(),
-            content_changed,
-            version,
-        );
-        let syntax = syntax
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (syntax, planai)
-    });
-    let mut diagnostics = syntax.clone();
-    diagnostics.extend(planai);
-    tracing::debug!(
-        path = %path.display(),
-        version,
-        "analysis: parse {parsed:?}, syntax {syntax_time:?} (in parallel), total {:?}",
-        started.elapsed()
-    );
-    let statements = tree
-        .as_ref()
-        .and_then(|tree| StatementIndex::new(text.clone(), tree, syntax));
-    Computed {
-        version,
-        tree,
-        diagnostics,
-        reusable: Reusable {
-            statements,
-            syntax: syntax_cache,
+            text,
+            tree,
+            tree_is_current,
+            trigger,
+            edit,
         },
-    }
+        previous,
+        &BothCores,
+    )
 }
 
-/// The fast path for a keystroke inside one top-level definition (see
-/// `syntax::statements`): only that statement is parsed and summarised again. Returns the
-/// index of the new version, whose syntax diagnostics are complete.
-fn compute_statement_edit(
-    session: &Session,
-    path: &Path,
-    text: &Arc<str>,
-    previous: &StatementIndex,
-) -> Option<StatementIndex> {
-    let change = PARSER.with(|parser| previous.reparse(&mut parser.borrow_mut(), text))?;
-    let applied = session.analysis.write().ok()?.update_definition(
-        path,
-        text.clone(),
-        change.edit,
-        change.old_start,
-        change.definition(),
-    );
-    applied.then(|| previous.apply(text.clone(), &change))
-}
-
-/// PlanAI diagnostics of `path` after updating the host with this version's text (files over
-/// the size limit get none).
-fn analyse(
-    session: &Session,
-    path: &Path,
-    text: &Arc<str>,
-    tree: Option<&tree_sitter::Tree>,
-    content_changed: bool,
-    version: i32,
-) -> Vec<Diagnostic> {
-    if text.len() > SEMANTIC_ANALYSIS_SIZE_LIMIT {
-        if content_changed {
-            tracing::info!(
-                path = %path.display(),
-                "file is larger than {} bytes: only syntax errors are reported",
-                SEMANTIC_ANALYSIS_SIZE_LIMIT
-            );
+/// Publishes the document's last static results, with the venv results computed for the same
+/// version, tagged with that version; nothing when the document has moved on.
+async fn publish(session: &Arc<Session>, uri: &Uri) {
+    let current = session.documents.get(uri).and_then(|entry| {
+        let checked = entry.checked.as_ref()?;
+        if entry.document.version() != checked.version {
+            return None;
         }
-        return Vec::new();
-    }
-    let started = std::time::Instant::now();
-    if content_changed {
-        if let Ok(mut host) = session.analysis.write() {
-            host.set_file(path.to_path_buf(), Arc::clone(text), tree);
-        }
-    }
-    let summarised = started.elapsed();
-    let diagnostics = session
-        .analysis
-        .read()
-        .map(|host| host.file_diagnostics(path))
-        .unwrap_or_default();
-    tracing::debug!(
-        path = %path.display(),
-        version,
-        "analysis: summary {summarised:?}, checks {:?}",
-        started.elapsed() - summarised
-    );
-    diagnostics
-}
-
-/// Merges venv results computed for `version` and publishes everything tagged with `version`.
-pub async fn publish(
-    session: &Arc<Session>,
-    uri: &Uri,
-    version: i32,
-    mut diagnostics: Vec<Diagnostic>,
-) {
-    if let Some(venv) = session.venv_results.get(uri) {
-        if venv.version == version {
-            let extra: Vec<Diagnostic> = venv
-                .diagnostics
-                .iter()
-                .filter(|candidate| !duplicates_static(candidate, &diagnostics))
-                .cloned()
-                .collect();
-            diagnostics.extend(extra);
-        }
-    }
-    let Some(rope) = session
-        .documents
-        .get(uri)
-        .filter(|d| d.version() == version)
-        .map(|d| d.rope().clone())
-    else {
+        let venv = entry
+            .venv
+            .as_ref()
+            .filter(|venv| venv.version == checked.version)
+            .map(|venv| venv.diagnostics.clone());
+        Some((checked.clone(), venv, entry.document.rope().clone()))
+    });
+    let Some((checked, venv, rope)) = current else {
         return;
     };
-    if session.venv.interpreter_problem().is_some() {
-        diagnostics.extend(crate::server::venv::interpreter_diagnostics(session, &rope));
+    let mut diagnostics = checked.diagnostics;
+    if let Some(venv) = venv {
+        let extra = check::venv_additions(&diagnostics, &venv);
+        diagnostics.extend(extra);
+    }
+    if let Some(problem) = session.venv.interpreter_problem() {
+        diagnostics.extend(check::interpreter_diagnostics(&checked.facts, &problem));
     }
     let encoding = session.encoding();
     let other_files = texts_of_related_files(session, &diagnostics).await;
@@ -475,7 +351,7 @@ pub async fn publish(
         .collect();
     session
         .client
-        .publish_diagnostics(uri.clone(), lsp_diagnostics, Some(version))
+        .publish_diagnostics(uri.clone(), lsp_diagnostics, Some(checked.version))
         .await;
 }
 
@@ -512,160 +388,4 @@ async fn texts_of_related_files(
     })
     .await
     .unwrap_or_default()
-}
-
-/// A venv diagnostic that repeats a static one is shown once (the static one, which has the
-/// precise range and related information). The two often sit on different lines, so they are
-/// matched by what they say: pydantic raises a field's problem (CD2 on the field's line) from
-/// the `class` line.
-fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
-    statics.iter().any(|existing| {
-        existing.source != candidate.source
-            && (same_problem(existing, candidate)
-                || (overlaps(existing, candidate) && similar_messages(existing, candidate)))
-    })
-}
-
-fn overlaps(a: &Diagnostic, b: &Diagnostic) -> bool {
-    a.range.start() <= b.range.end() && b.range.start() <= a.range.end().max(a.range.start())
-}
-
-/// One message contains the other (or the static one's first sentence): on overlapping
-/// ranges that is enough.
-fn similar_messages(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
-    existing.message.contains(candidate.message.trim())
-        || candidate
-            .message
-            .contains(existing.message.split(". ").next().unwrap_or(""))
-}
-
-/// The same problem wherever it is reported: the shared text is long enough to name it
-/// (a short venv message such as `ValueError: 1` is only merged when the ranges overlap).
-fn same_problem(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
-    const NAMES_A_PROBLEM: usize = 24;
-    let venv = candidate.message.trim();
-    let first_sentence = existing.message.split(". ").next().unwrap_or("").trim();
-    (venv.len() >= NAMES_A_PROBLEM && existing.message.contains(venv))
-        || (first_sentence.len() >= NAMES_A_PROBLEM && venv.contains(first_sentence))
-}
-
-pub fn to_lsp_severity(severity: Severity) -> DiagnosticSeverity {
-    match severity {
-        Severity::Error => DiagnosticSeverity::ERROR,
-        Severity::Warning => DiagnosticSeverity::WARNING,
-        Severity::Information => DiagnosticSeverity::INFORMATION,
-        Severity::Hint => DiagnosticSeverity::HINT,
-    }
-}
-
-pub fn to_lsp_range(
-    rope: &Rope,
-    range: crate::diagnostics::TextRange,
-    encoding: PositionEncoding,
-) -> lsp::Range {
-    let start = offset_to_position(rope, range.start(), encoding);
-    let end = offset_to_position(rope, range.end(), encoding);
-    lsp::Range {
-        start: lsp::Position {
-            line: start.line,
-            character: start.character,
-        },
-        end: lsp::Position {
-            line: end.line,
-            character: end.character,
-        },
-    }
-}
-
-fn to_lsp_diagnostic(
-    session: &Session,
-    uri: &Uri,
-    rope: &Rope,
-    diagnostic: &Diagnostic,
-    encoding: PositionEncoding,
-    other_files: &[(std::path::PathBuf, Rope)],
-) -> lsp::Diagnostic {
-    let related: Vec<DiagnosticRelatedInformation> = diagnostic
-        .related
-        .iter()
-        .filter_map(|info| {
-            let (target_uri, range) = match &info.path {
-                None => (uri.clone(), to_lsp_range(rope, info.range, encoding)),
-                Some(path) => {
-                    let target_uri = path_to_uri(path)?;
-                    let range = match session.documents.get(&target_uri) {
-                        Some(doc) => to_lsp_range(doc.rope(), info.range, encoding),
-                        None => {
-                            let (_, text) = other_files.iter().find(|(p, _)| p == path)?;
-                            to_lsp_range(text, info.range, encoding)
-                        }
-                    };
-                    (target_uri, range)
-                }
-            };
-            Some(DiagnosticRelatedInformation {
-                location: Location {
-                    uri: target_uri,
-                    range,
-                },
-                message: info.message.clone(),
-            })
-        })
-        .collect();
-    lsp::Diagnostic {
-        range: to_lsp_range(rope, diagnostic.range, encoding),
-        severity: Some(to_lsp_severity(diagnostic.severity)),
-        code: Some(NumberOrString::String(diagnostic.code.to_string())),
-        code_description: diagnostic
-            .code
-            .docs_url()
-            .parse()
-            .ok()
-            .map(|href| CodeDescription { href }),
-        source: Some(diagnostic.source.as_str().to_string()),
-        message: diagnostic.message.clone(),
-        related_information: (!related.is_empty()).then_some(related),
-        tags: None,
-        data: None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diagnostics::{DiagnosticSource, TextRange};
-
-    fn diagnostic(source: DiagnosticSource, start: usize, message: &str) -> Diagnostic {
-        Diagnostic::new(
-            source,
-            Severity::Error,
-            crate::diagnostics::DiagnosticCode::Venv("x".into()),
-            TextRange::new(start, start + 5),
-            message,
-        )
-    }
-
-    #[test]
-    fn a_venv_twin_on_another_line_is_merged_by_what_it_says() {
-        let cd2 = diagnostic(
-            DiagnosticSource::Planai,
-            300,
-            "A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation.",
-        );
-        let twin = diagnostic(
-            DiagnosticSource::PlanaiVenv,
-            200,
-            "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation; see https://errors.pydantic.dev",
-        );
-        assert!(duplicates_static(&twin, std::slice::from_ref(&cd2)));
-        // A short message elsewhere is not taken for the same problem.
-        let short = diagnostic(DiagnosticSource::PlanaiVenv, 10, "ValueError: 50");
-        assert!(!duplicates_static(&short, std::slice::from_ref(&cd2)));
-        let other = diagnostic(
-            DiagnosticSource::PlanaiVenv,
-            200,
-            "A non-annotated attribute was detected: `retries = 3`.",
-        );
-        assert!(!duplicates_static(&other, &[cd2]));
-    }
 }

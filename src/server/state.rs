@@ -1,4 +1,7 @@
-//! Session state shared by every handler.
+//! Session state shared by every handler: one map of open documents (`OpenDocument` holds
+//! everything kept per document), the settings, the analysis host and the Python side's state.
+//! The bottom of the server: it calls no other server module but `settings`, `venv_state` and
+//! `tree_retention`.
 //!
 //! Architecture Invariant: text-sync notifications mutate `documents` synchronously, before
 //! their first `.await`, so edits are applied in the order the client sent them even though
@@ -13,9 +16,11 @@ use tokio::sync::Notify;
 use tower_lsp_server::ls_types::Uri;
 use tower_lsp_server::Client;
 
+use crate::analysis::check::PlanaiFacts;
 use crate::analysis::AnalysisHost;
 use crate::diagnostics::Diagnostic;
 use crate::server::settings::Settings;
+pub use crate::server::venv_state::VenvState;
 use crate::text::{Document, PositionEncoding};
 
 /// Diagnostics for one document, tagged with the version they were computed from.
@@ -25,21 +30,97 @@ pub struct VersionedDiagnostics {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The last static check of a document: its syntax and PlanAI diagnostics and the PlanAI
+/// facts of that version.
+#[derive(Clone, Debug)]
+pub struct StaticResult {
+    pub version: i32,
+    pub diagnostics: Vec<Diagnostic>,
+    pub facts: Arc<PlanaiFacts>,
+}
+
 /// The per-document background worker that parses, analyses and publishes.
 pub struct DocumentWorker {
     pub wake: Arc<Notify>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
+/// The facts of the last checked version, for whoever waits for them (venv scheduling).
+pub type CheckedFacts = Option<(i32, Arc<PlanaiFacts>)>;
+
+/// Everything the session keeps for one open document. Closing the document drops it, which
+/// stops its worker and its venv validation.
+pub struct OpenDocument {
+    pub document: Document,
+    /// Parses, analyses and publishes (see `publish.rs`); started by `publish::schedule`.
+    pub worker: Option<DocumentWorker>,
+    /// The last static result, kept so venv results arriving later can be merged and
+    /// published with the same version.
+    pub checked: Option<StaticResult>,
+    /// Venv results, with the version they were computed from.
+    pub venv: Option<VersionedDiagnostics>,
+    /// The pending or running venv validation; a newer one aborts it.
+    pub validation: Option<tokio::task::JoinHandle<()>>,
+    /// Publish again on the worker's next turn (venv results or the interpreter changed).
+    pub publish_requested: bool,
+    /// The facts of the last checked version.
+    facts: tokio::sync::watch::Sender<CheckedFacts>,
+}
+
+impl OpenDocument {
+    pub fn new(document: Document) -> Self {
+        Self {
+            document,
+            worker: None,
+            checked: None,
+            venv: None,
+            validation: None,
+            publish_requested: false,
+            facts: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    /// Records a static check (and tells whoever waits for its facts).
+    pub fn set_checked(&mut self, result: StaticResult) {
+        let facts = (result.version, Arc::clone(&result.facts));
+        self.checked = Some(result);
+        self.facts.send_replace(Some(facts));
+    }
+
+    /// The facts of the last checked version (and of the ones checked later), as they come.
+    pub fn facts(&self) -> tokio::sync::watch::Receiver<CheckedFacts> {
+        self.facts.subscribe()
+    }
+
+    /// Whether the last check found the document worth validating in the venv.
+    pub fn validate_in_venv(&self) -> bool {
+        self.checked
+            .as_ref()
+            .is_some_and(|checked| checked.facts.validate_in_venv())
+    }
+
+    /// Replaces the pending venv validation.
+    pub fn set_validation(&mut self, task: Option<tokio::task::JoinHandle<()>>) {
+        if let Some(previous) = std::mem::replace(&mut self.validation, task) {
+            previous.abort();
+        }
+    }
+}
+
+impl Drop for OpenDocument {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.task.abort();
+        }
+        self.set_validation(None);
+    }
+}
+
 pub struct Session {
     pub client: Client,
-    pub documents: DashMap<Uri, Document>,
-    pub workers: DashMap<Uri, DocumentWorker>,
-    pub venv_results: DashMap<Uri, VersionedDiagnostics>,
-    /// The last static (syntax + PlanAI) diagnostics per document, with their version, so venv
-    /// results arriving later can be merged and published with the same version.
-    pub static_results: DashMap<Uri, VersionedDiagnostics>,
-    pub venv: crate::server::venv::VenvState,
+    /// One entry per open document: the text and everything kept for it.
+    pub documents: DashMap<Uri, OpenDocument>,
+    pub venv: VenvState,
     encoding: OnceLock<PositionEncoding>,
     pub settings: RwLock<Settings>,
     pub roots: RwLock<Vec<PathBuf>>,
@@ -66,9 +147,6 @@ impl Session {
         Self {
             client,
             documents: DashMap::new(),
-            workers: DashMap::new(),
-            venv_results: DashMap::new(),
-            static_results: DashMap::new(),
             venv: Default::default(),
             encoding: OnceLock::new(),
             settings: RwLock::new(Settings::default()),
@@ -108,11 +186,39 @@ impl Session {
 
     /// Wakes every document worker except `except` (cross-file results may have changed).
     pub fn wake_others(&self, except: Option<&Uri>) {
-        for worker in self.workers.iter() {
-            if Some(worker.key()) != except {
+        for entry in self.documents.iter() {
+            if Some(entry.key()) != except {
+                if let Some(worker) = &entry.worker {
+                    worker.wake.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Has the worker of `uri` publish again (static results merged with the current venv
+    /// state) on its next turn.
+    pub fn request_publish(&self, uri: &Uri) {
+        if let Some(mut entry) = self.documents.get_mut(uri) {
+            entry.publish_requested = true;
+            if let Some(worker) = &entry.worker {
                 worker.wake.notify_one();
             }
         }
+    }
+
+    /// [`Session::request_publish`] for every open document.
+    pub fn request_publish_all(&self) {
+        for mut entry in self.documents.iter_mut() {
+            entry.publish_requested = true;
+            if let Some(worker) = &entry.worker {
+                worker.wake.notify_one();
+            }
+        }
+    }
+
+    /// Whether any open document is worth validating in the venv (as its last check found).
+    pub fn any_document_to_validate(&self) -> bool {
+        self.documents.iter().any(|entry| entry.validate_in_venv())
     }
 }
 

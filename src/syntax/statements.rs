@@ -21,8 +21,8 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::analysis::incremental::Edit;
 use crate::diagnostics::Diagnostic;
+use crate::text::Edit;
 
 /// What the last full or statement-level check of a document leaves for the next one.
 pub struct StatementIndex {
@@ -85,7 +85,17 @@ impl StatementIndex {
 
     /// Parses the one statement `text` changed, if the change is a statement-level edit.
     pub fn reparse(&self, parser: &mut tree_sitter::Parser, text: &str) -> Option<StatementEdit> {
-        let edit = Edit::between(&self.text, text);
+        self.reparse_edit(parser, text, Edit::between(&self.text, text))
+    }
+
+    /// [`StatementIndex::reparse`] with the edit from the indexed text to `text` already known
+    /// (recorded as the document was edited; a covering edit is fine).
+    pub fn reparse_edit(
+        &self,
+        parser: &mut tree_sitter::Parser,
+        text: &str,
+        edit: Edit,
+    ) -> Option<StatementEdit> {
         let (slot, old_range) = self.slot_of(edit)?;
         let new_range = old_range.start..edit.map_end(old_range.end);
         let tree = parse_range(parser, text, new_range.clone())?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ropey::Rope;
 
-use super::{offset_to_point, position_to_offset, LspPosition, PositionEncoding};
+use super::{offset_to_point, position_to_offset, Edit, LspPosition, PositionEncoding};
 
 /// One content change from `textDocument/didChange`: a range replacement, or the whole text
 /// when `range` is `None` (full sync).
@@ -18,10 +18,24 @@ pub struct TextEdit {
 /// analysis is skipped with a log line (tree-sitter needs ~0.3 s for a 2 MB file).
 pub const SEMANTIC_ANALYSIS_SIZE_LIMIT: usize = 2 * 1024 * 1024;
 
+/// How many byte edits a document remembers (a check composes those made since the last one).
+const EDIT_LOG_LEN: usize = 32;
+
+/// A number never handed out before in this process: revisions of different documents (and
+/// of a document opened again) never compare equal.
+fn fresh_revision() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 #[derive(Clone)]
 pub struct Document {
     rope: Rope,
     version: i32,
+    /// Changes with every applied change, whatever version the client sends.
+    revision: u64,
+    /// (revision the edit was applied to, the byte edit), oldest first.
+    edits: std::collections::VecDeque<(u64, Edit)>,
     language_id: String,
     /// The last parsed tree, with every later edit applied through `Tree::edit`, so it is
     /// always a valid `old_tree` for an incremental reparse of the current text.
@@ -35,6 +49,8 @@ impl Document {
         Self {
             rope: Rope::from_str(text),
             version,
+            revision: fresh_revision(),
+            edits: Default::default(),
             language_id: language_id.into(),
             tree: None,
             tree_version: None,
@@ -47,6 +63,30 @@ impl Document {
 
     pub fn version(&self) -> i32 {
         self.version
+    }
+
+    /// The revision of the text: it changes with every applied change.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The byte edit (all changes since, as one replacement) that turned the text of
+    /// `revision` into this one; `None` when that revision is not remembered.
+    pub fn edit_since(&self, revision: u64) -> Option<Edit> {
+        let first = self.edits.iter().position(|(r, _)| *r == revision)?;
+        self.edits
+            .iter()
+            .skip(first)
+            .map(|(_, edit)| *edit)
+            .reduce(Edit::then)
+    }
+
+    fn record(&mut self, edit: Edit) {
+        self.edits.push_back((self.revision, edit));
+        if self.edits.len() > EDIT_LOG_LEN {
+            self.edits.pop_front();
+        }
+        self.revision = fresh_revision();
     }
 
     pub fn language_id(&self) -> &str {
@@ -79,6 +119,7 @@ impl Document {
 
     fn apply_change(&mut self, change: &TextEdit, encoding: PositionEncoding) {
         let Some((start, end)) = change.range else {
+            self.record(Edit::replace_all(self.rope.len_bytes(), change.text.len()));
             self.rope = Rope::from_str(&change.text);
             self.tree = None;
             self.tree_version = None;
@@ -96,6 +137,11 @@ impl Document {
         self.rope.remove(start_char..end_char);
         self.rope.insert(start_char, &change.text);
         let new_end_byte = start_byte + change.text.len();
+        self.record(Edit {
+            start: start_byte,
+            old_end: end_byte,
+            new_end: new_end_byte,
+        });
         if let Some(tree) = self.tree.as_mut() {
             tree.edit(&tree_sitter::InputEdit {
                 start_byte,
@@ -120,6 +166,16 @@ impl Document {
             return self.tree.clone();
         }
         parser.parse(text.as_bytes(), self.tree.as_ref())
+    }
+
+    /// The tree to parse this version from: the tree of this very version (`true`), or an older
+    /// one with every later edit applied (`false`, an incremental base), if the document keeps
+    /// one.
+    pub fn incremental_base(&self) -> (Option<&tree_sitter::Tree>, bool) {
+        (
+            self.tree.as_ref(),
+            self.tree.is_some() && self.tree_version == Some(self.version),
+        )
     }
 
     /// Whether the document keeps a syntax tree for incremental reparsing.
@@ -205,6 +261,32 @@ mod tests {
             incremental.root_node().to_sexp(),
             fresh.root_node().to_sexp()
         );
+    }
+
+    #[test]
+    fn edits_are_recorded_as_they_are_applied() {
+        let mut doc = Document::new("class A:\n    pass\n", 1, "python");
+        let opened = doc.revision();
+        let before = doc.text();
+        doc.apply_changes(
+            &[edit(0, 6, 0, 7, "Bee"), edit(1, 4, 1, 8, "x = 1")],
+            2,
+            PositionEncoding::Utf16,
+        );
+        assert_ne!(doc.revision(), opened);
+        let composed = doc.edit_since(opened).unwrap();
+        assert!(composed.turns(&before, &doc.text()), "{composed:?}");
+        assert_eq!(doc.edit_since(doc.revision()), None);
+        let middle = doc.revision();
+        doc.apply_changes(
+            &[TextEdit {
+                range: None,
+                text: "y = 2\n".into(),
+            }],
+            3,
+            PositionEncoding::Utf16,
+        );
+        assert_eq!(doc.edit_since(middle), Some(Edit::replace_all(21, 6)));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! length").
 
 pub mod document;
+pub mod edit;
 
 pub use document::{Document, TextEdit};
+pub use edit::Edit;
 
 use ropey::{Rope, RopeSlice};
 

@@ -1,8 +1,12 @@
 //! Workspace file discovery and loading: the only place that reads the workspace from disk
 //! for the analysis (which itself does no I/O).
 
+mod package;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub use package::{package_of, PackagedModule};
 
 use crate::analysis::{AnalysisHost, FileData};
 

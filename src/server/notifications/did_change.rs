@@ -36,13 +36,14 @@ pub fn handle(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
         .collect();
     let encoding = session.encoding();
     {
-        let Some(mut document) = session.documents.get_mut(&uri) else {
+        let Some(mut entry) = session.documents.get_mut(&uri) else {
             tracing::warn!(
                 uri = uri.as_str(),
                 "didChange for a document that is not open; ignored"
             );
             return;
         };
+        let document = &mut entry.document;
         if version <= document.version() {
             tracing::warn!(
                 uri = uri.as_str(),

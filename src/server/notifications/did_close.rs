@@ -12,13 +12,9 @@ use crate::server::workspace_index::{reindex_from_disk, FromDisk};
 /// messages behind this one.
 pub async fn handle(session: &Arc<Session>, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
+    // Dropping the entry stops the document's worker and its venv validation.
     session.documents.remove(&uri);
-    session.venv_results.remove(&uri);
-    session.static_results.remove(&uri);
-    if let Some((_, pending)) = session.venv.validations.remove(&uri) {
-        pending.abort();
-    }
-    publish::stop(session, &uri);
+    publish::forget(session, &uri);
     let from_disk = match uri.to_file_path() {
         Some(_) => FromDisk::Read(uri.clone()),
         // `untitled:` and other buffers have no file to fall back to.

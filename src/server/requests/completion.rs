@@ -6,7 +6,8 @@ use tower_lsp_server::ls_types::{
     TextEdit,
 };
 
-use crate::server::publish::to_lsp_range;
+use crate::python::protocol::{ListModels, ListModelsParams};
+use crate::server::convert::to_lsp_range;
 use crate::server::state::Session;
 use crate::text::{position_to_offset, LspPosition};
 
@@ -20,7 +21,12 @@ pub async fn handle(
     let Some((text, rope)) = session
         .documents
         .get(&position.text_document.uri)
-        .map(|document| (document.analysis_text(), document.rope().clone()))
+        .map(|entry| {
+            (
+                entry.document.analysis_text(),
+                entry.document.rope().clone(),
+            )
+        })
     else {
         return Ok(None);
     };
@@ -45,7 +51,7 @@ pub async fn handle(
         .provider
         .clone()
         .unwrap_or_else(|| "ollama".to_string());
-    let models = crate::server::venv::provider_models(session, &provider).await;
+    let models = provider_models(session, &provider).await;
     let range = to_lsp_range(&rope, context.replace, encoding);
     let items = models
         .into_iter()
@@ -65,4 +71,41 @@ pub async fn handle(
         })
         .collect();
     Ok(Some(CompletionResponse::Array(items)))
+}
+
+/// The models `provider` lists in the selected environment, for completion. Empty (never an
+/// error) when Python may not run, the provider needs a key or is unreachable; successful
+/// answers are cached for the session.
+async fn provider_models(session: &Arc<Session>, provider: &str) -> Vec<String> {
+    if let Some(models) = session.venv.models.get(provider) {
+        return models.clone();
+    }
+    let Some(supervisor) = crate::server::venv::ensure_supervisor(session).await else {
+        return Vec::new();
+    };
+    // Completion must answer quickly (Helix gives up after 20 s).
+    let timeout_ms = session.settings().validation_timeout_ms.min(8_000);
+    let params = ListModelsParams {
+        provider: provider.to_string(),
+        timeout_ms: Some(timeout_ms),
+    };
+    match supervisor
+        .request::<ListModels>(
+            params,
+            std::time::Duration::from_millis(timeout_ms) + std::time::Duration::from_secs(2),
+        )
+        .await
+    {
+        Ok(result) => {
+            session
+                .venv
+                .models
+                .insert(provider.to_string(), result.models.clone());
+            result.models
+        }
+        Err(error) => {
+            tracing::info!("no model list for {provider}: {}", error.message);
+            Vec::new()
+        }
+    }
 }

@@ -37,9 +37,9 @@ pub async fn state(session: &Arc<Session>, params: serde_json::Value) -> Result<
         .find(|entry| entry.key().as_str() == uri)
         .map(|entry| {
             serde_json::json!({
-                "version": entry.version(),
-                "text": entry.text(),
-                "hasTree": entry.has_tree(),
+                "version": entry.document.version(),
+                "text": entry.document.text(),
+                "hasTree": entry.document.has_tree(),
             })
         });
     let helper = format!("{:?}", session.venv.helper_status());

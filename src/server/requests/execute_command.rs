@@ -3,6 +3,10 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
 
+use crate::server::requests::{
+    introspect_tasks, list_environments, list_models, restart_helper, select_environment,
+    show_graph,
+};
 use crate::server::state::Session;
 
 /// Commands the server advertises (editors register them automatically).
@@ -20,28 +24,20 @@ pub async fn handle(
     params: ExecuteCommandParams,
 ) -> Result<Option<LSPAny>> {
     match params.command.as_str() {
-        "planai.listEnvironments" => crate::server::venv::list_environments(session)
+        "planai.listEnvironments" => list_environments::handle(session).await.map(Some),
+        "planai.selectEnvironment" => select_environment::handle(session, params.arguments)
             .await
             .map(Some),
-        "planai.selectEnvironment" => {
-            crate::server::venv::select_environment(session, params.arguments)
-                .await
-                .map(Some)
-        }
-        "planai.restartHelper" => crate::server::venv::restart_helper(session).await.map(Some),
-        "planai.listModels" => crate::server::venv::list_models(session, params.arguments)
+        "planai.restartHelper" => restart_helper::handle(session).await.map(Some),
+        "planai.listModels" => list_models::handle(session, params.arguments)
             .await
             .map(Some),
-        "planai.introspectTasks" => {
-            crate::server::venv::introspect_tasks(session, params.arguments)
-                .await
-                .map(Some)
-        }
-        "planai.showGraph" => {
-            crate::server::requests::show_graph::handle(session, params.arguments)
-                .await
-                .map(Some)
-        }
+        "planai.introspectTasks" => introspect_tasks::handle(session, params.arguments)
+            .await
+            .map(Some),
+        "planai.showGraph" => show_graph::handle(session, params.arguments)
+            .await
+            .map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",
             COMMANDS.join(", ")

@@ -1,8 +1,15 @@
-//! One file per client request.
+//! One file per client request; `workspace/executeCommand`'s commands each have their own
+//! file too (`execute_command.rs` only dispatches).
 
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
 pub mod initialize;
+pub mod introspect_tasks;
+pub mod list_environments;
+pub mod list_models;
+pub mod restart_helper;
+pub mod select_environment;
 pub mod show_graph;
 pub mod shutdown;
+pub mod validate_task_data;

@@ -4,7 +4,7 @@ use ropey::Rope;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::Uri;
 
-use crate::server::publish::to_lsp_range;
+use crate::server::convert::to_lsp_range;
 use crate::server::state::{uri_to_path, Session};
 
 /// `planai.showGraph [uri]` (or `[{uri}]`): the graphs the file builds, as Mermaid text plus
@@ -37,7 +37,7 @@ pub async fn handle(
     .await
     .map_err(|_| Error::internal_error())??;
     let rope = match session.documents.get(&uri) {
-        Some(document) => document.rope().clone(),
+        Some(entry) => entry.document.rope().clone(),
         None => Rope::from_str(&disk_text.unwrap_or_default()),
     };
     let encoding = session.encoding();

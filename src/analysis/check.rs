@@ -1,0 +1,697 @@
+//! Checking a document: the one pipeline the server and `planai-lsp check` share.
+//!
+//! [`check_document`] takes one version of a document and what the previous check left
+//! ([`Reusable`]), updates the host and returns everything a publish needs: the syntax and
+//! PlanAI diagnostics, the tree to keep for the next incremental parse, and the PlanAI facts
+//! the server's venv scheduling acts on ([`PlanaiFacts`]). [`check_files`] runs the same steps
+//! over a batch of files (the CLI): every file is parsed once and added, then checked.
+//!
+//! Three ways through, cheapest first:
+//! - another file changed (`Trigger::Workspace`) and this text is the one the previous check
+//!   indexed: only the PlanAI checks run again; the syntax diagnostics are kept;
+//! - a keystroke inside one top-level definition of a text without syntax errors: that
+//!   statement is parsed alone (`syntax::statements`), its summary replaced
+//!   (`AnalysisHost::update_definition`), and only the PlanAI units depending on it run;
+//! - anything else reparses (incrementally from the previous tree when there is one) and runs
+//!   the syntax check and the PlanAI analysis side by side, through the caller's [`Join`].
+//!
+//! Architecture Invariant: pure and synchronous: no I/O, no async, and no threads of its own
+//! (parallelism is the caller's `Join`). Every path returns exactly what the full path would.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::summary::{walk_stmts, Expr, FileSummary, Stmt};
+use super::{AnalysisHost, MAX_ANALYSED_FILE_BYTES};
+use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, Severity, TextRange};
+use crate::syntax::statements::StatementIndex;
+use crate::syntax::SyntaxCache;
+
+/// Why a document is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its first check since it was opened.
+    Opened,
+    /// Its text changed since the last check.
+    Edited,
+    /// Another file or the configuration changed; its own text did not.
+    Workspace,
+}
+
+impl Trigger {
+    pub fn content_changed(self) -> bool {
+        self != Trigger::Workspace
+    }
+}
+
+/// Runs two independent computations, possibly in parallel. The analysis spawns no threads:
+/// the server passes one that uses a second core, the CLI [`Sequential`].
+pub trait Join {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B);
+}
+
+/// Runs both computations on the calling thread.
+pub struct Sequential;
+
+impl Join for Sequential {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        (a(), b())
+    }
+}
+
+/// One version of a document to check.
+pub struct Source<'a> {
+    pub path: &'a Path,
+    /// The text the analysis reads (lone `\r` made `\n`, see `text::normalize_lone_cr`).
+    pub text: Arc<str>,
+    /// The tree to start from: the tree of `text` itself when `tree_is_current`, else an older
+    /// tree with every later edit applied through `Tree::edit` (an incremental base).
+    pub tree: Option<&'a tree_sitter::Tree>,
+    pub tree_is_current: bool,
+    pub trigger: Trigger,
+    /// The edit from the text of the previous check to `text`, when the caller recorded it
+    /// (else it is computed by comparing the texts).
+    pub edit: Option<crate::text::Edit>,
+}
+
+/// What one check of a document leaves for the next one.
+#[derive(Default)]
+pub struct Reusable {
+    /// Statement boundaries and syntax diagnostics of the last version, when it had no
+    /// syntax error (the statement-level fast path starts from it).
+    statements: Option<StatementIndex>,
+    /// Syntax diagnostics of unchanged top-level statements, for full reparses. Only
+    /// documents edited since they were opened keep one: most open documents are never
+    /// edited, and the memo (~15 KB for 600 lines) would only cost them memory.
+    syntax: Option<SyntaxCache>,
+    /// The PlanAI facts of the last version.
+    facts: Option<Arc<PlanaiFacts>>,
+}
+
+impl Reusable {
+    /// The text the last check indexed, when it kept an index (callers share it instead of
+    /// copying the same text again).
+    pub fn text(&self) -> Option<&Arc<str>> {
+        self.statements.as_ref().map(|index| index.text())
+    }
+}
+
+/// Which way a check went, and how long its parts took (for logs).
+#[derive(Clone, Copy, Debug)]
+pub enum CheckPath {
+    /// Another file changed: only the PlanAI checks ran.
+    PlanaiOnly,
+    /// One top-level statement was reparsed.
+    Statement,
+    /// A parse (incremental when a tree was given) and both checks.
+    Full { parse: Duration, syntax: Duration },
+}
+
+/// Everything a publish of one document version needs.
+pub struct Checked {
+    /// Syntax diagnostics, then PlanAI diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The tree of this version, when the check parsed the whole text.
+    pub tree: Option<tree_sitter::Tree>,
+    /// What the server's venv scheduling needs to know about the file.
+    pub facts: Arc<PlanaiFacts>,
+    /// The file is over the size limit: it got syntax diagnostics only.
+    pub too_large: bool,
+    pub path: CheckPath,
+    pub elapsed: Duration,
+    /// For the next check of this document.
+    pub reusable: Reusable,
+}
+
+thread_local! {
+    /// One parser per thread, reused across documents.
+    static PARSER: std::cell::RefCell<tree_sitter::Parser> =
+        std::cell::RefCell::new(crate::syntax::new_parser());
+}
+
+/// Checks one version of a document against `host` (which it updates with this text), with
+/// what the previous check of the same document left. The host lock is taken for writing only
+/// to add the text, and for reading while the checks run.
+pub fn check_document(
+    host: &RwLock<AnalysisHost>,
+    source: Source<'_>,
+    previous: Reusable,
+    join: &impl Join,
+) -> Checked {
+    let started = Instant::now();
+    let Source {
+        path,
+        text,
+        tree: old_tree,
+        tree_is_current,
+        trigger,
+        edit,
+    } = source;
+    let content_changed = trigger.content_changed();
+    let Reusable {
+        statements,
+        syntax: mut syntax_cache,
+        facts,
+    } = previous;
+    let too_large = text.len() > MAX_ANALYSED_FILE_BYTES;
+    let facts_now = |host: &RwLock<AnalysisHost>| match facts.clone() {
+        Some(facts) if !content_changed => facts,
+        _ => Arc::new(facts_of(host, path, &text)),
+    };
+    if !content_changed {
+        // Another file changed: only the PlanAI checks can differ.
+        if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
+            let mut diagnostics = statements.syntax().to_vec();
+            diagnostics.extend(planai_diagnostics(host, path, &text, false));
+            let facts = facts_now(host);
+            return Checked {
+                diagnostics,
+                tree: None,
+                facts: facts.clone(),
+                too_large,
+                path: CheckPath::PlanaiOnly,
+                elapsed: started.elapsed(),
+                reusable: Reusable {
+                    statements: Some(statements),
+                    syntax: syntax_cache,
+                    facts: Some(facts),
+                },
+            };
+        }
+    } else if let Some(previous) = &statements {
+        if let Some(next) = statement_edit(host, path, &text, previous, edit) {
+            let mut diagnostics = next.syntax().to_vec();
+            diagnostics.extend(
+                host.read()
+                    .map(|host| host.file_diagnostics(path))
+                    .unwrap_or_default(),
+            );
+            let facts = facts_now(host);
+            return Checked {
+                diagnostics,
+                tree: None,
+                facts: facts.clone(),
+                too_large,
+                path: CheckPath::Statement,
+                elapsed: started.elapsed(),
+                reusable: Reusable {
+                    statements: Some(next),
+                    syntax: syntax_cache,
+                    facts: Some(facts),
+                },
+            };
+        }
+    }
+    let tree = if tree_is_current {
+        old_tree.cloned()
+    } else {
+        PARSER.with(|parser| parser.borrow_mut().parse(text.as_bytes(), old_tree))
+    };
+    let parse = started.elapsed();
+    if trigger == Trigger::Edited {
+        syntax_cache.get_or_insert_default();
+    }
+    // Syntax checks and PlanAI analysis are independent: the caller may run them side by side.
+    let ((syntax, syntax_time), planai) = join.join(
+        || {
+            let started = Instant::now();
+            let found = syntax_diagnostics(tree.as_ref(), &text, syntax_cache.as_mut());
+            (found, started.elapsed())
+        },
+        || {
+            if content_changed {
+                set_file(host, path, &text, tree.as_ref());
+            }
+            planai_diagnostics(host, path, &text, false)
+        },
+    );
+    let mut diagnostics = syntax.clone();
+    diagnostics.extend(planai);
+    let facts = facts_now(host);
+    let statements = tree
+        .as_ref()
+        .and_then(|tree| StatementIndex::new(text.clone(), tree, syntax));
+    Checked {
+        diagnostics,
+        tree,
+        facts: facts.clone(),
+        too_large,
+        path: CheckPath::Full {
+            parse,
+            syntax: syntax_time,
+        },
+        elapsed: started.elapsed(),
+        reusable: Reusable {
+            statements,
+            syntax: syntax_cache,
+            facts: Some(facts),
+        },
+    }
+}
+
+/// One file of a batch check.
+pub struct FileCheck {
+    pub path: PathBuf,
+    pub text: Arc<str>,
+    /// Syntax diagnostics, then PlanAI diagnostics (as [`check_document`] returns them).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks a batch of files as [`check_document`] checks an opened document: every file is
+/// parsed once and added to `host` first (cross-file checks see the whole batch), then each is
+/// checked.
+pub fn check_files(host: &mut AnalysisHost, files: Vec<(PathBuf, Arc<str>)>) -> Vec<FileCheck> {
+    let lock = RwLock::new(std::mem::take(host));
+    let mut syntax = Vec::with_capacity(files.len());
+    for (path, text) in &files {
+        let tree = PARSER.with(|parser| parser.borrow_mut().parse(text.as_bytes(), None));
+        syntax.push(syntax_diagnostics(tree.as_ref(), text, None));
+        // Files over the size limit are added too (without a summary): imports of them
+        // resolve, and stay silent.
+        if let Ok(mut host) = lock.write() {
+            host.set_file(path.clone(), Arc::clone(text), tree.as_ref());
+        }
+    }
+    let checked = files
+        .into_iter()
+        .zip(syntax)
+        .map(|((path, text), mut diagnostics)| {
+            diagnostics.extend(planai_diagnostics(&lock, &path, &text, true));
+            FileCheck {
+                path,
+                text,
+                diagnostics,
+            }
+        })
+        .collect();
+    *host = lock
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    checked
+}
+
+fn syntax_diagnostics(
+    tree: Option<&tree_sitter::Tree>,
+    text: &str,
+    cache: Option<&mut SyntaxCache>,
+) -> Vec<Diagnostic> {
+    match (tree, cache) {
+        (Some(tree), Some(cache)) => cache.diagnostics(tree, text),
+        (Some(tree), None) => crate::syntax::syntax_diagnostics(tree, text),
+        (None, _) => Vec::new(),
+    }
+}
+
+/// Adds this text of `path` to the host (files over the size limit are not analysed).
+fn set_file(
+    host: &RwLock<AnalysisHost>,
+    path: &Path,
+    text: &Arc<str>,
+    tree: Option<&tree_sitter::Tree>,
+) {
+    if text.len() > MAX_ANALYSED_FILE_BYTES {
+        return;
+    }
+    if let Ok(mut host) = host.write() {
+        host.set_file(path.to_path_buf(), Arc::clone(text), tree);
+    }
+}
+
+/// The PlanAI diagnostics of `path` (none for files over the size limit, unless `always`: the
+/// CLI has always asked the host, which holds no summary for them and so reports nothing).
+fn planai_diagnostics(
+    host: &RwLock<AnalysisHost>,
+    path: &Path,
+    text: &str,
+    always: bool,
+) -> Vec<Diagnostic> {
+    if text.len() > MAX_ANALYSED_FILE_BYTES && !always {
+        return Vec::new();
+    }
+    host.read()
+        .map(|host| host.file_diagnostics(path))
+        .unwrap_or_default()
+}
+
+/// The fast path for a keystroke inside one top-level definition (see `syntax::statements`):
+/// only that statement is parsed and summarised again. Returns the index of the new version,
+/// whose syntax diagnostics are complete.
+fn statement_edit(
+    host: &RwLock<AnalysisHost>,
+    path: &Path,
+    text: &Arc<str>,
+    previous: &StatementIndex,
+    edit: Option<crate::text::Edit>,
+) -> Option<StatementIndex> {
+    let change = PARSER.with(|parser| {
+        let parser = &mut parser.borrow_mut();
+        match edit {
+            Some(edit) => previous.reparse_edit(parser, text, edit),
+            None => previous.reparse(parser, text),
+        }
+    })?;
+    // `update_definition` checks that the edit turns the host's text into `text` (a recorded
+    // edit describes the raw buffer; the analysis text differs where lone `\r` were made
+    // `\n`), and changes nothing when it does not.
+    let applied = host.write().ok()?.update_definition(
+        path,
+        text.clone(),
+        change.edit,
+        change.old_start,
+        change.definition(),
+    );
+    applied.then(|| previous.apply(text.clone(), &change))
+}
+
+fn facts_of(host: &RwLock<AnalysisHost>, path: &Path, text: &str) -> PlanaiFacts {
+    let summary = host.read().ok().and_then(|host| host.file_summary(path));
+    match summary {
+        Some(summary) if text.len() <= MAX_ANALYSED_FILE_BYTES => PlanaiFacts::of(&summary, text),
+        _ => PlanaiFacts {
+            mentions_planai: mentions_planai(text),
+            ..PlanaiFacts::default()
+        },
+    }
+}
+
+/// What the server needs to know about a checked file to schedule work in the user's Python
+/// environment: whether to validate it there at all, where it imports planai (problems with
+/// the environment are shown there), and its `@tool` functions (validated one by one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanaiFacts {
+    /// The text names planai anywhere (an import, a comment, a string): the module is worth
+    /// validating in the venv. Wider than `imports_planai` on purpose: a module may use PlanAI
+    /// only through workspace modules and still say so.
+    pub mentions_planai: bool,
+    /// The file imports `planai` or one of its submodules somewhere.
+    pub imports_planai: bool,
+    /// Each statement importing planai, as its first line without indentation and trailing
+    /// blanks.
+    pub planai_imports: Vec<TextRange>,
+    /// Module-level functions decorated with `@tool(...)` or `@<module>.tool(...)`.
+    pub tools: Vec<ToolFunction>,
+}
+
+/// A module-level `@tool` function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolFunction {
+    pub name: String,
+    /// The range of its name.
+    pub name_range: TextRange,
+}
+
+impl PlanaiFacts {
+    /// Whether the module is worth validating in the user's environment (and starting the
+    /// helper for).
+    pub fn validate_in_venv(&self) -> bool {
+        self.mentions_planai
+    }
+
+    /// The facts of `summary`, the summary of `text`.
+    pub fn of(summary: &FileSummary, text: &str) -> PlanaiFacts {
+        let mut starts = Vec::new();
+        // Module-level import statements: the binding starts at the statement.
+        for binding in summary.bindings.values().flatten() {
+            if let super::summary::BindingKind::Import(i) = binding.kind() {
+                if summary.imports.get(i).is_some_and(is_planai_import) {
+                    starts.push(binding.start());
+                }
+            }
+        }
+        // Imports inside functions (and blocks): the binding's own range is on the statement.
+        let mut nested = |stmts: &[Stmt]| {
+            walk_stmts(stmts, &mut |stmt| {
+                if let Stmt::Import(bindings) = stmt {
+                    starts.extend(
+                        bindings
+                            .iter()
+                            .filter(|b| is_planai_import(b))
+                            .map(|b| b.range.start()),
+                    );
+                }
+            })
+        };
+        for function in &summary.functions {
+            nested(&function.body);
+        }
+        for class in &summary.classes {
+            for method in &class.methods {
+                nested(&method.body);
+            }
+        }
+        let mut planai_imports: Vec<TextRange> = starts
+            .into_iter()
+            .map(|at| statement_line(text, at))
+            .collect();
+        planai_imports.sort();
+        planai_imports.dedup();
+        let tools = summary
+            .functions
+            .iter()
+            .filter(|function| function.decorators.iter().any(is_tool_decorator))
+            .map(|function| ToolFunction {
+                name: function.name.to_string(),
+                name_range: function.name_range,
+            })
+            .collect();
+        PlanaiFacts {
+            mentions_planai: mentions_planai(text),
+            imports_planai: !planai_imports.is_empty(),
+            planai_imports,
+            tools,
+        }
+    }
+}
+
+fn mentions_planai(text: &str) -> bool {
+    text.contains("planai")
+}
+
+fn is_planai_import(import: &super::summary::ImportBinding) -> bool {
+    import.level == 0
+        && (import.module == "planai"
+            || import
+                .module
+                .strip_prefix("planai")
+                .is_some_and(|rest| rest.starts_with('.')))
+}
+
+/// `@tool`, `@tool(...)`, `@x.tool` or `@x.tool(...)`.
+fn is_tool_decorator(decorator: &Expr) -> bool {
+    let callee = match decorator {
+        Expr::Call(call) => &call.func,
+        other => other,
+    };
+    match callee {
+        Expr::Name { id, .. } => id == "tool",
+        Expr::Attribute { attr, .. } => attr == "tool",
+        _ => false,
+    }
+}
+
+/// The line holding `at`, from its first non-blank character to its last.
+fn statement_line(text: &str, at: usize) -> TextRange {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = &text[line_start..line_end];
+    let indent = line.len() - line.trim_start().len();
+    let end = line_start + line.trim_end().len().max(indent);
+    TextRange::new(line_start + indent, end)
+}
+
+/// Diagnostics on the statements importing planai when the selected environment cannot run
+/// it (`problem` says why), so the problem shows where the user looks.
+pub fn interpreter_diagnostics(facts: &PlanaiFacts, problem: &str) -> Vec<Diagnostic> {
+    facts
+        .planai_imports
+        .iter()
+        .map(|range| {
+            Diagnostic::new(
+                DiagnosticSource::PlanaiVenv,
+                Severity::Warning,
+                Code::PlanaiEnvironment,
+                *range,
+                problem.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The venv diagnostics that do not repeat a static one. A problem found both ways is shown
+/// once: the static one, which has the precise range and related information.
+pub fn venv_additions(statics: &[Diagnostic], venv: &[Diagnostic]) -> Vec<Diagnostic> {
+    venv.iter()
+        .filter(|candidate| !duplicates_static(candidate, statics))
+        .cloned()
+        .collect()
+}
+
+/// Whether a venv diagnostic repeats a static one. The two often sit on different lines, so
+/// they are matched by what they say: pydantic raises a field's problem (CD2 on the field's
+/// line) from the `class` line.
+fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
+    statics.iter().any(|existing| {
+        existing.source != candidate.source
+            && (same_problem(existing, candidate)
+                || (overlaps(existing, candidate) && similar_messages(existing, candidate)))
+    })
+}
+
+fn overlaps(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.range.start() <= b.range.end() && b.range.start() <= a.range.end().max(a.range.start())
+}
+
+/// One message contains the other (or the static one's first sentence): on overlapping
+/// ranges that is enough.
+fn similar_messages(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
+    existing.message.contains(candidate.message.trim())
+        || candidate
+            .message
+            .contains(existing.message.split(". ").next().unwrap_or(""))
+}
+
+/// The same problem wherever it is reported: the shared text is long enough to name it
+/// (a short venv message such as `ValueError: 1` is only merged when the ranges overlap).
+fn same_problem(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
+    const NAMES_A_PROBLEM: usize = 24;
+    let venv = candidate.message.trim();
+    let first_sentence = existing.message.split(". ").next().unwrap_or("").trim();
+    (venv.len() >= NAMES_A_PROBLEM && existing.message.contains(venv))
+        || (first_sentence.len() >= NAMES_A_PROBLEM && venv.contains(first_sentence))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::DiagnosticCode;
+
+    fn diagnostic(source: DiagnosticSource, start: usize, message: &str) -> Diagnostic {
+        Diagnostic::new(
+            source,
+            Severity::Error,
+            DiagnosticCode::Venv("x".into()),
+            TextRange::new(start, start + 5),
+            message,
+        )
+    }
+
+    #[test]
+    fn a_venv_twin_on_another_line_is_merged_by_what_it_says() {
+        let cd2 = diagnostic(
+            DiagnosticSource::Planai,
+            300,
+            "A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation.",
+        );
+        let twin = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation; see https://errors.pydantic.dev",
+        );
+        assert!(duplicates_static(&twin, std::slice::from_ref(&cd2)));
+        // A short message elsewhere is not taken for the same problem.
+        let short = diagnostic(DiagnosticSource::PlanaiVenv, 10, "ValueError: 50");
+        assert!(!duplicates_static(&short, std::slice::from_ref(&cd2)));
+        let other = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "A non-annotated attribute was detected: `retries = 3`.",
+        );
+        assert!(!duplicates_static(&other, &[cd2]));
+    }
+
+    fn facts(text: &str) -> PlanaiFacts {
+        let tree = crate::syntax::parse(text).unwrap();
+        PlanaiFacts::of(&FileSummary::build(&tree, text), text)
+    }
+
+    fn lines(text: &str, facts: &PlanaiFacts) -> Vec<String> {
+        facts
+            .planai_imports
+            .iter()
+            .map(|r| text[r.start()..r.end()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn planai_imports_are_facts_of_the_summary() {
+        let text = "import os\nfrom planai import Task  # é\nimport planai.utils as u\nfrom planaix import y\nx = 'planai'\n\ndef f():\n    from planai.testing import MockLLM\n    import planaix\n\nclass C:\n    def m(self):\n        import planai\n";
+        let found = facts(text);
+        assert!(found.imports_planai);
+        assert_eq!(
+            lines(text, &found),
+            vec![
+                "from planai import Task  # é",
+                "import planai.utils as u",
+                "from planai.testing import MockLLM",
+                "import planai",
+            ]
+        );
+        let plain = facts("import os\nx = 'planai'\n");
+        assert!(!plain.imports_planai);
+        assert!(plain.mentions_planai);
+        assert!(!facts("import os\n").mentions_planai);
+        assert!(plain.planai_imports.is_empty());
+        assert!(!facts("").imports_planai);
+    }
+
+    #[test]
+    fn finds_tool_decorated_functions() {
+        let text = "from planai import tool\n\n@tool(name='x')\ndef search(q: str) -> str:\n    return q\n\n@other\ndef nope():\n    pass\n\n@llm_interface.tool()\ndef fetch(url: str) -> str:\n    return url\n\n@tool\ndef bare():\n    pass\n";
+        let found = facts(text);
+        let names: Vec<&str> = found.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["search", "fetch", "bare"]);
+        let search = &found.tools[0];
+        assert_eq!(
+            &text[search.name_range.start()..search.name_range.end()],
+            "search"
+        );
+    }
+
+    #[test]
+    fn every_path_gives_what_a_batch_check_gives() {
+        let path = Path::new("/w/m.py");
+        let host = RwLock::new(AnalysisHost::new());
+        let texts = [
+            "from planai import Task\n\nclass A(Task):\n    x: int\n",
+            "from planai import Task\n\nclass A(Task):\n    x: int = 1\n",
+            "from planai import Task\n\nclass A(Task:\n    x: int = 1\n",
+            "from planai import Task\n\nclass A(Task):\n    x = 1\n",
+        ];
+        let mut reusable = Reusable::default();
+        for (i, text) in texts.iter().enumerate() {
+            let text: Arc<str> = Arc::from(*text);
+            let checked = check_document(
+                &host,
+                Source {
+                    path,
+                    text: text.clone(),
+                    tree: None,
+                    tree_is_current: false,
+                    edit: None,
+                    trigger: if i == 0 {
+                        Trigger::Opened
+                    } else {
+                        Trigger::Edited
+                    },
+                },
+                reusable,
+                &Sequential,
+            );
+            let mut fresh = AnalysisHost::new();
+            let batch = check_files(&mut fresh, vec![(path.to_path_buf(), text.clone())]);
+            assert_eq!(checked.diagnostics, batch[0].diagnostics, "{text}");
+            assert!(checked.facts.imports_planai);
+            reusable = checked.reusable;
+        }
+    }
+}
