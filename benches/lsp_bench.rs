@@ -21,7 +21,9 @@
 //!
 //! Environment: `PLANAI_LSP_BIN` (binary), `PLANAI_BENCH_SIZES` (default `600,6000,60000`),
 //! `PLANAI_BENCH_EDITS` (default 51), `PLANAI_BENCH_DOCS` (default 100),
-//! `PLANAI_BENCH_STDERR=1` (show the server's log). Only std and serde_json are used.
+//! `PLANAI_BENCH_WIRED_PAIRS` (default 400; 0 skips the wired module),
+//! `PLANAI_BENCH_WIRED_ONLY` (only the wired edits whose name contains it),
+//! `PLANAI_BENCH_RUFF` (ruff binary), `PLANAI_BENCH_STDERR=1` (show the server's log). Only std and serde_json are used.
 
 #[path = "support/lsp_stdio.rs"]
 mod lsp_stdio;
@@ -233,7 +235,11 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         open_ratio.map_or("-".into(), |r| format!("{r:.1}×"))
     );
     let mut versions = vec![1i64; servers.len()];
+    let only = env_or("PLANAI_BENCH_WIRED_ONLY", "");
     for (name, (line, col), texts) in kinds {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); servers.len()];
         for k in 0..edits * 2 {
             let new = texts[k % 2];

@@ -128,3 +128,69 @@ fn keystrokes_in_a_module_with_mistakes_match_a_full_reparse() {
     let initial = fresh_diagnostics(Path::new("/ws/module.py"), FAULTY);
     assert!(initial.len() >= 3, "{initial:?}");
 }
+
+/// Keystrokes that stay in one definition reuse that statement's previous tree (incremental
+/// reparse); the tree must equal the one a full parse builds for that statement.
+#[test]
+fn keystrokes_in_one_definition_reparse_it_like_a_full_parse() {
+    let mut text = planai_lsp::testing::generate_wired_module(30);
+    let tree = parse(&text).unwrap();
+    let mut index = StatementIndex::new(
+        Arc::from(text.as_str()),
+        &tree,
+        syntax_diagnostics(&tree, &text),
+    );
+    let mut parser = new_parser();
+    let mut random = Random(0x5eed);
+    let snippets = [
+        "x",
+        "1",
+        " ",
+        "_",
+        "w",
+        "()",
+        "\n    y = 2",
+        ", num_retries=3",
+    ];
+    let mut incremental = 0;
+    for step in 0..300 {
+        // An edit somewhere inside `build()`'s body.
+        let start = text.find("def build():").unwrap();
+        let end = text[start..]
+            .find("\n\n\n")
+            .map_or(text.len(), |e| start + e);
+        let body_start = start + text[start..].find('\n').unwrap() + 1;
+        let mut at = body_start + random.below(end - body_start);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.insert_str(at, snippets[random.below(snippets.len())]);
+        let Some(change) = index.as_ref().and_then(|i| i.reparse(&mut parser, &text)) else {
+            // Not a statement-level edit (it broke the syntax): start over from a full parse.
+            text = planai_lsp::testing::generate_wired_module(30);
+            let tree = parse(&text).unwrap();
+            index = StatementIndex::new(Arc::from(text.as_str()), &tree, Vec::new());
+            continue;
+        };
+        let full = parse(&text).unwrap();
+        let mut cursor = full.root_node().walk();
+        let expected = full
+            .root_node()
+            .children(&mut cursor)
+            .find(|n| n.start_byte() == change.definition().start_byte())
+            .expect("the definition in the full parse");
+        assert_eq!(
+            change.definition().to_sexp(),
+            expected.to_sexp(),
+            "step {step}"
+        );
+        assert_eq!(
+            change.definition().end_byte(),
+            expected.end_byte(),
+            "step {step}"
+        );
+        incremental += 1;
+        index = Some(index.unwrap().apply(Arc::from(text.as_str()), &change));
+    }
+    assert!(incremental > 100, "{incremental} statement-level edits");
+}

@@ -83,6 +83,36 @@ fn model_class<'h>(ctx: &mut Ctx<'h>, path: &Arc<Path>, unit: Unit) -> Option<Mo
     })
 }
 
+/// Which PlanAI bases a class derives from, and whether its MRO is complete: asked of every
+/// worker of a graph builder and every call a Task check looks at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClassKind {
+    pub mro_complete: bool,
+    pub worker: bool,
+    pub joined: bool,
+    pub merged: bool,
+    pub llm: bool,
+    pub base_llm: bool,
+}
+
+/// The `ClassKind` of `cls`, memoised across edits (`analysis::memo`).
+pub(crate) fn class_kind(ctx: &mut Ctx, cls: &ClassRef) -> ClassKind {
+    let key = super::memo::FactKey {
+        fact: super::memo::Fact::ClassKind,
+        class: cls.clone(),
+        call_file: None,
+        call_text: 0,
+    };
+    super::memo::memo(ctx, key, |ctx| ClassKind {
+        mro_complete: ctx.mro(cls).complete,
+        worker: ctx.derives_from_builtin(cls, "TaskWorker"),
+        joined: ctx.derives_from_builtin(cls, "JoinedTaskWorker"),
+        merged: ctx.derives_from_builtin(cls, "MergedTaskWorker"),
+        llm: ctx.derives_from_builtin(cls, "LLMTaskWorker"),
+        base_llm: ctx.derives_from_builtin(cls, "BaseLLMTaskWorker"),
+    })
+}
+
 /// Whether an annotation is `ClassVar[...]` (also as a string): pydantic's class variables,
 /// which are not fields.
 pub(crate) fn is_classvar(ann: &super::summary::Expr) -> bool {

@@ -205,7 +205,7 @@ pub(super) fn task_call_fails(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> bool 
 /// IN2/IN3/IN4 for a call of a plain Task model.
 pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diagnostic> {
     let cls = ctx.resolve_class(path, &c.func)?;
-    if ctx.derives_from_builtin(&cls, "TaskWorker") {
+    if super::class_kind(ctx, &cls).worker {
         return None;
     }
     let fields = plain_task_fields(ctx, &cls)?;

@@ -126,15 +126,7 @@ where
 
     /// What the graph checks ask of a class again and again, memoised per class.
     pub(super) fn class_kind(&mut self, cls: &ClassRef) -> ClassKind {
-        let key = self.fact_key(Fact::ClassKind, cls, None);
-        memo::memo(self.ctx, key, |ctx| ClassKind {
-            mro_complete: ctx.mro(cls).complete,
-            worker: ctx.derives_from_builtin(cls, "TaskWorker"),
-            joined: ctx.derives_from_builtin(cls, "JoinedTaskWorker"),
-            merged: ctx.derives_from_builtin(cls, "MergedTaskWorker"),
-            llm: ctx.derives_from_builtin(cls, "LLMTaskWorker"),
-            base_llm: ctx.derives_from_builtin(cls, "BaseLLMTaskWorker"),
-        })
+        super::super::class_kind(self.ctx, cls)
     }
 }
 
@@ -146,17 +138,6 @@ pub(super) struct WorkerFacts {
     pub(super) clean: bool,
     pub(super) consumed: ConsumedTypes,
     pub(super) outputs: OutputTypes,
-}
-
-/// Where a class derives from, for the graph checks.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct ClassKind {
-    pub(super) mro_complete: bool,
-    pub(super) worker: bool,
-    pub(super) joined: bool,
-    pub(super) merged: bool,
-    pub(super) llm: bool,
-    pub(super) base_llm: bool,
 }
 
 /// A published task type, where it is published (file, index of the class whose method

@@ -14,6 +14,7 @@ mod interpret;
 mod run;
 mod wiring;
 
+use super::ClassKind;
 use crate::analysis::{FxMap, FxSet};
 use facts::WorkerFacts;
 use std::path::Path;
