@@ -7,7 +7,7 @@ impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
 where
     'h: 'a,
 {
-    pub(super) fn consumed(&mut self, w: usize) -> ConsumedTypes {
+    pub(super) fn consumed(&mut self, w: WorkerId) -> ConsumedTypes {
         if w == INITIAL {
             return ConsumedTypes::Unknown;
         }
@@ -60,7 +60,7 @@ where
         }
     }
 
-    pub(super) fn outputs(&mut self, w: usize) -> OutputTypes {
+    pub(super) fn outputs(&mut self, w: WorkerId) -> OutputTypes {
         if w == INITIAL {
             return OutputTypes::Unknown;
         }
@@ -89,7 +89,7 @@ where
     #[allow(clippy::type_complexity)]
     pub(super) fn published_types(
         &mut self,
-        w: usize,
+        w: WorkerId,
         cls: &ClassRef,
     ) -> Option<Vec<(ClassRef, Option<(Arc<Path>, TextRange)>, bool)>> {
         let call = self.workers[w].call;

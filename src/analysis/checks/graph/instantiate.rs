@@ -34,7 +34,7 @@ where
                 return Val::Unknown;
             }
             self.graphs.push(GraphState::default());
-            return Val::Graph(self.graphs.len() - 1);
+            return Val::Graph(GraphId(self.graphs.len() - 1));
         }
         let kind = self.class_kind(&cls);
         if !kind.worker {
@@ -135,7 +135,7 @@ where
             None => "SubGraphWorker".to_string(),
         };
         if let Some(g) = graph.filter(|g| !self.graphs[*g].imprecise && !title.is_empty()) {
-            let entries: Vec<usize> = self.graphs[g]
+            let entries: Vec<WorkerId> = self.graphs[g]
                 .edges
                 .iter()
                 .filter(|(a, _, _)| *a == INITIAL)

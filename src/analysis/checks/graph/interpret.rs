@@ -386,7 +386,7 @@ where
     /// `e` (evaluated to `v`) used as a worker of graph `g`: the worker, or, for a value we
     /// cannot see (`create_search_fetch_worker(...)`, a parameter), an opaque worker that
     /// keeps the graph's shape visible. The graph becomes imprecise either way.
-    pub(super) fn worker_arg(&mut self, g: usize, e: &'a Expr, v: Val) -> Option<usize> {
+    pub(super) fn worker_arg(&mut self, g: GraphId, e: &'a Expr, v: Val) -> Option<WorkerId> {
         match v {
             Val::Worker(w) => Some(w),
             Val::Unknown
@@ -411,7 +411,7 @@ where
                     opaque: true,
                     facts: None,
                 });
-                let w = self.workers.len() - 1;
+                let w = WorkerId(self.workers.len() - 1);
                 if let Expr::Name { id, .. } = e {
                     self.env.insert(id.to_string(), Val::Worker(w));
                 }
@@ -425,7 +425,7 @@ where
         }
     }
 
-    pub(super) fn is_opaque(&self, w: usize) -> bool {
+    pub(super) fn is_opaque(&self, w: WorkerId) -> bool {
         w != INITIAL && self.workers[w].opaque
     }
 
@@ -438,7 +438,7 @@ where
         }
     }
 
-    pub(super) fn display_of(&self, w: usize) -> String {
+    pub(super) fn display_of(&self, w: WorkerId) -> String {
         if w == INITIAL {
             return "InitialTaskWorker".into();
         }
@@ -465,6 +465,6 @@ where
             opaque: false,
             facts: None,
         });
-        Val::Worker(self.workers.len() - 1)
+        Val::Worker(WorkerId(self.workers.len() - 1))
     }
 }

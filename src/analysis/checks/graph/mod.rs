@@ -37,7 +37,45 @@ use crate::analysis::GraphEdge;
 use crate::diagnostics::{Code, Diagnostic, TextRange};
 
 /// The implicit `InitialTaskWorker` of every graph.
-const INITIAL: usize = usize::MAX;
+const INITIAL: WorkerId = WorkerId(usize::MAX);
+
+/// No worker: the missing side of a sink's related information.
+const NO_WORKER: WorkerId = WorkerId(usize::MAX - 1);
+
+/// A worker the interpreted code created (an index into `Flow::workers`; `INITIAL` is the
+/// graph's implicit `InitialTaskWorker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct WorkerId(usize);
+
+/// A graph the interpreted code created (an index into `Flow::graphs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct GraphId(usize);
+
+impl<'a> std::ops::Index<WorkerId> for Vec<WorkerInst<'a>> {
+    type Output = WorkerInst<'a>;
+    fn index(&self, w: WorkerId) -> &WorkerInst<'a> {
+        &self[w.0]
+    }
+}
+
+impl std::ops::IndexMut<WorkerId> for Vec<WorkerInst<'_>> {
+    fn index_mut(&mut self, w: WorkerId) -> &mut Self::Output {
+        &mut self[w.0]
+    }
+}
+
+impl std::ops::Index<GraphId> for Vec<GraphState> {
+    type Output = GraphState;
+    fn index(&self, g: GraphId) -> &GraphState {
+        &self[g.0]
+    }
+}
+
+impl std::ops::IndexMut<GraphId> for Vec<GraphState> {
+    fn index_mut(&mut self, g: GraphId) -> &mut GraphState {
+        &mut self[g.0]
+    }
+}
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let mut edges = Vec::new();
@@ -232,8 +270,8 @@ fn function_locals(f: &FunctionSummary) -> FxSet<String> {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Val {
-    Graph(usize),
-    Worker(usize),
+    Graph(GraphId),
+    Worker(WorkerId),
     Class(ClassRef),
     SubGraphFactory,
     NoneLit,
@@ -250,11 +288,11 @@ struct WorkerInst<'a> {
     /// Shown in messages when the class is unknown.
     display: String,
     /// The graph the worker was last added to.
-    graph: Option<usize>,
+    graph: Option<GraphId>,
     /// Stored somewhere we do not follow (a container, an attribute, a function argument).
     escaped: bool,
     /// For `SubGraphWorker(...)`: the entry worker, whose consumed types it takes.
-    subgraph_entry: Option<usize>,
+    subgraph_entry: Option<WorkerId>,
     /// A value we cannot see used as a worker (e.g. the result of a factory from another
     /// module): kept as a node so the edges around it are still drawn; never checked.
     opaque: bool,
@@ -264,17 +302,17 @@ struct WorkerInst<'a> {
 
 #[derive(Default)]
 struct GraphState {
-    workers: Vec<usize>,
+    workers: Vec<WorkerId>,
     /// Where each worker of `workers` was added (also the membership test: a graph builder
     /// asks it for every edge).
-    add_sites: FxMap<usize, TextRange>,
+    add_sites: FxMap<WorkerId, TextRange>,
     /// `(upstream, downstream)` of every edge of `edges`.
-    edge_set: FxSet<(usize, usize)>,
+    edge_set: FxSet<(WorkerId, WorkerId)>,
     /// `(upstream, downstream, task type)`; the type is `None` when it is unknown.
-    edges: Vec<(usize, usize, Option<ClassRef>)>,
-    sinks: Vec<(usize, ClassRef)>,
+    edges: Vec<(WorkerId, WorkerId, Option<ClassRef>)>,
+    sinks: Vec<(WorkerId, ClassRef)>,
     /// The worker of the last `set_exit` (a SubGraphWorker adds a sink to it).
-    exit: Option<usize>,
+    exit: Option<WorkerId>,
     /// Touched by code we do not model.
     imprecise: bool,
 }

@@ -8,7 +8,7 @@ where
     'h: 'a,
 {
     /// `run`/`execute`: entries (GC3), initial task types (EX1), then consumers (RT3/RT4).
-    pub(super) fn run(&mut self, g: usize, initial: &'a Expr, precise: bool) {
+    pub(super) fn run(&mut self, g: GraphId, initial: &'a Expr, precise: bool) {
         let pairs: Vec<&'a Expr> = match initial {
             Expr::List { elts, .. } | Expr::Tuple { elts, .. } => elts.iter().collect(),
             Expr::Comprehension { elt, .. } => vec![&**elt],
@@ -87,7 +87,7 @@ where
                                     names.join(", ")
                                 ),
                             );
-                            d = self.with_edge_related(d, usize::MAX - 1, w);
+                            d = self.with_edge_related(d, NO_WORKER, w);
                             self.out.push(d);
                         }
                     }
@@ -106,7 +106,7 @@ where
 
     /// EX2: `MergedTaskWorker._validate_post_register` at `execute`: every merged type must
     /// be an output type of some direct upstream worker.
-    pub(super) fn merged_checks(&mut self, g: usize) {
+    pub(super) fn merged_checks(&mut self, g: GraphId) {
         let workers = self.graphs[g].workers.clone();
         for w in workers {
             let Some(cls) = self.workers[w].class.clone() else {
@@ -129,7 +129,7 @@ where
                 },
                 _ => continue,
             };
-            let ups: Vec<usize> = self.graphs[g]
+            let ups: Vec<WorkerId> = self.graphs[g]
                 .edges
                 .iter()
                 .filter(|(a, b, _)| *b == w && *a != INITIAL)
@@ -168,12 +168,12 @@ where
     }
 
     /// RT3/RT4 for every reachable worker whose published types are known.
-    pub(super) fn consumer_checks(&mut self, g: usize) {
+    pub(super) fn consumer_checks(&mut self, g: GraphId) {
         let workers = self.graphs[g].workers.clone();
         // One pass over the edges, not one per worker: a builder may wire hundreds.
-        let mut reachable: FxSet<usize> = FxSet::default();
-        let mut untyped: FxSet<usize> = FxSet::default();
-        let mut consumers: FxMap<(usize, &ClassRef), usize> = FxMap::default();
+        let mut reachable: FxSet<WorkerId> = FxSet::default();
+        let mut untyped: FxSet<WorkerId> = FxSet::default();
+        let mut consumers: FxMap<(WorkerId, &ClassRef), usize> = FxMap::default();
         let graph = &self.graphs[g];
         for (a, b, t) in &graph.edges {
             reachable.insert(*b);
@@ -187,7 +187,7 @@ where
         for (a, t) in &graph.sinks {
             *consumers.entry((*a, t)).or_default() += 1;
         }
-        let consumers: FxMap<(usize, ClassRef), usize> = consumers
+        let consumers: FxMap<(WorkerId, ClassRef), usize> = consumers
             .into_iter()
             .map(|((a, t), n)| ((a, t.clone()), n))
             .collect();

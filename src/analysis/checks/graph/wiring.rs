@@ -7,7 +7,7 @@ impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
 where
     'h: 'a,
 {
-    pub(super) fn touch(&mut self, g: usize) -> bool {
+    pub(super) fn touch(&mut self, g: GraphId) -> bool {
         let precise = !self.graphs[g].imprecise;
         if self.cond_depth > 0 {
             self.graphs[g].imprecise = true;
@@ -15,7 +15,7 @@ where
         precise
     }
 
-    pub(super) fn graph_method(&mut self, g: usize, name: &str, c: &'a CallExpr) -> Val {
+    pub(super) fn graph_method(&mut self, g: GraphId, name: &str, c: &'a CallExpr) -> Val {
         match name {
             "add_worker" | "add_workers" => {
                 let precise = self.touch(g);
@@ -157,7 +157,7 @@ where
         }
     }
 
-    pub(super) fn worker_method(&mut self, w: usize, name: &str, c: &'a CallExpr) -> Val {
+    pub(super) fn worker_method(&mut self, w: WorkerId, name: &str, c: &'a CallExpr) -> Val {
         match name {
             "next" | "sink" => {
                 let arg = c.arg(
@@ -225,7 +225,7 @@ where
         }
     }
 
-    pub(super) fn add_worker(&mut self, g: usize, w: usize, range: TextRange, precise: bool) {
+    pub(super) fn add_worker(&mut self, g: GraphId, w: WorkerId, range: TextRange, precise: bool) {
         if self.graphs[g].add_sites.contains_key(&w) {
             if precise {
                 let mut d = error(
@@ -252,15 +252,15 @@ where
         self.workers[w].graph = Some(g);
     }
 
-    pub(super) fn is_added(&self, g: usize, w: usize) -> bool {
+    pub(super) fn is_added(&self, g: GraphId, w: WorkerId) -> bool {
         w == INITIAL || self.graphs[g].add_sites.contains_key(&w)
     }
 
     pub(super) fn dependency(
         &mut self,
-        g: usize,
-        u: usize,
-        d: usize,
+        g: GraphId,
+        u: WorkerId,
+        d: WorkerId,
         range: TextRange,
         precise: bool,
     ) {
@@ -370,16 +370,16 @@ where
     pub(super) fn with_edge_related(
         &mut self,
         mut diag: Diagnostic,
-        u: usize,
-        d: usize,
+        u: WorkerId,
+        d: WorkerId,
     ) -> Diagnostic {
-        if let Some(cls) = self.workers.get(u).and_then(|w| w.class.clone()) {
+        if let Some(cls) = self.workers.get(u.0).and_then(|w| w.class.clone()) {
             if let Some((p, decl)) = consumed::class_attr_decl(self.ctx, &cls, "output_types") {
                 let msg = format!("{}'s output_types", self.display_of(u));
                 diag = diag.with_related(related(&self.path, &p, decl.name_range, msg));
             }
         }
-        if let Some(cls) = self.workers.get(d).and_then(|w| w.class.clone()) {
+        if let Some(cls) = self.workers.get(d.0).and_then(|w| w.class.clone()) {
             let llm_input = consumed::class_attr_decl(self.ctx, &cls, "llm_input_type");
             if let Some((p, decl)) = llm_input {
                 let msg = format!("{}'s llm_input_type", self.display_of(d));
@@ -398,7 +398,7 @@ where
     }
 
     /// GC9: `JoinedTaskWorker._validate_connection`, against the edges that exist now.
-    pub(super) fn join_check(&mut self, g: usize, d: usize, range: TextRange) {
+    pub(super) fn join_check(&mut self, g: GraphId, d: WorkerId, range: TextRange) {
         let Some(cls) = self.workers[d].class.clone() else {
             return;
         };
@@ -446,7 +446,7 @@ where
             return;
         }
         // DFS over the upstream edges, exactly as PlanAI does.
-        let mut visited: Vec<usize> = Vec::new();
+        let mut visited: Vec<WorkerId> = Vec::new();
         let mut unknown = false;
         let found = self.dfs(g, d, &jt, &mut visited, &mut unknown);
         if unknown {
@@ -477,10 +477,10 @@ where
 
     pub(super) fn dfs(
         &mut self,
-        g: usize,
-        w: usize,
+        g: GraphId,
+        w: WorkerId,
         target: &ClassRef,
-        visited: &mut Vec<usize>,
+        visited: &mut Vec<WorkerId>,
         unknown: &mut bool,
     ) -> bool {
         let is_instance = if w == INITIAL {
@@ -498,7 +498,7 @@ where
             return true;
         }
         visited.push(w);
-        let ups: Vec<usize> = self.graphs[g]
+        let ups: Vec<WorkerId> = self.graphs[g]
             .edges
             .iter()
             .filter(|(_, b, _)| *b == w)
@@ -512,7 +512,7 @@ where
         false
     }
 
-    pub(super) fn entry(&mut self, g: usize, w: usize, range: TextRange, precise: bool) {
+    pub(super) fn entry(&mut self, g: GraphId, w: WorkerId, range: TextRange, precise: bool) {
         if !self.is_added(g, w) {
             if precise {
                 self.out.push(error(
@@ -536,8 +536,8 @@ where
 
     pub(super) fn sink(
         &mut self,
-        g: usize,
-        w: usize,
+        g: GraphId,
+        w: WorkerId,
         t: &'a Expr,
         range: TextRange,
         precise: bool,
@@ -559,7 +559,7 @@ where
                         ot.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                     ),
                 );
-                d = self.with_edge_related(d, w, usize::MAX - 1);
+                d = self.with_edge_related(d, w, NO_WORKER);
                 self.out.push(d);
                 self.graphs[g].imprecise = true;
                 return;
