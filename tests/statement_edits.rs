@@ -26,6 +26,7 @@ fn run(initial: &str, seed: u64, steps: usize) -> usize {
     let mut text = initial.to_string();
     let mut host = AnalysisHost::new();
     host.set_roots(vec![PathBuf::from("/ws")]);
+    host.keep_facts_from_file_size(0);
     let tree = parse(&text).unwrap();
     host.set_file(path.clone(), Arc::from(text.as_str()), Some(&tree));
     let mut index = StatementIndex::new(

@@ -569,6 +569,7 @@ mod tests {
         ];
         let mut host = AnalysisHost::new();
         host.set_roots(vec![PathBuf::from("/ws")]);
+        host.keep_facts_from_file_size(0);
         for (path, text) in &files {
             host.set_file(path.clone(), Arc::from(text.as_str()), None);
         }
@@ -652,6 +653,7 @@ mod tests {
         let path = PathBuf::from("/ws/wired.py");
         let mut text = crate::testing::generate_wired_module(40);
         let mut host = AnalysisHost::new();
+        host.keep_facts_from_file_size(0);
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         assert_eq!(host.file_diagnostics(&path), Vec::new());
         let derived_at_open = host.facts_derived();
@@ -683,6 +685,28 @@ mod tests {
         );
         let codes: Vec<&str> = got.iter().map(|d| d.code.as_str()).collect();
         assert!(codes.contains(&"GC7"), "{codes:?}");
+    }
+
+    /// Facts of small modules are not kept (memory for many open files); a large builder's are.
+    #[test]
+    fn facts_are_kept_for_large_modules_only() {
+        let mut host = AnalysisHost::new();
+        let small = PathBuf::from("/ws/small.py");
+        host.set_file(
+            small.clone(),
+            Arc::from(crate::testing::generate_wired_module(10).as_str()),
+            None,
+        );
+        host.file_diagnostics(&small);
+        assert_eq!(host.facts_derived(), 0);
+        let large = PathBuf::from("/ws/large.py");
+        host.set_file(
+            large.clone(),
+            Arc::from(crate::testing::generate_wired_module(200).as_str()),
+            None,
+        );
+        host.file_diagnostics(&large);
+        assert!(host.facts_derived() >= 400, "{}", host.facts_derived());
     }
 
     #[test]

@@ -78,6 +78,11 @@ struct Entry {
     value: Box<dyn Any + Send + Sync>,
 }
 
+/// Facts about classes of smaller files are not kept: deriving them again is cheap there, and
+/// a hundred open 600-line modules would otherwise hold megabytes of facts. A graph builder
+/// that wires hundreds of workers lives in (or imports from) files well above this.
+const MIN_FILE_BYTES: usize = 32 * 1024;
+
 /// Entries above this are dropped all at once (the cache refills from the next analysis).
 const MAX_ENTRIES: usize = 50_000;
 
@@ -134,6 +139,17 @@ pub fn text_hash(text: &str) -> u64 {
     h.finish()
 }
 
+/// Whether facts about `key`'s class are kept (see `MIN_FILE_BYTES`).
+pub(crate) fn worthwhile(ctx: &Ctx<'_>, key: &FactKey) -> bool {
+    match &key.class {
+        ClassRef::User(path, _) => {
+            let min = ctx.host.fact_min_file_bytes.unwrap_or(MIN_FILE_BYTES);
+            ctx.host_file(path).is_some_and(|f| f.text.len() >= min)
+        }
+        ClassRef::Builtin(_) => false,
+    }
+}
+
 /// `compute(ctx)`, or the value memoised under `key` when what it read is unchanged.
 pub(crate) fn memo<'h, T>(
     ctx: &mut Ctx<'h>,
@@ -143,6 +159,9 @@ pub(crate) fn memo<'h, T>(
 where
     T: Clone + Send + Sync + 'static,
 {
+    if !worthwhile(ctx, &key) {
+        return compute(ctx);
+    }
     if let Some(value) = lookup(ctx, &key) {
         return value;
     }

@@ -159,6 +159,8 @@ pub struct AnalysisHost {
     diagnostics_cache: Arc<incremental::DiagnosticsCache>,
     /// Per-worker facts, shared by all clones (see `memo`).
     fact_cache: Arc<memo::FactCache>,
+    /// Facts are kept for classes of files at least this long (`None`: `memo`'s default).
+    fact_min_file_bytes: Option<usize>,
 }
 
 impl AnalysisHost {
@@ -369,6 +371,12 @@ impl AnalysisHost {
         self.modules = Arc::new(modules);
         self.module_names = Arc::new(module_names);
         self.structure_changed();
+    }
+
+    /// Keeps per-worker facts for classes of files of at least `bytes` (tests use 0, so small
+    /// modules exercise the memo too).
+    pub fn keep_facts_from_file_size(&mut self, bytes: usize) {
+        self.fact_min_file_bytes = Some(bytes);
     }
 
     /// How many per-worker facts were derived rather than reused so far (see `memo`).

@@ -49,12 +49,16 @@ where
         // One memoised lookup per instantiation: a builder that wires every worker is
         // re-run whenever any worker changes, and most of its workers have not.
         let key = self.fact_key(Fact::Worker, &cls, Some((&self.path, c)));
-        let facts = match memo::lookup::<Arc<WorkerFacts>>(self.ctx, &key) {
+        let keep = memo::worthwhile(self.ctx, &key);
+        let cached = keep
+            .then(|| memo::lookup::<Arc<WorkerFacts>>(self.ctx, &key))
+            .flatten();
+        let facts = match cached {
             // Diagnostics carry positions, which facts never do: only a clean result is reused.
             Some(facts) if facts.clean => facts,
             _ => {
                 let errors_before = self.out.len();
-                let outer = self.ctx.begin_query();
+                let outer = keep.then(|| self.ctx.begin_query());
                 if kind.mro_complete {
                     self.instantiation_checks(&cls, c);
                 }
@@ -67,7 +71,9 @@ where
                     consumed: consumed_types(self.ctx, spec),
                     outputs: output_types(self.ctx, spec),
                 });
-                memo::store(self.ctx, key, outer, &facts);
+                if let Some(outer) = outer {
+                    memo::store(self.ctx, key, outer, &facts);
+                }
                 if self.out[errors_before..]
                     .iter()
                     .any(|d| d.code.as_str().starts_with("IN"))
