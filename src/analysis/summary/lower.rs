@@ -229,168 +229,11 @@ impl<'s, 'p> Builder<'s, 'p> {
             "class_definition" | "function_definition" => {
                 self.definition(n, Vec::new(), scope, cond, out)
             }
-            "if_statement" => {
-                let mut header = Vec::new();
-                let mut main_guard = false;
-                if let Some(c) = n.child_by_field_name("condition") {
-                    let t = self.text(c);
-                    main_guard = module
-                        && t.contains("__name__")
-                        && t.contains("__main__")
-                        && !t.contains("!=");
-                    header.push(self.expr(c, 0));
-                }
-                let mut bodies = vec![self.body_of(n, "consequence", scope, !main_guard || cond)];
-                for alt in named_children(n) {
-                    match alt.kind() {
-                        "elif_clause" => {
-                            if let Some(c) = alt.child_by_field_name("condition") {
-                                header.push(self.expr(c, 0));
-                            }
-                            bodies.push(self.body_of(alt, "consequence", scope, true));
-                        }
-                        "else_clause" => bodies.push(self.body_of(alt, "body", scope, true)),
-                        _ => {}
-                    }
-                }
-                out.push(Stmt::Block {
-                    kind: if main_guard {
-                        BlockKind::MainGuard
-                    } else {
-                        BlockKind::If
-                    },
-                    header: tight(header),
-                    bound: Vec::new(),
-                    bodies: tight(bodies),
-                });
-            }
-            "for_statement" | "while_statement" => {
-                let mut header = Vec::new();
-                let mut bound = Vec::new();
-                if let Some(l) = n.child_by_field_name("left") {
-                    bound = self.names_in_target(l);
-                    if module {
-                        for b in &bound {
-                            self.bind(b, BindingKind::Value, n.start_byte(), true);
-                        }
-                    }
-                }
-                for f in ["right", "condition"] {
-                    if let Some(c) = n.child_by_field_name(f) {
-                        header.push(self.expr(c, 0));
-                    }
-                }
-                let mut bodies = vec![self.body_of(n, "body", scope, true)];
-                if let Some(alt) = n.child_by_field_name("alternative") {
-                    bodies.push(self.body_of(alt, "body", scope, true));
-                }
-                out.push(Stmt::Block {
-                    kind: BlockKind::Loop,
-                    header: tight(header),
-                    bound,
-                    bodies: tight(bodies),
-                });
-            }
-            "try_statement" => {
-                let mut bodies = vec![self.body_of(n, "body", scope, cond)];
-                let mut bound = Vec::new();
-                for c in named_children(n) {
-                    match c.kind() {
-                        "except_clause" | "except_group_clause" => {
-                            for e in named_children(c) {
-                                if e.kind() == "as_pattern" {
-                                    if let Some(a) = e.child_by_field_name("alias") {
-                                        bound.push(Name::from(self.text(a)));
-                                    }
-                                }
-                            }
-                            let block = named_children(c).into_iter().find(|x| x.kind() == "block");
-                            let stmts = match block {
-                                Some(b) => self.block_stmts(b, scope, true),
-                                None => Vec::new(),
-                            };
-                            bodies.push(Body {
-                                stmts,
-                                conditional: true,
-                            });
-                        }
-                        "else_clause" => bodies.push(self.body_of(c, "body", scope, true)),
-                        "finally_clause" => {
-                            let block = named_children(c).into_iter().find(|x| x.kind() == "block");
-                            let stmts = match block {
-                                Some(b) => self.block_stmts(b, scope, cond),
-                                None => Vec::new(),
-                            };
-                            bodies.push(Body {
-                                stmts,
-                                conditional: cond,
-                            });
-                        }
-                        _ => {}
-                    }
-                }
-                out.push(Stmt::Block {
-                    kind: BlockKind::Try,
-                    header: Vec::new(),
-                    bound: tight(bound),
-                    bodies: tight(bodies),
-                });
-            }
-            "with_statement" => {
-                let mut header = Vec::new();
-                let mut bound = Vec::new();
-                if let Some(wc) = named_children(n)
-                    .into_iter()
-                    .find(|c| c.kind() == "with_clause")
-                {
-                    for item in named_children(wc) {
-                        if let Some(v) = item.child_by_field_name("value") {
-                            if v.kind() == "as_pattern" {
-                                if let Some(inner) = named_children(v).first() {
-                                    header.push(self.expr(*inner, 0));
-                                }
-                                if let Some(a) = v.child_by_field_name("alias") {
-                                    bound.extend(self.names_in_target(a));
-                                }
-                            } else {
-                                header.push(self.expr(v, 0));
-                            }
-                        }
-                    }
-                }
-                if module {
-                    for b in &bound {
-                        self.bind(b, BindingKind::Value, n.start_byte(), cond);
-                    }
-                }
-                let body = self.body_of(n, "body", scope, cond);
-                out.push(Stmt::Block {
-                    kind: BlockKind::With,
-                    header: tight(header),
-                    bound: tight(bound),
-                    bodies: vec![body],
-                });
-            }
-            "match_statement" => {
-                let mut header = Vec::new();
-                if let Some(s) = n.child_by_field_name("subject") {
-                    header.push(self.expr(s, 0));
-                }
-                let mut bodies = Vec::new();
-                if let Some(b) = n.child_by_field_name("body") {
-                    for case in named_children(b) {
-                        if case.kind() == "case_clause" {
-                            bodies.push(self.body_of(case, "consequence", scope, true));
-                        }
-                    }
-                }
-                out.push(Stmt::Block {
-                    kind: BlockKind::Match,
-                    header: tight(header),
-                    bound: Vec::new(),
-                    bodies: tight(bodies),
-                });
-            }
+            "if_statement" => self.if_statement(n, scope, cond, out),
+            "for_statement" | "while_statement" => self.for_statement(n, scope, cond, out),
+            "try_statement" => self.try_statement(n, scope, cond, out),
+            "with_statement" => self.with_statement(n, scope, cond, out),
+            "match_statement" => self.match_statement(n, scope, cond, out),
             "global_statement" | "nonlocal_statement" => {
                 let names = named_children(n)
                     .into_iter()
@@ -916,81 +759,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                 id: Name::from(self.text(n)),
                 range,
             },
-            "attribute" => {
-                let obj = n.child_by_field_name("object");
-                let attr = n.child_by_field_name("attribute");
-                match (obj, attr) {
-                    (Some(o), Some(a)) => Expr::Attribute {
-                        value: Box::new(self.expr(o, d)),
-                        attr: Name::from(self.text(a)),
-                        range,
-                    },
-                    _ => Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    },
-                }
-            }
-            "call" => {
-                let func = match n.child_by_field_name("function") {
-                    Some(f) => self.expr(f, d),
-                    None => Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    },
-                };
-                let mut args = Vec::new();
-                let mut keywords = Vec::new();
-                if let Some(a) = n.child_by_field_name("arguments") {
-                    if a.kind() == "generator_expression" {
-                        args.push(self.expr(a, d));
-                    } else {
-                        for c in named_children(a) {
-                            match c.kind() {
-                                "keyword_argument" => {
-                                    let name = c.child_by_field_name("name");
-                                    let value = c.child_by_field_name("value");
-                                    if let (Some(nm), Some(v)) = (name, value) {
-                                        keywords.push(Keyword {
-                                            name: Some(Name::from(self.text(nm))),
-                                            name_range: range_of(nm),
-                                            value: self.expr(v, d),
-                                        });
-                                    }
-                                }
-                                "dictionary_splat" => {
-                                    let inner = named_children(c).first().map(|x| self.expr(*x, d));
-                                    keywords.push(Keyword {
-                                        name: None,
-                                        name_range: range_of(c),
-                                        value: inner.unwrap_or(Expr::Other {
-                                            range: range_of(c),
-                                            children: Vec::new(),
-                                        }),
-                                    });
-                                }
-                                "list_splat" => {
-                                    let inner = named_children(c).first().map(|x| self.expr(*x, d));
-                                    args.push(Expr::Starred {
-                                        value: Box::new(inner.unwrap_or(Expr::Other {
-                                            range: range_of(c),
-                                            children: Vec::new(),
-                                        })),
-                                        range: range_of(c),
-                                    });
-                                }
-                                _ => args.push(self.expr(c, d)),
-                            }
-                        }
-                    }
-                }
-                Expr::Call(Box::new(CallExpr {
-                    func,
-                    args: tight(args),
-                    keywords: tight(keywords),
-                    range,
-                }))
-            }
+            "attribute" => self.attribute_expr(n, d, range),
+            "call" => self.call_expr(n, d, range),
             "string" | "concatenated_string" => match self.string_value(n) {
                 Some(value) => Expr::Str {
                     value: Name::from(value),
@@ -1008,28 +778,7 @@ impl<'s, 'p> Builder<'s, 'p> {
                     children: Vec::new(),
                 },
             },
-            "unary_operator" => {
-                let op = n.child_by_field_name("operator").map(|o| self.text(o));
-                let arg = n.child_by_field_name("argument");
-                // The operand is lowered once: lowering it again for `Other`'s children would
-                // double the work at every level, exponential in a chain like `- - - - x`.
-                let Some(a) = arg else {
-                    return Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    };
-                };
-                match (op, self.expr(a, d)) {
-                    (Some("-"), Expr::Int { value, .. }) => Expr::Int {
-                        value: -value,
-                        range,
-                    },
-                    (_, operand) => Expr::Other {
-                        range,
-                        children: keep_other_children(vec![operand]),
-                    },
-                }
-            }
+            "unary_operator" => self.unary_operator_expr(n, d, range),
             "none" => Expr::NoneLit { range },
             "true" => Expr::Bool { value: true, range },
             "false" => Expr::Bool {
@@ -1051,43 +800,8 @@ impl<'s, 'p> Builder<'s, 'p> {
                     children: Vec::new(),
                 },
             },
-            "subscript" => {
-                let value = n.child_by_field_name("value");
-                let mut index = Vec::new();
-                let mut c = n.walk();
-                for s in n.children_by_field_name("subscript", &mut c) {
-                    index.push(self.expr(s, d));
-                }
-                match value {
-                    Some(v) => Expr::Subscript {
-                        value: Box::new(self.expr(v, d)),
-                        index: tight(index),
-                        range,
-                    },
-                    None => Expr::Other {
-                        range,
-                        children: index,
-                    },
-                }
-            }
-            "binary_operator" => {
-                let op = n.child_by_field_name("operator").map(|o| self.text(o));
-                let (l, r) = (
-                    n.child_by_field_name("left"),
-                    n.child_by_field_name("right"),
-                );
-                match (op, l, r) {
-                    (Some("|"), Some(l), Some(r)) => Expr::BitOr {
-                        left: Box::new(self.expr(l, d)),
-                        right: Box::new(self.expr(r, d)),
-                        range,
-                    },
-                    _ => Expr::Other {
-                        range,
-                        children: self.other_children(n, d),
-                    },
-                }
-            }
+            "subscript" => self.subscript_expr(n, d, range),
+            "binary_operator" => self.binary_operator_expr(n, d, range),
             "list_comprehension" | "generator_expression" => match n.child_by_field_name("body") {
                 Some(b) => Expr::Comprehension {
                     elt: Box::new(self.expr(b, d)),
@@ -1117,57 +831,381 @@ impl<'s, 'p> Builder<'s, 'p> {
                     children: Vec::new(),
                 },
             },
-            "generic_type" => {
-                let kids = named_children(n);
-                let base = kids.iter().find(|k| k.kind() != "type_parameter");
-                let params = kids.iter().find(|k| k.kind() == "type_parameter");
-                match base {
-                    Some(b) => Expr::Subscript {
-                        value: Box::new(self.expr(*b, d)),
-                        index: params
-                            .map(|p| self.children_exprs(*p, d))
-                            .unwrap_or_default(),
-                        range,
-                    },
-                    None => Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    },
-                }
-            }
-            "union_type" => {
-                let kids = named_children(n);
-                match (kids.first(), kids.get(1)) {
-                    (Some(l), Some(r)) => Expr::BitOr {
-                        left: Box::new(self.expr(*l, d)),
-                        right: Box::new(self.expr(*r, d)),
-                        range,
-                    },
-                    _ => Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    },
-                }
-            }
-            "member_type" => {
-                let kids = named_children(n);
-                match (kids.first(), kids.last()) {
-                    (Some(o), Some(a)) if kids.len() == 2 && a.kind() == "identifier" => {
-                        Expr::Attribute {
-                            value: Box::new(self.expr(*o, d)),
-                            attr: Name::from(self.text(*a)),
-                            range,
-                        }
-                    }
-                    _ => Expr::Other {
-                        range,
-                        children: Vec::new(),
-                    },
-                }
-            }
+            "generic_type" => self.generic_type_expr(n, d, range),
+            "union_type" => self.union_type_expr(n, d, range),
+            "member_type" => self.member_type_expr(n, d, range),
             _ => Expr::Other {
                 range,
                 children: self.other_children(n, d),
+            },
+        }
+    }
+
+    /// `if_statement` (see `stmt`).
+    fn if_statement(&mut self, n: Node, scope: Scope, cond: bool, out: &mut Vec<Stmt>) {
+        let module = scope == Scope::Module;
+        let mut header = Vec::new();
+        let mut main_guard = false;
+        if let Some(c) = n.child_by_field_name("condition") {
+            let t = self.text(c);
+            main_guard =
+                module && t.contains("__name__") && t.contains("__main__") && !t.contains("!=");
+            header.push(self.expr(c, 0));
+        }
+        let mut bodies = vec![self.body_of(n, "consequence", scope, !main_guard || cond)];
+        for alt in named_children(n) {
+            match alt.kind() {
+                "elif_clause" => {
+                    if let Some(c) = alt.child_by_field_name("condition") {
+                        header.push(self.expr(c, 0));
+                    }
+                    bodies.push(self.body_of(alt, "consequence", scope, true));
+                }
+                "else_clause" => bodies.push(self.body_of(alt, "body", scope, true)),
+                _ => {}
+            }
+        }
+        out.push(Stmt::Block {
+            kind: if main_guard {
+                BlockKind::MainGuard
+            } else {
+                BlockKind::If
+            },
+            header: tight(header),
+            bound: Vec::new(),
+            bodies: tight(bodies),
+        });
+    }
+
+    /// `for_statement | while_statement` (see `stmt`).
+    fn for_statement(&mut self, n: Node, scope: Scope, _cond: bool, out: &mut Vec<Stmt>) {
+        let module = scope == Scope::Module;
+        let mut header = Vec::new();
+        let mut bound = Vec::new();
+        if let Some(l) = n.child_by_field_name("left") {
+            bound = self.names_in_target(l);
+            if module {
+                for b in &bound {
+                    self.bind(b, BindingKind::Value, n.start_byte(), true);
+                }
+            }
+        }
+        for f in ["right", "condition"] {
+            if let Some(c) = n.child_by_field_name(f) {
+                header.push(self.expr(c, 0));
+            }
+        }
+        let mut bodies = vec![self.body_of(n, "body", scope, true)];
+        if let Some(alt) = n.child_by_field_name("alternative") {
+            bodies.push(self.body_of(alt, "body", scope, true));
+        }
+        out.push(Stmt::Block {
+            kind: BlockKind::Loop,
+            header: tight(header),
+            bound,
+            bodies: tight(bodies),
+        });
+    }
+
+    /// `try_statement` (see `stmt`).
+    fn try_statement(&mut self, n: Node, scope: Scope, cond: bool, out: &mut Vec<Stmt>) {
+        let mut bodies = vec![self.body_of(n, "body", scope, cond)];
+        let mut bound = Vec::new();
+        for c in named_children(n) {
+            match c.kind() {
+                "except_clause" | "except_group_clause" => {
+                    for e in named_children(c) {
+                        if e.kind() == "as_pattern" {
+                            if let Some(a) = e.child_by_field_name("alias") {
+                                bound.push(Name::from(self.text(a)));
+                            }
+                        }
+                    }
+                    let block = named_children(c).into_iter().find(|x| x.kind() == "block");
+                    let stmts = match block {
+                        Some(b) => self.block_stmts(b, scope, true),
+                        None => Vec::new(),
+                    };
+                    bodies.push(Body {
+                        stmts,
+                        conditional: true,
+                    });
+                }
+                "else_clause" => bodies.push(self.body_of(c, "body", scope, true)),
+                "finally_clause" => {
+                    let block = named_children(c).into_iter().find(|x| x.kind() == "block");
+                    let stmts = match block {
+                        Some(b) => self.block_stmts(b, scope, cond),
+                        None => Vec::new(),
+                    };
+                    bodies.push(Body {
+                        stmts,
+                        conditional: cond,
+                    });
+                }
+                _ => {}
+            }
+        }
+        out.push(Stmt::Block {
+            kind: BlockKind::Try,
+            header: Vec::new(),
+            bound: tight(bound),
+            bodies: tight(bodies),
+        });
+    }
+
+    /// `with_statement` (see `stmt`).
+    fn with_statement(&mut self, n: Node, scope: Scope, cond: bool, out: &mut Vec<Stmt>) {
+        let module = scope == Scope::Module;
+        let mut header = Vec::new();
+        let mut bound = Vec::new();
+        if let Some(wc) = named_children(n)
+            .into_iter()
+            .find(|c| c.kind() == "with_clause")
+        {
+            for item in named_children(wc) {
+                if let Some(v) = item.child_by_field_name("value") {
+                    if v.kind() == "as_pattern" {
+                        if let Some(inner) = named_children(v).first() {
+                            header.push(self.expr(*inner, 0));
+                        }
+                        if let Some(a) = v.child_by_field_name("alias") {
+                            bound.extend(self.names_in_target(a));
+                        }
+                    } else {
+                        header.push(self.expr(v, 0));
+                    }
+                }
+            }
+        }
+        if module {
+            for b in &bound {
+                self.bind(b, BindingKind::Value, n.start_byte(), cond);
+            }
+        }
+        let body = self.body_of(n, "body", scope, cond);
+        out.push(Stmt::Block {
+            kind: BlockKind::With,
+            header: tight(header),
+            bound: tight(bound),
+            bodies: vec![body],
+        });
+    }
+
+    /// `match_statement` (see `stmt`).
+    fn match_statement(&mut self, n: Node, scope: Scope, _cond: bool, out: &mut Vec<Stmt>) {
+        let mut header = Vec::new();
+        if let Some(s) = n.child_by_field_name("subject") {
+            header.push(self.expr(s, 0));
+        }
+        let mut bodies = Vec::new();
+        if let Some(b) = n.child_by_field_name("body") {
+            for case in named_children(b) {
+                if case.kind() == "case_clause" {
+                    bodies.push(self.body_of(case, "consequence", scope, true));
+                }
+            }
+        }
+        out.push(Stmt::Block {
+            kind: BlockKind::Match,
+            header: tight(header),
+            bound: Vec::new(),
+            bodies: tight(bodies),
+        });
+    }
+
+    /// `call` (see `expr`).
+    fn call_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let func = match n.child_by_field_name("function") {
+            Some(f) => self.expr(f, d),
+            None => Expr::Other {
+                range,
+                children: Vec::new(),
+            },
+        };
+        let mut args = Vec::new();
+        let mut keywords = Vec::new();
+        if let Some(a) = n.child_by_field_name("arguments") {
+            if a.kind() == "generator_expression" {
+                args.push(self.expr(a, d));
+            } else {
+                for c in named_children(a) {
+                    match c.kind() {
+                        "keyword_argument" => {
+                            let name = c.child_by_field_name("name");
+                            let value = c.child_by_field_name("value");
+                            if let (Some(nm), Some(v)) = (name, value) {
+                                keywords.push(Keyword {
+                                    name: Some(Name::from(self.text(nm))),
+                                    name_range: range_of(nm),
+                                    value: self.expr(v, d),
+                                });
+                            }
+                        }
+                        "dictionary_splat" => {
+                            let inner = named_children(c).first().map(|x| self.expr(*x, d));
+                            keywords.push(Keyword {
+                                name: None,
+                                name_range: range_of(c),
+                                value: inner.unwrap_or(Expr::Other {
+                                    range: range_of(c),
+                                    children: Vec::new(),
+                                }),
+                            });
+                        }
+                        "list_splat" => {
+                            let inner = named_children(c).first().map(|x| self.expr(*x, d));
+                            args.push(Expr::Starred {
+                                value: Box::new(inner.unwrap_or(Expr::Other {
+                                    range: range_of(c),
+                                    children: Vec::new(),
+                                })),
+                                range: range_of(c),
+                            });
+                        }
+                        _ => args.push(self.expr(c, d)),
+                    }
+                }
+            }
+        }
+        Expr::Call(Box::new(CallExpr {
+            func,
+            args: tight(args),
+            keywords: tight(keywords),
+            range,
+        }))
+    }
+
+    /// `unary_operator` (see `expr`).
+    fn unary_operator_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let op = n.child_by_field_name("operator").map(|o| self.text(o));
+        let arg = n.child_by_field_name("argument");
+        // The operand is lowered once: lowering it again for `Other`'s children would
+        // double the work at every level, exponential in a chain like `- - - - x`.
+        let Some(a) = arg else {
+            return Expr::Other {
+                range,
+                children: Vec::new(),
+            };
+        };
+        match (op, self.expr(a, d)) {
+            (Some("-"), Expr::Int { value, .. }) => Expr::Int {
+                value: -value,
+                range,
+            },
+            (_, operand) => Expr::Other {
+                range,
+                children: keep_other_children(vec![operand]),
+            },
+        }
+    }
+
+    /// `attribute` (see `expr`).
+    fn attribute_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let obj = n.child_by_field_name("object");
+        let attr = n.child_by_field_name("attribute");
+        match (obj, attr) {
+            (Some(o), Some(a)) => Expr::Attribute {
+                value: Box::new(self.expr(o, d)),
+                attr: Name::from(self.text(a)),
+                range,
+            },
+            _ => Expr::Other {
+                range,
+                children: Vec::new(),
+            },
+        }
+    }
+
+    /// `subscript` (see `expr`).
+    fn subscript_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let value = n.child_by_field_name("value");
+        let mut index = Vec::new();
+        let mut c = n.walk();
+        for s in n.children_by_field_name("subscript", &mut c) {
+            index.push(self.expr(s, d));
+        }
+        match value {
+            Some(v) => Expr::Subscript {
+                value: Box::new(self.expr(v, d)),
+                index: tight(index),
+                range,
+            },
+            None => Expr::Other {
+                range,
+                children: index,
+            },
+        }
+    }
+
+    /// `binary_operator` (see `expr`).
+    fn binary_operator_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let op = n.child_by_field_name("operator").map(|o| self.text(o));
+        let (l, r) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        );
+        match (op, l, r) {
+            (Some("|"), Some(l), Some(r)) => Expr::BitOr {
+                left: Box::new(self.expr(l, d)),
+                right: Box::new(self.expr(r, d)),
+                range,
+            },
+            _ => Expr::Other {
+                range,
+                children: self.other_children(n, d),
+            },
+        }
+    }
+
+    /// `generic_type` (see `expr`).
+    fn generic_type_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let kids = named_children(n);
+        let base = kids.iter().find(|k| k.kind() != "type_parameter");
+        let params = kids.iter().find(|k| k.kind() == "type_parameter");
+        match base {
+            Some(b) => Expr::Subscript {
+                value: Box::new(self.expr(*b, d)),
+                index: params
+                    .map(|p| self.children_exprs(*p, d))
+                    .unwrap_or_default(),
+                range,
+            },
+            None => Expr::Other {
+                range,
+                children: Vec::new(),
+            },
+        }
+    }
+
+    /// `union_type` (see `expr`).
+    fn union_type_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let kids = named_children(n);
+        match (kids.first(), kids.get(1)) {
+            (Some(l), Some(r)) => Expr::BitOr {
+                left: Box::new(self.expr(*l, d)),
+                right: Box::new(self.expr(*r, d)),
+                range,
+            },
+            _ => Expr::Other {
+                range,
+                children: Vec::new(),
+            },
+        }
+    }
+
+    /// `member_type` (see `expr`).
+    fn member_type_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
+        let kids = named_children(n);
+        match (kids.first(), kids.last()) {
+            (Some(o), Some(a)) if kids.len() == 2 && a.kind() == "identifier" => Expr::Attribute {
+                value: Box::new(self.expr(*o, d)),
+                attr: Name::from(self.text(*a)),
+                range,
+            },
+            _ => Expr::Other {
+                range,
+                children: Vec::new(),
             },
         }
     }
