@@ -5,7 +5,7 @@
 //! when it is part of the workspace) resolves names such as `planai.Task` or
 //! `planai.llm_task.LLMTaskWorker` to these entries, so identity is stable.
 
-/// How a worker class computes `get_task_classes()` (semantics doc §1.4).
+/// How a worker class computes `get_task_classes()` (`docs/planai-model.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumedRule {
     /// `TaskWorker.get_task_class`: the `task` parameter annotation of `consume_work`.

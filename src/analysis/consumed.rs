@@ -1,5 +1,5 @@
 //! Consumed and output types, computed the way PlanAI computes them at graph-building time
-//! (semantics doc §1.4): exact class identity, `llm_input_type` first, the `task` parameter
+//! (`docs/planai-model.md`): exact class identity, `llm_input_type` first, the `task` parameter
 //! name, `List[X]` for joined workers, `merged_types` for merged workers.
 
 use std::collections::HashSet;
