@@ -12,7 +12,8 @@
 //! unit's dependencies) and the fingerprints of those parts. It is reused only while every
 //! fingerprint, the structure generation and, when read, the usage generation are unchanged,
 //! and a reuse records the same reads in the asking unit, so the unit cache stays exact.
-//! Values hold no byte ranges, so nothing needs moving when text shifts.
+//! Values hold no byte ranges, so nothing needs moving when text shifts (a derivation that
+//! found an error with a position, such as a signature error, is derived again).
 //!
 //! Architecture Invariant: a reused value equals what computing it on the asking host would
 //! return (random-edit tests pin this through `incremental`'s tests).

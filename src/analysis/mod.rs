@@ -150,7 +150,7 @@ pub struct AnalysisHost {
     module_names: Arc<FxMap<PathBuf, Vec<String>>>,
     /// Workspace-wide facts some checks use to stay silent (see `usage`).
     usage: Arc<usage::UsageIndex>,
-    /// Changes (to a fresh id) whenever `usage` changes.
+    /// `usage`'s fingerprint: equal whenever the index answers every question alike.
     usage_generation: u64,
     /// Changes (to a fresh id) whenever files are added or removed or roots change, which
     /// can change what imports resolve to.
@@ -250,7 +250,7 @@ impl AnalysisHost {
             let usage = Arc::make_mut(&mut self.usage);
             usage.apply_keys(&entry.usage_keys, -1);
             usage.apply_keys(&keys, 1);
-            self.usage_generation = incremental::fresh_id();
+            self.usage_generation = self.usage.fingerprint();
             keys
         };
         *entry = Arc::new(FileData {
@@ -303,7 +303,7 @@ impl AnalysisHost {
             }
         }
         if usage_changed {
-            self.usage_generation = incremental::fresh_id();
+            self.usage_generation = self.usage.fingerprint();
         }
         if structural || !new_paths.is_empty() {
             self.structure_changed();
@@ -322,7 +322,7 @@ impl AnalysisHost {
             return;
         };
         Arc::make_mut(&mut self.usage).remove(&old);
-        self.usage_generation = incremental::fresh_id();
+        self.usage_generation = self.usage.fingerprint();
         self.structure_changed();
         self.diagnostics_cache.forget(path);
         if path.file_name().is_some_and(|f| f == "__init__.py") {

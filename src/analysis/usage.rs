@@ -16,6 +16,10 @@ pub struct UsageIndex {
     kwargs: FxMap<u64, usize>,
     /// hash(simple name used as a base class) → number of uses.
     bases: FxMap<u64, usize>,
+    /// The set of keys present, hashed (order-independent): checks only ask whether a key is
+    /// present, so equal sets give equal answers and cached results stay valid across a
+    /// change and its undo.
+    fingerprint: u64,
 }
 
 /// One file's contribution to the index, computed once when the file is summarised.
@@ -111,6 +115,13 @@ fn name_key(name: &str) -> u64 {
     key(name, "")
 }
 
+/// SplitMix64's finaliser: spreads a key's bits so XORed keys rarely cancel.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 impl UsageIndex {
     pub fn add(&mut self, f: &FileData) {
         self.apply(f, 1)
@@ -125,21 +136,33 @@ impl UsageIndex {
     }
 
     pub fn apply_keys(&mut self, keys: &UsageKeys, delta: isize) {
-        for (map, keys) in [
-            (&mut self.kwargs, &keys.kwargs),
-            (&mut self.bases, &keys.bases),
+        for (tag, map, keys) in [
+            (1u64, &mut self.kwargs, &keys.kwargs),
+            (2u64, &mut self.bases, &keys.bases),
         ] {
             for k in keys {
+                // A key entering or leaving the set toggles its bits in the fingerprint.
+                let bits = mix(k ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 if delta > 0 {
-                    *map.entry(*k).or_insert(0) += 1;
+                    let count = map.entry(*k).or_insert(0);
+                    if *count == 0 {
+                        self.fingerprint ^= bits;
+                    }
+                    *count += 1;
                 } else if let Some(v) = map.get_mut(k) {
                     *v = v.saturating_sub(1);
                     if *v == 0 {
                         map.remove(k);
+                        self.fingerprint ^= bits;
                     }
                 }
             }
         }
+    }
+
+    /// A hash of which keys are present (see the field).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// Whether some call `Callee(kw=...)` (or `Callee(**x)`) exists in the workspace.

@@ -23,15 +23,15 @@ where
         let call = self.workers[w].call;
         let path = self.workers[w].path.clone();
         let key = self.fact_key(Fact::Consumed, &class, call.map(|c| (&path, c)));
-        memo::memo(self.ctx, key, |ctx| {
-            consumed_types(
-                ctx,
-                InstanceSpec {
-                    class: &class,
-                    call: call.map(|c| (&*path, c)),
-                },
-            )
-        })
+        let spec = InstanceSpec {
+            class: &class,
+            call: call.map(|c| (&*path, c)),
+        };
+        match memo::memo(self.ctx, key, |ctx| consumed_types(ctx, spec)) {
+            // A signature error names where the signature is: positions are never reused.
+            ConsumedTypes::Error(_) => consumed_types(self.ctx, spec),
+            known_or_unknown => known_or_unknown,
+        }
     }
 
     /// The memo key of a fact about `class` (instantiated at `call`, in its file).
