@@ -582,3 +582,12 @@ pub fn task_param(m: &FunctionSummary, joined: bool) -> Option<&super::summary::
     let ok = p.name == "task" || (joined && p.name == "tasks");
     (ok && p.kind != ParamKind::VarKeyword).then_some(p)
 }
+
+impl super::memo::Memoisable for ConsumedTypes {
+    /// A signature error names where the signature is: a position, never reused.
+    fn reusable(&self) -> bool {
+        !matches!(self, ConsumedTypes::Error(_))
+    }
+}
+
+impl super::memo::Memoisable for OutputTypes {}

@@ -12,8 +12,8 @@
 //! unit's dependencies) and the fingerprints of those parts. It is reused only while every
 //! fingerprint, the structure generation and, when read, the usage generation are unchanged,
 //! and a reuse records the same reads in the asking unit, so the unit cache stays exact.
-//! Values hold no byte ranges, so nothing needs moving when text shifts (a derivation that
-//! found an error with a position, such as a signature error, is derived again).
+//! Values hold no byte ranges, so nothing needs moving when text shifts; one that does says
+//! so (`Memoisable::reusable`) and is derived again.
 //!
 //! Architecture Invariant: a reused value equals what computing it on the asking host would
 //! return (random-edit tests pin this through `incremental`'s tests).
@@ -140,6 +140,15 @@ pub fn text_hash(text: &str) -> u64 {
     h.finish()
 }
 
+/// A value that can be memoised. Facts hold no byte ranges, so nothing needs moving when text
+/// shifts; a value that does hold one (a diagnostic's position, such as a signature error's
+/// "defined here") says it is not `reusable`, and is derived again each time.
+pub(crate) trait Memoisable: Clone + Send + Sync + 'static {
+    fn reusable(&self) -> bool {
+        true
+    }
+}
+
 /// Whether facts about `key`'s class are kept (see `MIN_FILE_BYTES`).
 pub(crate) fn worthwhile(ctx: &Ctx<'_>, key: &FactKey) -> bool {
     match &key.class {
@@ -158,7 +167,7 @@ pub(crate) fn memo<'h, T>(
     compute: impl FnOnce(&mut Ctx<'h>) -> T,
 ) -> T
 where
-    T: Clone + Send + Sync + 'static,
+    T: Memoisable,
 {
     if !worthwhile(ctx, &key) {
         return compute(ctx);
@@ -176,7 +185,7 @@ where
 /// recorded in the asking unit).
 pub(crate) fn lookup<T>(ctx: &Ctx<'_>, key: &FactKey) -> Option<T>
 where
-    T: Clone + 'static,
+    T: Memoisable,
 {
     let entry = ctx.host.fact_cache.get(key)?;
     let value = entry.value.downcast_ref::<T>()?;
@@ -187,10 +196,13 @@ where
 /// that compute with more than a `Ctx` (a graph interpreter's own state); others use `memo`.
 pub(crate) fn store<'h, T>(ctx: &mut Ctx<'h>, key: FactKey, outer: OuterQuery<'h>, value: &T)
 where
-    T: Clone + Send + Sync + 'static,
+    T: Memoisable,
 {
     let host = ctx.host;
     let reads = ctx.end_query(outer);
+    if !value.reusable() {
+        return;
+    }
     let mut deps = Vec::with_capacity(reads.reads().len());
     for (file, item) in reads.reads() {
         let fingerprint = file

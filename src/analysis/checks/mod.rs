@@ -95,6 +95,8 @@ pub(crate) struct ClassKind {
     pub base_llm: bool,
 }
 
+impl super::memo::Memoisable for ClassKind {}
+
 /// The `ClassKind` of `cls`, memoised across edits (`analysis::memo`).
 pub(crate) fn class_kind(ctx: &mut Ctx, cls: &ClassRef) -> ClassKind {
     let key = super::memo::FactKey {

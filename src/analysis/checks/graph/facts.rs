@@ -27,11 +27,7 @@ where
             class: &class,
             call: call.map(|c| (&*path, c)),
         };
-        match memo::memo(self.ctx, key, |ctx| consumed_types(ctx, spec)) {
-            // A signature error names where the signature is: positions are never reused.
-            ConsumedTypes::Error(_) => consumed_types(self.ctx, spec),
-            known_or_unknown => known_or_unknown,
-        }
+        memo::memo(self.ctx, key, |ctx| consumed_types(ctx, spec))
     }
 
     /// The memo key of a fact about `class` (instantiated at `call`, in its file).
@@ -222,3 +218,13 @@ pub(super) fn published_in_classes(
     }
     Some(out)
 }
+
+impl memo::Memoisable for Arc<WorkerFacts> {
+    /// The instantiation checks reported something, or the signature cannot be read: both
+    /// carry positions, so such a worker is checked again.
+    fn reusable(&self) -> bool {
+        self.clean && self.consumed.reusable()
+    }
+}
+
+impl memo::Memoisable for Option<Vec<RelativePublish>> {}

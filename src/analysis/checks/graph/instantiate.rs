@@ -54,11 +54,7 @@ where
             .then(|| memo::lookup::<Arc<WorkerFacts>>(self.ctx, &key))
             .flatten();
         let facts = match cached {
-            // Diagnostics carry positions, which facts never do: only a clean result is reused
-            // (a signature error names where the signature is, so it is derived again).
-            Some(facts) if facts.clean && !matches!(facts.consumed, ConsumedTypes::Error(_)) => {
-                facts
-            }
+            Some(facts) => facts,
             _ => {
                 let errors_before = self.out.len();
                 let outer = keep.then(|| self.ctx.begin_query());
