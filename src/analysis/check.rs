@@ -172,20 +172,15 @@ pub fn check_document(
         if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
             let mut diagnostics = statements.syntax().to_vec();
             diagnostics.extend(planai_diagnostics(host, path, &text, false));
-            let facts = facts_now(host);
-            return Checked {
+            let reusable = (Some(statements), syntax_cache, facts_now(host));
+            return Checked::new(
                 diagnostics,
-                tree: None,
-                facts: facts.clone(),
+                None,
+                CheckPath::PlanaiOnly,
                 too_large,
-                path: CheckPath::PlanaiOnly,
-                elapsed: started.elapsed(),
-                reusable: Reusable {
-                    statements: Some(statements),
-                    syntax: syntax_cache,
-                    facts: Some(facts),
-                },
-            };
+                started,
+                reusable,
+            );
         }
     } else if let Some(previous) = &statements {
         if let Some(next) = statement_edit(host, path, &text, previous, edit) {
@@ -195,20 +190,15 @@ pub fn check_document(
                     .map(|host| host.file_diagnostics(path))
                     .unwrap_or_default(),
             );
-            let facts = facts_now(host);
-            return Checked {
+            let reusable = (Some(next), syntax_cache, facts_now(host));
+            return Checked::new(
                 diagnostics,
-                tree: None,
-                facts: facts.clone(),
+                None,
+                CheckPath::Statement,
                 too_large,
-                path: CheckPath::Statement,
-                elapsed: started.elapsed(),
-                reusable: Reusable {
-                    statements: Some(next),
-                    syntax: syntax_cache,
-                    facts: Some(facts),
-                },
-            };
+                started,
+                reusable,
+            );
         }
     }
     let tree = if tree_is_current {
@@ -236,25 +226,45 @@ pub fn check_document(
     );
     let mut diagnostics = syntax.clone();
     diagnostics.extend(planai);
-    let facts = facts_now(host);
     let statements = tree
         .as_ref()
         .and_then(|tree| StatementIndex::new(text.clone(), tree, syntax));
-    Checked {
-        diagnostics,
-        tree,
-        facts: facts.clone(),
-        too_large,
-        path: CheckPath::Full {
-            parse,
-            syntax: syntax_time,
-        },
-        elapsed: started.elapsed(),
-        reusable: Reusable {
-            statements,
-            syntax: syntax_cache,
-            facts: Some(facts),
-        },
+    let path = CheckPath::Full {
+        parse,
+        syntax: syntax_time,
+    };
+    let reusable = (statements, syntax_cache, facts_now(host));
+    Checked::new(diagnostics, tree, path, too_large, started, reusable)
+}
+
+impl Checked {
+    /// The result of a check that started at `started`; the facts it reports are the ones
+    /// kept for the next check.
+    fn new(
+        diagnostics: Vec<Diagnostic>,
+        tree: Option<tree_sitter::Tree>,
+        path: CheckPath,
+        too_large: bool,
+        started: Instant,
+        (statements, syntax, facts): (
+            Option<StatementIndex>,
+            Option<SyntaxCache>,
+            Arc<PlanaiFacts>,
+        ),
+    ) -> Checked {
+        Checked {
+            diagnostics,
+            tree,
+            facts: facts.clone(),
+            too_large,
+            path,
+            elapsed: started.elapsed(),
+            reusable: Reusable {
+                statements,
+                syntax,
+                facts: Some(facts),
+            },
+        }
     }
 }
 
