@@ -135,17 +135,22 @@ pub fn proc_parent(pid: u32) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Every process's pid and /proc entry.
+fn proc_entries() -> impl Iterator<Item = (u32, std::fs::DirEntry)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            Some((pid, entry))
+        })
+}
+
 /// The live descendants of `root` with their start times (a /proc scan).
 pub fn proc_descendants(root: u32) -> Vec<(u32, u64)> {
     let mut by_parent: std::collections::HashMap<u32, Vec<u32>> = Default::default();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for (pid, _) in proc_entries() {
         if let Some(parent) = proc_parent(pid).filter(|_| proc_alive(pid)) {
             by_parent.entry(parent).or_default().push(pid);
         }
@@ -166,14 +171,7 @@ pub fn proc_descendants(root: u32) -> Vec<(u32, u64)> {
 /// Children of `parent` that have exited but not been reaped.
 pub fn zombie_children(parent: u32) -> Vec<u32> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for (pid, _) in proc_entries() {
         if proc_parent(pid) == Some(parent) && !proc_alive(pid) {
             out.push(pid);
         }
@@ -195,14 +193,7 @@ pub fn marked_processes(marker: &str) -> Vec<u32> {
     let needle = marker.as_bytes();
     let me = std::process::id();
     let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for (pid, entry) in proc_entries() {
         if pid == me {
             continue;
         }
