@@ -124,11 +124,7 @@ struct Near<'t> {
     prev: Option<Node<'t>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Indent {
-    col: usize,
-    alt: usize,
-}
+use super::indent::Indent;
 
 struct Walker<'a> {
     text: &'a str,
@@ -179,7 +175,7 @@ pub(super) fn run_with(
         string_until: 0,
         string_regions: Vec::new(),
         skip_until: 0,
-        indents: vec![Indent { col: 0, alt: 0 }],
+        indents: vec![Indent::ZERO],
         pending: None,
         last_line_start: None,
         last_error_touch: None,
@@ -940,20 +936,9 @@ impl<'a> Walker<'a> {
             return;
         };
         let b = self.bytes;
-        let mut indent = Indent { col: 0, alt: 0 };
+        let mut indent = Indent::ZERO;
         for &c in &b[ls..start] {
-            match c {
-                b' ' => {
-                    indent.col += 1;
-                    indent.alt += 1;
-                }
-                b'\t' => {
-                    indent.col = (indent.col / 8 + 1) * 8;
-                    indent.alt += 1;
-                }
-                b'\x0c' => indent = Indent { col: 0, alt: 0 },
-                _ => {}
-            }
+            indent.advance(c);
         }
         let previous = self.last_line_start.replace(start);
         let lenient = in_error
@@ -966,7 +951,7 @@ impl<'a> Walker<'a> {
     }
 
     fn indentation(&mut self, node: Node<'_>, indent: Indent, lenient: bool) {
-        let top = *self.indents.last().unwrap_or(&Indent { col: 0, alt: 0 });
+        let top = *self.indents.last().unwrap_or(&Indent::ZERO);
         let pending = self.pending.take();
         if indent.col > top.col {
             match pending {
@@ -999,7 +984,7 @@ impl<'a> Walker<'a> {
         while self.indents.len() > 1 && self.indents.last().is_some_and(|t| indent.col < t.col) {
             self.indents.pop();
         }
-        let top = *self.indents.last().unwrap_or(&Indent { col: 0, alt: 0 });
+        let top = *self.indents.last().unwrap_or(&Indent::ZERO);
         if indent.col != top.col {
             self.push(
                 self.first_token(node),

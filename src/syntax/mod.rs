@@ -10,6 +10,7 @@ use crate::diagnostics::Diagnostic;
 
 mod diagnose;
 mod first_error;
+mod indent;
 pub mod statements;
 #[cfg(test)]
 mod tests;

@@ -56,11 +56,7 @@ impl TokenError {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Indent {
-    col: usize,
-    alt: usize,
-}
+use super::indent::Indent;
 
 /// Scans `text` up to its first tokenizer error.
 pub(super) fn scan(text: &str) -> Scan {
@@ -76,7 +72,7 @@ fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
     let n = b.len();
     let mut i = if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     let mut line = 1usize;
-    let mut indents = vec![Indent { col: 0, alt: 0 }];
+    let mut indents = vec![Indent::ZERO];
     let mut brackets: Vec<(u8, usize, usize)> = Vec::new();
     let mut at_line_start = true;
     let mut continued = false;
@@ -94,21 +90,9 @@ fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
     while i < n {
         if at_line_start {
             at_line_start = false;
-            let mut indent = Indent { col: 0, alt: 0 };
+            let mut indent = Indent::ZERO;
             let mut j = i;
-            while j < n {
-                match b[j] {
-                    b' ' => {
-                        indent.col += 1;
-                        indent.alt += 1;
-                    }
-                    b'\t' => {
-                        indent.col = (indent.col / 8 + 1) * 8;
-                        indent.alt += 1;
-                    }
-                    b'\x0c' => indent = Indent { col: 0, alt: 0 },
-                    _ => break,
-                }
+            while j < n && indent.advance(b[j]) {
                 j += 1;
             }
             let blank = j >= n || matches!(b[j], b'#' | b'\n' | b'\r');
