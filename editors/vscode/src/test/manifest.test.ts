@@ -18,7 +18,7 @@ describe('package.json', () => {
         assert.equal(manifest.dependencies['vscode-languageclient'], '11.0.0');
         assert.equal(manifest.devDependencies['@types/vscode'], '1.91.0');
         assert.deepEqual(manifest.activationEvents, ['onLanguage:python']);
-        assert.equal(manifest.main, './out/extension.js');
+        assert.equal(manifest.main, './dist/extension.js');
     });
 
     it('contributes exactly the extension commands, none of which is a server command id', () => {
@@ -48,6 +48,32 @@ describe('package.json', () => {
     it('supports untrusted workspaces in a limited way and restricts the interpreter and server path', () => {
         assert.deepEqual(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
         assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['planai.python', 'planai.server.path']);
+    });
+});
+
+describe('packaging', () => {
+    it('has what vsce needs: a repository, a license file, and a prepublish step that bundles', () => {
+        assert.match(manifest.repository.url, /^https:\/\/github\.com\//);
+        assert.ok(fs.existsSync(path.join(root, 'LICENSE')), 'LICENSE next to package.json');
+        assert.equal(manifest.scripts['vscode:prepublish'], 'npm run bundle');
+        assert.match(manifest.scripts.bundle, /esbuild src\/extension\.ts --bundle .*--external:vscode .*--outfile=dist\/extension\.js/);
+    });
+
+    it('packages only the bundle, the server binary, README, LICENSE and the manifest', () => {
+        const rules = fs
+            .readFileSync(path.join(root, '.vscodeignore'), 'utf8')
+            .split('\n')
+            .map((line) => line.trim())
+            .filter((line) => line !== '' && !line.startsWith('#'));
+        assert.equal(rules[0], '**', 'everything is excluded first');
+        assert.deepEqual(rules.slice(1).sort(), ['!LICENSE', '!README.md', '!bin/planai-lsp', '!bin/planai-lsp.exe', '!dist/extension.js', '!package.json']);
+    });
+
+    it('bundles vscode-languageclient into dist/extension.js and leaves only vscode external', () => {
+        const bundle = fs.readFileSync(path.join(root, 'dist', 'extension.js'), 'utf8');
+        assert.match(bundle, /require\(["']vscode["']\)/);
+        assert.doesNotMatch(bundle, /require\(["']vscode-languageclient/);
+        assert.match(bundle, /LanguageClient/);
     });
 });
 
