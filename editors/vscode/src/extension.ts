@@ -64,6 +64,9 @@ class PlanaiExtension implements vscode.Disposable {
     private clientStateSubscription: vscode.Disposable | undefined;
     private editorPython: string[] | undefined;
     private graphPanel: vscode.WebviewPanel | undefined;
+    /** The document the graph panel shows and follows. */
+    private graphDocument: vscode.Uri | undefined;
+    private graphRefreshTimer: ReturnType<typeof setTimeout> | undefined;
     private selectedEnvironment: EnvironmentInfo | undefined;
     /** Serialises start, stop and restart so that overlapping triggers cannot race. */
     private lifecycle: Promise<void> = Promise.resolve();
@@ -125,13 +128,19 @@ class PlanaiExtension implements vscode.Disposable {
             envPath: process.env['PATH'],
             pathExt: process.env['PATHEXT'],
             isExecutableFile,
+            remoteName: vscode.env.remoteName,
         });
         if (!server.ok) {
             this.log.error(`${server.message} Tried: ${server.tried.join(', ') || '(nothing)'}`);
             this.updateStatus(server.message);
             void vscode.window.showErrorMessage(server.message, 'Open Settings', 'Show Logs').then((choice) => {
                 if (choice === 'Open Settings') {
-                    void vscode.commands.executeCommand('workbench.action.openSettings', 'planai.server.path');
+                    // In a remote window the setting is machine-overridable: only the Remote
+                    // settings count there.
+                    void vscode.commands.executeCommand(
+                        vscode.env.remoteName ? 'workbench.action.openRemoteSettings' : 'workbench.action.openSettings',
+                        'planai.server.path',
+                    );
                 } else if (choice === 'Show Logs') {
                     this.log.show();
                 }
@@ -401,33 +410,79 @@ class PlanaiExtension implements vscode.Disposable {
             void vscode.window.showInformationMessage('PlanAI: open a Python file that builds a PlanAI Graph first.');
             return;
         }
+        this.graphDocument = editor.document.uri;
+        await this.renderGraph({ announceEmpty: true });
+    }
+
+    /**
+     * Asks the server for the graph of the document the panel follows and shows it. The panel
+     * follows that document: every change to it (debounced) and every save re-renders, so the
+     * picture never shows a graph the code no longer builds.
+     */
+    private async renderGraph(options: { announceEmpty: boolean }): Promise<void> {
+        const document = this.graphDocument;
         const client = this.runningClient();
-        if (!client) {
+        if (!document || !client) {
             return;
         }
-        const uri = client.code2ProtocolConverter.asUri(editor.document.uri);
+        const uri = client.code2ProtocolConverter.asUri(document);
         let mermaid: string | undefined;
         try {
             mermaid = parseGraphResult(await this.executeServerCommand(client, SERVER_COMMANDS.showGraph, [uri]));
         } catch (error) {
-            this.reportCommandError(error, SERVER_COMMANDS.showGraph);
+            if (options.announceEmpty) {
+                this.reportCommandError(error, SERVER_COMMANDS.showGraph);
+            } else {
+                this.log.warn(`Refreshing the graph of ${document.toString()} failed: ${String(error)}`);
+            }
             return;
         }
         if (mermaid === undefined || mermaid.trim() === '') {
-            void vscode.window.showInformationMessage('PlanAI: no graph found in this file.');
-            return;
+            if (options.announceEmpty) {
+                void vscode.window.showInformationMessage('PlanAI: no graph found in this file.');
+                return;
+            }
+            mermaid = '(this file builds no PlanAI graph now)';
         }
-        const title = `PlanAI Graph: ${vscode.workspace.asRelativePath(editor.document.uri)}`;
+        const title = `PlanAI Graph: ${vscode.workspace.asRelativePath(document)}`;
         if (!this.graphPanel) {
-            this.graphPanel = vscode.window.createWebviewPanel('planai.graph', title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+            if (!options.announceEmpty) {
+                return;
+            }
+            const panel = vscode.window.createWebviewPanel('planai.graph', title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
                 enableScripts: false,
                 localResourceRoots: [],
             });
-            this.graphPanel.onDidDispose(() => (this.graphPanel = undefined));
+            this.graphPanel = panel;
+            const follow = [
+                vscode.workspace.onDidChangeTextDocument((event) => {
+                    if (event.document.uri.toString() === this.graphDocument?.toString()) {
+                        this.scheduleGraphRefresh();
+                    }
+                }),
+                vscode.workspace.onDidSaveTextDocument((saved) => {
+                    if (saved.uri.toString() === this.graphDocument?.toString()) {
+                        this.scheduleGraphRefresh();
+                    }
+                }),
+            ];
+            panel.onDidDispose(() => {
+                this.graphPanel = undefined;
+                this.graphDocument = undefined;
+                clearTimeout(this.graphRefreshTimer);
+                follow.forEach((subscription) => subscription.dispose());
+            });
         }
         this.graphPanel.title = title;
         this.graphPanel.webview.html = renderGraphHtml({ mermaid, title, cspSource: this.graphPanel.webview.cspSource });
-        this.graphPanel.reveal(vscode.ViewColumn.Beside, true);
+        if (options.announceEmpty) {
+            this.graphPanel.reveal(vscode.ViewColumn.Beside, true);
+        }
+    }
+
+    private scheduleGraphRefresh(): void {
+        clearTimeout(this.graphRefreshTimer);
+        this.graphRefreshTimer = setTimeout(() => void this.renderGraph({ announceEmpty: false }), GRAPH_REFRESH_DELAY_MS);
     }
 
     // ----- status ----------------------------------------------------------------------------
@@ -466,6 +521,9 @@ class PlanaiExtension implements vscode.Disposable {
         }
     }
 }
+
+/** Typing pauses this long before the graph panel asks the server again. */
+const GRAPH_REFRESH_DELAY_MS = 400;
 
 let extension: PlanaiExtension | undefined;
 

@@ -25,6 +25,20 @@ export interface ServerPathInput {
     pathExt?: string;
     /** True when `file` exists, is a regular file and is executable. */
     isExecutableFile: (file: string) => boolean;
+    /**
+     * `vscode.env.remoteName` (`ssh-remote`, `wsl`, `dev-container`, … and code-server's
+     * window): in a remote window, machine-overridable settings are read from the Remote
+     * settings, and a value in User settings is ignored, so the message says where to set it.
+     */
+    remoteName?: string;
+}
+
+/** Where `planai.server.path` and `planai.python` must be set in this window. */
+export function whereToSetMachineSettings(remoteName: string | undefined): string {
+    if (!remoteName) {
+        return 'in your User settings';
+    }
+    return `in the Remote settings of this ${remoteName} window (Preferences: Open Remote Settings; values in User settings are ignored in a remote window)`;
 }
 
 export type ServerSource = 'setting' | 'bundled' | 'path';
@@ -86,7 +100,7 @@ export function resolveServerPath(input: ServerPathInput): ServerPathResult {
         return {
             ok: false,
             tried: [candidate],
-            message: `planai.server.path is set to "${configured}", but ${candidate} is not an executable file.`,
+            message: `planai.server.path is set to "${configured}", but ${candidate} is not an executable file. Set it ${whereToSetMachineSettings(input.remoteName)}.`,
         };
     }
 
@@ -107,6 +121,11 @@ export function resolveServerPath(input: ServerPathInput): ServerPathResult {
         }
         for (const name of names) {
             const candidate = api.join(dir, name);
+            // PATH often names a folder twice (a login shell and an activation script both
+            // prepend it): look, and report, once.
+            if (tried.includes(candidate)) {
+                continue;
+            }
             tried.push(candidate);
             if (input.isExecutableFile(candidate)) {
                 return { ok: true, command: candidate, source: 'path' };
@@ -116,6 +135,6 @@ export function resolveServerPath(input: ServerPathInput): ServerPathResult {
     return {
         ok: false,
         tried,
-        message: `Could not find ${SERVER_NAME}: it is not bundled with this extension and not on PATH. Install planai-lsp so that it is on PATH, or set planai.server.path to the executable.`,
+        message: `Could not find ${SERVER_NAME}: it is not bundled with this extension and not on PATH. Install planai-lsp so that it is on PATH, or set planai.server.path to the executable ${whereToSetMachineSettings(input.remoteName)}.`,
     };
 }

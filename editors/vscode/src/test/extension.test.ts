@@ -28,6 +28,7 @@ const world = {
     respond: (_params: { command: string; arguments: unknown[] }): unknown => null,
     activeUri: undefined as undefined | { toString(): string },
     webviewHtml: '',
+    documentListeners: [] as Listener[],
 };
 
 const DEFAULTS: Record<string, unknown> = {
@@ -78,11 +79,14 @@ const fakeVscode = {
         }),
         onDidGrantWorkspaceTrust: (listener: Listener) => (world.trustListeners.push(listener), disposable),
         onDidChangeConfiguration: (listener: Listener) => (world.configListeners.push(listener), disposable),
+        onDidChangeTextDocument: (listener: Listener) => (world.documentListeners.push((uri: unknown) => listener({ document: { uri } })), disposable),
+        onDidSaveTextDocument: (listener: Listener) => (world.documentListeners.push((uri: unknown) => listener({ uri })), disposable),
         asRelativePath: () => 'flow.py',
     },
     extensions: {
         getExtension: (id: string) => (id === 'ms-python.python' && world.pythonExports ? { isActive: true, exports: world.pythonExports } : undefined),
     },
+    env: { remoteName: undefined as string | undefined },
     ProgressLocation: { Window: 10 },
     QuickPickItemKind: { Separator: -1 },
     ViewColumn: { Beside: -2 },
@@ -196,6 +200,7 @@ beforeEach(() => {
         respond: () => null,
         activeUri: undefined,
         webviewHtml: '',
+        documentListeners: [],
     });
     FakeLanguageClient.instances = [];
 });
@@ -330,6 +335,31 @@ describe('commands', () => {
         await world.commands.get('planai.vscode.showGraph')?.();
         assert.deepEqual(lastClient().requests.at(-1), { command: 'planai.showGraph', arguments: ['file:///ws/flow.py'] });
         assert.match(world.webviewHtml, /<pre id="mermaid">graph TD\n {2}Parser --&gt; Searcher<\/pre>/);
+    });
+
+    it('Show Graph follows its document: an edit to it re-renders the panel, an edit elsewhere does not', async (t) => {
+        t.mock.timers.enable({ apis: ['setTimeout'] });
+        installBundledBinary();
+        world.advertised = [...world.advertised, 'planai.showGraph'];
+        world.activeUri = { toString: () => 'file:///ws/flow.py' };
+        world.respond = () => ({ mermaid: 'graph TD\n  A --> B' });
+        await extension.activate(context());
+        await world.commands.get('planai.vscode.showGraph')?.();
+        assert.match(world.webviewHtml, /A --&gt; B/);
+
+        world.respond = () => ({ mermaid: 'graph TD\n  A --> C' });
+        const asked = () => lastClient().requests.filter((r) => r.command === 'planai.showGraph').length;
+        const before = asked();
+        world.documentListeners.forEach((fire) => fire({ toString: () => 'file:///ws/other.py' }));
+        t.mock.timers.tick(1000);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(asked(), before, 'another document changed');
+
+        world.documentListeners.forEach((fire) => fire({ toString: () => 'file:///ws/flow.py' }));
+        t.mock.timers.tick(1000);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(asked(), before + 1, 'one request for a burst of events (debounced)');
+        assert.match(world.webviewHtml, /A --&gt; C/);
     });
 
     it('reports server errors instead of throwing', async () => {

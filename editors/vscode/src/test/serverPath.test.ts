@@ -66,6 +66,20 @@ describe('resolveServerPath', () => {
         assert.deepEqual(result.ok ? [] : result.tried, ['/ext/bin/planai-lsp', '/usr/local/bin/planai-lsp', '/usr/bin/planai-lsp']);
     });
 
+    it('looks in a folder PATH names twice once, and reports it once', () => {
+        const result = resolveServerPath(input({ envPath: '/usr/local/bin:/usr/bin:/usr/local/bin/' }, []));
+        assert.deepEqual(result.ok ? [] : result.tried, ['/ext/bin/planai-lsp', '/usr/local/bin/planai-lsp', '/usr/bin/planai-lsp']);
+    });
+
+    it('says to use the Remote settings in a remote window, where User settings are ignored', () => {
+        const local = resolveServerPath(input({}, []));
+        assert.match(local.ok ? '' : local.message, /in your User settings/);
+        const remote = resolveServerPath(input({ remoteName: 'ssh-remote' }, []));
+        assert.match(remote.ok ? '' : remote.message, /Remote settings of this ssh-remote window/);
+        const wrong = resolveServerPath(input({ configured: '/nope', remoteName: 'wsl' }, []));
+        assert.match(wrong.ok ? '' : wrong.message, /Remote settings of this wsl window/);
+    });
+
     it('uses .exe and PATHEXT on Windows', () => {
         assert.equal(bundledServerPath('C:\\ext', 'win32'), 'C:\\ext\\bin\\planai-lsp.exe');
         const result = resolveServerPath(
