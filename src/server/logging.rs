@@ -1,4 +1,9 @@
-//! Logging to stderr and, once a session exists, to the client (`window/logMessage`).
+//! Logging: to stderr until a session exists, then to the client (`window/logMessage`) only.
+//!
+//! One copy per record: clients show the server's stderr too (vscode-languageclient labels
+//! every stderr line `[error]`, Neovim writes it to its LSP log beside the logMessage copy), so
+//! writing both showed each line twice, once at the wrong level. `PLANAI_LSP_LOG_STDERR=1`
+//! keeps the stderr copy as well (for running the binary by hand or under a profiler).
 //!
 //! The level comes from `PLANAI_LSP_LOG` (error, warn, info, debug, trace) and can be changed
 //! at run time by the `logLevel` setting.
@@ -93,15 +98,24 @@ impl<S: Subscriber> Layer<S> for PlanaiLogLayer {
         }
         let mut visitor = MessageVisitor(String::new());
         event.record(&mut visitor);
-        eprintln!("[planai-lsp {level:>5}] {}", visitor.0);
-        if let Some(slot) = CLIENT_SINK.get() {
-            if let Ok(guard) = slot.lock() {
-                if let Some(sink) = guard.as_ref() {
-                    let _ = sink.send((level, visitor.0));
-                }
-            }
+        let sent_to_client = match CLIENT_SINK.get().map(Mutex::lock) {
+            Some(Ok(guard)) => guard
+                .as_ref()
+                .is_some_and(|sink| sink.send((level, visitor.0.clone())).is_ok()),
+            _ => false,
+        };
+        if !sent_to_client || also_to_stderr() {
+            eprintln!("[planai-lsp {level:>5}] {}", visitor.0);
         }
     }
+}
+
+/// Whether records the client receives are written to stderr too (`PLANAI_LSP_LOG_STDERR=1`).
+fn also_to_stderr() -> bool {
+    static ALSO: OnceLock<bool> = OnceLock::new();
+    *ALSO.get_or_init(|| {
+        std::env::var("PLANAI_LSP_LOG_STDERR").is_ok_and(|value| value == "1" || value == "true")
+    })
 }
 
 /// Installs the global subscriber once; later calls are no-ops (tests create many servers).

@@ -58,6 +58,7 @@ pub struct WorkspaceBuilder {
     capabilities: Value,
     initialization_options: Value,
     configuration: Value,
+    stderr_file: Option<PathBuf>,
 }
 
 impl Default for WorkspaceBuilder {
@@ -68,6 +69,7 @@ impl Default for WorkspaceBuilder {
             capabilities: vscode_capabilities(),
             initialization_options: Value::Null,
             configuration: json!({}),
+            stderr_file: None,
         }
     }
 }
@@ -91,6 +93,12 @@ impl WorkspaceBuilder {
     /// What the client answers to `workspace/configuration` for section `planai`.
     pub fn configuration(mut self, configuration: Value) -> Self {
         self.configuration = configuration;
+        self
+    }
+
+    /// Where the binary's stderr goes (`start_binary`); by default it is discarded.
+    pub fn stderr_to(mut self, file: &Path) -> Self {
+        self.stderr_file = Some(file.to_path_buf());
         self
     }
 
@@ -143,7 +151,10 @@ impl WorkspaceBuilder {
         command
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(match &self.stderr_file {
+                Some(file) => std::fs::File::create(file).expect("stderr file").into(),
+                None => std::process::Stdio::null(),
+            })
             .env("PLANAI_LSP_TEST_HOOKS", "1")
             .kill_on_drop(true);
         for (key, value) in envs {
