@@ -108,6 +108,11 @@ async fn configuration_changes_switch_the_interpreter() {
         selection.environment.unwrap().path.as_deref(),
         Some(venv_python.as_path())
     );
+    // ... and is listed as the selected environment, although discovery does not find it.
+    let (envs, selected) = service.list_environments().await;
+    let selected = selected.expect("an environment is marked selected");
+    assert_eq!(envs[selected].path.as_deref(), Some(venv_python.as_path()));
+    assert_eq!(envs[selected].planai.as_deref(), Some("0.7.1"));
     assert!(
         service
             .request::<Ping>(PingParams {}, Duration::from_secs(30))

@@ -98,12 +98,23 @@ impl PythonService {
     pub async fn list_environments(&self) -> (Vec<PythonEnvironment>, Option<usize>) {
         let mut state = self.inner.state.lock().await;
         state.environments = discover(&state.options);
-        let selected = state.selected.as_ref().and_then(|s| {
-            state
+        let selected = match &state.selected {
+            None => None,
+            Some(chosen) => match state
                 .environments
                 .iter()
-                .position(|e| e.interpreter == s.interpreter)
-        });
+                .position(|e| e.interpreter == chosen.interpreter)
+            {
+                Some(index) => Some(index),
+                // Chosen with planai.selectEnvironment from outside what discovery looks at
+                // (any path the user typed): still the one in use, so it is listed, first.
+                None => {
+                    let chosen = chosen.clone();
+                    state.environments.insert(0, chosen);
+                    Some(0)
+                }
+            },
+        };
         (state.environments.clone(), selected)
     }
 
