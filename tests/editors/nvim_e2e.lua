@@ -445,6 +445,33 @@ local function run()
   local health_text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
   vim.cmd('bwipeout!')
   check(':checkhealth planai finds the server and the client', health_text:find('planai%-lsp %d') ~= nil and health_text:find('encoding utf%-8') ~= nil and not health_text:find('ERROR'), health_text)
+  check(':checkhealth planai names the environment it validates with', health_text:find('validating with ' .. vim.pesc(python)) ~= nil or health_text:find('planai is not installed in the selected environment ' .. vim.pesc(python)) ~= nil, health_text)
+
+  local function health_now()
+    vim.cmd('silent checkhealth planai')
+    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+    vim.cmd('bwipeout!')
+    return text
+  end
+
+  -- An environment without planai (a bare venv): the advice says how to install it.
+  local bare_venv = root .. '/bare-venv'
+  vim.fn.system({ vim.fn.exepath('python3') ~= '' and vim.fn.exepath('python3') or 'python3', '-m', 'venv', '--without-pip', bare_venv })
+  local health_client = vim.lsp.get_clients({ name = 'planai' })[1]
+  if vim.v.shell_error == 0 and health_client then
+    health_client:request_sync('workspace/executeCommand', { command = 'planai.selectEnvironment', arguments = { bare_venv .. '/bin/python' } }, timeout_ms)
+    local bare_text = health_now()
+    check(':checkhealth planai advises installing planai into a venv without it', bare_text:find('planai is not installed in the selected environment') ~= nil and bare_text:find('%-m pip install planai') ~= nil and bare_text:find(':PlanaiEnvs') ~= nil, bare_text)
+    health_client:request_sync('workspace/executeCommand', { command = 'planai.selectEnvironment', arguments = { python } }, timeout_ms)
+  else
+    check(':checkhealth planai advises installing planai into a venv without it', false, 'could not create a bare venv or no client: ' .. tostring(vim.v.shell_error))
+  end
+
+  -- A server command that does not exist: an error, and how to fix it.
+  vim.lsp.config('planai', { cmd = { root .. '/no-such/planai-lsp' } })
+  local missing_text = health_now()
+  vim.lsp.config('planai', { cmd = { bin } })
+  check(':checkhealth planai reports a missing server binary and the fix', missing_text:find('ERROR') ~= nil and missing_text:find('not found') ~= nil and missing_text:find('Put planai%-lsp on PATH') ~= nil, missing_text)
 
   -- 7. setup() for Neovim < 0.11: vim.lsp.start() from a FileType autocmd (run here on 0.11).
   vim.lsp.enable('planai', false)

@@ -1,6 +1,10 @@
 -- :checkhealth planai
 local M = {}
 
+local function config_of(client)
+  return client.config or {}
+end
+
 function M.check()
   local health = vim.health
   health.start('planai-lsp')
@@ -51,6 +55,43 @@ function M.check()
   for _, client in ipairs(clients) do
     local commands = vim.tbl_get(client.server_capabilities or {}, 'executeCommandProvider', 'commands') or {}
     health.ok(('client %d: root %s, encoding %s, commands: %s'):format(client.id, client.config.root_dir or '?', client.offset_encoding, table.concat(commands, ', ')))
+    M.check_environment(client)
+  end
+end
+
+--- Reports the environment the server validates with, and what to do when it cannot.
+function M.check_environment(client)
+  local health = vim.health
+  if vim.tbl_get(config_of(client), 'init_options', 'untrustedWorkspace') then
+    return
+  end
+  local response, err = client:request_sync('workspace/executeCommand', { command = 'planai.listEnvironments', arguments = {} }, 10000)
+  if not response or response.err then
+    health.warn(('client %d: planai.listEnvironments failed: %s'):format(client.id, vim.inspect(err or (response and response.err))))
+    return
+  end
+  local listed = response.result
+  if type(listed) == 'table' and type(listed.environments) == 'table' then
+    listed = listed.environments
+  end
+  local selected
+  for _, env in ipairs(type(listed) == 'table' and listed or {}) do
+    if env.selected then
+      selected = env
+    end
+  end
+  local choose = 'Choose one with :PlanaiEnvs, or set settings.planai.python'
+  if not selected then
+    health.warn('no Python environment selected: only syntax and static PlanAI checks run', { choose })
+  elseif selected.exists == false then
+    health.error(('the selected interpreter %s does not exist'):format(selected.path), { choose })
+  elseif selected.planai == nil or selected.planai == vim.NIL or selected.planai == false then
+    health.warn(('planai is not installed in the selected environment %s: venv validation reports only that'):format(selected.path), {
+      ('Install it: %s -m pip install planai'):format(selected.path),
+      choose,
+    })
+  else
+    health.ok(('validating with %s (planai %s)'):format(selected.path, tostring(selected.planai)))
   end
 end
 
