@@ -14,6 +14,7 @@ import {
     RevealOutputChannelOn,
     ServerOptions,
     State,
+    WorkDoneProgress,
 } from 'vscode-languageclient/node';
 
 import { EXTENSION_COMMANDS, SERVER_COMMANDS, describeCommandError, isCommandAdvertised, notSupportedMessage } from './logic/commands';
@@ -27,6 +28,19 @@ import {
     toQuickPickItems,
 } from './logic/environments';
 import { parseGraphResult, renderGraphHtml } from './logic/graph';
+import {
+    CANCEL_RUN_COMMAND,
+    RUN_EVENT_NOTIFICATION,
+    RunArgument,
+    endedOutcome,
+    formatRunEvent,
+    isRunCommand,
+    parseRunArgument,
+    parseRunId,
+    runTitle,
+    sinkOutputs,
+    withProgressToken,
+} from './logic/runs';
 import { PYTHON_EXTENSION_ID, activeInterpreter, onActiveInterpreterChanged } from './logic/pythonExtension';
 import { resolveServerPath } from './logic/serverPath';
 import { PlanaiSection, buildInitializationOptions, buildPlanaiSection, effectiveValue, patchConfigurationResult } from './logic/settings';
@@ -64,6 +78,13 @@ class PlanaiExtension implements vscode.Disposable {
     private clientStateSubscription: vscode.Disposable | undefined;
     private editorPython: string[] | undefined;
     private graphPanel: vscode.WebviewPanel | undefined;
+    /** "PlanAI Runs": every event of every run, as text. */
+    private readonly runsChannel: vscode.OutputChannel;
+    /** The last run started, for Rerun Last Run. */
+    private lastRun: { command: string; argument: RunArgument } | undefined;
+    private runCounter = 0;
+    /** Per run id: its events so far, and what to call when it ends. */
+    private readonly runs = new Map<string, { events: unknown[]; onEnded?: (outcome: string) => void }>();
     /** The document the graph panel shows and follows. */
     private graphDocument: vscode.Uri | undefined;
     private graphRefreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -75,7 +96,8 @@ class PlanaiExtension implements vscode.Disposable {
         this.log = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
         this.status = vscode.languages.createLanguageStatusItem('planai.status', { language: 'python' });
         this.status.name = 'PlanAI';
-        this.disposables.push(this.log, this.status);
+        this.runsChannel = vscode.window.createOutputChannel('PlanAI Runs');
+        this.disposables.push(this.log, this.status, this.runsChannel);
         this.updateStatus();
 
         this.disposables.push(
@@ -84,6 +106,10 @@ class PlanaiExtension implements vscode.Disposable {
             vscode.commands.registerCommand(EXTENSION_COMMANDS.restartHelper, () => this.restartHelper()),
             vscode.commands.registerCommand(EXTENSION_COMMANDS.showLogs, () => this.log.show(true)),
             vscode.commands.registerCommand(EXTENSION_COMMANDS.showGraph, () => this.showGraph()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.runFile, () => this.runActiveFile('planai.run')),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.debugFile, () => this.runActiveFile('planai.debug')),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.rerunLastRun, () => this.rerunLastRun()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.showRuns, () => this.runsChannel.show(true)),
             vscode.workspace.onDidGrantWorkspaceTrust(() => {
                 this.log.info('Workspace trusted: restarting planai-lsp with the Python environment enabled.');
                 void this.restart();
@@ -166,6 +192,18 @@ class PlanaiExtension implements vscode.Disposable {
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             initializationOptions: () => buildInitializationOptions(this.currentSection(), vscode.workspace.isTrusted),
             middleware: {
+                // Run and Debug (code lenses, the palette): the extension shows the run's
+                // progress as a notification with a Cancel button, with its own token.
+                executeCommand: (command, args, next) => {
+                    if (!isRunCommand(command)) {
+                        return next(command, args);
+                    }
+                    const argument = parseRunArgument(args);
+                    if (!argument) {
+                        return next(command, args);
+                    }
+                    return this.startRun(command, argument, (withToken) => Promise.resolve(next(command, [withToken])));
+                },
                 workspace: {
                     // VS Code answers from its settings; add what it cannot know (the Python
                     // extension's interpreter, Restricted Mode filtering) so the server sees the
@@ -184,6 +222,7 @@ class PlanaiExtension implements vscode.Disposable {
 
         const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
         this.client = client;
+        client.onNotification(RUN_EVENT_NOTIFICATION, (params: { runId?: unknown; event?: unknown }) => this.onRunEvent(params));
         this.clientStateSubscription = client.onDidChangeState(() => this.updateStatus());
         try {
             await client.start();
@@ -483,6 +522,145 @@ class PlanaiExtension implements vscode.Disposable {
     private scheduleGraphRefresh(): void {
         clearTimeout(this.graphRefreshTimer);
         this.graphRefreshTimer = setTimeout(() => void this.renderGraph({ announceEmpty: false }), GRAPH_REFRESH_DELAY_MS);
+    }
+
+    // ----- runs --------------------------------------------------------------------------------
+
+    private async runActiveFile(command: string): Promise<unknown> {
+        const editor = vscode.window.activeTextEditor;
+        const client = this.runningClient();
+        if (!editor || editor.document.languageId !== 'python' || !client) {
+            if (client) {
+                void vscode.window.showInformationMessage('PlanAI: open the Python file of the workflow to run first.');
+            }
+            return undefined;
+        }
+        if (editor.document.isUntitled) {
+            void vscode.window.showInformationMessage('PlanAI: save the workflow to a file before running it.');
+            return undefined;
+        }
+        const argument: RunArgument = { uri: client.code2ProtocolConverter.asUri(editor.document.uri), graph: null };
+        return this.startRun(command, argument, (withToken) => this.executeServerCommand(client, command, [withToken]));
+    }
+
+    private async rerunLastRun(): Promise<unknown> {
+        const last = this.lastRun;
+        const client = this.runningClient();
+        if (!client) {
+            return undefined;
+        }
+        if (!last) {
+            void vscode.window.showInformationMessage('PlanAI: no run yet in this window.');
+            return undefined;
+        }
+        return this.startRun(last.command, last.argument, (withToken) => this.executeServerCommand(client, last.command, [withToken]));
+    }
+
+    /**
+     * Starts a run with the extension's own progress token and shows it as a cancellable
+     * notification until the server ends the progress (or the run's `ended` event arrives).
+     * Returns the command's result (`{runId}`) as soon as the server answers.
+     */
+    private startRun(command: string, argument: RunArgument, send: (argument: RunArgument) => Promise<unknown>): Promise<unknown> {
+        const client = this.client;
+        const token = `planai-run-${process.pid}-${++this.runCounter}`;
+        const withToken = withProgressToken(argument, token);
+        this.lastRun = { command, argument: { ...argument, workDoneToken: undefined } };
+        let fileName = argument.uri;
+        try {
+            fileName = vscode.workspace.asRelativePath(vscode.Uri.parse(argument.uri));
+        } catch {
+            // Keep the URI.
+        }
+        const title = runTitle(command, argument, fileName);
+        return new Promise<unknown>((resolveResult, rejectResult) => {
+            void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, cancellation) => {
+                let finish: (outcome: string | undefined) => void = () => undefined;
+                const finished = new Promise<string | undefined>((resolve) => (finish = resolve));
+                const progressSubscription = client?.onProgress(WorkDoneProgress.type, token, (value) => {
+                    if (value.kind === 'end') {
+                        finish(value.message);
+                    } else if (value.message) {
+                        progress.report({ message: value.message });
+                    }
+                });
+                let runId: string | undefined;
+                let cancelRequested = false;
+                const cancel = () => {
+                    if (client && runId) {
+                        this.executeServerCommand(client, CANCEL_RUN_COMMAND, [runId]).catch((error) => this.reportCommandError(error, CANCEL_RUN_COMMAND));
+                    }
+                };
+                cancellation.onCancellationRequested(() => {
+                    cancelRequested = true;
+                    cancel();
+                });
+                try {
+                    const result = await send(withToken);
+                    runId = parseRunId(result);
+                    resolveResult(result);
+                } catch (error) {
+                    progressSubscription?.dispose();
+                    this.reportCommandError(error, command);
+                    rejectResult(error);
+                    return;
+                }
+                if (!runId) {
+                    progressSubscription?.dispose();
+                    return;
+                }
+                const run = this.runs.get(runId) ?? { events: [] };
+                run.onEnded = (outcome) => finish(outcome);
+                this.runs.set(runId, run);
+                const already = run.events.map(endedOutcome).find((outcome) => outcome !== undefined);
+                if (already !== undefined) {
+                    finish(already);
+                }
+                this.runsChannel.appendLine(`[${runId}] ${title.replace(/^PlanAI: /, '')}`);
+                this.runsChannel.show(true);
+                if (cancelRequested) {
+                    cancel();
+                }
+                const outcome = await finished;
+                progressSubscription?.dispose();
+                this.reportRunOutcome(runId, outcome);
+            });
+        });
+    }
+
+    private onRunEvent(params: { runId?: unknown; event?: unknown }): void {
+        const runId = params.runId === undefined || params.runId === null ? '?' : String(params.runId);
+        const run = this.runs.get(runId) ?? { events: [] };
+        this.runs.set(runId, run);
+        run.events.push(params.event);
+        for (const line of formatRunEvent(runId, params.event)) {
+            this.runsChannel.appendLine(line);
+        }
+        const outcome = endedOutcome(params.event);
+        if (outcome !== undefined) {
+            run.onEnded?.(outcome);
+        }
+    }
+
+    private reportRunOutcome(runId: string, outcome: string | undefined): void {
+        const run = this.runs.get(runId);
+        const outputs = sinkOutputs(run?.events ?? []);
+        const ended = run?.events.map(endedOutcome).find((value) => value !== undefined) ?? outcome ?? 'ended';
+        // Keep the log, not every event object, once the run is over.
+        this.runs.delete(runId);
+        const showLog = 'Show Run Log';
+        const openOutputs = `Open Outputs (${outputs.length})`;
+        const buttons = outputs.length > 0 ? [openOutputs, showLog] : [showLog];
+        const message = `PlanAI run ${runId}: ${ended}`;
+        const show = /succeeded/i.test(ended) ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+        void show(message, ...buttons).then(async (choice) => {
+            if (choice === showLog) {
+                this.runsChannel.show();
+            } else if (choice === openOutputs) {
+                const document = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(outputs, null, 2) });
+                await vscode.window.showTextDocument(document, { preview: false });
+            }
+        });
     }
 
     // ----- status ----------------------------------------------------------------------------

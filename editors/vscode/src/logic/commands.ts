@@ -19,6 +19,10 @@ export const EXTENSION_COMMANDS = {
     restartHelper: 'planai.vscode.restartHelper',
     showLogs: 'planai.vscode.showLogs',
     showGraph: 'planai.vscode.showGraph',
+    runFile: 'planai.vscode.runFile',
+    debugFile: 'planai.vscode.debugFile',
+    rerunLastRun: 'planai.vscode.rerunLastRun',
+    showRuns: 'planai.vscode.showRuns',
 } as const;
 
 /** True when the server advertised `command` in `executeCommandProvider.commands`. */

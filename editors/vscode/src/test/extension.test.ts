@@ -29,6 +29,8 @@ const world = {
     activeUri: undefined as undefined | { toString(): string },
     webviewHtml: '',
     documentListeners: [] as Listener[],
+    progress: [] as Array<{ options: unknown; reports: unknown[]; cancel: undefined | (() => void) }>,
+    channelLines: [] as string[],
 };
 
 const DEFAULTS: Record<string, unknown> = {
@@ -42,13 +44,28 @@ const DEFAULTS: Record<string, unknown> = {
 
 const fakeVscode = {
     window: {
-        createOutputChannel: () => ({ info() {}, warn() {}, error() {}, debug() {}, show() {}, dispose() {} }),
+        createOutputChannel: (name: string) => ({
+            info() {},
+            warn() {},
+            error() {},
+            debug() {},
+            appendLine: (line: string) => world.channelLines.push(`${name}: ${line}`),
+            show() {},
+            dispose() {},
+        }),
         showErrorMessage: (text: string) => (world.messages.push({ kind: 'error', text }), Promise.resolve(undefined)),
         showWarningMessage: (text: string) => (world.messages.push({ kind: 'warning', text }), Promise.resolve(undefined)),
         showInformationMessage: (text: string) => (world.messages.push({ kind: 'info', text }), Promise.resolve(undefined)),
         showQuickPick: async (items: Array<Record<string, unknown>>) => world.pick(items),
         showInputBox: async () => undefined,
-        withProgress: (_options: unknown, task: () => unknown) => task(),
+        withProgress: (options: unknown, task: (progress: unknown, token: unknown) => unknown) => {
+            world.progress.push({ options, reports: [] as unknown[], cancel: undefined as undefined | (() => void) });
+            const entry = world.progress[world.progress.length - 1];
+            return task(
+                { report: (value: unknown) => entry.reports.push(value) },
+                { onCancellationRequested: (listener: () => void) => ((entry.cancel = listener), disposable) },
+            );
+        },
         get activeTextEditor() {
             return world.activeUri ? { document: { languageId: 'python', uri: world.activeUri } } : undefined;
         },
@@ -124,6 +141,16 @@ class FakeLanguageClient {
     onDidChangeState() {
         return disposable;
     }
+    notificationHandlers = new Map<string, Listener>();
+    progressHandlers = new Map<string, Listener>();
+    onNotification(method: string, handler: Listener) {
+        this.notificationHandlers.set(method, handler);
+        return disposable;
+    }
+    onProgress(_type: unknown, token: string, handler: Listener) {
+        this.progressHandlers.set(token, handler);
+        return { dispose: () => this.progressHandlers.delete(token) };
+    }
     async sendRequest(_type: unknown, params: { command: string; arguments: unknown[] }) {
         this.requests.push(params);
         return world.respond(params);
@@ -139,6 +166,7 @@ const fakeLanguageClient = {
     ResponseError: class ResponseError extends Error {},
     ExecuteCommandRequest: { type: 'workspace/executeCommand' },
     DidChangeConfigurationNotification: { type: 'workspace/didChangeConfiguration' },
+    WorkDoneProgress: { type: '$/progress' },
     RevealOutputChannelOn: { Never: 4 },
 };
 
@@ -201,6 +229,8 @@ beforeEach(() => {
         activeUri: undefined,
         webviewHtml: '',
         documentListeners: [],
+        progress: [],
+        channelLines: [],
     });
     FakeLanguageClient.instances = [];
 });
@@ -215,11 +245,15 @@ describe('activation', () => {
     it('registers the commands and reports a missing server without throwing', async () => {
         await extension.activate(context());
         assert.deepEqual([...world.commands.keys()].sort(), [
+            'planai.vscode.debugFile',
+            'planai.vscode.rerunLastRun',
             'planai.vscode.restartHelper',
             'planai.vscode.restartServer',
+            'planai.vscode.runFile',
             'planai.vscode.selectEnvironment',
             'planai.vscode.showGraph',
             'planai.vscode.showLogs',
+            'planai.vscode.showRuns',
         ]);
         assert.equal(FakeLanguageClient.instances.length, 0);
         assert.match(world.messages[0]?.text ?? '', /Could not find planai-lsp/);
@@ -360,6 +394,47 @@ describe('commands', () => {
         await new Promise((resolve) => setImmediate(resolve));
         assert.equal(asked(), before + 1, 'one request for a burst of events (debounced)');
         assert.match(world.webviewHtml, /A --&gt; C/);
+    });
+
+    it('Run Workflow starts planai.run with its own progress token, logs the events, ends the progress, and Cancel sends planai.cancelRun', async () => {
+        installBundledBinary();
+        world.advertised = [...world.advertised, 'planai.run', 'planai.cancelRun'];
+        world.activeUri = { toString: () => 'file:///ws/flow.py' };
+        world.respond = (params) => (params.command === 'planai.run' ? { runId: 'r1' } : null);
+        await extension.activate(context());
+        const result = await world.commands.get('planai.vscode.runFile')?.();
+        assert.deepEqual(result, { runId: 'r1' });
+        const request = lastClient().requests.find((r) => r.command === 'planai.run');
+        const argument = request?.arguments[0] as Record<string, unknown>;
+        assert.equal(argument['uri'], 'file:///ws/flow.py');
+        assert.equal(argument['graph'], null);
+        const token = argument['workDoneToken'] as string;
+        assert.match(token, /^planai-run-/);
+        assert.equal((world.progress[0].options as { cancellable: boolean }).cancellable, true);
+
+        const client = lastClient();
+        await new Promise((resolve) => setImmediate(resolve));
+        client.progressHandlers.get(token)?.({ kind: 'report', message: 'Asker: 1 running' });
+        assert.deepEqual(world.progress[0].reports, [{ message: 'Asker: 1 running' }]);
+        client.notificationHandlers.get('planai/runEvent')?.({ runId: 'r1', event: { event: 'sinkOutput', worker: 'Answerer', taskType: 'Answer', task: { text: 'WHY?' } } });
+        assert.ok(world.channelLines.includes('PlanAI Runs: [r1] output of Answerer (Answer):'), world.channelLines.join('\n'));
+
+        world.progress[0].cancel?.();
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(lastClient().requests.at(-1), { command: 'planai.cancelRun', arguments: ['r1'] });
+
+        client.progressHandlers.get(token)?.({ kind: 'end', message: 'cancelled' });
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.ok(!client.progressHandlers.has(token), 'the progress subscription is disposed when the run ends');
+        assert.match(world.messages.at(-1)?.text ?? '', /PlanAI run r1: cancelled/);
+
+        // Rerun Last Run sends the same argument again, with a new token.
+        await world.commands.get('planai.vscode.rerunLastRun')?.();
+        const again = lastClient().requests.filter((r) => r.command === 'planai.run');
+        assert.equal(again.length, 2);
+        const second = again[1].arguments[0] as Record<string, unknown>;
+        assert.equal(second['uri'], 'file:///ws/flow.py');
+        assert.notEqual(second['workDoneToken'], token);
     });
 
     it('reports server errors instead of throwing', async () => {
