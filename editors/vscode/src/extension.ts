@@ -28,6 +28,7 @@ import {
     toQuickPickItems,
 } from './logic/environments';
 import { parseGraphResult, renderGraphHtml } from './logic/graph';
+import { PROVIDERS, VALIDATE_TASK_DATA_REQUEST, moduleNameFor, parseModels, parseTasks, summarizeValidation, tasksMarkdown } from './logic/tools';
 import {
     CANCEL_RUN_COMMAND,
     RUN_EVENT_NOTIFICATION,
@@ -110,6 +111,9 @@ class PlanaiExtension implements vscode.Disposable {
             vscode.commands.registerCommand(EXTENSION_COMMANDS.debugFile, () => this.runActiveFile('planai.debug')),
             vscode.commands.registerCommand(EXTENSION_COMMANDS.rerunLastRun, () => this.rerunLastRun()),
             vscode.commands.registerCommand(EXTENSION_COMMANDS.showRuns, () => this.runsChannel.show(true)),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.validateTaskData, () => this.validateTaskData()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.listModels, () => this.listModels()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.introspectTasks, () => this.introspectTasks()),
             vscode.workspace.onDidGrantWorkspaceTrust(() => {
                 this.log.info('Workspace trusted: restarting planai-lsp with the Python environment enabled.');
                 void this.restart();
@@ -522,6 +526,139 @@ class PlanaiExtension implements vscode.Disposable {
     private scheduleGraphRefresh(): void {
         clearTimeout(this.graphRefreshTimer);
         this.graphRefreshTimer = setTimeout(() => void this.renderGraph({ announceEmpty: false }), GRAPH_REFRESH_DELAY_MS);
+    }
+
+    // ----- environment tools ------------------------------------------------------------------
+
+    /** The active Python file's dotted module name, for introspection. */
+    private activeModuleName(): string | undefined {
+        const editor = vscode.window.activeTextEditor;
+        if (!editor || editor.document.languageId !== 'python' || editor.document.isUntitled) {
+            return undefined;
+        }
+        return moduleNameFor(vscode.workspace.asRelativePath(editor.document.uri, false));
+    }
+
+    /** PlanAI: Introspect Tasks: a module's Tasks as the venv sees them, as Markdown. */
+    private async introspectTasks(): Promise<void> {
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        const moduleName = await vscode.window.showInputBox({
+            prompt: 'Module to introspect (importable from the workspace), e.g. pkg.flow or planai',
+            value: this.activeModuleName() ?? '',
+        });
+        if (!moduleName) {
+            return;
+        }
+        let result: unknown;
+        try {
+            result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `PlanAI: introspecting ${moduleName}` }, () =>
+                this.executeServerCommand(client, SERVER_COMMANDS.introspectTasks, [moduleName]),
+            );
+        } catch (error) {
+            this.reportCommandError(error, SERVER_COMMANDS.introspectTasks);
+            return;
+        }
+        const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: tasksMarkdown(moduleName, result) });
+        await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    }
+
+    /** PlanAI: List Models: a provider's models in the selected venv; the chosen one is copied. */
+    private async listModels(): Promise<void> {
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        const provider = await vscode.window.showQuickPick([...PROVIDERS], { placeHolder: 'LLM provider (llm_from_config provider=…)' });
+        if (!provider) {
+            return;
+        }
+        let models: string[];
+        try {
+            models = parseModels(
+                await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `PlanAI: listing ${provider} models` }, () =>
+                    this.executeServerCommand(client, SERVER_COMMANDS.listModels, [provider]),
+                ),
+            );
+        } catch (error) {
+            this.reportCommandError(error, SERVER_COMMANDS.listModels);
+            return;
+        }
+        if (models.length === 0) {
+            void vscode.window.showInformationMessage(`PlanAI: ${provider} lists no models here (is it configured, with its API key or server, in the selected environment?).`);
+            return;
+        }
+        const model = await vscode.window.showQuickPick(models, { placeHolder: `${provider} models: pick one to copy its name` });
+        if (model) {
+            await vscode.env.clipboard.writeText(model);
+            void vscode.window.showInformationMessage(`PlanAI: copied "${model}".`);
+        }
+    }
+
+    /**
+     * PlanAI: Validate Task Data: JSON (the selection, else typed) against a Task of the active
+     * file, validated by pydantic in the selected venv (never evaluated as Python).
+     */
+    private async validateTaskData(): Promise<void> {
+        const editor = vscode.window.activeTextEditor;
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        if (!editor || editor.document.languageId !== 'python') {
+            void vscode.window.showInformationMessage('PlanAI: open the Python file that defines the Task first.');
+            return;
+        }
+        const moduleName = this.activeModuleName();
+        let classNames: string[] = [];
+        if (moduleName && isCommandAdvertised(client.initializeResult?.capabilities, SERVER_COMMANDS.introspectTasks)) {
+            try {
+                classNames = parseTasks(await this.executeServerCommand(client, SERVER_COMMANDS.introspectTasks, [moduleName]))
+                    .filter((task) => !task.module || task.module === moduleName)
+                    .map((task) => task.name);
+            } catch (error) {
+                this.log.debug(`introspectTasks for Validate Task Data: ${String(error)}`);
+            }
+        }
+        const className =
+            classNames.length > 0
+                ? await vscode.window.showQuickPick(classNames, { placeHolder: 'Task to validate the data against' })
+                : await vscode.window.showInputBox({ prompt: 'Name of the Task class to validate against' });
+        if (!className) {
+            return;
+        }
+        const selected = editor.selection && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : '';
+        const text = await vscode.window.showInputBox({ prompt: `JSON data for ${className}`, value: selected.trim().startsWith('{') ? selected : '{}' });
+        if (text === undefined) {
+            return;
+        }
+        let data: unknown;
+        try {
+            data = JSON.parse(text);
+        } catch (error) {
+            void vscode.window.showErrorMessage(`PlanAI: that is not JSON: ${String(error)}`);
+            return;
+        }
+        let result: unknown;
+        try {
+            result = await client.sendRequest(VALIDATE_TASK_DATA_REQUEST, { uri: client.code2ProtocolConverter.asUri(editor.document.uri), className, data });
+        } catch (error) {
+            this.reportCommandError(error, VALIDATE_TASK_DATA_REQUEST);
+            return;
+        }
+        const summary = summarizeValidation(result);
+        if (summary.ok) {
+            void vscode.window.showInformationMessage(`PlanAI: the data is a valid ${className}.`);
+        } else {
+            this.log.warn(`Validate Task Data (${className}):\n${summary.lines.join('\n')}`);
+            void vscode.window.showErrorMessage(`PlanAI: not a valid ${className}: ${summary.lines.join('; ')}`, 'Show Logs').then((choice) => {
+                if (choice) {
+                    this.log.show();
+                }
+            });
+        }
     }
 
     // ----- runs --------------------------------------------------------------------------------

@@ -239,6 +239,29 @@ async function trusted(page) {
         await shot(page, '05-show-graph');
     });
 
+    await check(page, 'Introspect Tasks shows the Tasks the venv imports from the file', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await runCommand(page, 'PlanAI: Introspect Tasks');
+        // The palette's input turns into the command's input box, prefilled with the module.
+        const input = page.locator('.quick-input-widget input');
+        let value = '';
+        for (let tries = 0; tries < 100 && (value === '' || value.startsWith('>')); tries += 1) {
+            await page.waitForTimeout(100);
+            value = await input.inputValue().catch(() => '');
+        }
+        expect(value === 'flow', `prefilled module: ${value}`);
+        await page.keyboard.press('Enter');
+        await page.locator('.tab', { hasText: 'Tasks in' }).first().waitFor({ timeout: 60_000 });
+        // Every rendered editor line on the page (the Markdown document is beside flow.py).
+        let text = '';
+        for (let tries = 0; tries < 50 && !(text.includes('## Question') && text.includes('## Answer')); tries += 1) {
+            await page.waitForTimeout(200);
+            text = (await page.locator('.monaco-editor .view-line').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+        }
+        expect(text.includes('## Question') && text.includes('## Answer'), text);
+        await shot(page, '06-introspect-tasks');
+    });
+
     await check(page, 'fixing the code clears the diagnostic', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
         await page.locator('.monaco-editor .view-lines').first().click();
@@ -247,7 +270,7 @@ async function trusted(page) {
         await page.keyboard.press('Shift+Home');
         await page.keyboard.type('def consume_work(self, task: Question):');
         await waitForProblems(page, (rows) => !rows.some((row) => row.includes('GC7')), 30_000, 'GC7 gone');
-        await shot(page, '06-fixed');
+        await shot(page, '07-fixed');
     });
 
     await check(page, 'saving validates in the venv and shows a planai (venv) diagnostic', async () => {
@@ -262,7 +285,7 @@ async function trusted(page) {
             'a planai (venv) ModuleNotFoundError',
         );
         expect(rows.some((row) => row.includes('ModuleNotFoundError')), JSON.stringify(rows));
-        await shot(page, '07-venv-diagnostic');
+        await shot(page, '08-venv-diagnostic');
     });
 
     await check(page, 'the server log shows each line once, at its own level', async () => {

@@ -10,6 +10,8 @@ export const SERVER_COMMANDS = {
     selectEnvironment: 'planai.selectEnvironment',
     restartHelper: 'planai.restartHelper',
     showGraph: 'planai.showGraph',
+    listModels: 'planai.listModels',
+    introspectTasks: 'planai.introspectTasks',
 } as const;
 
 /** The extension's own command ids (distinct from the server's, which the client registers). */
@@ -23,6 +25,9 @@ export const EXTENSION_COMMANDS = {
     debugFile: 'planai.vscode.debugFile',
     rerunLastRun: 'planai.vscode.rerunLastRun',
     showRuns: 'planai.vscode.showRuns',
+    validateTaskData: 'planai.vscode.validateTaskData',
+    listModels: 'planai.vscode.listModels',
+    introspectTasks: 'planai.vscode.introspectTasks',
 } as const;
 
 /** True when the server advertised `command` in `executeCommandProvider.commands`. */

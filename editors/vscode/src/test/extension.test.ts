@@ -246,6 +246,8 @@ describe('activation', () => {
         await extension.activate(context());
         assert.deepEqual([...world.commands.keys()].sort(), [
             'planai.vscode.debugFile',
+            'planai.vscode.introspectTasks',
+            'planai.vscode.listModels',
             'planai.vscode.rerunLastRun',
             'planai.vscode.restartHelper',
             'planai.vscode.restartServer',
@@ -254,6 +256,7 @@ describe('activation', () => {
             'planai.vscode.showGraph',
             'planai.vscode.showLogs',
             'planai.vscode.showRuns',
+            'planai.vscode.validateTaskData',
         ]);
         assert.equal(FakeLanguageClient.instances.length, 0);
         assert.match(world.messages[0]?.text ?? '', /Could not find planai-lsp/);
