@@ -415,6 +415,43 @@ local function run()
       return { lnum = d.lnum, col = d.col, code = d.code, source = d.source, severity = d.severity, message = d.message }
     end, vim.diagnostic.get(boom_buf))
     check('saving validates in the selected venv (planai (venv) RuntimeError)', #venv_diags() > 0, vim.json.encode(summary.venv_diagnostics))
+
+    -- The environment tools, on a module the venv can import.
+    local tasks_file = root .. '/tasks_mod.py'
+    vim.fn.writefile({
+      'from planai import Task',
+      'from pydantic import Field',
+      '',
+      '',
+      'class Query(Task):',
+      '    """A search query."""',
+      '',
+      '    text: str = Field(description="what to look for")',
+      '    limit: int = 10',
+    }, tasks_file)
+    vim.cmd('edit ' .. vim.fn.fnameescape(tasks_file))
+    local tasks_buf = vim.api.nvim_get_current_buf()
+    vim.wait(timeout_ms, function()
+      return #vim.lsp.get_clients({ name = 'planai', bufnr = tasks_buf }) > 0
+    end, 20)
+    notes = {}
+    vim.cmd('PlanaiTasks')
+    local tasks_scratch
+    vim.wait(3 * timeout_ms, function()
+      tasks_scratch = vim.fn.bufnr('planai://tasks/tasks_mod')
+      return tasks_scratch ~= -1
+    end, 50)
+    local tasks_text = tasks_scratch ~= -1 and table.concat(vim.api.nvim_buf_get_lines(tasks_scratch, 0, -1, false), '\n') or vim.inspect(notes)
+    check(':PlanaiTasks shows the current module\'s Tasks and fields', tasks_text:find('## Query', 1, true) ~= nil and tasks_text:find('| `text` | `str` | yes |  | what to look for |', 1, true) ~= nil and tasks_text:find('| `limit` | `int` | no | `10` |', 1, true) ~= nil, tasks_text)
+
+    vim.cmd('buffer ' .. tasks_buf)
+    notes = {}
+    vim.cmd('PlanaiValidateTask Query {"text": 5}')
+    local invalid = wait_note('not a valid Query') or wait_note('failed')
+    check(':PlanaiValidateTask reports pydantic errors', invalid ~= nil and invalid.message:find('text: ') ~= nil, vim.inspect(notes))
+    notes = {}
+    vim.cmd('PlanaiValidateTask Query {"text": "hi", "limit": 3}')
+    check(':PlanaiValidateTask accepts valid data', wait_note('is a valid Query') ~= nil, vim.inspect(notes))
   else
     check('saving validates in the selected venv (planai (venv) RuntimeError)', SKIP, 'PLANAI_TEST_PYTHON (a venv with planai) is not set')
   end

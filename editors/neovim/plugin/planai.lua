@@ -32,3 +32,33 @@ end, { desc = 'PlanAI: show the Mermaid graph of the current file in a scratch b
 vim.api.nvim_create_user_command('PlanaiLog', function()
   vim.cmd.tabnew(vim.fn.fnameescape(vim.lsp.get_log_path()))
 end, { desc = 'PlanAI: open the LSP log file' })
+
+local function tools()
+  return require('planai.tools')
+end
+
+vim.api.nvim_create_user_command('PlanaiTasks', function(opts)
+  tools().introspect_tasks(opts.args)
+end, { nargs = '?', desc = "PlanAI: a module's Tasks and fields as the selected environment imports them (default: this file)" })
+
+vim.api.nvim_create_user_command('PlanaiModels', function(opts)
+  tools().list_models(opts.args)
+end, {
+  nargs = 1,
+  complete = function()
+    return tools().providers
+  end,
+  desc = "PlanAI: a provider's models in the selected environment; the chosen name is yanked",
+})
+
+vim.api.nvim_create_user_command('PlanaiValidateTask', function(opts)
+  local class_name, json_text = opts.args:match('^%s*(%S+)%s*(.*)$')
+  if (json_text == nil or json_text == '') and opts.range > 0 then
+    json_text = table.concat(vim.api.nvim_buf_get_lines(0, opts.line1 - 1, opts.line2, false), '\n')
+  end
+  tools().validate_task_data(class_name, json_text)
+end, {
+  nargs = '+',
+  range = true,
+  desc = 'PlanAI: validate JSON (the argument, else the range) against a Task of this file, with pydantic',
+})
