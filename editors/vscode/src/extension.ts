@@ -28,6 +28,7 @@ import {
     toQuickPickItems,
 } from './logic/environments';
 import { parseGraphResult, renderGraphHtml } from './logic/graph';
+import { SHOW_REFERENCES_COMMAND, parseShowReferences, showGraphUri } from './logic/lenses';
 import { PROVIDERS, VALIDATE_TASK_DATA_REQUEST, moduleNameFor, parseModels, parseTasks, summarizeValidation, tasksMarkdown } from './logic/tools';
 import {
     CANCEL_RUN_COMMAND,
@@ -199,6 +200,17 @@ class PlanaiExtension implements vscode.Disposable {
                 // Run and Debug (code lenses, the palette): the extension shows the run's
                 // progress as a notification with a Cancel button, with its own token.
                 executeCommand: (command, args, next) => {
+                    if (command === SHOW_REFERENCES_COMMAND) {
+                        return this.showReferences(args, () => next(command, args));
+                    }
+                    if (command === SERVER_COMMANDS.showGraph) {
+                        const uri = showGraphUri(args);
+                        if (uri !== undefined) {
+                            this.graphDocument = vscode.Uri.parse(uri);
+                            return this.renderGraph({ announceEmpty: true });
+                        }
+                        return next(command, args);
+                    }
                     if (!isRunCommand(command)) {
                         return next(command, args);
                     }
@@ -526,6 +538,22 @@ class PlanaiExtension implements vscode.Disposable {
     private scheduleGraphRefresh(): void {
         clearTimeout(this.graphRefreshTimer);
         this.graphRefreshTimer = setTimeout(() => void this.renderGraph({ announceEmpty: false }), GRAPH_REFRESH_DELAY_MS);
+    }
+
+    /**
+     * The "produced by N · consumed by M" lens: VS Code's references peek at the lens, over the
+     * producing and consuming workers. The lens's arguments are plain JSON, which
+     * `editor.action.showReferences` does not take, so they are converted here.
+     */
+    private async showReferences(args: unknown[], fallback: () => unknown): Promise<unknown> {
+        const references = parseShowReferences(args);
+        const client = this.client;
+        if (!references || !client) {
+            return fallback();
+        }
+        const convert = client.protocol2CodeConverter;
+        const locations = await Promise.all(references.locations.map((location) => convert.asLocation(location)));
+        return vscode.commands.executeCommand('editor.action.showReferences', convert.asUri(references.uri), convert.asPosition(references.position), locations);
     }
 
     // ----- environment tools ------------------------------------------------------------------

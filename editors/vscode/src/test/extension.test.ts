@@ -31,6 +31,7 @@ const world = {
     documentListeners: [] as Listener[],
     progress: [] as Array<{ options: unknown; reports: unknown[]; cancel: undefined | (() => void) }>,
     channelLines: [] as string[],
+    executed: [] as unknown[][],
 };
 
 const DEFAULTS: Record<string, unknown> = {
@@ -82,7 +83,7 @@ const fakeVscode = {
     languages: { createLanguageStatusItem: () => ({ dispose() {} }) },
     commands: {
         registerCommand: (id: string, handler: Listener) => (world.commands.set(id, handler), disposable),
-        executeCommand: async () => undefined,
+        executeCommand: async (...args: unknown[]) => (world.executed.push(args), undefined),
     },
     workspace: {
         get isTrusted() {
@@ -121,6 +122,11 @@ class FakeLanguageClient {
     notifications: unknown[] = [];
     stopped = false;
     code2ProtocolConverter = { asUri: (uri: { toString(): string }) => uri.toString() };
+    protocol2CodeConverter = {
+        asUri: (uri: string) => ({ converted: 'uri', uri }),
+        asPosition: (position: unknown) => ({ converted: 'position', position }),
+        asLocation: async (location: unknown) => ({ converted: 'location', location }),
+    };
 
     constructor(
         readonly id: string,
@@ -231,6 +237,7 @@ beforeEach(() => {
         documentListeners: [],
         progress: [],
         channelLines: [],
+        executed: [],
     });
     FakeLanguageClient.instances = [];
 });
@@ -438,6 +445,25 @@ describe('commands', () => {
         const second = again[1].arguments[0] as Record<string, unknown>;
         assert.equal(second['uri'], 'file:///ws/flow.py');
         assert.notEqual(second['workDoneToken'], token);
+    });
+
+    it('the Task lens opens VS Code\'s references peek with converted types, not a server round trip', async () => {
+        installBundledBinary();
+        await extension.activate(context());
+        const middleware = lastClient().clientOptions.middleware;
+        const range = { start: { line: 15, character: 6 }, end: { line: 15, character: 11 } };
+        const sent: unknown[] = [];
+        await middleware.executeCommand('planai.showReferences', [{ uri: 'file:///ws/flow.py', position: { line: 7, character: 0 }, locations: [{ uri: 'file:///ws/flow.py', range }] }], (...a: unknown[]) => sent.push(a));
+        assert.equal(sent.length, 0, "nothing is sent to the server");
+        assert.deepEqual(world.executed.at(-1), [
+            'editor.action.showReferences',
+            { converted: 'uri', uri: 'file:///ws/flow.py' },
+            { converted: 'position', position: { line: 7, character: 0 } },
+            [{ converted: 'location', location: { uri: 'file:///ws/flow.py', range } }],
+        ]);
+        // Other commands still go to the server.
+        await middleware.executeCommand('planai.restartHelper', [], (...a: unknown[]) => sent.push(a));
+        assert.deepEqual(sent, [['planai.restartHelper', []]]);
     });
 
     it('reports server errors instead of throwing', async () => {
