@@ -2,6 +2,7 @@
  * VS Code entry point: starts planai-lsp through vscode-languageclient and adds the PlanAI
  * commands. Decisions that can be made without VS Code live in `logic/` and are unit-tested.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
@@ -27,7 +28,16 @@ import {
     selectionArgument,
     toQuickPickItems,
 } from './logic/environments';
-import { parseGraphResult, renderGraphHtml } from './logic/graph';
+import {
+    GRAPH_REQUEST,
+    GraphModel,
+    parseGraphModel,
+    parseGraphResult,
+    parseRevealMessage,
+    renderGraphHtml,
+    renderGraphPictureHtml,
+    workerLocation,
+} from './logic/graph';
 import { SHOW_REFERENCES_COMMAND, parseShowReferences, showGraphUri } from './logic/lenses';
 import { PROVIDERS, VALIDATE_TASK_DATA_REQUEST, moduleNameFor, parseModels, parseTasks, summarizeValidation, tasksMarkdown } from './logic/tools';
 import {
@@ -87,6 +97,8 @@ class PlanaiExtension implements vscode.Disposable {
     private runCounter = 0;
     /** Per run id: its events so far, and what to call when it ends. */
     private readonly runs = new Map<string, { events: unknown[]; onEnded?: (outcome: string) => void }>();
+    /** The model behind the graph picture, for clicks on its workers. */
+    private graphModel: GraphModel | undefined;
     /** The document the graph panel shows and follows. */
     private graphDocument: vscode.Uri | undefined;
     private graphRefreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -481,34 +493,44 @@ class PlanaiExtension implements vscode.Disposable {
             return;
         }
         const uri = client.code2ProtocolConverter.asUri(document);
-        let mermaid: string | undefined;
+        // The picture (planai/graph with the server's SVG layout); from a server without that
+        // request, or when the layout failed, the Mermaid text.
+        let model: GraphModel | undefined;
         try {
-            mermaid = parseGraphResult(await this.executeServerCommand(client, SERVER_COMMANDS.showGraph, [uri]));
+            model = parseGraphModel(await client.sendRequest(GRAPH_REQUEST, { textDocument: { uri }, svg: true }));
         } catch (error) {
-            if (options.announceEmpty) {
-                this.reportCommandError(error, SERVER_COMMANDS.showGraph);
-            } else {
-                this.log.warn(`Refreshing the graph of ${document.toString()} failed: ${String(error)}`);
-            }
-            return;
+            this.log.debug(`${GRAPH_REQUEST} failed, showing Mermaid text instead: ${String(error)}`);
         }
-        if (mermaid === undefined || mermaid.trim() === '') {
-            if (options.announceEmpty) {
-                void vscode.window.showInformationMessage('PlanAI: no graph found in this file.');
+        let mermaid: string | undefined;
+        if (!model?.svg) {
+            try {
+                mermaid = parseGraphResult(await this.executeServerCommand(client, SERVER_COMMANDS.showGraph, [uri]));
+            } catch (error) {
+                if (options.announceEmpty) {
+                    this.reportCommandError(error, SERVER_COMMANDS.showGraph);
+                } else {
+                    this.log.warn(`Refreshing the graph of ${document.toString()} failed: ${String(error)}`);
+                }
                 return;
             }
-            mermaid = '(this file builds no PlanAI graph now)';
+        }
+        const empty = model ? model.graphs.length === 0 : mermaid === undefined || mermaid.trim() === '';
+        if (empty && options.announceEmpty) {
+            void vscode.window.showInformationMessage('PlanAI: no graph found in this file.');
+            return;
         }
         const title = `PlanAI Graph: ${vscode.workspace.asRelativePath(document)}`;
         if (!this.graphPanel) {
             if (!options.announceEmpty) {
                 return;
             }
+            // Scripts: only the picture page's own click handler, allowed by a nonce in its CSP.
             const panel = vscode.window.createWebviewPanel('planai.graph', title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-                enableScripts: false,
+                enableScripts: true,
                 localResourceRoots: [],
             });
             this.graphPanel = panel;
+            panel.webview.onDidReceiveMessage((message: unknown) => void this.revealWorker(message));
             const follow = [
                 vscode.workspace.onDidChangeTextDocument((event) => {
                     if (event.document.uri.toString() === this.graphDocument?.toString()) {
@@ -524,15 +546,36 @@ class PlanaiExtension implements vscode.Disposable {
             panel.onDidDispose(() => {
                 this.graphPanel = undefined;
                 this.graphDocument = undefined;
+                this.graphModel = undefined;
                 clearTimeout(this.graphRefreshTimer);
                 follow.forEach((subscription) => subscription.dispose());
             });
         }
         this.graphPanel.title = title;
-        this.graphPanel.webview.html = renderGraphHtml({ mermaid, title, cspSource: this.graphPanel.webview.cspSource });
+        this.graphModel = model;
+        const cspSource = this.graphPanel.webview.cspSource;
+        if (model?.svg && !empty) {
+            this.graphPanel.webview.html = renderGraphPictureHtml({ svg: model.svg, title, cspSource, nonce: crypto.randomBytes(16).toString('base64') });
+        } else {
+            const text = empty ? '(this file builds no PlanAI graph now)' : (mermaid ?? model?.svgError ?? '');
+            this.graphPanel.webview.html = renderGraphHtml({ mermaid: text, title, cspSource });
+        }
         if (options.announceEmpty) {
             this.graphPanel.reveal(vscode.ViewColumn.Beside, true);
         }
+    }
+
+    /** A click on a worker in the picture: opens its class (else where it is instantiated). */
+    private async revealWorker(message: unknown): Promise<void> {
+        const reveal = parseRevealMessage(message);
+        const client = this.client;
+        const location = reveal && this.graphModel ? workerLocation(this.graphModel, reveal.graph, reveal.id) : undefined;
+        if (!location || !client) {
+            return;
+        }
+        const converter = client.protocol2CodeConverter;
+        const document = await vscode.workspace.openTextDocument(converter.asUri(location.uri));
+        await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: converter.asRange(location.range) });
     }
 
     private scheduleGraphRefresh(): void {

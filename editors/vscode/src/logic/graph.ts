@@ -1,9 +1,115 @@
 /**
- * The "PlanAI: Show Graph" view: the server's Mermaid text shown as preformatted text in a
- * webview. No scripts and no remote resources (the Content-Security-Policy forbids both).
+ * The "PlanAI: Show Graph" view: the picture the server lays out (`planai/graph` with
+ * `svg: true`: a box per worker, arrows labelled with Task types), where clicking a worker
+ * opens its class; or, from a server without `planai/graph`, its Mermaid text. No remote
+ * resources; the only script is the page's own click handler (CSP nonce).
  *
  * Pure: no `vscode` import.
  */
+
+export const GRAPH_REQUEST = 'planai/graph';
+
+export interface GraphLocation {
+    uri: string;
+    range: { start: { line: number; character: number }; end: { line: number; character: number } };
+}
+
+export interface GraphModel {
+    svg?: string;
+    svgError?: string;
+    mermaid?: string;
+    /** Per graph, per worker id: where its class is defined. */
+    graphs: Array<{ nodes: Array<{ id: string; classLocation?: GraphLocation | null; instantiation?: GraphLocation | null }> }>;
+}
+
+/** Reads the `planai/graph` answer; undefined when it is not one. */
+export function parseGraphModel(value: unknown): GraphModel | undefined {
+    if (value === null || typeof value !== 'object' || !Array.isArray((value as Record<string, unknown>)['graphs'])) {
+        return undefined;
+    }
+    const record = value as Record<string, unknown>;
+    return {
+        svg: typeof record['svg'] === 'string' ? record['svg'] : undefined,
+        svgError: typeof record['svgError'] === 'string' ? record['svgError'] : undefined,
+        graphs: record['graphs'] as GraphModel['graphs'],
+    };
+}
+
+/** Where clicking worker `id` of graph `graph` goes: its class, else its instantiation. */
+export function workerLocation(model: GraphModel, graph: number, id: string): GraphLocation | undefined {
+    const node = model.graphs[graph]?.nodes?.find((n) => n.id === id);
+    return node?.classLocation ?? node?.instantiation ?? undefined;
+}
+
+export interface GraphPicturePage {
+    /** The server's SVG, trusted (our own layout) and further fenced by the CSP. */
+    svg: string;
+    title: string;
+    cspSource: string;
+    /** A fresh random nonce for the page's script. */
+    nonce: string;
+}
+
+/** A page showing the SVG scaled to the panel; a click on a worker posts `{type: 'reveal', graph, id}`. */
+export function renderGraphPictureHtml(page: GraphPicturePage): string {
+    const csp = `default-src 'none'; style-src ${page.cspSource} 'unsafe-inline'; img-src ${page.cspSource} data:; script-src 'nonce-${page.nonce}';`;
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(page.title)}</title>
+<style>
+  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
+  .picture { background: white; border-radius: 4px; padding: 8px; overflow: auto; }
+  .picture svg { max-width: 100%; height: auto; display: block; margin: auto; }
+  .picture g.worker { cursor: pointer; }
+  .picture g.worker:hover rect { stroke-width: 3; }
+  .hint { color: var(--vscode-descriptionForeground); }
+</style>
+</head>
+<body>
+<h2>${escapeHtml(page.title)}</h2>
+<p class="hint">Click a worker to open its class. The picture follows the file as you edit it.</p>
+<div class="picture" id="picture">${page.svg.replace(/^\s*<\?xml[^>]*\?>\s*/, '')}</div>
+<script nonce="${escapeHtml(page.nonce)}">
+  const vscode = acquireVsCodeApi();
+  // A worker's label is drawn beside its box, not inside its group: find the box under the
+  // click by geometry as well.
+  function workerAt(event) {
+    const direct = event.target.closest && event.target.closest('g.worker');
+    if (direct) {
+      return direct;
+    }
+    for (const group of document.querySelectorAll('g.worker')) {
+      const box = group.getBoundingClientRect();
+      if (event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom) {
+        return group;
+      }
+    }
+    return undefined;
+  }
+  document.getElementById('picture').addEventListener('click', (event) => {
+    const worker = workerAt(event);
+    if (worker) {
+      vscode.postMessage({ type: 'reveal', graph: Number(worker.dataset.graph), id: worker.dataset.id });
+    }
+  });
+</script>
+</body>
+</html>
+`;
+}
+
+/** Reads a message posted by the picture page. */
+export function parseRevealMessage(message: unknown): { graph: number; id: string } | undefined {
+    const m = message as Record<string, unknown> | null;
+    if (m === null || typeof m !== 'object' || m['type'] !== 'reveal' || typeof m['id'] !== 'string' || !Number.isInteger(m['graph'])) {
+        return undefined;
+    }
+    return { graph: m['graph'] as number, id: m['id'] as string };
+}
 
 /** Reads `{mermaid: string}` (or a bare string) from the `planai.showGraph` result. */
 export function parseGraphResult(value: unknown): string | undefined {

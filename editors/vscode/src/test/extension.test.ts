@@ -32,6 +32,8 @@ const world = {
     progress: [] as Array<{ options: unknown; reports: unknown[]; cancel: undefined | (() => void) }>,
     channelLines: [] as string[],
     executed: [] as unknown[][],
+    webviewListener: undefined as undefined | Listener,
+    shown: [] as unknown[],
 };
 
 const DEFAULTS: Record<string, unknown> = {
@@ -59,6 +61,7 @@ const fakeVscode = {
         showInformationMessage: (text: string) => (world.messages.push({ kind: 'info', text }), Promise.resolve(undefined)),
         showQuickPick: async (items: Array<Record<string, unknown>>) => world.pick(items),
         showInputBox: async () => undefined,
+        showTextDocument: async (document: unknown, options: unknown) => (world.shown.push({ document, options }), undefined),
         withProgress: (options: unknown, task: (progress: unknown, token: unknown) => unknown) => {
             world.progress.push({ options, reports: [] as unknown[], cancel: undefined as undefined | (() => void) });
             const entry = world.progress[world.progress.length - 1];
@@ -76,6 +79,7 @@ const fakeVscode = {
                 set html(value: string) {
                     world.webviewHtml = value;
                 },
+                onDidReceiveMessage: (listener: Listener) => ((world.webviewListener = listener), disposable),
             };
             return { webview, title: '', onDidDispose: () => disposable, reveal() {}, dispose() {} };
         },
@@ -100,6 +104,7 @@ const fakeVscode = {
         onDidChangeTextDocument: (listener: Listener) => (world.documentListeners.push((uri: unknown) => listener({ document: { uri } })), disposable),
         onDidSaveTextDocument: (listener: Listener) => (world.documentListeners.push((uri: unknown) => listener({ uri })), disposable),
         asRelativePath: () => 'flow.py',
+        openTextDocument: async (uri: unknown) => ({ opened: uri }),
     },
     extensions: {
         getExtension: (id: string) => (id === 'ms-python.python' && world.pythonExports ? { isActive: true, exports: world.pythonExports } : undefined),
@@ -107,7 +112,7 @@ const fakeVscode = {
     env: { remoteName: undefined as string | undefined },
     ProgressLocation: { Window: 10 },
     QuickPickItemKind: { Separator: -1 },
-    ViewColumn: { Beside: -2 },
+    ViewColumn: { Beside: -2, One: 1 },
     LanguageStatusSeverity: { Information: 0, Warning: 1, Error: 2 },
     ConfigurationTarget: { Workspace: 2 },
 };
@@ -126,6 +131,7 @@ class FakeLanguageClient {
         asUri: (uri: string) => ({ converted: 'uri', uri }),
         asPosition: (position: unknown) => ({ converted: 'position', position }),
         asLocation: async (location: unknown) => ({ converted: 'location', location }),
+        asRange: (range: unknown) => ({ converted: 'range', range }),
     };
 
     constructor(
@@ -157,7 +163,7 @@ class FakeLanguageClient {
         this.progressHandlers.set(token, handler);
         return { dispose: () => this.progressHandlers.delete(token) };
     }
-    async sendRequest(_type: unknown, params: { command: string; arguments: unknown[] }) {
+    async sendRequest(_type: unknown, params: { command: string; arguments: unknown[]; textDocument?: unknown }) {
         this.requests.push(params);
         return world.respond(params);
     }
@@ -238,6 +244,8 @@ beforeEach(() => {
         progress: [],
         channelLines: [],
         executed: [],
+        webviewListener: undefined,
+        shown: [],
     });
     FakeLanguageClient.instances = [];
 });
@@ -379,6 +387,37 @@ describe('commands', () => {
         await world.commands.get('planai.vscode.showGraph')?.();
         assert.deepEqual(lastClient().requests.at(-1), { command: 'planai.showGraph', arguments: ['file:///ws/flow.py'] });
         assert.match(world.webviewHtml, /<pre id="mermaid">graph TD\n {2}Parser --&gt; Searcher<\/pre>/);
+    });
+
+    it('Show Graph draws the server\'s picture, and a click on a worker opens its class', async () => {
+        installBundledBinary();
+        world.advertised = [...world.advertised, 'planai.showGraph'];
+        world.activeUri = { toString: () => 'file:///ws/flow.py' };
+        const range = { start: { line: 15, character: 6 }, end: { line: 15, character: 11 } };
+        world.respond = (params) =>
+            (params as { textDocument?: unknown }).textDocument
+                ? {
+                      svg: '<?xml version="1.0"?><svg><g class="worker" data-graph="0" data-id="asker"><rect/></g></svg>',
+                      graphs: [{ nodes: [{ id: 'asker', classLocation: { uri: 'file:///ws/flow.py', range } }] }],
+                  }
+                : null;
+        await extension.activate(context());
+        await world.commands.get('planai.vscode.showGraph')?.();
+        assert.deepEqual(lastClient().requests.at(-1), { textDocument: { uri: 'file:///ws/flow.py' }, svg: true });
+        assert.equal(lastClient().requests.filter((r) => r.command === 'planai.showGraph').length, 0, 'no Mermaid needed');
+        assert.match(world.webviewHtml, /<div class="picture" id="picture"><svg><g class="worker" data-graph="0" data-id="asker">/);
+        assert.doesNotMatch(world.webviewHtml, /<\?xml/);
+        const nonce = /script-src &#39;nonce-([A-Za-z0-9+/=]+)&#39;/.exec(world.webviewHtml)?.[1];
+        assert.ok(nonce && world.webviewHtml.includes(`<script nonce="${nonce}">`), 'the only script carries the CSP nonce');
+
+        await world.webviewListener?.({ type: 'reveal', graph: 0, id: 'asker' });
+        assert.deepEqual(world.shown.at(-1), {
+            document: { opened: { converted: 'uri', uri: 'file:///ws/flow.py' } },
+            options: { viewColumn: 1, selection: { converted: 'range', range } },
+        });
+        await world.webviewListener?.({ type: 'reveal', graph: 0, id: 'nobody' });
+        await world.webviewListener?.({ type: 'script says hi' });
+        assert.equal(world.shown.length, 1, 'unknown workers and messages are ignored');
     });
 
     it('Show Graph follows its document: an edit to it re-renders the panel, an edit elsewhere does not', async (t) => {
