@@ -62,3 +62,6 @@ end, {
   range = true,
   desc = 'PlanAI: validate JSON (the argument, else the range) against a Task of this file, with pydantic',
 })
+
+-- Code lenses: the commands they carry that Neovim handles itself, and refreshing them.
+require('planai.lens').setup()
