@@ -4,6 +4,7 @@
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
+pub mod graph;
 pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;
