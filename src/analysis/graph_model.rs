@@ -81,6 +81,8 @@ pub struct NodeInfo {
     pub class_location: Option<Location>,
     /// The instantiation call.
     pub instantiation: Option<Location>,
+    /// The `add_worker(s)` argument that added it to the graph.
+    pub added: Option<Location>,
 }
 
 /// An LLM worker's settings where the code states them as literals or classes; `None` where
@@ -336,6 +338,7 @@ fn node_info(
         llm,
         class_location: worker.class.as_ref().and_then(|c| class_location(ctx, c)),
         instantiation: worker.call.as_ref().map(location),
+        added: worker.added.as_ref().map(location),
     }
 }
 

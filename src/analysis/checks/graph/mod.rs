@@ -159,6 +159,8 @@ pub struct BuiltWorker {
     pub display: String,
     /// The instantiation call, when the interpreter saw it.
     pub call: Option<Site>,
+    /// The `add_worker(s)` argument that added it (in the interpreted scope's own file).
+    pub added: Option<Site>,
     pub consumed: ConsumedTypes,
     pub outputs: OutputTypes,
 }

@@ -19,7 +19,12 @@ where
                 let outputs = self.outputs(w);
                 let display = self.display_of(w);
                 let inst = &self.workers[w];
+                let added = self.graphs[g]
+                    .add_sites
+                    .get(&w)
+                    .map(|range| (self.own_path.clone(), *range));
                 workers.push(BuiltWorker {
+                    added,
                     variable: inst.variable.clone(),
                     class: inst.class.clone(),
                     display,
