@@ -101,6 +101,10 @@ impl LanguageServer for Backend {
         requests::completion::handle(&self.session, params).await
     }
 
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        requests::code_action::handle(&self.session, params).await
+    }
+
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         requests::execute_command::handle(&self.session, params).await
     }

@@ -1,6 +1,7 @@
 //! One file per client request; `workspace/executeCommand`'s commands each have their own
 //! file too (`execute_command.rs` only dispatches).
 
+pub mod code_action;
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
