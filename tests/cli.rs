@@ -203,10 +203,19 @@ fn graph_prints_each_format_of_a_bundled_example() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = |format: &str| {
         let out = planai_lsp(
-            &["graph", "examples/research_pkg/graph.py", "--format", format],
+            &[
+                "graph",
+                "examples/research_pkg/graph.py",
+                "--format",
+                format,
+            ],
             root,
         );
-        assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(run("mermaid").starts_with("flowchart LR\n"));
@@ -220,13 +229,23 @@ fn graph_prints_each_format_of_a_bundled_example() {
 
 #[test]
 fn graph_usage_errors_exit_with_2_and_unknown_graphs_with_1() {
-    let dir = workspace(&[("flow.py", "from planai import Graph\n\ngraph = Graph(name=\"g\")\n")]);
+    let dir = workspace(&[(
+        "flow.py",
+        "from planai import Graph\n\ngraph = Graph(name=\"g\")\n",
+    )]);
     assert_eq!(planai_lsp(&["graph"], dir.path()).status.code(), Some(2));
     assert_eq!(
-        planai_lsp(&["graph", "flow.py", "--format", "png"], dir.path()).status.code(),
+        planai_lsp(&["graph", "flow.py", "--format", "png"], dir.path())
+            .status
+            .code(),
         Some(2)
     );
-    assert_eq!(planai_lsp(&["graph", "missing.py"], dir.path()).status.code(), Some(2));
+    assert_eq!(
+        planai_lsp(&["graph", "missing.py"], dir.path())
+            .status
+            .code(),
+        Some(2)
+    );
     let unknown = planai_lsp(&["graph", "flow.py", "--graph", "other"], dir.path());
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("graphs: g"));
