@@ -249,7 +249,7 @@ fn merge_inserts(edits: Vec<FileEdit>) -> Vec<FileEdit> {
     out
 }
 
-fn enclosing_class<'s>(summary: &'s FileSummary, offset: usize) -> Option<&'s ClassSummary> {
+fn enclosing_class(summary: &FileSummary, offset: usize) -> Option<&ClassSummary> {
     summary
         .classes
         .iter()
@@ -310,10 +310,7 @@ fn annotate_field(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
 }
 
 /// The method of `summary` whose parameter has `name_range` (any class).
-fn method_with_param<'s>(
-    summary: &'s FileSummary,
-    name_range: TextRange,
-) -> Option<&'s FunctionSummary> {
+fn method_with_param(summary: &FileSummary, name_range: TextRange) -> Option<&FunctionSummary> {
     summary
         .classes
         .iter()
