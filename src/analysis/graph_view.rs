@@ -264,7 +264,84 @@ pub fn svg(graphs: &[&GraphInfo]) -> Result<String, String> {
     // The layout crate asserts on shapes it cannot place; a picture that fails is an error
     // message, not a crash of the server or the CLI.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(draw))
+        .map(|svg| fit_canvas(&svg, FONT as f64))
         .map_err(|_| "the graph layout failed for this graph".to_string())
+}
+
+/// The number in attribute `name="..."` of `tag` (the text between `<` and `>`).
+fn number_attr(tag: &str, name: &str) -> Option<f64> {
+    let key = format!(" {name}=\"");
+    let start = tag
+        .find(&key)
+        .or_else(|| tag.find(&format!("\n{}", &key[1..])))?
+        + key.len();
+    let end = start + tag[start..].find('"')?;
+    tag[start..end].trim().parse().ok()
+}
+
+/// `layout-rs` sizes the canvas as if every label were written vertically (its width in
+/// characters times ten, downwards), which leaves most of the picture empty: the canvas is
+/// cut to the drawn shapes and labels, with a margin.
+fn fit_canvas(svg: &str, font: f64) -> String {
+    let (mut right, mut bottom) = (0.0f64, 0.0f64);
+    let mut rest = svg;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        let name = tag.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        let num = |n: &str| number_attr(tag, n);
+        match name {
+            "rect" => {
+                if let (Some(x), Some(y), Some(w), Some(h)) =
+                    (num("x"), num("y"), num("width"), num("height"))
+                {
+                    right = right.max(x + w);
+                    bottom = bottom.max(y + h);
+                }
+            }
+            "ellipse" => {
+                if let (Some(cx), Some(cy), Some(rx), Some(ry)) =
+                    (num("cx"), num("cy"), num("rx"), num("ry"))
+                {
+                    right = right.max(cx + rx);
+                    bottom = bottom.max(cy + ry);
+                }
+            }
+            "text" => {
+                let after = &rest[open + close + 1..];
+                let body = &after[..after.find("</text>").unwrap_or(0)];
+                let lines = body.matches("<tspan").count().max(1) as f64;
+                let longest = body
+                    .split("<tspan")
+                    .map(|t| t.split('>').nth(1).unwrap_or("").len())
+                    .max()
+                    .unwrap_or(0) as f64;
+                if let (Some(x), Some(y)) = (num("x"), num("y")) {
+                    right = right.max(x + longest * font * 0.3);
+                    bottom = bottom.max(y + (lines + 1.0) * font * 1.2);
+                }
+            }
+            _ => {}
+        }
+        rest = &rest[open + close + 1..];
+    }
+    if right <= 0.0 || bottom <= 0.0 {
+        return svg.to_string();
+    }
+    let (width, height) = ((right + 20.0).ceil(), (bottom + 20.0).ceil());
+    let Some(start) = svg.find("<svg ") else {
+        return svg.to_string();
+    };
+    let Some(end) = svg[start..].find('>').map(|e| start + e) else {
+        return svg.to_string();
+    };
+    format!(
+        "{}<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">{}",
+        &svg[..start],
+        &svg[end + 1..]
+    )
 }
 
 #[cfg(test)]

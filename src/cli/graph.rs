@@ -366,6 +366,25 @@ mod tests {
                 .descendants()
                 .filter(|n| n.attribute("class") == Some("worker"))
                 .collect();
+            // Every box lies on the canvas, and the canvas is cut close to them.
+            let root = document.root_element();
+            let number = |n: roxmltree::Node, a: &str| -> f64 {
+                n.attribute(a).unwrap().trim().parse().unwrap()
+            };
+            let (width, height) = (number(root, "width"), number(root, "height"));
+            let (mut right, mut bottom) = (0.0f64, 0.0f64);
+            for rect in document.descendants().filter(|n| n.has_tag_name("rect")) {
+                right = right.max(number(rect, "x") + number(rect, "width"));
+                bottom = bottom.max(number(rect, "y") + number(rect, "height"));
+            }
+            assert!(
+                right <= width && bottom <= height,
+                "{name}: a box is off the canvas"
+            );
+            assert!(
+                height <= bottom + 120.0,
+                "{name}: {height} high for boxes down to {bottom}"
+            );
             let expected: usize = model.graphs.iter().map(|g| g.nodes.len()).sum();
             assert!(expected >= 3, "{name}");
             assert_eq!(workers.len(), expected, "{name}");
