@@ -197,3 +197,56 @@ fn a_reader_that_stops_early_does_not_make_check_panic() {
     assert_ne!(output.status.code(), Some(101));
     assert_eq!(output.status.code(), Some(1), "the check's own exit status");
 }
+
+#[test]
+fn graph_prints_each_format_of_a_bundled_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |format: &str| {
+        let out = planai_lsp(
+            &[
+                "graph",
+                "examples/research_pkg/graph.py",
+                "--format",
+                format,
+            ],
+            root,
+        );
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run("mermaid").starts_with("flowchart LR\n"));
+    assert!(run("dot").contains("\"g0_planner\" -> \"g0_searcher\""));
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["graphs"][0]["name"], "research");
+    let svg = run("svg");
+    assert!(svg.contains("<svg"), "{svg}");
+    assert_eq!(svg.matches("class=\"worker\"").count(), 3);
+}
+
+#[test]
+fn graph_usage_errors_exit_with_2_and_unknown_graphs_with_1() {
+    let dir = workspace(&[(
+        "flow.py",
+        "from planai import Graph\n\ngraph = Graph(name=\"g\")\n",
+    )]);
+    assert_eq!(planai_lsp(&["graph"], dir.path()).status.code(), Some(2));
+    assert_eq!(
+        planai_lsp(&["graph", "flow.py", "--format", "png"], dir.path())
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        planai_lsp(&["graph", "missing.py"], dir.path())
+            .status
+            .code(),
+        Some(2)
+    );
+    let unknown = planai_lsp(&["graph", "flow.py", "--graph", "other"], dir.path());
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("graphs: g"));
+}

@@ -12,6 +12,8 @@ pub mod check;
 pub mod checks;
 pub mod completion;
 pub mod consumed;
+pub mod fixes;
+pub mod graph_model;
 pub mod graph_view;
 pub mod incremental;
 pub mod memo;

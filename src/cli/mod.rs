@@ -1,6 +1,7 @@
 //! Command-line entry points: `serve` (default), `check`, `envs`, `--version`, `--help`.
 
 mod check;
+mod graph;
 
 pub const USAGE: &str = "\
 planai-lsp — language server and checker for PlanAI workflows
@@ -11,6 +12,9 @@ Usage:
                                            check files or folders (default: .) and print
                                            path:line:col: severity[code] message
   planai-lsp envs [--json]                 list the Python environments planai-lsp finds
+  planai-lsp graph FILE [--graph NAME] [--format mermaid|dot|json|svg]
+                                           print the graphs FILE builds (default: mermaid;
+                                           svg is a laid-out picture, no Graphviz needed)
   planai-lsp --version | --help
 
 Exit codes: 0 no errors, 1 errors found, 2 bad usage.
@@ -43,6 +47,7 @@ pub fn run(args: &[String]) -> i32 {
         }
         Some("check") => check::run(&args[1..]),
         Some("envs") => envs(&args[1..]),
+        Some("graph") => graph::run(&args[1..]),
         Some(other) => {
             eprintln!("planai-lsp: unknown command {other:?}\n\n{USAGE}");
             2

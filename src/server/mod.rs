@@ -46,6 +46,10 @@ impl Backend {
         requests::validate_task_data::handle(&self.session, params).await
     }
 
+    async fn graph(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        requests::graph::handle(&self.session, params).await
+    }
+
     async fn debug_state(&self, params: serde_json::Value) -> Result<serde_json::Value> {
         requests::debug::state(&self.session, params).await
     }
@@ -97,6 +101,10 @@ impl LanguageServer for Backend {
         requests::completion::handle(&self.session, params).await
     }
 
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        requests::code_action::handle(&self.session, params).await
+    }
+
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         requests::execute_command::handle(&self.session, params).await
     }
@@ -127,6 +135,7 @@ pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, Sessio
         Backend { session }
     })
     .custom_method("planai/validateTaskData", Backend::validate_task_data)
+    .custom_method("planai/graph", Backend::graph)
     .custom_method("planai/debug/panic", Backend::debug_panic)
     .custom_method("planai/debug/state", Backend::debug_state)
     .custom_method("planai/debug/stallAnalysis", Backend::debug_stall_analysis)

@@ -79,6 +79,10 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                 trigger_characters: Some(vec!["\"".to_string(), "'".to_string(), "=".to_string()]),
                 ..CompletionOptions::default()
             }),
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                ..CodeActionOptions::default()
+            })),
             execute_command_provider: Some(ExecuteCommandOptions {
                 commands: crate::server::requests::execute_command::COMMANDS
                     .iter()

@@ -1,9 +1,11 @@
 //! One file per client request; `workspace/executeCommand`'s commands each have their own
 //! file too (`execute_command.rs` only dispatches).
 
+pub mod code_action;
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
+pub mod graph;
 pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;

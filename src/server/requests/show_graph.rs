@@ -7,8 +7,9 @@ use tower_lsp_server::ls_types::Uri;
 use crate::server::convert::to_lsp_range;
 use crate::server::state::{uri_to_path, Session};
 
-/// `planai.showGraph [uri]` (or `[{uri}]`): the graphs the file builds, as Mermaid text plus
-/// the edges with their ranges, from the static analysis (no Python runs).
+/// `planai.showGraph [uri]` (or `[{uri}]`): the graphs the file builds, as Mermaid text, DOT
+/// (from the whole graph model, see `planai/graph`) and the edges with their ranges, from the
+/// static analysis (no Python runs).
 pub async fn handle(
     session: &Arc<Session>,
     arguments: Vec<serde_json::Value>,
@@ -27,12 +28,17 @@ pub async fn handle(
     let path = uri_to_path(&uri);
     // The analysis lock is taken on a blocking thread: a handler must never wait for it.
     let reading = Arc::clone(session);
-    let (edges, disk_text) = tokio::task::spawn_blocking(move || {
+    let (edges, disk_text, dot) = tokio::task::spawn_blocking(move || {
         let host = reading
             .analysis
             .read()
             .map_err(|_| Error::internal_error())?;
-        Ok::<_, Error>((host.graph_edges(&path), host.file_text(&path)))
+        let model = crate::analysis::graph_model::graph_model(&host, &path);
+        Ok::<_, Error>((
+            host.graph_edges(&path),
+            host.file_text(&path),
+            crate::analysis::graph_view::dot(&model),
+        ))
     })
     .await
     .map_err(|_| Error::internal_error())??;
@@ -55,6 +61,7 @@ pub async fn handle(
         .collect();
     Ok(serde_json::json!({
         "mermaid": crate::analysis::graph_view::mermaid(&edges),
+        "dot": dot,
         "edges": listed,
     }))
 }

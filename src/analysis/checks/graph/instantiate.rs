@@ -33,7 +33,14 @@ where
                 // The constructor raised: there is no graph to draw conclusions about.
                 return Val::Unknown;
             }
-            self.graphs.push(GraphState::default());
+            let mut graph = GraphState::default();
+            if self.collect_edges {
+                graph.created = Some((self.path.clone(), c.range));
+                if let Some(Expr::Str { value, .. }) = c.arg(0, "name") {
+                    graph.name = Some(value.to_string());
+                }
+            }
+            self.graphs.push(graph);
             return Val::Graph(GraphId(self.graphs.len() - 1));
         }
         let kind = self.class_kind(&cls);

@@ -13,6 +13,21 @@ where
         }
     }
 
+    /// Remembers the first variable a worker or graph is assigned to, for the graph model.
+    fn name_value(&mut self, name: &str, v: &Val) {
+        if !self.collect_edges {
+            return;
+        }
+        let slot = match v {
+            Val::Worker(w) if *w != INITIAL && *w != NO_WORKER => &mut self.workers[*w].variable,
+            Val::Graph(g) => &mut self.graphs[*g].variable,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(name.to_string());
+        }
+    }
+
     pub(super) fn set_unknown(&mut self, name: &str) {
         self.env.insert(name.to_string(), Val::Unknown);
     }
@@ -29,6 +44,7 @@ where
                     {
                         let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
                         for (n, v) in names.iter().zip(vals) {
+                            self.name_value(n, &v);
                             self.env.insert(n.to_string(), v);
                         }
                         return;
@@ -39,6 +55,7 @@ where
                 if let ([AssignTarget::Tuple(names)], Val::Tuple(vals)) = (&targets[..], &v) {
                     if names.len() == vals.len() {
                         for (n, v) in names.iter().zip(vals.clone()) {
+                            self.name_value(n, &v);
                             self.env.insert(n.to_string(), v);
                         }
                         return;
@@ -47,6 +64,7 @@ where
                 for t in targets {
                     match t {
                         AssignTarget::Name(n, _) => {
+                            self.name_value(n, &v);
                             self.env.insert(n.to_string(), v.clone());
                         }
                         AssignTarget::Other(names) | AssignTarget::Tuple(names) => {
@@ -410,6 +428,10 @@ where
                     subgraph_entry: None,
                     opaque: true,
                     facts: None,
+                    variable: match e {
+                        Expr::Name { id, .. } => Some(id.to_string()),
+                        _ => None,
+                    },
                 });
                 let w = WorkerId(self.workers.len() - 1);
                 if let Expr::Name { id, .. } = e {
@@ -464,6 +486,7 @@ where
             subgraph_entry: None,
             opaque: false,
             facts: None,
+            variable: None,
         });
         Val::Worker(WorkerId(self.workers.len() - 1))
     }

@@ -12,6 +12,7 @@ mod facts;
 mod instantiate;
 mod interpret;
 mod run;
+mod snapshot;
 mod wiring;
 
 use super::ClassKind;
@@ -79,7 +80,7 @@ impl std::ops::IndexMut<GraphId> for Vec<GraphState> {
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let mut edges = Vec::new();
-    run_scopes(ctx, path, unit, out, &mut edges, false);
+    run_scopes(ctx, path, unit, out, &mut edges, false, None);
 }
 
 /// The edges built in `path`, for the graph view (module level, then functions, then
@@ -94,9 +95,84 @@ pub fn collect_edges(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<GraphEdge> {
     let mut out = Vec::new();
     let mut edges = Vec::new();
     for unit in units {
-        run_scopes(ctx, path, unit, &mut out, &mut edges, true);
+        run_scopes(ctx, path, unit, &mut out, &mut edges, true, None);
     }
     edges
+}
+
+/// Every graph built in `path`, with its workers, entries, edges and sinks as the interpreter
+/// saw them, for the graph model (`analysis::graph_model`). Same scopes and order as
+/// `collect_edges`.
+pub fn collect_graphs(ctx: &mut Ctx, path: &Arc<Path>) -> Vec<BuiltGraph> {
+    let Some(summary) = ctx.summary(path) else {
+        return Vec::new();
+    };
+    let units = std::iter::once(Unit::Module)
+        .chain((0..summary.functions.len()).map(Unit::Function))
+        .chain((0..summary.classes.len()).map(Unit::Class));
+    let mut out = Vec::new();
+    let mut edges = Vec::new();
+    let mut built = Vec::new();
+    for unit in units {
+        run_scopes(
+            ctx,
+            path,
+            unit,
+            &mut out,
+            &mut edges,
+            true,
+            Some(&mut built),
+        );
+    }
+    built
+}
+
+/// A file and a range in it: where a call of the graph-building code is (a factory inlined
+/// from another module builds in its own file).
+pub type Site = (Arc<Path>, TextRange);
+
+/// One graph a scope builds, in the interpreter's terms (classes as `ClassRef`s).
+pub struct BuiltGraph {
+    /// The function that builds it (`None` at module level), as in `GraphEdge::scope`.
+    pub scope: Option<String>,
+    /// The variable the graph was first assigned to.
+    pub variable: Option<String>,
+    /// `Graph(name="...")`, when a literal.
+    pub name: Option<String>,
+    /// The `Graph(...)` call.
+    pub created: Option<Site>,
+    /// The workers added to the graph, in the order they were added.
+    pub workers: Vec<BuiltWorker>,
+    /// Indices into `workers`, with the `set_entry`/`run` argument that made each an entry.
+    pub entries: Vec<(usize, Site)>,
+    pub edges: Vec<BuiltEdge>,
+    /// `(worker index, the sunk type, the call)`.
+    pub sinks: Vec<(usize, ClassRef, Site)>,
+    /// Touched by code the interpreter does not model: the graph may have more than is shown.
+    pub partial: bool,
+}
+
+pub struct BuiltWorker {
+    pub variable: Option<String>,
+    pub class: Option<ClassRef>,
+    /// The class name, or the expression's text when the class is unknown.
+    pub display: String,
+    /// The instantiation call, when the interpreter saw it.
+    pub call: Option<Site>,
+    /// The `add_worker(s)` argument that added it (in the interpreted scope's own file).
+    pub added: Option<Site>,
+    pub consumed: ConsumedTypes,
+    pub outputs: OutputTypes,
+}
+
+pub struct BuiltEdge {
+    /// Indices into `BuiltGraph::workers`.
+    pub upstream: usize,
+    pub downstream: usize,
+    /// The one type passed along the edge, when known.
+    pub task_type: Option<ClassRef>,
+    /// The `set_dependency`/`next` call.
+    pub site: Site,
 }
 
 /// Interprets the scopes of `unit`: the module body, a function and the functions nested in
@@ -108,6 +184,7 @@ fn run_scopes(
     out: &mut Vec<Diagnostic>,
     edges: &mut Vec<GraphEdge>,
     collect_edges: bool,
+    mut built: Option<&mut Vec<BuiltGraph>>,
 ) {
     let Some(summary) = ctx.summary(path) else {
         return;
@@ -168,6 +245,9 @@ fn run_scopes(
             call_site: None,
         };
         flow.stmts(body);
+        if let Some(built) = built.as_deref_mut() {
+            built.extend(flow.built_graphs());
+        }
     }
 }
 
@@ -298,6 +378,8 @@ struct WorkerInst<'a> {
     opaque: bool,
     /// What the checks need of it, when it was instantiated from a known class.
     facts: Option<Arc<WorkerFacts>>,
+    /// The variable it was first assigned to (for the graph model).
+    variable: Option<String>,
 }
 
 #[derive(Default)]
@@ -315,6 +397,15 @@ struct GraphState {
     exit: Option<WorkerId>,
     /// Touched by code we do not model.
     imprecise: bool,
+    /// What only the graph model needs (recorded when `Flow::collect_edges`): the first
+    /// variable, the name and the call of the graph, and where edges, entries and sinks were
+    /// made.
+    variable: Option<String>,
+    name: Option<String>,
+    created: Option<Site>,
+    edge_sites: FxMap<(WorkerId, WorkerId), Site>,
+    entry_sites: Vec<(WorkerId, Site)>,
+    sink_sites: Vec<(WorkerId, ClassRef, Site)>,
 }
 
 struct Flow<'c, 'h, 'a> {

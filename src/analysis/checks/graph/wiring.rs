@@ -355,6 +355,9 @@ where
         if !self.collect_edges {
             return;
         }
+        self.graphs[g]
+            .edge_sites
+            .insert((u, d), (self.path.clone(), range));
         let upstream = self.display_of(u);
         let downstream = self.display_of(d);
         let tt = task_type.as_ref().map(|c| self.ctx.class_name(c));
@@ -531,6 +534,10 @@ where
         }
         if self.graphs[g].edge_set.insert((INITIAL, w)) {
             self.graphs[g].edges.push((INITIAL, w, None));
+            if self.collect_edges {
+                let site = (self.path.clone(), range);
+                self.graphs[g].entry_sites.push((w, site));
+            }
         }
     }
 
@@ -585,6 +592,8 @@ where
         if !self.collect_edges {
             return;
         }
+        let site = (self.path.clone(), range);
+        self.graphs[g].sink_sites.push((w, tc.clone(), site));
         let upstream = self.display_of(w);
         let tt = self.ctx.class_name(&tc);
         self.edges.push(GraphEdge {
