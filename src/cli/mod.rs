@@ -1,6 +1,7 @@
 //! Command-line entry points: `serve` (default), `check`, `envs`, `--version`, `--help`.
 
 mod check;
+mod run;
 
 pub const USAGE: &str = "\
 planai-lsp — language server and checker for PlanAI workflows
@@ -11,6 +12,10 @@ Usage:
                                            check files or folders (default: .) and print
                                            path:line:col: severity[code] message
   planai-lsp envs [--json]                 list the Python environments planai-lsp finds
+  planai-lsp run FILE [--graph NAME] [--input JSON] [--mock-llm] [--debug] [--timeout S]
+                 [--format text|json] [--python PATH]
+                                           run the workflow and print its events (exit 1
+                                           when a task failed or the run did not finish)
   planai-lsp --version | --help
 
 Exit codes: 0 no errors, 1 errors found, 2 bad usage.
@@ -43,6 +48,7 @@ pub fn run(args: &[String]) -> i32 {
         }
         Some("check") => check::run(&args[1..]),
         Some("envs") => envs(&args[1..]),
+        Some("run") => run::run(&args[1..]),
         Some(other) => {
             eprintln!("planai-lsp: unknown command {other:?}\n\n{USAGE}");
             2
