@@ -13,3 +13,6 @@ pub mod select_environment;
 pub mod show_graph;
 pub mod shutdown;
 pub mod validate_task_data;
+pub mod run;
+pub mod cancel_run;
+pub mod list_runs;
