@@ -33,7 +33,9 @@ async fn start(capabilities: Value, options: Value) -> TestClient {
     WorkspaceBuilder::new()
         .capabilities(capabilities)
         .initialization_options(init)
-        .configuration(json!({"python": python.display().to_string(), "validation": {"run": "off"}}))
+        .configuration(
+            json!({"python": python.display().to_string(), "validation": {"run": "off"}}),
+        )
         .start()
         .await
 }
@@ -82,8 +84,12 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
     let uri = client.open("flow.py", &source, 1).await;
     client.await_diagnostics(&uri, 1).await;
 
-    let answer = execute(&mut client, "planai.run", json!({"uri": uri, "graph": null,
-        "inputs": null, "timeout": null, "mockLlm": null, "workDoneToken": null}))
+    let answer = execute(
+        &mut client,
+        "planai.run",
+        json!({"uri": uri, "graph": null,
+        "inputs": null, "timeout": null, "mockLlm": null, "workDoneToken": null}),
+    )
     .await;
     let run_id = answer["runId"].as_str().expect("a run id").to_string();
     let token = json!(format!("planai-run/{run_id}"));
@@ -126,10 +132,7 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
     }
     assert_eq!(failed, 2);
 
-    let expected_line = source
-        .lines()
-        .position(|l| l.contains("task.txt"))
-        .unwrap();
+    let expected_line = source.lines().position(|l| l.contains("task.txt")).unwrap();
     let uri_owned = uri.clone();
     let published = client
         .await_notification_within("textDocument/publishDiagnostics", RUN_WAIT, move |p| {
@@ -152,9 +155,7 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
 
     // Fixed and run again: the old run's diagnostic is cleared.
     let fixed = source.replace("task.txt", "task.text");
-    client
-        .change(&uri, 2, json!([{"text": fixed}]))
-        .await;
+    client.change(&uri, 2, json!([{"text": fixed}])).await;
     let answer = execute(&mut client, "planai.run", json!({"uri": uri})).await;
     let second = answer["runId"].as_str().unwrap().to_string();
     let uri_owned = uri.clone();

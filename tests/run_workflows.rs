@@ -174,7 +174,11 @@ async fn a_builder_runs_with_inputs_validated_against_the_entry_task_type() {
     bad.inputs = Some(vec![json!({"txt": "misspelt"})]);
     let events = all_events(&manager, bad).await;
     assert_eq!(outcome(&events), RunOutcome::Error, "{events:#?}");
-    assert_eq!(count(&events, "taskStarted"), 0, "nothing runs: {events:#?}");
+    assert_eq!(
+        count(&events, "taskStarted"),
+        0,
+        "nothing runs: {events:#?}"
+    );
     let error = events
         .iter()
         .find_map(|e| match e {
@@ -221,7 +225,10 @@ async fn a_failure_inside_a_worker_is_reported_on_the_users_line() {
         .collect();
     assert_eq!(failures.len(), 2, "one per sentence: {events:#?}");
     for (worker, task_type, exception, message, location, will_retry) in failures {
-        assert_eq!((worker.as_str(), task_type.as_str()), ("Measurer", "Sentence"));
+        assert_eq!(
+            (worker.as_str(), task_type.as_str()),
+            ("Measurer", "Sentence")
+        );
         assert_eq!(exception, "AttributeError");
         assert_eq!(message, "'Sentence' object has no attribute 'txt'");
         assert!(!will_retry);
@@ -258,7 +265,8 @@ async fn assert_cancelled_tree_is_gone(cancel_with: Option<&str>, timeout: Optio
             if let RunEvent::Started { pid, .. } = &event {
                 runner_pid = Some(*pid);
             }
-            let worker_started = matches!(&event, RunEvent::Output { text, .. } if text == "sleeping");
+            let worker_started =
+                matches!(&event, RunEvent::Output { text, .. } if text == "sleeping");
             events.push(event);
             if worker_started && cancel_with.is_some() {
                 assert_eq!(manager.list()[0].state, "running");
@@ -336,8 +344,7 @@ async fn mock_llm_answers_llm_workers_with_generated_output_instances() {
 }
 
 #[tokio::test]
-async fn runs_beyond_the_concurrency_limit_wait_for_a_slot_and_can_be_cancelled_while_waiting()
-{
+async fn runs_beyond_the_concurrency_limit_wait_for_a_slot_and_can_be_cancelled_while_waiting() {
     let manager = RunManager::new(planai_lsp::run::RunLimits {
         max_concurrent: 1,
         ..Default::default()
@@ -355,12 +362,20 @@ async fn runs_beyond_the_concurrency_limit_wait_for_a_slot_and_can_be_cancelled_
         .await
         .unwrap();
     assert!(
-        matches!(ended, Some(RunEvent::Ended { outcome: RunOutcome::Cancelled, .. })),
+        matches!(
+            ended,
+            Some(RunEvent::Ended {
+                outcome: RunOutcome::Cancelled,
+                ..
+            })
+        ),
         "{ended:?}"
     );
     assert!(manager.cancel(&first.id));
-    tokio::time::timeout(DEADLINE, async { while first.events.recv().await.is_some() {} })
-        .await
-        .unwrap();
+    tokio::time::timeout(DEADLINE, async {
+        while first.events.recv().await.is_some() {}
+    })
+    .await
+    .unwrap();
     leftovers.wait_all_gone(Duration::from_secs(10)).await;
 }

@@ -77,7 +77,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .parse()
                     .ok()
                     .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| format!("--timeout takes a positive number of seconds, not {text:?}"))?;
+                    .ok_or_else(|| {
+                        format!("--timeout takes a positive number of seconds, not {text:?}")
+                    })?;
                 options.timeout = Some(Duration::from_secs_f64(seconds));
             }
             "--format" => match value("--format")?.as_str() {
@@ -208,11 +210,7 @@ impl Display {
         self.progress.apply(event);
         let mut out = std::io::stdout().lock();
         if self.json {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string(event).unwrap_or_default()
-            );
+            let _ = writeln!(out, "{}", serde_json::to_string(event).unwrap_or_default());
             return;
         }
         if let Some(line) = render(event) {

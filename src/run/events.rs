@@ -333,7 +333,11 @@ mod tests {
 
     #[test]
     fn unknown_or_broken_lines_become_warnings() {
-        for line in [r#"{"event": "fromTheFuture"}"#, "not json", r#"{"worker": 1}"#] {
+        for line in [
+            r#"{"event": "fromTheFuture"}"#,
+            "not json",
+            r#"{"worker": 1}"#,
+        ] {
             let event = RunEvent::parse_line(line);
             assert!(
                 matches!(&event, RunEvent::Log { level, message, .. } if level == "WARNING" && message.contains("unreadable")),
@@ -358,6 +362,9 @@ mod tests {
             text: "x".into(),
         })
         .unwrap();
-        assert_eq!(output, json!({"event": "output", "stream": "stderr", "text": "x"}));
+        assert_eq!(
+            output,
+            json!({"event": "output", "stream": "stderr", "text": "x"})
+        );
     }
 }

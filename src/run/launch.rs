@@ -90,7 +90,13 @@ pub fn launch(
             }
             #[cfg(target_os = "linux")]
             {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
                 // We may have died between fork and prctl: then nobody would kill the child.
                 if libc::getppid() as u32 != parent {
                     libc::_exit(1);

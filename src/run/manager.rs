@@ -214,15 +214,9 @@ impl RunManager {
         let slots = Arc::clone(&self.inner.slots);
         let run_id = id.clone();
         tokio::spawn(async move {
-            let outcome = run(
-                &run_id, request, limits, slots, &entry, cancelled, &events,
-            )
-            .await;
-            entry
-                .info
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .state = outcome.0.as_str().to_string();
+            let outcome = run(&run_id, request, limits, slots, &entry, cancelled, &events).await;
+            entry.info.lock().unwrap_or_else(|e| e.into_inner()).state =
+                outcome.0.as_str().to_string();
             let _ = events
                 .send(RunEvent::Ended {
                     outcome: outcome.0,
@@ -241,7 +235,10 @@ impl RunManager {
     /// and not over yet.
     pub fn cancel(&self, id: &str) -> bool {
         let runs = self.inner.runs.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entry) = runs.iter().find(|r| r.info.lock().is_ok_and(|i| i.id == id)) else {
+        let Some(entry) = runs
+            .iter()
+            .find(|r| r.info.lock().is_ok_and(|i| i.id == id))
+        else {
             return false;
         };
         let active = entry
@@ -425,7 +422,9 @@ async fn run(
             // made itself one, and the server is one) or init: kill what still holds a pipe.
             tracing::warn!(target: "planai_lsp::run", id, "run left processes behind; killing them");
             let _ = tokio::task::spawn_blocking(move || process::kill_tree(pid, true)).await;
-            let _ = tokio::task::spawn_blocking(|| process::reap_orphans(Duration::from_millis(500))).await;
+            let _ =
+                tokio::task::spawn_blocking(|| process::reap_orphans(Duration::from_millis(500)))
+                    .await;
         }
         let _ = tokio::time::timeout(DRAIN_GRACE, &mut drain).await;
     }

@@ -12,9 +12,7 @@ use dashmap::DashMap;
 use ropey::Rope;
 use tower_lsp_server::ls_types::Uri;
 
-use crate::diagnostics::{
-    Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange,
-};
+use crate::diagnostics::{Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange};
 use crate::run::RunManager;
 
 /// A failure a run saw in a workspace file.
@@ -132,7 +130,10 @@ mod tests {
         let doc = uri("file:///w/flow.py");
         let rope = Rope::from_str("class A:\n    def f(self):\n        return self.txt\n");
         assert!(state.add(doc.clone(), failure(&doc, 3)));
-        assert!(!state.add(doc.clone(), failure(&doc, 3)), "the same failure once");
+        assert!(
+            !state.add(doc.clone(), failure(&doc, 3)),
+            "the same failure once"
+        );
         let diagnostics = state.diagnostics_for(&doc, &rope);
         assert_eq!(diagnostics.len(), 1);
         let range = diagnostics[0].range;

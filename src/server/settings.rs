@@ -199,11 +199,17 @@ mod tests {
     fn run_limits_and_working_directory() {
         let mut settings = Settings::default();
         assert_eq!(
-            (settings.run_timeout_secs, settings.run_max_concurrent, settings.run_in_workspace),
+            (
+                settings.run_timeout_secs,
+                settings.run_max_concurrent,
+                settings.run_in_workspace
+            ),
             (300, 2, false)
         );
-        settings.merge_from(&json!({"planai": {"run": {"timeoutSeconds": 20, "maxConcurrent": 99,
-            "outputCapBytes": 4096, "workingDirectory": "workspace"}}}));
+        settings.merge_from(
+            &json!({"planai": {"run": {"timeoutSeconds": 20, "maxConcurrent": 99,
+            "outputCapBytes": 4096, "workingDirectory": "workspace"}}}),
+        );
         assert_eq!(settings.run_timeout_secs, 20);
         assert_eq!(settings.run_max_concurrent, 16);
         assert_eq!(settings.run_output_cap_bytes, 4096);

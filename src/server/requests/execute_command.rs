@@ -3,11 +3,11 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
 
+use crate::server::requests::{cancel_run, list_runs, run};
 use crate::server::requests::{
     introspect_tasks, list_environments, list_models, restart_helper, select_environment,
     show_graph,
 };
-use crate::server::requests::{cancel_run, list_runs, run};
 use crate::server::state::Session;
 
 /// Commands the server advertises (editors register them automatically).
@@ -46,9 +46,7 @@ pub async fn handle(
         "planai.run" => run::handle(session, params.arguments, false)
             .await
             .map(Some),
-        "planai.debug" => run::handle(session, params.arguments, true)
-            .await
-            .map(Some),
+        "planai.debug" => run::handle(session, params.arguments, true).await.map(Some),
         "planai.cancelRun" => cancel_run::handle(session, params.arguments)
             .await
             .map(Some),

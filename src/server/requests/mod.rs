@@ -1,6 +1,7 @@
 //! One file per client request; `workspace/executeCommand`'s commands each have their own
 //! file too (`execute_command.rs` only dispatches).
 
+pub mod cancel_run;
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
@@ -8,11 +9,10 @@ pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;
 pub mod list_models;
+pub mod list_runs;
 pub mod restart_helper;
+pub mod run;
 pub mod select_environment;
 pub mod show_graph;
 pub mod shutdown;
 pub mod validate_task_data;
-pub mod run;
-pub mod cancel_run;
-pub mod list_runs;

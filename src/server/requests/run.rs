@@ -63,7 +63,11 @@ fn parse_arguments(command: &str, arguments: &[Value]) -> Result<RunArguments> {
     let object = match first {
         Value::String(uri) => json!({ "uri": uri }),
         Value::Object(_) => first.clone(),
-        other => return Err(invalid(format!("{command}: expected an object, not {other}"))),
+        other => {
+            return Err(invalid(format!(
+                "{command}: expected an object, not {other}"
+            )))
+        }
     };
     let uri_text = object
         .get("uri")
@@ -111,7 +115,11 @@ fn parse_arguments(command: &str, arguments: &[Value]) -> Result<RunArguments> {
     let mock_llm = match object.get("mockLlm") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(invalid(format!("\"mockLlm\" must be a boolean, not {other}"))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "\"mockLlm\" must be a boolean, not {other}"
+            )))
+        }
     };
     let work_done_token = match object.get("workDoneToken") {
         None | Some(Value::Null) => None,
@@ -155,11 +163,7 @@ fn root_of(roots: &[PathBuf], path: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-pub async fn handle(
-    session: &Arc<Session>,
-    arguments: Vec<Value>,
-    debug: bool,
-) -> Result<Value> {
+pub async fn handle(session: &Arc<Session>, arguments: Vec<Value>, debug: bool) -> Result<Value> {
     let command = if debug { "planai.debug" } else { "planai.run" };
     let args = parse_arguments(command, &arguments)?;
     let settings = session.settings();
@@ -257,20 +261,18 @@ async fn forward(
             // events wait in the channel).
             let created = tokio::time::timeout(
                 CREATE_TIMEOUT,
-                session
-                    .client
-                    .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                session.client.send_request::<WorkDoneProgressCreate>(
+                    WorkDoneProgressCreateParams {
                         token: token.clone(),
-                    }),
+                    },
+                ),
             )
             .await;
             matches!(created, Ok(Ok(()))).then_some(token)
         }
         None => None,
     };
-    let token_key = token
-        .as_ref()
-        .and_then(|t| serde_json::to_string(t).ok());
+    let token_key = token.as_ref().and_then(|t| serde_json::to_string(t).ok());
     if let Some(key) = &token_key {
         session.runs.tokens.insert(key.clone(), run_id.clone());
     }
@@ -433,8 +435,10 @@ mod tests {
         );
         let nulls = parse_arguments(
             "planai.run",
-            &[json!({"uri": "file:///w/flow.py", "graph": null, "inputs": null,
-                "timeout": null, "mockLlm": null, "workDoneToken": null})],
+            &[
+                json!({"uri": "file:///w/flow.py", "graph": null, "inputs": null,
+                "timeout": null, "mockLlm": null, "workDoneToken": null}),
+            ],
         )
         .unwrap();
         assert_eq!(
@@ -450,14 +454,27 @@ mod tests {
         for (given, expected) in [
             (json!(null), "expected an object"),
             (json!({}), "needs \"uri\""),
-            (json!({"uri": "file:///f.py", "inputs": {"a": 1}}), "array of objects"),
-            (json!({"uri": "file:///f.py", "inputs": [1]}), "\"inputs\"[0]"),
-            (json!({"uri": "file:///f.py", "timeout": -3}), "positive number"),
+            (
+                json!({"uri": "file:///f.py", "inputs": {"a": 1}}),
+                "array of objects",
+            ),
+            (
+                json!({"uri": "file:///f.py", "inputs": [1]}),
+                "\"inputs\"[0]",
+            ),
+            (
+                json!({"uri": "file:///f.py", "timeout": -3}),
+                "positive number",
+            ),
             (json!({"uri": "file:///f.py", "mockLlm": "yes"}), "boolean"),
             (json!({"uri": "file:///f.py", "graph": 3}), "\"graph\""),
         ] {
-            let error = parse_arguments("planai.run", &[given.clone()]).unwrap_err();
-            assert!(error.message.contains(expected), "{given}: {}", error.message);
+            let error = parse_arguments("planai.run", std::slice::from_ref(&given)).unwrap_err();
+            assert!(
+                error.message.contains(expected),
+                "{given}: {}",
+                error.message
+            );
         }
         assert!(parse_arguments("planai.run", &[])
             .unwrap_err()
@@ -468,7 +485,10 @@ mod tests {
     #[test]
     fn a_run_works_from_the_workspace_folder_holding_the_file() {
         let roots = vec![PathBuf::from("/w"), PathBuf::from("/w/sub")];
-        assert_eq!(root_of(&roots, Path::new("/w/sub/a.py")), PathBuf::from("/w/sub"));
+        assert_eq!(
+            root_of(&roots, Path::new("/w/sub/a.py")),
+            PathBuf::from("/w/sub")
+        );
         assert_eq!(root_of(&roots, Path::new("/w/a.py")), PathBuf::from("/w"));
         assert_eq!(root_of(&roots, Path::new("/x/a.py")), PathBuf::from("/x"));
     }
