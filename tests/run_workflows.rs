@@ -195,6 +195,50 @@ async fn a_builder_runs_with_inputs_validated_against_the_entry_task_type() {
 }
 
 #[tokio::test]
+async fn without_inputs_a_builder_gets_the_tasks_the_modules_own_run_call_passes() {
+    let manager = RunManager::default();
+    let mut builder = fixture_request("succeeds.py");
+    builder.graph = Some("build_graph".into());
+    let events = all_events(&manager, builder).await;
+    assert_eq!(outcome(&events), RunOutcome::Succeeded, "{events:#?}");
+    assert_eq!(
+        count(&events, "graphStarted"),
+        1,
+        "the module's own run was only captured"
+    );
+    assert_eq!(
+        sink_outputs(&events),
+        vec![
+            json!({"text": "One two", "words": 2}),
+            json!({"text": "Three four five", "words": 3})
+        ]
+    );
+
+    // A module run with inputs: they replace the initial tasks of the module's own call.
+    let mut module = fixture_request("succeeds.py");
+    module.inputs = Some(vec![json!({"text": "only one"})]);
+    let events = all_events(&manager, module).await;
+    assert_eq!(outcome(&events), RunOutcome::Succeeded, "{events:#?}");
+    assert_eq!(
+        sink_outputs(&events),
+        vec![json!({"text": "only one", "words": 2})]
+    );
+}
+
+#[tokio::test]
+async fn a_module_that_runs_no_graph_says_what_to_give() {
+    let manager = RunManager::default();
+    let path = fixture("succeeds.py");
+    let source = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("if __name__ == \"__main__\":", "if False:");
+    let events = all_events(&manager, request(path, source)).await;
+    assert_eq!(outcome(&events), RunOutcome::Error, "{events:#?}");
+    assert!(events.iter().any(|e| matches!(e,
+        RunEvent::RunnerError { kind, message, .. } if kind == "input" && message.contains("ran no graph"))));
+}
+
+#[tokio::test]
 async fn a_failure_inside_a_worker_is_reported_on_the_users_line() {
     let manager = RunManager::default();
     let events = all_events(&manager, fixture_request("worker_fails.py")).await;
