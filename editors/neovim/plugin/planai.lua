@@ -32,3 +32,32 @@ end, { desc = 'PlanAI: show the Mermaid graph of the current file in a scratch b
 vim.api.nvim_create_user_command('PlanaiLog', function()
   vim.cmd.tabnew(vim.fn.fnameescape(vim.lsp.get_log_path()))
 end, { desc = 'PlanAI: open the LSP log file' })
+
+local function run_command(debug)
+  return function(opts)
+    local parsed, problem = planai().parse_run_args(opts.args)
+    if not parsed then
+      vim.notify('planai-lsp: ' .. problem, vim.log.levels.ERROR)
+      return
+    end
+    parsed.debug = debug
+    parsed.mockLlm = opts.bang
+    planai().run(parsed)
+  end
+end
+
+vim.api.nvim_create_user_command('PlanaiRun', run_command(false), {
+  nargs = '*',
+  bang = true,
+  desc = 'PlanAI: run the workflow of this buffer ([graph builder] [JSON inputs]; ! = mock LLMs)',
+})
+
+vim.api.nvim_create_user_command('PlanaiDebug', run_command(true), {
+  nargs = '*',
+  bang = true,
+  desc = 'PlanAI: run with per-task detail (task JSON in/out, LLM prompts and responses)',
+})
+
+vim.api.nvim_create_user_command('PlanaiCancel', function(opts)
+  planai().cancel_run(opts.args)
+end, { nargs = '?', desc = 'PlanAI: cancel a run (default: the last one started)' })
