@@ -292,3 +292,38 @@ async fn nothing_runs_in_an_untrusted_workspace_and_bad_arguments_are_refused() 
     let runs = execute(&mut client, "planai.listRuns", json!({})).await;
     assert_eq!(runs["runs"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpers_cold_start_reports_progress_until_it_is_ready() {
+    let python = venv_and_processes::test_venv_python();
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .initialization_options(
+            json!({"settings": {"planai": {"python": python.display().to_string()}}}),
+        )
+        .configuration(json!({"python": python.display().to_string()}))
+        .start()
+        .await;
+    client.open("flow.py", &fixture("succeeds.py"), 1).await;
+    let begin = client
+        .await_notification_within("$/progress", RUN_WAIT, |p| {
+            p["value"]["kind"] == "begin"
+                && p["value"]["title"] == "PlanAI: starting the Python helper"
+        })
+        .await
+        .expect("progress begin");
+    let token = begin["token"].clone();
+    let end = client
+        .await_notification_within("$/progress", RUN_WAIT, move |p| {
+            p["token"] == token && p["value"]["kind"] == "end"
+        })
+        .await
+        .expect("progress end");
+    assert!(
+        end["value"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ready: planai 0.7.1 on Python 3."),
+        "{end}"
+    );
+}

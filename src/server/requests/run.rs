@@ -302,6 +302,9 @@ async fn forward(
     let mut progress = RunProgress::default();
     let mut last_report = Instant::now();
     let mut reported = String::new();
+    // Reported percentages never go down (the LSP asks for that), although the share of done
+    // tasks among the tasks seen so far can.
+    let mut percentage = 0;
     let mut ending = None;
     while let Some(event) = events.recv().await {
         progress.apply(&event);
@@ -352,10 +355,11 @@ async fn forward(
             let summary = progress.summary();
             if summary != reported {
                 last_report = Instant::now();
+                percentage = percentage.max(progress.percentage());
                 send_progress(WorkDoneProgress::Report(WorkDoneProgressReport {
                     cancellable: Some(true),
                     message: Some(summary.clone()),
-                    percentage: Some(progress.percentage()),
+                    percentage: Some(percentage),
                 }))
                 .await;
                 reported = summary;
