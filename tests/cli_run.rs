@@ -87,3 +87,61 @@ fn a_timeout_ends_the_run_and_exits_1() {
     let events = json_lines(&output);
     assert_eq!(events.last().unwrap()["outcome"], "timedOut");
 }
+
+#[tokio::test]
+async fn ctrl_c_cancels_the_run_and_leaves_no_process_behind() {
+    use std::io::BufRead;
+    let leftovers = venv_and_processes::Leftovers::new("cli-run");
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("slow_flow.py");
+    let slow = std::fs::read_to_string(fixtures().join("slow.py")).unwrap();
+    std::fs::write(&module, leftovers.module(&slow)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planai-lsp"))
+        .arg("run")
+        .arg(&module)
+        .arg("--python")
+        .arg(venv_and_processes::test_venv_python())
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let sleeping = line == "stdout    sleeping";
+            seen.push(line);
+            if sleeping {
+                break;
+            }
+        }
+        (lines, seen)
+    });
+    let (lines, seen) = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("stdout    sleeping"),
+        "{seen:?}"
+    );
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> =
+        tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect())
+            .await
+            .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("ended     cancelled: cancelled"),
+        "{rest:?}"
+    );
+    assert!(!leftovers.noted(Some("daemon")).is_empty());
+    leftovers
+        .wait_all_gone(std::time::Duration::from_secs(10))
+        .await;
+}

@@ -156,6 +156,10 @@ pub fn run(args: &[String]) -> i32 {
         timeout: options.timeout,
         scratch: ScratchLocation::Temp,
     };
+    // Ctrl-C, SIGTERM and SIGHUP cancel the run (killing its whole tree) instead of killing
+    // us, which would leave what the user's code started running: they are blocked here
+    // (before any thread starts, so every thread inherits the mask) and taken by sigwait.
+    let interrupts = block_interrupts();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -171,11 +175,32 @@ pub fn run(args: &[String]) -> i32 {
         let mut started = manager.start(request);
         let mut display = Display::new(options.json);
         let mut outcome = RunOutcome::Error;
-        while let Some(event) = started.events.recv().await {
-            if let RunEvent::Ended { outcome: ended, .. } = &event {
-                outcome = *ended;
+        let (interrupted_tx, mut interrupted) = tokio::sync::mpsc::unbounded_channel();
+        if let Some(set) = interrupts {
+            std::thread::spawn(move || {
+                while let Some(signal) = wait_for_signal(&set) {
+                    if interrupted_tx.send(signal).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        loop {
+            tokio::select! {
+                event = started.events.recv() => {
+                    let Some(event) = event else { break };
+                    if let RunEvent::Ended { outcome: ended, .. } = &event {
+                        outcome = *ended;
+                    }
+                    display.show(&event);
+                }
+                Some(signal) = interrupted.recv() => {
+                    if !options.json {
+                        eprintln!("\nplanai-lsp run: signal {signal}: cancelling the run");
+                    }
+                    manager.cancel(&started.id);
+                }
             }
-            display.show(&event);
         }
         display.finish();
         outcome
@@ -185,6 +210,27 @@ pub fn run(args: &[String]) -> i32 {
     } else {
         1
     }
+}
+
+/// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it starts); the set to
+/// wait on.
+fn block_interrupts() -> Option<libc::sigset_t> {
+    // SAFETY: the set is initialised by sigemptyset before use; pthread_sigmask only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, signal);
+        }
+        (libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) == 0).then_some(set)
+    }
+}
+
+/// Waits for one of the blocked signals; its number.
+fn wait_for_signal(set: &libc::sigset_t) -> Option<i32> {
+    let mut signal = 0;
+    // SAFETY: sigwait reads the set and writes the signal number into `signal`.
+    (unsafe { libc::sigwait(set, &mut signal) } == 0).then_some(signal)
 }
 
 /// Renders events on the terminal: a log line per event and, on a terminal, a status line

@@ -77,7 +77,8 @@ pub fn launch(
     let write_fd = write_end.as_raw_fd();
     let parent = std::process::id();
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-    // functions (dup2, fcntl, prctl, getppid, _exit) on plain integers.
+    // functions (dup2, fcntl, sigemptyset, sigprocmask, prctl, getppid, _exit) on plain
+    // integers and a local signal set.
     unsafe {
         command.pre_exec(move || {
             if write_fd == EVENT_FD {
@@ -88,6 +89,11 @@ pub fn launch(
             } else if libc::dup2(write_fd, EVENT_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // A caller that waits for signals with sigwait (the CLI) has them blocked; the
+            // mask is inherited through exec, and the user's code must get them normally.
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             #[cfg(target_os = "linux")]
             {
                 libc::prctl(
