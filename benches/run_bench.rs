@@ -12,11 +12,21 @@
 //! bottleneck and the number measures planai-lsp's half. The run goes through the real
 //! `RunManager` (spawn, containment, readers, channel, `ended`). No timing is asserted.
 //!
-//! Not measured here: the stdio transport to the editor, and the edit → diagnostics latency of
-//! another document while a run streams.
+//! Then, end to end over stdio with the release binary (`target/release/planai-lsp` or
+//! `$PLANAI_LSP_BIN`, client `support/lsp_stdio.rs`) and the test venv (`$PLANAI_TEST_PYTHON`,
+//! else what `scripts/ensure-test-venv.sh` prints): the edit → diagnostics latency of another
+//! document (a generated 600-line PlanAI module) with no run, and again while `planai.run`
+//! streams the events of a graph with `PLANAI_BENCH_RUN_TASKS` (default 20,000) tasks into the
+//! session. Goal: unchanged.
 
+#[path = "support/lsp_stdio.rs"]
+mod lsp_stdio;
+
+use lsp_stdio::{binary, file_uri, med_p90, Server};
 use planai_lsp::run::{RunEvent, RunManager, RunProgress, RunRequest, ScratchLocation};
-use std::time::Instant;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 const EMITTER: &str = r#"
 import os, sys
@@ -39,6 +49,158 @@ os.write(3, b'{"event": "finished", "outcome": "succeeded", "completed": 0, "fai
 "#;
 
 fn main() {
+    channel_throughput();
+    edits_while_a_run_streams();
+}
+
+/// A graph whose first worker publishes `n` tasks to a second one: 3 events per task.
+fn streaming_module(n: usize) -> String {
+    format!(
+        r#"from typing import List, Type
+from planai import Graph, Task, TaskWorker
+
+
+class Start(Task):
+    n: int
+
+
+class Item(Task):
+    i: int
+
+
+class Fan(TaskWorker):
+    output_types: List[Type[Task]] = [Item]
+
+    def consume_work(self, task: Start):
+        for i in range(task.n):
+            self.publish_work(Item(i=i), input_task=task)
+
+
+class Eat(TaskWorker):
+    def consume_work(self, task: Item):
+        pass
+
+
+if __name__ == "__main__":
+    graph = Graph(name="Stream")
+    fan, eat = Fan(), Eat()
+    graph.add_workers(fan, eat)
+    graph.set_dependency(fan, eat)
+    graph.run(initial_tasks=[(fan, Start(n={n}))])
+"#
+    )
+}
+
+fn test_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("PLANAI_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/ensure-test-venv.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| lsp_stdio::fail(&format!("cannot run {}: {e}", script.display())));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(python) if output.status.success() => PathBuf::from(python.trim()),
+        _ => lsp_stdio::fail("set PLANAI_TEST_PYTHON to a python with planai installed"),
+    }
+}
+
+/// `count` edits of `uri` (a comment line added, then removed), each timed until its publish.
+fn time_edits(server: &mut Server, uri: &str, version: &mut i64, count: usize) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for k in 0..count {
+        *version += 1;
+        let change = if k % 2 == 0 {
+            json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "# edited\n"})
+        } else {
+            json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}, "text": ""})
+        };
+        let (took, _) = server.change(uri, *version, change, Duration::from_secs(30));
+        samples.push(took);
+    }
+    samples
+}
+
+fn edits_while_a_run_streams() {
+    let bin = binary();
+    let python = test_python();
+    let tasks: usize = std::env::var("PLANAI_BENCH_RUN_TASKS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let root = tempfile::tempdir().expect("temp dir");
+    let other = root.path().join("other.py");
+    let flow = root.path().join("stream.py");
+    std::fs::write(&other, planai_lsp::testing::generate_planai_module(600)).unwrap();
+    std::fs::write(&flow, streaming_module(tasks)).unwrap();
+    let options = json!({"settings": {"planai": {"python": python.display().to_string(),
+        "validation": {"run": "off"}, "run": {"timeoutSeconds": 600}}}});
+    let mut server = Server::start(&bin, root.path(), options);
+    let other_uri = file_uri(&other);
+    let flow_uri = file_uri(&flow);
+    server.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": other_uri, "languageId": "python", "version": 1,
+            "text": std::fs::read_to_string(&other).unwrap()}}),
+    );
+    server.wait_publish(&other_uri, 1, Duration::from_secs(60));
+    let mut version = 1;
+    time_edits(&mut server, &other_uri, &mut version, 6); // warm-up
+    let idle = time_edits(&mut server, &other_uri, &mut version, 21);
+
+    let answer = server.request(
+        "workspace/executeCommand",
+        json!({"command": "planai.run", "arguments": [{"uri": flow_uri}]}),
+    );
+    let run_id = answer["runId"].as_str().unwrap_or_default().to_string();
+    // Wait until the events stream.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let Some((_, msg)) = server.recv_until(deadline) else {
+            lsp_stdio::fail("the run never started streaming");
+        };
+        if msg["method"] == "planai/runEvent" && msg["params"]["event"]["event"] == "taskStarted" {
+            break;
+        }
+    }
+    let streaming_started = Instant::now();
+    let busy = time_edits(&mut server, &other_uri, &mut version, 21);
+    let busy_window = streaming_started.elapsed();
+    // Count the rest of the run's events until it ends.
+    let mut events_after = 0u64;
+    let mut outcome = String::from("(not ended)");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while let Some((_, msg)) = server.recv_until(deadline) {
+        if msg["method"] == "planai/runEvent" && msg["params"]["runId"] == run_id.as_str() {
+            events_after += 1;
+            if msg["params"]["event"]["event"] == "ended" {
+                outcome = msg["params"]["event"]["outcome"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string();
+                break;
+            }
+        }
+    }
+    let run_took = streaming_started.elapsed();
+    server.stop();
+    println!();
+    println!(
+        "edit -> diagnostics of a 600-line module ({} samples each):",
+        idle.len()
+    );
+    println!("  no run:               {}", med_p90(&idle));
+    println!(
+        "  while a run streams:  {}  (edits took {:.2} s; the run of {tasks} tasks then sent {events_after} more events and ended {outcome} {:.2} s after streaming began)",
+        med_p90(&busy),
+        busy_window.as_secs_f64(),
+        run_took.as_secs_f64()
+    );
+}
+
+fn channel_throughput() {
     let python = std::env::var("PLANAI_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let expected: u64 = std::env::var("PLANAI_BENCH_EVENTS")
         .ok()
