@@ -100,6 +100,8 @@ pub enum DiagnosticSource {
     Planai,
     /// Results of validating the module in the selected Python environment.
     PlanaiVenv,
+    /// Failures seen while running the workflow (`planai.run`, `planai.debug`).
+    PlanaiRun,
 }
 
 impl DiagnosticSource {
@@ -108,6 +110,7 @@ impl DiagnosticSource {
             DiagnosticSource::Syntax => "planai-syntax",
             DiagnosticSource::Planai => "planai",
             DiagnosticSource::PlanaiVenv => "planai (venv)",
+            DiagnosticSource::PlanaiRun => "planai (run)",
         }
     }
 }

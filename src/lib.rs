@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod cli;
 pub mod diagnostics;
 pub mod python;
+pub mod run;
 pub mod server;
 pub mod syntax;
 pub mod testing;

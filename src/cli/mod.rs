@@ -2,6 +2,7 @@
 
 mod check;
 mod graph;
+mod run;
 
 pub const USAGE: &str = "\
 planai-lsp — language server and checker for PlanAI workflows
@@ -15,6 +16,10 @@ Usage:
   planai-lsp graph FILE [--graph NAME] [--format mermaid|dot|json|svg]
                                            print the graphs FILE builds (default: mermaid;
                                            svg is a laid-out picture, no Graphviz needed)
+  planai-lsp run FILE [--graph NAME] [--input JSON] [--mock-llm] [--debug] [--timeout S]
+                 [--format text|json] [--python PATH]
+                                           run the workflow and print its events (exit 1
+                                           when a task failed or the run did not finish)
   planai-lsp --version | --help
 
 Exit codes: 0 no errors, 1 errors found, 2 bad usage.
@@ -48,6 +53,7 @@ pub fn run(args: &[String]) -> i32 {
         Some("check") => check::run(&args[1..]),
         Some("envs") => envs(&args[1..]),
         Some("graph") => graph::run(&args[1..]),
+        Some("run") => run::run(&args[1..]),
         Some(other) => {
             eprintln!("planai-lsp: unknown command {other:?}\n\n{USAGE}");
             2

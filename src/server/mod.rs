@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod panic_guard;
 pub mod publish;
 pub mod requests;
+pub mod run_state;
 pub mod settings;
 pub mod state;
 pub mod tree_retention;
@@ -56,6 +57,10 @@ impl Backend {
 
     async fn debug_stall_analysis(&self, params: serde_json::Value) -> Result<serde_json::Value> {
         requests::debug::stall_analysis(&self.session, params).await
+    }
+
+    async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        notifications::work_done_progress_cancel::handle(&self.session, params);
     }
 }
 
@@ -139,6 +144,10 @@ pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, Sessio
     .custom_method("planai/debug/panic", Backend::debug_panic)
     .custom_method("planai/debug/state", Backend::debug_state)
     .custom_method("planai/debug/stallAnalysis", Backend::debug_stall_analysis)
+    .custom_method(
+        "window/workDoneProgress/cancel",
+        Backend::work_done_progress_cancel,
+    )
     .finish();
     (CatchPanic::new(service), socket, end)
 }

@@ -341,6 +341,7 @@ async fn publish(session: &Arc<Session>, uri: &Uri) {
     if let Some(problem) = session.venv.interpreter_problem() {
         diagnostics.extend(check::interpreter_diagnostics(&checked.facts, &problem));
     }
+    diagnostics.extend(session.runs.diagnostics_for(uri, &rope));
     let encoding = session.encoding();
     let other_files = texts_of_related_files(session, &diagnostics).await;
     let lsp_diagnostics = diagnostics

@@ -37,6 +37,12 @@ pub struct Settings {
     /// `planai.python`, `planai.selectEnvironment` or an environment outside the workspace is
     /// used.
     pub auto_select_workspace_venv: bool,
+    /// `planai.run.*`: limits of workflow runs, and whether a run's working directory is
+    /// `<workspace>/.planai/runs/<id>/` (kept) rather than a temp dir (removed).
+    pub run_timeout_secs: u64,
+    pub run_output_cap_bytes: usize,
+    pub run_max_concurrent: usize,
+    pub run_in_workspace: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +56,10 @@ impl Default for Settings {
             log_level: None,
             untrusted_workspace: false,
             auto_select_workspace_venv: true,
+            run_timeout_secs: crate::run::manager::DEFAULT_TIMEOUT.as_secs(),
+            run_output_cap_bytes: crate::run::manager::DEFAULT_OUTPUT_CAP,
+            run_max_concurrent: crate::run::manager::DEFAULT_MAX_CONCURRENT,
+            run_in_workspace: false,
         }
     }
 }
@@ -159,6 +169,24 @@ impl Settings {
         if let Some(auto) = lookup(section, "autoSelectWorkspaceVenv").and_then(Value::as_bool) {
             self.auto_select_workspace_venv = auto;
         }
+        if let Some(seconds) = lookup(section, "run.timeoutSeconds").and_then(Value::as_u64) {
+            self.run_timeout_secs = seconds.clamp(1, 24 * 3600);
+        }
+        if let Some(bytes) = lookup(section, "run.outputCapBytes").and_then(Value::as_u64) {
+            self.run_output_cap_bytes = (bytes as usize).clamp(1024, 256 * 1024 * 1024);
+        }
+        if let Some(n) = lookup(section, "run.maxConcurrent").and_then(Value::as_u64) {
+            self.run_max_concurrent = (n as usize).clamp(1, 16);
+        }
+        if let Some(dir) = lookup(section, "run.workingDirectory").and_then(Value::as_str) {
+            match dir {
+                "workspace" => self.run_in_workspace = true,
+                "temp" => self.run_in_workspace = false,
+                other => tracing::warn!(
+                    "ignoring planai.run.workingDirectory = {other:?}: expected workspace or temp"
+                ),
+            }
+        }
     }
 }
 
@@ -166,6 +194,30 @@ impl Settings {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn run_limits_and_working_directory() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            (
+                settings.run_timeout_secs,
+                settings.run_max_concurrent,
+                settings.run_in_workspace
+            ),
+            (300, 2, false)
+        );
+        settings.merge_from(
+            &json!({"planai": {"run": {"timeoutSeconds": 20, "maxConcurrent": 99,
+            "outputCapBytes": 4096, "workingDirectory": "workspace"}}}),
+        );
+        assert_eq!(settings.run_timeout_secs, 20);
+        assert_eq!(settings.run_max_concurrent, 16);
+        assert_eq!(settings.run_output_cap_bytes, 4096);
+        assert!(settings.run_in_workspace);
+        settings.merge_from(&json!({"run.workingDirectory": "nowhere", "run.timeoutSeconds": 0}));
+        assert!(settings.run_in_workspace);
+        assert_eq!(settings.run_timeout_secs, 1);
+    }
 
     #[test]
     fn vscode_section_object() {

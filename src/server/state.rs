@@ -140,6 +140,8 @@ pub struct Session {
     /// Analyses waiting or running, and how many finished since memory was last handed back.
     pub analyses_pending: std::sync::atomic::AtomicUsize,
     pub analyses_since_trim: std::sync::atomic::AtomicUsize,
+    /// Workflow runs: the manager, their progress tokens and their diagnostics.
+    pub runs: crate::server::run_state::RunState,
 }
 
 impl Session {
@@ -161,6 +163,7 @@ impl Session {
             ),
             analyses_pending: Default::default(),
             analyses_since_trim: Default::default(),
+            runs: Default::default(),
         }
     }
 

@@ -452,6 +452,68 @@ local function run()
     notes = {}
     vim.cmd('PlanaiValidateTask Query {"text": "hi", "limit": 3}')
     check(':PlanaiValidateTask accepts valid data', wait_note('is a valid Query') ~= nil, vim.inspect(notes))
+    -- :PlanaiRun runs the buffer's workflow: progress through LspProgress up to its end, and
+    -- the events (the sink output, the end) in the planai://runs scratch buffer.
+    if supports('planai.run') then
+      local run_file = root .. '/runflow.py'
+      vim.fn.writefile({
+        'from typing import List, Type',
+        'from planai import Graph, Task, TaskWorker',
+        '',
+        '',
+        'class Word(Task):',
+        '    text: str',
+        '',
+        '',
+        'class Upper(Task):',
+        '    text: str',
+        '',
+        '',
+        'class Shout(TaskWorker):',
+        '    output_types: List[Type[Task]] = [Upper]',
+        '',
+        '    def consume_work(self, task: Word):',
+        '        self.publish_work(Upper(text=task.text.upper()), input_task=task)',
+        '',
+        '',
+        'def build_graph() -> Graph:',
+        '    graph = Graph(name="Shouting")',
+        '    shout = Shout()',
+        '    graph.add_workers(shout)',
+        '    graph.set_sink(shout, Upper)',
+        '    return graph',
+      }, run_file)
+      vim.cmd('edit ' .. vim.fn.fnameescape(run_file))
+      local progress_kinds = {}
+      local progress_group = vim.api.nvim_create_augroup('planai_e2e_progress', { clear = true })
+      vim.api.nvim_create_autocmd('LspProgress', {
+        group = progress_group,
+        callback = function(args)
+          local value = vim.tbl_get(args, 'data', 'params', 'value') or {}
+          if type(value.title) == 'string' and value.title:find('PlanAI run') then
+            progress_kinds.begin = true
+          end
+          if value.kind == 'end' and type(value.message) == 'string' then
+            progress_kinds['end'] = value.message
+          end
+        end,
+      })
+      vim.cmd('PlanaiRun build_graph {"text": "hey"}')
+      local function runs_text()
+        local buf = vim.fn.bufnr('planai://runs')
+        return buf ~= -1 and table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n') or ''
+      end
+      vim.wait(6 * timeout_ms, function()
+        return runs_text():find('ended     succeeded') ~= nil and progress_kinds['end'] ~= nil
+      end, 50)
+      summary.run_events = runs_text()
+      summary.run_progress = progress_kinds
+      check(':PlanaiRun streams events into planai://runs (the sink output, then the end)', runs_text():find('output    Upper {"text":"HEY"}', 1, true) ~= nil and runs_text():find('ended     succeeded') ~= nil, summary.run_events)
+      check(':PlanaiRun progress ends through LspProgress', progress_kinds.begin == true and type(progress_kinds['end']) == 'string' and progress_kinds['end']:find('^succeeded') ~= nil, vim.inspect(progress_kinds))
+      vim.api.nvim_del_augroup_by_id(progress_group)
+    else
+      check(':PlanaiRun streams events into planai://runs (the sink output, then the end)', SKIP, 'the server lacks planai.run')
+    end
   else
     check('saving validates in the selected venv (planai (venv) RuntimeError)', SKIP, 'PLANAI_TEST_PYTHON (a venv with planai) is not set')
   end

@@ -65,3 +65,31 @@ end, {
 
 -- Code lenses: the commands they carry that Neovim handles itself, and refreshing them.
 require('planai.lens').setup()
+local function run_command(debug)
+  return function(opts)
+    local parsed, problem = planai().parse_run_args(opts.args)
+    if not parsed then
+      vim.notify('planai-lsp: ' .. problem, vim.log.levels.ERROR)
+      return
+    end
+    parsed.debug = debug
+    parsed.mockLlm = opts.bang
+    planai().run(parsed)
+  end
+end
+
+vim.api.nvim_create_user_command('PlanaiRun', run_command(false), {
+  nargs = '*',
+  bang = true,
+  desc = 'PlanAI: run the workflow of this buffer ([graph builder] [JSON inputs]; ! = mock LLMs)',
+})
+
+vim.api.nvim_create_user_command('PlanaiDebug', run_command(true), {
+  nargs = '*',
+  bang = true,
+  desc = 'PlanAI: run with per-task detail (task JSON in/out, LLM prompts and responses)',
+})
+
+vim.api.nvim_create_user_command('PlanaiCancel', function(opts)
+  planai().cancel_run(opts.args)
+end, { nargs = '?', desc = 'PlanAI: cancel a run (default: the last one started)' })

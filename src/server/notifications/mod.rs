@@ -7,3 +7,4 @@ pub mod did_change_watched_files;
 pub mod did_close;
 pub mod did_open;
 pub mod did_save;
+pub mod work_done_progress_cancel;

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
 
+use crate::server::requests::{cancel_run, list_runs, run};
 use crate::server::requests::{
     introspect_tasks, list_environments, list_models, restart_helper, select_environment,
     show_graph,
@@ -17,6 +18,10 @@ pub const COMMANDS: &[&str] = &[
     "planai.listModels",
     "planai.introspectTasks",
     "planai.showGraph",
+    "planai.run",
+    "planai.debug",
+    "planai.cancelRun",
+    "planai.listRuns",
 ];
 
 pub async fn handle(
@@ -38,6 +43,14 @@ pub async fn handle(
         "planai.showGraph" => show_graph::handle(session, params.arguments)
             .await
             .map(Some),
+        "planai.run" => run::handle(session, params.arguments, false)
+            .await
+            .map(Some),
+        "planai.debug" => run::handle(session, params.arguments, true).await.map(Some),
+        "planai.cancelRun" => cancel_run::handle(session, params.arguments)
+            .await
+            .map(Some),
+        "planai.listRuns" => list_runs::handle(session).await.map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",
             COMMANDS.join(", ")

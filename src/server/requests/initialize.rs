@@ -57,6 +57,14 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
         .client_features
         .set((client_pulls_configuration, watches_files))
         .ok();
+    session.runs.set_client_progress(
+        params
+            .capabilities
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false),
+    );
     tracing::info!("initialize: position encoding {}", encoding.as_lsp_str());
 
     InitializeResult {

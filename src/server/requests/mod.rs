@@ -2,6 +2,7 @@
 //! file too (`execute_command.rs` only dispatches).
 
 pub mod code_action;
+pub mod cancel_run;
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
@@ -10,7 +11,9 @@ pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;
 pub mod list_models;
+pub mod list_runs;
 pub mod restart_helper;
+pub mod run;
 pub mod select_environment;
 pub mod show_graph;
 pub mod shutdown;

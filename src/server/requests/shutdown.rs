@@ -9,5 +9,6 @@ pub async fn handle(session: &Arc<Session>) {
             worker.task.abort();
         }
     }
+    session.runs.manager.cancel_all();
     crate::server::venv::shutdown(session).await;
 }

@@ -12,11 +12,13 @@
 //!
 //! - `selection.rs`: the environment selection, what the user is told about it, and the
 //!   helper's status;
-//! - `validation.rs`: validating a document (and its `@tool` functions) in the helper.
+//! - `validation.rs`: validating a document (and its `@tool` functions) in the helper;
+//! - `startup_progress.rs`: work-done progress while the helper starts.
 //!
 //! The commands that talk to the helper are request handlers under `requests/`.
 
 mod selection;
+mod startup_progress;
 mod validation;
 
 use std::sync::Arc;

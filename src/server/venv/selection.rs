@@ -114,6 +114,7 @@ pub async fn configure(session: &Arc<Session>) {
     let first = !session.venv.configured.swap(true, Ordering::SeqCst);
     if first {
         watch_status(Arc::clone(session));
+        super::startup_progress::watch(Arc::clone(session));
     }
     let _serialised = session.venv.configure_lock.lock().await;
     let inputs = session.settings().selection_inputs();

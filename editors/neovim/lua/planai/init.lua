@@ -203,6 +203,143 @@ function M.open_scratch(name, lines, filetype)
   return buf
 end
 
+--- Workflow runs (`planai.run` / `planai.debug`, see docs/protocol.md). The server reports
+--- progress with `$/progress` (shown by Neovim's LspProgress / vim.lsp.status()) and every
+--- event as a `planai/runEvent` notification, which goes to the scratch buffer `planai://runs`.
+M.runs = { last = nil, ended = {} }
+M.runs_buffer = 'planai://runs'
+
+--- One readable line for a run event.
+function M.format_run_event(event)
+  local kind = event.event
+  local function json(value)
+    local ok, text = pcall(vim.json.encode, value)
+    return ok and text or vim.inspect(value)
+  end
+  if kind == 'started' then
+    return ('started   Python %s, planai %s (pid %s)'):format(event.python or '?', event.planai or '?', event.pid or '?')
+  elseif kind == 'graphStarted' then
+    return ('graph     %s: %d workers, %d initial task(s)'):format(event.graph or '?', #(event.workers or {}), #(event.initialTasks or {}))
+  elseif kind == 'taskStarted' then
+    return ('start     %s <- %s'):format(event.worker, event.taskType)
+  elseif kind == 'taskCompleted' then
+    return ('done      %s <- %s in %.1f ms'):format(event.worker, event.taskType, tonumber(event.durationMs) or 0)
+  elseif kind == 'taskFailed' then
+    local where = type(event.location) == 'table' and (' at %s:%s'):format(event.location.path, event.location.line) or ''
+    return ('FAILED    %s <- %s: %s: %s%s'):format(event.worker, event.taskType, event.exception, event.message, where)
+  elseif kind == 'sinkOutput' then
+    return ('output    %s %s'):format(event.taskType, json(event.task))
+  elseif kind == 'log' then
+    return ('log       %s %s: %s'):format(event.level, event.logger or '', event.message)
+  elseif kind == 'output' then
+    return ('%s    %s'):format(event.stream, event.text)
+  elseif kind == 'debugTaskInput' or kind == 'debugTaskOutput' then
+    return ('%s %s %s %s'):format(kind == 'debugTaskInput' and 'in       ' or 'out      ', event.worker, event.taskType, json(event.task))
+  elseif kind == 'llmCall' then
+    return ('llm       %s -> %s'):format(tostring(event.worker), json(event.response))
+  elseif kind == 'runnerError' then
+    return ('ERROR     (%s) %s: %s'):format(event.kind, event.exception or '', event.message or '')
+  elseif kind == 'finished' then
+    return ('finished  %s task(s) completed, %s failed'):format(event.completed or 0, event.failed or 0)
+  elseif kind == 'ended' then
+    return ('ended     %s%s'):format(event.outcome, event.message ~= vim.NIL and event.message and (': ' .. event.message) or '')
+  end
+  return nil -- taskQueued, stats: only in the progress
+end
+
+--- Appends lines to the runs buffer (created on first use, shown in a split).
+function M.append_run_lines(lines)
+  local buf = vim.fn.bufnr(M.runs_buffer)
+  if buf == -1 or not vim.api.nvim_buf_is_valid(buf) or vim.fn.bufwinid(buf) == -1 then
+    -- Show it without taking the cursor away from the code.
+    local win = vim.api.nvim_get_current_win()
+    buf = M.open_scratch(M.runs_buffer, buf ~= -1 and vim.api.nvim_buf_get_lines(buf, 0, -1, false) or {})
+    vim.api.nvim_set_current_win(win)
+  end
+  vim.bo[buf].modifiable = true
+  local empty = vim.api.nvim_buf_line_count(buf) == 1 and vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1] == ''
+  vim.api.nvim_buf_set_lines(buf, empty and 0 or -1, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  local win = vim.fn.bufwinid(buf)
+  if win ~= -1 then
+    vim.api.nvim_win_set_cursor(win, { vim.api.nvim_buf_line_count(buf), 0 })
+  end
+end
+
+--- Handler of `planai/runEvent`.
+function M.on_run_event(_, params)
+  if type(params) ~= 'table' or type(params.event) ~= 'table' then
+    return
+  end
+  local line = M.format_run_event(params.event)
+  if line then
+    vim.schedule(function()
+      M.append_run_lines(vim.split(('[%s] %s'):format(params.runId, line), '\n', { plain = true }))
+    end)
+  end
+  if params.event.event == 'ended' then
+    M.runs.ended[params.runId] = params.event.outcome
+    vim.schedule(function()
+      notify(('run %s %s'):format(params.runId, params.event.outcome),
+        params.event.outcome == 'succeeded' and vim.log.levels.INFO or vim.log.levels.WARN)
+    end)
+  end
+end
+
+--- Starts a run of the current buffer. `opts`: { graph, inputs, mockLlm, debug, timeout }.
+function M.run(opts, bufnr)
+  opts = opts or {}
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  vim.lsp.handlers['planai/runEvent'] = M.on_run_event
+  local argument = {
+    uri = vim.uri_from_bufnr(bufnr),
+    graph = opts.graph or vim.NIL,
+    inputs = opts.inputs or vim.NIL,
+    timeout = opts.timeout or vim.NIL,
+    mockLlm = opts.mockLlm or false,
+  }
+  local command = opts.debug and 'planai.debug' or 'planai.run'
+  M.execute(command, { argument }, function(result)
+    if type(result) == 'table' and result.runId then
+      M.runs.last = result.runId
+      M.append_run_lines({ ('[%s] %s %s'):format(result.runId, command, vim.api.nvim_buf_get_name(bufnr)) })
+    end
+  end, bufnr)
+end
+
+--- `:PlanaiRun[!] [graph] [json]`: the optional graph builder name ('-' for none) and initial
+--- tasks as JSON (an object or an array of objects); `!` turns on mockLlm.
+function M.parse_run_args(args)
+  local graph, rest = args:match('^%s*(%S+)%s*(.-)%s*$')
+  local opts = {}
+  if graph and graph ~= '-' and not graph:match('^[%[{]') then
+    opts.graph = graph
+  else
+    rest = args
+  end
+  rest = rest and vim.trim(rest) or ''
+  if rest ~= '' then
+    local ok, decoded = pcall(vim.json.decode, rest)
+    if not ok then
+      return nil, 'inputs are not JSON: ' .. tostring(decoded)
+    end
+    opts.inputs = (vim.islist or vim.tbl_islist)(decoded) and decoded or { decoded }
+  end
+  return opts
+end
+
+--- `:PlanaiCancel [runId]`: cancels the given run, or the last one started.
+function M.cancel_run(run_id, bufnr)
+  run_id = (run_id and run_id ~= '') and run_id or M.runs.last
+  if not run_id then
+    notify('no run to cancel', vim.log.levels.WARN)
+    return
+  end
+  M.execute('planai.cancelRun', { run_id }, function(result)
+    notify(('run %s: %s'):format(run_id, result and result.cancelled and 'cancelled' or 'not running'))
+  end, bufnr)
+end
+
 --- The shipped configuration (lsp/planai.lua on 'runtimepath'), merged with `overrides`.
 ---@param overrides table?
 function M.config(overrides)

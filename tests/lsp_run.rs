@@ -1,0 +1,329 @@
+//! `planai.run` / `planai.debug` / `planai.cancelRun` / `planai.listRuns` through the LSP,
+//! with the real venv: events, work-done progress, `planai (run)` diagnostics, cancellation.
+
+mod lsp_client;
+mod venv_and_processes;
+
+use std::time::Duration;
+
+use lsp_client::*;
+use serde_json::{json, Value};
+use venv_and_processes::Leftovers;
+
+/// Far above the expected time of a run (~3 s of planai import); only turns a hang into a
+/// failure.
+const RUN_WAIT: Duration = Duration::from_secs(150);
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/run")
+            .join(name),
+    )
+    .unwrap()
+}
+
+async fn start(capabilities: Value, options: Value) -> TestClient {
+    let python = venv_and_processes::test_venv_python();
+    let mut init = json!({"settings": {"planai": {"python": python.display().to_string(),
+        "validation": {"run": "off"}}}});
+    if let (Some(init), Some(extra)) = (init.as_object_mut(), options.as_object()) {
+        init.extend(extra.clone());
+    }
+    WorkspaceBuilder::new()
+        .capabilities(capabilities)
+        .initialization_options(init)
+        .configuration(
+            json!({"python": python.display().to_string(), "validation": {"run": "off"}}),
+        )
+        .start()
+        .await
+}
+
+async fn execute(client: &mut TestClient, command: &str, argument: Value) -> Value {
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": command, "arguments": [argument]}),
+        )
+        .await
+}
+
+/// Waits for the `planai/runEvent` of `run_id` whose event satisfies `predicate`.
+async fn await_run_event(
+    client: &mut TestClient,
+    run_id: &str,
+    predicate: impl Fn(&Value) -> bool,
+) -> Value {
+    let run_id = run_id.to_string();
+    client
+        .await_notification_within("planai/runEvent", RUN_WAIT, move |p| {
+            p["runId"] == run_id.as_str() && predicate(&p["event"])
+        })
+        .await
+        .expect("the run event")["event"]
+        .clone()
+}
+
+fn run_diagnostics(params: &Value) -> Vec<Value> {
+    params["diagnostics"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter(|d| d["source"] == "planai (run)")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() {
+    let mut client = start(neovim_capabilities(), json!({})).await;
+    let source = fixture("worker_fails.py");
+    let uri = client.open("flow.py", &source, 1).await;
+    client.await_diagnostics(&uri, 1).await;
+
+    let answer = execute(
+        &mut client,
+        "planai.run",
+        json!({"uri": uri, "graph": null,
+        "inputs": null, "timeout": null, "mockLlm": null, "workDoneToken": null}),
+    )
+    .await;
+    let run_id = answer["runId"].as_str().expect("a run id").to_string();
+    let token = json!(format!("planai-run/{run_id}"));
+
+    // The progress the server created: begin … end with the outcome.
+    let begin_token = token.clone();
+    let begin = client
+        .await_notification_within("$/progress", RUN_WAIT, move |p| {
+            p["token"] == begin_token && p["value"]["kind"] == "begin"
+        })
+        .await
+        .expect("progress begin");
+    assert_eq!(begin["value"]["title"], "PlanAI run: flow.py");
+    assert_eq!(begin["value"]["cancellable"], true);
+
+    let ended = await_run_event(&mut client, &run_id, |e| e["event"] == "ended").await;
+    assert_eq!(ended["outcome"], "failed");
+    let end_token = token.clone();
+    let end = client
+        .await_notification_within("$/progress", RUN_WAIT, move |p| {
+            p["token"] == end_token && p["value"]["kind"] == "end"
+        })
+        .await
+        .expect("progress end");
+    assert_eq!(
+        end["value"]["message"], "failed: 1 task(s) done, 2 failed (a task failed)",
+        "{end}"
+    );
+    // Every event came before `ended`: two failures, each with its task.
+    let mut failed = 0;
+    while let Some(params) = client
+        .await_notification_within("planai/runEvent", Duration::from_millis(1), |p| {
+            p["event"]["event"] == "taskFailed"
+        })
+        .await
+    {
+        assert_eq!(params["event"]["worker"], "Measurer");
+        assert_eq!(params["uri"], uri.as_str());
+        failed += 1;
+    }
+    assert_eq!(failed, 2);
+
+    let expected_line = source.lines().position(|l| l.contains("task.txt")).unwrap();
+    let uri_owned = uri.clone();
+    let published = client
+        .await_notification_within("textDocument/publishDiagnostics", RUN_WAIT, move |p| {
+            p["uri"] == uri_owned.as_str() && !run_diagnostics(p).is_empty()
+        })
+        .await
+        .expect("run diagnostics");
+    let shown = run_diagnostics(&published);
+    assert_eq!(shown.len(), 1, "the same failure once: {shown:?}");
+    assert_eq!(shown[0]["range"]["start"]["line"], expected_line);
+    assert_eq!(shown[0]["range"]["start"]["character"], 8);
+    assert_eq!(shown[0]["code"], "AttributeError");
+    assert_eq!(shown[0]["severity"], 1);
+    let message = shown[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("'Sentence' object has no attribute 'txt'")
+            && message.contains("worker Measurer on task Sentence"),
+        "{message}"
+    );
+
+    // Fixed and run again: the old run's diagnostic is cleared.
+    let fixed = source.replace("task.txt", "task.text");
+    client.change(&uri, 2, json!([{"text": fixed}])).await;
+    let answer = execute(&mut client, "planai.run", json!({"uri": uri})).await;
+    let second = answer["runId"].as_str().unwrap().to_string();
+    let uri_owned = uri.clone();
+    let cleared = client
+        .await_notification_within("textDocument/publishDiagnostics", RUN_WAIT, move |p| {
+            p["uri"] == uri_owned.as_str() && p["version"] == 2 && run_diagnostics(p).is_empty()
+        })
+        .await;
+    assert!(cleared.is_some(), "the run diagnostic is cleared");
+    let ended = await_run_event(&mut client, &second, |e| e["event"] == "ended").await;
+    assert_eq!(ended["outcome"], "succeeded");
+    let runs = execute(&mut client, "planai.listRuns", json!({})).await;
+    let states: Vec<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["failed", "succeeded"]);
+}
+
+async fn cancel_mid_way(cancel_by_progress: bool) {
+    let mut client = start(vscode_capabilities(), json!({})).await;
+    let leftovers = Leftovers::new("lsp-run");
+    let uri = client
+        .open("slow.py", &leftovers.module(&fixture("slow.py")), 1)
+        .await;
+    let answer = execute(
+        &mut client,
+        "planai.debug",
+        json!({"uri": uri, "workDoneToken": "client-token-1", "mockLlm": true}),
+    )
+    .await;
+    let run_id = answer["runId"].as_str().unwrap().to_string();
+    await_run_event(&mut client, &run_id, |e| {
+        e["event"] == "output" && e["text"] == "sleeping"
+    })
+    .await;
+    // planai.debug: the task's JSON in.
+    let input = await_run_event(&mut client, &run_id, |e| e["event"] == "debugTaskInput").await;
+    assert_eq!(input["task"], json!({"n": 1}));
+    if cancel_by_progress {
+        client
+            .notify(
+                "window/workDoneProgress/cancel",
+                json!({"token": "client-token-1"}),
+            )
+            .await;
+    } else {
+        let answer = execute(&mut client, "planai.cancelRun", json!({"runId": run_id})).await;
+        assert_eq!(answer["cancelled"], true);
+    }
+    let ended = await_run_event(&mut client, &run_id, |e| e["event"] == "ended").await;
+    assert_eq!(ended["outcome"], "cancelled");
+    let end = client
+        .await_notification_within("$/progress", RUN_WAIT, |p| {
+            p["token"] == "client-token-1" && p["value"]["kind"] == "end"
+        })
+        .await
+        .expect("progress end");
+    assert!(
+        end["value"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelled"),
+        "{end}"
+    );
+    assert!(!leftovers.noted(Some("daemon")).is_empty());
+    leftovers.wait_all_gone(Duration::from_secs(10)).await;
+    let again = execute(&mut client, "planai.cancelRun", json!(run_id)).await;
+    assert_eq!(again["cancelled"], false, "an ended run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_from_the_clients_progress_kills_the_run_tree() {
+    cancel_mid_way(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_run_kills_the_run_tree() {
+    cancel_mid_way(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_llm_runs_an_llm_graph_with_no_key_and_reports_its_sink_output() {
+    let mut client = start(helix_capabilities(), json!({})).await;
+    let uri = client.open("answers.py", &fixture("llm_graph.py"), 1).await;
+    let answer = execute(
+        &mut client,
+        "planai.run",
+        json!({"uri": uri, "graph": "build_graph", "inputs": [{"question": "Why?"}], "mockLlm": true}),
+    )
+    .await;
+    let run_id = answer["runId"].as_str().unwrap().to_string();
+    let output = await_run_event(&mut client, &run_id, |e| e["event"] == "sinkOutput").await;
+    assert_eq!(output["task"], json!({"text": "mock answer (0.5)"}));
+    let ended = await_run_event(&mut client, &run_id, |e| e["event"] == "ended").await;
+    assert_eq!(ended["outcome"], "succeeded");
+    // Helix announces no workDoneProgress: no progress was sent.
+    let progress = client
+        .await_notification_within("$/progress", Duration::from_millis(1), |_| true)
+        .await;
+    assert!(progress.is_none(), "{progress:?}");
+    let runs = execute(&mut client, "planai.listRuns", json!({})).await;
+    assert_eq!(runs["runs"][0]["mockLlm"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_runs_in_an_untrusted_workspace_and_bad_arguments_are_refused() {
+    let mut client = start(neovim_capabilities(), json!({"untrustedWorkspace": true})).await;
+    let uri = client.open("flow.py", &fixture("succeeds.py"), 1).await;
+    let id = client
+        .send_request(
+            "workspace/executeCommand",
+            json!({"command": "planai.run", "arguments": [{"uri": uri}]}),
+        )
+        .await;
+    let response = client.response(id).await;
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("untrusted"),
+        "{response}"
+    );
+    let id = client
+        .send_request(
+            "workspace/executeCommand",
+            json!({"command": "planai.debug", "arguments": [{"uri": uri, "inputs": "x"}]}),
+        )
+        .await;
+    let response = client.response(id).await;
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    let runs = execute(&mut client, "planai.listRuns", json!({})).await;
+    assert_eq!(runs["runs"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpers_cold_start_reports_progress_until_it_is_ready() {
+    let python = venv_and_processes::test_venv_python();
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .initialization_options(
+            json!({"settings": {"planai": {"python": python.display().to_string()}}}),
+        )
+        .configuration(json!({"python": python.display().to_string()}))
+        .start()
+        .await;
+    client.open("flow.py", &fixture("succeeds.py"), 1).await;
+    let begin = client
+        .await_notification_within("$/progress", RUN_WAIT, |p| {
+            p["value"]["kind"] == "begin"
+                && p["value"]["title"] == "PlanAI: starting the Python helper"
+        })
+        .await
+        .expect("progress begin");
+    let token = begin["token"].clone();
+    let end = client
+        .await_notification_within("$/progress", RUN_WAIT, move |p| {
+            p["token"] == token && p["value"]["kind"] == "end"
+        })
+        .await
+        .expect("progress end");
+    assert!(
+        end["value"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ready: planai 0.7.1 on Python 3."),
+        "{end}"
+    );
+}
