@@ -8,6 +8,7 @@
 //   SHOTS             where screenshots go (kept as test artifacts)
 //   PHASE             "trusted" (the whole user story) or "restricted" (Restricted Mode)
 //   USER_DATA_DIR     code-server's --user-data-dir (the extension's output channel is logged there)
+//   EXTENSIONS_DIR    code-server's --extensions-dir (the bundled server runs from there)
 //   PLAYWRIGHT_DIR    a node_modules folder holding playwright-core
 //
 // Prints one "PASS name" / "FAIL name: why" line per check and "N passed, M failed" at the end.
@@ -23,6 +24,7 @@ const WORKSPACE = process.env.WORKSPACE;
 const SHOTS = process.env.SHOTS;
 const PHASE = process.env.PHASE ?? 'trusted';
 const USER_DATA_DIR = process.env.USER_DATA_DIR;
+const EXTENSIONS_DIR = process.env.EXTENSIONS_DIR;
 
 let passed = 0;
 let failed = 0;
@@ -141,7 +143,9 @@ function serverDescendants() {
             // The process ended while we looked.
         }
     }
-    const servers = [...commands].filter(([, cmd]) => /(^|\/)planai-lsp( |$)/.test(cmd)).map(([pid]) => pid);
+    // Only this code-server's servers (the bundled binary under its extensions dir): other
+    // planai-lsp processes on the machine are none of this test's business.
+    const servers = [...commands].filter(([, cmd]) => cmd.startsWith(EXTENSIONS_DIR) && /\/bin\/planai-lsp( |$)/.test(cmd)).map(([pid]) => pid);
     const below = [];
     for (const [pid, cmd] of commands) {
         let ancestor = parents.get(pid);
@@ -170,7 +174,7 @@ async function main() {
             '--disable-sync',
         ],
     });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     try {
         await page.goto(`${URL}/?folder=${encodeURIComponent(WORKSPACE)}`, { timeout: 60_000 });
         const loaded = await check(page, 'the workbench loads', async () => {
@@ -231,12 +235,25 @@ async function trusted(page) {
         await page.keyboard.press('Escape');
     });
 
-    await check(page, 'Show Graph opens the graph beside the editor', async () => {
+    await check(page, 'Show Graph draws the graph as a picture, and clicking a worker opens its class', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
         await runCommand(page, 'PlanAI: Show Graph');
         await page.locator('.tab', { hasText: 'PlanAI Graph' }).first().waitFor({ timeout: 30_000 });
-        await page.waitForTimeout(1000);
+        const picture = page.frameLocator('iframe.webview').frameLocator('#active-frame');
+        const workers = picture.locator('g.worker');
+        await workers.first().waitFor({ timeout: 30_000 });
+        expect((await workers.count()) === 2, `workers drawn: ${await workers.count()}`);
         await shot(page, '05-show-graph');
+        // The label is drawn over the box: click where the user would, whatever is on top.
+        await workers.first().click({ force: true });
+        const status = page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first();
+        let position = '';
+        for (let tries = 0; tries < 50 && !/Ln (16|23),/.test(position); tries += 1) {
+            await page.waitForTimeout(200);
+            position = await status.innerText().catch(() => '');
+        }
+        expect(/Ln (16|23),/.test(position), `the cursor is not on a worker class: ${position}`);
+        await shot(page, '05b-graph-click-opened-class');
     });
 
     await check(page, 'Introspect Tasks shows the Tasks the venv imports from the file', async () => {
@@ -273,7 +290,21 @@ async function trusted(page) {
         await shot(page, '07-fixed');
     });
 
+    await check(page, 'Run Workflow runs the buffer, shows its progress and the sink output', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await runCommand(page, 'PlanAI: Run Workflow');
+        await page.locator('.notification-toast', { hasText: /PlanAI run .*: succeeded/ }).first().waitFor({ timeout: 120_000 });
+        await shot(page, '07b-run-succeeded');
+        const output = (await page.locator('.monaco-editor .view-line').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+        expect(output.includes('output of SinkWorker (Answer)') && output.includes('"text": "WHY?"'), `PlanAI Runs shows: ${output.slice(-1500)}`);
+        await page.keyboard.press('Escape');
+    });
+
     await check(page, 'saving validates in the venv and shows a planai (venv) diagnostic', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await page.keyboard.press('Control+Shift+M');
+        await page.locator('.monaco-editor .view-lines').first().click();
         await page.keyboard.press('Control+Home');
         await page.keyboard.press('Home');
         await page.keyboard.type('import planai_lsp_missing_dependency\n');

@@ -113,7 +113,8 @@ run_phase() {
   "files.autoSave": "off",
   "editor.autoClosingBrackets": "never",
   "editor.autoIndent": "none",
-  "git.openRepositoryInParentFolders": "never"
+  "git.openRepositoryInParentFolders": "never",
+  "workbench.secondarySideBar.defaultVisibility": "hidden"
 }
 JSON
     echo '{}' >"$data/Machine/settings.json"
@@ -137,7 +138,7 @@ JSON
     done
     if [[ "$ready" == 1 ]]; then
         VSCODE_URL="http://127.0.0.1:$port" WORKSPACE="$workspace" SHOTS="$OUT/screenshots" PHASE="$phase" \
-            USER_DATA_DIR="$data" PLAYWRIGHT_DIR="$TOOLS" node "$HERE/drive.mjs" | tee "$home/driver.log" || true
+            USER_DATA_DIR="$data" EXTENSIONS_DIR="$home/extensions" PLAYWRIGHT_DIR="$TOOLS" node "$HERE/drive.mjs" | tee "$home/driver.log" || true
         count "$home/driver.log" "$phase"
     else
         failed=$((failed + 1))

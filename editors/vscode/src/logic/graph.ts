@@ -63,7 +63,7 @@ export function renderGraphPictureHtml(page: GraphPicturePage): string {
 <style>
   body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
   .picture { background: white; border-radius: 4px; padding: 8px; overflow: auto; }
-  .picture svg { max-width: 100%; height: auto; display: block; margin: auto; }
+  .picture svg { height: auto; display: block; margin: auto; }
   .picture g.worker { cursor: pointer; }
   .picture g.worker:hover rect { stroke-width: 3; }
   .hint { color: var(--vscode-descriptionForeground); }
@@ -75,6 +75,18 @@ export function renderGraphPictureHtml(page: GraphPicturePage): string {
 <div class="picture" id="picture">${page.svg.replace(/^\s*<\?xml[^>]*\?>\s*/, '')}</div>
 <script nonce="${escapeHtml(page.nonce)}">
   const vscode = acquireVsCodeApi();
+  // Fit the panel, but never shrink below 60% of the drawn size (labels must stay readable):
+  // a wide graph in a narrow panel scrolls instead.
+  function fit() {
+    const svg = document.querySelector('#picture svg');
+    const natural = svg && svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width : 0;
+    if (natural > 0) {
+      const room = document.getElementById('picture').clientWidth - 16;
+      svg.style.width = Math.max(Math.min(natural, room), natural * 0.6) + 'px';
+    }
+  }
+  fit();
+  window.addEventListener('resize', fit);
   // A worker's label is drawn beside its box, not inside its group: find the box under the
   // click by geometry as well.
   function workerAt(event) {

@@ -34,5 +34,11 @@ def build() -> Graph:
     graph.add_workers(asker, answerer)
     graph.set_dependency(asker, answerer)
     graph.set_sink(answerer, Answer)
+    graph.set_entry(asker)
     return graph
+
+
+if __name__ == "__main__":
+    qa = build()
+    qa.run(initial_tasks=[(qa.get_entry_workers()[0], Question(text="why?"))], display_terminal=False)
 
