@@ -108,9 +108,16 @@ fn test_python() -> PathBuf {
 }
 
 /// `count` edits of `uri` (a comment line added, then removed), each timed until its publish.
-fn time_edits(server: &mut Server, uri: &str, version: &mut i64, count: usize) -> Vec<Duration> {
+fn time_edits(
+    server: &mut Server,
+    uri: &str,
+    version: &mut i64,
+    count: usize,
+    pause: Duration,
+) -> Vec<Duration> {
     let mut samples = Vec::new();
     for k in 0..count {
+        std::thread::sleep(pause);
         *version += 1;
         let change = if k % 2 == 0 {
             json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "# edited\n"})
@@ -147,8 +154,10 @@ fn edits_while_a_run_streams() {
     );
     server.wait_publish(&other_uri, 1, Duration::from_secs(60));
     let mut version = 1;
-    time_edits(&mut server, &other_uri, &mut version, 6); // warm-up
-    let idle = time_edits(&mut server, &other_uri, &mut version, 21);
+    // Edits 100 ms apart, so the ones during the run spread over its streaming.
+    let pause = Duration::from_millis(100);
+    time_edits(&mut server, &other_uri, &mut version, 6, pause); // warm-up
+    let idle = time_edits(&mut server, &other_uri, &mut version, 21, pause);
 
     let answer = server.request(
         "workspace/executeCommand",
@@ -166,7 +175,7 @@ fn edits_while_a_run_streams() {
         }
     }
     let streaming_started = Instant::now();
-    let busy = time_edits(&mut server, &other_uri, &mut version, 21);
+    let busy = time_edits(&mut server, &other_uri, &mut version, 21, pause);
     let busy_window = streaming_started.elapsed();
     // Count the rest of the run's events until it ends.
     let mut events_after = 0u64;
