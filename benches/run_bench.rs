@@ -175,6 +175,7 @@ fn edits_while_a_run_streams() {
         }
     }
     let streaming_started = Instant::now();
+    let server_cpu_before = cpu_seconds(server.pid());
     let busy = time_edits(&mut server, &other_uri, &mut version, 21, pause);
     let busy_window = streaming_started.elapsed();
     // Count the rest of the run's events until it ends.
@@ -194,6 +195,7 @@ fn edits_while_a_run_streams() {
         }
     }
     let run_took = streaming_started.elapsed();
+    let server_cpu = cpu_seconds(server.pid()) - server_cpu_before;
     server.stop();
     println!();
     println!(
@@ -207,6 +209,27 @@ fn edits_while_a_run_streams() {
         busy_window.as_secs_f64(),
         run_took.as_secs_f64()
     );
+    println!(
+        "  the server used {server_cpu:.2} s of CPU over those {:.2} s (forwarding the events, the edits' checks)",
+        run_took.as_secs_f64()
+    );
+}
+
+/// User + system CPU seconds of a process so far (`/proc/<pid>/stat`, clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the command: state is field 3, utime 14 and stime 15 (1-based, whole line).
+    let ticks = |index: usize| -> f64 {
+        fields
+            .get(index - 3)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(14) + ticks(15)) / 100.0
 }
 
 fn channel_throughput() {
