@@ -108,9 +108,16 @@ fn test_python() -> PathBuf {
 }
 
 /// `count` edits of `uri` (a comment line added, then removed), each timed until its publish.
-fn time_edits(server: &mut Server, uri: &str, version: &mut i64, count: usize) -> Vec<Duration> {
+fn time_edits(
+    server: &mut Server,
+    uri: &str,
+    version: &mut i64,
+    count: usize,
+    pause: Duration,
+) -> Vec<Duration> {
     let mut samples = Vec::new();
     for k in 0..count {
+        std::thread::sleep(pause);
         *version += 1;
         let change = if k % 2 == 0 {
             json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "# edited\n"})
@@ -147,8 +154,10 @@ fn edits_while_a_run_streams() {
     );
     server.wait_publish(&other_uri, 1, Duration::from_secs(60));
     let mut version = 1;
-    time_edits(&mut server, &other_uri, &mut version, 6); // warm-up
-    let idle = time_edits(&mut server, &other_uri, &mut version, 21);
+    // Edits 100 ms apart, so the ones during the run spread over its streaming.
+    let pause = Duration::from_millis(100);
+    time_edits(&mut server, &other_uri, &mut version, 6, pause); // warm-up
+    let idle = time_edits(&mut server, &other_uri, &mut version, 21, pause);
 
     let answer = server.request(
         "workspace/executeCommand",
@@ -166,7 +175,8 @@ fn edits_while_a_run_streams() {
         }
     }
     let streaming_started = Instant::now();
-    let busy = time_edits(&mut server, &other_uri, &mut version, 21);
+    let server_cpu_before = cpu_seconds(server.pid());
+    let busy = time_edits(&mut server, &other_uri, &mut version, 21, pause);
     let busy_window = streaming_started.elapsed();
     // Count the rest of the run's events until it ends.
     let mut events_after = 0u64;
@@ -185,6 +195,7 @@ fn edits_while_a_run_streams() {
         }
     }
     let run_took = streaming_started.elapsed();
+    let server_cpu = cpu_seconds(server.pid()) - server_cpu_before;
     server.stop();
     println!();
     println!(
@@ -198,6 +209,27 @@ fn edits_while_a_run_streams() {
         busy_window.as_secs_f64(),
         run_took.as_secs_f64()
     );
+    println!(
+        "  the server used {server_cpu:.2} s of CPU over those {:.2} s (forwarding the events, the edits' checks)",
+        run_took.as_secs_f64()
+    );
+}
+
+/// User + system CPU seconds of a process so far (`/proc/<pid>/stat`, clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the command: state is field 3, utime 14 and stime 15 (1-based, whole line).
+    let ticks = |index: usize| -> f64 {
+        fields
+            .get(index - 3)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(14) + ticks(15)) / 100.0
 }
 
 fn channel_throughput() {

@@ -306,63 +306,67 @@ async fn forward(
     // tasks among the tasks seen so far can.
     let mut percentage = 0;
     let mut ending = None;
-    while let Some(event) = events.recv().await {
-        progress.apply(&event);
-        match &event {
-            RunEvent::TaskFailed {
-                will_retry: false,
-                worker,
-                task_type,
-                exception,
-                message,
-                location: Some(location),
-                ..
-            } => show_failure(
-                &session,
-                &uri,
-                location,
-                exception,
-                format!(
-                    "{exception}: {message} (worker {worker} on task {task_type}, during a run)"
+    // Whatever has arrived is handled in one go: one wake-up per batch, not per event.
+    let mut batch = Vec::with_capacity(256);
+    while events.recv_many(&mut batch, 256).await > 0 {
+        for event in batch.drain(..) {
+            progress.apply(&event);
+            match &event {
+                RunEvent::TaskFailed {
+                    will_retry: false,
+                    worker,
+                    task_type,
+                    exception,
+                    message,
+                    location: Some(location),
+                    ..
+                } => show_failure(
+                    &session,
+                    &uri,
+                    location,
+                    exception,
+                    format!(
+                        "{exception}: {message} (worker {worker} on task {task_type}, during a run)"
+                    ),
                 ),
-            ),
-            RunEvent::RunnerError {
-                exception,
-                message,
-                location: Some(location),
-                ..
-            } => show_failure(
-                &session,
-                &uri,
-                location,
-                exception,
-                format!("{exception}: {message} (during a run)"),
-            ),
-            RunEvent::Ended {
-                outcome, message, ..
-            } => ending = Some((*outcome, message.clone())),
-            _ => {}
-        }
-        session
-            .client
-            .send_notification::<RunEventNotification>(json!({
-                "runId": run_id,
-                "uri": uri.as_str(),
-                "event": event,
-            }))
-            .await;
-        if last_report.elapsed() >= REPORT_INTERVAL {
-            let summary = progress.summary();
-            if summary != reported {
-                last_report = Instant::now();
-                percentage = percentage.max(progress.percentage());
-                send_progress(WorkDoneProgress::Report(WorkDoneProgressReport {
-                    cancellable: Some(true),
-                    message: Some(summary.clone()),
-                    percentage: Some(percentage),
+                RunEvent::RunnerError {
+                    exception,
+                    message,
+                    location: Some(location),
+                    ..
+                } => show_failure(
+                    &session,
+                    &uri,
+                    location,
+                    exception,
+                    format!("{exception}: {message} (during a run)"),
+                ),
+                RunEvent::Ended {
+                    outcome, message, ..
+                } => ending = Some((*outcome, message.clone())),
+                _ => {}
+            }
+            session
+                .client
+                .send_notification::<RunEventNotification>(json!({
+                    "runId": run_id,
+                    "uri": uri.as_str(),
+                    "event": event,
                 }))
                 .await;
-                reported = summary;
+            if last_report.elapsed() >= REPORT_INTERVAL {
+                let summary = progress.summary();
+                if summary != reported {
+                    last_report = Instant::now();
+                    percentage = percentage.max(progress.percentage());
+                    send_progress(WorkDoneProgress::Report(WorkDoneProgressReport {
+                        cancellable: Some(true),
+                        message: Some(summary.clone()),
+                        percentage: Some(percentage),
+                    }))
+                    .await;
+                    reported = summary;
+                }
             }
         }
     }
