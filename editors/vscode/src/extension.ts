@@ -301,6 +301,10 @@ class PlanaiExtension implements vscode.Disposable {
                 maxConcurrent: config.get('validation.maxConcurrent'),
                 logLevel: config.get('logLevel'),
                 autoSelectWorkspaceVenv: config.get('autoSelectWorkspaceVenv'),
+                runTimeoutSeconds: config.get('run.timeoutSeconds'),
+                runOutputCapBytes: config.get('run.outputCapBytes'),
+                runMaxConcurrent: config.get('run.maxConcurrent'),
+                runWorkingDirectory: config.get('run.workingDirectory'),
             },
             { trusted, editorPython: this.editorPython },
         );

@@ -27,7 +27,17 @@ export interface PlanaiSection {
     logLevel?: LogLevel;
     /** `false`: the workspace's own `.venv`/`venv` runs only once chosen explicitly. */
     autoSelectWorkspaceVenv?: boolean;
+    /** Limits of workflow runs (`planai.run`): see docs/protocol.md. */
+    run?: {
+        timeoutSeconds?: number;
+        outputCapBytes?: number;
+        maxConcurrent?: number;
+        workingDirectory?: RunWorkingDirectory;
+    };
 }
+
+export const RUN_WORKING_DIRECTORIES = ['temp', 'workspace'] as const;
+export type RunWorkingDirectory = (typeof RUN_WORKING_DIRECTORIES)[number];
 
 export interface InitializationOptions {
     settings: { planai: PlanaiSection };
@@ -94,6 +104,10 @@ export interface RawSettings {
     maxConcurrent?: unknown;
     logLevel?: unknown;
     autoSelectWorkspaceVenv?: unknown;
+    runTimeoutSeconds?: unknown;
+    runOutputCapBytes?: unknown;
+    runMaxConcurrent?: unknown;
+    runWorkingDirectory?: unknown;
 }
 
 export interface SectionContext {
@@ -134,6 +148,25 @@ export function buildPlanaiSection(raw: RawSettings, context: SectionContext): P
     }
     if (typeof raw.autoSelectWorkspaceVenv === 'boolean') {
         section.autoSelectWorkspaceVenv = raw.autoSelectWorkspaceVenv;
+    }
+    const run: NonNullable<PlanaiSection['run']> = {};
+    const runTimeout = nonNegativeInteger(raw.runTimeoutSeconds);
+    if (runTimeout !== undefined && runTimeout > 0) {
+        run.timeoutSeconds = runTimeout;
+    }
+    const outputCap = nonNegativeInteger(raw.runOutputCapBytes);
+    if (outputCap !== undefined && outputCap > 0) {
+        run.outputCapBytes = outputCap;
+    }
+    const runConcurrent = nonNegativeInteger(raw.runMaxConcurrent);
+    if (runConcurrent !== undefined && runConcurrent > 0) {
+        run.maxConcurrent = runConcurrent;
+    }
+    if (isOneOf(RUN_WORKING_DIRECTORIES, raw.runWorkingDirectory)) {
+        run.workingDirectory = raw.runWorkingDirectory;
+    }
+    if (Object.keys(run).length > 0) {
+        section.run = run;
     }
     return section;
 }

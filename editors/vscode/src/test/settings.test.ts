@@ -39,6 +39,12 @@ describe('normalizePython', () => {
 });
 
 describe('buildPlanaiSection', () => {
+    it('passes the run limits as the server reads them (planai.run.*), dropping invalid values', () => {
+        const section = buildPlanaiSection({ runTimeoutSeconds: 60, runOutputCapBytes: 4096, runMaxConcurrent: 0, runWorkingDirectory: 'workspace' }, { trusted: true });
+        assert.deepEqual(section.run, { timeoutSeconds: 60, outputCapBytes: 4096, workingDirectory: 'workspace' });
+        assert.equal(buildPlanaiSection({ runWorkingDirectory: 'elsewhere', runTimeoutSeconds: -5 }, { trusted: true }).run, undefined);
+    });
+
     it('maps every setting and prefers an explicit planai.python', () => {
         const section = buildPlanaiSection(
             { python: '/v/bin/python', validationRun: 'onType', debounceMs: 150, timeoutMs: 5000, logLevel: 'debug' },
