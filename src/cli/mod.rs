@@ -1,6 +1,7 @@
 //! Command-line entry points: `serve` (default), `check`, `envs`, `--version`, `--help`.
 
 mod check;
+mod interop;
 
 pub const USAGE: &str = "\
 planai-lsp — language server and checker for PlanAI workflows
@@ -11,6 +12,12 @@ Usage:
                                            check files or folders (default: .) and print
                                            path:line:col: severity[code] message
   planai-lsp envs [--json]                 list the Python environments planai-lsp finds
+  planai-lsp import-editor-graph FILE.json [-o module.py]
+                                           write a saved PlanAI Editor graph as a
+                                           runnable Python module (stdout without -o)
+  planai-lsp export-editor-graph FILE.py [-o graph.json]
+                                           write a module's PlanAI graph as a PlanAI
+                                           Editor graph (version 2 JSON)
   planai-lsp --version | --help
 
 Exit codes: 0 no errors, 1 errors found, 2 bad usage.
@@ -43,6 +50,8 @@ pub fn run(args: &[String]) -> i32 {
         }
         Some("check") => check::run(&args[1..]),
         Some("envs") => envs(&args[1..]),
+        Some("import-editor-graph") => interop::import_editor_graph(&args[1..]),
+        Some("export-editor-graph") => interop::export_editor_graph(&args[1..]),
         Some(other) => {
             eprintln!("planai-lsp: unknown command {other:?}\n\n{USAGE}");
             2

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
 
+use crate::server::requests::{export_editor_graph, import_editor_graph};
 use crate::server::requests::{
     introspect_tasks, list_environments, list_models, restart_helper, select_environment,
     show_graph,
@@ -17,6 +18,8 @@ pub const COMMANDS: &[&str] = &[
     "planai.listModels",
     "planai.introspectTasks",
     "planai.showGraph",
+    "planai.importEditorGraph",
+    "planai.exportEditorGraph",
 ];
 
 pub async fn handle(
@@ -36,6 +39,12 @@ pub async fn handle(
             .await
             .map(Some),
         "planai.showGraph" => show_graph::handle(session, params.arguments)
+            .await
+            .map(Some),
+        "planai.importEditorGraph" => import_editor_graph::handle(params.arguments)
+            .await
+            .map(Some),
+        "planai.exportEditorGraph" => export_editor_graph::handle(session, params.arguments)
             .await
             .map(Some),
         other => Err(Error::invalid_params(format!(
