@@ -23,7 +23,7 @@ use super::python_text::is_identifier;
 use super::to_python::KNOWN_FACTORIES;
 use crate::analysis::resolve::{ClassRef, Ctx};
 use crate::analysis::summary::{walk_stmts, AssignTarget, ClassSummary, Expr, FileSummary, Stmt};
-use crate::analysis::{AnalysisHost, PlanaiClassKind};
+use crate::analysis::{AnalysisHost, PlanaiClassInfo, PlanaiClassKind};
 use crate::diagnostics::TextRange;
 
 /// The graph exported from a module, and what it could not carry.
@@ -144,16 +144,17 @@ impl<'a> Exporter<'a> {
 
     fn run(&mut self) {
         self.tools();
-        let kinds: HashMap<String, PlanaiClassKind> = self
+        // One query for every class: what each consumes is computed once.
+        let classes: HashMap<String, PlanaiClassInfo> = self
             .host
             .planai_classes(self.path)
             .into_iter()
-            .map(|c| (c.name.clone(), c.kind))
+            .map(|c| (c.name.clone(), c))
             .collect();
         for (index, class) in self.summary.classes.iter().enumerate() {
-            match kinds.get(class.name.as_str()) {
-                Some(PlanaiClassKind::Task) => self.task_class(class),
-                Some(PlanaiClassKind::Worker) => self.worker_class(index, class),
+            match classes.get(class.name.as_str()) {
+                Some(info) if info.kind == PlanaiClassKind::Task => self.task_class(class),
+                Some(info) => self.worker_class(index, class, info),
                 None => {}
             }
         }
@@ -385,7 +386,7 @@ impl<'a> Exporter<'a> {
 
     // ---- Worker classes -----------------------------------------------------------------
 
-    fn worker_class(&mut self, index: usize, class: &ClassSummary) {
+    fn worker_class(&mut self, index: usize, class: &ClassSummary, info: &PlanaiClassInfo) {
         let mut ctx = Ctx::new(self.host);
         let me = ClassRef::User(Arc::from(self.path), index);
         let derives = |ctx: &mut Ctx, base: &str| ctx.derives_from_builtin(&me, base);
@@ -408,11 +409,7 @@ impl<'a> Exporter<'a> {
         } else {
             ("taskworker", false)
         };
-        let info = self
-            .host
-            .planai_classes(self.path)
-            .into_iter()
-            .find(|c| c.name == class.name.as_str());
+        let info = Some(info);
         let mut data = Map::new();
         data.insert("workerName".into(), json!(class.name.as_str()));
         let mut output_types: Vec<String> = Vec::new();
