@@ -488,3 +488,75 @@ async fn the_lsp_commands_write_the_module_and_export_the_open_document() {
     assert_eq!(workers, ["Author", "Searcher"]);
     assert_eq!(graph.edges.len(), 3, "{:?}", graph.edges);
 }
+
+/// Text made of what breaks code generators: quotes of every kind, backslashes, braces,
+/// line breaks, control and invisible characters, non-ASCII letters and emoji.
+fn nasty_text(random: &mut planai_lsp::testing::Random) -> String {
+    const PIECES: &[&str] = &[
+        "\"\"\"", "'''", "\"", "'", "\\", "\\n", "\n", "\r", "\r\n", "\t", "{", "}", "{task.text}",
+        "\0", "\u{7f}", "\u{85}", "\u{2028}", "\u{feff}", "\u{202e}", "é", "😀", "ß", "a", "Z",
+        " ", "#", "class", "_", "1", "-", ")", "(", "\\x00", "\\u00e9", "`",
+    ];
+    let length = random.below(12);
+    (0..length)
+        .map(|_| PIECES[random.below(PIECES.len())])
+        .collect()
+}
+
+#[test]
+fn no_graph_data_breaks_the_module_or_changes_on_the_way_back() {
+    let mut random = planai_lsp::testing::Random(15);
+    for case in 0..120 {
+        let description = nasty_text(&mut random);
+        let literal = nasty_text(&mut random);
+        let tool_description = nasty_text(&mut random);
+        let key = nasty_text(&mut random);
+        let data = json!({"text": nasty_text(&mut random), "kind": literal, "extra": {key: [nasty_text(&mut random), null, true, 1.5, -7]}});
+        let graph = json!({
+            "version": 2,
+            "name": nasty_text(&mut random),
+            "tasks": [{"id": "t", "type": "task", "className": nasty_text(&mut random), "fields": [
+                {"name": "text", "type": "string", "isList": false, "required": true, "description": description},
+                {"name": "kind", "type": "literal", "isList": false, "required": true, "literalValues": [literal]},
+                {"name": "extra", "type": "Dict[str, Any]", "isList": false, "required": false},
+                {"name": nasty_text(&mut random), "type": "integer", "isList": false, "required": false}]}],
+            "taskImports": [],
+            "tools": [{"id": "tool", "name": nasty_text(&mut random), "description": tool_description,
+                       "code": "def helper(x: int) -> int:\n    return x\n"}],
+            "nodes": [
+                {"id": "w", "type": "llmtaskworker", "position": {"x": 0, "y": 0}, "data": {
+                    "workerName": nasty_text(&mut random), "variableName": nasty_text(&mut random),
+                    "inputTypes": ["t"], "output_types": ["t"], "tools": ["tool"],
+                    "prompt": nasty_text(&mut random), "system_prompt": nasty_text(&mut random),
+                    "llmConfigName": "c"}},
+                {"id": "in", "type": "datainput", "position": {"x": 0, "y": 0},
+                 "data": {"className": "t", "jsonData": data.to_string()}}],
+            "edges": [{"id": "e", "source": "in", "target": "w"}],
+            "llmConfigs": [{"id": "c", "name": nasty_text(&mut random), "provider": "ollama",
+                            "modelId": nasty_text(&mut random), "baseUrl": nasty_text(&mut random)}],
+            "llmConfigsFromCode": []
+        });
+        let source = import(&graph.to_string());
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        let checked = planai_lsp::analysis::check::check_files(
+            &mut host,
+            vec![(PathBuf::from("/ws/random.py"), Arc::from(source.as_str()))],
+        );
+        let diagnostics: Vec<String> = checked[0]
+            .diagnostics
+            .iter()
+            .map(|d| format!("{:?} {}", d.code, d.message))
+            .collect();
+        assert!(diagnostics.is_empty(), "case {case}: {diagnostics:#?}\n{source}");
+        // Read back by a Python parser, every piece of data is what the graph said.
+        let back = export("random", &source).graph;
+        let input = back.nodes.iter().find(|n| n.kind == "datainput").unwrap();
+        let json_back: Value = serde_json::from_str(input.data["jsonData"].as_str().unwrap()).unwrap();
+        assert_eq!(json_back, data, "case {case}");
+        let fields = &back.tasks[0].fields;
+        assert_eq!(fields[0].description.as_deref(), Some(description.as_str()), "case {case}");
+        assert_eq!(fields[1].literal_values, Some(vec![json!(literal)]), "case {case}");
+        assert_eq!(back.tools[0].description, tool_description, "case {case}");
+    }
+}
