@@ -493,9 +493,41 @@ async fn the_lsp_commands_write_the_module_and_export_the_open_document() {
 /// line breaks, control and invisible characters, non-ASCII letters and emoji.
 fn nasty_text(random: &mut planai_lsp::testing::Random) -> String {
     const PIECES: &[&str] = &[
-        "\"\"\"", "'''", "\"", "'", "\\", "\\n", "\n", "\r", "\r\n", "\t", "{", "}", "{task.text}",
-        "\0", "\u{7f}", "\u{85}", "\u{2028}", "\u{feff}", "\u{202e}", "é", "😀", "ß", "a", "Z",
-        " ", "#", "class", "_", "1", "-", ")", "(", "\\x00", "\\u00e9", "`",
+        "\"\"\"",
+        "'''",
+        "\"",
+        "'",
+        "\\",
+        "\\n",
+        "\n",
+        "\r",
+        "\r\n",
+        "\t",
+        "{",
+        "}",
+        "{task.text}",
+        "\0",
+        "\u{7f}",
+        "\u{85}",
+        "\u{2028}",
+        "\u{feff}",
+        "\u{202e}",
+        "é",
+        "😀",
+        "ß",
+        "a",
+        "Z",
+        " ",
+        "#",
+        "class",
+        "_",
+        "1",
+        "-",
+        ")",
+        "(",
+        "\\x00",
+        "\\u00e9",
+        "`",
     ];
     let length = random.below(12);
     (0..length)
@@ -548,15 +580,93 @@ fn no_graph_data_breaks_the_module_or_changes_on_the_way_back() {
             .iter()
             .map(|d| format!("{:?} {}", d.code, d.message))
             .collect();
-        assert!(diagnostics.is_empty(), "case {case}: {diagnostics:#?}\n{source}");
+        assert!(
+            diagnostics.is_empty(),
+            "case {case}: {diagnostics:#?}\n{source}"
+        );
         // Read back by a Python parser, every piece of data is what the graph said.
         let back = export("random", &source).graph;
         let input = back.nodes.iter().find(|n| n.kind == "datainput").unwrap();
-        let json_back: Value = serde_json::from_str(input.data["jsonData"].as_str().unwrap()).unwrap();
+        let json_back: Value =
+            serde_json::from_str(input.data["jsonData"].as_str().unwrap()).unwrap();
         assert_eq!(json_back, data, "case {case}");
         let fields = &back.tasks[0].fields;
-        assert_eq!(fields[0].description.as_deref(), Some(description.as_str()), "case {case}");
-        assert_eq!(fields[1].literal_values, Some(vec![json!(literal)]), "case {case}");
+        assert_eq!(
+            fields[0].description.as_deref(),
+            Some(description.as_str()),
+            "case {case}"
+        );
+        assert_eq!(
+            fields[1].literal_values,
+            Some(vec![json!(literal)]),
+            "case {case}"
+        );
         assert_eq!(back.tools[0].description, tool_description, "case {case}");
+    }
+}
+
+/// The hand-written example workflows, exported and imported again: a module our check
+/// accepts, which builds the same number of workers in the planai venv.
+#[test]
+fn the_example_workflows_survive_export_and_import() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    let mut worker_counts = Vec::new();
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "py") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let exported = export(&name, &std::fs::read_to_string(&path).unwrap());
+        let workers = exported
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind.ends_with("worker"))
+            .count();
+        assert!(workers > 0, "{name}: no workers exported");
+        let source = import(&exported.to_json());
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        let checked = planai_lsp::analysis::check::check_files(
+            &mut host,
+            vec![(
+                PathBuf::from(format!("/ws/{name}.py")),
+                Arc::from(source.as_str()),
+            )],
+        );
+        assert!(
+            checked[0].diagnostics.is_empty(),
+            "{name}: {:?}\n{source}",
+            checked[0].diagnostics
+        );
+        std::fs::write(dir.path().join(format!("{name}.py")), source).unwrap();
+        names.push(name);
+        worker_counts.push(workers);
+    }
+    assert!(names.len() >= 2, "examples missing");
+    let output = Command::new(venv_and_processes::test_venv_python())
+        .arg("-c")
+        .arg(PROBE)
+        .arg(dir.path())
+        .args(&names)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (name, workers) in names.iter().zip(worker_counts) {
+        // The graph holds the exported workers (planai adds no worker of its own without sinks).
+        assert!(
+            report[name]["workers_in_graph"].as_u64().unwrap() >= workers as u64,
+            "{name}: {}",
+            report[name]
+        );
     }
 }

@@ -75,6 +75,7 @@ const MODULES_WRITTEN_BY_THE_IMPORTER: &[&str] = &[
     "planai",
     "planai.patterns",
     "pydantic",
+    "textwrap",
     "__future__",
 ];
 

@@ -160,7 +160,39 @@ const RESERVED_NAMES: &[&str] = &[
     "typing",
     "pydantic",
     "planai",
+    "Callable",
+    "Set",
+    "Union",
+    "LLMInterface",
+    "BaseModel",
+    "ConfigDict",
+    "PrivateAttr",
 ];
+
+/// Names user code (methods, tools, other members) may use without importing them, as in the
+/// editor, whose generated modules imported them all: each is imported when the module names
+/// it.
+const TYPING_NAMES: &[&str] = &[
+    "Any", "Callable", "Dict", "List", "Literal", "Optional", "Set", "Tuple", "Type", "Union",
+];
+const PLANAI_NAMES: &[&str] = &[
+    "CachedLLMTaskWorker",
+    "CachedTaskWorker",
+    "ChatMessage",
+    "ChatTask",
+    "ChatTaskWorker",
+    "Graph",
+    "InitialTaskWorker",
+    "JoinedTaskWorker",
+    "LLMInterface",
+    "LLMTaskWorker",
+    "Task",
+    "TaskWorker",
+    "Tool",
+    "llm_from_config",
+    "tool",
+];
+const PYDANTIC_NAMES: &[&str] = &["BaseModel", "ConfigDict", "Field", "PrivateAttr"];
 
 /// Names a Task field type may use as written (the editor's text for unusual annotations).
 const PLAIN_TYPE_NAMES: &[&str] = &[
@@ -182,7 +214,9 @@ struct Generator<'g> {
     typing: BTreeSet<&'static str>,
     planai: BTreeSet<&'static str>,
     patterns: BTreeSet<String>,
+    pydantic: BTreeSet<&'static str>,
     uses_field: bool,
+    uses_dedent: bool,
     /// Task id and class name → Python name.
     task_names: HashMap<String, String>,
     /// Module path → (imported name, local name).
@@ -207,7 +241,9 @@ impl<'g> Generator<'g> {
             typing: BTreeSet::new(),
             planai: BTreeSet::new(),
             patterns: BTreeSet::new(),
+            pydantic: BTreeSet::new(),
             uses_field: false,
+            uses_dedent: false,
             task_names: HashMap::new(),
             task_imports: BTreeMap::new(),
             tool_names: HashMap::new(),
@@ -240,7 +276,25 @@ impl<'g> Generator<'g> {
         self.builder(&callbacks);
     }
 
+    /// Imports for the names the module's code uses (user code included).
+    fn import_names_used(&mut self) {
+        for section in &self.sections {
+            for word in identifiers(section) {
+                if let Some(n) = TYPING_NAMES.iter().find(|n| **n == word) {
+                    self.typing.insert(n);
+                } else if let Some(n) = PLANAI_NAMES.iter().find(|n| **n == word) {
+                    self.planai.insert(n);
+                } else if let Some(n) = PYDANTIC_NAMES.iter().find(|n| **n == word) {
+                    self.pydantic.insert(n);
+                } else if word == "dedent" {
+                    self.uses_dedent = true;
+                }
+            }
+        }
+    }
+
     fn finish(mut self) -> ImportedModule {
+        self.import_names_used();
         let mut out = String::from(
             "# A PlanAI workflow imported by planai-lsp from a PlanAI Editor graph.\n\
              # `python <this file>` runs it; `planai-lsp export-editor-graph <this file>` writes\n\
@@ -264,7 +318,10 @@ impl<'g> Generator<'g> {
                 .push((factory.clone(), factory));
         }
         if self.uses_field {
-            third_party.push("from pydantic import Field".to_string());
+            self.pydantic.insert("Field");
+        }
+        if !self.pydantic.is_empty() {
+            third_party.push(import_line("pydantic", self.pydantic.iter().copied()));
         }
         for names in self.task_imports.values_mut() {
             names.sort();
@@ -282,6 +339,9 @@ impl<'g> Generator<'g> {
                 })
                 .collect();
             third_party.push(import_line(module, listed.iter().map(String::as_str)));
+        }
+        if self.uses_dedent {
+            imports.push("from textwrap import dedent".to_string());
         }
         if !imports.is_empty() && !third_party.is_empty() {
             imports.push(String::new());
@@ -1422,5 +1482,30 @@ fn is_single_call_of(code: &str, function: &str) -> bool {
             }
             _ => false,
         }
+    })
+}
+
+/// The identifiers of `code` (also inside strings and comments: an unused import is harmless,
+/// a missing one is a NameError). Attribute names (`x.Optional`) are skipped.
+fn identifiers(code: &str) -> impl Iterator<Item = &str> {
+    let bytes = code.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let start = at;
+            if bytes[at] == b'_' || bytes[at].is_ascii_alphabetic() {
+                while at < bytes.len() && (bytes[at] == b'_' || bytes[at].is_ascii_alphanumeric()) {
+                    at += 1;
+                }
+                let after_dot = start > 0 && bytes[start - 1] == b'.';
+                let inside_word = start > 0 && bytes[start - 1] >= 0x80;
+                if !after_dot && !inside_word {
+                    return Some(&code[start..at]);
+                }
+            } else {
+                at += 1;
+            }
+        }
+        None
     })
 }
