@@ -627,6 +627,17 @@ fn the_example_workflows_survive_export_and_import() {
             .filter(|n| n.kind.ends_with("worker"))
             .count();
         assert!(workers > 0, "{name}: no workers exported");
+        // Each example's main() runs `graph.run(initial_tasks=[(entry, ...)])` with the entry
+        // its builder returned (`graph, entry = build_graph()`): the entry is kept though the
+        // tasks are computed.
+        assert!(
+            exported
+                .graph
+                .nodes
+                .iter()
+                .any(|n| n.data["entryPoint"] == json!(true)),
+            "{name}: no entry point"
+        );
         let source = import(&exported.to_json());
         let mut host = AnalysisHost::new();
         host.set_roots(vec![PathBuf::from("/ws")]);

@@ -547,13 +547,16 @@ impl<'a> Exporter<'a> {
     // ---- Graph-building code ------------------------------------------------------------
 
     fn graph_code(&mut self) {
-        let mut scopes: Vec<&[Stmt]> = vec![&self.summary.body];
+        let mut scopes: Vec<(Option<String>, &[Stmt])> = Vec::new();
         for function in &self.summary.functions {
-            scopes.push(&function.body);
+            scopes.push((Some(function.name.to_string()), &function.body));
         }
+        // Module-level code last: it often calls the builder functions.
+        scopes.push((None, &self.summary.body));
+        let mut returned: HashMap<String, Vec<Option<String>>> = HashMap::new();
         let mut instances_seen = 0;
-        for stmts in scopes {
-            instances_seen += self.scope(stmts);
+        for (function, stmts) in scopes {
+            instances_seen += self.scope(function, stmts, &mut returned);
         }
         // Worker classes never instantiated still appear on the canvas, once each.
         let mut unused: Vec<String> = self
@@ -603,11 +606,42 @@ impl<'a> Exporter<'a> {
     }
 
     /// The graph-building statements of one scope; returns how many instances it made.
-    fn scope(&mut self, stmts: &[Stmt]) -> usize {
+    /// `returned` holds, per function already seen, the worker nodes it returns (by position
+    /// of a returned tuple): `graph, entry = build_graph()` makes `entry` that node here.
+    fn scope(
+        &mut self,
+        function: Option<String>,
+        stmts: &[Stmt],
+        returned: &mut HashMap<String, Vec<Option<String>>>,
+    ) -> usize {
         let mut instances: HashMap<String, String> = HashMap::new(); // variable → node id
         let mut llm_configs: HashMap<String, Map<String, Value>> = HashMap::new();
         let mut statements: Vec<&Stmt> = Vec::new();
         walk_stmts(stmts, &mut |s| statements.push(s));
+        for s in &statements {
+            if let Stmt::Assign {
+                targets,
+                value: Some(Expr::Call(call)),
+                ..
+            } = s
+            {
+                let from = call.func.as_name().and_then(|f| returned.get(f));
+                if let (Some(nodes), [target]) = (from, &targets[..]) {
+                    let names: Vec<&str> = match target {
+                        AssignTarget::Tuple(names) => names.iter().map(|n| n.as_str()).collect(),
+                        AssignTarget::Name(name, _) => vec![name.as_str()],
+                        _ => Vec::new(),
+                    };
+                    if names.len() == nodes.len() {
+                        for (name, node) in names.into_iter().zip(nodes) {
+                            if let Some(node) = node {
+                                instances.insert(name.to_string(), node.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
         for s in &statements {
             let Stmt::Assign {
                 targets,
@@ -700,6 +734,21 @@ impl<'a> Exporter<'a> {
         }
         if instances.is_empty() {
             return 0;
+        }
+        if let Some(function) = function {
+            for s in &statements {
+                let Stmt::Return(Some(value)) = s else {
+                    continue;
+                };
+                let node_of = |e: &Expr| e.as_name().and_then(|n| instances.get(n)).cloned();
+                let nodes = match value {
+                    Expr::Tuple { elts, .. } => elts.iter().map(node_of).collect(),
+                    single => vec![node_of(single)],
+                };
+                if nodes.iter().any(Option::is_some) {
+                    returned.insert(function.clone(), nodes);
+                }
+            }
         }
         let mut expressions: Vec<&Expr> = Vec::new();
         for s in &statements {
@@ -814,15 +863,24 @@ impl<'a> Exporter<'a> {
     /// `(worker, Task.model_validate({...}))` or `(worker, Task(field=...))` anywhere in `e`.
     fn initial_tasks(&mut self, e: &Expr, instances: &HashMap<String, String>) {
         let mut tuples: Vec<(String, &crate::analysis::summary::CallExpr)> = Vec::new();
+        // A worker paired with a task is an entry, whatever builds the task; only a task
+        // built from literals becomes a data-input node.
+        let mut entries: Vec<String> = Vec::new();
         visit_exprs(e, &mut |e| {
             if let Expr::Tuple { elts, .. } = e {
-                if let [Expr::Name { id, .. }, Expr::Call(call)] = &elts[..] {
+                if let [Expr::Name { id, .. }, task] = &elts[..] {
                     if let Some(node) = instances.get(id.as_str()) {
-                        tuples.push((node.clone(), call));
+                        entries.push(node.clone());
+                        if let Expr::Call(call) = task {
+                            tuples.push((node.clone(), call));
+                        }
                     }
                 }
             }
         });
+        for worker in entries {
+            self.set_entry(&worker);
+        }
         for (worker, call) in tuples {
             let (task, json) = match &call.func {
                 Expr::Attribute { value, attr, .. } if attr == "model_validate" => {
