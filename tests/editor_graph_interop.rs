@@ -627,6 +627,16 @@ fn the_example_workflows_survive_export_and_import() {
             .filter(|n| n.kind.ends_with("worker"))
             .count();
         assert!(workers > 0, "{name}: no workers exported");
+        if name == "llm_review" {
+            // What the editor cannot hold is said, not dropped silently.
+            for lost in ["temperature left out", "set_max_parallel_tasks"] {
+                assert!(
+                    exported.warnings.iter().any(|w| w.contains(lost)),
+                    "{name}: {:?}",
+                    exported.warnings
+                );
+            }
+        }
         // Each example's main() runs `graph.run(initial_tasks=[(entry, ...)])` with the entry
         // its builder returned (`graph, entry = build_graph()`): the entry is kept though the
         // tasks are computed.

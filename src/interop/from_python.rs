@@ -664,6 +664,22 @@ impl<'a> Exporter<'a> {
             if callee == "llm_from_config" {
                 llm_configs.insert(variable.to_string(), self.llm_settings(call));
             } else if self.worker_classes.contains_key(&callee) {
+                let dropped: Vec<&str> = call
+                    .keywords
+                    .iter()
+                    .filter_map(|k| k.name.as_deref())
+                    .filter(|k| *k != "llm")
+                    .collect();
+                if !dropped.is_empty() || !call.args.is_empty() {
+                    self.warnings.push(format!(
+                        "{variable} = {callee}(...): the editor keeps only the llm of an instance; {} left out",
+                        if dropped.is_empty() {
+                            "positional arguments".to_string()
+                        } else {
+                            dropped.join(", ")
+                        }
+                    ));
+                }
                 let llm = call.keyword("llm").and_then(|kw| match &kw.value {
                     Expr::Name { id, .. } => llm_configs.get(id.as_str()).map(|settings| {
                         let mut m = Map::new();
@@ -812,6 +828,9 @@ impl<'a> Exporter<'a> {
                     self.edge(&a, &b);
                 }
             }
+            "set_max_parallel_tasks" => self.warnings.push(
+                "set_max_parallel_tasks has no place in an editor graph; left out".to_string(),
+            ),
             "set_entry" => {
                 for a in call.args.iter().filter_map(node_of) {
                     self.set_entry(&a);
