@@ -691,3 +691,28 @@ fn the_example_workflows_survive_export_and_import() {
         );
     }
 }
+
+#[test]
+fn what_cannot_be_carried_over_is_left_out_with_a_warning_never_guessed() {
+    let module = interop::import_editor_graph(&fixture("awkward_names")).unwrap();
+    // Factory arguments that would close the call and run code after it.
+    assert!(!module.source.contains("__import__"), "{}", module.source);
+    for expected in [
+        "do not parse as call arguments",
+        "factory \"make_my_worker\" is not one of planai.patterns'",
+        "data input in-2: its data is not valid JSON",
+        "module-level import node mli does not parse as Python; kept as a comment",
+        "tool \"broken\" has no `def`",
+        "two worker nodes define different classes named \"Worker\"",
+        "which is not a Python type this module defines; written as Any",
+        "edge \"e7\" connects a node that is not in the graph",
+    ] {
+        assert!(
+            module.warnings.iter().any(|w| w.contains(expected)),
+            "no warning {expected:?} in {:#?}",
+            module.warnings
+        );
+    }
+    // The import node that does not parse is kept, commented out.
+    assert!(module.source.contains("# from x import (y"));
+}
