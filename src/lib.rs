@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod diagnostics;
+pub mod interop;
 pub mod python;
 pub mod run;
 pub mod server;

@@ -3,6 +3,7 @@
 mod check;
 mod graph;
 mod run;
+mod interop;
 
 pub const USAGE: &str = "\
 planai-lsp — language server and checker for PlanAI workflows
@@ -20,6 +21,12 @@ Usage:
                  [--format text|json] [--python PATH]
                                            run the workflow and print its events (exit 1
                                            when a task failed or the run did not finish)
+  planai-lsp import-editor-graph FILE.json [-o module.py]
+                                           write a saved PlanAI Editor graph as a
+                                           runnable Python module (stdout without -o)
+  planai-lsp export-editor-graph FILE.py [-o graph.json]
+                                           write a module's PlanAI graph as a PlanAI
+                                           Editor graph (version 2 JSON)
   planai-lsp --version | --help
 
 Exit codes: 0 no errors, 1 errors found, 2 bad usage.
@@ -54,6 +61,8 @@ pub fn run(args: &[String]) -> i32 {
         Some("envs") => envs(&args[1..]),
         Some("graph") => graph::run(&args[1..]),
         Some("run") => run::run(&args[1..]),
+        Some("import-editor-graph") => interop::import_editor_graph(&args[1..]),
+        Some("export-editor-graph") => interop::export_editor_graph(&args[1..]),
         Some(other) => {
             eprintln!("planai-lsp: unknown command {other:?}\n\n{USAGE}");
             2

@@ -4,6 +4,7 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{ExecuteCommandParams, LSPAny};
 
 use crate::server::requests::{cancel_run, list_runs, run};
+use crate::server::requests::{export_editor_graph, import_editor_graph};
 use crate::server::requests::{
     introspect_tasks, list_environments, list_models, restart_helper, select_environment,
     show_graph,
@@ -22,6 +23,8 @@ pub const COMMANDS: &[&str] = &[
     "planai.debug",
     "planai.cancelRun",
     "planai.listRuns",
+    "planai.importEditorGraph",
+    "planai.exportEditorGraph",
 ];
 
 pub async fn handle(
@@ -51,6 +54,12 @@ pub async fn handle(
             .await
             .map(Some),
         "planai.listRuns" => list_runs::handle(session).await.map(Some),
+        "planai.importEditorGraph" => import_editor_graph::handle(params.arguments)
+            .await
+            .map(Some),
+        "planai.exportEditorGraph" => export_editor_graph::handle(session, params.arguments)
+            .await
+            .map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",
             COMMANDS.join(", ")

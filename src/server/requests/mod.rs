@@ -7,6 +7,8 @@ pub mod completion;
 pub mod debug;
 pub mod execute_command;
 pub mod graph;
+pub mod export_editor_graph;
+pub mod import_editor_graph;
 pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;
