@@ -696,8 +696,10 @@ fn import_task_class(file: &FileCtx, range: TextRange) -> Vec<Fix> {
         return Vec::new();
     }
     let start = file.text[..at]
-        .rfind(|c: char| !is_ident(c))
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_ident(*c))
+        .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let end = file.text[at..]
         .find(|c: char| !is_ident(c))

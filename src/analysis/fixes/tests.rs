@@ -271,6 +271,29 @@ fn a_task_class_of_another_module_is_imported_at_the_cursor() {
 }
 
 #[test]
+fn a_name_after_non_ascii_text_is_found_at_the_cursor() {
+    let tasks = format!("{HEADER}class Recipe(Task):\n    name: str\n");
+    let main = "note = \"→\"\nx = [\"→\",Recipe]\n";
+    let host = host_with(&[
+        ("/ws/app/__init__.py", ""),
+        ("/ws/app/tasks.py", &tasks),
+        ("/ws/app/main.py", main),
+    ]);
+    let path = Path::new("/ws/app/main.py");
+    for at in 0..=main.len() {
+        if main.is_char_boundary(at) {
+            fixes(&host, path, TextRange::new(at, at));
+        }
+    }
+    let at = main.find("Recipe").unwrap();
+    let titles: Vec<String> = fixes(&host, path, TextRange::new(at, at))
+        .into_iter()
+        .map(|f| f.title)
+        .collect();
+    assert_eq!(titles, ["Import Recipe from app.tasks"]);
+}
+
+#[test]
 fn no_fix_is_offered_where_there_is_nothing_to_fix() {
     let source = format!("{HEADER}class Recipe(Task):\n    name: str\n");
     let host = host_with(&[("/ws/main.py", &source)]);
