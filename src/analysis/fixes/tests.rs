@@ -123,6 +123,38 @@ fn rt8_adds_the_llm_output_type_to_output_types() {
 }
 
 #[test]
+fn gc11_adds_the_sunk_type_to_the_declaring_class_in_another_module() {
+    let tasks = format!(
+        "{HEADER}class Page(Task):\n    url: str\n\n\nclass Summary(Task):\n    text: str\n"
+    );
+    let workers = "from typing import List, Type\n\nfrom planai import Task, TaskWorker\n\nfrom app.tasks import Page\n\n\nclass Fetcher(TaskWorker):\n    output_types: List[Type[Task]] = [Page]\n\n    def consume_work(self, task: Page):\n        self.publish_work(Page(url=task.url), input_task=task)\n";
+    let main = "from planai import Graph\n\nfrom app.tasks import Summary\nfrom app.workers import Fetcher\n\n\ndef main():\n    graph = Graph(name=\"g\")\n    fetcher = Fetcher()\n    graph.add_workers(fetcher)\n    graph.set_sink(fetcher, Summary)\n";
+    let mut host = host_with(&[
+        ("/ws/app/__init__.py", ""),
+        ("/ws/app/tasks.py", &tasks),
+        ("/ws/app/workers.py", workers),
+        ("/ws/app/main.py", main),
+    ]);
+    let fix = fixes_for(&host, "/ws/app/main.py", "GC11")
+        .into_iter()
+        .find(|f| f.title == "Add Summary to Fetcher's output_types")
+        .expect("the fix");
+    apply(&mut host, &fix.edits);
+    assert!(!codes(&host, "/ws/app/main.py").contains(&"GC11".to_string()));
+    let fixed = host.file_text(Path::new("/ws/app/workers.py")).unwrap();
+    assert!(
+        fixed.contains("from app.tasks import Page\nfrom app.tasks import Summary\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("= [Page, Summary]"), "{fixed}");
+    assert!(
+        codes(&host, "/ws/app/workers.py").is_empty(),
+        "{:?}",
+        codes(&host, "/ws/app/workers.py")
+    );
+}
+
+#[test]
 fn cd1_annotates_the_overridden_field_and_imports_what_the_annotation_names() {
     let source = "from planai import LLMTaskWorker, Task, TaskWorker\n\n\nclass Summary(Task):\n    text: str\n\n\nclass Summarizer(TaskWorker):\n    output_types = [Summary]\n\n    def consume_work(self, task: Summary):\n        pass\n";
     let text = assert_fixed(
