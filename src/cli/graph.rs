@@ -3,7 +3,6 @@
 //! picture laid out in Rust (no browser or Graphviz needed).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ropey::Rope;
 
@@ -154,7 +153,7 @@ fn load_workspace_of(file: &Path) -> Result<AnalysisHost, String> {
     host.insert_files(
         texts
             .into_iter()
-            .map(|(path, text)| crate::analysis::FileData::build(path, Arc::from(text), None))
+            .map(|(path, text)| crate::analysis::FileData::build(path, text, None))
             .collect(),
     );
     Ok(host)
