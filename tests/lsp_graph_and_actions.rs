@@ -264,27 +264,19 @@ async fn code_action_edits_other_files_and_honours_only() {
     let main = "from planai import Graph\n\nfrom app.workers import Maker, Source\n\n\ndef main():\n    graph = Graph(name=\"g\")\n    source = Source()\n    maker = Maker()\n    graph.add_workers(source, maker)\n    graph.set_dependency(source, maker)\n";
     let mut client = WorkspaceBuilder::new()
         .file("app/__init__.py", "")
-        .file("app/tasks.py", tasks)
-        .file("app/workers.py", workers)
         .start()
         .await;
+    // Opened first (not only indexed from disk) so the test does not race the workspace index.
+    for (relative, text) in [("app/tasks.py", tasks), ("app/workers.py", workers)] {
+        let other = client.open(relative, text, 1).await;
+        client.await_diagnostics(&other, 1).await;
+    }
     let uri = client.open("app/main.py", main, 1).await;
-    // GC5 appears once the workspace index has read app/workers.py.
-    let target = uri.clone();
-    let published = client
-        .await_notification("textDocument/publishDiagnostics", move |p| {
-            p["uri"] == target.as_str()
-                && p["diagnostics"]
-                    .as_array()
-                    .is_some_and(|ds| ds.iter().any(|d| d["code"] == "GC5"))
-        })
-        .await;
-    let gc5 = published["diagnostics"]
-        .as_array()
-        .unwrap()
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    let gc5 = diagnostics
         .iter()
         .find(|d| d["code"] == "GC5")
-        .unwrap()
+        .unwrap_or_else(|| panic!("{diagnostics:?}"))
         .clone();
     let request = |only: Value| {
         json!({

@@ -4,6 +4,7 @@
 //! | code | fix |
 //! | --- | --- |
 //! | RT1, RT8 | add the published type to the class's `output_types` list |
+//! | GC11 | add the sunk type to the worker class's `output_types` list |
 //! | CD1 | annotate the overridden field with the type the message suggests |
 //! | GC5 (type hints) | rename the `consume_work` parameter to `task` (and its uses); annotate it with a type the upstream produces |
 //! | GC6 (not a list) | wrap the joined parameter's annotation in `List[...]` |
@@ -67,6 +68,7 @@ pub fn fixes(host: &AnalysisHost, path: &Path, range: TextRange) -> Vec<Fix> {
         let before = out.len();
         match code {
             Code::Rt1 | Code::Rt8 => out.extend(add_output_type(&file, &d)),
+            Code::Gc11 => out.extend(add_sink_type(&file, &d)),
             Code::Cd1 => out.extend(annotate_field(&file, &d)),
             Code::Gc5 => {
                 let model = model.get_or_insert_with(|| graph_model::graph_model(host, path));
@@ -285,6 +287,48 @@ fn add_output_type(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
         title: format!("Add {missing} to {}'s output_types", class.name),
         diagnostic: None,
         edits: vec![insert(file.path, at, new_text)],
+        preferred: true,
+    })
+}
+
+/// GC11: the sunk type is added to the `output_types` the related information points at (the
+/// declaration the worker's class inherits), importing the type there when needed.
+fn add_sink_type(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
+    let missing = word_after(&d.message, " does not have output type ")?;
+    let related = d
+        .related
+        .iter()
+        .find(|r| r.message.ends_with("'s output_types"))?;
+    let path = related.path.as_deref().unwrap_or(file.path);
+    let (text, summary) = file_of(file.host, path)?;
+    let (class, attr) = summary.classes.iter().find_map(|c| {
+        let attr = c.attrs.iter().find(|a| a.name_range == related.range)?;
+        Some((c, attr))
+    })?;
+    let Some(Expr::List { elts, range }) = &attr.value else {
+        return None;
+    };
+    let at = elts
+        .last()
+        .map(|e| e.range().end())
+        .unwrap_or(range.end() - 1);
+    let new_text = if elts.is_empty() {
+        missing.to_string()
+    } else {
+        format!(", {missing}")
+    };
+    let target = FileCtx {
+        host: file.host,
+        path,
+        text: &text,
+        summary: &summary,
+    };
+    let mut edits = vec![insert(path, at, new_text)];
+    edits.extend(import_class_edit(&target, missing));
+    Some(Fix {
+        title: format!("Add {missing} to {}'s output_types", class.name),
+        diagnostic: None,
+        edits,
         preferred: true,
     })
 }
@@ -696,8 +740,10 @@ fn import_task_class(file: &FileCtx, range: TextRange) -> Vec<Fix> {
         return Vec::new();
     }
     let start = file.text[..at]
-        .rfind(|c: char| !is_ident(c))
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_ident(*c))
+        .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let end = file.text[at..]
         .find(|c: char| !is_ident(c))

@@ -47,7 +47,9 @@ pub struct GraphInfo {
     pub entries: Vec<EntryInfo>,
     pub edges: Vec<EdgeInfo>,
     pub sinks: Vec<SinkInfo>,
-    /// Code the analysis does not follow touches the graph: it may have more than is shown.
+    /// The graph reaches code the analysis does not follow (returned to a caller that is not
+    /// interpreted, passed to a function, changed in a loop or a branch): it may have more
+    /// than is shown.
     pub partial: bool,
 }
 
@@ -673,4 +675,106 @@ pub fn to_json(
         })
         .collect();
     json!({ "graphs": graphs, "tasks": tasks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TASKS: &str = "from typing import List, Type\n\nfrom planai import Graph, LLMTaskWorker, Task, TaskWorker, llm_from_config\n\n\nclass Question(Task):\n    text: str = Field(..., description=\"what is asked\")\n    lang: str = \"en\"\n\n\nclass Answer(Task):\n    text: str\n\n\nclass Asker(TaskWorker):\n    output_types: List[Type[Task]] = [Question]\n\n    def consume_work(self, task: Question):\n        self.publish_work(Question(text=task.text), input_task=task)\n\n\nclass Answerer(LLMTaskWorker):\n    output_types: List[Type[Task]] = [Answer]\n    llm_input_type: Type[Task] = Question\n    prompt: str = dedent(\"\"\"\n        Answer the question.\n          Briefly.\n        \"\"\").strip()\n\n\n";
+
+    fn model_of(source: &str) -> GraphModel {
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        host.set_file(PathBuf::from("/ws/main.py"), Arc::from(source), None);
+        graph_model(&host, Path::new("/ws/main.py"))
+    }
+
+    #[test]
+    fn a_graph_has_its_workers_llm_settings_entries_edges_and_task_fields() {
+        let source = format!(
+            "{TASKS}def build():\n    graph = Graph(name=\"qa\")\n    asker = Asker()\n    answerer = Answerer(llm=llm_from_config(provider=\"openai\", model_name=\"gpt-4o\"))\n    graph.add_workers(asker, answerer)\n    graph.set_dependency(asker, answerer)\n    graph.set_entry(asker)\n    graph.set_sink(answerer, Answer)\n"
+        );
+        let model = model_of(&source);
+        assert_eq!(model.graphs.len(), 1);
+        let graph = &model.graphs[0];
+        assert_eq!(graph.title(), "build");
+        assert_eq!(graph.name.as_deref(), Some("qa"));
+        assert!(!graph.partial, "nothing else can touch it");
+        let answerer = &graph.nodes[1];
+        assert_eq!(answerer.id, "answerer");
+        assert_eq!(answerer.kind.as_deref(), Some("LLMTaskWorker"));
+        assert_eq!(answerer.consumes, Some(vec!["Question".to_string()]));
+        let llm = answerer.llm.as_ref().unwrap();
+        assert_eq!(llm.provider.as_deref(), Some("openai"));
+        assert_eq!(llm.model.as_deref(), Some("gpt-4o"));
+        assert_eq!(llm.llm_input_type.as_deref(), Some("Question"));
+        assert_eq!(llm.llm_output_type, None);
+        assert_eq!(
+            llm.prompt.as_deref(),
+            Some("Answer the question.\n  Briefly.")
+        );
+        let class_name = answerer.class_location.as_ref().unwrap().range;
+        assert_eq!(&source[class_name.start()..class_name.end()], "Answerer");
+        let edge = &graph.edges[0];
+        assert_eq!((edge.upstream, edge.downstream), (0, 1));
+        assert_eq!(edge.task_type.as_deref(), Some("Question"));
+        let call = edge.location.range;
+        assert_eq!(
+            &source[call.start()..call.end()],
+            "set_dependency(asker, answerer)"
+        );
+        assert_eq!(graph.entries.len(), 1);
+        assert_eq!(graph.entries[0].node, 0);
+        assert_eq!(graph.sinks[0].task_type, "Answer");
+        let question = model.tasks.iter().find(|t| t.name == "Question").unwrap();
+        assert_eq!(question.bases, ["Task"]);
+        let text = &question.fields[0];
+        assert_eq!(text.annotation.as_deref(), Some("str"));
+        assert!(text.required, "Field(...) is required");
+        assert_eq!(text.description.as_deref(), Some("what is asked"));
+        let lang = &question.fields[1];
+        assert_eq!(
+            (lang.default.as_deref(), lang.required),
+            (Some("\"en\""), false)
+        );
+    }
+
+    #[test]
+    fn workers_without_variables_get_unique_ids_and_untracked_graphs_are_partial() {
+        let source = format!(
+            "{TASKS}graph = Graph(name=\"loose\")\ngraph.add_workers(Asker(), Asker())\nconfigure(graph)\n"
+        );
+        let model = model_of(&source);
+        let graph = &model.graphs[0];
+        assert_eq!(graph.title(), "loose");
+        let ids: Vec<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["Asker", "Asker_2"]);
+        assert!(
+            graph.partial,
+            "handed to a function the analysis does not follow"
+        );
+    }
+
+    #[test]
+    fn a_factory_inlined_into_its_caller_is_one_graph_named_after_the_factory() {
+        let source = format!(
+            "{TASKS}def build():\n    graph = Graph(name=\"qa\")\n    asker = Asker()\n    graph.add_workers(asker)\n    return graph, asker\n\n\ndef main():\n    graph, entry = build()\n    graph.run(initial_tasks=[(entry, Question(text=\"?\"))])\n"
+        );
+        let model = model_of(&source);
+        assert_eq!(model.graphs.len(), 1, "{:?}", model.graphs);
+        let graph = &model.graphs[0];
+        assert_eq!(graph.scope.as_deref(), Some("build"));
+        assert_eq!(
+            graph.entries.len(),
+            1,
+            "the caller's run(...) entry is kept"
+        );
+    }
+
+    #[test]
+    fn dedent_matches_textwrap() {
+        assert_eq!(dedent("\n    a\n      b\n\n    c\n"), "\na\n  b\n\nc\n");
+        assert_eq!(dedent("  \n\tx"), "\nx");
+    }
 }

@@ -163,9 +163,6 @@ fn graph_title(graph: &GraphInfo) -> String {
     if let (Some(_), Some(name)) = (&graph.scope, &graph.name) {
         title.push_str(&format!(" ({name})"));
     }
-    if graph.partial {
-        title.push_str(" — partial: built by code the analysis does not follow");
-    }
     title
 }
 

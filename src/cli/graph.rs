@@ -102,9 +102,9 @@ pub fn run(args: &[String]) -> i32 {
     }
 }
 
-/// The file and the modules it may import: the `.py` files of its folder and, inside a
-/// package, of the whole package (roots: the folder above the top package, and the file's
-/// folder for plain imports of siblings).
+/// The file and the modules it may import: inside a package, the whole package; elsewhere the
+/// `.py` files of its folder and the packages in it (roots: the folder above the top package,
+/// and the file's folder for plain imports of siblings).
 fn load_workspace_of(file: &Path) -> Result<AnalysisHost, String> {
     let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
     let mut top = folder.clone();
@@ -120,8 +120,22 @@ fn load_workspace_of(file: &Path) -> Result<AnalysisHost, String> {
             roots.push(parent.to_path_buf());
         }
     }
-    let found = crate::workspace::discover(std::slice::from_ref(&top));
-    let mut files = found.files;
+    // Outside a package, the folder's own modules and its packages: a script in a large folder
+    // (a home directory, /tmp) must not read every file below it.
+    let mut folders = vec![top.clone()];
+    let mut files = Vec::new();
+    if !top.join("__init__.py").is_file() {
+        folders.clear();
+        for entry in std::fs::read_dir(&top).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.join("__init__.py").is_file() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") && path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.extend(crate::workspace::discover(&folders).files);
     if !files.contains(&file.to_path_buf()) {
         files.push(file.to_path_buf());
     }
@@ -135,7 +149,13 @@ fn load_workspace_of(file: &Path) -> Result<AnalysisHost, String> {
     }
     let mut host = AnalysisHost::new();
     host.set_roots(roots);
-    crate::analysis::check::check_files(&mut host, texts);
+    // Parsed and summarised only: the graph model checks what it needs on demand.
+    host.insert_files(
+        texts
+            .into_iter()
+            .map(|(path, text)| crate::analysis::FileData::build(path, text, None))
+            .collect(),
+    );
     Ok(host)
 }
 

@@ -41,25 +41,21 @@ fn apply(host: &mut AnalysisHost, edits: &[FileEdit]) {
 }
 
 /// The fixes offered on the first `code` diagnostic of `path`.
-fn fixes_for(host: &AnalysisHost, path: &str, code: &str) -> Vec<Fix> {
+fn fixes_for(host: &AnalysisHost, path: &str, code: Code) -> Vec<Fix> {
     let d = host
         .file_diagnostics(Path::new(path))
         .into_iter()
-        .find(|d| d.code.as_str() == code)
+        .find(|d| d.code == code)
         .unwrap_or_else(|| panic!("no {code} in {:?}", codes(host, path)));
     fixes(host, Path::new(path), d.range)
         .into_iter()
-        .filter(|f| {
-            f.diagnostic
-                .as_ref()
-                .is_some_and(|fd| fd.code.as_str() == code)
-        })
+        .filter(|f| f.diagnostic.as_ref().is_some_and(|fd| fd.code == code))
         .collect()
 }
 
 /// Applies the fix titled `title` for `code` and asserts the code is gone and nothing new
 /// appeared; returns the new text.
-fn assert_fixed(files: &[(&str, &str)], path: &str, code: &str, title: &str) -> String {
+fn assert_fixed(files: &[(&str, &str)], path: &str, code: Code, title: &str) -> String {
     let mut host = host_with(files);
     let before = codes(&host, path);
     let offered = fixes_for(&host, path, code);
@@ -100,7 +96,7 @@ fn rt1_adds_the_published_type_to_output_types() {
     let text = assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "RT1",
+        Code::Rt1,
         "Add Rejected to Approver's output_types",
     );
     assert!(
@@ -117,8 +113,40 @@ fn rt8_adds_the_llm_output_type_to_output_types() {
     assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "RT8",
+        Code::Rt8,
         "Add RawTags to Tagger's output_types",
+    );
+}
+
+#[test]
+fn gc11_adds_the_sunk_type_to_the_declaring_class_in_another_module() {
+    let tasks = format!(
+        "{HEADER}class Page(Task):\n    url: str\n\n\nclass Summary(Task):\n    text: str\n"
+    );
+    let workers = "from typing import List, Type\n\nfrom planai import Task, TaskWorker\n\nfrom app.tasks import Page\n\n\nclass Fetcher(TaskWorker):\n    output_types: List[Type[Task]] = [Page]\n\n    def consume_work(self, task: Page):\n        self.publish_work(Page(url=task.url), input_task=task)\n";
+    let main = "from planai import Graph\n\nfrom app.tasks import Summary\nfrom app.workers import Fetcher\n\n\ndef main():\n    graph = Graph(name=\"g\")\n    fetcher = Fetcher()\n    graph.add_workers(fetcher)\n    graph.set_sink(fetcher, Summary)\n";
+    let mut host = host_with(&[
+        ("/ws/app/__init__.py", ""),
+        ("/ws/app/tasks.py", &tasks),
+        ("/ws/app/workers.py", workers),
+        ("/ws/app/main.py", main),
+    ]);
+    let fix = fixes_for(&host, "/ws/app/main.py", Code::Gc11)
+        .into_iter()
+        .find(|f| f.title == "Add Summary to Fetcher's output_types")
+        .expect("the fix");
+    apply(&mut host, &fix.edits);
+    assert!(!codes(&host, "/ws/app/main.py").contains(&Code::Gc11.as_str().to_string()));
+    let fixed = host.file_text(Path::new("/ws/app/workers.py")).unwrap();
+    assert!(
+        fixed.contains("from app.tasks import Page\nfrom app.tasks import Summary\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("= [Page, Summary]"), "{fixed}");
+    assert!(
+        codes(&host, "/ws/app/workers.py").is_empty(),
+        "{:?}",
+        codes(&host, "/ws/app/workers.py")
     );
 }
 
@@ -128,7 +156,7 @@ fn cd1_annotates_the_overridden_field_and_imports_what_the_annotation_names() {
     let text = assert_fixed(
         &[("/ws/main.py", source)],
         "/ws/main.py",
-        "CD1",
+        Code::Cd1,
         "Annotate output_types as List[Type[Task]]",
     );
     assert!(text.contains("from typing import List, Type\n"), "{text}");
@@ -148,7 +176,7 @@ fn gc5_renames_the_consume_work_parameter_to_task_with_its_uses() {
     let text = assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "GC5",
+        Code::Gc5,
         "Rename parameter recipe to task",
     );
     assert!(text.contains("def consume_work(self, task: Recipe):\n        name = task.name\n        self.publish_work(Dish(name=task.name), input_task=task)"), "{text}");
@@ -165,7 +193,7 @@ fn gc5_annotates_consume_work_with_a_type_the_upstream_produces_from_another_mod
         ("/ws/app/workers.py", workers),
         ("/ws/app/main.py", main),
     ]);
-    let fix = fixes_for(&host, "/ws/app/main.py", "GC5")
+    let fix = fixes_for(&host, "/ws/app/main.py", Code::Gc5)
         .into_iter()
         .find(|f| f.title == "Annotate task as Recipe")
         .expect("an annotation fix");
@@ -174,7 +202,7 @@ fn gc5_annotates_consume_work_with_a_type_the_upstream_produces_from_another_mod
         .iter()
         .all(|e| e.path == Path::new("/ws/app/workers.py")));
     apply(&mut host, &fix.edits);
-    assert!(!codes(&host, "/ws/app/main.py").contains(&"GC5".to_string()));
+    assert!(!codes(&host, "/ws/app/main.py").contains(&Code::Gc5.as_str().to_string()));
     assert!(host
         .file_text(Path::new("/ws/app/workers.py"))
         .unwrap()
@@ -189,7 +217,7 @@ fn gc6_wraps_the_joined_parameter_in_list() {
     let text = assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "GC6",
+        Code::Gc6,
         "Change the annotation to List[Fact]",
     );
     assert!(text.contains("tasks: List[Fact]"), "{text}");
@@ -203,7 +231,7 @@ fn in5_sets_llm_output_type_to_an_output_type() {
     let text = assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "IN5",
+        Code::In5,
         "Set SpamFilter.llm_output_type to Spam",
     );
     assert!(text.contains("    output_types: List[Type[Task]] = [Spam, Ham]\n    llm_output_type: Type[Task] = Spam\n"), "{text}");
@@ -217,7 +245,7 @@ fn rt3_collects_the_type_with_a_sink() {
     let text = assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "RT3",
+        Code::Rt3,
         "Collect Clean with graph.set_sink(scanner, Clean)",
     );
     assert!(text.contains("    graph.set_sink(scanner, Virus)\n    graph.set_sink(scanner, Clean)\n    graph.run("), "{text}");
@@ -229,7 +257,7 @@ fn rt3_creates_a_worker_consuming_the_type_and_wires_it() {
     let text = assert_fixed(
         &[("/ws/main.py", &source)],
         "/ws/main.py",
-        "RT3",
+        Code::Rt3,
         "Create a worker CleanConsumer consuming Clean after scanner",
     );
     assert!(
@@ -268,6 +296,29 @@ fn a_task_class_of_another_module_is_imported_at_the_cursor() {
         .file_text(path)
         .unwrap()
         .starts_with("from planai import Graph\nfrom app.tasks import Recipe\n"));
+}
+
+#[test]
+fn a_name_after_non_ascii_text_is_found_at_the_cursor() {
+    let tasks = format!("{HEADER}class Recipe(Task):\n    name: str\n");
+    let main = "note = \"→\"\nx = [\"→\",Recipe]\n";
+    let host = host_with(&[
+        ("/ws/app/__init__.py", ""),
+        ("/ws/app/tasks.py", &tasks),
+        ("/ws/app/main.py", main),
+    ]);
+    let path = Path::new("/ws/app/main.py");
+    for at in 0..=main.len() {
+        if main.is_char_boundary(at) {
+            fixes(&host, path, TextRange::new(at, at));
+        }
+    }
+    let at = main.find("Recipe").unwrap();
+    let titles: Vec<String> = fixes(&host, path, TextRange::new(at, at))
+        .into_iter()
+        .map(|f| f.title)
+        .collect();
+    assert_eq!(titles, ["Import Recipe from app.tasks"]);
 }
 
 #[test]
