@@ -13,6 +13,7 @@ pub mod checks;
 pub mod completion;
 pub mod consumed;
 pub mod graph_view;
+pub mod ide;
 pub mod incremental;
 pub mod memo;
 pub mod resolve;

@@ -100,6 +100,10 @@ impl LanguageServer for Backend {
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         requests::execute_command::handle(&self.session, params).await
     }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        requests::hover::handle(&self.session, params).await
+    }
 }
 
 /// The wrapped service type the transport runs.

@@ -86,6 +86,7 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                     .collect(),
                 work_done_progress_options: Default::default(),
             }),
+            hover_provider: Some(HoverProviderCapability::Simple(true)),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo {

@@ -4,6 +4,8 @@
 pub mod completion;
 pub mod debug;
 pub mod execute_command;
+pub mod hover;
+pub mod ide;
 pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;

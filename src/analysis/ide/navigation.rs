@@ -1,0 +1,1 @@
+//! Definition, references, document highlights and rename.
