@@ -145,3 +145,275 @@ async fn hover_describes_tasks_workers_variables_and_graphs_of_the_examples() {
         .await;
     assert_eq!(hover, Value::Null);
 }
+
+/// `(file name, line)` of each location of a response.
+fn places(locations: &Value) -> Vec<(String, u64)> {
+    locations
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {locations}"))
+        .iter()
+        .map(|l| {
+            (
+                l["uri"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                l["range"]["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn line_of(text: &str, needle: &str) -> u64 {
+    text[..text.find(needle).unwrap()].matches('\n').count() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn definition_references_and_highlights_follow_tasks_and_workers_across_the_package() {
+    let mut client = examples().await;
+    let graph = client.uri("research_pkg/graph.py");
+    // From the graph module to the Task class in tasks.py.
+    let definition = client
+        .request(
+            "textDocument/definition",
+            at(&graph, position(GRAPH, "ResearchReport)", 0, 3)),
+        )
+        .await;
+    assert_eq!(definition["uri"], client.uri("research_pkg/tasks.py"));
+    assert_eq!(
+        definition["range"]["start"],
+        position(TASKS, "ResearchReport(Task)", 0, 0)
+    );
+    // A worker variable's definition is its assignment.
+    let definition = client
+        .request(
+            "textDocument/definition",
+            at(&graph, position(GRAPH, "writer)", 0, 0)),
+        )
+        .await;
+    assert_eq!(
+        definition["range"]["start"],
+        position(GRAPH, "writer = ", 0, 0)
+    );
+
+    let references = client
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": {"uri": graph},
+                "position": position(GRAPH, "ResearchReport)", 0, 3),
+                "context": {"includeDeclaration": true}
+            }),
+        )
+        .await;
+    assert_eq!(
+        places(&references),
+        vec![
+            (
+                "__init__.py".to_string(),
+                line_of(INIT, "from .tasks import")
+            ),
+            ("graph.py".to_string(), line_of(GRAPH, "from .tasks import")),
+            ("graph.py".to_string(), line_of(GRAPH, "graph.set_sink")),
+            (
+                "tasks.py".to_string(),
+                line_of(TASKS, "class ResearchReport")
+            ),
+            (
+                "workers.py".to_string(),
+                line_of(WORKERS, "from .tasks import")
+            ),
+            (
+                "workers.py".to_string(),
+                line_of(WORKERS, "output_types: List[Type[Task]] = [ResearchReport]")
+            ),
+            (
+                "workers.py".to_string(),
+                line_of(WORKERS, "report = ResearchReport(")
+            ),
+        ]
+    );
+    let without_declaration = client
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": {"uri": graph},
+                "position": position(GRAPH, "ResearchReport)", 0, 3),
+                "context": {"includeDeclaration": false}
+            }),
+        )
+        .await;
+    assert_eq!(places(&without_declaration).len(), 6);
+
+    let highlights = client
+        .request(
+            "textDocument/documentHighlight",
+            at(&graph, position(GRAPH, "planner, searcher, writer)", 0, 0)),
+        )
+        .await;
+    let kinds: Vec<(u64, u64)> = highlights
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["range"]["start"]["line"].as_u64().unwrap(),
+                h["kind"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (line_of(GRAPH, "planner = "), 3),
+            (line_of(GRAPH, "graph.add_workers"), 2),
+            (line_of(GRAPH, "graph.set_dependency"), 2),
+            (line_of(GRAPH, "return graph, planner"), 2),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_of_a_task_class_edits_every_module_and_prepare_rename_refuses_planai_classes() {
+    let mut client = examples().await;
+    let workers = client.uri("research_pkg/workers.py");
+    let prepared = client
+        .request(
+            "textDocument/prepareRename",
+            at(&workers, position(WORKERS, "class CorpusSearcher", 0, 6)),
+        )
+        .await;
+    assert_eq!(prepared["placeholder"], "CorpusSearcher");
+    let edit = client
+        .request(
+            "textDocument/rename",
+            json!({
+                "textDocument": {"uri": workers},
+                "position": position(WORKERS, "class CorpusSearcher", 0, 6),
+                "newName": "Searcher"
+            }),
+        )
+        .await;
+    let changes = edit["changes"].as_object().unwrap();
+    let mut edited: Vec<(String, usize)> = changes
+        .iter()
+        .map(|(uri, edits)| {
+            (
+                uri.rsplit('/').next().unwrap().to_string(),
+                edits.as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    edited.sort();
+    assert_eq!(
+        edited,
+        vec![("graph.py".to_string(), 2), ("workers.py".to_string(), 1)]
+    );
+    assert!(changes
+        .values()
+        .flat_map(|e| e.as_array().unwrap())
+        .all(|e| e["newText"] == "Searcher"));
+
+    let refused = client
+        .send_request(
+            "textDocument/prepareRename",
+            at(&workers, position(WORKERS, "(TaskWorker)", 0, 1)),
+        )
+        .await;
+    let response = client.response(refused).await;
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PlanAI's own classes"),
+        "{response}"
+    );
+    let invalid = client
+        .send_request(
+            "textDocument/rename",
+            json!({
+                "textDocument": {"uri": workers},
+                "position": position(WORKERS, "class CorpusSearcher", 0, 6),
+                "newName": "not valid"
+            }),
+        )
+        .await;
+    let response = client.response(invalid).await;
+    assert!(response["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a valid Python identifier"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn document_and_workspace_symbols_outline_the_planai_model() {
+    let mut client = examples().await;
+    let pipeline = client.uri("text_pipeline.py");
+    let symbols = client
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": pipeline}}),
+        )
+        .await;
+    let symbols = symbols.as_array().unwrap();
+    let document = symbols.iter().find(|s| s["name"] == "Document").unwrap();
+    assert_eq!(document["kind"], 23); // Struct: a Task
+    let fields: Vec<&str> = document["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["doc_id", "text"]);
+    let splitter = symbols.iter().find(|s| s["name"] == "Splitter").unwrap();
+    assert_eq!(splitter["detail"], "Document → Sentence, ScanRequest");
+    let builder = symbols.iter().find(|s| s["name"] == "build_graph").unwrap();
+    assert_eq!(builder["detail"], "graph builder");
+    let inside: Vec<(&str, &str)> = builder["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(inside[0], ("graph", "Graph"));
+    assert_eq!(
+        inside[4],
+        (
+            "aggregator",
+            "StatsAggregator: SentenceStats → DocumentReport"
+        )
+    );
+
+    let found = client
+        .request("workspace/symbol", json!({"query": "Report"}))
+        .await;
+    let mut names: Vec<(String, String)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["containerName"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            ("DocumentReport".to_string(), "text_pipeline".to_string()),
+            (
+                "ReportWriter".to_string(),
+                "research_pkg.workers".to_string()
+            ),
+            (
+                "ResearchReport".to_string(),
+                "research_pkg.tasks".to_string()
+            ),
+        ]
+    );
+}

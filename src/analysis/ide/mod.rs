@@ -237,6 +237,19 @@ pub(crate) fn referent_of(
     }
     let summary = ctx.summary(path)?;
     let scope = Scope::at(summary, ident.range.start());
+    // The imported name of `from m import Name [as Alias]` names the class in `m`.
+    if let Some(import) = summary
+        .imports
+        .iter()
+        .find(|i| i.range.start() == ident.range.start() && i.member.is_some())
+    {
+        let member = import.member.as_deref()?;
+        let module = ctx.resolve_module(path, import.level, &import.module)?;
+        return match ctx.resolve_member(&module, member, 0) {
+            Symbol::Class(c) => Some(Referent::Class(c)),
+            _ => None,
+        };
+    }
     if ident.attribute {
         let dotted = names::dotted_name_ending_at(text, idents, index);
         if dotted.len() < 2 || scope.binds(summary, dotted[0]) {

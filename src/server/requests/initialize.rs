@@ -87,6 +87,15 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                 work_done_progress_options: Default::default(),
             }),
             hover_provider: Some(HoverProviderCapability::Simple(true)),
+            definition_provider: Some(OneOf::Left(true)),
+            references_provider: Some(OneOf::Left(true)),
+            document_highlight_provider: Some(OneOf::Left(true)),
+            document_symbol_provider: Some(OneOf::Left(true)),
+            workspace_symbol_provider: Some(OneOf::Left(true)),
+            rename_provider: Some(OneOf::Right(RenameOptions {
+                prepare_provider: Some(true),
+                work_done_progress_options: Default::default(),
+            })),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo {

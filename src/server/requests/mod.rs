@@ -3,6 +3,9 @@
 
 pub mod completion;
 pub mod debug;
+pub mod definition;
+pub mod document_highlight;
+pub mod document_symbol;
 pub mod execute_command;
 pub mod hover;
 pub mod ide;
@@ -10,8 +13,12 @@ pub mod initialize;
 pub mod introspect_tasks;
 pub mod list_environments;
 pub mod list_models;
+pub mod prepare_rename;
+pub mod references;
+pub mod rename;
 pub mod restart_helper;
 pub mod select_environment;
 pub mod show_graph;
 pub mod shutdown;
 pub mod validate_task_data;
+pub mod workspace_symbol;
