@@ -417,3 +417,162 @@ async fn document_and_workspace_symbols_outline_the_planai_model() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_lenses_count_producers_and_consumers_and_offer_show_run_and_debug() {
+    let mut client = examples().await;
+    let capabilities = &client.initialize_result["capabilities"];
+    assert_eq!(capabilities["codeLensProvider"]["resolveProvider"], false);
+    assert!(capabilities["executeCommandProvider"]["commands"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("planai.showReferences")));
+
+    let pipeline = client.uri("text_pipeline.py");
+    let lenses = client
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": pipeline}}),
+        )
+        .await;
+    let lenses = lenses.as_array().unwrap();
+    let sentence = lenses
+        .iter()
+        .find(|l| l["range"]["start"] == position(PIPELINE, "Sentence(Task)", 0, 0))
+        .unwrap();
+    assert_eq!(
+        sentence["command"]["title"],
+        "produced by 1 · consumed by 1"
+    );
+    assert_eq!(sentence["command"]["command"], "planai.showReferences");
+    let argument = &sentence["command"]["arguments"][0];
+    assert_eq!(argument["uri"], pipeline);
+    assert_eq!(
+        argument["position"],
+        position(PIPELINE, "Sentence(Task)", 0, 0)
+    );
+    assert_eq!(
+        places(&argument["locations"]),
+        vec![
+            (
+                "text_pipeline.py".to_string(),
+                line_of(PIPELINE, "class Splitter")
+            ),
+            (
+                "text_pipeline.py".to_string(),
+                line_of(PIPELINE, "class WordCounter")
+            ),
+        ]
+    );
+    // The command answers with the locations it was given.
+    let answered = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "planai.showReferences", "arguments": [argument]}),
+        )
+        .await;
+    assert_eq!(answered, argument["locations"]);
+
+    let commands: Vec<(String, Value)> = lenses
+        .iter()
+        .filter(|l| l["command"]["command"] != "planai.showReferences")
+        .map(|l| {
+            (
+                l["command"]["title"].as_str().unwrap().to_string(),
+                l["command"]["arguments"][0].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            ("Show graph".to_string(), json!({"uri": pipeline})),
+            (
+                "Run graph".to_string(),
+                json!({"uri": pipeline, "graph": "build_graph"})
+            ),
+            (
+                "Debug graph".to_string(),
+                json!({"uri": pipeline, "graph": "build_graph"})
+            ),
+            ("Show graph".to_string(), json!({"uri": pipeline})),
+            (
+                "Run graph".to_string(),
+                json!({"uri": pipeline, "graph": null})
+            ),
+            (
+                "Debug graph".to_string(),
+                json!({"uri": pipeline, "graph": null})
+            ),
+        ]
+    );
+    let builder_lens = lenses
+        .iter()
+        .find(|l| l["command"]["title"] == "Run graph")
+        .unwrap();
+    assert_eq!(
+        builder_lens["range"]["start"],
+        position(PIPELINE, "build_graph()", 0, 0)
+    );
+    let main_lens = lenses
+        .iter()
+        .rfind(|l| l["command"]["title"] == "Run graph")
+        .unwrap();
+    assert_eq!(
+        main_lens["range"]["start"]["line"],
+        line_of(PIPELINE, "if __name__")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inlay_hints_show_what_each_instantiated_worker_consumes_and_produces() {
+    let mut client = examples().await;
+    assert_eq!(
+        client.initialize_result["capabilities"]["inlayHintProvider"],
+        true
+    );
+    let graph = client.uri("research_pkg/graph.py");
+    let last_line = GRAPH.matches('\n').count();
+    let hints = client
+        .request(
+            "textDocument/inlayHint",
+            json!({
+                "textDocument": {"uri": graph},
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": last_line, "character": 0}}
+            }),
+        )
+        .await;
+    let shown: Vec<(Value, &str)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["position"].clone(), h["label"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                position(
+                    GRAPH,
+                    "QueryPlanner(llm=llm)",
+                    0,
+                    "QueryPlanner(llm=llm)".len()
+                ),
+                "ResearchQuestion → SearchQuery"
+            ),
+            (
+                position(
+                    GRAPH,
+                    "CorpusSearcher(max_hits=1)",
+                    0,
+                    "CorpusSearcher(max_hits=1)".len()
+                ),
+                "SearchQuery → Finding"
+            ),
+            (
+                position(GRAPH, "ReportWriter()", 0, "ReportWriter()".len()),
+                "Finding → ResearchReport"
+            ),
+        ]
+    );
+}

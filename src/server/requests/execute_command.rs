@@ -17,6 +17,7 @@ pub const COMMANDS: &[&str] = &[
     "planai.listModels",
     "planai.introspectTasks",
     "planai.showGraph",
+    "planai.showReferences",
 ];
 
 pub async fn handle(
@@ -38,6 +39,9 @@ pub async fn handle(
         "planai.showGraph" => show_graph::handle(session, params.arguments)
             .await
             .map(Some),
+        "planai.showReferences" => {
+            crate::server::requests::show_references::handle(params.arguments).map(Some)
+        }
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",
             COMMANDS.join(", ")

@@ -96,6 +96,10 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                 prepare_provider: Some(true),
                 work_done_progress_options: Default::default(),
             })),
+            code_lens_provider: Some(CodeLensOptions {
+                resolve_provider: Some(false),
+            }),
+            inlay_hint_provider: Some(OneOf::Left(true)),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo {

@@ -1,6 +1,7 @@
 //! One file per client request; `workspace/executeCommand`'s commands each have their own
 //! file too (`execute_command.rs` only dispatches).
 
+pub mod code_lens;
 pub mod completion;
 pub mod debug;
 pub mod definition;
@@ -10,6 +11,7 @@ pub mod execute_command;
 pub mod hover;
 pub mod ide;
 pub mod initialize;
+pub mod inlay_hint;
 pub mod introspect_tasks;
 pub mod list_environments;
 pub mod list_models;
@@ -19,6 +21,7 @@ pub mod rename;
 pub mod restart_helper;
 pub mod select_environment;
 pub mod show_graph;
+pub mod show_references;
 pub mod shutdown;
 pub mod validate_task_data;
 pub mod workspace_symbol;
