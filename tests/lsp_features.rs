@@ -576,3 +576,157 @@ async fn inlay_hints_show_what_each_instantiated_worker_consumes_and_produces() 
         ]
     );
 }
+
+/// `(label, sortText)` of a completion response.
+fn completion_items(response: &Value) -> Vec<(String, String)> {
+    let items = response
+        .as_array()
+        .or_else(|| response["items"].as_array())
+        .unwrap_or_else(|| panic!("no completion items: {response}"));
+    let mut items: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["label"].as_str().unwrap().to_string(),
+                i["sortText"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    items.sort_by(|a, b| a.1.cmp(&b.1));
+    items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_offers_ranked_workers_tasks_fields_providers_and_snippets() {
+    let mut client = examples().await;
+    let triggers =
+        &client.initialize_result["capabilities"]["completionProvider"]["triggerCharacters"];
+    for trigger in [".", "(", ","] {
+        assert!(
+            triggers.as_array().unwrap().contains(&json!(trigger)),
+            "{triggers}"
+        );
+    }
+    let pipeline = client.uri("text_pipeline.py");
+    // A new wiring line in build_graph: after `counter`, the workers consuming what it
+    // produces (SentenceStats: the aggregator) come first.
+    let line = line_of(PIPELINE, "    return graph, splitter");
+    let typed = "    graph.set_dependency(counter, \n";
+    client
+        .edit(
+            &pipeline,
+            2,
+            json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}),
+            typed,
+        )
+        .await;
+    let response = client
+        .request(
+            "textDocument/completion",
+            at(
+                &pipeline,
+                json!({"line": line, "character": typed.len() - 1}),
+            ),
+        )
+        .await;
+    let items = completion_items(&response);
+    assert_eq!(items[0].0, "aggregator");
+    let labels: Vec<&str> = items.iter().map(|i| i.0.as_str()).collect();
+    assert_eq!(labels.len(), 4);
+    assert!(labels.contains(&"spotter") && labels.contains(&"splitter"));
+
+    // `set_sink(aggregator, ` offers Task classes, DocumentReport (what it produces) first.
+    let typed_sink = "    graph.set_sink(aggregator, \n";
+    client
+        .edit(
+            &pipeline,
+            3,
+            json!({"start": {"line": line, "character": 0}, "end": {"line": line + 1, "character": 0}}),
+            typed_sink,
+        )
+        .await;
+    let response = client
+        .request(
+            "textDocument/completion",
+            at(
+                &pipeline,
+                json!({"line": line, "character": typed_sink.len() - 1}),
+            ),
+        )
+        .await;
+    let items = completion_items(&response);
+    assert_eq!(items[0].0, "DocumentReport");
+    assert_eq!(items.len(), 6);
+
+    // `task.` in consume_work: the fields of the annotated Task (the unfinished line
+    // removed first: while a bracket is open, the module does not parse).
+    client
+        .edit(
+            &pipeline,
+            4,
+            json!({"start": {"line": line, "character": 0}, "end": {"line": line + 1, "character": 0}}),
+            "",
+        )
+        .await;
+    let counter_line = line_of(PIPELINE, "        words = len(task.text.split())");
+    let response = client
+        .request(
+            "textDocument/completion",
+            at(
+                &pipeline,
+                json!({"line": counter_line, "character": "        words = len(task.".len()}),
+            ),
+        )
+        .await;
+    let fields: Vec<String> = completion_items(&response)
+        .into_iter()
+        .map(|i| i.0)
+        .collect();
+    assert_eq!(fields.len(), 3);
+    for field in ["doc_id", "index", "text"] {
+        assert!(fields.contains(&field.to_string()), "{fields:?}");
+    }
+
+    // Providers in llm_from_config, quoted when the cursor is not in a string yet.
+    let review = client.uri("llm_review.py");
+    let typed_llm = "llm = llm_from_config(provider=";
+    let end = REVIEW.matches('\n').count();
+    client
+        .edit(
+            &review,
+            2,
+            json!({"start": {"line": end, "character": 0}, "end": {"line": end, "character": 0}}),
+            typed_llm,
+        )
+        .await;
+    let response = client
+        .request(
+            "textDocument/completion",
+            at(&review, json!({"line": end, "character": typed_llm.len()})),
+        )
+        .await;
+    let first = &response.as_array().unwrap()[0];
+    assert_eq!(first["label"], "ollama");
+    assert_eq!(first["textEdit"]["newText"], "\"ollama\"");
+
+    // Snippets at the start of a module-level line.
+    let response = client
+        .request(
+            "textDocument/completion",
+            at(
+                &review,
+                json!({"line": line_of(REVIEW, "class CodeSubmission") - 1, "character": 0}),
+            ),
+        )
+        .await;
+    let snippets: Vec<&Value> = response.as_array().unwrap().iter().collect();
+    let llm_worker = snippets
+        .iter()
+        .find(|s| s["label"] == "LLMTaskWorker")
+        .unwrap();
+    assert_eq!(llm_worker["insertTextFormat"], 2);
+    assert!(llm_worker["textEdit"]["newText"]
+        .as_str()
+        .unwrap()
+        .contains("llm_input_type: Type[Task] = ${3:InputTask}"));
+}

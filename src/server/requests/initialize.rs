@@ -76,7 +76,16 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                 },
             )),
             completion_provider: Some(CompletionOptions {
-                trigger_characters: Some(vec!["\"".to_string(), "'".to_string(), "=".to_string()]),
+                trigger_characters: Some(vec![
+                    "\"".to_string(),
+                    "'".to_string(),
+                    "=".to_string(),
+                    // PlanAI completions: `task.`, wiring calls' arguments, `output_types` lists.
+                    ".".to_string(),
+                    "(".to_string(),
+                    ",".to_string(),
+                    "[".to_string(),
+                ]),
                 ..CompletionOptions::default()
             }),
             execute_command_provider: Some(ExecuteCommandOptions {
