@@ -321,7 +321,7 @@ fn graph_card(
         })
         .collect();
     if !workers.is_empty() {
-        let _ = writeln!(card, "Workers: {}\n", workers.join(", "));
+        let _ = writeln!(card, "Workers: {}\n", shortened(&workers, ", "));
     }
     let scope_name = scope_name(summary, scope);
     let edges: Vec<_> = host
@@ -330,16 +330,30 @@ fn graph_card(
         .filter(|e| e.scope == scope_name)
         .collect();
     if !edges.is_empty() {
-        card.push_str("Edges:\n");
-        for edge in edges {
-            let _ = write!(card, "- `{}` → `{}`", edge.upstream, edge.downstream);
-            if let Some(task) = edge.task_type {
-                let _ = write!(card, " ({task})");
-            }
-            card.push('\n');
-        }
+        let lines: Vec<String> = edges
+            .iter()
+            .map(|edge| {
+                let mut line = format!("- `{}` → `{}`", edge.upstream, edge.downstream);
+                if let Some(task) = &edge.task_type {
+                    let _ = write!(line, " ({task})");
+                }
+                line
+            })
+            .collect();
+        let _ = writeln!(card, "Edges:\n{}", shortened(&lines, "\n"));
     }
     card
+}
+
+/// A hover stays short: a graph of hundreds of workers lists the first few and a count.
+const MAX_LISTED: usize = 12;
+
+fn shortened(items: &[String], separator: &str) -> String {
+    let mut text = items[..items.len().min(MAX_LISTED)].join(separator);
+    if items.len() > MAX_LISTED {
+        let _ = write!(text, "{separator}… and {} more", items.len() - MAX_LISTED);
+    }
+    text
 }
 
 /// The scope name `GraphEdge::scope` uses.
