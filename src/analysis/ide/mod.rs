@@ -369,21 +369,27 @@ pub fn flow_label(ctx: &mut Ctx, class: &ClassRef) -> String {
     format!("{} → {}", names(ctx, consumed), names(ctx, outputs))
 }
 
+/// A worker class with what it consumes and produces (`None` where not statically known).
+pub struct WorkerFlow {
+    pub class: ClassRef,
+    pub consumed: Option<Vec<ClassRef>>,
+    pub outputs: Option<Vec<ClassRef>>,
+}
+
 /// Every worker class of the workspace (user classes deriving `TaskWorker`), with what it
 /// consumes and produces: the producers and consumers of each Task.
 pub struct WorkerTable {
-    pub workers: Vec<(ClassRef, Option<Vec<ClassRef>>, Option<Vec<ClassRef>>)>,
+    pub workers: Vec<WorkerFlow>,
 }
 
 impl WorkerTable {
     pub fn build(ctx: &mut Ctx) -> WorkerTable {
         let host: &AnalysisHost = ctx.host;
         let mut workers = Vec::new();
-        for (path, data) in host.files.iter() {
+        for data in host.files.values() {
             let Some(summary) = data.summary.as_deref() else {
                 continue;
             };
-            let _ = path;
             for i in 0..summary.classes.len() {
                 let class = ClassRef::User(data.path.clone(), i);
                 if !is_worker(ctx, &class) {
@@ -391,10 +397,14 @@ impl WorkerTable {
                 }
                 let consumed = consumed_classes(ctx, &class);
                 let outputs = output_classes(ctx, &class);
-                workers.push((class, consumed, outputs));
+                workers.push(WorkerFlow {
+                    class,
+                    consumed,
+                    outputs,
+                });
             }
         }
-        workers.sort_by_key(|(c, _, _)| match c {
+        workers.sort_by_key(|w| match &w.class {
             ClassRef::User(p, i) => (p.to_path_buf(), *i),
             ClassRef::Builtin(id) => (Default::default(), *id),
         });
@@ -405,8 +415,8 @@ impl WorkerTable {
     pub fn producers(&self, task: &ClassRef) -> Vec<ClassRef> {
         self.workers
             .iter()
-            .filter(|(_, _, out)| out.as_ref().is_some_and(|o| o.contains(task)))
-            .map(|(c, _, _)| c.clone())
+            .filter(|w| w.outputs.as_ref().is_some_and(|o| o.contains(task)))
+            .map(|w| w.class.clone())
             .collect()
     }
 
@@ -414,8 +424,8 @@ impl WorkerTable {
     pub fn consumers(&self, task: &ClassRef) -> Vec<ClassRef> {
         self.workers
             .iter()
-            .filter(|(_, consumed, _)| consumed.as_ref().is_some_and(|c| c.contains(task)))
-            .map(|(c, _, _)| c.clone())
+            .filter(|w| w.consumed.as_ref().is_some_and(|c| c.contains(task)))
+            .map(|w| w.class.clone())
             .collect()
     }
 }

@@ -107,7 +107,7 @@ pub fn references_of(host: &AnalysisHost, referent: &Referent) -> Vec<Reference>
         let text = file.text.clone();
         let idents = names::identifiers(&text);
         for (index, ident) in idents.iter().enumerate() {
-            if &text[ident.range.start()..ident.range.end()] != name {
+            if text[ident.range.start()..ident.range.end()] != name {
                 continue;
             }
             if !in_scope_of(&ctx, referent, &path, ident.range) {
@@ -161,7 +161,7 @@ pub fn highlights(host: &AnalysisHost, path: &Path, offset: usize) -> Vec<Refere
     let idents = names::identifiers(&text);
     let mut out = Vec::new();
     for (index, ident) in idents.iter().enumerate() {
-        if &text[ident.range.start()..ident.range.end()] != name
+        if text[ident.range.start()..ident.range.end()] != name
             || !in_scope_of(&ctx, &referent, &file_path, ident.range)
             || referent_of(&mut ctx, &file_path, &text, &idents, index).as_ref() != Some(&referent)
         {
