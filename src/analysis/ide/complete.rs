@@ -504,11 +504,9 @@ fn line_start_of(text: &str, at: usize) -> usize {
 
 /// For `….set_dependency(a, b).next(` or `….next(b).next(`: the last worker before `.next`.
 fn upstream_of_next(text: &str, at: usize, callee: &str) -> Option<String> {
-    let receiver_end = at.checked_sub(callee.len())?;
-    let receiver = text[..receiver_end].trim_end();
-    let _ = receiver;
     // The callee read back stops at `)`: what precedes `.next` is a call's closing bracket.
-    let before_dot = text[..at - "next".len()]
+    let callee_end = text[..at].trim_end().len();
+    let before_dot = text[..callee_end.checked_sub(callee.len())? + callee.len() - "next".len()]
         .trim_end()
         .strip_suffix('.')?
         .trim_end();

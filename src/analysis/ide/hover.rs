@@ -6,6 +6,7 @@ use std::path::Path;
 use super::{names, referent_of, Referent, Scope, VariableValue, WorkerTable};
 use crate::analysis::checks::{class_kind, is_classvar};
 use crate::analysis::consumed::{self, FieldValue};
+use crate::analysis::incremental::Unit;
 use crate::analysis::resolve::{ClassRef, Ctx};
 use crate::analysis::summary::{CallExpr, Expr, FunctionSummary, ParamKind, Stmt};
 use crate::analysis::AnalysisHost;
@@ -47,7 +48,7 @@ pub fn hover(host: &AnalysisHost, path: &Path, offset: usize) -> Option<Hover> {
             scope,
             name,
             value: VariableValue::Graph,
-        } => graph_card(&mut ctx, host, &path, scope, &name, &text, &idents),
+        } => graph_card(&mut ctx, &path, scope, &name, &text, &idents),
         Referent::Tool { path, function } => {
             let summary = ctx.summary(&path)?;
             tool_card(summary.functions.get(function)?)
@@ -302,7 +303,6 @@ pub fn dedent(text: &str) -> String {
 
 fn graph_card(
     ctx: &mut Ctx,
-    host: &AnalysisHost,
     path: &std::sync::Arc<Path>,
     scope: Scope,
     name: &str,
@@ -324,8 +324,12 @@ fn graph_card(
         let _ = writeln!(card, "Workers: {}\n", shortened(&workers, ", "));
     }
     let scope_name = scope_name(summary, scope);
-    let edges: Vec<_> = host
-        .graph_edges(path)
+    let unit = match scope {
+        Scope::Module => Unit::Module,
+        Scope::Function(i) => Unit::Function(i),
+        Scope::Method(c, _) => Unit::Class(c),
+    };
+    let edges: Vec<_> = crate::analysis::checks::graph::collect_unit_edges(ctx, path, unit)
         .into_iter()
         .filter(|e| e.scope == scope_name)
         .collect();

@@ -516,3 +516,33 @@ mod tests {
         assert!(referent_at(&host, graph, offset_of(GRAPH, "qa", 0)).is_none());
     }
 }
+
+#[cfg(test)]
+mod robustness_tests {
+    use std::path::Path;
+
+    use super::test_support::host;
+    use super::*;
+
+    /// Every feature at every few bytes of an example (and of the example cut short mid-way,
+    /// as while typing) answers without panicking.
+    #[test]
+    fn every_feature_answers_anywhere_in_an_example() {
+        let full = include_str!("../../../examples/text_pipeline.py");
+        let cut = &full[..full.len() / 2];
+        for text in [full, cut] {
+            let host = host(&[("p.py", text)]);
+            let path = Path::new("/ws/p.py");
+            for offset in (0..=text.len()).step_by(11) {
+                let _ = hover::hover(&host, path, offset);
+                let _ = navigation::definition(&host, path, offset);
+                let _ = navigation::highlights(&host, path, offset);
+                let _ = navigation::prepare_rename(&host, path, offset);
+                let _ = complete::completions(&host, path, text, offset);
+            }
+            assert!(!symbols::document_symbols(&host, path).is_empty());
+            let _ = lenses::code_lenses(&host, path);
+            let _ = inlay::inlay_hints(&host, path, 0, text.len());
+        }
+    }
+}
