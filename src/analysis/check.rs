@@ -496,7 +496,7 @@ fn is_planai_import(import: &super::summary::ImportBinding) -> bool {
 }
 
 /// `@tool`, `@tool(...)`, `@x.tool` or `@x.tool(...)`.
-fn is_tool_decorator(decorator: &Expr) -> bool {
+pub(crate) fn is_tool_decorator(decorator: &Expr) -> bool {
     let callee = match decorator {
         Expr::Call(call) => &call.func,
         other => other,

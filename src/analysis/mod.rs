@@ -15,6 +15,7 @@ pub mod consumed;
 pub mod fixes;
 pub mod graph_model;
 pub mod graph_view;
+pub mod ide;
 pub mod incremental;
 pub mod memo;
 pub mod resolve;

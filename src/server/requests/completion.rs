@@ -3,8 +3,10 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse, CompletionTextEdit,
-    TextEdit,
+    InsertTextFormat, TextEdit, Uri,
 };
+
+use crate::analysis::ide::complete::CompletionKind;
 
 use crate::python::protocol::{ListModels, ListModelsParams};
 use crate::server::convert::to_lsp_range;
@@ -44,7 +46,7 @@ pub async fn handle(
     };
     let Some(context) = crate::analysis::completion::model_name_context(&tree, &text, offset)
     else {
-        return Ok(None);
+        return planai_completions(session, &position.text_document.uri, text, rope, offset).await;
     };
     // llm_from_config's own default provider.
     let provider = context
@@ -108,4 +110,54 @@ async fn provider_models(session: &Arc<Session>, provider: &str) -> Vec<String> 
             Vec::new()
         }
     }
+}
+
+/// Task classes, worker classes and variables, providers, Task fields and snippets where the
+/// PlanAI context asks for them (`analysis::ide::complete`), read from the document's current
+/// text with the analysis's names; items that fit the context's types sort first.
+async fn planai_completions(
+    session: &Arc<Session>,
+    uri: &Uri,
+    text: String,
+    rope: ropey::Rope,
+    offset: usize,
+) -> Result<Option<CompletionResponse>> {
+    let path = crate::server::state::uri_to_path(uri);
+    let encoding = session.encoding();
+    crate::server::requests::ide::with_analysis(session, move |host, _| {
+        let completions = crate::analysis::ide::complete::completions(host, &path, &text, offset);
+        if completions.is_empty() {
+            return None;
+        }
+        let items = completions
+            .into_iter()
+            .map(|completion| CompletionItem {
+                kind: Some(match completion.kind {
+                    CompletionKind::TaskClass | CompletionKind::WorkerClass => {
+                        CompletionItemKind::CLASS
+                    }
+                    CompletionKind::WorkerVariable => CompletionItemKind::VARIABLE,
+                    CompletionKind::Provider => CompletionItemKind::VALUE,
+                    CompletionKind::Field => CompletionItemKind::FIELD,
+                    CompletionKind::Snippet => CompletionItemKind::SNIPPET,
+                }),
+                detail: completion.detail,
+                sort_text: Some(format!("{}{}", completion.rank, completion.label)),
+                filter_text: Some(completion.label.clone()),
+                insert_text_format: Some(if completion.is_snippet {
+                    InsertTextFormat::SNIPPET
+                } else {
+                    InsertTextFormat::PLAIN_TEXT
+                }),
+                text_edit: Some(CompletionTextEdit::Edit(TextEdit {
+                    range: to_lsp_range(&rope, completion.replace, encoding),
+                    new_text: completion.new_text,
+                })),
+                label: completion.label,
+                ..CompletionItem::default()
+            })
+            .collect();
+        Some(CompletionResponse::Array(items))
+    })
+    .await
 }

@@ -25,6 +25,7 @@ pub const COMMANDS: &[&str] = &[
     "planai.listRuns",
     "planai.importEditorGraph",
     "planai.exportEditorGraph",
+    "planai.showReferences",
 ];
 
 pub async fn handle(
@@ -60,6 +61,9 @@ pub async fn handle(
         "planai.exportEditorGraph" => export_editor_graph::handle(session, params.arguments)
             .await
             .map(Some),
+        "planai.showReferences" => {
+            crate::server::requests::show_references::handle(params.arguments).map(Some)
+        }
         other => Err(Error::invalid_params(format!(
             "unknown command {other:?}; known: {}",
             COMMANDS.join(", ")

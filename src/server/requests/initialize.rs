@@ -84,7 +84,16 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                 },
             )),
             completion_provider: Some(CompletionOptions {
-                trigger_characters: Some(vec!["\"".to_string(), "'".to_string(), "=".to_string()]),
+                trigger_characters: Some(vec![
+                    "\"".to_string(),
+                    "'".to_string(),
+                    "=".to_string(),
+                    // PlanAI completions: `task.`, wiring calls' arguments, `output_types` lists.
+                    ".".to_string(),
+                    "(".to_string(),
+                    ",".to_string(),
+                    "[".to_string(),
+                ]),
                 ..CompletionOptions::default()
             }),
             code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
@@ -98,6 +107,20 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                     .collect(),
                 work_done_progress_options: Default::default(),
             }),
+            hover_provider: Some(HoverProviderCapability::Simple(true)),
+            definition_provider: Some(OneOf::Left(true)),
+            references_provider: Some(OneOf::Left(true)),
+            document_highlight_provider: Some(OneOf::Left(true)),
+            document_symbol_provider: Some(OneOf::Left(true)),
+            workspace_symbol_provider: Some(OneOf::Left(true)),
+            rename_provider: Some(OneOf::Right(RenameOptions {
+                prepare_provider: Some(true),
+                work_done_progress_options: Default::default(),
+            })),
+            code_lens_provider: Some(CodeLensOptions {
+                resolve_provider: Some(false),
+            }),
+            inlay_hint_provider: Some(OneOf::Left(true)),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo {

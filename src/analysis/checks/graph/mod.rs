@@ -175,6 +175,15 @@ pub struct BuiltEdge {
     pub site: Site,
 }
 
+/// The edges built in the scopes of one unit of `path` (a hover on a graph variable needs
+/// its own function's, not the whole file's).
+pub fn collect_unit_edges(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit) -> Vec<GraphEdge> {
+    let mut out = Vec::new();
+    let mut edges = Vec::new();
+    run_scopes(ctx, path, unit, &mut out, &mut edges, true, None);
+    edges
+}
+
 /// Interprets the scopes of `unit`: the module body, a function and the functions nested in
 /// it, or a class's methods.
 fn run_scopes(

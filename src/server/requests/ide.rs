@@ -1,0 +1,94 @@
+//! Shared glue of the language-feature requests (hover, navigation, symbols, lenses, inlay
+//! hints): the analysis is read on a blocking thread, never on a runtime thread (a stuck
+//! analysis must not stall the session), and positions are converted against the text the
+//! analysis holds for each file, so offsets and ranges always describe the same text.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ropey::Rope;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::{Location, Position, Range, Uri};
+
+use crate::analysis::AnalysisHost;
+use crate::diagnostics::TextRange;
+use crate::server::convert::to_lsp_range;
+use crate::server::state::{path_to_uri, Session};
+use crate::text::{position_to_offset, LspPosition, PositionEncoding};
+
+/// Runs `query` with a snapshot of the analysis on a blocking thread. The lock is held only
+/// to clone the host (all per-file data is shared behind `Arc`s).
+pub async fn with_analysis<T, F>(session: &Arc<Session>, query: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AnalysisHost, &mut Positions) -> T + Send + 'static,
+{
+    let reading = Arc::clone(session);
+    let encoding = session.encoding();
+    tokio::task::spawn_blocking(move || {
+        let host = reading
+            .analysis
+            .read()
+            .map_err(|_| Error::internal_error())?
+            .clone();
+        let mut positions = Positions {
+            host: host.clone(),
+            encoding,
+            ropes: HashMap::new(),
+        };
+        Ok(query(&host, &mut positions))
+    })
+    .await
+    .map_err(|_| Error::internal_error())?
+}
+
+/// Converts between LSP positions and the byte offsets of the texts the analysis holds.
+pub struct Positions {
+    host: AnalysisHost,
+    encoding: PositionEncoding,
+    ropes: HashMap<PathBuf, Rope>,
+}
+
+impl Positions {
+    fn rope(&mut self, path: &Path) -> Option<&Rope> {
+        if !self.ropes.contains_key(path) {
+            let text = self.host.file_text(path)?;
+            self.ropes.insert(path.to_path_buf(), Rope::from_str(&text));
+        }
+        self.ropes.get(path)
+    }
+
+    /// The byte offset of `position` in `path`'s text (`None` for a file the analysis does
+    /// not know).
+    pub fn offset(&mut self, path: &Path, position: Position) -> Option<usize> {
+        let encoding = self.encoding;
+        let rope = self.rope(path)?;
+        Some(position_to_offset(
+            rope,
+            LspPosition {
+                line: position.line,
+                character: position.character,
+            },
+            encoding,
+        ))
+    }
+
+    pub fn range(&mut self, path: &Path, range: TextRange) -> Option<Range> {
+        let encoding = self.encoding;
+        let rope = self.rope(path)?;
+        Some(to_lsp_range(rope, range, encoding))
+    }
+
+    pub fn location(&mut self, path: &Path, range: TextRange) -> Option<Location> {
+        Some(Location {
+            uri: path_to_uri(path)?,
+            range: self.range(path, range)?,
+        })
+    }
+}
+
+/// The analysis path of a request's document.
+pub fn document_path(uri: &Uri) -> PathBuf {
+    crate::server::state::uri_to_path(uri)
+}
