@@ -2,8 +2,8 @@
 
 mod check;
 mod graph;
-mod run;
 mod interop;
+mod run;
 
 pub const USAGE: &str = "\
 planai-lsp — language server and checker for PlanAI workflows

@@ -1,8 +1,8 @@
 //! One file per client request; `workspace/executeCommand`'s commands each have their own
 //! file too (`execute_command.rs` only dispatches).
 
-pub mod code_action;
 pub mod cancel_run;
+pub mod code_action;
 pub mod code_lens;
 pub mod completion;
 pub mod debug;
@@ -10,11 +10,11 @@ pub mod definition;
 pub mod document_highlight;
 pub mod document_symbol;
 pub mod execute_command;
-pub mod graph;
 pub mod export_editor_graph;
-pub mod import_editor_graph;
+pub mod graph;
 pub mod hover;
 pub mod ide;
+pub mod import_editor_graph;
 pub mod initialize;
 pub mod inlay_hint;
 pub mod introspect_tasks;
