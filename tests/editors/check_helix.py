@@ -22,6 +22,13 @@ README = REPO / "editors" / "helix" / "README.md"
 HELIX_BUILTIN_PYTHON_SERVERS = {"ty", "ruff", "jedi", "pylsp", "zuban", "pyright", "basedpyright", "pyrefly"}
 VALIDATION_RUN = {"onSave", "onType", "off"}
 LOG_LEVELS = {"error", "warn", "info", "debug", "trace"}
+# The feature names Helix accepts in only-features / except-features (its book: languages.md).
+HELIX_FEATURES = {
+    "format", "goto-definition", "goto-declaration", "goto-type-definition", "goto-reference",
+    "goto-implementation", "signature-help", "hover", "document-highlight", "completion",
+    "code-action", "workspace-command", "document-symbols", "workspace-symbols", "diagnostics",
+    "rename-symbol", "inlay-hints", "document-colors",
+}
 
 results: list[tuple[bool, str, str]] = []
 
@@ -53,7 +60,7 @@ def check_snippet(data: dict) -> None:
         python is None or (isinstance(python, str) and python) or (isinstance(python, list) and python and all(isinstance(p, str) for p in python)),
         repr(python),
     )
-    unknown = set(section) - {"python", "validation", "logLevel"}
+    unknown = set(section) - {"python", "validation", "logLevel", "run"}
     check("config.planai has only known keys", not unknown, ", ".join(sorted(unknown)))
     untrusted = config.get("untrustedWorkspace", False)
     check("config.untrustedWorkspace (if set) is a boolean", isinstance(untrusted, bool), repr(untrusted))
@@ -71,6 +78,14 @@ def check_snippet(data: dict) -> None:
         any(n in HELIX_BUILTIN_PYTHON_SERVERS for n in names[1:]),
         repr(names),
     )
+    for server in entry.get("language-servers", []):
+        if isinstance(server, dict):
+            features = server.get("only-features", []) + server.get("except-features", [])
+            check(
+                f"{server.get('name')}: only-/except-features name Helix features",
+                set(features) <= HELIX_FEATURES and not ("only-features" in server and "except-features" in server),
+                repr(features),
+            )
     undefined = [n for n in names if n not in servers and n not in HELIX_BUILTIN_PYTHON_SERVERS]
     check("every named server is defined here or built into Helix", not undefined, repr(undefined))
     roots = entry.get("roots", [])
