@@ -38,6 +38,7 @@ import {
     renderGraphPictureHtml,
     workerLocation,
 } from './logic/graph';
+import { EXPORT_EDITOR_GRAPH, IMPORT_EDITOR_GRAPH, graphFileFor, interopWarnings, moduleFileFor } from './logic/interop';
 import { SHOW_REFERENCES_COMMAND, parseShowReferences, showGraphUri } from './logic/lenses';
 import { PROVIDERS, VALIDATE_TASK_DATA_REQUEST, moduleNameFor, parseModels, parseTasks, summarizeValidation, tasksMarkdown } from './logic/tools';
 import {
@@ -127,6 +128,8 @@ class PlanaiExtension implements vscode.Disposable {
             vscode.commands.registerCommand(EXTENSION_COMMANDS.validateTaskData, () => this.validateTaskData()),
             vscode.commands.registerCommand(EXTENSION_COMMANDS.listModels, () => this.listModels()),
             vscode.commands.registerCommand(EXTENSION_COMMANDS.introspectTasks, () => this.introspectTasks()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.importEditorGraph, () => this.importEditorGraph()),
+            vscode.commands.registerCommand(EXTENSION_COMMANDS.exportEditorGraph, () => this.exportEditorGraph()),
             vscode.workspace.onDidGrantWorkspaceTrust(() => {
                 this.log.info('Workspace trusted: restarting planai-lsp with the Python environment enabled.');
                 void this.restart();
@@ -734,6 +737,92 @@ class PlanaiExtension implements vscode.Disposable {
                 }
             });
         }
+    }
+
+    // ----- PlanAI Editor interop ------------------------------------------------------------
+
+    /** PlanAI: Import PlanAI Editor Graph: a saved graph (JSON) becomes a module, opened. */
+    private async importEditorGraph(): Promise<void> {
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        const picked = await vscode.window.showOpenDialog({
+            canSelectMany: false,
+            filters: { 'PlanAI Editor graph': ['json'] },
+            openLabel: 'Import',
+            title: 'PlanAI Editor graph to import',
+        });
+        const graph = picked?.[0];
+        if (!graph) {
+            return;
+        }
+        const target = await vscode.window.showSaveDialog({
+            defaultUri: vscode.Uri.file(moduleFileFor(graph.fsPath)),
+            filters: { Python: ['py'] },
+            title: 'Python module to write',
+        });
+        if (!target) {
+            return;
+        }
+        let result: unknown;
+        try {
+            // The save dialog already asked before replacing a file.
+            result = await this.executeServerCommand(client, IMPORT_EDITOR_GRAPH, [
+                { graph: client.code2ProtocolConverter.asUri(graph), target: client.code2ProtocolConverter.asUri(target), overwrite: true },
+            ]);
+        } catch (error) {
+            this.reportCommandError(error, IMPORT_EDITOR_GRAPH);
+            return;
+        }
+        await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target), { preview: false });
+        this.reportInteropWarnings(`Imported ${vscode.workspace.asRelativePath(graph)}`, interopWarnings(result));
+    }
+
+    /** PlanAI: Export to PlanAI Editor Graph: the active module's graph as version 2 JSON. */
+    private async exportEditorGraph(): Promise<void> {
+        const editor = vscode.window.activeTextEditor;
+        const client = this.runningClient();
+        if (!client) {
+            return;
+        }
+        if (!editor || editor.document.languageId !== 'python' || editor.document.isUntitled) {
+            void vscode.window.showInformationMessage('PlanAI: open the workflow module to export first.');
+            return;
+        }
+        const target = await vscode.window.showSaveDialog({
+            defaultUri: vscode.Uri.file(graphFileFor(editor.document.uri.fsPath)),
+            filters: { 'PlanAI Editor graph': ['json'] },
+            title: 'PlanAI Editor graph to write',
+        });
+        if (!target) {
+            return;
+        }
+        let result: unknown;
+        try {
+            result = await this.executeServerCommand(client, EXPORT_EDITOR_GRAPH, [
+                { module: client.code2ProtocolConverter.asUri(editor.document.uri), target: client.code2ProtocolConverter.asUri(target), overwrite: true },
+            ]);
+        } catch (error) {
+            this.reportCommandError(error, EXPORT_EDITOR_GRAPH);
+            return;
+        }
+        this.reportInteropWarnings(`Exported to ${vscode.workspace.asRelativePath(target)}`, interopWarnings(result));
+    }
+
+    private reportInteropWarnings(done: string, warnings: string[]): void {
+        if (warnings.length === 0) {
+            void vscode.window.showInformationMessage(`PlanAI: ${done}.`);
+            return;
+        }
+        for (const warning of warnings) {
+            this.log.warn(`${done}: ${warning}`);
+        }
+        void vscode.window.showWarningMessage(`PlanAI: ${done}, with ${warnings.length} warning(s) about what could not be carried over.`, 'Show Logs').then((choice) => {
+            if (choice) {
+                this.log.show();
+            }
+        });
     }
 
     // ----- runs --------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ export const EXTENSION_COMMANDS = {
     validateTaskData: 'planai.vscode.validateTaskData',
     listModels: 'planai.vscode.listModels',
     introspectTasks: 'planai.vscode.introspectTasks',
+    importEditorGraph: 'planai.vscode.importEditorGraph',
+    exportEditorGraph: 'planai.vscode.exportEditorGraph',
 } as const;
 
 /** True when the server advertised `command` in `executeCommandProvider.commands`. */

@@ -261,6 +261,8 @@ describe('activation', () => {
         await extension.activate(context());
         assert.deepEqual([...world.commands.keys()].sort(), [
             'planai.vscode.debugFile',
+            'planai.vscode.exportEditorGraph',
+            'planai.vscode.importEditorGraph',
             'planai.vscode.introspectTasks',
             'planai.vscode.listModels',
             'planai.vscode.rerunLastRun',
