@@ -16,6 +16,11 @@ const REVIEW: &str = include_str!("../examples/llm_review.py");
 /// The examples as a workspace, every module opened and checked once (so the analysis holds
 /// all of them). No interpreter is ever launched: the workspace is untrusted.
 async fn examples() -> TestClient {
+    examples_with(json!({"untrustedWorkspace": true})).await
+}
+
+/// The examples, with these initialization options.
+async fn examples_with(initialization_options: Value) -> TestClient {
     let mut client = WorkspaceBuilder::new()
         .file("research_pkg/__init__.py", INIT)
         .file("research_pkg/tasks.py", TASKS)
@@ -23,7 +28,7 @@ async fn examples() -> TestClient {
         .file("research_pkg/graph.py", GRAPH)
         .file("text_pipeline.py", PIPELINE)
         .file("llm_review.py", REVIEW)
-        .initialization_options(json!({"untrustedWorkspace": true}))
+        .initialization_options(initialization_options)
         .start()
         .await;
     for (relative, text) in [
@@ -420,7 +425,9 @@ async fn document_and_workspace_symbols_outline_the_planai_model() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn code_lenses_count_producers_and_consumers_and_offer_show_run_and_debug() {
-    let mut client = examples().await;
+    // Trusted (runs are possible), with validation off so no interpreter starts.
+    let mut client =
+        examples_with(json!({"settings": {"planai": {"validation": {"run": "off"}}}})).await;
     let capabilities = &client.initialize_result["capabilities"];
     assert_eq!(capabilities["codeLensProvider"]["resolveProvider"], false);
     assert!(capabilities["executeCommandProvider"]["commands"]
@@ -522,6 +529,26 @@ async fn code_lenses_count_producers_and_consumers_and_offer_show_run_and_debug(
         main_lens["range"]["start"]["line"],
         line_of(PIPELINE, "if __name__")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_workspace_gets_no_run_or_debug_lenses() {
+    let mut client = examples().await;
+    let pipeline = client.uri("text_pipeline.py");
+    let lenses = client
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": pipeline}}),
+        )
+        .await;
+    let titles: Vec<&str> = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["command"]["command"] != "planai.showReferences")
+        .map(|l| l["command"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, vec!["Show graph", "Show graph"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -729,4 +756,79 @@ async fn completion_offers_ranked_workers_tasks_fields_providers_and_snippets() 
         .as_str()
         .unwrap()
         .contains("llm_input_type: Type[Task] = ${3:InputTask}"));
+}
+
+/// Clients without code lenses (Helix, Neovim by default) get the lenses' run commands as
+/// source actions on the builder's line; VS Code lists them under Source Action….
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_and_debug_are_code_actions_on_a_builder_line_in_a_trusted_workspace() {
+    let mut client =
+        examples_with(json!({"settings": {"planai": {"validation": {"run": "off"}}}})).await;
+    let pipeline = client.uri("text_pipeline.py");
+    let at_builder = position(PIPELINE, "build_graph()", 0, 0);
+    let ask = |only: Value| {
+        json!({
+            "textDocument": {"uri": pipeline},
+            "range": {"start": at_builder, "end": at_builder},
+            "context": {"diagnostics": [], "only": only},
+        })
+    };
+    let actions = client
+        .request("textDocument/codeAction", ask(Value::Null))
+        .await;
+    let runs: Vec<(String, Value)> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "source.planai.run")
+        .map(|a| {
+            (
+                a["title"].as_str().unwrap().to_string(),
+                a["command"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        vec![
+            (
+                "Run graph: build_graph()".to_string(),
+                json!({"title": "Run graph", "command": "planai.run", "arguments": [{"uri": pipeline, "graph": "build_graph"}]})
+            ),
+            (
+                "Debug graph: build_graph()".to_string(),
+                json!({"title": "Debug graph", "command": "planai.debug", "arguments": [{"uri": pipeline, "graph": "build_graph"}]})
+            ),
+        ]
+    );
+    // Asked for quick fixes only, or on another line: none.
+    let quickfix_only = client
+        .request("textDocument/codeAction", ask(json!(["quickfix"])))
+        .await;
+    assert!(quickfix_only
+        .as_array()
+        .is_none_or(|a| a.iter().all(|a| a["kind"] != "source.planai.run")));
+    let elsewhere = position(PIPELINE, "Sentence(Task)", 0, 0);
+    let other_line = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": pipeline}, "range": {"start": elsewhere, "end": elsewhere}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(other_line
+        .as_array()
+        .is_none_or(|a| a.iter().all(|a| a["kind"] != "source.planai.run")));
+
+    // Untrusted: runs are refused, so none is offered.
+    let mut untrusted = examples().await;
+    let pipeline = untrusted.uri("text_pipeline.py");
+    let actions = untrusted
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": pipeline}, "range": {"start": at_builder, "end": at_builder}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(actions
+        .as_array()
+        .is_none_or(|a| a.iter().all(|a| a["kind"] != "source.planai.run")));
 }

@@ -18,12 +18,16 @@ pub async fn handle(
     session: &Arc<Session>,
     params: CodeActionParams,
 ) -> Result<Option<CodeActionResponse>> {
-    let wants_quickfix = params.context.only.as_ref().is_none_or(|only| {
-        only.iter().any(|kind| {
-            CodeActionKind::QUICKFIX.as_str().starts_with(kind.as_str()) || kind.as_str().is_empty()
+    let wants = |wanted: &CodeActionKind| {
+        params.context.only.as_ref().is_none_or(|only| {
+            only.iter()
+                .any(|kind| wanted.as_str().starts_with(kind.as_str()) || kind.as_str().is_empty())
         })
-    });
-    if !wants_quickfix {
+    };
+    let wants_quickfix = wants(&CodeActionKind::QUICKFIX);
+    // Runs are refused in an untrusted workspace: none is offered there either.
+    let wants_runs = wants(&RUN_ACTION_KIND) && !session.settings().untrusted_workspace;
+    if !wants_quickfix && !wants_runs {
         return Ok(None);
     }
     let uri = params.text_document.uri;
@@ -53,8 +57,17 @@ pub async fn handle(
             )
         };
         let (start, end) = (offset(range.start), offset(range.end));
-        let found = fixes::fixes(&host, &path, TextRange::new(start.min(end), end.max(start)));
-        if found.is_empty() {
+        let found = if wants_quickfix {
+            fixes::fixes(&host, &path, TextRange::new(start.min(end), end.max(start)))
+        } else {
+            Vec::new()
+        };
+        let runs = if wants_runs {
+            run_actions(&host, &path, &uri, &rope, range, encoding)
+        } else {
+            Vec::new()
+        };
+        if found.is_empty() && runs.is_empty() {
             return Ok(None);
         }
         let mut ropes: Vec<(PathBuf, Rope)> = vec![(path.clone(), rope.clone())];
@@ -75,9 +88,9 @@ pub async fn handle(
             }
         }
         drop(host);
-        let actions = found
+        let actions = runs
             .into_iter()
-            .filter_map(|fix| {
+            .chain(found.into_iter().filter_map(|fix| {
                 let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
                 for e in &fix.edits {
                     let (_, edit_rope) = ropes.iter().find(|(p, _)| *p == e.path)?;
@@ -107,10 +120,58 @@ pub async fn handle(
                     is_preferred: fix.preferred.then_some(true),
                     ..CodeAction::default()
                 }))
-            })
+            }))
             .collect();
         Ok(Some(actions))
     })
     .await
     .map_err(|_| Error::internal_error())?
+}
+
+/// The kind of the "Run graph" / "Debug graph" actions: a source action (VS Code lists them
+/// under Source Action…, beside its code lenses; Helix and Neovim, which show no lenses, list
+/// them with the other actions).
+pub const RUN_ACTION_KIND: CodeActionKind = CodeActionKind::new("source.planai.run");
+
+/// "Run graph" and "Debug graph" when the range starts on the line of a graph builder or the
+/// `__main__` block: the code lenses' commands, for clients that do not show lenses.
+fn run_actions(
+    host: &crate::analysis::AnalysisHost,
+    path: &std::path::Path,
+    uri: &Uri,
+    rope: &Rope,
+    range: Range,
+    encoding: crate::text::PositionEncoding,
+) -> Vec<CodeActionOrCommand> {
+    use crate::analysis::ide::lenses::{code_lenses, LensAction};
+    code_lenses(host, path)
+        .into_iter()
+        .filter_map(|lens| {
+            let (command, graph, verb) = match &lens.action {
+                LensAction::Run(graph) => ("planai.run", graph.clone(), "Run"),
+                LensAction::Debug(graph) => ("planai.debug", graph.clone(), "Debug"),
+                _ => return None,
+            };
+            let line = to_lsp_range(rope, lens.range, encoding).start.line;
+            if line != range.start.line {
+                return None;
+            }
+            let what = match &graph {
+                Some(builder) => format!("{builder}()"),
+                None => "the __main__ block".to_string(),
+            };
+            Some(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("{verb} graph: {what}"),
+                kind: Some(RUN_ACTION_KIND),
+                command: Some(Command {
+                    title: format!("{verb} graph"),
+                    command: command.to_string(),
+                    arguments: Some(vec![
+                        serde_json::json!({ "uri": uri.as_str(), "graph": graph }),
+                    ]),
+                }),
+                ..CodeAction::default()
+            }))
+        })
+        .collect()
 }

@@ -8,7 +8,8 @@ use crate::server::requests::ide::{document_path, with_analysis};
 use crate::server::state::Session;
 
 /// `textDocument/codeLens`: "produced by N · consumed by M" above each Task, and "Show
-/// graph", "Run graph", "Debug graph" above each graph builder and the `__main__` block.
+/// graph", "Run graph", "Debug graph" above each graph builder and the `__main__` block (the
+/// last two only in a trusted workspace).
 ///
 /// Commands and their single argument object:
 /// - `planai.showReferences` `{uri, position, locations}`: the producing and consuming worker
@@ -28,8 +29,14 @@ pub async fn handle(
 ) -> Result<Option<Vec<CodeLens>>> {
     let uri = params.text_document.uri;
     let path = document_path(&uri);
+    // Runs are refused in an untrusted workspace (they would execute its code): no lens
+    // offers them there.
+    let runs_allowed = !session.settings().untrusted_workspace;
     with_analysis(session, move |host, positions| {
-        let lenses = crate::analysis::ide::lenses::code_lenses(host, &path);
+        let mut lenses = crate::analysis::ide::lenses::code_lenses(host, &path);
+        if !runs_allowed {
+            lenses.retain(|lens| !matches!(lens.action, LensAction::Run(_) | LensAction::Debug(_)));
+        }
         let uri_text = uri.as_str().to_string();
         Some(
             lenses

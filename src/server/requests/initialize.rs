@@ -97,7 +97,10 @@ pub fn handle(session: &Arc<Session>, params: InitializeParams) -> InitializeRes
                 ..CompletionOptions::default()
             }),
             code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                code_action_kinds: Some(vec![
+                    CodeActionKind::QUICKFIX,
+                    crate::server::requests::code_action::RUN_ACTION_KIND,
+                ]),
                 ..CodeActionOptions::default()
             })),
             execute_command_provider: Some(ExecuteCommandOptions {
