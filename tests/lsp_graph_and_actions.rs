@@ -220,7 +220,7 @@ async fn code_action_fixes_a_diagnostic_with_a_workspace_edit_that_removes_it() 
     let mut client = WorkspaceBuilder::new().start().await;
     assert_eq!(
         client.initialize_result["capabilities"]["codeActionProvider"]["codeActionKinds"],
-        json!(["quickfix"])
+        json!(["quickfix", "source.planai.run"])
     );
     let uri = client.open("orders.py", ORDER_FLOW, 1).await;
     let diagnostics = client.await_diagnostics(&uri, 1).await;
