@@ -100,6 +100,7 @@ async function openFile(page, name) {
     await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 20_000 });
 }
 
+/** Ctrl+G to `line` (a number, or "line:column"). */
 async function goToLine(page, line) {
     await page.keyboard.press('Control+G');
     const input = page.locator('.quick-input-widget input');
@@ -279,6 +280,29 @@ async function trusted(page) {
         await shot(page, '06-introspect-tasks');
     });
 
+    await check(page, 'hover on a Task shows its fields, and F12 on a Task name goes to its class', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await goToLine(page, '8:8');
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+I');
+        const hover = page.locator('.monaco-hover-content', { hasText: 'Question' }).first();
+        await hover.waitFor({ timeout: 30_000 });
+        const text = (await hover.innerText()).replace(/\u00a0/g, ' ');
+        expect(text.includes('text') && text.includes('str'), `hover: ${text}`);
+        await shot(page, '05c-hover-task');
+        await page.keyboard.press('Escape');
+        await goToLine(page, '26:35');
+        await page.keyboard.press('F12');
+        const status = page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first();
+        let position = '';
+        for (let tries = 0; tries < 50 && !/Ln 12,/.test(position); tries += 1) {
+            await page.waitForTimeout(200);
+            position = await status.innerText().catch(() => '');
+        }
+        expect(/Ln 12,/.test(position), `F12 on Answer went to: ${position}`);
+    });
+
     await check(page, 'fixing the code clears the diagnostic', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
         await page.locator('.monaco-editor .view-lines').first().click();
@@ -290,14 +314,35 @@ async function trusted(page) {
         await shot(page, '07-fixed');
     });
 
-    await check(page, 'Run Workflow runs the buffer, shows its progress and the sink output', async () => {
+    await check(page, 'the Run graph code lens runs the builder with the module\'s own inputs; the sink output is in PlanAI Runs', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
-        await runCommand(page, 'PlanAI: Run Workflow');
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await goToLine(page, 30);
+        const lens = page.locator('.codelens-decoration a', { hasText: 'Run graph' }).first();
+        await lens.waitFor({ timeout: 30_000 });
+        await shot(page, '07a-code-lenses');
+        await lens.click();
         await page.locator('.notification-toast', { hasText: /PlanAI run .*: succeeded/ }).first().waitFor({ timeout: 120_000 });
         await shot(page, '07b-run-succeeded');
         const output = (await page.locator('.monaco-editor .view-line').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
         expect(output.includes('output of SinkWorker (Answer)') && output.includes('"text": "WHY?"'), `PlanAI Runs shows: ${output.slice(-1500)}`);
         await page.keyboard.press('Escape');
+    });
+
+    await check(page, 'Rerun Last Run runs it again (a new run id ends in PlanAI Runs)', async () => {
+        const endedRuns = async () => {
+            const text = (await page.locator('.monaco-editor .view-line').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+            return [...text.matchAll(/\[([^\]]+)\] ended: succeeded/g)].map((m) => m[1]);
+        };
+        const before = new Set(await endedRuns());
+        expect(before.size > 0, 'the first run\'s end is not shown');
+        await runCommand(page, 'PlanAI: Rerun Last Run');
+        let fresh = [];
+        for (let tries = 0; tries < 600 && fresh.length === 0; tries += 1) {
+            await page.waitForTimeout(200);
+            fresh = (await endedRuns()).filter((id) => !before.has(id));
+        }
+        expect(fresh.length > 0, `no new run ended; seen ${[...before].join(', ')}`);
     });
 
     await check(page, 'saving validates in the venv and shows a planai (venv) diagnostic', async () => {
