@@ -572,6 +572,77 @@ local function run()
   vim.lsp.config('planai', { cmd = { bin } })
   check(':checkhealth planai reports a missing server binary and the fix', missing_text:find('ERROR') ~= nil and missing_text:find('not found') ~= nil and missing_text:find('Put planai%-lsp on PATH') ~= nil, missing_text)
 
+  -- Language features: code lenses (kept fresh by the plugin), the Task lens's command handled
+  -- in Neovim (quickfix list), hover on a Task.
+  local lens_file = root .. '/lens_flow.py'
+  vim.fn.writefile({
+    'from typing import List, Type',
+    'from planai import Graph, Task, TaskWorker',
+    '',
+    '',
+    'class Word(Task):',
+    '    text: str',
+    '',
+    '',
+    'class Upper(Task):',
+    '    text: str',
+    '',
+    '',
+    'class Shout(TaskWorker):',
+    '    output_types: List[Type[Task]] = [Upper]',
+    '',
+    '    def consume_work(self, task: Word):',
+    '        self.publish_work(Upper(text=task.text.upper()), input_task=task)',
+    '',
+    '',
+    'def build_graph() -> Graph:',
+    '    graph = Graph(name="Shouting")',
+    '    shout = Shout()',
+    '    graph.add_workers(shout)',
+    '    graph.set_sink(shout, Upper)',
+    '    return graph',
+  }, lens_file)
+  vim.cmd('edit ' .. vim.fn.fnameescape(lens_file))
+  local lens_buf = vim.api.nvim_get_current_buf()
+  local lens_client
+  vim.wait(timeout_ms, function()
+    lens_client = vim.lsp.get_clients({ name = 'planai', bufnr = lens_buf })[1]
+    return lens_client ~= nil
+  end, 20)
+  local lenses = {}
+  vim.wait(3 * timeout_ms, function()
+    pcall(vim.lsp.codelens.refresh, { bufnr = lens_buf })
+    lenses = vim.lsp.codelens.get(lens_buf) or {}
+    return #lenses >= 5
+  end, 200)
+  local titles = vim.tbl_map(function(lens)
+    return lens.command and lens.command.title or '?'
+  end, lenses)
+  table.sort(titles)
+  check('code lenses: Task producer and consumer counts; Show/Run/Debug graph on the builder', vim.tbl_contains(titles, 'produced by 0 · consumed by 1') and vim.tbl_contains(titles, 'produced by 1 · consumed by 0') and vim.tbl_contains(titles, 'Run graph') and vim.tbl_contains(titles, 'Show graph'), vim.inspect(titles))
+  local word_lens
+  for _, lens in ipairs(lenses) do
+    if lens.command and lens.command.title == 'produced by 0 · consumed by 1' then
+      word_lens = lens
+    end
+  end
+  if word_lens and lens_client then
+    vim.fn.setqflist({}, 'r')
+    vim.lsp.commands['planai.showReferences'](word_lens.command, { client_id = lens_client.id, bufnr = lens_buf })
+    local items = vim.fn.getqflist()
+    check('the Task lens lists its consumers in the quickfix list', #items == 1 and items[1].lnum == 13, vim.inspect(items))
+    vim.cmd('cclose')
+    vim.cmd('buffer ' .. lens_buf)
+    local hover = lens_client:request_sync('textDocument/hover', {
+      textDocument = { uri = vim.uri_from_bufnr(lens_buf) },
+      position = { line = 4, character = 7 },
+    }, timeout_ms, lens_buf)
+    local value = vim.tbl_get(hover or {}, 'result', 'contents', 'value') or vim.inspect(hover)
+    check('hover on a Task shows its fields', type(value) == 'string' and value:find('text: str', 1, true) ~= nil, value)
+  else
+    check('the Task lens lists its consumers in the quickfix list', false, 'no lens for Word: ' .. vim.inspect(titles))
+  end
+
   -- 7. setup() for Neovim < 0.11: vim.lsp.start() from a FileType autocmd (run here on 0.11).
   vim.lsp.enable('planai', false)
   for _, c in ipairs(vim.lsp.get_clients({ name = 'planai' })) do
