@@ -17,6 +17,35 @@ end
 local strict_analysis = os.getenv('PLANAI_E2E_STRICT_ANALYSIS') ~= '0'
 local timeout_ms = tonumber(os.getenv('PLANAI_E2E_TIMEOUT_MS') or '') or 10000
 
+-- A one-worker workflow (Word -> Shout -> Upper, sunk) used by the run and language-feature steps.
+local SHOUT_FLOW = {
+  'from typing import List, Type',
+  'from planai import Graph, Task, TaskWorker',
+  '',
+  '',
+  'class Word(Task):',
+  '    text: str',
+  '',
+  '',
+  'class Upper(Task):',
+  '    text: str',
+  '',
+  '',
+  'class Shout(TaskWorker):',
+  '    output_types: List[Type[Task]] = [Upper]',
+  '',
+  '    def consume_work(self, task: Word):',
+  '        self.publish_work(Upper(text=task.text.upper()), input_task=task)',
+  '',
+  '',
+  'def build_graph() -> Graph:',
+  '    graph = Graph(name="Shouting")',
+  '    shout = Shout()',
+  '    graph.add_workers(shout)',
+  '    graph.set_sink(shout, Upper)',
+  '    return graph',
+}
+
 local summary = {
   nvim = tostring(vim.version()),
   server = bin,
@@ -456,33 +485,7 @@ local function run()
     -- the events (the sink output, the end) in the planai://runs scratch buffer.
     if supports('planai.run') then
       local run_file = root .. '/runflow.py'
-      vim.fn.writefile({
-        'from typing import List, Type',
-        'from planai import Graph, Task, TaskWorker',
-        '',
-        '',
-        'class Word(Task):',
-        '    text: str',
-        '',
-        '',
-        'class Upper(Task):',
-        '    text: str',
-        '',
-        '',
-        'class Shout(TaskWorker):',
-        '    output_types: List[Type[Task]] = [Upper]',
-        '',
-        '    def consume_work(self, task: Word):',
-        '        self.publish_work(Upper(text=task.text.upper()), input_task=task)',
-        '',
-        '',
-        'def build_graph() -> Graph:',
-        '    graph = Graph(name="Shouting")',
-        '    shout = Shout()',
-        '    graph.add_workers(shout)',
-        '    graph.set_sink(shout, Upper)',
-        '    return graph',
-      }, run_file)
+      vim.fn.writefile(SHOUT_FLOW, run_file)
       vim.cmd('edit ' .. vim.fn.fnameescape(run_file))
       local progress_kinds = {}
       local progress_group = vim.api.nvim_create_augroup('planai_e2e_progress', { clear = true })
@@ -575,33 +578,7 @@ local function run()
   -- Language features: code lenses (kept fresh by the plugin), the Task lens's command handled
   -- in Neovim (quickfix list), hover on a Task.
   local lens_file = root .. '/lens_flow.py'
-  vim.fn.writefile({
-    'from typing import List, Type',
-    'from planai import Graph, Task, TaskWorker',
-    '',
-    '',
-    'class Word(Task):',
-    '    text: str',
-    '',
-    '',
-    'class Upper(Task):',
-    '    text: str',
-    '',
-    '',
-    'class Shout(TaskWorker):',
-    '    output_types: List[Type[Task]] = [Upper]',
-    '',
-    '    def consume_work(self, task: Word):',
-    '        self.publish_work(Upper(text=task.text.upper()), input_task=task)',
-    '',
-    '',
-    'def build_graph() -> Graph:',
-    '    graph = Graph(name="Shouting")',
-    '    shout = Shout()',
-    '    graph.add_workers(shout)',
-    '    graph.set_sink(shout, Upper)',
-    '    return graph',
-  }, lens_file)
+  vim.fn.writefile(SHOUT_FLOW, lens_file)
   vim.cmd('edit ' .. vim.fn.fnameescape(lens_file))
   local lens_buf = vim.api.nvim_get_current_buf()
   local lens_client
