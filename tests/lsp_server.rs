@@ -464,3 +464,44 @@ fn line_of(diagnostics: &[Value], code: &str) -> i64 {
         .and_then(|d| d["range"]["start"]["line"].as_i64())
         .unwrap_or(-1)
 }
+
+const APP_USING_WORKERS_MOD: &str = "from planai import Graph\nfrom workers_mod import Consumer, Producer\n\n\ndef build():\n    graph = Graph(name=\"g\")\n    producer = Producer()\n    consumer = Consumer()\n    graph.add_workers(producer, consumer)\n    graph.set_dependency(producer, consumer)\n    return graph\n";
+
+const WORKERS_MOD: &str = "from typing import List, Type\n\nfrom planai import Task, TaskWorker\n\n\nclass A(Task):\n    x: str\n\n\nclass B(Task):\n    x: str\n\n\nclass Producer(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n\n    def consume_work(self, task: B):\n        self.publish_work(A(x=task.x), input_task=task)\n\n\nclass Consumer(TaskWorker):\n    output_types: List[Type[Task]] = [B]\n\n    def consume_work(self, task: B):\n        self.publish_work(B(x=task.x), input_task=task)\n";
+
+/// A module that reaches the index after an open document was checked (created on disk later,
+/// or indexed after the document's first check) changes that document's results: the document
+/// is checked again and sees it, whatever its cached facts say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_that_appears_on_disk_after_the_first_check_is_seen_by_open_documents() {
+    let mut client = WorkspaceBuilder::new().start().await;
+    let uri = client.open("app.py", APP_USING_WORKERS_MOD, 1).await;
+    let first = client.await_diagnostics(&uri, 1).await;
+    assert!(!codes(&first).contains(&"GC7".to_string()), "{first:?}");
+
+    std::fs::write(client.path("workers_mod.py"), WORKERS_MOD).unwrap();
+    let created = client.uri("workers_mod.py");
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": created, "type": 1}]}),
+        )
+        .await;
+    let watched = uri.clone();
+    let published = client
+        .await_notification_within(
+            "textDocument/publishDiagnostics",
+            std::time::Duration::from_secs(30),
+            move |p| {
+                p["uri"] == watched.as_str()
+                    && p["diagnostics"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|d| d["code"] == "GC7"))
+            },
+        )
+        .await;
+    assert!(
+        published.is_some(),
+        "app.py was not checked again with workers_mod.py"
+    );
+}
