@@ -250,3 +250,27 @@ fn graph_usage_errors_exit_with_2_and_unknown_graphs_with_1() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("graphs: g"));
 }
+
+/// The interop and run commands read their input like `check` does: a FIFO or a device is
+/// refused with a message, never read forever.
+#[test]
+fn import_graph_and_run_refuse_special_files() {
+    let dir = workspace(&[("ok.py", "x = 1\n")]);
+    let fifo = dir.path().join("graph.json");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).unwrap();
+    for args in [
+        ["import-editor-graph", "graph.json"],
+        ["import-editor-graph", "zero.json"],
+        ["run", "graph.json"],
+    ] {
+        let output = planai_lsp(&args, dir.path());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+    }
+}

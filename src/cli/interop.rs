@@ -48,7 +48,9 @@ pub fn import_editor_graph(args: &[String]) -> i32 {
             return 2;
         }
     };
-    let json = match std::fs::read_to_string(&arguments.input) {
+    // Like every file planai-lsp reads: a FIFO, a device or a huge file is refused, never read
+    // forever.
+    let json = match crate::workspace::read_file(&arguments.input) {
         Ok(json) => json,
         Err(e) => {
             eprintln!("{command}: cannot read {}: {e}", arguments.input.display());

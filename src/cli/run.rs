@@ -118,7 +118,7 @@ pub fn run(args: &[String]) -> i32 {
     let source = match crate::workspace::read_file(&path) {
         Ok(text) => text.to_string(),
         Err(e) => {
-            eprintln!("planai-lsp run: {}: {e:?}", path.display());
+            eprintln!("planai-lsp run: cannot read {}: {e}", path.display());
             return 2;
         }
     };

@@ -22,7 +22,8 @@ pub async fn handle(arguments: Vec<serde_json::Value>) -> Result<serde_json::Val
     let source = request.source.clone();
     let overwrite = request.overwrite;
     tokio::task::spawn_blocking(move || {
-        let json = std::fs::read_to_string(&source)
+        // A FIFO, a device or a huge file is refused, never read forever.
+        let json = crate::workspace::read_file(&source)
             .map_err(|e| Error::invalid_params(format!("cannot read {}: {e}", source.display())))?;
         let module = crate::interop::import_editor_graph(&json)
             .map_err(|e| Error::invalid_params(format!("{}: {e}", source.display())))?;
