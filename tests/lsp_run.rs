@@ -327,3 +327,30 @@ async fn the_helpers_cold_start_reports_progress_until_it_is_ready() {
         "{end}"
     );
 }
+
+/// The client goes away mid-run (its end of stdin closes, no shutdown): the server exits and
+/// takes the whole run with it, including what the workflow started in a session of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_vanishes_mid_run_leaves_no_run_process_behind() {
+    let python = venv_and_processes::test_venv_python();
+    let settings = json!({"python": python.display().to_string(), "validation": {"run": "off"}});
+    let mut client = WorkspaceBuilder::new()
+        .initialization_options(json!({"settings": {"planai": settings.clone()}}))
+        .configuration(settings)
+        .start_binary(&[])
+        .await;
+    let leftovers = Leftovers::new("lsp-run-vanish");
+    let uri = client
+        .open("slow.py", &leftovers.module(&fixture("slow.py")), 1)
+        .await;
+    let answer = execute(&mut client, "planai.run", json!({"uri": uri})).await;
+    let run_id = answer["runId"].as_str().expect("a run id").to_string();
+    await_run_event(&mut client, &run_id, |e| {
+        e["event"] == "output" && e["text"] == "sleeping"
+    })
+    .await;
+    assert!(!leftovers.noted(Some("daemon")).is_empty());
+    let status = client.close_input_and_wait().await;
+    assert_eq!(status.code(), Some(1), "no shutdown came: {status:?}");
+    leftovers.wait_all_gone(Duration::from_secs(10)).await;
+}
