@@ -832,3 +832,38 @@ async fn run_and_debug_are_code_actions_on_a_builder_line_in_a_trusted_workspace
         .as_array()
         .is_none_or(|a| a.iter().all(|a| a["kind"] != "source.planai.run")));
 }
+
+/// A request sent right after an edit answers for the edited text: here three lines are
+/// inserted above a Task and the hover asks at the Task's new line at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hover_right_after_an_edit_answers_for_the_edited_text() {
+    let text = "from planai import Task\n\n\nclass Question(Task):\n    text: str\n";
+    let mut client = WorkspaceBuilder::new()
+        .initialization_options(json!({"untrustedWorkspace": true}))
+        .start()
+        .await;
+    let uri = client.open("q.py", text, 1).await;
+    client.await_diagnostics(&uri, 1).await;
+    for version in 2..12 {
+        client
+            .change(
+                &uri,
+                version,
+                json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "# a comment\n"}]),
+            )
+            .await;
+        // The class line moved down by one line per edit so far.
+        let line = 3 + (version - 1);
+        let hover = client
+            .request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 8}}),
+            )
+            .await;
+        let value = hover["contents"]["value"].as_str().unwrap_or_default();
+        assert!(
+            value.contains("class Question(Task)") && value.contains("text: str"),
+            "version {version}, line {line}: {hover}"
+        );
+    }
+}

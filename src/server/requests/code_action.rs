@@ -30,6 +30,7 @@ pub async fn handle(
     if !wants_quickfix && !wants_runs {
         return Ok(None);
     }
+    crate::server::requests::ide::catch_up(session).await;
     let uri = params.text_document.uri;
     let range = params.range;
     let path = uri_to_path(&uri);

@@ -26,6 +26,7 @@ pub async fn handle(
         .parse()
         .map_err(|_| Error::invalid_params(format!("not a URI: {uri_text}")))?;
     let want_svg = params.get("svg").and_then(|s| s.as_bool()) == Some(true);
+    crate::server::requests::ide::catch_up(session).await;
     let path = uri_to_path(&uri);
     // The analysis lock is taken on a blocking thread: a handler must never wait for it. The
     // layout runs there too (it is CPU work).

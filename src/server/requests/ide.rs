@@ -17,13 +17,58 @@ use crate::server::convert::to_lsp_range;
 use crate::server::state::{path_to_uri, Session};
 use crate::text::{position_to_offset, LspPosition, PositionEncoding};
 
-/// Runs `query` with a snapshot of the analysis on a blocking thread. The lock is held only
-/// to clone the host (all per-file data is shared behind `Arc`s).
+/// How long a request waits for the checks of edits it arrived right after.
+const CATCH_UP_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits (at most [`CATCH_UP_LIMIT`]) until every open document's latest version has been
+/// checked. A request sent right after an edit (a hover, a rename, a code action) must answer
+/// for the text the editor shows, and positions are converted with the text the analysis
+/// holds: without this, they would describe the version before the edit.
+pub async fn catch_up(session: &Session) {
+    let pending: Vec<(
+        i32,
+        tokio::sync::watch::Receiver<crate::server::state::CheckedFacts>,
+    )> = session
+        .documents
+        .iter()
+        .filter_map(|entry| {
+            let version = entry.document.version();
+            let checked = entry.checked.as_ref().map(|checked| checked.version);
+            (checked != Some(version)).then(|| (version, entry.facts()))
+        })
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    let all_checked = async {
+        for (version, mut facts) in pending {
+            // A closed document drops its sender: nothing to wait for.
+            let _ = facts
+                .wait_for(|facts| {
+                    facts
+                        .as_ref()
+                        .is_some_and(|(checked, _)| *checked >= version)
+                })
+                .await;
+        }
+    };
+    if tokio::time::timeout(CATCH_UP_LIMIT, all_checked)
+        .await
+        .is_err()
+    {
+        tracing::debug!("answering before the latest edits were checked ({CATCH_UP_LIMIT:?})");
+    }
+}
+
+/// Runs `query` with a snapshot of the analysis on a blocking thread, once the latest edits
+/// are checked ([`catch_up`]). The lock is held only to clone the host (all per-file data is
+/// shared behind `Arc`s).
 pub async fn with_analysis<T, F>(session: &Arc<Session>, query: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&AnalysisHost, &mut Positions) -> T + Send + 'static,
 {
+    catch_up(session).await;
     let reading = Arc::clone(session);
     let encoding = session.encoding();
     tokio::task::spawn_blocking(move || {
