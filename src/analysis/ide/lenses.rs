@@ -62,9 +62,36 @@ pub fn code_lenses(host: &AnalysisHost, path: &Path) -> Vec<Lens> {
             action: LensAction::ShowReferences(places),
         });
     }
+    out.extend(builder_lenses_in(&mut ctx, &file.path, summary));
+    out.sort_by_key(|l| l.range.start());
+    out
+}
+
+/// Only the Show/Run/Debug graph lenses of `path` (above each graph builder and the
+/// `__main__` block), in source order: what the run code actions need, without counting every
+/// Task's producers and consumers across the workspace.
+pub fn graph_builder_lenses(host: &AnalysisHost, path: &Path) -> Vec<Lens> {
+    let Some(file) = host.files.get(path) else {
+        return Vec::new();
+    };
+    let Some(summary) = file.summary.as_deref() else {
+        return Vec::new();
+    };
+    let mut ctx = Ctx::new(host);
+    let mut out = builder_lenses_in(&mut ctx, &file.path, summary);
+    out.sort_by_key(|l| l.range.start());
+    out
+}
+
+fn builder_lenses_in(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    summary: &crate::analysis::summary::FileSummary,
+) -> Vec<Lens> {
+    let mut out = Vec::new();
     let mut any_builder = false;
     for function in &summary.functions {
-        if !super::symbols::builds_graph(&mut ctx, &file.path, function) {
+        if !super::symbols::builds_graph(ctx, path, function) {
             continue;
         }
         any_builder = true;
@@ -88,7 +115,6 @@ pub fn code_lenses(host: &AnalysisHost, path: &Path) -> Vec<Lens> {
             }
         }
     }
-    out.sort_by_key(|l| l.range.start());
     out
 }
 

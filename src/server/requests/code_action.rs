@@ -144,8 +144,8 @@ fn run_actions(
     range: Range,
     encoding: crate::text::PositionEncoding,
 ) -> Vec<CodeActionOrCommand> {
-    use crate::analysis::ide::lenses::{code_lenses, LensAction};
-    code_lenses(host, path)
+    use crate::analysis::ide::lenses::{graph_builder_lenses, LensAction};
+    graph_builder_lenses(host, path)
         .into_iter()
         .filter_map(|lens| {
             let (command, graph, verb) = match &lens.action {
