@@ -53,25 +53,13 @@ export interface GraphPicturePage {
 /** A page showing the SVG scaled to the panel; a click on a worker posts `{type: 'reveal', graph, id}`. */
 export function renderGraphPictureHtml(page: GraphPicturePage): string {
     const csp = `default-src 'none'; style-src ${page.cspSource} 'unsafe-inline'; img-src ${page.cspSource} data:; script-src 'nonce-${page.nonce}';`;
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${escapeHtml(page.title)}</title>
-<style>
-  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
+    const style = `
   .picture { background: white; border-radius: 4px; padding: 8px; overflow: auto; }
   .picture svg { height: auto; display: block; margin: auto; }
   .picture g.worker { cursor: pointer; }
-  .picture g.worker:hover rect { stroke-width: 3; }
-  .hint { color: var(--vscode-descriptionForeground); }
-</style>
-</head>
-<body>
-<h2>${escapeHtml(page.title)}</h2>
-<p class="hint">Click a worker to open its class. The picture follows the file as you edit it.</p>
+  .picture g.worker:hover rect { stroke-width: 3; }`;
+    return pageShell({ csp, title: page.title, style, hint: 'Click a worker to open its class. The picture follows the file as you edit it.' }) +
+        `
 <div class="picture" id="picture">${page.svg.replace(/^\s*<\?xml[^>]*\?>\s*/, '')}</div>
 <script nonce="${escapeHtml(page.nonce)}">
   const vscode = acquireVsCodeApi();
@@ -153,25 +141,33 @@ export interface GraphPage {
 
 export function renderGraphHtml(page: GraphPage): string {
     const csp = `default-src 'none'; style-src ${page.cspSource} 'unsafe-inline';`;
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${escapeHtml(page.title)}</title>
-<style>
-  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
+    const style = `
   pre { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size);
-        background: var(--vscode-textCodeBlock-background); padding: 1em; overflow: auto; user-select: text; }
-  .hint { color: var(--vscode-descriptionForeground); }
-</style>
-</head>
-<body>
-<h2>${escapeHtml(page.title)}</h2>
-<p class="hint">Mermaid source of the PlanAI graph. Copy it into a Markdown file (a <code>mermaid</code> code block) to render it.</p>
+        background: var(--vscode-textCodeBlock-background); padding: 1em; overflow: auto; user-select: text; }`;
+    const hint = 'Mermaid source of the PlanAI graph. Copy it into a Markdown file (a <code>mermaid</code> code block) to render it.';
+    return pageShell({ csp, title: page.title, style, hint }) +
+        `
 <pre id="mermaid">${escapeHtml(page.mermaid)}</pre>
 </body>
 </html>
 `;
+}
+
+/** The head and heading both graph pages share, up to the open `<body>`'s content. */
+function pageShell(parts: { csp: string; title: string; style: string; hint: string }): string {
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(parts.csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(parts.title)}</title>
+<style>
+  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }${parts.style}
+  .hint { color: var(--vscode-descriptionForeground); }
+</style>
+</head>
+<body>
+<h2>${escapeHtml(parts.title)}</h2>
+<p class="hint">${parts.hint}</p>`;
 }
