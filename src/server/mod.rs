@@ -10,6 +10,7 @@ pub mod framing;
 pub mod logging;
 pub mod notifications;
 pub mod panic_guard;
+pub mod progress;
 pub mod publish;
 pub mod requests;
 pub mod run_state;

@@ -12,18 +12,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::notification::{Notification, Progress};
-use tower_lsp_server::ls_types::request::WorkDoneProgressCreate;
+use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::{
-    NumberOrString, ProgressParams, ProgressParamsValue, ProgressToken, Uri, WorkDoneProgress,
-    WorkDoneProgressBegin, WorkDoneProgressCreateParams, WorkDoneProgressEnd,
-    WorkDoneProgressReport,
+    NumberOrString, ProgressToken, Uri, WorkDoneProgress, WorkDoneProgressBegin,
+    WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
 use crate::run::{
     RunEvent, RunLimits, RunOutcome, RunProgress, RunRequest, ScratchLocation, SourceLocation,
 };
 use crate::server::panic_guard::spawn_guarded;
+use crate::server::progress;
 use crate::server::run_state::RunDiagnostic;
 use crate::server::state::{path_to_uri, uri_to_path, Session};
 use crate::server::venv;
@@ -38,8 +37,6 @@ impl Notification for RunEventNotification {
 
 /// At most this many progress reports a second per run.
 const REPORT_INTERVAL: Duration = Duration::from_millis(250);
-/// How long the client may take to create a progress token before the run goes on without.
-const CREATE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the command's argument asks for.
 #[derive(Debug, PartialEq)]
@@ -259,16 +256,7 @@ async fn forward(
             let token = NumberOrString::String(format!("planai-run/{run_id}"));
             // In this background task, never in the handler; the run goes on meanwhile (its
             // events wait in the channel).
-            let created = tokio::time::timeout(
-                CREATE_TIMEOUT,
-                session.client.send_request::<WorkDoneProgressCreate>(
-                    WorkDoneProgressCreateParams {
-                        token: token.clone(),
-                    },
-                ),
-            )
-            .await;
-            matches!(created, Ok(Ok(()))).then_some(token)
+            progress::create(&session, &token).await.then_some(token)
         }
         None => None,
     };
@@ -281,13 +269,7 @@ async fn forward(
         let token = token.clone();
         async move {
             if let Some(token) = token {
-                session
-                    .client
-                    .send_notification::<Progress>(ProgressParams {
-                        token,
-                        value: ProgressParamsValue::WorkDone(value),
-                    })
-                    .await;
+                progress::send(&session, &token, value).await;
             }
         }
     };

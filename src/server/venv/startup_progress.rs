@@ -3,21 +3,15 @@
 //! status becomes `Starting`, `end` with what came of it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tower_lsp_server::ls_types::notification::Progress;
-use tower_lsp_server::ls_types::request::WorkDoneProgressCreate;
 use tower_lsp_server::ls_types::{
-    NumberOrString, ProgressParams, ProgressParamsValue, WorkDoneProgress, WorkDoneProgressBegin,
-    WorkDoneProgressCreateParams, WorkDoneProgressEnd,
+    NumberOrString, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd,
 };
 
 use crate::python::helper::HelperStatus;
 use crate::server::panic_guard::spawn_guarded;
+use crate::server::progress::{create, send};
 use crate::server::state::Session;
-
-/// How long the client may take to create the progress token.
-const CREATE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Follows the helper's status for the session (called once, from the first configure).
 pub fn watch(session: Arc<Session>) {
@@ -31,16 +25,7 @@ pub fn watch(session: Arc<Session>) {
                 (HelperStatus::Starting, None) if session.runs.client_progress() => {
                     starts += 1;
                     let token = NumberOrString::String(format!("planai-helper/{starts}"));
-                    let created = tokio::time::timeout(
-                        CREATE_TIMEOUT,
-                        session.client.send_request::<WorkDoneProgressCreate>(
-                            WorkDoneProgressCreateParams {
-                                token: token.clone(),
-                            },
-                        ),
-                    )
-                    .await;
-                    if matches!(created, Ok(Ok(()))) {
+                    if create(&session, &token).await {
                         send(
                             &session,
                             &token,
@@ -88,14 +73,4 @@ pub fn watch(session: Arc<Session>) {
             }
         }
     });
-}
-
-async fn send(session: &Session, token: &NumberOrString, value: WorkDoneProgress) {
-    session
-        .client
-        .send_notification::<Progress>(ProgressParams {
-            token: token.clone(),
-            value: ProgressParamsValue::WorkDone(value),
-        })
-        .await;
 }
