@@ -145,3 +145,60 @@ async fn ctrl_c_cancels_the_run_and_leaves_no_process_behind() {
         .wait_all_gone(std::time::Duration::from_secs(10))
         .await;
 }
+
+/// The runner killed from outside (OOM killer, a stray `kill -9`): the command reports the
+/// run as an error and exits, and what the workflow started in a session of its own (which
+/// holds the output pipes open) is killed, not left running with the command waiting on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_runner_ends_the_command_and_leaves_no_process_behind() {
+    use std::io::BufRead;
+    let leftovers = venv_and_processes::Leftovers::new("cli-run-killed");
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("slow_flow.py");
+    let slow = std::fs::read_to_string(fixtures().join("slow.py")).unwrap();
+    std::fs::write(&module, leftovers.module(&slow)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planai-lsp"))
+        .arg("run")
+        .arg(&module)
+        .arg("--python")
+        .arg(venv_and_processes::test_venv_python())
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut runner = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(pid) = line
+            .strip_prefix("started ")
+            .and_then(|rest| rest.split("(pid ").nth(1))
+            .and_then(|rest| rest.trim_end_matches(')').parse::<i32>().ok())
+        {
+            runner = Some(pid);
+        }
+        if line == "stdout    sleeping" {
+            break;
+        }
+    }
+    let runner = runner.expect("the started line names the runner's pid");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(runner, libc::SIGKILL) };
+    let rest: Vec<String> =
+        tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect())
+            .await
+            .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    assert!(
+        rest.last().is_some_and(
+            |l| l.starts_with("ended     error: the runner exited (killed by a signal)")
+        ),
+        "{rest:?}"
+    );
+    assert!(!leftovers.noted(Some("daemon")).is_empty());
+    leftovers
+        .wait_all_gone(std::time::Duration::from_secs(10))
+        .await;
+}

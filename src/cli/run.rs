@@ -160,6 +160,10 @@ pub fn run(args: &[String]) -> i32 {
     // us, which would leave what the user's code started running: they are blocked here
     // (before any thread starts, so every thread inherits the mask) and taken by sigwait.
     let interrupts = block_interrupts();
+    // Like the server: what the workflow started is reparented to us if the runner dies, so
+    // the run manager can find and kill it (it holds the run's pipes open), instead of it
+    // escaping to init and keeping this command waiting for the pipes to close.
+    crate::python::process::become_subreaper();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -205,6 +209,9 @@ pub fn run(args: &[String]) -> i32 {
         display.finish();
         outcome
     });
+    // A reader still blocked on a pipe gets at most 2 s, then nothing of the run may outlive us.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    crate::python::process::kill_all_descendants(std::time::Duration::from_secs(2));
     if outcome == RunOutcome::Succeeded {
         0
     } else {
