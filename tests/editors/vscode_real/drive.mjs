@@ -321,7 +321,15 @@ async function trusted(page) {
         const lens = page.locator('.codelens-decoration a', { hasText: 'Run graph' }).first();
         await lens.waitFor({ timeout: 30_000 });
         await shot(page, '07a-code-lenses');
-        await lens.click();
+        // Lenses are redrawn after every check: a click can land on one being replaced. Click
+        // again until the run's progress notification shows that it started.
+        const started = page.locator('.notification-toast', { hasText: 'Running build() in flow.py' }).first();
+        for (let attempt = 0; attempt < 3; attempt += 1) {
+            await page.locator('.codelens-decoration a', { hasText: 'Run graph' }).first().click();
+            if (await started.waitFor({ timeout: 15_000 }).then(() => true, () => false)) {
+                break;
+            }
+        }
         await page.locator('.notification-toast', { hasText: /PlanAI run .*: succeeded/ }).first().waitFor({ timeout: 120_000 });
         await shot(page, '07b-run-succeeded');
         const output = (await page.locator('.monaco-editor .view-line').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
