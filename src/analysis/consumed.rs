@@ -12,7 +12,7 @@ use super::summary::{walk_exprs, CallExpr, ClassAttr, Expr, FunctionSummary, Par
 use crate::diagnostics::{Code, TextRange};
 
 /// One element of a consumed-type set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TypeKey {
     Class(ClassRef),
     /// A typing construct (`Optional[X]`, `A | B`, `List[X]`): never equal to a Task class.
@@ -54,7 +54,7 @@ impl ConsumedTypes {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OutputTypes {
     Known(Vec<ClassRef>),
     Unknown,
@@ -588,6 +588,19 @@ impl super::memo::Memoisable for ConsumedTypes {
     fn reusable(&self) -> bool {
         !matches!(self, ConsumedTypes::Error(_))
     }
+
+    fn cutoff(&self) -> u64 {
+        match self {
+            ConsumedTypes::Known(types) => super::memo::hash_of(&(0u8, types)),
+            // Never memoised (not `reusable`); a fresh value keeps any asker from reuse.
+            ConsumedTypes::Error(_) => super::incremental::fresh_id(),
+            ConsumedTypes::Unknown => super::memo::hash_of(&2u8),
+        }
+    }
 }
 
-impl super::memo::Memoisable for OutputTypes {}
+impl super::memo::Memoisable for OutputTypes {
+    fn cutoff(&self) -> u64 {
+        super::memo::hash_of(self)
+    }
+}

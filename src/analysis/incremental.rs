@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::memo::{FactKey, RefreshFact};
 use super::summary::FileSummary;
 use super::{FileData, FxMap};
 use crate::diagnostics::{Diagnostic, TextRange};
@@ -88,6 +89,8 @@ pub enum DepItem {
     Class(u32),
     /// Index into `FileSummary::functions`: a graph factory whose body a unit interpreted.
     Function(u32),
+    /// Only the name of a class (index into `FileSummary::classes`), which messages print.
+    ClassName(u32),
 }
 
 impl DepItem {
@@ -96,6 +99,10 @@ impl DepItem {
             DepItem::Scope => Some(summary.fingerprints.scope),
             DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
             DepItem::Function(i) => summary.fingerprints.functions.get(i as usize).copied(),
+            DepItem::ClassName(i) => summary
+                .classes
+                .get(i as usize)
+                .map(|class| super::memo::hash_of(&class.name)),
         }
     }
 }
@@ -106,6 +113,8 @@ pub struct DepRecorder<'h> {
     seen: FxMap<(usize, DepItem), ()>,
     reads: Vec<(&'h Arc<FileData>, DepItem)>,
     usage: bool,
+    /// Memoised facts the unit used, with the cutoff of the value it got (see `memo`).
+    facts: FxMap<FactKey, u64>,
 }
 
 impl<'h> DepRecorder<'h> {
@@ -113,6 +122,13 @@ impl<'h> DepRecorder<'h> {
         self.seen.clear();
         self.reads.clear();
         self.usage = false;
+        self.facts.clear();
+    }
+
+    pub fn fact(&mut self, key: &FactKey, cutoff: u64) {
+        if !self.facts.contains_key(key) {
+            self.facts.insert(key.clone(), cutoff);
+        }
     }
 
     pub fn read(&mut self, file: &'h Arc<FileData>, item: DepItem) {
@@ -196,6 +212,8 @@ impl EditLog {
 /// result per class and function, so spare capacity would cost memory for nothing.
 struct UnitResult {
     deps: Box<[(Arc<Path>, DepItem, u64)]>,
+    /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
+    facts: Box<[(FactKey, u64)]>,
     usage_generation: Option<u64>,
     structure_generation: u64,
     /// The revision of every file the result's ranges may point into, when it was computed
@@ -274,6 +292,7 @@ pub(crate) fn file_diagnostics(
     host: &super::AnalysisHost,
     file: &Arc<FileData>,
     run_unit: impl Fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, &mut Vec<Diagnostic>),
+    refresh_fact: RefreshFact,
 ) -> (Vec<Diagnostic>, UnitCounts) {
     let Some(summary) = file.summary.as_deref() else {
         return (Vec::new(), UnitCounts::default());
@@ -281,7 +300,7 @@ pub(crate) fn file_diagnostics(
     let mut previous = host.diagnostics_cache.take(&file.path);
     let mut current: Vec<(UnitKey, Option<UnitResult>)> = Vec::new();
     let mut seen: FxMap<(u8, u64), u32> = FxMap::default();
-    let mut validator = Validator::new(host);
+    let mut validator = Validator::new(host, refresh_fact);
     let mut ctx = super::resolve::Ctx::new(host);
     let mut counts = UnitCounts::default();
     let mut out = Vec::new();
@@ -322,10 +341,6 @@ impl UnitResult {
         diagnostics: Vec<Diagnostic>,
     ) -> UnitResult {
         let mut deps = Vec::with_capacity(recorded.reads.len());
-        let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
-        if !diagnostics.is_empty() {
-            revisions.push((file.path.clone(), file.edits.revision()));
-        }
         for (read, item) in recorded.reads {
             let fingerprint = read
                 .summary
@@ -333,13 +348,27 @@ impl UnitResult {
                 .and_then(|s| item.fingerprint(s))
                 .unwrap_or_default();
             deps.push((read.path.clone(), item, fingerprint));
-            if !diagnostics.is_empty() && !revisions.iter().any(|(p, _)| Arc::ptr_eq(p, &read.path))
-            {
-                revisions.push((read.path.clone(), read.edits.revision()));
+        }
+        // The files the diagnostics point into, whatever the unit read to find them (a
+        // position can come from a memoised fact, whose reads the unit does not record).
+        let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
+        if !diagnostics.is_empty() {
+            revisions.push((file.path.clone(), file.edits.revision()));
+        }
+        for info in diagnostics.iter().flat_map(|d| &d.related) {
+            let Some(path) = info.path.as_deref() else {
+                continue;
+            };
+            if revisions.iter().any(|(p, _)| **p == *path) {
+                continue;
+            }
+            if let Some(target) = host.files.get(path) {
+                revisions.push((target.path.clone(), target.edits.revision()));
             }
         }
         UnitResult {
             deps: deps.into_boxed_slice(),
+            facts: recorded.facts.into_iter().collect(),
             usage_generation: recorded.usage.then_some(host.usage_generation),
             structure_generation: host.structure_generation,
             revisions: revisions.into_boxed_slice(),
@@ -352,14 +381,37 @@ impl UnitResult {
 struct Validator<'h> {
     host: &'h super::AnalysisHost,
     files: FxMap<usize, Option<&'h Arc<FileData>>>,
+    /// Derives stale facts again (early cutoff), with a context of its own, made on first use.
+    refresh_fact: RefreshFact,
+    ctx: Option<super::resolve::Ctx<'h>>,
+    /// Cutoffs already established in this validation (many units ask for the same fact).
+    cutoffs: FxMap<FactKey, Option<u64>>,
 }
 
 impl<'h> Validator<'h> {
-    fn new(host: &'h super::AnalysisHost) -> Self {
+    fn new(host: &'h super::AnalysisHost, refresh_fact: RefreshFact) -> Self {
         Validator {
             host,
             files: FxMap::default(),
+            refresh_fact,
+            ctx: None,
+            cutoffs: FxMap::default(),
         }
+    }
+
+    /// The current cutoff of the fact `key` (see `memo::current_cutoff`).
+    fn cutoff(&mut self, key: &FactKey) -> Option<u64> {
+        if let Some(known) = self.cutoffs.get(key) {
+            return *known;
+        }
+        let host = self.host;
+        let ctx = self
+            .ctx
+            .get_or_insert_with(|| super::resolve::Ctx::new(host));
+        ctx.begin_unit();
+        let cutoff = super::memo::current_cutoff(ctx, key, self.refresh_fact);
+        self.cutoffs.insert(key.clone(), cutoff);
+        cutoff
     }
 
     fn file(&mut self, path: &Arc<Path>) -> Option<&'h Arc<FileData>> {
@@ -385,6 +437,11 @@ impl<'h> Validator<'h> {
                 .and_then(|f| f.summary.as_deref())
                 .and_then(|s| item.fingerprint(s));
             if current != Some(*fingerprint) {
+                return false;
+            }
+        }
+        for (key, cutoff) in result.facts.iter() {
+            if self.cutoff(key) != Some(*cutoff) {
                 return false;
             }
         }
@@ -561,6 +618,14 @@ mod tests {
         random_edits_match_fresh_diagnostics(7);
     }
 
+    /// Early cutoff (`memo`): units reused because the facts they used hash the same after
+    /// the facts were derived again. 60 seeds passed when it was written; these stay.
+    #[test]
+    fn cached_diagnostics_equal_fresh_ones_after_random_edits_with_cutoffs() {
+        random_edits_match_fresh_diagnostics(100 * 0x9e37_79b9 + 11);
+        random_edits_match_fresh_diagnostics(137 * 0x9e37_79b9 + 11);
+    }
+
     fn random_edits_match_fresh_diagnostics(seed: u64) {
         let mut files: Vec<(PathBuf, String)> = vec![
             ("/ws/tasks.py".into(), TASKS.to_string()),
@@ -685,6 +750,44 @@ mod tests {
         );
         let codes: Vec<&str> = got.iter().map(|d| d.code.as_str()).collect();
         assert!(codes.contains(&"GC7"), "{codes:?}");
+    }
+
+    /// Early cutoff: a keystroke in a worker's `consume_work` body that leaves what the worker
+    /// consumes, produces and publishes as it was re-checks that worker's class only; the
+    /// builder that wires every worker, and the module code that runs it, are reused. A change
+    /// to what it produces re-checks them.
+    #[test]
+    fn a_body_edit_that_changes_no_fact_rechecks_only_its_class() {
+        let path = PathBuf::from("/ws/wired.py");
+        let mut text = crate::testing::generate_wired_module(40);
+        let mut host = AnalysisHost::new();
+        host.keep_facts_from_file_size(0);
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        assert_eq!(host.file_diagnostics(&path), Vec::new());
+
+        let at = text.find("+ 7  # body edit").unwrap() + 2;
+        text.replace_range(at..at + 1, "8");
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (got, counts) = host.file_diagnostics_counted(&path);
+        assert_eq!(got, Vec::new());
+        assert_eq!(counts.checked, 1, "{counts:?}");
+
+        // A longer body shifts the worker's publish site: still no fact changed.
+        text.insert_str(at, "1 + ");
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (got, counts) = host.file_diagnostics_counted(&path);
+        assert_eq!(got, Vec::new());
+        assert_eq!(counts.checked, 1, "{counts:?}");
+
+        let middle = text.find("# body edit").unwrap();
+        let class_start = text[..middle].rfind("class Worker").unwrap();
+        let outputs = class_start + text[class_start..].find("= [Item").unwrap();
+        let end = outputs + text[outputs..].find(']').unwrap();
+        text.replace_range(outputs..end + 1, "= [Item0]");
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (got, counts) = host.file_diagnostics_counted(&path);
+        assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+        assert!(counts.checked > 1, "{counts:?}");
     }
 
     /// Facts of small modules are not kept (memory for many open files); a large builder's are.

@@ -15,8 +15,18 @@
 //! Values hold no byte ranges, so nothing needs moving when text shifts; one that does says
 //! so (`Memoisable::reusable`) and is derived again.
 //!
+//! **Early cutoff.** A check unit does not depend on what a fact read, but on the fact's
+//! value: a unit asking for a fact records the fact's key and a hash of its value
+//! (`Memoisable::cutoff`), not the fact's reads. When the unit's result is validated after an
+//! edit, a fact whose reads changed is derived again (`current_cutoff`, through the checks'
+//! `RefreshFact`, from the key and the call kept with the entry), and the unit stays valid when
+//! the new value hashes the same. So a keystroke in a worker's `consume_work` body re-checks
+//! that worker's class and derives its facts again, and a builder that wires every worker is
+//! not run again unless what the worker consumes, produces or publishes changed.
+//!
 //! Architecture Invariant: a reused value equals what computing it on the asking host would
-//! return (random-edit tests pin this through `incremental`'s tests).
+//! return, and a unit reused through a cutoff equals a fresh run of it (random-edit tests pin
+//! both through `incremental`'s tests).
 
 use std::any::Any;
 use std::path::Path;
@@ -25,6 +35,7 @@ use std::sync::{Arc, Mutex};
 
 use super::incremental::DepItem;
 use super::resolve::{ClassRef, Ctx, OuterQuery};
+use super::summary::CallExpr;
 use super::FxMap;
 
 /// Which fact a memoised value is.
@@ -77,7 +88,16 @@ struct Entry {
     usage_generation: Option<u64>,
     structure_generation: u64,
     value: Box<dyn Any + Send + Sync>,
+    /// `Memoisable::cutoff` of the value.
+    cutoff: u64,
+    /// The call the fact is about, kept to derive the fact again when a unit that asked for it
+    /// is validated (the key holds only a hash of its text).
+    call: Option<Arc<CallExpr>>,
 }
+
+/// Derives the fact `key` again (the instance's call is `call`) and memoises it: the checks
+/// know how each fact is computed; this module and `incremental` only call it.
+pub(crate) type RefreshFact = fn(&mut Ctx<'_>, &FactKey, Option<&CallExpr>);
 
 /// Facts about classes of smaller files are not kept: deriving them again is cheap there, and
 /// a hundred open 600-line modules would otherwise hold megabytes of facts. A graph builder
@@ -147,6 +167,20 @@ pub(crate) trait Memoisable: Clone + Send + Sync + 'static {
     fn reusable(&self) -> bool {
         true
     }
+
+    /// A hash of everything a check unit can learn from the value. Two values with the same
+    /// cutoff lead every unit to the same result, up to positions the edit log moves (a
+    /// position a unit reports from a fact is recorded as a read of its class, see
+    /// `checks::graph::run`).
+    fn cutoff(&self) -> u64;
+}
+
+/// The FxHash of `value`, for `Memoisable::cutoff`.
+pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = super::FxHasher::default();
+    value.hash(&mut h);
+    h.finish()
 }
 
 /// Whether facts about `key`'s class are kept (see `MIN_FILE_BYTES`).
@@ -161,9 +195,11 @@ pub(crate) fn worthwhile(ctx: &Ctx<'_>, key: &FactKey) -> bool {
 }
 
 /// `compute(ctx)`, or the value memoised under `key` when what it read is unchanged.
+/// `call` is the instance's call the fact is about, if any (see `Entry::call`).
 pub(crate) fn memo<'h, T>(
     ctx: &mut Ctx<'h>,
     key: FactKey,
+    call: Option<&CallExpr>,
     compute: impl FnOnce(&mut Ctx<'h>) -> T,
 ) -> T
 where
@@ -177,31 +213,56 @@ where
     }
     let outer = ctx.begin_query();
     let value = compute(ctx);
-    store(ctx, key, outer, &value);
+    store(ctx, key, outer, call, &value);
     value
 }
 
-/// The value memoised under `key`, when what it read is unchanged (its reads are then
-/// recorded in the asking unit).
+/// The value memoised under `key`, when what it read is unchanged. A check unit then depends
+/// on the value (early cutoff); a fact being computed depends on the value's reads.
 pub(crate) fn lookup<T>(ctx: &Ctx<'_>, key: &FactKey) -> Option<T>
 where
     T: Memoisable,
 {
     let entry = ctx.host.fact_cache.get(key)?;
     let value = entry.value.downcast_ref::<T>()?;
-    replay_if_valid(ctx, &entry).then(|| value.clone())
+    let reads = valid_reads(ctx, &entry)?;
+    if ctx.at_unit_level() {
+        ctx.record_fact(key, entry.cutoff);
+    } else {
+        for (file, item) in reads {
+            ctx.record_read(file, item);
+        }
+        if entry.usage_generation.is_some() {
+            ctx.record_usage();
+        }
+    }
+    Some(value.clone())
 }
 
-/// Ends a computation started with `Ctx::begin_query` and memoises its `value`. For callers
-/// that compute with more than a `Ctx` (a graph interpreter's own state); others use `memo`.
-pub(crate) fn store<'h, T>(ctx: &mut Ctx<'h>, key: FactKey, outer: OuterQuery<'h>, value: &T)
-where
+/// Ends a computation started with `Ctx::begin_query` and memoises its `value` (`call`: see
+/// `Entry::call`). For callers that compute with more than a `Ctx` (a graph interpreter's own
+/// state); others use `memo`.
+pub(crate) fn store<'h, T>(
+    ctx: &mut Ctx<'h>,
+    key: FactKey,
+    outer: OuterQuery<'h>,
+    call: Option<&CallExpr>,
+    value: &T,
+) where
     T: Memoisable,
 {
     let host = ctx.host;
     let reads = ctx.end_query(outer);
     if !value.reusable() {
+        // Not memoised: the asker depends on what computing it read.
+        ctx.replay(&reads);
         return;
+    }
+    let cutoff = value.cutoff();
+    if ctx.at_unit_level() {
+        ctx.record_fact(&key, cutoff);
+    } else {
+        ctx.replay(&reads);
     }
     let mut deps = Vec::with_capacity(reads.reads().len());
     for (file, item) in reads.reads() {
@@ -219,37 +280,50 @@ where
             usage_generation: reads.reads_usage().then_some(host.usage_generation),
             structure_generation: host.structure_generation,
             value: Box::new(value.clone()),
+            cutoff,
+            call: call.map(|c| Arc::new(c.clone())),
         },
     );
 }
 
-/// Whether `entry` is still valid for `ctx`'s host; if so, records its reads in the asking
-/// unit.
-fn replay_if_valid(ctx: &Ctx<'_>, entry: &Entry) -> bool {
+/// The cutoff of the fact `key` on `ctx`'s host: the memoised value's when what it read is
+/// unchanged, else that of the value derived again through `refresh`. `None` when the fact is
+/// not memoised (any more): the unit that asked for it runs again.
+pub(crate) fn current_cutoff(
+    ctx: &mut Ctx<'_>,
+    key: &FactKey,
+    refresh: RefreshFact,
+) -> Option<u64> {
+    let entry = ctx.host.fact_cache.get(key)?;
+    if valid_reads(ctx, &entry).is_some() {
+        return Some(entry.cutoff);
+    }
+    refresh(ctx, key, entry.call.as_deref());
+    let entry = ctx.host.fact_cache.get(key)?;
+    valid_reads(ctx, &entry).map(|_| entry.cutoff)
+}
+
+/// The reads of `entry` when every one is unchanged on `ctx`'s host (and so the value valid).
+fn valid_reads<'h>(
+    ctx: &Ctx<'h>,
+    entry: &Entry,
+) -> Option<Vec<(&'h Arc<super::FileData>, DepItem)>> {
     let host = ctx.host;
     if entry.structure_generation != host.structure_generation
         || entry
             .usage_generation
             .is_some_and(|g| g != host.usage_generation)
     {
-        return false;
+        return None;
     }
     let mut files = Vec::with_capacity(entry.deps.len());
     for (path, item, fingerprint) in entry.deps.iter() {
-        let Some(file) = ctx.host_file(path) else {
-            return false;
-        };
+        let file = ctx.host_file(path)?;
         let current = file.summary.as_deref().and_then(|s| item.fingerprint(s));
         if current != Some(*fingerprint) {
-            return false;
+            return None;
         }
         files.push((file, *item));
     }
-    for (file, item) in files {
-        ctx.record_read(file, item);
-    }
-    if entry.usage_generation.is_some() {
-        ctx.record_usage();
-    }
-    true
+    Some(files)
 }

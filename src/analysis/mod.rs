@@ -401,7 +401,8 @@ impl AnalysisHost {
         let Some(file) = self.files.get(path) else {
             return Default::default();
         };
-        let (mut out, counts) = incremental::file_diagnostics(self, file, checks::run_unit);
+        let (mut out, counts) =
+            incremental::file_diagnostics(self, file, checks::run_unit, checks::refresh_fact);
         out.sort_by(|a, b| (a.range.start(), &a.code).cmp(&(b.range.start(), &b.code)));
         out.dedup();
         (out, counts)

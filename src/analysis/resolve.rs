@@ -174,6 +174,9 @@ pub struct Ctx<'h> {
     pub(crate) field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     /// What the current check unit has read (see `analysis::incremental`).
     deps: std::cell::RefCell<super::incremental::DepRecorder<'h>>,
+    /// How many memoised facts are being computed (`begin_query` without `end_query`): a
+    /// unit asks for facts at depth 0 (see `memo`'s early cutoff).
+    query_depth: usize,
 }
 
 /// The state of the unit (or fact) that asked for a fact being computed.
@@ -197,6 +200,7 @@ impl<'h> Ctx<'h> {
             builtin_file_cache: Default::default(),
             field_cache: FxMap::default(),
             deps: Default::default(),
+            query_depth: 0,
         }
     }
 
@@ -213,6 +217,7 @@ impl<'h> Ctx<'h> {
     /// Starts computing a memoised fact (see `analysis::memo`): what it reads is recorded on
     /// its own, and the unit's memos are set aside, since a hit in them would hide a read.
     pub(crate) fn begin_query(&mut self) -> OuterQuery<'h> {
+        self.query_depth += 1;
         OuterQuery {
             mro_cache: std::mem::take(&mut self.mro_cache),
             dynamic_cache: std::mem::take(&mut self.dynamic_cache),
@@ -222,24 +227,39 @@ impl<'h> Ctx<'h> {
         }
     }
 
-    /// Ends what `begin_query` started: returns what the fact read, and records the same
-    /// reads in the unit (or fact) that asked.
+    /// Ends what `begin_query` started without recording the fact's reads in the asker:
+    /// returns them (`memo::store` records the fact itself instead, or `replay`s them).
     pub(crate) fn end_query(
         &mut self,
         outer: OuterQuery<'h>,
     ) -> super::incremental::DepRecorder<'h> {
+        self.query_depth = self.query_depth.saturating_sub(1);
         self.mro_cache = outer.mro_cache;
         self.dynamic_cache = outer.dynamic_cache;
         *self.global_cache.get_mut() = outer.global_cache;
         self.field_cache = outer.field_cache;
-        let inner = std::mem::replace(self.deps.get_mut(), outer.deps);
-        for (file, item) in inner.reads() {
-            self.deps.get_mut().read(file, *item);
+        std::mem::replace(self.deps.get_mut(), outer.deps)
+    }
+
+    /// Records `reads` (what a fact computation read) in the current unit or fact.
+    pub(crate) fn replay(&mut self, reads: &super::incremental::DepRecorder<'h>) {
+        let deps = self.deps.get_mut();
+        for (file, item) in reads.reads() {
+            deps.read(file, *item);
         }
-        if inner.reads_usage() {
-            self.deps.get_mut().read_usage();
+        if reads.reads_usage() {
+            deps.read_usage();
         }
-        inner
+    }
+
+    /// Whether a check unit itself (not a memoised fact being computed) is asking.
+    pub(crate) fn at_unit_level(&self) -> bool {
+        self.query_depth == 0
+    }
+
+    /// Records that the current unit used the memoised fact `key`, whose value has `cutoff`.
+    pub(crate) fn record_fact(&self, key: &super::memo::FactKey, cutoff: u64) {
+        self.deps.borrow_mut().fact(key, cutoff);
     }
 
     /// A host file by path, without recording a read.
@@ -363,10 +383,20 @@ impl<'h> Ctx<'h> {
     pub fn class_name(&self, c: &ClassRef) -> String {
         match c {
             ClassRef::Builtin(id) => builtins::class(*id).name.to_string(),
-            ClassRef::User(..) => self
-                .user_class(c)
-                .map(|(_, s)| s.name.to_string())
-                .unwrap_or_default(),
+            // Only the name is read: a unit that names a worker's class in a message does not
+            // depend on the class body (see `DepItem::ClassName`).
+            ClassRef::User(p, i) => {
+                let Some(file) = self.file(p) else {
+                    return String::new();
+                };
+                let Some(class) = file.summary.as_deref().and_then(|s| s.classes.get(*i)) else {
+                    return String::new();
+                };
+                self.deps
+                    .borrow_mut()
+                    .read(file, super::incremental::DepItem::ClassName(*i as u32));
+                class.name.to_string()
+            }
         }
     }
 

@@ -17,6 +17,7 @@
 
 pub mod class_defs;
 pub mod graph;
+pub(crate) use graph::refresh_fact;
 pub mod imports;
 pub mod llm_output;
 pub mod prompts;
@@ -85,7 +86,7 @@ fn model_class<'h>(ctx: &mut Ctx<'h>, path: &Arc<Path>, unit: Unit) -> Option<Mo
 
 /// Which PlanAI bases a class derives from, and whether its MRO is complete: asked of every
 /// worker of a graph builder and every call a Task check looks at.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Hash)]
 pub(crate) struct ClassKind {
     pub mro_complete: bool,
     pub worker: bool,
@@ -95,7 +96,11 @@ pub(crate) struct ClassKind {
     pub base_llm: bool,
 }
 
-impl super::memo::Memoisable for ClassKind {}
+impl super::memo::Memoisable for ClassKind {
+    fn cutoff(&self) -> u64 {
+        super::memo::hash_of(self)
+    }
+}
 
 /// The `ClassKind` of `cls`, memoised across edits (`analysis::memo`).
 pub(crate) fn class_kind(ctx: &mut Ctx, cls: &ClassRef) -> ClassKind {
@@ -105,7 +110,7 @@ pub(crate) fn class_kind(ctx: &mut Ctx, cls: &ClassRef) -> ClassKind {
         call_file: None,
         call_text: 0,
     };
-    super::memo::memo(ctx, key, |ctx| ClassKind {
+    super::memo::memo(ctx, key, None, |ctx| ClassKind {
         mro_complete: ctx.mro(cls).complete,
         worker: ctx.derives_from_builtin(cls, "TaskWorker"),
         joined: ctx.derives_from_builtin(cls, "JoinedTaskWorker"),

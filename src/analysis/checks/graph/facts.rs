@@ -27,7 +27,7 @@ where
             class: &class,
             call: call.map(|c| (&*path, c)),
         };
-        memo::memo(self.ctx, key, |ctx| consumed_types(ctx, spec))
+        memo::memo(self.ctx, key, call, |ctx| consumed_types(ctx, spec))
     }
 
     /// The memo key of a fact about `class` (instantiated at `call`, in its file).
@@ -69,7 +69,7 @@ where
         let call = self.workers[w].call;
         let path = self.workers[w].path.clone();
         let key = self.fact_key(Fact::Outputs, &class, call.map(|c| (&path, c)));
-        memo::memo(self.ctx, key, |ctx| {
+        memo::memo(self.ctx, key, call, |ctx| {
             output_types(
                 ctx,
                 InstanceSpec {
@@ -80,19 +80,20 @@ where
         })
     }
 
-    /// The task types a worker publishes, with where and whether `consumer=` is passed.
-    /// `None` when some publish site has an unknown type.
+    /// The task types a worker publishes, with where (file, index of the publishing class,
+    /// range) and whether `consumer=` is passed. `None` when some publish site has an unknown
+    /// type.
     #[allow(clippy::type_complexity)]
     pub(super) fn published_types(
         &mut self,
         w: WorkerId,
         cls: &ClassRef,
-    ) -> Option<Vec<(ClassRef, Option<(Arc<Path>, TextRange)>, bool)>> {
+    ) -> Option<Vec<(ClassRef, Option<(Arc<Path>, usize, TextRange)>, bool)>> {
         let call = self.workers[w].call;
         let path = self.workers[w].path.clone();
         let key = self.fact_key(Fact::Published, cls, call.map(|c| (&path, c)));
         let kind = self.class_kind(cls);
-        let published = memo::memo(self.ctx, key, |ctx| {
+        let published = memo::memo(self.ctx, key, call, |ctx| {
             let spec = InstanceSpec {
                 class: cls,
                 call: call.map(|c| (&*path, c)),
@@ -111,7 +112,7 @@ where
                         .get(class_index)?
                         .range
                         .start();
-                    Some((p, relative.map(|o| o + start)))
+                    Some((p, class_index, relative.map(|o| o + start)))
                 }
                 None => None,
             };
@@ -225,6 +226,63 @@ impl memo::Memoisable for Arc<WorkerFacts> {
     fn reusable(&self) -> bool {
         self.clean && self.consumed.reusable()
     }
+
+    fn cutoff(&self) -> u64 {
+        memo::hash_of(&(self.clean, self.consumed.cutoff(), self.outputs.cutoff()))
+    }
 }
 
-impl memo::Memoisable for Option<Vec<RelativePublish>> {}
+impl memo::Memoisable for Option<Vec<RelativePublish>> {
+    /// Without the sites' offsets: a unit reports a site's position only after recording a
+    /// read of the publishing class (`Flow::read_publish_site`), so an edit that moves a site
+    /// runs that unit again, and the edit log moves every other position it reported.
+    fn cutoff(&self) -> u64 {
+        memo::hash_of(&self.as_ref().map(|published| {
+            published
+                .iter()
+                .map(|(t, site, with_consumer)| {
+                    (t, site.as_ref().map(|(p, i, _)| (p, *i)), *with_consumer)
+                })
+                .collect::<Vec<_>>()
+        }))
+    }
+}
+
+/// Derives the memoised fact `key` again (see `memo::RefreshFact`): the same computation the
+/// graph checks run when they ask for it, from the class and the call kept with the fact.
+pub(crate) fn refresh_fact(ctx: &mut Ctx<'_>, key: &FactKey, call: Option<&CallExpr>) {
+    let path = key.call_file.as_ref().map(|file| file.0.clone());
+    if path.is_some() != call.is_some() {
+        return;
+    }
+    let spec = InstanceSpec {
+        class: &key.class,
+        call: path.as_deref().zip(call),
+    };
+    match key.fact {
+        Fact::ClassKind => {
+            super::super::class_kind(ctx, &key.class);
+        }
+        Fact::Consumed => {
+            memo::memo(ctx, key.clone(), call, |ctx| consumed_types(ctx, spec));
+        }
+        Fact::Outputs => {
+            memo::memo(ctx, key.clone(), call, |ctx| output_types(ctx, spec));
+        }
+        Fact::Published => {
+            let kind = super::super::class_kind(ctx, &key.class);
+            memo::memo(ctx, key.clone(), call, |ctx| {
+                published_in_classes(ctx, spec, kind)
+            });
+        }
+        Fact::Worker => {
+            let (Some(path), Some(call)) = (path, call) else {
+                return;
+            };
+            let kind = super::super::class_kind(ctx, &key.class);
+            let (mut out, mut edges) = (Vec::new(), Vec::new());
+            let mut flow = Flow::scratch(ctx, path, &mut out, &mut edges);
+            flow.derive_worker_facts(&key.class, call, kind, key.clone(), true);
+        }
+    }
+}

@@ -64,22 +64,7 @@ where
             Some(facts) => facts,
             _ => {
                 let errors_before = self.out.len();
-                let outer = keep.then(|| self.ctx.begin_query());
-                if kind.mro_complete {
-                    self.instantiation_checks(&cls, c);
-                }
-                let spec = InstanceSpec {
-                    class: &cls,
-                    call: Some((&*self.path, c)),
-                };
-                let facts = Arc::new(WorkerFacts {
-                    clean: self.out.len() == errors_before,
-                    consumed: consumed_types(self.ctx, spec),
-                    outputs: output_types(self.ctx, spec),
-                });
-                if let Some(outer) = outer {
-                    memo::store(self.ctx, key, outer, &facts);
-                }
+                let facts = self.derive_worker_facts(&cls, c, kind, key, keep);
                 if self.out[errors_before..]
                     .iter()
                     .any(|d| d.code.as_str().starts_with("IN"))
@@ -97,6 +82,36 @@ where
             self.workers[w].facts = Some(facts);
         }
         v
+    }
+
+    /// Runs the instantiation checks of `cls(c)` (their diagnostics go to `out`) and derives
+    /// what the graph checks need of the instance, memoised under `key` when `keep`.
+    pub(super) fn derive_worker_facts(
+        &mut self,
+        cls: &ClassRef,
+        c: &'a CallExpr,
+        kind: ClassKind,
+        key: FactKey,
+        keep: bool,
+    ) -> Arc<WorkerFacts> {
+        let errors_before = self.out.len();
+        let outer = keep.then(|| self.ctx.begin_query());
+        if kind.mro_complete {
+            self.instantiation_checks(cls, c);
+        }
+        let spec = InstanceSpec {
+            class: cls,
+            call: Some((&*self.path, c)),
+        };
+        let facts = Arc::new(WorkerFacts {
+            clean: self.out.len() == errors_before,
+            consumed: consumed_types(self.ctx, spec),
+            outputs: output_types(self.ctx, spec),
+        });
+        if let Some(outer) = outer {
+            memo::store(self.ctx, key, outer, Some(c), &facts);
+        }
+        facts
     }
 
     pub(super) fn subgraph(&mut self, c: &'a CallExpr) -> Val {

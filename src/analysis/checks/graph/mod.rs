@@ -9,6 +9,7 @@
 //! stays silent for it. Type checks on an edge only need the two workers' classes.
 
 mod facts;
+pub(crate) use facts::refresh_fact;
 mod instantiate;
 mod interpret;
 mod run;
@@ -442,6 +443,39 @@ struct Flow<'c, 'h, 'a> {
     /// PlanAI raised at a statement another check reports (a Task constructor call, see
     /// `tasks`) or inside an inlined factory (whose diagnostics are dropped here).
     raised_unseen: bool,
+}
+
+impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
+where
+    'h: 'a,
+{
+    /// A flow of no scope, in `path`: derives one worker's facts outside any unit (see
+    /// `facts::refresh_fact`).
+    fn scratch(
+        ctx: &'c mut Ctx<'h>,
+        path: Arc<Path>,
+        out: &'c mut Vec<Diagnostic>,
+        edges: &'c mut Vec<GraphEdge>,
+    ) -> Self {
+        Flow {
+            ctx,
+            path: path.clone(),
+            scope: None,
+            locals: FxSet::default(),
+            env: FxMap::default(),
+            workers: Vec::new(),
+            graphs: Vec::new(),
+            cond_depth: 0,
+            out,
+            edges,
+            collect_edges: false,
+            inlining: Vec::new(),
+            out_start: 0,
+            own_path: path,
+            call_site: None,
+            raised_unseen: false,
+        }
+    }
 }
 
 /// Whether PlanAI raises `d` synchronously in the flow (instantiation, graph construction,

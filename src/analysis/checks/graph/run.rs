@@ -231,7 +231,7 @@ where
                     .unwrap_or_default();
                 // On the publish_work call when it is in this file, else where the worker is added.
                 let range = match &site {
-                    Some((p, r)) if **p == *self.path => *r,
+                    Some((p, _, r)) if **p == *self.path => *r,
                     _ => add_site,
                 };
                 let diag = if consumers == 0 {
@@ -256,7 +256,10 @@ where
                     None
                 };
                 if let Some(mut d) = diag {
-                    match site {
+                    if let Some((p, class_index, _)) = &site {
+                        self.read_publish_site(p, *class_index);
+                    }
+                    match site.map(|(p, _, r)| (p, r)) {
                         Some((p, r)) if *p != *self.path => {
                             d = d.with_related(related(
                                 &self.path,
@@ -278,6 +281,21 @@ where
                     self.out.push(d);
                 }
             }
+        }
+    }
+}
+
+impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
+where
+    'h: 'a,
+{
+    /// A diagnostic is about to report where class `class_index` of `path` publishes: the
+    /// unit now depends on that class's text, not only on the memoised published types (whose
+    /// cutoff leaves positions out, see `facts`).
+    fn read_publish_site(&mut self, path: &Arc<Path>, class_index: usize) {
+        if let Some(file) = self.ctx.host_file(path) {
+            let item = crate::analysis::incremental::DepItem::Class(class_index as u32);
+            self.ctx.record_read(file, item);
         }
     }
 }

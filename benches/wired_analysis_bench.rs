@@ -1,0 +1,204 @@
+//! In-process analysis timings on the realistic wired module (`cargo bench --bench
+//! wired_analysis_bench`): the same edit kinds as `lsp_bench`'s wired series, timed at
+//! `check::check_document` (no LSP, no framing, one thread), so a profile of this binary shows
+//! only the analysis. `PLANAI_BENCH_WIRED_PAIRS` (default 400), `PLANAI_BENCH_EDITS` (default
+//! 101), `PLANAI_BENCH_WIRED_ONLY` (only the kinds whose name contains it).
+//!
+//! Prints medians and p90 per kind, and which path each check took; no assertions.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use planai_lsp::analysis::check::{self, CheckPath, Reusable, Sequential, Source, Trigger};
+use planai_lsp::analysis::AnalysisHost;
+use planai_lsp::testing::generate_wired_module;
+use planai_lsp::text::Edit;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn offset_of(text: &str, needle: &str, column: usize) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not in the generated module"))
+        + column
+}
+
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort();
+    samples[(samples.len() * p / 100).min(samples.len() - 1)]
+}
+
+fn main() {
+    let pairs: usize = env_or("PLANAI_BENCH_WIRED_PAIRS", "400")
+        .parse()
+        .unwrap_or(400);
+    let edits: usize = env_or("PLANAI_BENCH_EDITS", "101").parse().unwrap_or(101);
+    let only = env_or("PLANAI_BENCH_WIRED_ONLY", "");
+    let base = generate_wired_module(pairs);
+    let path = Path::new("/bench/wired.py");
+    let kinds: [(&str, usize, [&str; 2]); 4] = [
+        (
+            "digit inside a consume_work body",
+            offset_of(&base, "value = task.index + 7  # body edit", 21),
+            ["8", "7"],
+        ),
+        (
+            "digit at module level",
+            offset_of(&base, "MIDDLE_SETTING = 1", 17),
+            ["2", "1"],
+        ),
+        (
+            "module-level line: add/remove a syntax error",
+            offset_of(&base, "MIDDLE_SETTING = 1", 17),
+            ["(", "1"],
+        ),
+        (
+            "digit inside the graph builder",
+            offset_of(&base, "(num_retries=2)  # builder edit", 13),
+            ["3", "2"],
+        ),
+    ];
+    println!(
+        "wired module, {pairs} pairs, {} lines, in-process check_document (one thread)",
+        base.lines().count()
+    );
+    {
+        let host = RwLock::new(AnalysisHost::default());
+        let mut opens = Vec::new();
+        for _ in 0..5 {
+            let host = RwLock::new(AnalysisHost::default());
+            let started = Instant::now();
+            let _ = check_once(
+                &host,
+                path,
+                &base,
+                None,
+                Trigger::Opened,
+                None,
+                Reusable::default(),
+            );
+            opens.push(started.elapsed());
+        }
+        let _ = host;
+        println!(
+            "{:<46} {:>10.2} ms",
+            "open (median of 5)",
+            percentile(&mut opens, 50).as_secs_f64() * 1e3
+        );
+    }
+    for (name, at, texts) in kinds {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
+        let host = RwLock::new(AnalysisHost::default());
+        let mut text = base.clone();
+        let first = check_once(
+            &host,
+            path,
+            &text,
+            None,
+            Trigger::Opened,
+            None,
+            Reusable::default(),
+        );
+        let mut tree = first.tree;
+        let mut reusable = first.reusable;
+        let mut samples = Vec::new();
+        let mut paths = std::collections::BTreeMap::<&str, usize>::new();
+        for k in 0..edits * 2 {
+            let new = texts[k % 2];
+            let old_len = text[at..].chars().next().map_or(0, char::len_utf8);
+            text.replace_range(at..at + old_len, new);
+            let edit = Edit {
+                start: at,
+                old_end: at + old_len,
+                new_end: at + new.len(),
+            };
+            if let Some(tree) = tree.as_mut() {
+                tree.edit(&tree_sitter::InputEdit {
+                    start_byte: edit.start,
+                    old_end_byte: edit.old_end,
+                    new_end_byte: edit.new_end,
+                    start_position: planai_lsp::text::str_offset_to_point(&text, edit.start),
+                    old_end_position: planai_lsp::text::str_offset_to_point(&text, edit.start),
+                    new_end_position: planai_lsp::text::str_offset_to_point(&text, edit.new_end),
+                });
+            }
+            let started = Instant::now();
+            let checked = check_once(
+                &host,
+                path,
+                &text,
+                tree.as_ref(),
+                Trigger::Edited,
+                Some(edit),
+                std::mem::take(&mut reusable),
+            );
+            samples.push(started.elapsed());
+            *paths
+                .entry(match checked.path {
+                    CheckPath::Statement => "statement",
+                    CheckPath::PlanaiOnly => "planai-only",
+                    CheckPath::Full { .. } => "full",
+                })
+                .or_default() += 1;
+            if checked.tree.is_some() {
+                tree = checked.tree;
+            }
+            reusable = checked.reusable;
+        }
+        let median = percentile(&mut samples, 50);
+        let p90 = percentile(&mut samples, 90);
+        println!(
+            "{name:<46} {:>10.2} ms  p90 {:>7.2} ms  paths {paths:?}",
+            median.as_secs_f64() * 1e3,
+            p90.as_secs_f64() * 1e3
+        );
+    }
+}
+
+fn check_once(
+    host: &RwLock<AnalysisHost>,
+    path: &Path,
+    text: &str,
+    tree: Option<&tree_sitter::Tree>,
+    trigger: Trigger,
+    edit: Option<Edit>,
+    previous: Reusable,
+) -> check::Checked {
+    check::check_document(
+        host,
+        Source {
+            path,
+            text: Arc::from(text),
+            tree,
+            tree_is_current: false,
+            trigger,
+            edit,
+        },
+        previous,
+        &TwoThreads,
+    )
+}
+
+/// The server's `Join`: the second computation on a scoped thread.
+struct TwoThreads;
+
+impl check::Join for TwoThreads {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        if std::env::var_os("PLANAI_BENCH_SEQUENTIAL").is_some() {
+            return Sequential.join(a, b);
+        }
+        std::thread::scope(|scope| {
+            let a = scope.spawn(a);
+            let b = b();
+            (a.join().unwrap(), b)
+        })
+    }
+}
