@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use super::memo::{FactKey, RefreshFact};
-use super::summary::FileSummary;
+use super::summary::{DefRef, FileSummary};
 use super::{FileData, FxMap};
 use crate::diagnostics::{Diagnostic, TextRange};
 
@@ -91,6 +91,21 @@ pub enum DepItem {
     Function(u32),
     /// Only the name of a class (index into `FileSummary::classes`), which messages print.
     ClassName(u32),
+    /// Whether a module-level class contains a syntax error (then its name resolves to
+    /// nothing, see `FileSummary::is_erroneous`), read by every resolution of its name.
+    ClassStatus(u32),
+    /// The same for a module-level function.
+    FunctionStatus(u32),
+}
+
+impl DepItem {
+    /// The item that says whether `def` contains a syntax error.
+    pub(crate) fn status_of(def: DefRef) -> DepItem {
+        match def {
+            DefRef::Class(i) => DepItem::ClassStatus(i as u32),
+            DefRef::Function(i) => DepItem::FunctionStatus(i as u32),
+        }
+    }
 }
 
 impl DepItem {
@@ -103,6 +118,10 @@ impl DepItem {
                 .classes
                 .get(i as usize)
                 .map(|class| super::memo::hash_of(&class.name)),
+            DepItem::ClassStatus(i) => ((i as usize) < summary.classes.len())
+                .then(|| u64::from(summary.is_erroneous(DefRef::Class(i as usize)))),
+            DepItem::FunctionStatus(i) => ((i as usize) < summary.functions.len())
+                .then(|| u64::from(summary.is_erroneous(DefRef::Function(i as usize)))),
         }
     }
 }
@@ -788,6 +807,29 @@ mod tests {
         let (got, counts) = host.file_diagnostics_counted(&path);
         assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
         assert!(counts.checked > 1, "{counts:?}");
+    }
+
+    /// A syntax error inside one worker makes that class unknown (its name resolves to
+    /// nothing): the units that resolve its name run again (here the builder and the module
+    /// code that runs it), the other classes do not, and no other fact is derived again.
+    #[test]
+    fn a_syntax_error_inside_one_class_rechecks_only_the_units_that_name_it() {
+        let path = PathBuf::from("/ws/wired.py");
+        let mut text = crate::testing::generate_wired_module(40);
+        let mut host = AnalysisHost::new();
+        host.keep_facts_from_file_size(0);
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        host.file_diagnostics(&path);
+        let at = text.find("+ 7  # body edit").unwrap() + 2;
+        for (edit, replaced) in [("7 +", 1), ("7", 3), ("7 +", 1), ("7", 3)] {
+            text.replace_range(at..at + replaced, edit);
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+            let derived = host.facts_derived();
+            let (got, counts) = host.file_diagnostics_counted(&path);
+            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            assert_eq!((counts.checked, counts.reused), (3, 80), "after {edit:?}");
+            assert_eq!(host.facts_derived(), derived, "after {edit:?}");
+        }
     }
 
     /// Facts of small modules are not kept (memory for many open files); a large builder's are.

@@ -314,6 +314,19 @@ impl<'h> Ctx<'h> {
         Some(f)
     }
 
+    /// Whether the definition `def` of `file` contains a syntax error; reading it makes the
+    /// current unit depend on that (`DepItem::ClassStatus`), not on the whole scope.
+    pub(crate) fn is_erroneous(
+        &self,
+        file: &'h Arc<FileData>,
+        def: super::summary::DefRef,
+    ) -> bool {
+        self.deps
+            .borrow_mut()
+            .read(file, super::incremental::DepItem::status_of(def));
+        file.summary.as_deref().is_some_and(|s| s.is_erroneous(def))
+    }
+
     pub fn summary(&self, path: &Path) -> Option<&'h FileSummary> {
         self.file(path).and_then(|f| f.summary.as_deref())
     }
@@ -354,7 +367,7 @@ impl<'h> Ctx<'h> {
             }
             match binding.kind() {
                 BindingKind::Function(i) => {
-                    if s.is_erroneous(super::summary::DefRef::Function(i)) {
+                    if self.is_erroneous(f, super::summary::DefRef::Function(i)) {
                         return None;
                     }
                     let function = s.functions.get(i)?;
@@ -560,12 +573,12 @@ impl<'h> Ctx<'h> {
                 for b in bindings {
                     let sym = match b.kind() {
                         BindingKind::Class(i)
-                            if summary.is_erroneous(super::summary::DefRef::Class(i)) =>
+                            if self.is_erroneous(f, super::summary::DefRef::Class(i)) =>
                         {
                             Symbol::Unknown
                         }
                         BindingKind::Function(i)
-                            if summary.is_erroneous(super::summary::DefRef::Function(i)) =>
+                            if self.is_erroneous(f, super::summary::DefRef::Function(i)) =>
                         {
                             Symbol::Unknown
                         }

@@ -273,7 +273,9 @@ fn check_forward_annotations(
     if summary.future_annotations {
         return;
     }
-    let _ = ctx;
+    let Some(file) = ctx.host_file(path) else {
+        return;
+    };
     for m in &class.methods {
         if m.name != "consume_work" && m.name != "consume_work_joined" {
             continue;
@@ -291,7 +293,7 @@ fn check_forward_annotations(
                     BindingKind::Class(i)
                         if b.start() > class.range.end()
                             && !b.conditional
-                            && !summary.is_erroneous(super::super::summary::DefRef::Class(i)) =>
+                            && !ctx.is_erroneous(file, super::super::summary::DefRef::Class(i)) =>
                     {
                         Some(i)
                     }

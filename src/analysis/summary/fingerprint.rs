@@ -37,14 +37,10 @@ impl Fingerprints {
             (&import.local, import.level, &import.module, &import.member).hash(&mut scope);
         }
         summary.star_imports.hash(&mut scope);
-        // Names bound to definitions with syntax errors resolve to nothing (see
-        // `FileSummary::is_erroneous`), so which definitions those are is part of the scope.
-        for def in &summary.erroneous_defs {
-            match def {
-                DefRef::Class(i) => (1u8, *i).hash(&mut scope),
-                DefRef::Function(i) => (2u8, *i).hash(&mut scope),
-            }
-        }
+        // Which definitions contain syntax errors (their names resolve to nothing, see
+        // `FileSummary::is_erroneous`) is not part of the scope: a resolution that meets one
+        // reads its status (`DepItem::ClassStatus`), so a slip inside one class does not
+        // re-check every unit that reads the module scope.
         // `module_error` is not part of the scope: only the module-level unit reads it, and
         // its own fingerprint (`module_body`) already changes whenever the text has an error.
         // Hashing it here re-checked every unit of the file on each module-level slip.
