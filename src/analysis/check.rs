@@ -219,7 +219,7 @@ pub fn check_document(
         },
         || {
             if content_changed {
-                set_file(host, path, &text, tree.as_ref());
+                set_file(host, path, &text, tree.as_ref(), edit);
             }
             planai_diagnostics(host, path, &text, false)
         },
@@ -327,12 +327,13 @@ fn set_file(
     path: &Path,
     text: &Arc<str>,
     tree: Option<&tree_sitter::Tree>,
+    edit: Option<crate::text::Edit>,
 ) {
     if text.len() > MAX_ANALYSED_FILE_BYTES {
         return;
     }
     if let Ok(mut host) = host.write() {
-        host.set_file(path.to_path_buf(), Arc::clone(text), tree);
+        host.set_file_edited(path.to_path_buf(), Arc::clone(text), tree, edit);
     }
 }
 

@@ -188,6 +188,19 @@ impl AnalysisHost {
 
     /// Adds or replaces a file. `tree`, when given, must be the tree-sitter tree of `text`.
     pub fn set_file(&mut self, path: PathBuf, text: Arc<str>, tree: Option<&tree_sitter::Tree>) {
+        self.set_file_edited(path, text, tree, None);
+    }
+
+    /// [`AnalysisHost::set_file`] with the edit that turned the host's text into `text`, as
+    /// the editor's buffer recorded it (checked, and found again by comparing the texts when
+    /// it does not match).
+    pub fn set_file_edited(
+        &mut self,
+        path: PathBuf,
+        text: Arc<str>,
+        tree: Option<&tree_sitter::Tree>,
+        edit: Option<incremental::Edit>,
+    ) {
         // Take the previous summary out of the host when nothing else holds it, so its
         // unchanged definitions are moved (and shifted in place) rather than copied.
         let previous = Arc::make_mut(&mut self.files)
@@ -201,7 +214,7 @@ impl AnalysisHost {
                 Some((summary, old_text))
             });
         let data = FileData::build_reusing(path, text, tree, previous);
-        self.insert_files(vec![data]);
+        self.insert_files_edited(vec![(data, edit)]);
     }
 
     /// The fast path for a keystroke inside one module-level definition: `text` is the
@@ -268,22 +281,28 @@ impl AnalysisHost {
 
     /// Adds or replaces many prepared files at once (module names are recomputed once).
     pub fn insert_files(&mut self, files: Vec<FileData>) {
+        self.insert_files_edited(files.into_iter().map(|data| (data, None)).collect());
+    }
+
+    /// [`AnalysisHost::insert_files`], each file with the edit from the host's text when known.
+    fn insert_files_edited(&mut self, files: Vec<(FileData, Option<incremental::Edit>)>) {
         let mut structural = false;
         let mut usage_changed = false;
         let mut new_paths = Vec::new();
         {
             let map = Arc::make_mut(&mut self.files);
             let usage = &mut self.usage;
-            for mut data in files {
+            for (mut data, edit) in files {
                 let key = data.path.to_path_buf();
                 let mut same_usage = false;
                 if let Some(old) = map.get(&key) {
-                    if old.text != data.text {
-                        data.edits = old
-                            .edits
-                            .advanced(incremental::Edit::between(&old.text, &data.text));
-                    } else {
+                    let edit = edit
+                        .filter(|edit| edit.turns(&old.text, &data.text))
+                        .unwrap_or_else(|| incremental::Edit::between(&old.text, &data.text));
+                    if edit.start == edit.old_end && edit.start == edit.new_end {
                         data.edits = old.edits.clone();
+                    } else {
+                        data.edits = old.edits.advanced(edit);
                     }
                     same_usage = old.usage_keys == data.usage_keys;
                 }

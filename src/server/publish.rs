@@ -297,7 +297,7 @@ fn compute(
     // copying the rope.
     let text: Arc<str> = match previous.text() {
         Some(text) if !trigger.content_changed() => text.clone(),
-        _ => Arc::from(snapshot.analysis_text()),
+        _ => snapshot.shared_analysis_text(),
     };
     let (tree, tree_is_current) = snapshot.incremental_base();
     check::check_document(

@@ -103,6 +103,28 @@ impl Document {
         super::normalize_lone_cr(self.text())
     }
 
+    /// [`Document::analysis_text`] as the shared text the analysis keeps, copied from the rope
+    /// once (collecting a `String` and then an `Arc<str>` copied every keystroke's text twice).
+    pub fn shared_analysis_text(&self) -> Arc<str> {
+        let mut buffer: Arc<[std::mem::MaybeUninit<u8>]> =
+            Arc::new_uninit_slice(self.rope.len_bytes());
+        let slots = Arc::get_mut(&mut buffer).expect("a new Arc is unique");
+        let mut at = 0;
+        for chunk in self.rope.chunks() {
+            for (slot, byte) in slots[at..at + chunk.len()].iter_mut().zip(chunk.bytes()) {
+                slot.write(byte);
+            }
+            at += chunk.len();
+        }
+        debug_assert_eq!(at, slots.len());
+        // SAFETY: the chunks cover the rope, whose length the buffer has: every byte is written.
+        let mut bytes: Arc<[u8]> = unsafe { buffer.assume_init() };
+        super::normalize_lone_cr_bytes(Arc::get_mut(&mut bytes).expect("still unique"));
+        // SAFETY: rope chunks are UTF-8, and normalising replaced ASCII bytes by ASCII bytes;
+        // `str` and `[u8]` have the same layout.
+        unsafe { Arc::from_raw(Arc::into_raw(bytes) as *const str) }
+    }
+
     /// Applies content changes in order and moves to `version`. Edits with out-of-range
     /// positions are clamped, never rejected, so the buffer stays in step with the client.
     pub fn apply_changes(
@@ -246,6 +268,28 @@ mod tests {
         doc.apply_changes(&[edit(0, 6, 0, 7, "Bee")], 2, PositionEncoding::Utf16);
         assert_eq!(doc.text(), "class Bee:\n    pass\n");
         assert_eq!(doc.version(), 2);
+    }
+
+    /// The shared text equals `analysis_text` on ropes of many chunks, with lone `\r`,
+    /// `\r\n` pairs split across chunks and multi-byte characters.
+    #[test]
+    fn the_shared_analysis_text_is_the_analysis_text() {
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(match i % 5 {
+                0 => "x = 1\r",
+                1 => "y = 'é😀'\r\n",
+                2 => "\r",
+                3 => "z\n",
+                _ => "ß",
+            });
+        }
+        for text in [text.as_str(), "", "\r", "a\r\n\rb"] {
+            let mut doc = Document::new(text, 1, "python");
+            assert_eq!(&*doc.shared_analysis_text(), doc.analysis_text());
+            doc.apply_changes(&[edit(0, 0, 0, 0, "\r")], 2, PositionEncoding::Utf16);
+            assert_eq!(&*doc.shared_analysis_text(), doc.analysis_text());
+        }
     }
 
     #[test]

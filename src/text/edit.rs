@@ -13,15 +13,9 @@ impl Edit {
     /// The single replacement turning `old` into `new` (common prefix and suffix kept).
     pub fn between(old: &str, new: &str) -> Edit {
         let (a, b) = (old.as_bytes(), new.as_bytes());
-        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let prefix = common_prefix(a, b);
         let max_suffix = a.len().min(b.len()) - prefix;
-        let suffix = a
-            .iter()
-            .rev()
-            .zip(b.iter().rev())
-            .take(max_suffix)
-            .take_while(|(x, y)| x == y)
-            .count();
+        let suffix = common_suffix(&a[a.len() - max_suffix..], &b[b.len() - max_suffix..]);
         Edit {
             start: prefix,
             old_end: a.len() - suffix,
@@ -87,6 +81,41 @@ impl Edit {
     }
 }
 
+/// Compared a block at a time (a slice comparison is a `memcmp`), then byte by byte: a file
+/// of 200 KB is compared in microseconds.
+const BLOCK: usize = 64;
+
+/// The length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    while at + BLOCK <= n && a[at..at + BLOCK] == b[at..at + BLOCK] {
+        at += BLOCK;
+    }
+    at + a[at..n]
+        .iter()
+        .zip(&b[at..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The length of the longest common suffix of `a` and `b`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut end = n;
+    while end >= BLOCK && a[end - BLOCK..end] == b[end - BLOCK..end] {
+        end -= BLOCK;
+    }
+    (n - end)
+        + a[..end]
+            .iter()
+            .rev()
+            .zip(b[..end].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +159,44 @@ mod tests {
                 composed.turns(&first, &text),
                 "{first:?} -> {text:?}: {composed:?}"
             );
+        }
+    }
+
+    /// The block-wise comparison finds the same span as a byte-by-byte one, wherever the
+    /// change is relative to the blocks.
+    #[test]
+    fn between_matches_a_byte_by_byte_diff() {
+        fn naive(a: &[u8], b: &[u8]) -> (usize, usize) {
+            let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+            let max = a.len().min(b.len()) - prefix;
+            let suffix = a
+                .iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take(max)
+                .take_while(|(x, y)| x == y)
+                .count();
+            (prefix, suffix)
+        }
+        let base: String = (0..300).map(|i| char::from(b'a' + (i % 7) as u8)).collect();
+        let mut random = crate::testing::Random(42);
+        for _ in 0..2000 {
+            let mut new = base.clone();
+            let at = random.below(base.len() + 1);
+            let end = (at + random.below(130)).min(base.len());
+            let insert = "xyz".repeat(random.below(50));
+            new.replace_range(at..end, &insert);
+            let edit = Edit::between(&base, &new);
+            let (prefix, suffix) = naive(base.as_bytes(), new.as_bytes());
+            assert_eq!(
+                edit,
+                Edit {
+                    start: prefix,
+                    old_end: base.len() - suffix,
+                    new_end: new.len() - suffix
+                }
+            );
+            assert!(edit.turns(&base, &new));
         }
     }
 }

@@ -117,13 +117,18 @@ pub fn normalize_lone_cr(text: String) -> String {
         return text;
     }
     let mut bytes = text.into_bytes();
+    normalize_lone_cr_bytes(&mut bytes);
+    // Only ASCII bytes were replaced by ASCII bytes.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// [`normalize_lone_cr`] in place: replaces ASCII bytes only, so UTF-8 stays UTF-8.
+pub(crate) fn normalize_lone_cr_bytes(bytes: &mut [u8]) {
     for i in 0..bytes.len() {
         if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
             bytes[i] = b'\n';
         }
     }
-    // Only ASCII bytes were replaced by ASCII bytes.
-    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A tree-sitter point (row, byte column) for a byte offset of `rope`.
