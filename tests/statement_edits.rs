@@ -1,4 +1,4 @@
-//! The statement-level fast path (`syntax::statements` + `AnalysisHost::update_definition`)
+//! The statement-level fast path (`syntax::statements` + `AnalysisHost::apply_statement_edit`)
 //! gives exactly what a full parse and a fresh analysis give, for random keystrokes.
 
 use std::path::{Path, PathBuf};
@@ -80,15 +80,9 @@ fn run(initial: &str, seed: u64, steps: usize) -> usize {
         let full_tree = parse(&text).unwrap();
         let full_syntax = syntax_diagnostics(&full_tree, &text);
         let change = index.as_ref().and_then(|i| i.reparse(&mut parser, &text));
-        let applied = change.as_ref().is_some_and(|change| {
-            host.update_definition(
-                &path,
-                shared.clone(),
-                change.edit,
-                change.old_start,
-                change.definition(),
-            )
-        });
+        let applied = change
+            .as_ref()
+            .is_some_and(|change| host.apply_statement_edit(&path, shared.clone(), change));
         if std::env::var("DBG").is_ok() {
             eprintln!("applied {applied} change {}", change.is_some());
         }
@@ -114,6 +108,34 @@ fn run(initial: &str, seed: u64, steps: usize) -> usize {
         );
     }
     fast
+}
+
+/// Module-level simple statements (settings, a graph built at module level) take the fast
+/// path too (`AnalysisHost::update_statement`).
+#[test]
+fn keystrokes_in_module_level_statements_match_a_full_reparse() {
+    let module = format!(
+        "{FAULTY}\nSETTING = 1\nOTHER = SETTING + 2\ng = Graph(name='m')\nw = P()\ng.add_worker(w)\nprint(SETTING, OTHER)\ng.run(initial_tasks=[(w, A())])\n"
+    );
+    let fast = run(&module, 0x51_7cc1_b727_220a, 400);
+    assert!(fast > 40, "the fast path was taken {fast} times");
+    let fast = run(&module, 77, 400);
+    assert!(fast > 40, "the fast path was taken {fast} times");
+
+    // A keystroke in a module-level setting is one of them.
+    let path = PathBuf::from("/ws/module.py");
+    let tree = parse(&module).unwrap();
+    let mut host = AnalysisHost::new();
+    host.set_file(path.clone(), Arc::from(module.as_str()), Some(&tree));
+    let index = StatementIndex::new(Arc::from(module.as_str()), &tree, Vec::new()).unwrap();
+    let edited = module.replace("SETTING = 1", "SETTING = 2");
+    let change = index.reparse(&mut new_parser(), &edited).unwrap();
+    assert_eq!(change.definition().kind(), "expression_statement");
+    assert!(host.apply_statement_edit(&path, Arc::from(edited.as_str()), &change));
+    assert_eq!(
+        host.file_summary(&path).as_deref(),
+        Some(&FileSummary::build(&parse(&edited).unwrap(), &edited))
+    );
 }
 
 #[test]

@@ -373,13 +373,10 @@ fn statement_edit(
     // `update_definition` checks that the edit turns the host's text into `text` (a recorded
     // edit describes the raw buffer; the analysis text differs where lone `\r` were made
     // `\n`), and changes nothing when it does not.
-    let applied = host.write().ok()?.update_definition(
-        path,
-        text.clone(),
-        change.edit,
-        change.old_start,
-        change.definition(),
-    );
+    let applied = host
+        .write()
+        .ok()?
+        .apply_statement_edit(path, text.clone(), &change);
     applied.then(|| previous.apply(text.clone(), &change))
 }
 

@@ -279,6 +279,89 @@ impl AnalysisHost {
         true
     }
 
+    /// The fast path for a keystroke inside one top-level statement, parsed alone
+    /// (`syntax::statements`): the definition or the simple statement it holds replaces the
+    /// old one (see `update_definition` and `update_statement`). Returns false, changing
+    /// nothing, when the fast path does not apply.
+    pub fn apply_statement_edit(
+        &mut self,
+        path: &Path,
+        text: Arc<str>,
+        change: &crate::syntax::statements::StatementEdit,
+    ) -> bool {
+        let node = change.definition();
+        if node.kind() == "expression_statement" {
+            self.update_statement(
+                path,
+                text,
+                change.edit,
+                (change.old_start, change.old_end),
+                node,
+            )
+        } else {
+            self.update_definition(path, text, change.edit, change.old_start, node)
+        }
+    }
+
+    /// The fast path for a keystroke inside one module-level simple statement (an assignment,
+    /// a call) that spanned `old_start..old_end` of the host's text: like
+    /// [`AnalysisHost::update_definition`], with `node` the new statement. Returns false,
+    /// changing nothing, when the fast path does not apply (see
+    /// `FileSummary::replace_module_statement`); afterwards the host is exactly as `set_file`
+    /// would leave it.
+    pub fn update_statement(
+        &mut self,
+        path: &Path,
+        text: Arc<str>,
+        edit: incremental::Edit,
+        (old_start, old_end): (usize, usize),
+        node: tree_sitter::Node,
+    ) -> bool {
+        if text.len() > MAX_ANALYSED_FILE_BYTES {
+            return false;
+        }
+        let files = Arc::make_mut(&mut self.files);
+        let Some(entry) = files.get_mut(path) else {
+            return false;
+        };
+        if !edit.turns(&entry.text, &text) || entry.summary.is_none() {
+            return false;
+        }
+        let mut summary = match Arc::get_mut(entry) {
+            Some(unique) => unique.summary.take(),
+            None => entry.summary.clone(),
+        }
+        .expect("checked above");
+        let replaced = Arc::make_mut(&mut summary)
+            .replace_module_statement(old_start, old_end, edit, node, &text);
+        let Some((old_stmt, new_stmt)) = replaced else {
+            if let Some(unique) = Arc::get_mut(entry) {
+                unique.summary.get_or_insert(summary);
+            }
+            return false;
+        };
+        let old_keys = usage::statement_keys(&old_stmt);
+        let new_keys = usage::statement_keys(&new_stmt);
+        let usage_keys = if old_keys == new_keys {
+            entry.usage_keys.clone()
+        } else {
+            let keys = entry.usage_keys.replaced(&old_keys, &new_keys);
+            let usage = Arc::make_mut(&mut self.usage);
+            usage.apply_keys(&entry.usage_keys, -1);
+            usage.apply_keys(&keys, 1);
+            self.usage_generation = self.usage.fingerprint();
+            keys
+        };
+        *entry = Arc::new(FileData {
+            path: entry.path.clone(),
+            text,
+            summary: Some(summary),
+            usage_keys,
+            edits: entry.edits.advanced(edit),
+        });
+        true
+    }
+
     /// Adds or replaces many prepared files at once (module names are recomputed once).
     pub fn insert_files(&mut self, files: Vec<FileData>) {
         self.insert_files_edited(files.into_iter().map(|data| (data, None)).collect());

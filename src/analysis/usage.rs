@@ -60,6 +60,15 @@ pub fn definition_keys(def: &Definition) -> UsageKeys {
     keys
 }
 
+/// The usage keys one module-level statement contributes (a part of `collect_keys`).
+pub fn statement_keys(stmt: &Stmt) -> UsageKeys {
+    let mut keys = UsageKeys::default();
+    stmts_exprs(std::slice::from_ref(stmt), &mut |e| {
+        add_call_keys(e, &mut keys.kwargs)
+    });
+    keys
+}
+
 impl UsageKeys {
     /// These keys with one occurrence of each of `old` replaced by `new` (as multisets).
     pub fn replaced(&self, old: &UsageKeys, new: &UsageKeys) -> UsageKeys {

@@ -1,4 +1,5 @@
-//! Statement-level reparsing for keystrokes inside one top-level definition.
+//! Statement-level reparsing for keystrokes inside one top-level definition or simple
+//! statement (an assignment or a call at module level).
 //!
 //! tree-sitter's incremental reparse still visits every top-level statement of a module (for
 //! Python, comparing external-scanner state at each reused subtree), about 3 ms for a
@@ -13,7 +14,8 @@
 //! Architecture Invariant: the fast path gives exactly what a full parse would. It applies
 //! only when the previous version had no syntax error (and no syntax diagnostic), the edit
 //! does not touch the first character of the next statement (which could join the two), and
-//! the statement parses alone without error or diagnostic into exactly one definition;
+//! the statement parses alone without error or diagnostic into exactly one definition or
+//! expression statement;
 //! anything else takes the full path. (With any diagnostic, `syntax_diagnostics` decides
 //! CPython's first error from the whole text, which one statement cannot do.)
 //! `tests/statement_edits.rs` checks the equivalence on random edits.
@@ -43,14 +45,16 @@ pub struct StatementEdit {
     pub edit: Edit,
     /// Where the edited statement started in the previous text.
     pub old_start: usize,
+    /// Where the next statement started in the previous text (or its end).
+    pub old_end: usize,
     /// The tree of the statement alone; its root's only child is the definition.
     pub tree: tree_sitter::Tree,
     slot: usize,
 }
 
 impl StatementEdit {
-    /// The edited definition (a `class_definition`, `function_definition` or
-    /// `decorated_definition` node with offsets into the new text).
+    /// The edited statement (a `class_definition`, `function_definition`,
+    /// `decorated_definition` or `expression_statement` node with offsets into the new text).
     pub fn definition(&self) -> tree_sitter::Node<'_> {
         let root = self.tree.root_node();
         root.named_child(0).unwrap_or(root)
@@ -134,6 +138,7 @@ impl StatementIndex {
         Some(StatementEdit {
             edit,
             old_start: old_range.start,
+            old_end: old_range.end,
             tree,
             slot,
         })
@@ -198,7 +203,10 @@ fn is_one_definition_at(tree: &tree_sitter::Tree, start: usize) -> bool {
             only.start_byte() == start
                 && matches!(
                     only.kind(),
-                    "class_definition" | "function_definition" | "decorated_definition"
+                    "class_definition"
+                        | "function_definition"
+                        | "decorated_definition"
+                        | "expression_statement"
                 )
         }
         _ => false,

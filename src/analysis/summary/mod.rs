@@ -753,6 +753,124 @@ impl FileSummary {
         Some((old_def, new_def))
     }
 
+    /// Replaces the module-level simple statement (an `expression_statement`: an assignment,
+    /// a call) that spanned `old_start..old_end` of the old text with the one `node` now holds
+    /// in `text`, after the single edit `edit` inside it. Everything after the edit moves.
+    ///
+    /// Returns the replaced and the new statement, or `None` (leaving `self` untouched) when
+    /// the change is more than that: the statement is not one `Stmt` of the module body before
+    /// and after, or it binds other names. The result equals `FileSummary::build` of the new
+    /// text: the module scope is unchanged (the same single binding, or none), definitions
+    /// only move, and the module body's fingerprint is recomputed.
+    pub fn replace_module_statement(
+        &mut self,
+        old_start: usize,
+        old_end: usize,
+        edit: crate::analysis::incremental::Edit,
+        node: Node,
+        text: &str,
+    ) -> Option<(Stmt, Stmt)> {
+        if node.kind() != "expression_statement" {
+            return None;
+        }
+        let starts_at = |stmt: &Stmt, at: usize| match stmt {
+            Stmt::Assign { range, .. } => range.start() == at,
+            Stmt::Expr(e) => e.range().start() == at,
+            _ => false,
+        };
+        let index = self.body.iter().position(|s| starts_at(s, old_start))?;
+        // The next module statement must lie past the old one (an `a, b` statement lowers to
+        // two; those take the full path).
+        match self.body.get(index + 1) {
+            None | Some(Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_)) => {}
+            Some(Stmt::Assign { range, .. }) if range.start() >= old_end => {}
+            Some(Stmt::Expr(e)) if e.range().start() >= old_end => {}
+            Some(_) => return None,
+        }
+        let mut builder = Builder {
+            src: text.as_bytes(),
+            summary: FileSummary::default(),
+            reuse: Default::default(),
+            scope_events: Default::default(),
+        };
+        let mut lowered = Vec::new();
+        builder.stmt(node, Scope::Module, false, &mut lowered);
+        let built = builder.summary;
+        let [new_stmt] = <[Stmt; 1]>::try_from(lowered).ok()?;
+        if !starts_at(&new_stmt, node.start_byte())
+            || !built.classes.is_empty()
+            || !built.functions.is_empty()
+            || !built.imports.is_empty()
+            || !built.star_imports.is_empty()
+            || built.future_annotations
+        {
+            return None;
+        }
+        // The statement's bindings, old (by position) and new: the same single name and kind
+        // leave the scope's fingerprint as it was.
+        let new_bindings: Vec<(&Name, &Binding)> = built
+            .bindings
+            .iter()
+            .flat_map(|(name, bs)| bs.iter().map(move |b| (name, b)))
+            .collect();
+        let old_bindings: Vec<(&Name, usize)> = self
+            .bindings
+            .iter()
+            .flat_map(|(name, bs)| {
+                bs.iter()
+                    .enumerate()
+                    .filter(|(_, b)| (old_start..old_end).contains(&b.start()))
+                    .map(move |(i, _)| (name, i))
+            })
+            .collect();
+        let rebind = match (&old_bindings[..], &new_bindings[..]) {
+            ([], []) => None,
+            ([(old_name, at)], [(new_name, new)]) if old_name == new_name => {
+                let old = &self.bindings[*old_name][*at];
+                if old.kind() != new.kind() || old.conditional != new.conditional {
+                    return None;
+                }
+                Some(((*old_name).clone(), *at, new.start()))
+            }
+            _ => return None,
+        };
+        let delta = edit.new_end as isize - edit.old_end as isize;
+        if delta != 0 {
+            for (range, def) in &mut self.def_spans {
+                if range.start() >= edit.old_end {
+                    shift_range(range, delta);
+                    match *def {
+                        DefRef::Class(i) => Arc::make_mut(&mut self.classes[i]).shift(delta),
+                        DefRef::Function(i) => Arc::make_mut(&mut self.functions[i]).shift(delta),
+                    }
+                }
+            }
+            for stmt in &mut self.body[index + 1..] {
+                stmt.shift(delta);
+            }
+            for import in &mut self.imports {
+                if import.range.start() >= edit.old_end {
+                    import.shift(delta);
+                }
+            }
+            for bindings in self.bindings.values_mut() {
+                for binding in bindings {
+                    if binding.start() >= edit.old_end {
+                        binding.set_start((binding.start() as isize + delta) as usize);
+                    }
+                }
+            }
+        }
+        if let Some((name, at, start)) = rebind {
+            if let Some(binding) = self.bindings.get_mut(&name).and_then(|bs| bs.get_mut(at)) {
+                binding.set_start(start);
+            }
+        }
+        let old_stmt = std::mem::replace(&mut self.body[index], new_stmt.clone());
+        self.fingerprints.module_body = module_body_fingerprint(self, text);
+        Some((old_stmt, new_stmt))
+    }
+
     /// Whether a module-level definition contains a syntax error. Such a definition is
     /// unknown to the checks: its name resolves to nothing and its own unit reports nothing,
     /// so no conclusion is drawn from tree-sitter's error recovery.
