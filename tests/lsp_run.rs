@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lsp_client::*;
 use serde_json::{json, Value};
-use venv_and_processes::Leftovers;
+use venv_and_processes::{proc_niceness, Leftovers};
 
 /// Far above the expected time of a run (~3 s of planai import); only turns a hang into a
 /// failure.
@@ -197,6 +197,11 @@ async fn cancel_mid_way(cancel_by_progress: bool) {
     // planai.debug: the task's JSON in.
     let input = await_run_event(&mut client, &run_id, |e| e["event"] == "debugTaskInput").await;
     assert_eq!(input["task"], json!({"n": 1}));
+    // The run is background work: its runner is 10 steps nicer than the server (this process).
+    let runs = execute(&mut client, "planai.listRuns", json!({})).await;
+    let runner = runs["runs"][0]["pid"].as_u64().expect("the runner's pid") as u32;
+    let ours = proc_niceness(std::process::id()).expect("our niceness");
+    assert_eq!(proc_niceness(runner), Some((ours + 10).min(19)));
     if cancel_by_progress {
         client
             .notify(

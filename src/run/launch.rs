@@ -1,6 +1,7 @@
 //! Starting one runner process: a fresh interpreter (never the warm validation helper) in a
 //! scratch working directory and its own process group, dying with us (`PR_SET_PDEATHSIG`),
-//! with the event pipe's write end as fd 3 and the configuration on stdin.
+//! at a lower CPU priority (a run is background work: the editing user's keystrokes must win
+//! the CPU), with the event pipe's write end as fd 3 and the configuration on stdin.
 //!
 //! Spawning goes through `python::process::spawn`, so the process is registered like the
 //! helper's and the containment there (subreaper, `kill_tree`) applies to it.
@@ -32,14 +33,16 @@ fn event_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Spawns `interpreter… -B -u <runner>` in `cwd`. Must run on a thread that outlives the child
-/// (a tokio runtime thread, not a blocking-pool thread): the parent-death signal fires when
-/// the *thread* that forked it exits.
+/// Spawns `interpreter… -B -u <runner>` in `cwd`, `niceness` steps nicer than we are (0: as
+/// nice as we are; the whole tree the runner starts inherits it). Must run on a thread that
+/// outlives the child (a tokio runtime thread, not a blocking-pool thread): the parent-death
+/// signal fires when the *thread* that forked it exits.
 pub fn launch(
     interpreter: &[String],
     script: &str,
     cwd: &Path,
     extra_env: &[(String, String)],
+    niceness: i32,
 ) -> std::io::Result<Launched> {
     let Some((program, interpreter_args)) = interpreter.split_first() else {
         return Err(std::io::Error::new(
@@ -77,8 +80,8 @@ pub fn launch(
     let write_fd = write_end.as_raw_fd();
     let parent = std::process::id();
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-    // functions (dup2, fcntl, sigemptyset, sigprocmask, prctl, getppid, _exit) on plain
-    // integers and a local signal set.
+    // functions (dup2, fcntl, sigemptyset, sigprocmask, getpriority, setpriority, prctl,
+    // getppid, _exit) on plain integers and a local signal set.
     unsafe {
         command.pre_exec(move || {
             if write_fd == EVENT_FD {
@@ -94,6 +97,14 @@ pub fn launch(
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            if niceness > 0 {
+                // Relative to ours, like `nice -n`; capped at the kernel's 19. A failure
+                // leaves the priority as it was: a run that competes for the CPU is better
+                // than no run.
+                let ours = libc::getpriority(libc::PRIO_PROCESS, 0);
+                let nicer = ours.saturating_add(niceness).min(19);
+                libc::setpriority(libc::PRIO_PROCESS, 0, nicer);
+            }
             #[cfg(target_os = "linux")]
             {
                 libc::prctl(

@@ -21,6 +21,9 @@ use tokio::sync::{mpsc, watch, Semaphore};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_OUTPUT_CAP: usize = 1024 * 1024;
 pub const DEFAULT_MAX_CONCURRENT: usize = 2;
+/// How many steps nicer than the server a run starts (`nice -n 10`): a run is background
+/// work, and the user typing in the editor meanwhile must get the CPU first.
+pub const DEFAULT_NICENESS: i32 = 10;
 /// Events a consumer may fall behind by before the runner is made to wait (back-pressure
 /// through the pipe, so a chatty run cannot grow our memory).
 const EVENT_BUFFER: usize = 4096;
@@ -38,6 +41,8 @@ pub struct RunLimits {
     /// Bytes of stdout + stderr forwarded per run; the rest is dropped.
     pub output_cap: usize,
     pub max_concurrent: usize,
+    /// Steps nicer than us the runner (and so everything it starts) runs at; 0 keeps ours.
+    pub niceness: i32,
 }
 
 impl Default for RunLimits {
@@ -46,6 +51,7 @@ impl Default for RunLimits {
             timeout: DEFAULT_TIMEOUT,
             output_cap: DEFAULT_OUTPUT_CAP,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
+            niceness: DEFAULT_NICENESS,
         }
     }
 }
@@ -327,7 +333,13 @@ async fn run(
         "debug": request.debug,
         "event_fd": EVENT_FD,
     });
-    let mut launched = match launch(&request.interpreter, RUNNER_SCRIPT, &cwd, &[]) {
+    let mut launched = match launch(
+        &request.interpreter,
+        RUNNER_SCRIPT,
+        &cwd,
+        &[],
+        limits.niceness,
+    ) {
         Ok(launched) => launched,
         Err(e) => {
             let shown = request.interpreter.join(" ");

@@ -307,6 +307,7 @@ class PlanaiExtension implements vscode.Disposable {
                 runTimeoutSeconds: config.get('run.timeoutSeconds'),
                 runOutputCapBytes: config.get('run.outputCapBytes'),
                 runMaxConcurrent: config.get('run.maxConcurrent'),
+                runNiceness: config.get('run.niceness'),
                 runWorkingDirectory: config.get('run.workingDirectory'),
             },
             { trusted, editorPython: this.editorPython },

@@ -197,6 +197,7 @@ pub async fn handle(session: &Arc<Session>, arguments: Vec<Value>, debug: bool) 
         timeout: Duration::from_secs(settings.run_timeout_secs),
         output_cap: settings.run_output_cap_bytes,
         max_concurrent: settings.run_max_concurrent,
+        niceness: settings.run_niceness,
     });
     let request = RunRequest {
         interpreter: environment.interpreter.clone(),
