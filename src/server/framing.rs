@@ -473,6 +473,10 @@ fn error_reply(id: serde_json::Value, code: i64, message: &str) -> serde_json::V
 /// Bytes buffered between the framing layer and tower-lsp-server, in each direction.
 const PIPE_CAPACITY: usize = 64 * 1024;
 
+/// Messages queued for the output are written together up to this many bytes: one write and
+/// one flush per burst (a run's notifications, a batch of publishes), not per message.
+const WRITE_COALESCE_BYTES: usize = 1024 * 1024;
+
 /// Runs tower-lsp-server behind the resilient framing layer until the session ends (`exit`,
 /// or the input closes). `shutdown_seen` is set as soon as a `shutdown` request is read: the
 /// exit code depends on the order messages arrived in, which tower-lsp-server's concurrent
@@ -504,8 +508,15 @@ pub async fn serve<I, O, S>(
 
     let writer = tokio::spawn(async move {
         let mut output = output;
-        while let Some(frame) = frames_rx.recv().await {
-            if output.write_all(&frame).await.is_err() || output.flush().await.is_err() {
+        while let Some(mut frames) = frames_rx.recv().await {
+            // Whatever else is queued already goes out in the same write.
+            while frames.len() < WRITE_COALESCE_BYTES {
+                match frames_rx.try_recv() {
+                    Ok(frame) => frames.extend_from_slice(&frame),
+                    Err(_) => break,
+                }
+            }
+            if output.write_all(&frames).await.is_err() || output.flush().await.is_err() {
                 tracing::warn!("output closed; stopping the writer");
                 break;
             }
