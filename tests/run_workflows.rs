@@ -4,8 +4,7 @@
 mod venv_and_processes;
 
 use planai_lsp::run::{
-    RunEvent, RunLimits, RunManager, RunOutcome, RunProgress, RunRequest, ScratchLocation,
-    Stream,
+    RunEvent, RunLimits, RunManager, RunOutcome, RunProgress, RunRequest, ScratchLocation, Stream,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

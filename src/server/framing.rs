@@ -477,6 +477,27 @@ const PIPE_CAPACITY: usize = 64 * 1024;
 /// one flush per burst (a run's notifications, a batch of publishes), not per message.
 const WRITE_COALESCE_BYTES: usize = 1024 * 1024;
 
+/// Messages the server writes itself, next to tower-lsp-server's own frames: notifications it
+/// builds directly as JSON text (a run's events), which so skip tower-lsp-server's
+/// `serde_json::Value` and its pipe. Connected by [`serve`]; until then (and after the output
+/// closed) `send` refuses, and the caller goes through tower-lsp-server's client instead.
+#[derive(Clone, Default)]
+pub struct Outbox(std::sync::Arc<std::sync::OnceLock<mpsc::UnboundedSender<Vec<u8>>>>);
+
+impl Outbox {
+    /// Queues one message body (a complete JSON-RPC message) for the output; false when no
+    /// output is connected or it closed.
+    pub fn send(&self, body: &[u8]) -> bool {
+        self.0
+            .get()
+            .is_some_and(|frames| frames.send(encode_frame(body)).is_ok())
+    }
+
+    fn connect(&self, frames: mpsc::UnboundedSender<Vec<u8>>) {
+        let _ = self.0.set(frames);
+    }
+}
+
 /// Runs tower-lsp-server behind the resilient framing layer until the session ends (`exit`,
 /// or the input closes). `shutdown_seen` is set as soon as a `shutdown` request is read: the
 /// exit code depends on the order messages arrived in, which tower-lsp-server's concurrent
@@ -488,6 +509,7 @@ pub async fn serve<I, O, S>(
     service: S,
     socket: tower_lsp_server::ClientSocket,
     shutdown_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    outbox: Outbox,
 ) where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
@@ -505,6 +527,8 @@ pub async fn serve<I, O, S>(
     let (to_server, server_input) = tokio::io::duplex(PIPE_CAPACITY);
     let (server_output, from_server) = tokio::io::duplex(PIPE_CAPACITY);
     let (frames_tx, mut frames_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+
+    outbox.connect(frames_tx.clone());
 
     let writer = tokio::spawn(async move {
         let mut output = output;
