@@ -1,7 +1,13 @@
 //! Starting one runner process: a fresh interpreter (never the warm validation helper) in a
 //! scratch working directory and its own process group, dying with us (`PR_SET_PDEATHSIG`),
-//! at a lower CPU priority (a run is background work: the editing user's keystrokes must win
-//! the CPU), with the event pipe's write end as fd 3 and the configuration on stdin.
+//! with the event pipe's write end as fd 3 and the configuration on stdin.
+//!
+//! A run is background work: the editing user's keystrokes must win the CPU. With a
+//! niceness, the runner starts nicer than us, in a session of its own and (Linux) with the
+//! idle scheduling policy: Linux schedules sessions as groups (autogroup), so nice alone would
+//! only order it behind us *within* our session's share, which the run would still use up; its
+//! own session (niced too) takes its CPU from its own share; and a thread of ours that wakes
+//! up preempts an idle-policy task at once rather than at the end of its time slice.
 //!
 //! Spawning goes through `python::process::spawn`, so the process is registered like the
 //! helper's and the containment there (subreaper, `kill_tree`) applies to it.
@@ -74,14 +80,21 @@ pub fn launch(
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    process::isolate(&mut command);
+    if niceness > 0 {
+        process::isolate_in_session(&mut command);
+    } else {
+        process::isolate(&mut command);
+    }
+    // The autogroup's nice value, as text, made before the fork.
+    let autogroup_nice = niceness.clamp(0, 19).to_string().into_bytes();
 
     let (read_end, write_end) = event_pipe()?;
     let write_fd = write_end.as_raw_fd();
     let parent = std::process::id();
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-    // functions (dup2, fcntl, sigemptyset, sigprocmask, getpriority, setpriority, prctl,
-    // getppid, _exit) on plain integers and a local signal set.
+    // functions (dup2, fcntl, sigemptyset, sigprocmask, getpriority, setpriority, open,
+    // write, close, prctl, getppid, _exit) on plain integers, a local signal set and buffers
+    // made before the fork.
     unsafe {
         command.pre_exec(move || {
             if write_fd == EVENT_FD {
@@ -104,6 +117,23 @@ pub fn launch(
                 let ours = libc::getpriority(libc::PRIO_PROCESS, 0);
                 let nicer = ours.saturating_add(niceness).min(19);
                 libc::setpriority(libc::PRIO_PROCESS, 0, nicer);
+                // The new session's scheduling group too (Linux autogroup; the file is
+                // missing when autogroup is off, and a refusal keeps the group at nice 0).
+                // And the idle policy: any of our threads that wakes up preempts the run at
+                // once, instead of waiting for the run's time slice to end.
+                #[cfg(target_os = "linux")]
+                {
+                    let param = libc::sched_param { sched_priority: 0 };
+                    libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+                    let fd = libc::open(
+                        c"/proc/self/autogroup".as_ptr(),
+                        libc::O_WRONLY | libc::O_CLOEXEC,
+                    );
+                    if fd >= 0 {
+                        libc::write(fd, autogroup_nice.as_ptr().cast(), autogroup_nice.len());
+                        libc::close(fd);
+                    }
+                }
             }
             #[cfg(target_os = "linux")]
             {
@@ -120,7 +150,7 @@ pub fn launch(
                 }
             }
             #[cfg(not(target_os = "linux"))]
-            let _ = parent;
+            let _ = (parent, &autogroup_nice);
             Ok(())
         });
     }
