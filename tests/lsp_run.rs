@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lsp_client::*;
 use serde_json::{json, Value};
-use venv_and_processes::Leftovers;
+use venv_and_processes::{proc_niceness, Leftovers};
 
 /// Far above the expected time of a run (~3 s of planai import); only turns a hang into a
 /// failure.
@@ -49,20 +49,66 @@ async fn execute(client: &mut TestClient, command: &str, argument: Value) -> Val
         .await
 }
 
-/// Waits for the `planai/runEvent` of `run_id` whose event satisfies `predicate`.
-async fn await_run_event(
-    client: &mut TestClient,
-    run_id: &str,
-    predicate: impl Fn(&Value) -> bool,
-) -> Value {
-    let run_id = run_id.to_string();
-    client
-        .await_notification_within("planai/runEvent", RUN_WAIT, move |p| {
-            p["runId"] == run_id.as_str() && predicate(&p["event"])
-        })
-        .await
-        .expect("the run event")["event"]
-        .clone()
+/// The run events a test received and has not looked at yet, in order: every
+/// `planai/runEvents` notification's `events`, each as `{runId, uri, event}`.
+#[derive(Default)]
+struct RunLog {
+    unseen: std::collections::VecDeque<Value>,
+    /// `planai/runEvents` notifications read so far, and the events they carried.
+    notifications: usize,
+    events: usize,
+}
+
+impl RunLog {
+    /// Reads notifications until one brings an event of `run_id` that satisfies `predicate`
+    /// (or returns one read earlier), and takes it; `None` after `within`.
+    async fn next_within(
+        &mut self,
+        client: &mut TestClient,
+        run_id: &str,
+        within: Duration,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(index) = self
+                .unseen
+                .iter()
+                .position(|e| e["runId"] == run_id && predicate(&e["event"]))
+            {
+                return self.unseen.remove(index);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let params = client
+                .await_notification_within("planai/runEvents", left, |_| true)
+                .await?;
+            let events = params["events"].as_array().expect("an events array");
+            assert!(
+                !events.is_empty(),
+                "a notification without events: {params}"
+            );
+            self.notifications += 1;
+            self.events += events.len();
+            for event in events {
+                self.unseen.push_back(
+                    json!({"runId": params["runId"], "uri": params["uri"], "event": event}),
+                );
+            }
+        }
+    }
+
+    /// The event of `run_id` that satisfies `predicate`, waiting up to `RUN_WAIT` for it.
+    async fn next(
+        &mut self,
+        client: &mut TestClient,
+        run_id: &str,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.next_within(client, run_id, RUN_WAIT, predicate)
+            .await
+            .expect("the run event")["event"]
+            .clone()
+    }
 }
 
 fn run_diagnostics(params: &Value) -> Vec<Value> {
@@ -79,6 +125,7 @@ fn run_diagnostics(params: &Value) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() {
+    let mut log = RunLog::default();
     let mut client = start(neovim_capabilities(), json!({})).await;
     let source = fixture("worker_fails.py");
     let uri = client.open("flow.py", &source, 1).await;
@@ -105,7 +152,9 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
     assert_eq!(begin["value"]["title"], "PlanAI run: flow.py");
     assert_eq!(begin["value"]["cancellable"], true);
 
-    let ended = await_run_event(&mut client, &run_id, |e| e["event"] == "ended").await;
+    let ended = log
+        .next(&mut client, &run_id, |e| e["event"] == "ended")
+        .await;
     assert_eq!(ended["outcome"], "failed");
     let end_token = token.clone();
     let end = client
@@ -120,9 +169,9 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
     );
     // Every event came before `ended`: two failures, each with its task.
     let mut failed = 0;
-    while let Some(params) = client
-        .await_notification_within("planai/runEvent", Duration::from_millis(1), |p| {
-            p["event"]["event"] == "taskFailed"
+    while let Some(params) = log
+        .next_within(&mut client, &run_id, Duration::ZERO, |e| {
+            e["event"] == "taskFailed"
         })
         .await
     {
@@ -165,7 +214,9 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
         })
         .await;
     assert!(cleared.is_some(), "the run diagnostic is cleared");
-    let ended = await_run_event(&mut client, &second, |e| e["event"] == "ended").await;
+    let ended = log
+        .next(&mut client, &second, |e| e["event"] == "ended")
+        .await;
     assert_eq!(ended["outcome"], "succeeded");
     let runs = execute(&mut client, "planai.listRuns", json!({})).await;
     let states: Vec<&str> = runs["runs"]
@@ -178,6 +229,7 @@ async fn a_failing_worker_becomes_a_diagnostic_on_its_line_until_the_next_run() 
 }
 
 async fn cancel_mid_way(cancel_by_progress: bool) {
+    let mut log = RunLog::default();
     let mut client = start(vscode_capabilities(), json!({})).await;
     let leftovers = Leftovers::new("lsp-run");
     let uri = client
@@ -190,13 +242,20 @@ async fn cancel_mid_way(cancel_by_progress: bool) {
     )
     .await;
     let run_id = answer["runId"].as_str().unwrap().to_string();
-    await_run_event(&mut client, &run_id, |e| {
+    log.next(&mut client, &run_id, |e| {
         e["event"] == "output" && e["text"] == "sleeping"
     })
     .await;
     // planai.debug: the task's JSON in.
-    let input = await_run_event(&mut client, &run_id, |e| e["event"] == "debugTaskInput").await;
+    let input = log
+        .next(&mut client, &run_id, |e| e["event"] == "debugTaskInput")
+        .await;
     assert_eq!(input["task"], json!({"n": 1}));
+    // The run is background work: its runner is 10 steps nicer than the server (this process).
+    let runs = execute(&mut client, "planai.listRuns", json!({})).await;
+    let runner = runs["runs"][0]["pid"].as_u64().expect("the runner's pid") as u32;
+    let ours = proc_niceness(std::process::id()).expect("our niceness");
+    assert_eq!(proc_niceness(runner), Some((ours + 10).min(19)));
     if cancel_by_progress {
         client
             .notify(
@@ -208,7 +267,9 @@ async fn cancel_mid_way(cancel_by_progress: bool) {
         let answer = execute(&mut client, "planai.cancelRun", json!({"runId": run_id})).await;
         assert_eq!(answer["cancelled"], true);
     }
-    let ended = await_run_event(&mut client, &run_id, |e| e["event"] == "ended").await;
+    let ended = log
+        .next(&mut client, &run_id, |e| e["event"] == "ended")
+        .await;
     assert_eq!(ended["outcome"], "cancelled");
     let end = client
         .await_notification_within("$/progress", RUN_WAIT, |p| {
@@ -241,6 +302,7 @@ async fn cancel_run_kills_the_run_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mock_llm_runs_an_llm_graph_with_no_key_and_reports_its_sink_output() {
+    let mut log = RunLog::default();
     let mut client = start(helix_capabilities(), json!({})).await;
     let uri = client.open("answers.py", &fixture("llm_graph.py"), 1).await;
     let answer = execute(
@@ -250,9 +312,13 @@ async fn mock_llm_runs_an_llm_graph_with_no_key_and_reports_its_sink_output() {
     )
     .await;
     let run_id = answer["runId"].as_str().unwrap().to_string();
-    let output = await_run_event(&mut client, &run_id, |e| e["event"] == "sinkOutput").await;
+    let output = log
+        .next(&mut client, &run_id, |e| e["event"] == "sinkOutput")
+        .await;
     assert_eq!(output["task"], json!({"text": "mock answer (0.5)"}));
-    let ended = await_run_event(&mut client, &run_id, |e| e["event"] == "ended").await;
+    let ended = log
+        .next(&mut client, &run_id, |e| e["event"] == "ended")
+        .await;
     assert_eq!(ended["outcome"], "succeeded");
     // Helix announces no workDoneProgress: no progress was sent.
     let progress = client
@@ -332,6 +398,7 @@ async fn the_helpers_cold_start_reports_progress_until_it_is_ready() {
 /// takes the whole run with it, including what the workflow started in a session of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_vanishes_mid_run_leaves_no_run_process_behind() {
+    let mut log = RunLog::default();
     let python = venv_and_processes::test_venv_python();
     let settings = json!({"python": python.display().to_string(), "validation": {"run": "off"}});
     let mut client = WorkspaceBuilder::new()
@@ -345,7 +412,7 @@ async fn a_client_that_vanishes_mid_run_leaves_no_run_process_behind() {
         .await;
     let answer = execute(&mut client, "planai.run", json!({"uri": uri})).await;
     let run_id = answer["runId"].as_str().expect("a run id").to_string();
-    await_run_event(&mut client, &run_id, |e| {
+    log.next(&mut client, &run_id, |e| {
         e["event"] == "output" && e["text"] == "sleeping"
     })
     .await;
@@ -353,4 +420,52 @@ async fn a_client_that_vanishes_mid_run_leaves_no_run_process_behind() {
     let status = client.close_input_and_wait().await;
     assert_eq!(status.code(), Some(1), "no shutdown came: {status:?}");
     leftovers.wait_all_gone(Duration::from_secs(10)).await;
+}
+
+/// A fast run's ~1,200 events reach the client batched into `planai/runEvents`
+/// notifications, every one of them, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_runs_events_arrive_batched_complete_and_in_order() {
+    let mut log = RunLog::default();
+    let mut client = start(vscode_capabilities(), json!({})).await;
+    let uri = client.open("many.py", &fixture("many_tasks.py"), 1).await;
+    let answer = execute(&mut client, "planai.run", json!({"uri": uri})).await;
+    let run_id = answer["runId"].as_str().unwrap().to_string();
+    let ended = log
+        .next(&mut client, &run_id, |e| e["event"] == "ended")
+        .await;
+    assert_eq!(ended["outcome"], "succeeded", "{ended}");
+    // `ended` is the last event: everything else was read before it.
+    let mut events: Vec<Value> = log.unseen.drain(..).map(|e| e["event"].clone()).collect();
+    events.push(ended);
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "started");
+    assert_eq!(names.iter().filter(|n| **n == "ended").count(), 1);
+    // The Fan's task and its 400 Items: each queued, started, completed, in that order.
+    let (mut queued, mut started, mut completed) = (0, 0, 0);
+    for name in &names {
+        match *name {
+            "taskQueued" => queued += 1,
+            "taskStarted" => started += 1,
+            "taskCompleted" => completed += 1,
+            _ => {}
+        }
+        assert!(
+            completed <= started && started <= queued,
+            "out of order: {names:?}"
+        );
+    }
+    assert_eq!((queued, started, completed), (401, 401, 401));
+    let finished = events.iter().find(|e| e["event"] == "finished").unwrap();
+    assert_eq!(finished["completed"], 401);
+    assert_eq!(log.events, events.len(), "no other run, nothing left over");
+    assert!(
+        log.notifications < log.events,
+        "{} notifications for {} events: nothing was batched",
+        log.notifications,
+        log.events
+    );
 }

@@ -4,12 +4,15 @@
 mod venv_and_processes;
 
 use planai_lsp::run::{
-    RunEvent, RunManager, RunOutcome, RunProgress, RunRequest, ScratchLocation, Stream,
+    RunEvent, RunLimits, RunManager, RunOutcome, RunProgress, RunRequest, ScratchLocation, Stream,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use venv_and_processes::{proc_alive, test_venv_python, wait_until, Leftovers};
+use venv_and_processes::{
+    proc_alive, proc_descendants, proc_niceness, proc_policy, proc_session, test_venv_python,
+    wait_until, Leftovers,
+};
 
 /// Far above the expected time (a run costs the interpreter's ~3 s import of planai); only
 /// turns a hang into a failure.
@@ -422,4 +425,53 @@ async fn runs_beyond_the_concurrency_limit_wait_for_a_slot_and_can_be_cancelled_
     .await
     .unwrap();
     leftovers.wait_all_gone(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_run_and_everything_it_starts_run_at_the_configured_niceness() {
+    let ours = proc_niceness(std::process::id()).expect("our own niceness");
+    let our_session = proc_session(std::process::id()).expect("our session");
+    let our_policy = proc_policy(std::process::id()).expect("our scheduling policy");
+    // 7 steps nicer (capped where the kernel caps it), with the idle policy (5), in a session
+    // (a scheduling group) of its own; and 0: as we are, in our session.
+    for (niceness, expected) in [(7, (ours + 7).min(19)), (0, ours)] {
+        let manager = RunManager::new(RunLimits {
+            niceness,
+            ..Default::default()
+        });
+        let mut started = manager.start(fixture_request("slow.py"));
+        let mut runner = None;
+        tokio::time::timeout(DEADLINE, async {
+            while let Some(event) = started.events.recv().await {
+                if let RunEvent::Started { pid, .. } = &event {
+                    runner = Some(*pid);
+                }
+                // The worker is asleep and its child process started: the run is live.
+                if matches!(&event, RunEvent::Output { text, .. } if text == "sleeping") {
+                    return;
+                }
+                assert!(!matches!(event, RunEvent::Ended { .. }), "{event:?}");
+            }
+        })
+        .await
+        .expect("the worker never started");
+        let runner = runner.expect("a started event");
+        assert_eq!(proc_niceness(runner), Some(expected), "the runner");
+        let session = if niceness > 0 { runner } else { our_session };
+        assert_eq!(proc_session(runner), Some(session), "the runner's session");
+        let policy = if niceness > 0 { 5 } else { our_policy };
+        assert_eq!(proc_policy(runner), Some(policy), "the runner's policy");
+        let descendants = proc_descendants(runner);
+        assert!(!descendants.is_empty(), "the worker's child process runs");
+        for (pid, _) in descendants {
+            assert_eq!(proc_niceness(pid), Some(expected), "descendant {pid}");
+            assert_eq!(proc_policy(pid), Some(policy), "descendant {pid}");
+        }
+        assert!(manager.cancel(&started.id));
+        tokio::time::timeout(DEADLINE, async {
+            while started.events.recv().await.is_some() {}
+        })
+        .await
+        .expect("the cancelled run did not end");
+    }
 }

@@ -31,6 +31,19 @@ pub struct Server {
     next_id: i64,
     /// The negotiated position encoding (as the server announced it).
     pub encoding: String,
+    run_events: Arc<Mutex<RunEventsSeen>>,
+}
+
+/// What the `planai/runEvents` notifications said so far, counted as they are read (so
+/// `drain` and `wait_publish`, which skip other messages, lose none of them).
+#[derive(Clone, Debug, Default)]
+pub struct RunEventsSeen {
+    pub notifications: u64,
+    pub events: u64,
+    /// When the first `taskStarted` and the `ended` event were read.
+    pub first_task_started: Option<Instant>,
+    pub ended: Option<Instant>,
+    pub outcome: Option<String>,
 }
 
 impl Server {
@@ -65,10 +78,29 @@ impl Server {
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = channel();
         let replies = Arc::clone(&stdin);
+        let run_events = Arc::new(Mutex::new(RunEventsSeen::default()));
+        let seen = Arc::clone(&run_events);
         std::thread::spawn(move || {
             let mut reader = BlockingFrameReader::new(stdout);
             while let Some(msg) = read_message(&mut reader) {
                 let at = Instant::now();
+                if msg["method"] == "planai/runEvents" {
+                    if let Ok(mut seen) = seen.lock() {
+                        let events = msg["params"]["events"].as_array();
+                        seen.notifications += 1;
+                        for event in events.into_iter().flatten() {
+                            seen.events += 1;
+                            if event["event"] == "taskStarted" && seen.first_task_started.is_none()
+                            {
+                                seen.first_task_started = Some(at);
+                            }
+                            if event["event"] == "ended" {
+                                seen.ended = Some(at);
+                                seen.outcome = event["outcome"].as_str().map(str::to_string);
+                            }
+                        }
+                    }
+                }
                 // Answer the server's own requests so it never waits on us.
                 if msg.get("id").is_some() && msg.get("method").is_some() {
                     let result = match msg["method"].as_str() {
@@ -95,6 +127,7 @@ impl Server {
             rx,
             next_id: 0,
             encoding: String::new(),
+            run_events,
         };
         let root_uri = file_uri(root);
         let result = server.request(
@@ -168,6 +201,14 @@ impl Server {
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => self.abort("the server exited"),
         }
+    }
+
+    /// The `planai/runEvents` notifications read so far.
+    pub fn run_events(&self) -> RunEventsSeen {
+        self.run_events
+            .lock()
+            .map(|seen| seen.clone())
+            .unwrap_or_default()
     }
 
     /// Discards every message received so far.

@@ -5,7 +5,9 @@
 //! finish, 2 on bad usage.
 
 use crate::python::envs;
-use crate::run::{RunEvent, RunManager, RunOutcome, RunProgress, RunRequest, ScratchLocation};
+use crate::run::{
+    RunEvent, RunLimits, RunManager, RunOutcome, RunProgress, RunRequest, ScratchLocation,
+};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -175,7 +177,12 @@ pub fn run(args: &[String]) -> i32 {
         }
     };
     let outcome = runtime.block_on(async move {
-        let manager = RunManager::default();
+        // The user runs this in the foreground: no nicer than the command itself (the
+        // server, where a run competes with typing, starts runs nicer).
+        let manager = RunManager::new(RunLimits {
+            niceness: 0,
+            ..RunLimits::default()
+        });
         let mut started = manager.start(request);
         let mut display = Display::new(options.json);
         let mut outcome = RunOutcome::Error;

@@ -29,6 +29,25 @@ pub(crate) fn isolate(command: &mut Command) {
     command.kill_on_drop(true);
 }
 
+/// Like [`isolate`], but the child starts a session of its own (which makes it a process
+/// group leader too): for background work (runs). Linux schedules each session as a group
+/// (autogroup, on by default): a busy child in our session would use up our session's share
+/// of the CPU, and the server, though nicer to it, would wait for its session's turn behind
+/// other sessions' work.
+pub(crate) fn isolate_in_session(command: &mut Command) {
+    command.kill_on_drop(true);
+    // SAFETY: setsid is async-signal-safe; the closure touches no memory.
+    #[cfg(unix)]
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Pids of the processes we spawned and have not reaped yet.
 fn registry() -> &'static Mutex<HashSet<u32>> {
     static REGISTRY: OnceLock<Mutex<HashSet<u32>>> = OnceLock::new();

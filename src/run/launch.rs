@@ -2,6 +2,13 @@
 //! scratch working directory and its own process group, dying with us (`PR_SET_PDEATHSIG`),
 //! with the event pipe's write end as fd 3 and the configuration on stdin.
 //!
+//! A run is background work: the editing user's keystrokes must win the CPU. With a
+//! niceness, the runner starts nicer than us, in a session of its own and (Linux) with the
+//! idle scheduling policy: Linux schedules sessions as groups (autogroup), so nice alone would
+//! only order it behind us *within* our session's share, which the run would still use up; its
+//! own session (niced too) takes its CPU from its own share; and a thread of ours that wakes
+//! up preempts an idle-policy task at once rather than at the end of its time slice.
+//!
 //! Spawning goes through `python::process::spawn`, so the process is registered like the
 //! helper's and the containment there (subreaper, `kill_tree`) applies to it.
 
@@ -32,14 +39,16 @@ fn event_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Spawns `interpreter… -B -u <runner>` in `cwd`. Must run on a thread that outlives the child
-/// (a tokio runtime thread, not a blocking-pool thread): the parent-death signal fires when
-/// the *thread* that forked it exits.
+/// Spawns `interpreter… -B -u <runner>` in `cwd`, `niceness` steps nicer than we are (0: as
+/// nice as we are; the whole tree the runner starts inherits it). Must run on a thread that
+/// outlives the child (a tokio runtime thread, not a blocking-pool thread): the parent-death
+/// signal fires when the *thread* that forked it exits.
 pub fn launch(
     interpreter: &[String],
     script: &str,
     cwd: &Path,
     extra_env: &[(String, String)],
+    niceness: i32,
 ) -> std::io::Result<Launched> {
     let Some((program, interpreter_args)) = interpreter.split_first() else {
         return Err(std::io::Error::new(
@@ -71,14 +80,21 @@ pub fn launch(
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    process::isolate(&mut command);
+    if niceness > 0 {
+        process::isolate_in_session(&mut command);
+    } else {
+        process::isolate(&mut command);
+    }
+    // The autogroup's nice value, as text, made before the fork.
+    let autogroup_nice = niceness.clamp(0, 19).to_string().into_bytes();
 
     let (read_end, write_end) = event_pipe()?;
     let write_fd = write_end.as_raw_fd();
     let parent = std::process::id();
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-    // functions (dup2, fcntl, sigemptyset, sigprocmask, prctl, getppid, _exit) on plain
-    // integers and a local signal set.
+    // functions (dup2, fcntl, sigemptyset, sigprocmask, getpriority, setpriority, open,
+    // write, close, prctl, getppid, _exit) on plain integers, a local signal set and buffers
+    // made before the fork.
     unsafe {
         command.pre_exec(move || {
             if write_fd == EVENT_FD {
@@ -94,6 +110,31 @@ pub fn launch(
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            if niceness > 0 {
+                // Relative to ours, like `nice -n`; capped at the kernel's 19. A failure
+                // leaves the priority as it was: a run that competes for the CPU is better
+                // than no run.
+                let ours = libc::getpriority(libc::PRIO_PROCESS, 0);
+                let nicer = ours.saturating_add(niceness).min(19);
+                libc::setpriority(libc::PRIO_PROCESS, 0, nicer);
+                // The new session's scheduling group too (Linux autogroup; the file is
+                // missing when autogroup is off, and a refusal keeps the group at nice 0).
+                // And the idle policy: any of our threads that wakes up preempts the run at
+                // once, instead of waiting for the run's time slice to end.
+                #[cfg(target_os = "linux")]
+                {
+                    let param = libc::sched_param { sched_priority: 0 };
+                    libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+                    let fd = libc::open(
+                        c"/proc/self/autogroup".as_ptr(),
+                        libc::O_WRONLY | libc::O_CLOEXEC,
+                    );
+                    if fd >= 0 {
+                        libc::write(fd, autogroup_nice.as_ptr().cast(), autogroup_nice.len());
+                        libc::close(fd);
+                    }
+                }
+            }
             #[cfg(target_os = "linux")]
             {
                 libc::prctl(
@@ -109,7 +150,7 @@ pub fn launch(
                 }
             }
             #[cfg(not(target_os = "linux"))]
-            let _ = parent;
+            let _ = (parent, &autogroup_nice);
             Ok(())
         });
     }

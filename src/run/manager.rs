@@ -4,6 +4,7 @@
 
 use super::events::{RunEvent, RunOutcome, Stream};
 use super::launch::{launch, EVENT_FD};
+use super::queue::{self, EventSender, RunEvents};
 use super::RUNNER_SCRIPT;
 use crate::python::process;
 use serde::Serialize;
@@ -15,15 +16,26 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
 
 /// Defaults of the limits (and of the settings that change them).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_OUTPUT_CAP: usize = 1024 * 1024;
 pub const DEFAULT_MAX_CONCURRENT: usize = 2;
-/// Events a consumer may fall behind by before the runner is made to wait (back-pressure
-/// through the pipe, so a chatty run cannot grow our memory).
-const EVENT_BUFFER: usize = 4096;
+/// How many steps nicer than the server a run starts (`nice -n 10`): a run is background
+/// work, and the user typing in the editor meanwhile must get the CPU first.
+pub const DEFAULT_NICENESS: i32 = 10;
+/// Bytes of event lines a consumer may fall behind by before the runner is made to wait
+/// (back-pressure through the pipe, so a chatty run cannot grow our memory).
+const EVENT_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+/// After handing over a read of fewer bytes than this, the event pipe's reader waits
+/// [`EVENT_TRICKLE_PAUSE`] before reading again, so lines written one at a time (the runner
+/// writes each event as it happens) are read a few dozen at a time instead of one wake-up of
+/// ours per line. A larger read means the runner is fast: read on at once.
+const EVENT_TRICKLE_BYTES: usize = 16 * 1024;
+/// Far below what a reader of the events notices (the server sends them at most every 50
+/// ms), and the pipe's 64 KiB hold far more than the runner writes meanwhile.
+const EVENT_TRICKLE_PAUSE: Duration = Duration::from_millis(5);
 /// A single event line longer than this is dropped (with a warning event).
 const MAX_EVENT_LINE: usize = 16 * 1024 * 1024;
 /// After the runner exits, how long its pipes may stay open (held by something it started)
@@ -38,6 +50,8 @@ pub struct RunLimits {
     /// Bytes of stdout + stderr forwarded per run; the rest is dropped.
     pub output_cap: usize,
     pub max_concurrent: usize,
+    /// Steps nicer than us the runner (and so everything it starts) runs at; 0 keeps ours.
+    pub niceness: i32,
 }
 
 impl Default for RunLimits {
@@ -46,6 +60,7 @@ impl Default for RunLimits {
             timeout: DEFAULT_TIMEOUT,
             output_cap: DEFAULT_OUTPUT_CAP,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
+            niceness: DEFAULT_NICENESS,
         }
     }
 }
@@ -86,7 +101,7 @@ pub struct RunRequest {
 /// What `start` hands back: the run's id and its events (ending with `Ended`).
 pub struct StartedRun {
     pub id: String,
-    pub events: mpsc::Receiver<RunEvent>,
+    pub events: RunEvents,
 }
 
 /// A run as `list` shows it.
@@ -209,7 +224,7 @@ impl RunManager {
                 }
             }
         }
-        let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+        let (events, receiver) = queue::channel(EVENT_BUFFER_BYTES);
         let limits = self.limits();
         let slots = Arc::clone(&self.inner.slots);
         let run_id = id.clone();
@@ -217,13 +232,12 @@ impl RunManager {
             let outcome = run(&run_id, request, limits, slots, &entry, cancelled, &events).await;
             entry.info.lock().unwrap_or_else(|e| e.into_inner()).state =
                 outcome.0.as_str().to_string();
-            let _ = events
-                .send(RunEvent::Ended {
-                    outcome: outcome.0,
-                    exit_code: outcome.1,
-                    message: outcome.2,
-                })
-                .await;
+            let ended = RunEvent::Ended {
+                outcome: outcome.0,
+                exit_code: outcome.1,
+                message: outcome.2,
+            };
+            events.send(vec![ended], 0);
         });
         StartedRun {
             id,
@@ -288,7 +302,7 @@ async fn run(
     slots: Arc<Semaphore>,
     entry: &RunEntry,
     mut cancelled: watch::Receiver<bool>,
-    events: &mpsc::Sender<RunEvent>,
+    events: &EventSender,
 ) -> Ending {
     // A run slot first (cancellable while waiting).
     let _slot = tokio::select! {
@@ -327,7 +341,13 @@ async fn run(
         "debug": request.debug,
         "event_fd": EVENT_FD,
     });
-    let mut launched = match launch(&request.interpreter, RUNNER_SCRIPT, &cwd, &[]) {
+    let mut launched = match launch(
+        &request.interpreter,
+        RUNNER_SCRIPT,
+        &cwd,
+        &[],
+        limits.niceness,
+    ) {
         Ok(launched) => launched,
         Err(e) => {
             let shown = request.interpreter.join(" ");
@@ -467,22 +487,36 @@ fn error(message: String) -> Ending {
     (RunOutcome::Error, None, Some(message))
 }
 
-/// Reads event lines until EOF; remembers the `finished` outcome.
-fn read_events(
-    file: std::fs::File,
-    events: &mpsc::Sender<RunEvent>,
-    finished: &Mutex<Option<String>>,
-) {
+/// Reads event lines until EOF; remembers the `finished` outcome. Every line already read
+/// from the pipe goes to the consumer as one batch (one hand-over per read, not per line),
+/// and lines that trickle in are read a few milliseconds' worth at a time.
+fn read_events(file: std::fs::File, events: &EventSender, finished: &Mutex<Option<String>>) {
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     let mut line = Vec::new();
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     loop {
+        // Hand over what was read before waiting for more.
+        if !batch.is_empty() && !reader.buffer().contains(&b'\n') {
+            let trickle = batch_bytes < EVENT_TRICKLE_BYTES
+                && !batch.iter().any(|e| matches!(e, RunEvent::Finished { .. }));
+            if !events.send_blocking(std::mem::take(&mut batch), batch_bytes) {
+                // Nobody listens any more; keep draining so the runner never blocks on us.
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                return;
+            }
+            batch_bytes = 0;
+            if trickle {
+                std::thread::sleep(EVENT_TRICKLE_PAUSE);
+            }
+        }
         line.clear();
         match reader
             .by_ref()
             .take(MAX_EVENT_LINE as u64 + 1)
             .read_until(b'\n', &mut line)
         {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
         let event = if line.len() > MAX_EVENT_LINE && line.last() != Some(&b'\n') {
@@ -508,19 +542,17 @@ fn read_events(
                 *slot = Some(outcome.clone());
             }
         }
-        if events.blocking_send(event).is_err() {
-            // Nobody listens any more; keep draining so the runner never blocks on us.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-            return;
-        }
+        batch_bytes += line.len();
+        batch.push(event);
     }
+    events.send_blocking(batch, batch_bytes);
 }
 
 /// Forwards output lines as events until the cap, then drains the rest.
 async fn read_output<R: tokio::io::AsyncRead + Unpin>(
     stream: R,
     which: Stream,
-    events: mpsc::Sender<RunEvent>,
+    events: EventSender,
     budget: Arc<AtomicUsize>,
     truncated: Arc<std::sync::atomic::AtomicBool>,
     cap: usize,
@@ -528,10 +560,17 @@ async fn read_output<R: tokio::io::AsyncRead + Unpin>(
 ) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
+    // Lines already read are handed over together, before waiting for more.
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     loop {
+        if !batch.is_empty() && !reader.buffer().contains(&b'\n') {
+            events.send(std::mem::take(&mut batch), batch_bytes);
+            batch_bytes = 0;
+        }
         line.clear();
         match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line)
@@ -554,17 +593,15 @@ async fn read_output<R: tokio::io::AsyncRead + Unpin>(
         if !allowed {
             if !truncated.swap(true, Ordering::SeqCst) {
                 budget.store(0, Ordering::SeqCst);
-                let _ = events
-                    .send(RunEvent::OutputTruncated { limit_bytes: cap })
-                    .await;
+                batch.push(RunEvent::OutputTruncated { limit_bytes: cap });
             }
             continue;
         }
-        let _ = events
-            .send(RunEvent::Output {
-                stream: which,
-                text,
-            })
-            .await;
+        batch_bytes += cost;
+        batch.push(RunEvent::Output {
+            stream: which,
+            text,
+        });
     }
+    events.send(batch, batch_bytes);
 }

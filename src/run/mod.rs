@@ -9,6 +9,8 @@
 //!   event pipe), spawned through `python::process` like every Python process.
 //! - [`manager`]: [`RunManager`]: run ids, limits (timeout, output cap, concurrent runs),
 //!   cancel, list, and the event stream of each run.
+//! - [`queue`]: [`RunEvents`], the stream: events in order, handed over in batches, bounded in
+//!   bytes for the event pipe.
 //! - [`progress`]: [`RunProgress`], events aggregated into per-worker counts, the last log
 //!   line and the failures. Pure; the server and the CLI render it.
 
@@ -16,10 +18,12 @@ pub mod events;
 mod launch;
 pub mod manager;
 pub mod progress;
+pub mod queue;
 
 pub use events::{RunEvent, RunOutcome, SourceLocation, Stream};
 pub use manager::{RunInfo, RunLimits, RunManager, RunRequest, ScratchLocation, StartedRun};
 pub use progress::{RunProgress, Stage, TaskFailure, WorkerCounts};
+pub use queue::RunEvents;
 
 /// The runner script, embedded in the binary.
 pub const RUNNER_SCRIPT: &str = include_str!("runner.py");

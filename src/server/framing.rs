@@ -473,6 +473,31 @@ fn error_reply(id: serde_json::Value, code: i64, message: &str) -> serde_json::V
 /// Bytes buffered between the framing layer and tower-lsp-server, in each direction.
 const PIPE_CAPACITY: usize = 64 * 1024;
 
+/// Messages queued for the output are written together up to this many bytes: one write and
+/// one flush per burst (a run's notifications, a batch of publishes), not per message.
+const WRITE_COALESCE_BYTES: usize = 1024 * 1024;
+
+/// Messages the server writes itself, next to tower-lsp-server's own frames: notifications it
+/// builds directly as JSON text (a run's events), which so skip tower-lsp-server's
+/// `serde_json::Value` and its pipe. Connected by [`serve`]; until then (and after the output
+/// closed) `send` refuses, and the caller goes through tower-lsp-server's client instead.
+#[derive(Clone, Default)]
+pub struct Outbox(std::sync::Arc<std::sync::OnceLock<mpsc::UnboundedSender<Vec<u8>>>>);
+
+impl Outbox {
+    /// Queues one message body (a complete JSON-RPC message) for the output; false when no
+    /// output is connected or it closed.
+    pub fn send(&self, body: &[u8]) -> bool {
+        self.0
+            .get()
+            .is_some_and(|frames| frames.send(encode_frame(body)).is_ok())
+    }
+
+    fn connect(&self, frames: mpsc::UnboundedSender<Vec<u8>>) {
+        let _ = self.0.set(frames);
+    }
+}
+
 /// Runs tower-lsp-server behind the resilient framing layer until the session ends (`exit`,
 /// or the input closes). `shutdown_seen` is set as soon as a `shutdown` request is read: the
 /// exit code depends on the order messages arrived in, which tower-lsp-server's concurrent
@@ -484,6 +509,7 @@ pub async fn serve<I, O, S>(
     service: S,
     socket: tower_lsp_server::ClientSocket,
     shutdown_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    outbox: Outbox,
 ) where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
@@ -502,10 +528,19 @@ pub async fn serve<I, O, S>(
     let (server_output, from_server) = tokio::io::duplex(PIPE_CAPACITY);
     let (frames_tx, mut frames_rx) = mpsc::unbounded_channel::<Vec<u8>>();
 
+    outbox.connect(frames_tx.clone());
+
     let writer = tokio::spawn(async move {
         let mut output = output;
-        while let Some(frame) = frames_rx.recv().await {
-            if output.write_all(&frame).await.is_err() || output.flush().await.is_err() {
+        while let Some(mut frames) = frames_rx.recv().await {
+            // Whatever else is queued already goes out in the same write.
+            while frames.len() < WRITE_COALESCE_BYTES {
+                match frames_rx.try_recv() {
+                    Ok(frame) => frames.extend_from_slice(&frame),
+                    Err(_) => break,
+                }
+            }
+            if output.write_all(&frames).await.is_err() || output.flush().await.is_err() {
                 tracing::warn!("output closed; stopping the writer");
                 break;
             }

@@ -13,6 +13,7 @@ pub mod panic_guard;
 pub mod progress;
 pub mod publish;
 pub mod requests;
+pub mod run_events;
 pub mod run_state;
 pub mod settings;
 pub mod state;
@@ -175,11 +176,20 @@ impl LanguageServer for Backend {
 pub type PlanaiService = CatchPanic<LspService<Backend>>;
 
 /// Builds the service: the backend, custom methods, and the panic guard around it all.
-pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, SessionEnd) {
+pub fn build_service() -> (
+    PlanaiService,
+    tower_lsp_server::ClientSocket,
+    SessionEnd,
+    framing::Outbox,
+) {
     logging::init();
     let end = SessionEnd::default();
+    let outbox = framing::Outbox::default();
     let (service, socket) = LspService::build(|client| {
-        let session = Arc::new(Session::new(client.clone()));
+        let mut session = Session::new(client.clone());
+        // Runs write their event notifications straight to the output (`requests/run.rs`).
+        session.runs.outbox = outbox.clone();
+        let session = Arc::new(session);
         let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
         logging::connect_client(log_tx);
         panic_guard::spawn_guarded("forward logs", async move {
@@ -205,7 +215,7 @@ pub fn build_service() -> (PlanaiService, tower_lsp_server::ClientSocket, Sessio
         Backend::work_done_progress_cancel,
     )
     .finish();
-    (CatchPanic::new(service), socket, end)
+    (CatchPanic::new(service), socket, end, outbox)
 }
 
 /// How a session ended, for the process's exit code.
@@ -236,13 +246,14 @@ where
     I: tokio::io::AsyncRead + Unpin + Send + 'static,
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (service, socket, end) = build_service();
+    let (service, socket, end, outbox) = build_service();
     framing::serve(
         input,
         output,
         service,
         socket,
         Arc::clone(&end.shutdown_requested),
+        outbox,
     )
     .await;
     end

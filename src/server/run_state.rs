@@ -1,6 +1,6 @@
 //! The session's workflow runs (data only; `requests/run.rs` acts on it): the
-//! [`RunManager`], which progress token belongs to which run, and the `planai (run)`
-//! diagnostics the runs of each document left.
+//! [`RunManager`], which progress token belongs to which run, the `planai (run)`
+//! diagnostics the runs of each document left, and the output their events are written to.
 //!
 //! Run diagnostics are kept as a 1-based line and placed on that line of the document's
 //! current text when published, so they stay on the user's line across edits that do not
@@ -14,6 +14,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use crate::diagnostics::{Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange};
 use crate::run::RunManager;
+use crate::server::framing::Outbox;
 
 /// A failure a run saw in a workspace file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct RunState {
     diagnostics: DashMap<Uri, Vec<RunDiagnostic>>,
     /// The client announced `window.workDoneProgress` support.
     client_progress: AtomicBool,
+    /// Where a run's `planai/runEvents` notifications are written, as JSON text.
+    pub outbox: Outbox,
 }
 
 /// Diagnostics kept per document at most.

@@ -43,6 +43,8 @@ pub struct Settings {
     pub run_output_cap_bytes: usize,
     pub run_max_concurrent: usize,
     pub run_in_workspace: bool,
+    /// `planai.run.niceness`: how many steps nicer than the server a run starts (0: as nice).
+    pub run_niceness: i32,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             run_output_cap_bytes: crate::run::manager::DEFAULT_OUTPUT_CAP,
             run_max_concurrent: crate::run::manager::DEFAULT_MAX_CONCURRENT,
             run_in_workspace: false,
+            run_niceness: crate::run::manager::DEFAULT_NICENESS,
         }
     }
 }
@@ -178,6 +181,9 @@ impl Settings {
         if let Some(n) = lookup(section, "run.maxConcurrent").and_then(Value::as_u64) {
             self.run_max_concurrent = (n as usize).clamp(1, 16);
         }
+        if let Some(n) = lookup(section, "run.niceness").and_then(Value::as_u64) {
+            self.run_niceness = n.min(19) as i32;
+        }
         if let Some(dir) = lookup(section, "run.workingDirectory").and_then(Value::as_str) {
             match dir {
                 "workspace" => self.run_in_workspace = true,
@@ -217,6 +223,18 @@ mod tests {
         settings.merge_from(&json!({"run.workingDirectory": "nowhere", "run.timeoutSeconds": 0}));
         assert!(settings.run_in_workspace);
         assert_eq!(settings.run_timeout_secs, 1);
+    }
+
+    #[test]
+    fn runs_start_ten_steps_nicer_unless_told_otherwise() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.run_niceness, 10);
+        settings.merge_from(&json!({"planai": {"run": {"niceness": 0}}}));
+        assert_eq!(settings.run_niceness, 0, "0 keeps the server's priority");
+        settings.merge_from(&json!({"run.niceness": 40}));
+        assert_eq!(settings.run_niceness, 19, "the kernel's limit");
+        settings.merge_from(&json!({"run.niceness": -5}));
+        assert_eq!(settings.run_niceness, 19, "a negative value is ignored");
     }
 
     #[test]

@@ -117,6 +117,27 @@ pub fn proc_start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The nice value of `pid` (field 19 of /proc/<pid>/stat).
+pub fn proc_niceness(pid: u32) -> Option<i32> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &data[data.rfind(')')? + 1..];
+    rest.split_whitespace().nth(16)?.parse().ok()
+}
+
+/// The session id of `pid` (field 6 of /proc/<pid>/stat).
+pub fn proc_session(pid: u32) -> Option<u32> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &data[data.rfind(')')? + 1..];
+    rest.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The scheduling policy of `pid` (field 41 of /proc/<pid>/stat: 0 normal, 5 idle).
+pub fn proc_policy(pid: u32) -> Option<u32> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &data[data.rfind(')')? + 1..];
+    rest.split_whitespace().nth(38)?.parse().ok()
+}
+
 /// Whether `pid` exists and is not a zombie.
 pub fn proc_alive(pid: u32) -> bool {
     std::fs::read(format!("/proc/{pid}/stat"))

@@ -43,12 +43,14 @@ import { SHOW_REFERENCES_COMMAND, parseShowReferences, showGraphUri } from './lo
 import { PROVIDERS, VALIDATE_TASK_DATA_REQUEST, moduleNameFor, parseModels, parseTasks, summarizeValidation, tasksMarkdown } from './logic/tools';
 import {
     CANCEL_RUN_COMMAND,
-    RUN_EVENT_NOTIFICATION,
+    RUN_EVENTS_NOTIFICATION,
     RunArgument,
+    RunEventBatch,
     endedOutcome,
-    formatRunEvent,
+    formatRunEvents,
     isRunCommand,
     parseRunArgument,
+    parseRunEvents,
     parseRunId,
     runTitle,
     sinkOutputs,
@@ -253,7 +255,7 @@ class PlanaiExtension implements vscode.Disposable {
 
         const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
         this.client = client;
-        client.onNotification(RUN_EVENT_NOTIFICATION, (params: { runId?: unknown; event?: unknown }) => this.onRunEvent(params));
+        client.onNotification(RUN_EVENTS_NOTIFICATION, (params: unknown) => this.onRunEvents(parseRunEvents(params)));
         this.clientStateSubscription = client.onDidChangeState(() => this.updateStatus());
         try {
             await client.start();
@@ -307,6 +309,7 @@ class PlanaiExtension implements vscode.Disposable {
                 runTimeoutSeconds: config.get('run.timeoutSeconds'),
                 runOutputCapBytes: config.get('run.outputCapBytes'),
                 runMaxConcurrent: config.get('run.maxConcurrent'),
+                runNiceness: config.get('run.niceness'),
                 runWorkingDirectory: config.get('run.workingDirectory'),
             },
             { trusted, editorPython: this.editorPython },
@@ -929,15 +932,19 @@ class PlanaiExtension implements vscode.Disposable {
         });
     }
 
-    private onRunEvent(params: { runId?: unknown; event?: unknown }): void {
-        const runId = params.runId === undefined || params.runId === null ? '?' : String(params.runId);
-        const run = this.runs.get(runId) ?? { events: [] };
-        this.runs.set(runId, run);
-        run.events.push(params.event);
-        for (const line of formatRunEvent(runId, params.event)) {
-            this.runsChannel.appendLine(line);
+    /** A batch of a run's events: kept for "Open Outputs", and written to the channel at once. */
+    private onRunEvents(batch: RunEventBatch): void {
+        if (batch.events.length === 0) {
+            return;
         }
-        const outcome = endedOutcome(params.event);
+        const run = this.runs.get(batch.runId) ?? { events: [] };
+        this.runs.set(batch.runId, run);
+        run.events.push(...batch.events);
+        const text = formatRunEvents(batch);
+        if (text) {
+            this.runsChannel.appendLine(text);
+        }
+        const outcome = batch.events.map(endedOutcome).find((value) => value !== undefined);
         if (outcome !== undefined) {
             run.onEnded?.(outcome);
         }

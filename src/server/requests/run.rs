@@ -1,6 +1,7 @@
 //! `planai.run` and `planai.debug`: start a run of a document's current text and answer with
-//! its id at once; a background task forwards the run's events (`planai/runEvent`), reports
-//! work-done progress and turns worker failures into `planai (run)` diagnostics.
+//! its id at once; a background task forwards the run's events (`planai/runEvents`, a few
+//! notifications a second however fast the run goes: `server::run_events`), reports work-done
+//! progress and turns worker failures into `planai (run)` diagnostics.
 //!
 //! Arguments (one object, shared with the code lenses): `{"uri": "file:///…", "graph":
 //! "build_graph" | null, "inputs": [{…}, …] | null, "timeout": 300 | null, "mockLlm": false |
@@ -23,16 +24,19 @@ use crate::run::{
 };
 use crate::server::panic_guard::spawn_guarded;
 use crate::server::progress;
+use crate::server::run_events::{EventsNotification, Windows};
 use crate::server::run_state::RunDiagnostic;
 use crate::server::state::{path_to_uri, uri_to_path, Session};
 use crate::server::venv;
 
-/// `planai/runEvent`: `{runId, uri, event}` for every event of a run.
-pub enum RunEventNotification {}
+/// `planai/runEvents`: `{runId, uri, events: [...]}`, every event of a run in order, a batch
+/// at a time. Written as text through the framing layer's outbox; through tower-lsp-server's
+/// client only when no outbox is connected.
+pub enum RunEventsNotification {}
 
-impl Notification for RunEventNotification {
+impl Notification for RunEventsNotification {
     type Params = Value;
-    const METHOD: &'static str = "planai/runEvent";
+    const METHOD: &'static str = crate::server::run_events::METHOD;
 }
 
 /// At most this many progress reports a second per run.
@@ -197,6 +201,7 @@ pub async fn handle(session: &Arc<Session>, arguments: Vec<Value>, debug: bool) 
         timeout: Duration::from_secs(settings.run_timeout_secs),
         output_cap: settings.run_output_cap_bytes,
         max_concurrent: settings.run_max_concurrent,
+        niceness: settings.run_niceness,
     });
     let request = RunRequest {
         interpreter: environment.interpreter.clone(),
@@ -246,7 +251,7 @@ async fn forward(
     session: Arc<Session>,
     uri: Uri,
     run_id: String,
-    mut events: tokio::sync::mpsc::Receiver<RunEvent>,
+    mut events: crate::run::RunEvents,
     client_token: Option<ProgressToken>,
     title: String,
 ) {
@@ -288,9 +293,12 @@ async fn forward(
     // tasks among the tasks seen so far can.
     let mut percentage = 0;
     let mut ending = None;
-    // Whatever has arrived is handled in one go: one wake-up per batch, not per event.
-    let mut batch = Vec::with_capacity(256);
-    while events.recv_many(&mut batch, 256).await > 0 {
+    // Events are handled a batch at a time (`Windows`: the first and the last at once, else
+    // one batch per window): one wake-up, one notification and one write per batch.
+    let mut windows = Windows::default();
+    let mut notification = EventsNotification::new(&run_id, uri.as_str());
+    let mut batch = Vec::with_capacity(1024);
+    while windows.next(&mut events, &mut batch).await {
         for event in batch.drain(..) {
             progress.apply(&event);
             match &event {
@@ -328,27 +336,27 @@ async fn forward(
                 } => ending = Some((*outcome, message.clone())),
                 _ => {}
             }
-            session
-                .client
-                .send_notification::<RunEventNotification>(json!({
-                    "runId": run_id,
-                    "uri": uri.as_str(),
-                    "event": event,
+            notification.push(&event);
+            if notification.is_full() {
+                send_events(&session, notification.take()).await;
+            }
+        }
+        if !notification.is_empty() {
+            send_events(&session, notification.take()).await;
+        }
+        windows.sent();
+        if last_report.elapsed() >= REPORT_INTERVAL {
+            let summary = progress.summary();
+            if summary != reported {
+                last_report = Instant::now();
+                percentage = percentage.max(progress.percentage());
+                send_progress(WorkDoneProgress::Report(WorkDoneProgressReport {
+                    cancellable: Some(true),
+                    message: Some(summary.clone()),
+                    percentage: Some(percentage),
                 }))
                 .await;
-            if last_report.elapsed() >= REPORT_INTERVAL {
-                let summary = progress.summary();
-                if summary != reported {
-                    last_report = Instant::now();
-                    percentage = percentage.max(progress.percentage());
-                    send_progress(WorkDoneProgress::Report(WorkDoneProgressReport {
-                        cancellable: Some(true),
-                        message: Some(summary.clone()),
-                        percentage: Some(percentage),
-                    }))
-                    .await;
-                    reported = summary;
-                }
+                reported = summary;
             }
         }
     }
@@ -371,6 +379,21 @@ async fn forward(
     .await;
     if let Some(key) = token_key {
         session.runs.tokens.remove(&key);
+    }
+}
+
+/// Sends one `planai/runEvents` message (its complete JSON text).
+async fn send_events(session: &Session, message: Vec<u8>) {
+    if session.runs.outbox.send(&message) {
+        return;
+    }
+    // No framing layer in front of tower-lsp-server (or its output closed): its client.
+    if let Ok(Value::Object(mut message)) = serde_json::from_slice::<Value>(&message) {
+        let params = message.remove("params").unwrap_or(Value::Null);
+        session
+            .client
+            .send_notification::<RunEventsNotification>(params)
+            .await;
     }
 }
 

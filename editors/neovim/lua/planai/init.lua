@@ -204,8 +204,9 @@ function M.open_scratch(name, lines, filetype)
 end
 
 --- Workflow runs (`planai.run` / `planai.debug`, see docs/protocol.md). The server reports
---- progress with `$/progress` (shown by Neovim's LspProgress / vim.lsp.status()) and every
---- event as a `planai/runEvent` notification, which goes to the scratch buffer `planai://runs`.
+--- progress with `$/progress` (shown by Neovim's LspProgress / vim.lsp.status()) and its
+--- events in batches, as `planai/runEvents` notifications (`{runId, uri, events}`), which go
+--- to the scratch buffer `planai://runs`.
 M.runs = { last = nil, ended = {} }
 M.runs_buffer = 'planai://runs'
 
@@ -266,22 +267,34 @@ function M.append_run_lines(lines)
   end
 end
 
---- Handler of `planai/runEvent`.
-function M.on_run_event(_, params)
-  if type(params) ~= 'table' or type(params.event) ~= 'table' then
+--- Handler of `planai/runEvents`: a batch of a run's events, in order, written to the runs
+--- buffer in one go.
+function M.on_run_events(_, params)
+  if type(params) ~= 'table' or type(params.events) ~= 'table' then
     return
   end
-  local line = M.format_run_event(params.event)
-  if line then
+  local lines, outcome = {}, nil
+  for _, event in ipairs(params.events) do
+    if type(event) == 'table' then
+      local line = M.format_run_event(event)
+      if line then
+        vim.list_extend(lines, vim.split(('[%s] %s'):format(params.runId, line), '\n', { plain = true }))
+      end
+      if event.event == 'ended' then
+        outcome = event.outcome
+        M.runs.ended[params.runId] = outcome
+      end
+    end
+  end
+  if #lines > 0 then
     vim.schedule(function()
-      M.append_run_lines(vim.split(('[%s] %s'):format(params.runId, line), '\n', { plain = true }))
+      M.append_run_lines(lines)
     end)
   end
-  if params.event.event == 'ended' then
-    M.runs.ended[params.runId] = params.event.outcome
+  if outcome then
     vim.schedule(function()
-      notify(('run %s %s'):format(params.runId, params.event.outcome),
-        params.event.outcome == 'succeeded' and vim.log.levels.INFO or vim.log.levels.WARN)
+      notify(('run %s %s'):format(params.runId, outcome),
+        outcome == 'succeeded' and vim.log.levels.INFO or vim.log.levels.WARN)
     end)
   end
 end
@@ -290,7 +303,7 @@ end
 function M.run(opts, bufnr)
   opts = opts or {}
   bufnr = bufnr or vim.api.nvim_get_current_buf()
-  vim.lsp.handlers['planai/runEvent'] = M.on_run_event
+  vim.lsp.handlers['planai/runEvents'] = M.on_run_events
   local argument = {
     uri = vim.uri_from_bufnr(bufnr),
     graph = opts.graph or vim.NIL,

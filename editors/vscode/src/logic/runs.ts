@@ -1,13 +1,36 @@
 /**
  * Workflow runs (`planai.run` / `planai.debug`): the command's argument, and the text the
- * "PlanAI Runs" output channel shows for each `planai/runEvent` (docs/protocol.md).
+ * "PlanAI Runs" output channel shows for the events of each `planai/runEvents` notification
+ * (docs/protocol.md).
  *
  * Pure: no `vscode` import.
  */
 
 export const RUN_COMMANDS = ['planai.run', 'planai.debug'] as const;
 export const CANCEL_RUN_COMMAND = 'planai.cancelRun';
-export const RUN_EVENT_NOTIFICATION = 'planai/runEvent';
+/** `{runId, uri, events: [...]}`: a batch of a run's events, in order. */
+export const RUN_EVENTS_NOTIFICATION = 'planai/runEvents';
+
+/** One `planai/runEvents` notification, checked: its run id and its events. */
+export interface RunEventBatch {
+    runId: string;
+    events: unknown[];
+}
+
+/** The run id and events of a `planai/runEvents` notification (no events when malformed). */
+export function parseRunEvents(params: unknown): RunEventBatch {
+    const p = params !== null && typeof params === 'object' ? (params as Record<string, unknown>) : {};
+    const id = p['runId'];
+    return {
+        runId: typeof id === 'string' || typeof id === 'number' ? String(id) : '?',
+        events: Array.isArray(p['events']) ? p['events'] : [],
+    };
+}
+
+/** The output channel's text for a batch of events: one string, appended in one call. */
+export function formatRunEvents(batch: RunEventBatch): string {
+    return batch.events.flatMap((event) => formatRunEvent(batch.runId, event)).join('\n');
+}
 
 /** The one argument of `planai.run` / `planai.debug`. */
 export interface RunArgument {

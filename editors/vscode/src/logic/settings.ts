@@ -32,6 +32,7 @@ export interface PlanaiSection {
         timeoutSeconds?: number;
         outputCapBytes?: number;
         maxConcurrent?: number;
+        niceness?: number;
         workingDirectory?: RunWorkingDirectory;
     };
 }
@@ -107,6 +108,7 @@ export interface RawSettings {
     runTimeoutSeconds?: unknown;
     runOutputCapBytes?: unknown;
     runMaxConcurrent?: unknown;
+    runNiceness?: unknown;
     runWorkingDirectory?: unknown;
 }
 
@@ -161,6 +163,11 @@ export function buildPlanaiSection(raw: RawSettings, context: SectionContext): P
     const runConcurrent = nonNegativeInteger(raw.runMaxConcurrent);
     if (runConcurrent !== undefined && runConcurrent > 0) {
         run.maxConcurrent = runConcurrent;
+    }
+    // 0 is meaningful here: the run keeps the server's priority.
+    const niceness = nonNegativeInteger(raw.runNiceness);
+    if (niceness !== undefined) {
+        run.niceness = Math.min(niceness, 19);
     }
     if (isOneOf(RUN_WORKING_DIRECTORIES, raw.runWorkingDirectory)) {
         run.workingDirectory = raw.runWorkingDirectory;

@@ -467,8 +467,16 @@ describe('commands', () => {
         await new Promise((resolve) => setImmediate(resolve));
         client.progressHandlers.get(token)?.({ kind: 'report', message: 'Asker: 1 running' });
         assert.deepEqual(world.progress[0].reports, [{ message: 'Asker: 1 running' }]);
-        client.notificationHandlers.get('planai/runEvent')?.({ runId: 'r1', event: { event: 'sinkOutput', worker: 'Answerer', taskType: 'Answer', task: { text: 'WHY?' } } });
-        assert.ok(world.channelLines.includes('PlanAI Runs: [r1] output of Answerer (Answer):'), world.channelLines.join('\n'));
+        client.notificationHandlers.get('planai/runEvents')?.({
+            runId: 'r1',
+            uri: 'file:///ws/flow.py',
+            events: [
+                { event: 'taskCompleted', worker: 'Asker', taskType: 'Question' },
+                { event: 'sinkOutput', worker: 'Answerer', taskType: 'Answer', task: { text: 'WHY?' } },
+            ],
+        });
+        const logged = world.channelLines.join('\n');
+        assert.ok(logged.includes('PlanAI Runs: [r1] completed Question in Asker\n[r1] output of Answerer (Answer):'), logged);
 
         world.progress[0].cancel?.();
         await new Promise((resolve) => setImmediate(resolve));

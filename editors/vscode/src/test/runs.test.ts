@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { endedOutcome, formatRunEvent, isRunCommand, parseRunArgument, parseRunId, runTitle, sinkOutputs, withProgressToken } from '../logic/runs';
+import { endedOutcome, formatRunEvent, formatRunEvents, isRunCommand, parseRunArgument, parseRunEvents, parseRunId, runTitle, sinkOutputs, withProgressToken } from '../logic/runs';
 
 describe('run arguments', () => {
     it('recognises the run commands and their one argument object', () => {
@@ -66,6 +66,29 @@ describe('formatRunEvent', () => {
 
     it('shows an unknown event as its JSON rather than dropping it', () => {
         assert.deepEqual(formatRunEvent('r4', { event: 'somethingNew', x: 1 }), ['[r4] {"event":"somethingNew","x":1}']);
+    });
+});
+
+describe('planai/runEvents', () => {
+    it('reads a batch of events, in order, and formats it as one text', () => {
+        const batch = parseRunEvents({
+            runId: 'r5',
+            uri: 'file:///w/flow.py',
+            events: [
+                { event: 'taskQueued', worker: 'Asker', taskType: 'Question' },
+                { event: 'output', stream: 'stdout', text: 'hi' },
+                { event: 'ended', outcome: 'succeeded', exitCode: 0 },
+            ],
+        });
+        assert.equal(batch.runId, 'r5');
+        assert.equal(batch.events.length, 3);
+        assert.equal(formatRunEvents(batch), ['[r5] queued    Question → Asker', '[r5] stdout| hi', '[r5] ended: succeeded (exit code 0)'].join('\n'));
+    });
+
+    it('treats a malformed notification as one without events', () => {
+        assert.deepEqual(parseRunEvents(null), { runId: '?', events: [] });
+        assert.deepEqual(parseRunEvents({ runId: 4, events: 'x' }), { runId: '4', events: [] });
+        assert.equal(formatRunEvents(parseRunEvents({ runId: 'r', events: [] })), '');
     });
 });
 

@@ -45,6 +45,12 @@ describe('buildPlanaiSection', () => {
         assert.equal(buildPlanaiSection({ runWorkingDirectory: 'elsewhere', runTimeoutSeconds: -5 }, { trusted: true }).run, undefined);
     });
 
+    it('passes planai.run.niceness, 0 included (the server\'s own priority), capped at 19', () => {
+        assert.deepEqual(buildPlanaiSection({ runNiceness: 0 }, { trusted: true }).run, { niceness: 0 });
+        assert.deepEqual(buildPlanaiSection({ runNiceness: 25 }, { trusted: true }).run, { niceness: 19 });
+        assert.equal(buildPlanaiSection({ runNiceness: -1 }, { trusted: true }).run, undefined);
+    });
+
     it('maps every setting and prefers an explicit planai.python', () => {
         const section = buildPlanaiSection(
             { python: '/v/bin/python', validationRun: 'onType', debounceMs: 150, timeoutMs: 5000, logLevel: 'debug' },
