@@ -173,6 +173,10 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         println!("  (ruff not found: set PLANAI_BENCH_RUFF or put `ruff` on PATH to compare)");
     }
 
+    // The servers start their own work (environment probes, indexing); `PLANAI_BENCH_SETTLE_MS`
+    // lets it finish before the open is timed.
+    let settle: u64 = env_or("PLANAI_BENCH_SETTLE_MS", "0").parse().unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(settle));
     let mut uris = Vec::new();
     let mut opens = Vec::new();
     for (i, (_, server)) in servers.iter_mut().enumerate() {
