@@ -546,14 +546,22 @@ pub fn venv_additions(statics: &[Diagnostic], venv: &[Diagnostic]) -> Vec<Diagno
         .collect()
 }
 
-/// Whether a venv diagnostic repeats a static one. The two often sit on different lines, so
-/// they are matched by what they say: pydantic raises a field's problem (CD2 on the field's
-/// line) from the `class` line.
+/// Whether a venv diagnostic repeats a static one. The two often sit on different lines
+/// (pydantic raises a field's problem, CD2 on the field's line, from the `class` line), so
+/// they are matched by what they are: the same check about the same subject. Only where one
+/// side has no identity (a check the helper cannot recognise from the exception's type and
+/// where it was raised, or a static check that names no subject) are they matched by what
+/// they say.
 fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
     statics.iter().any(|existing| {
         existing.source != candidate.source
-            && (same_problem(existing, candidate)
-                || (overlaps(existing, candidate) && similar_messages(existing, candidate)))
+            && match (&existing.identity, &candidate.identity) {
+                (Some(existing), Some(candidate)) => existing == candidate,
+                _ => {
+                    same_problem(existing, candidate)
+                        || (overlaps(existing, candidate) && similar_messages(existing, candidate))
+                }
+            }
     })
 }
 
@@ -583,7 +591,7 @@ fn same_problem(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::DiagnosticCode;
+    use crate::diagnostics::{DiagnosticCode, Identity, Subject};
 
     fn diagnostic(source: DiagnosticSource, start: usize, message: &str) -> Diagnostic {
         Diagnostic::new(
@@ -617,6 +625,98 @@ mod tests {
             "A non-annotated attribute was detected: `retries = 3`.",
         );
         assert!(!duplicates_static(&other, &[cd2]));
+    }
+
+    fn identified(diagnostic: Diagnostic, check: Code, subject: Subject) -> Diagnostic {
+        diagnostic.identified_as(Identity { check, subject })
+    }
+
+    #[test]
+    fn a_venv_error_recognised_as_a_static_check_about_the_same_subject_is_dropped() {
+        let gc7 = Diagnostic::new(
+            DiagnosticSource::Planai,
+            Severity::Error,
+            Code::Gc7,
+            TextRange::new(900, 920),
+            "Worker Enricher does not produce any task types that worker Store can consume. ...",
+        )
+        .about(Subject::edge("Enricher", "Store"));
+        // Far away and worded differently: the venv names the worker's `name`, not its class.
+        let twin = identified(
+            diagnostic(DiagnosticSource::PlanaiVenv, 10, "ValueError: boom"),
+            Code::Gc7,
+            Subject::edge("Enricher", "Store"),
+        );
+        assert_eq!(venv_additions(std::slice::from_ref(&gc7), &[twin]), vec![]);
+    }
+
+    /// A static CD2 on the field `max_words` of `Excerpter`.
+    fn static_cd2() -> Diagnostic {
+        Diagnostic::new(
+            DiagnosticSource::Planai,
+            Severity::Error,
+            Code::Cd2,
+            TextRange::new(300, 305),
+            "A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation.",
+        )
+        .about(Subject::field("Excerpter", "max_words"))
+    }
+
+    #[test]
+    fn a_recognised_venv_error_about_another_subject_or_check_is_kept() {
+        let cd2 = static_cd2();
+        let same_words = "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation";
+        // The same message, but the helper says it is another class's field: not the same problem.
+        let other_class = identified(
+            diagnostic(DiagnosticSource::PlanaiVenv, 300, same_words),
+            Code::Cd2,
+            Subject::field("Summarizer", "max_words"),
+        );
+        let other_check = identified(
+            diagnostic(DiagnosticSource::PlanaiVenv, 300, same_words),
+            Code::Cd3,
+            Subject::field("Excerpter", "max_words"),
+        );
+        let venv = vec![other_class, other_check];
+        assert_eq!(venv_additions(std::slice::from_ref(&cd2), &venv), venv);
+        // A recognised error with no static twin at all is shown.
+        let gc1 = identified(
+            diagnostic(
+                DiagnosticSource::PlanaiVenv,
+                10,
+                "ValueError: Task x already exists",
+            ),
+            Code::Gc1,
+            Subject::class("Fetcher"),
+        );
+        assert_eq!(
+            venv_additions(&[cd2], std::slice::from_ref(&gc1)),
+            vec![gc1]
+        );
+    }
+
+    #[test]
+    fn an_unrecognised_venv_error_is_kept_unless_it_says_what_a_static_one_says() {
+        let cd2 = static_cd2();
+        assert!(cd2.identity.is_some());
+        let unrecognised = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "ValueError: invalid literal for int() with base 10: 'x'",
+        );
+        assert_eq!(
+            venv_additions(
+                std::slice::from_ref(&cd2),
+                std::slice::from_ref(&unrecognised)
+            ),
+            vec![unrecognised]
+        );
+        let same_words = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation",
+        );
+        assert_eq!(venv_additions(&[cd2], &[same_words]), vec![]);
     }
 
     fn facts(text: &str) -> PlanaiFacts {

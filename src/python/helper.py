@@ -648,6 +648,9 @@ def exception_problem(session, exc, kind=None):
         "severity": "error", "kind": kind, "exception": type(exc).__name__,
         "message": str(exc), "traceback": format_traceback(exc),
     }
+    check = identify_check(exc, raw_frames)
+    if check is not None:
+        problem["check"] = check
     # Where the failure surfaced in the validated file, when the deepest user frame is elsewhere.
     if session.path is not None and path != session.path:
         for i in range(len(summary) - 1, -1, -1):
@@ -656,6 +659,85 @@ def exception_problem(session, exc, kind=None):
                 problem["origin"] = {"line": l2, "column": c2 or 0, "end_line": el2, "end_column": ec2}
                 break
     return problem
+
+
+def identify_check(exc, raw_frames):
+    """Which PlanAI check (docs/diagnostics.md) a build-time exception is, and what it is about,
+    from the exception's type and the frame that raised it (its function and locals), never
+    from the message: {"code": "GC7", "upstream": "A", "downstream": "B"}, {"code": "CD2",
+    "class": "A", "field": "x"} or {"code": "GC1", "class": "A"}. Subjects are class names,
+    as the static checks name them. None when the exception is not recognised."""
+    try:
+        return _identify_check(exc, raw_frames)
+    except Exception:
+        return None
+
+
+def _class_name(value):
+    return value.__name__ if isinstance(value, type) else type(value).__name__
+
+
+def _identify_check(exc, raw_frames):
+    if _pydantic_user_error(exc):
+        # Raised by pydantic's collect_model_fields for the field `var_name` of `cls`.
+        loc = raw_frames[-1].f_locals if raw_frames else {}
+        field, cls = loc.get("var_name"), loc.get("cls")
+        if not isinstance(field, str) or not isinstance(cls, type):
+            return None
+        code = getattr(exc, "code", None)
+        if code == "model-field-overridden":
+            which = "CD1"
+        elif code == "model-field-missing-annotation":
+            from pydantic.fields import FieldInfo
+            which = "CD3" if isinstance(loc.get("value"), FieldInfo) else "CD2"
+        else:
+            return None
+        return {"code": which, "class": cls.__name__, "field": field}
+    if _pydantic_validation_error(exc):
+        # A model's constructor: IN2 when a required field is missing, IN3 for other values.
+        missing = any(error.get("type") == "missing" for error in exc.errors())
+        return {"code": "IN2" if missing else "IN3", "class": exc.title}
+    planai_dir = None
+    if STATE["planai"] is not None:
+        planai_dir = os.path.dirname(os.path.abspath(STATE["planai"].__file__)) + os.sep
+    if planai_dir is None:
+        return None
+    # The innermost PlanAI function on the way to the exception (get_type_hints, issubclass and
+    # the like may sit below it).
+    frame = None
+    for candidate in reversed(raw_frames):
+        if os.path.abspath(candidate.f_code.co_filename).startswith(planai_dir):
+            frame = candidate
+            break
+    if frame is None:
+        return None
+    function = frame.f_code.co_name
+    module = os.path.basename(frame.f_code.co_filename)
+    loc = frame.f_locals
+    if isinstance(exc, (TypeError, NameError)) and function == "get_task_class":
+        code = "GC6" if module == "joined_task.py" else "GC5"
+        return {"code": code, "class": _class_name(loc["self"])}
+    if isinstance(exc, ValueError):
+        if function == "_set_dependency":
+            upstream, downstream = _class_name(loc["upstream"]), _class_name(loc["downstream"])
+            if "task_classes" in loc:
+                code = "GC7" if not loc["task_classes"] else "GC8"
+            else:
+                code = "GC3" if upstream == "InitialTaskWorker" else "GC2"
+            return {"code": code, "upstream": upstream, "downstream": downstream}
+        if function == "add_worker":
+            return {"code": "GC1", "class": _class_name(loc["worker"])}
+        if function in ("next", "sink") and module == "task.py":
+            return {"code": "GC4", "class": _class_name(loc["self"])}
+        if function == "set_sink":
+            return {"code": "GC11", "class": _class_name(loc["worker"])}
+        if function == "set_exit":
+            return {"code": "GC13", "class": _class_name(loc["worker"])}
+        if function == "__init__" and module == "llm_task.py":
+            return {"code": "IN5", "class": _class_name(loc["self"])}
+    if isinstance(exc, (ValueError, TypeError)) and function == "set_max_parallel_tasks":
+        return {"code": "GC12", "class": _class_name(loc["worker_class"])}
+    return None
 
 
 def _pydantic_user_error(exc):

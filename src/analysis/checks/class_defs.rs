@@ -10,7 +10,7 @@ use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
 use super::llm_output::rt8;
 use super::{error, is_classvar, related, warning};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Subject};
 
 pub fn check(
     ctx: &mut Ctx,
@@ -226,7 +226,8 @@ fn check_attributes(
                      Add the annotation, e.g. `{name}: {} = ...`.",
                     suggested_annotation(name)
                 ),
-            ));
+            )
+            .about(Subject::field(class.name.as_str(), name)));
             continue;
         }
         match kind {
@@ -234,7 +235,8 @@ fn check_attributes(
                 Code::Cd3,
                 attr.name_range,
                 format!("Field '{name}' requires a type annotation. Annotate it, e.g. `{name}: str = Field(...)`."),
-            )),
+            )
+            .about(Subject::field(class.name.as_str(), name))),
             _ => out.push(error(
                 Code::Cd2,
                 attr.name_range,
@@ -244,7 +246,8 @@ fn check_attributes(
                      by annotating it as a `ClassVar` or updating `model_config['ignored_types']`.",
                     consumed::render(value)
                 ),
-            )),
+            )
+            .about(Subject::field(class.name.as_str(), name))),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::super::consumed;
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{CallExpr, Expr};
 use super::{error, is_classvar};
-use crate::diagnostics::{Code, Diagnostic, TextRange};
+use crate::diagnostics::{Code, Diagnostic, Subject, TextRange};
 
 /// A field of a plain Task model.
 pub(super) struct TaskField {
@@ -288,5 +288,5 @@ pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> 
             ),
         )
     };
-    Some(diagnostic)
+    Some(diagnostic.about(Subject::class(name)))
 }

@@ -27,7 +27,8 @@ where
                     c.func.range(),
                     "1 validation error for Graph\nname\n  Field required [type=missing]. Pass name=\"...\" to Graph(...)."
                         .to_string(),
-                ));
+                )
+                .about(Subject::class("Graph")));
             }
             if self.out.len() > errors_before {
                 // The constructor raised: there is no graph to draw conclusions about.
@@ -260,7 +261,8 @@ where
                                  List task classes in output_types ({} is not a Task).",
                                 self.ctx.class_name(&k2)
                             ),
-                        ));
+                        )
+                        .about(Subject::class(name.as_str())));
                         return;
                     }
                 }
@@ -277,7 +279,8 @@ where
                              join_type names the upstream worker class to join on ({} is not a worker).",
                             self.ctx.class_name(&j)
                         ),
-                    ));
+                    )
+                    .about(Subject::class(name.as_str())));
                     return;
                 }
             }
@@ -337,7 +340,8 @@ where
                         missing.iter().map(|f| format!("{f}=...")).collect::<Vec<_>>().join(", "),
                         if n == 1 { "it" } else { "them" },
                     ),
-                ));
+                )
+                .about(Subject::class(name.as_str())));
                 return;
             }
         }
@@ -359,7 +363,8 @@ where
                                  Set llm_output_type to the type the LLM should produce, or list exactly one output type.",
                                 v.len()
                             ),
-                        );
+                        )
+                        .about(Subject::class(name.as_str()));
                         if let Some((p, decl)) =
                             consumed::class_attr_decl(self.ctx, cls, "output_types")
                         {

@@ -66,7 +66,9 @@ where
             };
             match self.consumed(w) {
                 ConsumedTypes::Error(e) => {
-                    let diagnostic = self.signature_error(&e, elts[0].range());
+                    let diagnostic = self
+                        .signature_error(&e, elts[0].range())
+                        .about(Subject::class(self.display_of(w)));
                     self.out.push(diagnostic);
                 }
                 ConsumedTypes::Known(ct) => {

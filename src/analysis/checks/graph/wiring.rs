@@ -100,7 +100,8 @@ where
                                 "Worker {wn} must be added to the Graph before setting it as an exit worker. \
                                  Add {wn} to the graph first."
                             ),
-                        ));
+                        )
+                        .about(Subject::class(wn)));
                     }
                     Some((_, Val::Worker(w))) => self.graphs[g].exit = Some(w),
                     Some((_, v)) => {
@@ -185,7 +186,8 @@ where
                                 "{msg}. Add {} to the graph (graph.add_worker(...)) before calling .{name}().",
                                 self.display_of(w)
                             ),
-                        ));
+                        )
+                        .about(Subject::class(self.display_of(w))));
                     }
                     self.eval_args_escaping(c);
                     return Val::Unknown;
@@ -236,7 +238,8 @@ where
                          add_worker call.",
                         self.display_of(w)
                     ),
-                );
+                )
+                .about(Subject::class(self.display_of(w)));
                 if let Some(first) = self.graphs[g].add_sites.get(&w) {
                     d = d.with_related(related(&self.path, &self.path, *first, "first added here"));
                 }
@@ -282,7 +285,8 @@ where
                             .collect::<Vec<_>>()
                             .join(" and ")
                     ),
-                ));
+                )
+                .about(Subject::edge(self.display_of(u), self.display_of(d))));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -297,7 +301,9 @@ where
         let mut task_type = None;
         match consumed {
             ConsumedTypes::Error(e) => {
-                let diagnostic = self.signature_error(&e, range);
+                let diagnostic = self
+                    .signature_error(&e, range)
+                    .about(Subject::class(self.display_of(d)));
                 self.out.push(diagnostic);
             }
             ConsumedTypes::Known(ct) => {
@@ -324,7 +330,9 @@ where
                                 consumes.join(", ")
                             ),
                         );
-                        diag = self.with_edge_related(diag, u, d);
+                        diag = self
+                            .with_edge_related(diag, u, d)
+                            .about(Subject::edge(un.as_str(), dn.as_str()));
                         self.out.push(diag);
                     } else if inter.len() > 1 {
                         let diag = error(
@@ -336,7 +344,9 @@ where
                                 inter.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                             ),
                         );
-                        let diag = self.with_edge_related(diag, u, d);
+                        let diag = self
+                            .with_edge_related(diag, u, d)
+                            .about(Subject::edge(un.as_str(), dn.as_str()));
                         self.out.push(diag);
                     } else {
                         task_type = Some(inter[0].clone());
@@ -527,7 +537,8 @@ where
                         self.display_of(w),
                         self.display_of(w)
                     ),
-                ));
+                )
+                .about(Subject::edge("InitialTaskWorker", self.display_of(w))));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -566,7 +577,9 @@ where
                         ot.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                     ),
                 );
-                d = self.with_edge_related(d, w, NO_WORKER);
+                d = self
+                    .with_edge_related(d, w, NO_WORKER)
+                    .about(Subject::class(self.display_of(w)));
                 self.out.push(d);
                 self.graphs[g].imprecise = true;
                 return;
@@ -583,7 +596,8 @@ where
                         self.display_of(w),
                         self.display_of(w)
                     ),
-                ));
+                )
+                .about(Subject::edge(self.display_of(w), "SinkWorker")));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -608,6 +622,10 @@ where
     pub(super) fn max_parallel(&mut self, c: &'a CallExpr) {
         let cls = c.arg(0, "worker_class").map(|e| (e.range(), self.eval(e)));
         let n = c.arg(1, "max_parallel_tasks");
+        let class_name = match &cls {
+            Some((_, Val::Class(k))) => Some(self.ctx.class_name(k)),
+            _ => None,
+        };
         match cls {
             Some((range, Val::Class(k)))
                 if self.ctx.mro(&k).complete
@@ -620,28 +638,36 @@ where
                         "{} is not a subclass of TaskWorker. Pass a worker class (e.g. LLMTaskWorker).",
                         self.ctx.class_name(&k)
                     ),
-                ));
+                )
+                .about(Subject::class(self.ctx.class_name(&k))));
                 return;
             }
-            Some((range, Val::Worker(_))) => {
-                self.out.push(error(
-                    Code::Gc12,
-                    range,
-                    "issubclass() arg 1 must be a class. set_max_parallel_tasks takes a worker class, not a worker \
-                     instance: pass type(worker) or the class name."
-                        .to_string(),
-                ));
+            Some((range, Val::Worker(w))) => {
+                self.out.push(
+                    error(
+                        Code::Gc12,
+                        range,
+                        "issubclass() arg 1 must be a class. set_max_parallel_tasks takes a worker class, not a \
+                         worker instance: pass type(worker) or the class name."
+                            .to_string(),
+                    )
+                    .about(Subject::class(self.display_of(w))),
+                );
                 return;
             }
             _ => {}
         }
         if let Some(Expr::Int { value, range }) = n {
             if *value <= 0 {
-                self.out.push(error(
+                let mut d = error(
                     Code::Gc12,
                     *range,
                     "max_parallel_tasks must be greater than 0.".to_string(),
-                ));
+                );
+                if let Some(class) = class_name {
+                    d = d.about(Subject::class(class));
+                }
+                self.out.push(d);
             }
         }
     }
