@@ -132,7 +132,7 @@ pub enum Subject {
     /// A class: the worker or task being instantiated (IN*), the worker a graph call is about
     /// (GC1, GC4, GC5, GC6, GC11, GC12, GC13).
     Class(String),
-    /// A field of a class (CD1–CD3).
+    /// A field of a class (CD1–CD5).
     Field { class: String, field: String },
     /// A dependency between two workers, by their classes (GC2, GC3, GC7, GC8).
     Edge {
@@ -205,9 +205,10 @@ impl Diagnostic {
     }
 
     /// The diagnostic, identified as its own (registered) code about `subject`. A diagnostic
-    /// whose code is not registered stays unidentified.
-    pub fn about(mut self, subject: Subject) -> Self {
-        if let Some(check) = self.code.known() {
+    /// whose code is not registered, or with no subject (`None`: the check could not name
+    /// it), stays unidentified.
+    pub fn about(mut self, subject: impl Into<Option<Subject>>) -> Self {
+        if let (Some(check), Some(subject)) = (self.code.known(), subject.into()) {
             self.identity = Some(Identity { check, subject });
         }
         self

@@ -365,7 +365,9 @@ def setup_child_environment(session, strip_keys=True, patch=True):
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
         try:
-            record_warning(session, message, category, filename, lineno, traceback.extract_stack()[:-1])
+            check = identify_warning(category, sys._getframe(1))
+            record_warning(session, message, category, filename, lineno, traceback.extract_stack()[:-1],
+                           check)
         except Exception:
             pass
 
@@ -524,7 +526,29 @@ def emulate_execute_checks(graph, initial_tasks):
         probe.prefix(1)
 
 
-def record_warning(session, message, category, filename, lineno, stack):
+def identify_warning(category, frame):
+    """Which PlanAI check a warning is (see `identify_check`), from the function that warned:
+    pydantic's field collection (CD4, a field shadowing a parent's attribute) or its protected
+    namespace check (CD5), with their locals. `frame` is a frame of the warnings machinery."""
+    try:
+        if not issubclass(category, UserWarning):
+            return None
+        while frame is not None and (frame.f_code.co_filename == HELPER_FILE
+                                     or frame.f_code.co_filename == warnings.__file__):
+            frame = frame.f_back
+        if frame is None or os.sep + "pydantic" + os.sep not in frame.f_code.co_filename:
+            return None
+        loc = frame.f_locals
+        if frame.f_code.co_name == "_check_protected_namespaces":
+            return {"code": "CD5", "class": loc["cls_name"], "field": loc["ann_name"]}
+        if frame.f_code.co_name == "collect_model_fields" and isinstance(loc.get("cls"), type):
+            return {"code": "CD4", "class": loc["cls"].__name__, "field": loc["ann_name"]}
+    except Exception:
+        pass
+    return None
+
+
+def record_warning(session, message, category, filename, lineno, stack, check=None):
     text = str(message)
     cat = getattr(category, "__name__", str(category))
     if not session.is_user_file(filename):
@@ -557,10 +581,13 @@ def record_warning(session, message, category, filename, lineno, stack):
     if key in session.warning_keys:
         return
     session.warning_keys.add(key)
-    session.warnings.append({
+    problem = {
         "path": path, "line": line, "column": col or 0, "end_line": end_line, "end_column": end_col,
         "severity": "warning", "kind": "warning", "exception": cat, "message": text, "traceback": "",
-    })
+    }
+    if check is not None:
+        problem["check"] = check
+    session.warnings.append(problem)
 
 
 def frame_position(session, fs):

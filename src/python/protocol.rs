@@ -316,7 +316,7 @@ pub struct Problem {
 }
 
 /// A recognised PlanAI check (`"GC7"`, `"CD2"`, ...) and its subject, by class names: a worker
-/// or task `class` (with a `field` for CD1–CD3), or an `upstream` → `downstream` dependency.
+/// or task `class` (with a `field` for CD1–CD5), or an `upstream` → `downstream` dependency.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProblemCheck {
     pub code: String,

@@ -371,6 +371,8 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(w["line"], 3)
         self.assertEqual((w["column"], w["end_line"], w["end_column"]), (0, 3, len("class Person(Task):")))
         self.assertIn('Field name "name" in "Person" shadows an attribute in parent "Task"', w["message"])
+        # Recognised from the pydantic function that warned (CD4), with its locals.
+        self.assertEqual(w["check"], {"code": "CD4", "class": "Person", "field": "name"})
 
     def test_import_error_in_user_module(self):
         src = "import os\nimport planai_helpers_that_do_not_exist\n"

@@ -187,7 +187,8 @@ fn check_attributes(
                          (or set model_config['protected_namespaces'] = ()).",
                         class.name
                     ),
-                ));
+                )
+                .about(Subject::field(class.name.as_str(), name)));
             }
             // CD4: pydantic names the first direct base that has the attribute.
             for b in &bases {
@@ -202,7 +203,8 @@ fn check_attributes(
                              {name}); rename the field.",
                             class.name
                         ),
-                    ));
+                    )
+                    .about(Subject::field(class.name.as_str(), name)));
                     break;
                 }
             }

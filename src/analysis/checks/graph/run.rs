@@ -68,7 +68,7 @@ where
                 ConsumedTypes::Error(e) => {
                     let diagnostic = self
                         .signature_error(&e, elts[0].range())
-                        .about(Subject::class(self.display_of(w)));
+                        .about(self.worker_subject(w));
                     self.out.push(diagnostic);
                 }
                 ConsumedTypes::Known(ct) => {

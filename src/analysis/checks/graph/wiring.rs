@@ -101,7 +101,7 @@ where
                                  Add {wn} to the graph first."
                             ),
                         )
-                        .about(Subject::class(wn)));
+                        .about(self.worker_subject(w)));
                     }
                     Some((_, Val::Worker(w))) => self.graphs[g].exit = Some(w),
                     Some((_, v)) => {
@@ -187,7 +187,7 @@ where
                                 self.display_of(w)
                             ),
                         )
-                        .about(Subject::class(self.display_of(w))));
+                        .about(self.worker_subject(w)));
                     }
                     self.eval_args_escaping(c);
                     return Val::Unknown;
@@ -239,7 +239,7 @@ where
                         self.display_of(w)
                     ),
                 )
-                .about(Subject::class(self.display_of(w)));
+                .about(self.worker_subject(w));
                 if let Some(first) = self.graphs[g].add_sites.get(&w) {
                     d = d.with_related(related(&self.path, &self.path, *first, "first added here"));
                 }
@@ -286,7 +286,7 @@ where
                             .join(" and ")
                     ),
                 )
-                .about(Subject::edge(self.display_of(u), self.display_of(d))));
+                .about(self.edge_subject(u, d)));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -303,7 +303,7 @@ where
             ConsumedTypes::Error(e) => {
                 let diagnostic = self
                     .signature_error(&e, range)
-                    .about(Subject::class(self.display_of(d)));
+                    .about(self.worker_subject(d));
                 self.out.push(diagnostic);
             }
             ConsumedTypes::Known(ct) => {
@@ -332,7 +332,7 @@ where
                         );
                         diag = self
                             .with_edge_related(diag, u, d)
-                            .about(Subject::edge(un.as_str(), dn.as_str()));
+                            .about(self.edge_subject(u, d));
                         self.out.push(diag);
                     } else if inter.len() > 1 {
                         let diag = error(
@@ -346,7 +346,7 @@ where
                         );
                         let diag = self
                             .with_edge_related(diag, u, d)
-                            .about(Subject::edge(un.as_str(), dn.as_str()));
+                            .about(self.edge_subject(u, d));
                         self.out.push(diag);
                     } else {
                         task_type = Some(inter[0].clone());
@@ -538,7 +538,7 @@ where
                         self.display_of(w)
                     ),
                 )
-                .about(Subject::edge("InitialTaskWorker", self.display_of(w))));
+                .about(self.edge_subject(INITIAL, w)));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -579,7 +579,7 @@ where
                 );
                 d = self
                     .with_edge_related(d, w, NO_WORKER)
-                    .about(Subject::class(self.display_of(w)));
+                    .about(self.worker_subject(w));
                 self.out.push(d);
                 self.graphs[g].imprecise = true;
                 return;
@@ -597,7 +597,10 @@ where
                         self.display_of(w)
                     ),
                 )
-                .about(Subject::edge(self.display_of(w), "SinkWorker")));
+                .about(
+                    self.class_name_of(w)
+                        .map(|upstream| Subject::edge(upstream, "SinkWorker")),
+                ));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -651,7 +654,7 @@ where
                          worker instance: pass type(worker) or the class name."
                             .to_string(),
                     )
-                    .about(Subject::class(self.display_of(w))),
+                    .about(self.worker_subject(w)),
                 );
                 return;
             }
@@ -659,15 +662,14 @@ where
         }
         if let Some(Expr::Int { value, range }) = n {
             if *value <= 0 {
-                let mut d = error(
-                    Code::Gc12,
-                    *range,
-                    "max_parallel_tasks must be greater than 0.".to_string(),
+                self.out.push(
+                    error(
+                        Code::Gc12,
+                        *range,
+                        "max_parallel_tasks must be greater than 0.".to_string(),
+                    )
+                    .about(class_name.map(Subject::Class)),
                 );
-                if let Some(class) = class_name {
-                    d = d.about(Subject::class(class));
-                }
-                self.out.push(d);
             }
         }
     }
