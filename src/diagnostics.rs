@@ -129,7 +129,7 @@ pub struct RelatedInfo {
 /// recognised as one whatever each side's message and range.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
-    /// A class: the worker or task being instantiated (IN*), the worker a graph call is about
+    /// A class: the worker or task being instantiated (IN2, IN3, IN5), the worker a graph call is about
     /// (GC1, GC4, GC5, GC6, GC11, GC12, GC13).
     Class(String),
     /// A field of a class (CD1–CD5).
@@ -139,6 +139,9 @@ pub enum Subject {
         upstream: String,
         downstream: String,
     },
+    /// A dotted name planai does not have, a module or a member (`planai.llm_interface`,
+    /// `planai.TaskWorkItem`: IM1).
+    Name(String),
 }
 
 impl Subject {
@@ -151,6 +154,10 @@ impl Subject {
             class: class.into(),
             field: field.into(),
         }
+    }
+
+    pub fn name(dotted: impl Into<String>) -> Self {
+        Subject::Name(dotted.into())
     }
 
     pub fn edge(upstream: impl Into<String>, downstream: impl Into<String>) -> Self {

@@ -314,7 +314,7 @@ async fn readiness_validation_and_every_request_kind() {
 /// exception's type and the frame that raised it (not from its message).
 const RECOGNISED_AT_BUILD_TIME: &[&str] = &[
     "CD1", "CD2", "CD3", "CD4", "CD5", "GC1", "GC2", "GC3", "GC4", "GC5", "GC6", "GC7", "GC8",
-    "GC11", "GC12", "GC13", "IN2", "IN3", "IN5",
+    "GC11", "GC12", "GC13", "IM1", "IN2", "IN3", "IN5",
 ];
 
 /// Every single-file fixture whose one expected code the helper recognises: the venv's error

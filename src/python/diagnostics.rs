@@ -84,7 +84,7 @@ pub fn problem_identity(problem: &Problem) -> Option<Identity> {
         (Some(upstream), Some(downstream), _, _) => Subject::edge(upstream, downstream),
         (_, _, Some(class), Some(field)) => Subject::field(class, field),
         (_, _, Some(class), None) => Subject::class(class),
-        _ => return None,
+        _ => Subject::name(check.name.as_ref()?),
     };
     Some(Identity {
         check: code,
@@ -424,7 +424,14 @@ mod tests {
             class: Some("Fetcher".into()),
             ..Default::default()
         });
-        let out = problems_to_diagnostics(&[edge, field, class], Path::new("/ws/flow.py"), text);
+        let mut name = problem("/ws/flow.py", 1, 0);
+        name.check = Some(ProblemCheck {
+            code: "IM1".into(),
+            name: Some("planai.llm_interface".into()),
+            ..Default::default()
+        });
+        let out =
+            problems_to_diagnostics(&[edge, field, class, name], Path::new("/ws/flow.py"), text);
         let identities: Vec<Option<Identity>> =
             out.document.iter().map(|d| d.identity.clone()).collect();
         assert_eq!(
@@ -442,6 +449,10 @@ mod tests {
                 Some(Identity {
                     check: Code::Gc1,
                     subject: Subject::class("Fetcher")
+                }),
+                Some(Identity {
+                    check: Code::Im1,
+                    subject: Subject::name("planai.llm_interface")
                 }),
             ]
         );

@@ -724,6 +724,9 @@ def _identify_check(exc, raw_frames):
         # A model's constructor: IN2 when a required field is missing, IN3 for other values.
         missing = any(error.get("type") == "missing" for error in exc.errors())
         return {"code": "IN2" if missing else "IN3", "class": exc.title}
+    missing = _missing_planai_name(exc, raw_frames)
+    if missing is not None:
+        return {"code": "IM1", "name": missing}
     planai_dir = None
     if STATE["planai"] is not None:
         planai_dir = os.path.dirname(os.path.abspath(STATE["planai"].__file__)) + os.sep
@@ -764,6 +767,34 @@ def _identify_check(exc, raw_frames):
             return {"code": "IN5", "class": _class_name(loc["self"])}
     if isinstance(exc, (ValueError, TypeError)) and function == "set_max_parallel_tasks":
         return {"code": "GC12", "class": _class_name(loc["worker_class"])}
+    return None
+
+
+def _missing_planai_name(exc, raw_frames):
+    """The dotted name an import or attribute error says planai lacks (IM1), from the
+    exception's attributes: `planai.sub` for a missing submodule, `planai.X` for a missing
+    member (`from planai import X`, whose X Python < 3.12 keeps only in the IMPORT_FROM
+    instruction the raising frame stopped at) or attribute (`planai.X`)."""
+    if isinstance(exc, ModuleNotFoundError):
+        # Python names the first submodule it could not find.
+        name = exc.name or ""
+        return name if name.startswith("planai.") else None
+    if isinstance(exc, ImportError):
+        if exc.name != "planai":
+            return None
+        member = getattr(exc, "name_from", None)
+        if member is None and raw_frames:
+            import dis
+            frame = raw_frames[-1]
+            for instruction in dis.get_instructions(frame.f_code):
+                if instruction.offset == frame.f_lasti and instruction.opname == "IMPORT_FROM":
+                    member = instruction.argval
+                    break
+        return "planai." + member if member else None
+    if isinstance(exc, AttributeError):
+        obj = getattr(exc, "obj", None)
+        if isinstance(obj, types.ModuleType) and obj.__name__ == "planai" and exc.name:
+            return "planai." + exc.name
     return None
 
 

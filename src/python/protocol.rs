@@ -316,7 +316,8 @@ pub struct Problem {
 }
 
 /// A recognised PlanAI check (`"GC7"`, `"CD2"`, ...) and its subject, by class names: a worker
-/// or task `class` (with a `field` for CD1–CD5), or an `upstream` → `downstream` dependency.
+/// or task `class` (with a `field` for CD1–CD5), an `upstream` → `downstream` dependency, or
+/// the dotted `name` planai lacks (IM1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProblemCheck {
     pub code: String,
@@ -328,6 +329,8 @@ pub struct ProblemCheck {
     pub upstream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A position in the validated file (same conventions as [`Problem`]).
