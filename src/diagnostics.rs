@@ -129,8 +129,8 @@ pub struct RelatedInfo {
 /// recognised as one whatever each side's message and range.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
-    /// A class: the worker or task being instantiated (IN2, IN3, IN5), the worker a graph call is about
-    /// (GC1, GC4, GC5, GC6, GC11, GC12, GC13).
+    /// A class: the worker or task being instantiated (IN2, IN3, IN5), the worker a graph call
+    /// or a run check is about (EX1, EX2, GC1, GC4, GC5, GC6, GC9, GC11, GC12, GC13).
     Class(String),
     /// A field of a class (CD1–CD5).
     Field { class: String, field: String },

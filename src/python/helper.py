@@ -727,6 +727,12 @@ def _identify_check(exc, raw_frames):
     missing = _missing_planai_name(exc, raw_frames)
     if missing is not None:
         return {"code": "IM1", "name": missing}
+    if raw_frames and raw_frames[-1].f_code is emulate_execute_checks.__code__:
+        # The patched Graph.run's own check: `worker.validate_task` refused an initial task.
+        loc = raw_frames[-1].f_locals
+        if loc.get("error") is exc and "worker" in loc:
+            return {"code": "EX1", "class": _class_name(loc["worker"])}
+        return None
     planai_dir = None
     if STATE["planai"] is not None:
         planai_dir = os.path.dirname(os.path.abspath(STATE["planai"].__file__)) + os.sep
@@ -765,6 +771,10 @@ def _identify_check(exc, raw_frames):
             return {"code": "GC13", "class": _class_name(loc["worker"])}
         if function == "__init__" and module == "llm_task.py":
             return {"code": "IN5", "class": _class_name(loc["self"])}
+        if function == "_validate_connection" and module == "joined_task.py":
+            return {"code": "GC9", "class": _class_name(loc["self"])}
+        if function == "_validate_post_register" and module == "merged_task.py":
+            return {"code": "EX2", "class": _class_name(loc["self"])}
     if isinstance(exc, (ValueError, TypeError)) and function == "set_max_parallel_tasks":
         return {"code": "GC12", "class": _class_name(loc["worker_class"])}
     return None

@@ -89,7 +89,9 @@ where
                                     names.join(", ")
                                 ),
                             );
-                            d = self.with_edge_related(d, NO_WORKER, w);
+                            d = self
+                                .with_edge_related(d, NO_WORKER, w)
+                                .about(self.worker_subject(w));
                             self.out.push(d);
                         }
                     }
@@ -164,7 +166,8 @@ where
                         self.display_of(w),
                         merged.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                     ),
-                ));
+                )
+                .about(self.worker_subject(w)));
             }
         }
     }

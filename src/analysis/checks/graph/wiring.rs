@@ -446,7 +446,8 @@ where
                     Code::Gc9,
                     range,
                     format!("join_type must be a subclass of TaskWorker, got {repr}. Set join_type to a worker class upstream of {dn} (or InitialTaskWorker)."),
-                ));
+                )
+                .about(self.worker_subject(d)));
             }
             return;
         }
@@ -474,7 +475,8 @@ where
                     "{jn} is not found in the upstream path of {dn}. Connect the {jn} worker upstream of {dn} before \
                      this edge (PlanAI checks the edges that exist when the edge into the joiner is added)."
                 ),
-            ));
+            )
+            .about(self.worker_subject(d)));
         } else if visited.len() <= 1 {
             let repr = self.ctx.class_repr(&jt);
             self.out.push(error(
@@ -484,7 +486,8 @@ where
                     "Joining on the immediate upstream worker {repr} in {dn} will never yield more than one result. \
                      Join on a worker further upstream (or InitialTaskWorker)."
                 ),
-            ));
+            )
+            .about(self.worker_subject(d)));
         }
     }
 
