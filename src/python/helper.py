@@ -750,7 +750,7 @@ def _identify_check(exc, raw_frames):
     function = frame.f_code.co_name
     module = os.path.basename(frame.f_code.co_filename)
     loc = frame.f_locals
-    if isinstance(exc, (TypeError, NameError)) and function == "get_task_class":
+    if isinstance(exc, TypeError) and function == "get_task_class":
         code = "GC6" if module == "joined_task.py" else "GC5"
         return {"code": code, "class": _class_name(loc["self"])}
     if isinstance(exc, ValueError):
