@@ -129,10 +129,11 @@ pub struct RelatedInfo {
 /// recognised as one whatever each side's message and range.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
-    /// A class: the worker or task being instantiated (IN2, IN3, IN5), the worker a graph call
-    /// or a run check is about (EX1, EX2, GC1, GC4, GC5, GC6, GC9, GC11, GC12, GC13).
+    /// A class: the worker being instantiated (IN5), the worker a graph call or a run check is
+    /// about (EX1, EX2, GC1, GC4, GC5, GC6, GC9, GC11, GC12, GC13).
     Class(String),
-    /// A field of a class (CD1–CD5).
+    /// A field of a class: class bodies pydantic rejects (CD1–CD5), the first field a
+    /// constructor call misses (IN2) or passes a wrong value for (IN3).
     Field { class: String, field: String },
     /// A dependency between two workers, by their classes (GC2, GC3, GC7, GC8).
     Edge {

@@ -721,9 +721,14 @@ def _identify_check(exc, raw_frames):
             return None
         return {"code": which, "class": cls.__name__, "field": field}
     if _pydantic_validation_error(exc):
-        # A model's constructor: IN2 when a required field is missing, IN3 for other values.
-        missing = any(error.get("type") == "missing" for error in exc.errors())
-        return {"code": "IN2" if missing else "IN3", "class": exc.title}
+        # A model's constructor: IN2 about the first missing required field, else IN3 about
+        # the first field with a value pydantic rejects (pydantic's error locations).
+        errors = exc.errors()
+        missing = [error for error in errors if error.get("type") == "missing"]
+        first = (missing or errors)[0]
+        if not first.get("loc"):
+            return None
+        return {"code": "IN2" if missing else "IN3", "class": exc.title, "field": str(first["loc"][0])}
     missing = _missing_planai_name(exc, raw_frames)
     if missing is not None:
         return {"code": "IM1", "name": missing}

@@ -399,7 +399,7 @@ class HelperWithPlanai(unittest.TestCase):
         p = self.errors(self.validate("classdef.py", source=src))[0]
         self.assertEqual((p["kind"], p["exception"], p["line"]), ("graph_construction", "ValidationError", 10))
         self.assertIn("prompt", p["message"])
-        self.assertEqual(p["check"], {"code": "IN2", "class": "Answerer"})
+        self.assertEqual(p["check"], {"code": "IN2", "class": "Answerer", "field": "prompt"})
 
     def test_pipelining(self):
         h = self.helper

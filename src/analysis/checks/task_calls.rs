@@ -288,5 +288,8 @@ pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> 
             ),
         )
     };
-    Some(diagnostic.about(Subject::class(name)))
+    // pydantic lists the fields in definition order: the first missing one, or else the first
+    // wrong one, names the problem as the venv's ValidationError does.
+    let first = missing.first().copied().unwrap_or_else(|| wrong[0].0);
+    Some(diagnostic.about(Subject::field(name, first)))
 }

@@ -28,7 +28,7 @@ where
                     "1 validation error for Graph\nname\n  Field required [type=missing]. Pass name=\"...\" to Graph(...)."
                         .to_string(),
                 )
-                .about(Subject::class("Graph")));
+                .about(Subject::field("Graph", "name")));
             }
             if self.out.len() > errors_before {
                 // The constructor raised: there is no graph to draw conclusions about.
@@ -262,7 +262,7 @@ where
                                 self.ctx.class_name(&k2)
                             ),
                         )
-                        .about(Subject::class(name.as_str())));
+                        .about(Subject::field(name.as_str(), "output_types")));
                         return;
                     }
                 }
@@ -280,7 +280,7 @@ where
                             self.ctx.class_name(&j)
                         ),
                     )
-                    .about(Subject::class(name.as_str())));
+                    .about(Subject::field(name.as_str(), "join_type")));
                     return;
                 }
             }
@@ -341,7 +341,7 @@ where
                         if n == 1 { "it" } else { "them" },
                     ),
                 )
-                .about(Subject::class(name.as_str())));
+                .about(Subject::field(name.as_str(), missing[0].as_str())));
                 return;
             }
         }
