@@ -124,6 +124,59 @@ pub struct RelatedInfo {
     pub message: String,
 }
 
+/// What a PlanAI problem is about, named the way both the static checks and the venv's helper
+/// can name it (by class names, which both see), so that one problem found both ways is
+/// recognised as one whatever each side's message and range.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A class: the worker being instantiated (IN5), the worker a graph call or a run check is
+    /// about (EX1, EX2, GC1, GC4, GC5, GC6, GC9, GC11, GC12, GC13).
+    Class(String),
+    /// A field of a class: class bodies pydantic rejects (CD1–CD5), the first field a
+    /// constructor call misses (IN2) or passes a wrong value for (IN3).
+    Field { class: String, field: String },
+    /// A dependency between two workers, by their classes (GC2, GC3, GC7, GC8).
+    Edge {
+        upstream: String,
+        downstream: String,
+    },
+    /// A dotted name planai does not have, a module or a member (`planai.llm_interface`,
+    /// `planai.TaskWorkItem`: IM1).
+    Name(String),
+}
+
+impl Subject {
+    pub fn class(name: impl Into<String>) -> Self {
+        Subject::Class(name.into())
+    }
+
+    pub fn field(class: impl Into<String>, field: impl Into<String>) -> Self {
+        Subject::Field {
+            class: class.into(),
+            field: field.into(),
+        }
+    }
+
+    pub fn name(dotted: impl Into<String>) -> Self {
+        Subject::Name(dotted.into())
+    }
+
+    pub fn edge(upstream: impl Into<String>, downstream: impl Into<String>) -> Self {
+        Subject::Edge {
+            upstream: upstream.into(),
+            downstream: downstream.into(),
+        }
+    }
+}
+
+/// Which PlanAI check a diagnostic is, and about what: a static diagnostic and a venv one with
+/// the same identity report the same problem.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Identity {
+    pub check: Code,
+    pub subject: Subject,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub range: TextRange,
@@ -134,6 +187,10 @@ pub struct Diagnostic {
     pub source: DiagnosticSource,
     pub message: String,
     pub related: Vec<RelatedInfo>,
+    /// The check and subject, when known: static PlanAI diagnostics whose problem the venv can
+    /// also raise, and venv diagnostics the helper recognised as a PlanAI check. Only used to
+    /// show such a problem once (`analysis::check::venv_additions`).
+    pub identity: Option<Identity>,
 }
 
 impl Diagnostic {
@@ -151,7 +208,25 @@ impl Diagnostic {
             source,
             message: message.into(),
             related: Vec::new(),
+            identity: None,
         }
+    }
+
+    /// The diagnostic, identified as its own (registered) code about `subject`. A diagnostic
+    /// whose code is not registered, or with no subject (`None`: the check could not name
+    /// it), stays unidentified.
+    pub fn about(mut self, subject: impl Into<Option<Subject>>) -> Self {
+        if let (Some(check), Some(subject)) = (self.code.known(), subject.into()) {
+            self.identity = Some(Identity { check, subject });
+        }
+        self
+    }
+
+    /// The diagnostic, identified as `identity` (a venv diagnostic, whose own code is the
+    /// Python exception's name).
+    pub fn identified_as(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
     }
 
     pub fn with_related(mut self, related: RelatedInfo) -> Self {

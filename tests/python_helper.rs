@@ -310,6 +310,103 @@ async fn readiness_validation_and_every_request_kind() {
     assert_eq!(err.kind, HelperErrorKind::Unavailable);
 }
 
+/// The checks PlanAI raises while a module is built that the helper recognises from the
+/// exception's type and the frame that raised it (not from its message).
+const RECOGNISED_AT_BUILD_TIME: &[&str] = &[
+    "CD1", "CD2", "CD3", "CD4", "CD5", "EX1", "EX2", "GC1", "GC2", "GC3", "GC4", "GC5", "GC6",
+    "GC7", "GC8", "GC9", "GC11", "GC12", "GC13", "IM1", "IN2", "IN3", "IN5",
+];
+
+/// Every single-file fixture whose one expected code the helper recognises: the venv's error
+/// is identified as that check, about the same subject as the static diagnostic, and so is
+/// not shown a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_time_errors_are_recognised_as_their_static_twins() {
+    use planai_lsp::analysis::check::{check_files, venv_additions};
+    use planai_lsp::analysis::AnalysisHost;
+    use planai_lsp::diagnostics::Code;
+    use std::sync::Arc;
+
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/planai");
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "py") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let codes: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.split_once("# expect: ").map(|(_, codes)| codes.trim()))
+            .collect();
+        if let [code] = codes[..] {
+            if RECOGNISED_AT_BUILD_TIME.contains(&code) {
+                let code = code.to_string();
+                cases.push((path, text, code));
+            }
+        }
+    }
+    cases.sort();
+    assert!(cases.len() >= 30, "{} fixtures", cases.len());
+    // Static-only fixtures whose graph function is never called, called here so PlanAI raises.
+    let static_only = fixtures.parent().unwrap().join("planai_static");
+    for (file, function, code) in [
+        ("ex2_merged_type_not_produced.py", "main", "EX2"),
+        ("gc3_entry_not_added.py", "main", "GC3"),
+        ("gc13_exit_not_added.py", "build", "GC13"),
+    ] {
+        let path = static_only.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = format!("{text}\n\nif __name__ == \"__main__\":\n    {function}()\n");
+        cases.push((path, text, code.to_string()));
+    }
+
+    let supervisor = planai_supervisor();
+    supervisor.start();
+    supervisor.wait_ready(READY).await.unwrap();
+    for (path, text, code) in &cases {
+        let name = path.file_name().unwrap().to_string_lossy();
+        let params = ValidateParams {
+            path: path.display().to_string(),
+            source: text.clone(),
+            roots: vec![fixtures.display().to_string()],
+            ..Default::default()
+        };
+        let result = supervisor
+            .request::<Validate>(params, REQUEST)
+            .await
+            .unwrap();
+        let venv = problems_to_diagnostics(&result.problems, path, text).document;
+        // The error PlanAI raised, or pydantic's warning (CD4, CD5).
+        let severity = code.parse::<Code>().unwrap().severity();
+        let problems: Vec<_> = venv.iter().filter(|d| d.severity == severity).collect();
+        assert_eq!(problems.len(), 1, "{name}: {venv:?}");
+        let identity = problems[0]
+            .identity
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: not recognised: {:?}", result.problems));
+        assert_eq!(identity.check.as_str(), code, "{name}");
+
+        let statics = check_files(
+            &mut AnalysisHost::new(),
+            vec![(path.clone(), Arc::from(text.as_str()))],
+        )
+        .remove(0)
+        .diagnostics;
+        assert!(
+            statics
+                .iter()
+                .any(|d| d.identity.as_ref() == Some(&identity)),
+            "{name}: no static diagnostic is {identity:?}: {statics:?}"
+        );
+        let shown = venv_additions(&statics, &venv);
+        assert!(
+            shown.iter().all(|d| d.identity.is_none()),
+            "{name}: shown twice: {shown:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workspace_is_byte_identical_after_validation() {
     let ws = Workspace::new(&[

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use super::planai_use::is_planai_import;
 use super::summary::{walk_stmts, Expr, FileSummary, Stmt};
 use super::{AnalysisHost, MAX_ANALYSED_FILE_BYTES};
 use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, Severity, TextRange};
@@ -164,7 +165,8 @@ pub fn check_document(
     } = previous;
     let too_large = text.len() > MAX_ANALYSED_FILE_BYTES;
     let facts_now = |host: &RwLock<AnalysisHost>| match facts.clone() {
-        Some(facts) if !content_changed => facts,
+        // Another file changed: whether this one uses planai through its imports may have.
+        Some(facts) if !content_changed => facts_with_current_use(host, path, facts),
         _ => Arc::new(facts_of(host, path, &text)),
     };
     if !content_changed {
@@ -383,12 +385,56 @@ fn statement_edit(
 fn facts_of(host: &RwLock<AnalysisHost>, path: &Path, text: &str) -> PlanaiFacts {
     let summary = host.read().ok().and_then(|host| host.file_summary(path));
     match summary {
-        Some(summary) if text.len() <= MAX_ANALYSED_FILE_BYTES => PlanaiFacts::of(&summary, text),
+        Some(summary) if text.len() <= MAX_ANALYSED_FILE_BYTES => {
+            let mut facts = PlanaiFacts::of(&summary, text);
+            facts.uses_planai = facts.imports_planai || uses_planai_in(host, path);
+            facts
+        }
+        // Too large to summarise: only its own import lines can tell.
         _ => PlanaiFacts {
-            mentions_planai: mentions_planai(text),
+            uses_planai: has_planai_import_line(text),
             ..PlanaiFacts::default()
         },
     }
+}
+
+/// `facts` with `uses_planai` recomputed against the workspace as it is now.
+fn facts_with_current_use(
+    host: &RwLock<AnalysisHost>,
+    path: &Path,
+    facts: Arc<PlanaiFacts>,
+) -> Arc<PlanaiFacts> {
+    let summarised = host
+        .read()
+        .is_ok_and(|host| host.file_summary(path).is_some());
+    if facts.imports_planai || !summarised {
+        return facts;
+    }
+    let uses_planai = uses_planai_in(host, path);
+    if uses_planai == facts.uses_planai {
+        return facts;
+    }
+    Arc::new(PlanaiFacts {
+        uses_planai,
+        ..(*facts).clone()
+    })
+}
+
+fn uses_planai_in(host: &RwLock<AnalysisHost>, path: &Path) -> bool {
+    host.read()
+        .is_ok_and(|host| super::planai_use::uses_planai(&host, path))
+}
+
+/// A line of `text` that starts (after indentation) with `import planai` or `from planai`, for
+/// files too large to summarise.
+fn has_planai_import_line(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim_start();
+        ["import planai", "from planai"].iter().any(|start| {
+            line.strip_prefix(start)
+                .is_some_and(|rest| rest.starts_with([' ', '\t', '.', ',']) || rest.is_empty())
+        })
+    })
 }
 
 /// What the server needs to know about a checked file to schedule work in the user's Python
@@ -396,10 +442,10 @@ fn facts_of(host: &RwLock<AnalysisHost>, path: &Path, text: &str) -> PlanaiFacts
 /// the environment are shown there), and its `@tool` functions (validated one by one).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlanaiFacts {
-    /// The text names planai anywhere (an import, a comment, a string): the module is worth
-    /// validating in the venv. Wider than `imports_planai` on purpose: a module may use PlanAI
-    /// only through workspace modules and still say so.
-    pub mentions_planai: bool,
+    /// The file uses PlanAI, itself or through the workspace modules it imports
+    /// ([`super::planai_use`]): the module is worth validating in the venv. Wider than
+    /// `imports_planai` on purpose: a module may use PlanAI only through workspace modules.
+    pub uses_planai: bool,
     /// The file imports `planai` or one of its submodules somewhere.
     pub imports_planai: bool,
     /// Each statement importing planai, as its first line without indentation and trailing
@@ -421,10 +467,12 @@ impl PlanaiFacts {
     /// Whether the module is worth validating in the user's environment (and starting the
     /// helper for).
     pub fn validate_in_venv(&self) -> bool {
-        self.mentions_planai
+        self.uses_planai
     }
 
-    /// The facts of `summary`, the summary of `text`.
+    /// The facts of `summary`, the summary of `text`, as far as the file alone tells:
+    /// `uses_planai` is whether it imports planai (the workspace may add to it, see
+    /// `facts_of`).
     pub fn of(summary: &FileSummary, text: &str) -> PlanaiFacts {
         let mut starts = Vec::new();
         // Module-level import statements: the binding starts at the statement.
@@ -472,25 +520,12 @@ impl PlanaiFacts {
             })
             .collect();
         PlanaiFacts {
-            mentions_planai: mentions_planai(text),
+            uses_planai: !planai_imports.is_empty(),
             imports_planai: !planai_imports.is_empty(),
             planai_imports,
             tools,
         }
     }
-}
-
-fn mentions_planai(text: &str) -> bool {
-    text.contains("planai")
-}
-
-fn is_planai_import(import: &super::summary::ImportBinding) -> bool {
-    import.level == 0
-        && (import.module == "planai"
-            || import
-                .module
-                .strip_prefix("planai")
-                .is_some_and(|rest| rest.starts_with('.')))
 }
 
 /// `@tool`, `@tool(...)`, `@x.tool` or `@x.tool(...)`.
@@ -544,14 +579,22 @@ pub fn venv_additions(statics: &[Diagnostic], venv: &[Diagnostic]) -> Vec<Diagno
         .collect()
 }
 
-/// Whether a venv diagnostic repeats a static one. The two often sit on different lines, so
-/// they are matched by what they say: pydantic raises a field's problem (CD2 on the field's
-/// line) from the `class` line.
+/// Whether a venv diagnostic repeats a static one. The two often sit on different lines
+/// (pydantic raises a field's problem, CD2 on the field's line, from the `class` line), so
+/// they are matched by what they are: the same check about the same subject. Only where one
+/// side has no identity (a check the helper cannot recognise from the exception's type and
+/// where it was raised, or a static check that names no subject) are they matched by what
+/// they say.
 fn duplicates_static(candidate: &Diagnostic, statics: &[Diagnostic]) -> bool {
     statics.iter().any(|existing| {
         existing.source != candidate.source
-            && (same_problem(existing, candidate)
-                || (overlaps(existing, candidate) && similar_messages(existing, candidate)))
+            && match (&existing.identity, &candidate.identity) {
+                (Some(existing), Some(candidate)) => existing == candidate,
+                _ => {
+                    same_problem(existing, candidate)
+                        || (overlaps(existing, candidate) && similar_messages(existing, candidate))
+                }
+            }
     })
 }
 
@@ -581,7 +624,7 @@ fn same_problem(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::DiagnosticCode;
+    use crate::diagnostics::{DiagnosticCode, Identity, Subject};
 
     fn diagnostic(source: DiagnosticSource, start: usize, message: &str) -> Diagnostic {
         Diagnostic::new(
@@ -617,6 +660,98 @@ mod tests {
         assert!(!duplicates_static(&other, &[cd2]));
     }
 
+    fn identified(diagnostic: Diagnostic, check: Code, subject: Subject) -> Diagnostic {
+        diagnostic.identified_as(Identity { check, subject })
+    }
+
+    #[test]
+    fn a_venv_error_recognised_as_a_static_check_about_the_same_subject_is_dropped() {
+        let gc7 = Diagnostic::new(
+            DiagnosticSource::Planai,
+            Severity::Error,
+            Code::Gc7,
+            TextRange::new(900, 920),
+            "Worker Enricher does not produce any task types that worker Store can consume. ...",
+        )
+        .about(Subject::edge("Enricher", "Store"));
+        // Far away and worded differently: the venv names the worker's `name`, not its class.
+        let twin = identified(
+            diagnostic(DiagnosticSource::PlanaiVenv, 10, "ValueError: boom"),
+            Code::Gc7,
+            Subject::edge("Enricher", "Store"),
+        );
+        assert_eq!(venv_additions(std::slice::from_ref(&gc7), &[twin]), vec![]);
+    }
+
+    /// A static CD2 on the field `max_words` of `Excerpter`.
+    fn static_cd2() -> Diagnostic {
+        Diagnostic::new(
+            DiagnosticSource::Planai,
+            Severity::Error,
+            Code::Cd2,
+            TextRange::new(300, 305),
+            "A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation.",
+        )
+        .about(Subject::field("Excerpter", "max_words"))
+    }
+
+    #[test]
+    fn a_recognised_venv_error_about_another_subject_or_check_is_kept() {
+        let cd2 = static_cd2();
+        let same_words = "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation";
+        // The same message, but the helper says it is another class's field: not the same problem.
+        let other_class = identified(
+            diagnostic(DiagnosticSource::PlanaiVenv, 300, same_words),
+            Code::Cd2,
+            Subject::field("Summarizer", "max_words"),
+        );
+        let other_check = identified(
+            diagnostic(DiagnosticSource::PlanaiVenv, 300, same_words),
+            Code::Cd3,
+            Subject::field("Excerpter", "max_words"),
+        );
+        let venv = vec![other_class, other_check];
+        assert_eq!(venv_additions(std::slice::from_ref(&cd2), &venv), venv);
+        // A recognised error with no static twin at all is shown.
+        let gc1 = identified(
+            diagnostic(
+                DiagnosticSource::PlanaiVenv,
+                10,
+                "ValueError: Task x already exists",
+            ),
+            Code::Gc1,
+            Subject::class("Fetcher"),
+        );
+        assert_eq!(
+            venv_additions(&[cd2], std::slice::from_ref(&gc1)),
+            vec![gc1]
+        );
+    }
+
+    #[test]
+    fn an_unrecognised_venv_error_is_kept_unless_it_says_what_a_static_one_says() {
+        let cd2 = static_cd2();
+        assert!(cd2.identity.is_some());
+        let unrecognised = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "ValueError: invalid literal for int() with base 10: 'x'",
+        );
+        assert_eq!(
+            venv_additions(
+                std::slice::from_ref(&cd2),
+                std::slice::from_ref(&unrecognised)
+            ),
+            vec![unrecognised]
+        );
+        let same_words = diagnostic(
+            DiagnosticSource::PlanaiVenv,
+            200,
+            "PydanticUserError: A non-annotated attribute was detected: `max_words = 50`. All model fields require a type annotation",
+        );
+        assert_eq!(venv_additions(&[cd2], &[same_words]), vec![]);
+    }
+
     fn facts(text: &str) -> PlanaiFacts {
         let tree = crate::syntax::parse(text).unwrap();
         PlanaiFacts::of(&FileSummary::build(&tree, text), text)
@@ -646,10 +781,69 @@ mod tests {
         );
         let plain = facts("import os\nx = 'planai'\n");
         assert!(!plain.imports_planai);
-        assert!(plain.mentions_planai);
-        assert!(!facts("import os\n").mentions_planai);
+        assert!(!plain.uses_planai, "a string naming planai is no use of it");
+        assert!(facts("import planai\n").uses_planai);
         assert!(plain.planai_imports.is_empty());
         assert!(!facts("").imports_planai);
+    }
+
+    /// Checks `text` as the document at `path` with `Trigger::Opened`, or as unchanged with
+    /// `Trigger::Workspace` when `previous` is given.
+    fn check(
+        host: &RwLock<AnalysisHost>,
+        path: &Path,
+        text: &Arc<str>,
+        previous: Option<Reusable>,
+    ) -> Checked {
+        let trigger = if previous.is_some() {
+            Trigger::Workspace
+        } else {
+            Trigger::Opened
+        };
+        check_document(
+            host,
+            Source {
+                path,
+                text: text.clone(),
+                tree: None,
+                tree_is_current: false,
+                edit: None,
+                trigger,
+            },
+            previous.unwrap_or_default(),
+            &Sequential,
+        )
+    }
+
+    #[test]
+    fn a_module_is_validated_in_the_venv_when_it_uses_planai_not_when_it_names_it() {
+        let host = RwLock::new(AnalysisHost::new());
+        let tasks = Path::new("/w/pkg/tasks.py");
+        let uses_planai = "from planai import Task\n\nclass MyTask(Task):\n    text: str\n";
+        check_files(
+            &mut host.write().unwrap(),
+            vec![
+                (PathBuf::from("/w/pkg/__init__.py"), Arc::from("")),
+                (tasks.to_path_buf(), Arc::from(uses_planai)),
+            ],
+        );
+        let mention: Arc<str> = Arc::from("# a helper for planai flows\nNAME = 'planai'\n");
+        let checked = check(&host, Path::new("/w/pkg/names.py"), &mention, None);
+        assert!(!checked.facts.validate_in_venv());
+
+        let flow = Path::new("/w/pkg/flow.py");
+        let text: Arc<str> = Arc::from("from .tasks import MyTask\n\nq = MyTask(text='x')\n");
+        let checked = check(&host, flow, &text, None);
+        assert!(checked.facts.validate_in_venv());
+        assert!(!checked.facts.imports_planai);
+
+        // tasks.py stops using planai: the unchanged flow.py is re-checked and follows.
+        check_files(
+            &mut host.write().unwrap(),
+            vec![(tasks.to_path_buf(), Arc::from("class MyTask:\n    pass\n"))],
+        );
+        let rechecked = check(&host, flow, &text, Some(checked.reusable));
+        assert!(!rechecked.facts.validate_in_venv());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod graph_view;
 pub mod ide;
 pub mod incremental;
 pub mod memo;
+pub mod planai_use;
 pub mod resolve;
 pub mod summary;
 pub mod task_types;

@@ -7,7 +7,9 @@
 //! are sometimes approximate.
 
 use super::protocol::{Problem, ProblemKind, ProblemSeverity};
-use crate::diagnostics::{Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange};
+use crate::diagnostics::{
+    Code, Diagnostic, DiagnosticCode, DiagnosticSource, Identity, Severity, Subject, TextRange,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -56,13 +58,45 @@ pub fn problem_to_diagnostic(problem: &Problem, text: &str) -> Diagnostic {
         problem.end_line,
         problem.end_column,
     );
-    Diagnostic::new(
-        DiagnosticSource::PlanaiVenv,
-        severity(problem),
-        code(problem),
-        range,
-        message(problem),
+    identify(
+        problem,
+        Diagnostic::new(
+            DiagnosticSource::PlanaiVenv,
+            severity(problem),
+            code(problem),
+            range,
+            message(problem),
+        ),
     )
+}
+
+/// The PlanAI check the helper recognised `problem` as, when it named a registered code and a
+/// complete subject.
+pub fn problem_identity(problem: &Problem) -> Option<Identity> {
+    let check = problem.check.as_ref()?;
+    let code: Code = check.code.parse().ok()?;
+    let subject = match (
+        &check.upstream,
+        &check.downstream,
+        &check.class,
+        &check.field,
+    ) {
+        (Some(upstream), Some(downstream), _, _) => Subject::edge(upstream, downstream),
+        (_, _, Some(class), Some(field)) => Subject::field(class, field),
+        (_, _, Some(class), None) => Subject::class(class),
+        _ => Subject::name(check.name.as_ref()?),
+    };
+    Some(Identity {
+        check: code,
+        subject,
+    })
+}
+
+fn identify(problem: &Problem, diagnostic: Diagnostic) -> Diagnostic {
+    match problem_identity(problem) {
+        Some(identity) => diagnostic.identified_as(identity),
+        None => diagnostic,
+    }
 }
 
 /// Byte range for a 1-based `line` and 0-based code-point `column`. With an end, the range
@@ -165,12 +199,15 @@ fn anchor_in_document(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| other.display().to_string());
-    Diagnostic::new(
-        DiagnosticSource::PlanaiVenv,
-        severity(problem),
-        code(problem),
-        range,
-        format!("{} (in {shown}, line {})", message(problem), problem.line),
+    identify(
+        problem,
+        Diagnostic::new(
+            DiagnosticSource::PlanaiVenv,
+            severity(problem),
+            code(problem),
+            range,
+            format!("{} (in {shown}, line {})", message(problem), problem.line),
+        ),
     )
 }
 
@@ -252,6 +289,7 @@ fn byte_offset_of_column(line: &str, column: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::python::protocol::ProblemCheck;
 
     fn problem(path: &str, line: u32, column: u32) -> Problem {
         Problem {
@@ -361,6 +399,86 @@ mod tests {
             out.other_files.get(Path::new("/ws/helpers.py")),
             Some(&vec![elsewhere])
         );
+    }
+
+    #[test]
+    fn a_recognised_check_identifies_the_diagnostic() {
+        let text = "g.set_dependency(a, b)\n";
+        let mut edge = problem("/ws/flow.py", 1, 0);
+        edge.check = Some(ProblemCheck {
+            code: "GC7".into(),
+            upstream: Some("Enricher".into()),
+            downstream: Some("Store".into()),
+            ..Default::default()
+        });
+        let mut field = problem("/ws/flow.py", 1, 0);
+        field.check = Some(ProblemCheck {
+            code: "CD2".into(),
+            class: Some("Excerpter".into()),
+            field: Some("max_words".into()),
+            ..Default::default()
+        });
+        let mut class = problem("/ws/other.py", 1, 0);
+        class.check = Some(ProblemCheck {
+            code: "GC1".into(),
+            class: Some("Fetcher".into()),
+            ..Default::default()
+        });
+        let mut name = problem("/ws/flow.py", 1, 0);
+        name.check = Some(ProblemCheck {
+            code: "IM1".into(),
+            name: Some("planai.llm_interface".into()),
+            ..Default::default()
+        });
+        let out =
+            problems_to_diagnostics(&[edge, field, class, name], Path::new("/ws/flow.py"), text);
+        let identities: Vec<Option<Identity>> =
+            out.document.iter().map(|d| d.identity.clone()).collect();
+        assert_eq!(
+            identities,
+            vec![
+                Some(Identity {
+                    check: Code::Gc7,
+                    subject: Subject::edge("Enricher", "Store")
+                }),
+                Some(Identity {
+                    check: Code::Cd2,
+                    subject: Subject::field("Excerpter", "max_words")
+                }),
+                // Anchored in the document for a problem raised in another file.
+                Some(Identity {
+                    check: Code::Gc1,
+                    subject: Subject::class("Fetcher")
+                }),
+                Some(Identity {
+                    check: Code::Im1,
+                    subject: Subject::name("planai.llm_interface")
+                }),
+            ]
+        );
+        // Still shown under the exception's name.
+        assert_eq!(out.document[0].code.as_str(), "ValueError");
+    }
+
+    #[test]
+    fn an_unknown_code_or_an_incomplete_subject_identifies_nothing() {
+        let mut unknown = problem("/a.py", 1, 0);
+        unknown.check = Some(ProblemCheck {
+            code: "GC99".into(),
+            class: Some("A".into()),
+            ..Default::default()
+        });
+        let mut no_subject = problem("/a.py", 1, 0);
+        no_subject.check = Some(ProblemCheck {
+            code: "GC7".into(),
+            upstream: Some("A".into()),
+            ..Default::default()
+        });
+        let plain = problem("/a.py", 1, 0);
+        for p in [unknown, no_subject, plain] {
+            assert_eq!(problem_identity(&p), None, "{p:?}");
+            assert_eq!(problem_to_diagnostic(&p, "x\n").identity, None);
+        }
     }
 
     #[test]

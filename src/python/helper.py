@@ -365,7 +365,9 @@ def setup_child_environment(session, strip_keys=True, patch=True):
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
         try:
-            record_warning(session, message, category, filename, lineno, traceback.extract_stack()[:-1])
+            check = identify_warning(category, sys._getframe(1))
+            record_warning(session, message, category, filename, lineno, traceback.extract_stack()[:-1],
+                           check)
         except Exception:
             pass
 
@@ -524,7 +526,29 @@ def emulate_execute_checks(graph, initial_tasks):
         probe.prefix(1)
 
 
-def record_warning(session, message, category, filename, lineno, stack):
+def identify_warning(category, frame):
+    """Which PlanAI check a warning is (see `identify_check`), from the function that warned:
+    pydantic's field collection (CD4, a field shadowing a parent's attribute) or its protected
+    namespace check (CD5), with their locals. `frame` is a frame of the warnings machinery."""
+    try:
+        if not issubclass(category, UserWarning):
+            return None
+        while frame is not None and (frame.f_code.co_filename == HELPER_FILE
+                                     or frame.f_code.co_filename == warnings.__file__):
+            frame = frame.f_back
+        if frame is None or os.sep + "pydantic" + os.sep not in frame.f_code.co_filename:
+            return None
+        loc = frame.f_locals
+        if frame.f_code.co_name == "_check_protected_namespaces":
+            return {"code": "CD5", "class": loc["cls_name"], "field": loc["ann_name"]}
+        if frame.f_code.co_name == "collect_model_fields" and isinstance(loc.get("cls"), type):
+            return {"code": "CD4", "class": loc["cls"].__name__, "field": loc["ann_name"]}
+    except Exception:
+        pass
+    return None
+
+
+def record_warning(session, message, category, filename, lineno, stack, check=None):
     text = str(message)
     cat = getattr(category, "__name__", str(category))
     if not session.is_user_file(filename):
@@ -557,10 +581,13 @@ def record_warning(session, message, category, filename, lineno, stack):
     if key in session.warning_keys:
         return
     session.warning_keys.add(key)
-    session.warnings.append({
+    problem = {
         "path": path, "line": line, "column": col or 0, "end_line": end_line, "end_column": end_col,
         "severity": "warning", "kind": "warning", "exception": cat, "message": text, "traceback": "",
-    })
+    }
+    if check is not None:
+        problem["check"] = check
+    session.warnings.append(problem)
 
 
 def frame_position(session, fs):
@@ -648,6 +675,9 @@ def exception_problem(session, exc, kind=None):
         "severity": "error", "kind": kind, "exception": type(exc).__name__,
         "message": str(exc), "traceback": format_traceback(exc),
     }
+    check = identify_check(exc, raw_frames)
+    if check is not None:
+        problem["check"] = check
     # Where the failure surfaced in the validated file, when the deepest user frame is elsewhere.
     if session.path is not None and path != session.path:
         for i in range(len(summary) - 1, -1, -1):
@@ -656,6 +686,131 @@ def exception_problem(session, exc, kind=None):
                 problem["origin"] = {"line": l2, "column": c2 or 0, "end_line": el2, "end_column": ec2}
                 break
     return problem
+
+
+def identify_check(exc, raw_frames):
+    """Which PlanAI check (docs/diagnostics.md) a build-time exception is, and what it is about,
+    from the exception's type and the frame that raised it (its function and locals), never
+    from the message: {"code": "GC7", "upstream": "A", "downstream": "B"}, {"code": "CD2",
+    "class": "A", "field": "x"} or {"code": "GC1", "class": "A"}. Subjects are class names,
+    as the static checks name them. None when the exception is not recognised."""
+    try:
+        return _identify_check(exc, raw_frames)
+    except Exception:
+        return None
+
+
+def _class_name(value):
+    return value.__name__ if isinstance(value, type) else type(value).__name__
+
+
+def _identify_check(exc, raw_frames):
+    if _pydantic_user_error(exc):
+        # Raised by pydantic's collect_model_fields for the field `var_name` of `cls`.
+        loc = raw_frames[-1].f_locals if raw_frames else {}
+        field, cls = loc.get("var_name"), loc.get("cls")
+        if not isinstance(field, str) or not isinstance(cls, type):
+            return None
+        code = getattr(exc, "code", None)
+        if code == "model-field-overridden":
+            which = "CD1"
+        elif code == "model-field-missing-annotation":
+            from pydantic.fields import FieldInfo
+            which = "CD3" if isinstance(loc.get("value"), FieldInfo) else "CD2"
+        else:
+            return None
+        return {"code": which, "class": cls.__name__, "field": field}
+    if _pydantic_validation_error(exc):
+        # A model's constructor: IN2 about the first missing required field, else IN3 about
+        # the first field with a value pydantic rejects (pydantic's error locations).
+        errors = exc.errors()
+        missing = [error for error in errors if error.get("type") == "missing"]
+        first = (missing or errors)[0]
+        if not first.get("loc"):
+            return None
+        return {"code": "IN2" if missing else "IN3", "class": exc.title, "field": str(first["loc"][0])}
+    missing = _missing_planai_name(exc, raw_frames)
+    if missing is not None:
+        return {"code": "IM1", "name": missing}
+    if raw_frames and raw_frames[-1].f_code is emulate_execute_checks.__code__:
+        # The patched Graph.run's own check: `worker.validate_task` refused an initial task.
+        loc = raw_frames[-1].f_locals
+        if loc.get("error") is exc and "worker" in loc:
+            return {"code": "EX1", "class": _class_name(loc["worker"])}
+        return None
+    planai_dir = None
+    if STATE["planai"] is not None:
+        planai_dir = os.path.dirname(os.path.abspath(STATE["planai"].__file__)) + os.sep
+    if planai_dir is None:
+        return None
+    # The innermost PlanAI function on the way to the exception (get_type_hints, issubclass and
+    # the like may sit below it).
+    frame = None
+    for candidate in reversed(raw_frames):
+        if os.path.abspath(candidate.f_code.co_filename).startswith(planai_dir):
+            frame = candidate
+            break
+    if frame is None:
+        return None
+    function = frame.f_code.co_name
+    module = os.path.basename(frame.f_code.co_filename)
+    loc = frame.f_locals
+    if isinstance(exc, TypeError) and function == "get_task_class":
+        code = "GC6" if module == "joined_task.py" else "GC5"
+        return {"code": code, "class": _class_name(loc["self"])}
+    if isinstance(exc, ValueError):
+        if function == "_set_dependency":
+            upstream, downstream = _class_name(loc["upstream"]), _class_name(loc["downstream"])
+            if "task_classes" in loc:
+                code = "GC7" if not loc["task_classes"] else "GC8"
+            else:
+                code = "GC3" if upstream == "InitialTaskWorker" else "GC2"
+            return {"code": code, "upstream": upstream, "downstream": downstream}
+        if function == "add_worker":
+            return {"code": "GC1", "class": _class_name(loc["worker"])}
+        if function in ("next", "sink") and module == "task.py":
+            return {"code": "GC4", "class": _class_name(loc["self"])}
+        if function == "set_sink":
+            return {"code": "GC11", "class": _class_name(loc["worker"])}
+        if function == "set_exit":
+            return {"code": "GC13", "class": _class_name(loc["worker"])}
+        if function == "__init__" and module == "llm_task.py":
+            return {"code": "IN5", "class": _class_name(loc["self"])}
+        if function == "_validate_connection" and module == "joined_task.py":
+            return {"code": "GC9", "class": _class_name(loc["self"])}
+        if function == "_validate_post_register" and module == "merged_task.py":
+            return {"code": "EX2", "class": _class_name(loc["self"])}
+    if isinstance(exc, (ValueError, TypeError)) and function == "set_max_parallel_tasks":
+        return {"code": "GC12", "class": _class_name(loc["worker_class"])}
+    return None
+
+
+def _missing_planai_name(exc, raw_frames):
+    """The dotted name an import or attribute error says planai lacks (IM1), from the
+    exception's attributes: `planai.sub` for a missing submodule, `planai.X` for a missing
+    member (`from planai import X`, whose X Python < 3.12 keeps only in the IMPORT_FROM
+    instruction the raising frame stopped at) or attribute (`planai.X`)."""
+    if isinstance(exc, ModuleNotFoundError):
+        # Python names the first submodule it could not find.
+        name = exc.name or ""
+        return name if name.startswith("planai.") else None
+    if isinstance(exc, ImportError):
+        if exc.name != "planai":
+            return None
+        member = getattr(exc, "name_from", None)
+        if member is None and raw_frames:
+            import dis
+            frame = raw_frames[-1]
+            for instruction in dis.get_instructions(frame.f_code):
+                if instruction.offset == frame.f_lasti and instruction.opname == "IMPORT_FROM":
+                    member = instruction.argval
+                    break
+        return "planai." + member if member else None
+    if isinstance(exc, AttributeError):
+        obj = getattr(exc, "obj", None)
+        if isinstance(obj, types.ModuleType) and obj.__name__ == "planai" and exc.name:
+            return "planai." + exc.name
+    return None
 
 
 def _pydantic_user_error(exc):

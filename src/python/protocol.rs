@@ -309,6 +309,28 @@ pub struct Problem {
     /// line that led there).
     #[serde(default)]
     pub origin: Option<ProblemOrigin>,
+    /// The PlanAI check the helper recognised the exception as, from its type and the frame
+    /// that raised it; absent when it could not tell.
+    #[serde(default)]
+    pub check: Option<ProblemCheck>,
+}
+
+/// A recognised PlanAI check (`"GC7"`, `"CD2"`, ...) and its subject, by class names: a worker
+/// or task `class` (with a `field` for CD1–CD5), an `upstream` → `downstream` dependency, or
+/// the dotted `name` planai lacks (IM1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemCheck {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A position in the validated file (same conventions as [`Problem`]).

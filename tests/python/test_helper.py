@@ -302,6 +302,9 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(p["exception"], "PydanticUserError")
         self.assertIn("prompt", p["message"])
         self.assertIn("Traceback", p["traceback"])
+        # Recognised from pydantic's error code and the frame that raised it: a field
+        # overridden without an annotation (CD1).
+        self.assertEqual(p["check"], {"code": "CD1", "class": "Answerer", "field": "prompt"})
 
     def test_graph_construction_error(self):
         result = self.validate("graph_err.py")
@@ -312,6 +315,7 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(p["exception"], "ValueError")
         self.assertEqual(p["message"], "Worker ProducesB does not produce any task types that worker "
                                        "ConsumesC can consume.")
+        self.assertEqual(p["check"], {"code": "GC7", "upstream": "ProducesB", "downstream": "ConsumesC"})
         self.assertEqual(p["line"], 26)
         line = GRAPH_ERROR.splitlines()[25]
         helper_version = tuple(int(x) for x in self.helper.hello["python"].split(".")[:2])
@@ -367,6 +371,8 @@ class HelperWithPlanai(unittest.TestCase):
         self.assertEqual(w["line"], 3)
         self.assertEqual((w["column"], w["end_line"], w["end_column"]), (0, 3, len("class Person(Task):")))
         self.assertIn('Field name "name" in "Person" shadows an attribute in parent "Task"', w["message"])
+        # Recognised from the pydantic function that warned (CD4), with its locals.
+        self.assertEqual(w["check"], {"code": "CD4", "class": "Person", "field": "name"})
 
     def test_import_error_in_user_module(self):
         src = "import os\nimport planai_helpers_that_do_not_exist\n"
@@ -393,6 +399,7 @@ class HelperWithPlanai(unittest.TestCase):
         p = self.errors(self.validate("classdef.py", source=src))[0]
         self.assertEqual((p["kind"], p["exception"], p["line"]), ("graph_construction", "ValidationError", 10))
         self.assertIn("prompt", p["message"])
+        self.assertEqual(p["check"], {"code": "IN2", "class": "Answerer", "field": "prompt"})
 
     def test_pipelining(self):
         h = self.helper

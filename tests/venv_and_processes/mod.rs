@@ -260,12 +260,12 @@ impl Leftovers {
         }
     }
 
-    /// The module's source, running `tail` (e.g. [`SPIN`]) after starting the sleepers. The
-    /// text mentions planai, so the server validates it.
+    /// The module's source, running `tail` (e.g. [`SPIN`]) after starting the sleepers. It
+    /// imports planai, so the server validates it.
     pub fn module(&self, tail: &str) -> String {
         format!(
-            r#"# a planai module whose validation leaves processes behind
-import os, subprocess, sys, time
+            r#"# a module whose validation leaves processes behind
+import os, planai, subprocess, sys, time
 MARK = {marker:?}
 DIR = {dir:?}
 def note(kind, pid):

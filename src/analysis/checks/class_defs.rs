@@ -10,7 +10,7 @@ use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{BindingKind, ClassSummary, Expr, FileSummary};
 use super::llm_output::rt8;
 use super::{error, is_classvar, related, warning};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Subject};
 
 pub fn check(
     ctx: &mut Ctx,
@@ -187,7 +187,8 @@ fn check_attributes(
                          (or set model_config['protected_namespaces'] = ()).",
                         class.name
                     ),
-                ));
+                )
+                .about(Subject::field(class.name.as_str(), name)));
             }
             // CD4: pydantic names the first direct base that has the attribute.
             for b in &bases {
@@ -202,7 +203,8 @@ fn check_attributes(
                              {name}); rename the field.",
                             class.name
                         ),
-                    ));
+                    )
+                    .about(Subject::field(class.name.as_str(), name)));
                     break;
                 }
             }
@@ -226,7 +228,8 @@ fn check_attributes(
                      Add the annotation, e.g. `{name}: {} = ...`.",
                     suggested_annotation(name)
                 ),
-            ));
+            )
+            .about(Subject::field(class.name.as_str(), name)));
             continue;
         }
         match kind {
@@ -234,7 +237,8 @@ fn check_attributes(
                 Code::Cd3,
                 attr.name_range,
                 format!("Field '{name}' requires a type annotation. Annotate it, e.g. `{name}: str = Field(...)`."),
-            )),
+            )
+            .about(Subject::field(class.name.as_str(), name))),
             _ => out.push(error(
                 Code::Cd2,
                 attr.name_range,
@@ -244,7 +248,8 @@ fn check_attributes(
                      by annotating it as a `ClassVar` or updating `model_config['ignored_types']`.",
                     consumed::render(value)
                 ),
-            )),
+            )
+            .about(Subject::field(class.name.as_str(), name))),
         }
     }
 }

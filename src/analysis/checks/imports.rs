@@ -12,7 +12,7 @@ use super::super::incremental::Unit;
 use super::super::resolve::{Ctx, ModuleTarget, Symbol};
 use super::super::summary::{walk_exprs, Expr, FunctionSummary, Stmt};
 use super::error;
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Subject};
 
 pub fn check(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
     let Some(summary) = ctx.summary(path) else {
@@ -79,14 +79,17 @@ fn scope(
     walk_exprs(stmts, &mut |e| attributes(e, &mut found));
     for (attr, range) in found {
         if !is_planai_name(attr) {
-            out.push(error(
-                Code::Im1,
-                range,
-                format!(
-                    "module 'planai' has no attribute '{attr}'. {}",
-                    advice(attr)
-                ),
-            ));
+            out.push(
+                error(
+                    Code::Im1,
+                    range,
+                    format!(
+                        "module 'planai' has no attribute '{attr}'. {}",
+                        advice(attr)
+                    ),
+                )
+                .about(Subject::name(format!("planai.{attr}"))),
+            );
         }
     }
 }
@@ -103,11 +106,14 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
                     if b.level == 0 {
                         if let Some(sub) = missing_submodule(ctx, path, &b.module) {
                             if !reported {
-                                out.push(error(
-                                    Code::Im1,
-                                    b.range,
-                                    format!("No module named 'planai.{sub}'. {}", advice(sub)),
-                                ));
+                                out.push(
+                                    error(
+                                        Code::Im1,
+                                        b.range,
+                                        format!("No module named 'planai.{sub}'. {}", advice(sub)),
+                                    )
+                                    .about(Subject::name(format!("planai.{sub}"))),
+                                );
                             }
                             reported = true;
                             continue;
@@ -119,14 +125,17 @@ fn imports(ctx: &mut Ctx, path: &Path, stmts: &[Stmt], out: &mut Vec<Diagnostic>
                         continue;
                     }
                     if !is_planai_name(member) {
-                        out.push(error(
-                            Code::Im1,
-                            b.range,
-                            format!(
-                                "cannot import name '{member}' from 'planai'. {}",
-                                advice(member)
-                            ),
-                        ));
+                        out.push(
+                            error(
+                                Code::Im1,
+                                b.range,
+                                format!(
+                                    "cannot import name '{member}' from 'planai'. {}",
+                                    advice(member)
+                                ),
+                            )
+                            .about(Subject::name(format!("planai.{member}"))),
+                        );
                     }
                 }
             }

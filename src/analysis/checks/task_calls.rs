@@ -10,7 +10,7 @@ use super::super::consumed;
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{CallExpr, Expr};
 use super::{error, is_classvar};
-use crate::diagnostics::{Code, Diagnostic, TextRange};
+use crate::diagnostics::{Code, Diagnostic, Subject, TextRange};
 
 /// A field of a plain Task model.
 pub(super) struct TaskField {
@@ -288,5 +288,8 @@ pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> 
             ),
         )
     };
-    Some(diagnostic)
+    // pydantic lists the fields in definition order: the first missing one, or else the first
+    // wrong one, names the problem as the venv's ValidationError does.
+    let first = missing.first().copied().unwrap_or_else(|| wrong[0].0);
+    Some(diagnostic.about(Subject::field(name, first)))
 }

@@ -27,7 +27,8 @@ where
                     c.func.range(),
                     "1 validation error for Graph\nname\n  Field required [type=missing]. Pass name=\"...\" to Graph(...)."
                         .to_string(),
-                ));
+                )
+                .about(Subject::field("Graph", "name")));
             }
             if self.out.len() > errors_before {
                 // The constructor raised: there is no graph to draw conclusions about.
@@ -275,7 +276,8 @@ where
                                  List task classes in output_types ({} is not a Task).",
                                 self.ctx.class_name(&k2)
                             ),
-                        ));
+                        )
+                        .about(Subject::field(name.as_str(), "output_types")));
                         return;
                     }
                 }
@@ -292,7 +294,8 @@ where
                              join_type names the upstream worker class to join on ({} is not a worker).",
                             self.ctx.class_name(&j)
                         ),
-                    ));
+                    )
+                    .about(Subject::field(name.as_str(), "join_type")));
                     return;
                 }
             }
@@ -352,7 +355,8 @@ where
                         missing.iter().map(|f| format!("{f}=...")).collect::<Vec<_>>().join(", "),
                         if n == 1 { "it" } else { "them" },
                     ),
-                ));
+                )
+                .about(Subject::field(name.as_str(), missing[0].as_str())));
                 return;
             }
         }
@@ -374,7 +378,8 @@ where
                                  Set llm_output_type to the type the LLM should produce, or list exactly one output type.",
                                 v.len()
                             ),
-                        );
+                        )
+                        .about(Subject::class(name.as_str()));
                         if let Some((p, decl)) =
                             consumed::class_attr_decl(self.ctx, cls, "output_types")
                         {

@@ -460,6 +460,31 @@ where
         }
     }
 
+    /// The worker's class name, as the venv names it (`type(worker).__name__`), when its class
+    /// is known.
+    pub(super) fn class_name_of(&self, w: WorkerId) -> Option<String> {
+        if w == INITIAL {
+            return Some("InitialTaskWorker".into());
+        }
+        self.workers[w]
+            .class
+            .as_ref()
+            .map(|c| self.ctx.class_name(c))
+    }
+
+    /// What a diagnostic about worker `w` is about: its class, when known.
+    pub(super) fn worker_subject(&self, w: WorkerId) -> Option<Subject> {
+        self.class_name_of(w).map(Subject::Class)
+    }
+
+    /// What a diagnostic about the dependency `u` → `d` is about: their classes, when known.
+    pub(super) fn edge_subject(&self, u: WorkerId, d: WorkerId) -> Option<Subject> {
+        Some(Subject::edge(
+            self.class_name_of(u)?,
+            self.class_name_of(d)?,
+        ))
+    }
+
     pub(super) fn display_of(&self, w: WorkerId) -> String {
         if w == INITIAL {
             return "InitialTaskWorker".into();

@@ -36,7 +36,7 @@ use super::super::summary::{
 use super::super::task_types::{infer_task_type, LocalTypes};
 use super::{error, related};
 use crate::analysis::GraphEdge;
-use crate::diagnostics::{Code, Diagnostic, TextRange};
+use crate::diagnostics::{Code, Diagnostic, Subject, TextRange};
 
 /// The implicit `InitialTaskWorker` of every graph.
 const INITIAL: WorkerId = WorkerId(usize::MAX);

@@ -66,7 +66,9 @@ where
             };
             match self.consumed(w) {
                 ConsumedTypes::Error(e) => {
-                    let diagnostic = self.signature_error(&e, elts[0].range());
+                    let diagnostic = self
+                        .signature_error(&e, elts[0].range())
+                        .about(self.worker_subject(w));
                     self.out.push(diagnostic);
                 }
                 ConsumedTypes::Known(ct) => {
@@ -87,7 +89,9 @@ where
                                     names.join(", ")
                                 ),
                             );
-                            d = self.with_edge_related(d, NO_WORKER, w);
+                            d = self
+                                .with_edge_related(d, NO_WORKER, w)
+                                .about(self.worker_subject(w));
                             self.out.push(d);
                         }
                     }
@@ -162,7 +166,8 @@ where
                         self.display_of(w),
                         merged.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                     ),
-                ));
+                )
+                .about(self.worker_subject(w)));
             }
         }
     }

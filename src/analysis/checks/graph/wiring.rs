@@ -100,7 +100,8 @@ where
                                 "Worker {wn} must be added to the Graph before setting it as an exit worker. \
                                  Add {wn} to the graph first."
                             ),
-                        ));
+                        )
+                        .about(self.worker_subject(w)));
                     }
                     Some((_, Val::Worker(w))) => self.graphs[g].exit = Some(w),
                     Some((_, v)) => {
@@ -185,7 +186,8 @@ where
                                 "{msg}. Add {} to the graph (graph.add_worker(...)) before calling .{name}().",
                                 self.display_of(w)
                             ),
-                        ));
+                        )
+                        .about(self.worker_subject(w)));
                     }
                     self.eval_args_escaping(c);
                     return Val::Unknown;
@@ -236,7 +238,8 @@ where
                          add_worker call.",
                         self.display_of(w)
                     ),
-                );
+                )
+                .about(self.worker_subject(w));
                 if let Some(first) = self.graphs[g].add_sites.get(&w) {
                     d = d.with_related(related(&self.path, &self.path, *first, "first added here"));
                 }
@@ -282,7 +285,8 @@ where
                             .collect::<Vec<_>>()
                             .join(" and ")
                     ),
-                ));
+                )
+                .about(self.edge_subject(u, d)));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -297,7 +301,9 @@ where
         let mut task_type = None;
         match consumed {
             ConsumedTypes::Error(e) => {
-                let diagnostic = self.signature_error(&e, range);
+                let diagnostic = self
+                    .signature_error(&e, range)
+                    .about(self.worker_subject(d));
                 self.out.push(diagnostic);
             }
             ConsumedTypes::Known(ct) => {
@@ -324,7 +330,9 @@ where
                                 consumes.join(", ")
                             ),
                         );
-                        diag = self.with_edge_related(diag, u, d);
+                        diag = self
+                            .with_edge_related(diag, u, d)
+                            .about(self.edge_subject(u, d));
                         self.out.push(diag);
                     } else if inter.len() > 1 {
                         let diag = error(
@@ -336,7 +344,9 @@ where
                                 inter.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                             ),
                         );
-                        let diag = self.with_edge_related(diag, u, d);
+                        let diag = self
+                            .with_edge_related(diag, u, d)
+                            .about(self.edge_subject(u, d));
                         self.out.push(diag);
                     } else {
                         task_type = Some(inter[0].clone());
@@ -436,7 +446,8 @@ where
                     Code::Gc9,
                     range,
                     format!("join_type must be a subclass of TaskWorker, got {repr}. Set join_type to a worker class upstream of {dn} (or InitialTaskWorker)."),
-                ));
+                )
+                .about(self.worker_subject(d)));
             }
             return;
         }
@@ -464,7 +475,8 @@ where
                     "{jn} is not found in the upstream path of {dn}. Connect the {jn} worker upstream of {dn} before \
                      this edge (PlanAI checks the edges that exist when the edge into the joiner is added)."
                 ),
-            ));
+            )
+            .about(self.worker_subject(d)));
         } else if visited.len() <= 1 {
             let repr = self.ctx.class_repr(&jt);
             self.out.push(error(
@@ -474,7 +486,8 @@ where
                     "Joining on the immediate upstream worker {repr} in {dn} will never yield more than one result. \
                      Join on a worker further upstream (or InitialTaskWorker)."
                 ),
-            ));
+            )
+            .about(self.worker_subject(d)));
         }
     }
 
@@ -527,7 +540,8 @@ where
                         self.display_of(w),
                         self.display_of(w)
                     ),
-                ));
+                )
+                .about(self.edge_subject(INITIAL, w)));
             }
             self.graphs[g].imprecise = true;
             return;
@@ -566,7 +580,9 @@ where
                         ot.iter().map(|c| self.ctx.class_name(c)).collect::<Vec<_>>().join(", ")
                     ),
                 );
-                d = self.with_edge_related(d, w, NO_WORKER);
+                d = self
+                    .with_edge_related(d, w, NO_WORKER)
+                    .about(self.worker_subject(w));
                 self.out.push(d);
                 self.graphs[g].imprecise = true;
                 return;
@@ -583,6 +599,10 @@ where
                         self.display_of(w),
                         self.display_of(w)
                     ),
+                )
+                .about(
+                    self.class_name_of(w)
+                        .map(|upstream| Subject::edge(upstream, "SinkWorker")),
                 ));
             }
             self.graphs[g].imprecise = true;
@@ -608,6 +628,10 @@ where
     pub(super) fn max_parallel(&mut self, c: &'a CallExpr) {
         let cls = c.arg(0, "worker_class").map(|e| (e.range(), self.eval(e)));
         let n = c.arg(1, "max_parallel_tasks");
+        let class_name = match &cls {
+            Some((_, Val::Class(k))) => Some(self.ctx.class_name(k)),
+            _ => None,
+        };
         match cls {
             Some((range, Val::Class(k)))
                 if self.ctx.mro(&k).complete
@@ -620,28 +644,35 @@ where
                         "{} is not a subclass of TaskWorker. Pass a worker class (e.g. LLMTaskWorker).",
                         self.ctx.class_name(&k)
                     ),
-                ));
+                )
+                .about(Subject::class(self.ctx.class_name(&k))));
                 return;
             }
-            Some((range, Val::Worker(_))) => {
-                self.out.push(error(
-                    Code::Gc12,
-                    range,
-                    "issubclass() arg 1 must be a class. set_max_parallel_tasks takes a worker class, not a worker \
-                     instance: pass type(worker) or the class name."
-                        .to_string(),
-                ));
+            Some((range, Val::Worker(w))) => {
+                self.out.push(
+                    error(
+                        Code::Gc12,
+                        range,
+                        "issubclass() arg 1 must be a class. set_max_parallel_tasks takes a worker class, not a \
+                         worker instance: pass type(worker) or the class name."
+                            .to_string(),
+                    )
+                    .about(self.worker_subject(w)),
+                );
                 return;
             }
             _ => {}
         }
         if let Some(Expr::Int { value, range }) = n {
             if *value <= 0 {
-                self.out.push(error(
-                    Code::Gc12,
-                    *range,
-                    "max_parallel_tasks must be greater than 0.".to_string(),
-                ));
+                self.out.push(
+                    error(
+                        Code::Gc12,
+                        *range,
+                        "max_parallel_tasks must be greater than 0.".to_string(),
+                    )
+                    .about(class_name.map(Subject::Class)),
+                );
             }
         }
     }
