@@ -230,7 +230,9 @@ impl EditLog {
 /// The cached result of one unit. Boxed slices, not vectors: every open document keeps one
 /// result per class and function, so spare capacity would cost memory for nothing.
 struct UnitResult {
-    deps: Box<[(Arc<Path>, DepItem, u64)]>,
+    /// What the unit read, per file: most units read one or two files, so the path is kept
+    /// once per file rather than once per item (memory for many open documents).
+    deps: Box<[FileDeps]>,
     /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
     facts: Box<[(FactKey, u64)]>,
     usage_generation: Option<u64>,
@@ -239,6 +241,12 @@ struct UnitResult {
     /// (or last moved); empty when there are no diagnostics (no range to move).
     revisions: Box<[(Arc<Path>, u64)]>,
     diagnostics: Box<[Diagnostic]>,
+}
+
+/// The parts of one file a unit read, with their fingerprints then.
+struct FileDeps {
+    path: Arc<Path>,
+    items: Box<[(DepItem, u64)]>,
 }
 
 /// (unit kind, fingerprint of the unit's text, how many earlier units had the same two).
@@ -359,15 +367,25 @@ impl UnitResult {
         recorded: DepRecorder<'_>,
         diagnostics: Vec<Diagnostic>,
     ) -> UnitResult {
-        let mut deps = Vec::with_capacity(recorded.reads.len());
+        let mut by_file: Vec<(&Arc<FileData>, Vec<(DepItem, u64)>)> = Vec::new();
         for (read, item) in recorded.reads {
             let fingerprint = read
                 .summary
                 .as_deref()
                 .and_then(|s| item.fingerprint(s))
                 .unwrap_or_default();
-            deps.push((read.path.clone(), item, fingerprint));
+            match by_file.iter_mut().find(|(f, _)| Arc::ptr_eq(f, read)) {
+                Some((_, items)) => items.push((item, fingerprint)),
+                None => by_file.push((read, vec![(item, fingerprint)])),
+            }
         }
+        let deps: Vec<FileDeps> = by_file
+            .into_iter()
+            .map(|(read, items)| FileDeps {
+                path: read.path.clone(),
+                items: items.into_boxed_slice(),
+            })
+            .collect();
         // The files the diagnostics point into, whatever the unit read to find them (a
         // position can come from a memoised fact, whose reads the unit does not record).
         let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
@@ -450,13 +468,14 @@ impl<'h> Validator<'h> {
         {
             return false;
         }
-        for (path, item, fingerprint) in &result.deps {
-            let current = self
-                .file(path)
-                .and_then(|f| f.summary.as_deref())
-                .and_then(|s| item.fingerprint(s));
-            if current != Some(*fingerprint) {
-                return false;
+        for file_deps in result.deps.iter() {
+            let summary = self
+                .file(&file_deps.path)
+                .and_then(|f| f.summary.as_deref());
+            for (item, fingerprint) in file_deps.items.iter() {
+                if summary.and_then(|s| item.fingerprint(s)) != Some(*fingerprint) {
+                    return false;
+                }
             }
         }
         for (key, cutoff) in result.facts.iter() {
@@ -508,9 +527,9 @@ impl<'h> Validator<'h> {
             result.diagnostics = moved;
         }
         result.revisions = updated.into_boxed_slice();
-        for (path, _, _) in result.deps.iter_mut() {
-            if let Some(file) = self.file(path) {
-                *path = file.path.clone();
+        for file_deps in result.deps.iter_mut() {
+            if let Some(file) = self.file(&file_deps.path) {
+                file_deps.path = file.path.clone();
             }
         }
         true
