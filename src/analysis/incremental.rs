@@ -367,7 +367,8 @@ impl UnitResult {
         recorded: DepRecorder<'_>,
         diagnostics: Vec<Diagnostic>,
     ) -> UnitResult {
-        let mut by_file: Vec<(&Arc<FileData>, Vec<(DepItem, u64)>)> = Vec::new();
+        type Items = Vec<(DepItem, u64)>;
+        let mut by_file: Vec<(&Arc<FileData>, Items)> = Vec::new();
         for (read, item) in recorded.reads {
             let fingerprint = read
                 .summary
