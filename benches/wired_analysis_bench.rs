@@ -2,7 +2,8 @@
 //! wired_analysis_bench`): the same edit kinds as `lsp_bench`'s wired series, timed at
 //! `check::check_document` (no LSP, no framing, one thread), so a profile of this binary shows
 //! only the analysis. `PLANAI_BENCH_WIRED_PAIRS` (default 400), `PLANAI_BENCH_EDITS` (default
-//! 101), `PLANAI_BENCH_WIRED_ONLY` (only the kinds whose name contains it).
+//! 101), `PLANAI_BENCH_WIRED_ONLY` (only the kinds whose name contains it),
+//! `PLANAI_BENCH_OPEN_PARTS` (print each open's parse and syntax times).
 //!
 //! Prints medians and p90 per kind, the median CPU time of the process per check (both
 //! threads; steadier than wall time on a loaded machine), and which path each check took; no
@@ -91,7 +92,7 @@ fn main() {
             let host = RwLock::new(AnalysisHost::default());
             let started = Instant::now();
             let cpu_started = cpu_time();
-            let _ = check_once(
+            let checked = check_once(
                 &host,
                 path,
                 &base,
@@ -101,6 +102,15 @@ fn main() {
                 Reusable::default(),
             );
             let took = (started.elapsed(), cpu_time().saturating_sub(cpu_started));
+            if let (CheckPath::Full { parse, syntax }, true) = (
+                checked.path,
+                std::env::var_os("PLANAI_BENCH_OPEN_PARTS").is_some(),
+            ) {
+                println!(
+                    "  open: parse {parse:?}, syntax {syntax:?} (beside the PlanAI analysis), total {:?}",
+                    took.0
+                );
+            }
             if first.is_none() {
                 first = Some(took);
             } else {
