@@ -750,15 +750,22 @@ mod tests {
         );
     }
 
+    /// A host holding a generated module of `pairs` Task/worker pairs wired by one builder,
+    /// keeping worker facts whatever the file's size.
+    fn opened_wired_module(pairs: usize) -> (PathBuf, String, AnalysisHost) {
+        let path = PathBuf::from("/ws/wired.py");
+        let text = crate::testing::generate_wired_module(pairs);
+        let mut host = AnalysisHost::new();
+        host.keep_facts_from_file_size(0);
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        (path, text, host)
+    }
+
     /// Per edge, not per builder: a keystroke in one worker of a builder that wires every
     /// worker derives that worker's facts again and reuses all the others'.
     #[test]
     fn an_edit_to_one_worker_rederives_only_that_workers_facts() {
-        let path = PathBuf::from("/ws/wired.py");
-        let mut text = crate::testing::generate_wired_module(40);
-        let mut host = AnalysisHost::new();
-        host.keep_facts_from_file_size(0);
-        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (path, mut text, mut host) = opened_wired_module(40);
         assert_eq!(host.file_diagnostics(&path), Vec::new());
         let derived_at_open = host.facts_derived();
         assert!(derived_at_open >= 40 * 2, "{derived_at_open}");
@@ -797,11 +804,7 @@ mod tests {
     /// to what it produces re-checks them.
     #[test]
     fn a_body_edit_that_changes_no_fact_rechecks_only_its_class() {
-        let path = PathBuf::from("/ws/wired.py");
-        let mut text = crate::testing::generate_wired_module(40);
-        let mut host = AnalysisHost::new();
-        host.keep_facts_from_file_size(0);
-        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (path, mut text, mut host) = opened_wired_module(40);
         assert_eq!(host.file_diagnostics(&path), Vec::new());
 
         let at = text.find("+ 7  # body edit").unwrap() + 2;
@@ -834,11 +837,7 @@ mod tests {
     /// code that runs it), the other classes do not, and no other fact is derived again.
     #[test]
     fn a_syntax_error_inside_one_class_rechecks_only_the_units_that_name_it() {
-        let path = PathBuf::from("/ws/wired.py");
-        let mut text = crate::testing::generate_wired_module(40);
-        let mut host = AnalysisHost::new();
-        host.keep_facts_from_file_size(0);
-        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        let (path, mut text, mut host) = opened_wired_module(40);
         host.file_diagnostics(&path);
         let at = text.find("+ 7  # body edit").unwrap() + 2;
         for (edit, replaced) in [("7 +", 1), ("7", 3), ("7 +", 1), ("7", 3)] {

@@ -235,6 +235,24 @@ impl AnalysisHost {
         old_start: usize,
         node: tree_sitter::Node,
     ) -> bool {
+        self.patch_summary(path, text, edit, |summary, text| {
+            let (old, new) = summary.replace_definition(old_start, edit, node, text)?;
+            Some((usage::definition_keys(&old), usage::definition_keys(&new)))
+        })
+    }
+
+    /// Replaces the text of `path` by `text`, which `edit` made from it, with its summary
+    /// patched in place by `patch` (which returns the usage keys of the part it replaced and of
+    /// the new part, or `None`, leaving the summary as it was, when it cannot patch it).
+    /// Returns false, changing nothing, when the file is unknown, too large, `edit` does not
+    /// turn its text into `text`, or `patch` declines.
+    fn patch_summary(
+        &mut self,
+        path: &Path,
+        text: Arc<str>,
+        edit: incremental::Edit,
+        patch: impl FnOnce(&mut FileSummary, &str) -> Option<(usage::UsageKeys, usage::UsageKeys)>,
+    ) -> bool {
         if text.len() > MAX_ANALYSED_FILE_BYTES {
             return false;
         }
@@ -251,15 +269,12 @@ impl AnalysisHost {
             None => entry.summary.clone(),
         }
         .expect("checked above");
-        let replaced = Arc::make_mut(&mut summary).replace_definition(old_start, edit, node, &text);
-        let Some((old_def, new_def)) = replaced else {
+        let Some((old_keys, new_keys)) = patch(Arc::make_mut(&mut summary), &text) else {
             if let Some(unique) = Arc::get_mut(entry) {
                 unique.summary.get_or_insert(summary);
             }
             return false;
         };
-        let old_keys = usage::definition_keys(&old_def);
-        let new_keys = usage::definition_keys(&new_def);
         let usage_keys = if old_keys == new_keys {
             entry.usage_keys.clone()
         } else {
@@ -318,49 +333,11 @@ impl AnalysisHost {
         (old_start, old_end): (usize, usize),
         node: tree_sitter::Node,
     ) -> bool {
-        if text.len() > MAX_ANALYSED_FILE_BYTES {
-            return false;
-        }
-        let files = Arc::make_mut(&mut self.files);
-        let Some(entry) = files.get_mut(path) else {
-            return false;
-        };
-        if !edit.turns(&entry.text, &text) || entry.summary.is_none() {
-            return false;
-        }
-        let mut summary = match Arc::get_mut(entry) {
-            Some(unique) => unique.summary.take(),
-            None => entry.summary.clone(),
-        }
-        .expect("checked above");
-        let replaced = Arc::make_mut(&mut summary)
-            .replace_module_statement(old_start, old_end, edit, node, &text);
-        let Some((old_stmt, new_stmt)) = replaced else {
-            if let Some(unique) = Arc::get_mut(entry) {
-                unique.summary.get_or_insert(summary);
-            }
-            return false;
-        };
-        let old_keys = usage::statement_keys(&old_stmt);
-        let new_keys = usage::statement_keys(&new_stmt);
-        let usage_keys = if old_keys == new_keys {
-            entry.usage_keys.clone()
-        } else {
-            let keys = entry.usage_keys.replaced(&old_keys, &new_keys);
-            let usage = Arc::make_mut(&mut self.usage);
-            usage.apply_keys(&entry.usage_keys, -1);
-            usage.apply_keys(&keys, 1);
-            self.usage_generation = self.usage.fingerprint();
-            keys
-        };
-        *entry = Arc::new(FileData {
-            path: entry.path.clone(),
-            text,
-            summary: Some(summary),
-            usage_keys,
-            edits: entry.edits.advanced(edit),
-        });
-        true
+        self.patch_summary(path, text, edit, |summary, text| {
+            let (old, new) =
+                summary.replace_module_statement(old_start, old_end, edit, node, text)?;
+            Some((usage::statement_keys(&old), usage::statement_keys(&new)))
+        })
     }
 
     /// Adds or replaces many prepared files at once (module names are recomputed once).

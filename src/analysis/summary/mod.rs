@@ -700,34 +700,8 @@ impl FileSummary {
             DefRef::Class(i) => BindingKind::Class(i),
             DefRef::Function(i) => BindingKind::Function(i),
         };
-        let delta = edit.new_end as isize - edit.old_end as isize;
         // Move everything after the edit; the replaced definition is rebuilt, not moved.
-        if delta != 0 {
-            for (range, other) in &mut self.def_spans {
-                if *other != def && range.start() >= edit.old_end {
-                    shift_range(range, delta);
-                    match *other {
-                        DefRef::Class(i) => Arc::make_mut(&mut self.classes[i]).shift(delta),
-                        DefRef::Function(i) => Arc::make_mut(&mut self.functions[i]).shift(delta),
-                    }
-                }
-            }
-            for stmt in &mut self.body[marker_at + 1..] {
-                stmt.shift(delta);
-            }
-            for import in &mut self.imports {
-                if import.range.start() >= edit.old_end {
-                    import.shift(delta);
-                }
-            }
-            for bindings in self.bindings.values_mut() {
-                for binding in bindings {
-                    if binding.start() >= edit.old_end {
-                        binding.set_start((binding.start() as isize + delta) as usize);
-                    }
-                }
-            }
-        }
+        self.shift_after(edit, Some(def), marker_at + 1);
         if let Some(binding) = self
             .bindings
             .get_mut(&name)
@@ -834,33 +808,7 @@ impl FileSummary {
             }
             _ => return None,
         };
-        let delta = edit.new_end as isize - edit.old_end as isize;
-        if delta != 0 {
-            for (range, def) in &mut self.def_spans {
-                if range.start() >= edit.old_end {
-                    shift_range(range, delta);
-                    match *def {
-                        DefRef::Class(i) => Arc::make_mut(&mut self.classes[i]).shift(delta),
-                        DefRef::Function(i) => Arc::make_mut(&mut self.functions[i]).shift(delta),
-                    }
-                }
-            }
-            for stmt in &mut self.body[index + 1..] {
-                stmt.shift(delta);
-            }
-            for import in &mut self.imports {
-                if import.range.start() >= edit.old_end {
-                    import.shift(delta);
-                }
-            }
-            for bindings in self.bindings.values_mut() {
-                for binding in bindings {
-                    if binding.start() >= edit.old_end {
-                        binding.set_start((binding.start() as isize + delta) as usize);
-                    }
-                }
-            }
-        }
+        self.shift_after(edit, None, index + 1);
         if let Some((name, at, start)) = rebind {
             if let Some(binding) = self.bindings.get_mut(&name).and_then(|bs| bs.get_mut(at)) {
                 binding.set_start(start);
@@ -869,6 +817,44 @@ impl FileSummary {
         let old_stmt = std::mem::replace(&mut self.body[index], new_stmt.clone());
         self.fingerprints.module_body = module_body_fingerprint(self, text);
         Some((old_stmt, new_stmt))
+    }
+
+    /// Moves everything after `edit` by its length change: the definitions (but `replaced`,
+    /// which is rebuilt), the module statements from `body_from` on, imports and bindings.
+    fn shift_after(
+        &mut self,
+        edit: crate::analysis::incremental::Edit,
+        replaced: Option<DefRef>,
+        body_from: usize,
+    ) {
+        let delta = edit.new_end as isize - edit.old_end as isize;
+        if delta == 0 {
+            return;
+        }
+        for (range, def) in &mut self.def_spans {
+            if Some(*def) != replaced && range.start() >= edit.old_end {
+                shift_range(range, delta);
+                match *def {
+                    DefRef::Class(i) => Arc::make_mut(&mut self.classes[i]).shift(delta),
+                    DefRef::Function(i) => Arc::make_mut(&mut self.functions[i]).shift(delta),
+                }
+            }
+        }
+        for stmt in &mut self.body[body_from..] {
+            stmt.shift(delta);
+        }
+        for import in &mut self.imports {
+            if import.range.start() >= edit.old_end {
+                import.shift(delta);
+            }
+        }
+        for bindings in self.bindings.values_mut() {
+            for binding in bindings {
+                if binding.start() >= edit.old_end {
+                    binding.set_start((binding.start() as isize + delta) as usize);
+                }
+            }
+        }
     }
 
     /// Whether a module-level definition contains a syntax error. Such a definition is
