@@ -761,6 +761,16 @@ mod tests {
         (path, text, host)
     }
 
+    /// Changes the output types of the worker holding `# body edit` to `[Item0]`, which its
+    /// downstream worker does not consume.
+    fn make_the_body_edited_worker_produce_item0(text: &mut String) {
+        let middle = text.find("# body edit").unwrap();
+        let class_start = text[..middle].rfind("class Worker").unwrap();
+        let outputs = class_start + text[class_start..].find("= [Item").unwrap();
+        let end = outputs + text[outputs..].find(']').unwrap();
+        text.replace_range(outputs..end + 1, "= [Item0]");
+    }
+
     /// Per edge, not per builder: a keystroke in one worker of a builder that wires every
     /// worker derives that worker's facts again and reuses all the others'.
     #[test]
@@ -782,11 +792,7 @@ mod tests {
 
         // The edges that touch the edited worker see its new facts: it now produces the
         // wrong type, so its downstream edge fails (GC7), and nothing else changes.
-        let middle = text.find("# body edit").unwrap();
-        let class_start = text[..middle].rfind("class Worker").unwrap();
-        let outputs = class_start + text[class_start..].find("= [Item").unwrap();
-        let end = outputs + text[outputs..].find(']').unwrap();
-        text.replace_range(outputs..end + 1, "= [Item0]");
+        make_the_body_edited_worker_produce_item0(&mut text);
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         let got = host.file_diagnostics(&path);
         assert_eq!(
@@ -821,11 +827,7 @@ mod tests {
         assert_eq!(got, Vec::new());
         assert_eq!(counts.checked, 1, "{counts:?}");
 
-        let middle = text.find("# body edit").unwrap();
-        let class_start = text[..middle].rfind("class Worker").unwrap();
-        let outputs = class_start + text[class_start..].find("= [Item").unwrap();
-        let end = outputs + text[outputs..].find(']').unwrap();
-        text.replace_range(outputs..end + 1, "= [Item0]");
+        make_the_body_edited_worker_produce_item0(&mut text);
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         let (got, counts) = host.file_diagnostics_counted(&path);
         assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
