@@ -5,7 +5,9 @@
 //! unit and the units that read it are checked again.
 //!
 //! Dependencies are recorded by `resolve::Ctx` as the checks read the host:
-//! - a file's module scope (`DepItem::Scope`), read by every name resolution in that file;
+//! - the bindings of a module-level name (`DepItem::Name`), read by every resolution of that
+//!   name, and the module's star imports and `__future__` flag (`DepItem::ModuleFlags`), read
+//!   when a name is not bound;
 //! - a class (`DepItem::Class`), read whenever a check looks into the class body;
 //! - a module-level function (`DepItem::Function`), read when a graph factory is interpreted
 //!   in its caller;
@@ -84,7 +86,12 @@ impl Unit {
 /// A part of a file that a unit read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DepItem {
-    Scope,
+    /// The bindings of one module-level name (by `summary::name_key`), read by every
+    /// resolution of the name.
+    Name(u32),
+    /// `from __future__ import annotations` and the star imports, read by resolutions of names
+    /// the module does not bind and by checks that ask whether annotations are postponed.
+    ModuleFlags,
     /// Index into `FileSummary::classes` (u32 keeps a dependency at 32 bytes).
     Class(u32),
     /// Index into `FileSummary::functions`: a graph factory whose body a unit interpreted.
@@ -111,7 +118,8 @@ impl DepItem {
 impl DepItem {
     pub(crate) fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
         match self {
-            DepItem::Scope => Some(summary.fingerprints.scope),
+            DepItem::Name(key) => Some(summary.fingerprints.name(key)),
+            DepItem::ModuleFlags => Some(summary.fingerprints.flags),
             DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
             DepItem::Function(i) => summary.fingerprints.functions.get(i as usize).copied(),
             DepItem::ClassName(i) => summary
@@ -851,6 +859,59 @@ mod tests {
             assert_eq!((counts.checked, counts.reused), (3, 80), "after {edit:?}");
             assert_eq!(host.facts_derived(), derived, "after {edit:?}");
         }
+    }
+
+    /// A module-level statement that stops binding its name (here it stops parsing) or a new
+    /// module-level name re-checks the units that look the name up (the module code), not
+    /// every unit that resolves some name of the file.
+    #[test]
+    fn binding_or_unbinding_one_name_rechecks_only_the_units_that_name_it() {
+        let (path, base, mut host) = opened_wired_module(40);
+        host.file_diagnostics(&path);
+        let setting = base.find("MIDDLE_SETTING = 1").unwrap();
+        let unbound = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = (", 1);
+        let extra = format!(
+            "{}EXTRA_SETTING = 2\n{}",
+            &base[..setting],
+            &base[setting..]
+        );
+        for text in [&unbound, &base, &extra, &base] {
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+            let (got, counts) = host.file_diagnostics_counted(&path);
+            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            assert_eq!(counts.checked, 1, "{counts:?}");
+        }
+    }
+
+    /// CD7 asks whether a name is bound before or after a class, so where a binding stands
+    /// relative to the classes is part of what a resolution reads: moving `Later = None`
+    /// from after the worker to before it (same bindings, same kinds) re-checks the worker.
+    #[test]
+    fn moving_a_binding_across_a_class_rechecks_the_classes_that_ask_where_it_is() {
+        let path = PathBuf::from("/ws/app.py");
+        let text = |before: &str, after: &str| {
+            format!(
+                "from typing import List, Type\nfrom planai import Task, TaskWorker\n\n{before}\
+                 class W(TaskWorker):\n    output_types: List[Type[Task]] = []\n    \
+                 def consume_work(self, task: Later):\n        pass\n\n{after}\
+                 class Later(Task):\n    x: int = 0\n"
+            )
+        };
+        let after = text("", "Later = None\n\n");
+        let before = text("Later = None\n\n", "");
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/ws")]);
+        // Starting from the silent version: the worker's empty result moves anywhere, so
+        // only its dependencies can tell that it is stale.
+        host.set_file(path.clone(), Arc::from(before.as_str()), None);
+        fn codes(d: &[Diagnostic]) -> Vec<&str> {
+            d.iter().map(|d| d.code.as_str()).collect()
+        }
+        assert_eq!(codes(&host.file_diagnostics(&path)), Vec::<&str>::new());
+        host.set_file(path.clone(), Arc::from(after.as_str()), None);
+        let got = host.file_diagnostics(&path);
+        assert_eq!(got, fresh_diagnostics(&[(path.clone(), after.clone())])[0]);
+        assert_eq!(codes(&got), ["CD7"]);
     }
 
     /// Facts of small modules are not kept (memory for many open files); a large builder's are.

@@ -295,23 +295,26 @@ impl<'h> Ctx<'h> {
         self.host.usage.clone()
     }
 
-    /// A file of the host. Reading a file makes the current unit depend on its module scope.
+    /// A file of the host. Getting it records no read: whoever reads a part of it records
+    /// that part (a name's bindings, a class, a function, the module flags). A unit's own
+    /// class, function or module body is covered by the unit's own fingerprint.
     pub fn file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
-        let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
-        let cached = self.file_cache.borrow().get(&key).copied();
-        let f = match cached {
-            Some(f) => f,
-            None => {
-                let host: &'h AnalysisHost = self.host;
-                let f = host.files.get(path)?;
-                self.file_cache.borrow_mut().insert(key, f);
-                f
-            }
-        };
+        self.host_file(path)
+    }
+
+    /// Records that the current unit read the bindings of the module-level `name` of `file`.
+    pub(crate) fn read_name(&self, file: &'h Arc<FileData>, name: &str) {
+        self.deps.borrow_mut().read(
+            file,
+            super::incremental::DepItem::Name(super::summary::name_key(name)),
+        );
+    }
+
+    /// Records that the current unit read `file`'s star imports and `__future__` flag.
+    pub(crate) fn read_module_flags(&self, file: &'h Arc<FileData>) {
         self.deps
             .borrow_mut()
-            .read(f, super::incremental::DepItem::Scope);
-        Some(f)
+            .read(file, super::incremental::DepItem::ModuleFlags);
     }
 
     /// Whether the definition `def` of `file` contains a syntax error; reading it makes the
@@ -359,6 +362,7 @@ impl<'h> Ctx<'h> {
         for _ in 0..MAX_DEPTH {
             let f = self.file(&path)?;
             let s = f.summary.as_deref()?;
+            self.read_name(f, &name);
             let [binding] = s.bindings.get(name.as_str())?.as_slice() else {
                 return None;
             };
@@ -567,6 +571,7 @@ impl<'h> Ctx<'h> {
         let Some(summary) = f.summary.as_deref() else {
             return Symbol::Unknown;
         };
+        self.read_name(f, name);
         match summary.bindings.get(name) {
             Some(bindings) => {
                 let mut result: Option<Symbol> = None;
@@ -615,6 +620,7 @@ impl<'h> Ctx<'h> {
                 result.unwrap_or(Symbol::Unknown)
             }
             None => {
+                self.read_module_flags(f);
                 for (level, module) in &summary.star_imports {
                     if let Some(m) = self.resolve_module(&f.path, *level, module) {
                         if matches!(m, ModuleTarget::External(_)) {

@@ -275,12 +275,13 @@ fn check_forward_annotations(
     class: &ClassSummary,
     out: &mut Vec<Diagnostic>,
 ) {
-    if summary.future_annotations {
-        return;
-    }
     let Some(file) = ctx.host_file(path) else {
         return;
     };
+    ctx.read_module_flags(file);
+    if summary.future_annotations {
+        return;
+    }
     for m in &class.methods {
         if m.name != "consume_work" && m.name != "consume_work_joined" {
             continue;
@@ -290,6 +291,7 @@ fn check_forward_annotations(
             let mut names = Vec::new();
             annotation_names(ann, &mut names);
             for (name, range) in names {
+                ctx.read_name(file, name);
                 let Some(bindings) = summary.bindings.get(name) else {
                     continue;
                 };

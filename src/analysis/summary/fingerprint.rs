@@ -11,9 +11,15 @@ use crate::diagnostics::TextRange;
 /// over-approximate change (a comment edit changes them), never under-approximate it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprints {
-    /// Module scope: every module-level binding (name, kind, conditional) in source order,
-    /// imports, star imports and `from __future__ import annotations`.
-    pub scope: u64,
+    /// Per module-level name, sorted by [`name_key`]: a hash of the name's bindings, which is
+    /// everything a resolution of the name reads (`DepItem::Name`). Per name rather than one
+    /// hash of the whole scope, so that binding or unbinding one name (typing an assignment,
+    /// a statement that stops parsing) re-checks the units that look that name up, not every
+    /// unit of the file.
+    pub names: Box<[(u32, u64)]>,
+    /// `from __future__ import annotations` and the star imports: what a resolution of a name
+    /// the module does not bind falls back to (`DepItem::ModuleFlags`).
+    pub flags: u64,
     /// The module-level statements outside class and function definitions.
     pub module_body: u64,
     /// Per class: its source text, decorators included.
@@ -23,27 +29,17 @@ pub struct Fingerprints {
 }
 
 impl Fingerprints {
-    pub(super) fn compute(
-        summary: &FileSummary,
-        text: &str,
-        scope_events: u64,
-        has_error: bool,
-    ) -> Fingerprints {
+    pub(super) fn compute(summary: &FileSummary, text: &str, has_error: bool) -> Fingerprints {
         use std::hash::{Hash, Hasher};
-        let mut scope = crate::analysis::FxHasher::default();
-        scope.write_u64(scope_events);
-        summary.future_annotations.hash(&mut scope);
-        for import in &summary.imports {
-            (&import.local, import.level, &import.module, &import.member).hash(&mut scope);
-        }
-        summary.star_imports.hash(&mut scope);
+        let mut flags = crate::analysis::FxHasher::default();
+        summary.future_annotations.hash(&mut flags);
+        summary.star_imports.hash(&mut flags);
         // Which definitions contain syntax errors (their names resolve to nothing, see
-        // `FileSummary::is_erroneous`) is not part of the scope: a resolution that meets one
-        // reads its status (`DepItem::ClassStatus`), so a slip inside one class does not
-        // re-check every unit that reads the module scope.
-        // `module_error` is not part of the scope: only the module-level unit reads it, and
+        // `FileSummary::is_erroneous`) is not part of a name's hash: a resolution that meets
+        // one reads its status (`DepItem::ClassStatus`), so a slip inside one class does not
+        // re-check every unit that names it.
+        // `module_error` is not part of it either: only the module-level unit reads it, and
         // its own fingerprint (`module_body`) already changes whenever the text has an error.
-        // Hashing it here re-checked every unit of the file on each module-level slip.
         let mut classes = vec![0; summary.classes.len()];
         let mut functions = vec![0; summary.functions.len()];
         for (range, def) in &summary.def_spans {
@@ -66,7 +62,8 @@ impl Fingerprints {
             }
         }
         Fingerprints {
-            scope: scope.finish(),
+            names: name_fingerprints(summary),
+            flags: flags.finish(),
             // Statements with syntax errors may be summarised differently in another context.
             module_body: if has_error {
                 crate::analysis::incremental::fresh_id()
@@ -75,6 +72,82 @@ impl Fingerprints {
             },
             classes,
             functions,
+        }
+    }
+}
+
+/// The key of a module-level name in [`Fingerprints::names`] (a dependency stays 8 bytes).
+/// Two names with the same key share one entry whose hash covers both: a collision only
+/// re-checks more.
+pub fn name_key(name: &str) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::analysis::FxHasher::default();
+    name.hash(&mut h);
+    let h = h.finish();
+    (h ^ (h >> 32)) as u32
+}
+
+/// What `Fingerprints::names` answers for a name the module does not bind.
+pub const UNBOUND_NAME: u64 = 0;
+
+/// Per name: its bindings in source order, each with its kind (a class or function with its
+/// index, which resolutions hand out; an import with what it imports), whether it is
+/// conditional, and how many classes start before it (`CD7` asks whether a name is bound
+/// before or after a class; nothing else reads a binding's position).
+fn name_fingerprints(summary: &FileSummary) -> Box<[(u32, u64)]> {
+    use std::hash::{Hash, Hasher};
+    let mut class_starts: Vec<usize> = summary
+        .def_spans
+        .iter()
+        .filter(|(_, def)| matches!(def, DefRef::Class(_)))
+        .map(|(range, _)| range.start())
+        .collect();
+    class_starts.sort_unstable();
+    let mut names: Vec<(u32, u64)> = summary
+        .bindings
+        .iter()
+        .map(|(name, bindings)| {
+            let mut h = crate::analysis::FxHasher::default();
+            name.hash(&mut h);
+            for b in bindings {
+                b.conditional.hash(&mut h);
+                class_starts
+                    .partition_point(|s| *s < b.start())
+                    .hash(&mut h);
+                match b.kind() {
+                    BindingKind::Import(i) => match summary.imports.get(i) {
+                        Some(import) => {
+                            (3u8, import.level, &import.module, &import.member).hash(&mut h)
+                        }
+                        None => 5u8.hash(&mut h),
+                    },
+                    BindingKind::Class(i) => (1u8, i).hash(&mut h),
+                    BindingKind::Function(i) => (2u8, i).hash(&mut h),
+                    BindingKind::Value => 4u8.hash(&mut h),
+                }
+            }
+            (name_key(name), h.finish() | 1)
+        })
+        .collect();
+    names.sort_unstable();
+    // Colliding keys: one entry hashing all of them (sorted, so the order is the same each time).
+    names.dedup_by(|later, kept| {
+        if later.0 == kept.0 {
+            kept.1 = (kept.1.rotate_left(5) ^ later.1) | 1;
+            true
+        } else {
+            false
+        }
+    });
+    names.into_boxed_slice()
+}
+
+impl Fingerprints {
+    /// The hash of `key`'s bindings ([`UNBOUND_NAME`] when the module binds no such name).
+    pub fn name(&self, key: u32) -> u64 {
+        match self.names.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(i) => self.names[i].1,
+            Err(_) => UNBOUND_NAME,
         }
     }
 }

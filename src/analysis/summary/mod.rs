@@ -13,8 +13,8 @@ mod fingerprint;
 mod lower;
 mod shift;
 
-pub use fingerprint::Fingerprints;
 use fingerprint::{definition_fingerprint, module_body_fingerprint};
+pub use fingerprint::{name_key, Fingerprints};
 use lower::{Builder, Reused, Scope};
 use shift::{shift_range, Shift};
 
@@ -625,7 +625,6 @@ impl FileSummary {
             src: text.as_bytes(),
             summary: FileSummary::default(),
             reuse,
-            scope_events: Default::default(),
         };
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
@@ -640,9 +639,7 @@ impl FileSummary {
                     )
             });
         }
-        let scope_events = std::hash::Hasher::finish(&b.scope_events);
-        b.summary.fingerprints =
-            Fingerprints::compute(&b.summary, text, scope_events, root.has_error());
+        b.summary.fingerprints = Fingerprints::compute(&b.summary, text, root.has_error());
         b.summary
     }
 
@@ -676,7 +673,6 @@ impl FileSummary {
             src: text.as_bytes(),
             summary: FileSummary::default(),
             reuse: Default::default(),
-            scope_events: Default::default(),
         };
         let mut scratch = Vec::new();
         builder.stmt(node, Scope::Module, false, &mut scratch);
@@ -765,7 +761,6 @@ impl FileSummary {
             src: text.as_bytes(),
             summary: FileSummary::default(),
             reuse: Default::default(),
-            scope_events: Default::default(),
         };
         let mut lowered = Vec::new();
         builder.stmt(node, Scope::Module, false, &mut lowered);

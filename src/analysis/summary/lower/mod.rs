@@ -28,8 +28,6 @@ pub(super) struct Builder<'s, 'p> {
     pub(super) summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
     pub(super) reuse: crate::analysis::FxMap<&'p str, (usize, Reused)>,
-    /// Every module-level binding in source order, folded into `Fingerprints::scope`.
-    pub(super) scope_events: crate::analysis::FxHasher,
 }
 
 pub(super) enum Reused {
@@ -61,18 +59,6 @@ impl<'s, 'p> Builder<'s, 'p> {
     }
 
     pub(super) fn bind(&mut self, name: &str, kind: BindingKind, start: usize, conditional: bool) {
-        {
-            use std::hash::Hash;
-            let events = &mut self.scope_events;
-            name.hash(events);
-            let (tag, index) = match kind {
-                BindingKind::Class(i) => (1u8, i),
-                BindingKind::Function(i) => (2, i),
-                BindingKind::Import(i) => (3, i),
-                BindingKind::Value => (4, 0),
-            };
-            (tag, index, conditional).hash(events);
-        }
         self.summary
             .bindings
             .entry(Name::from(name))
