@@ -21,6 +21,20 @@ fn fresh_diagnostics(path: &Path, text: &str) -> Vec<planai_lsp::diagnostics::Di
 }
 
 fn run(initial: &str, seed: u64, steps: usize) -> usize {
+    run_picking(initial, seed, steps, &|text, random| {
+        random.below(text.len() + 1)
+    })
+    .0
+}
+
+/// [`run`] with the edit positions chosen by `pick`; returns how many edits took the fast
+/// path, and how many of those parsed one statement inside a function (`nested`).
+fn run_picking(
+    initial: &str,
+    seed: u64,
+    steps: usize,
+    pick: &dyn Fn(&str, &mut Random) -> usize,
+) -> (usize, usize) {
     let path = PathBuf::from("/ws/module.py");
     let mut parser = new_parser();
     let mut text = initial.to_string();
@@ -56,13 +70,13 @@ fn run(initial: &str, seed: u64, steps: usize) -> usize {
         "self.publish_work(A(), input_task=task)",
     ];
     let mut random = Random(seed);
-    let mut fast = 0;
+    let (mut fast, mut nested) = (0, 0);
     for step in 0..steps {
         // Mostly small edits; undo now and then so the text stays mostly valid.
         if random.below(4) == 0 {
             text = initial.to_string();
         } else {
-            let mut at = random.below(text.len() + 1);
+            let mut at = pick(&text, &mut random).min(text.len());
             while !text.is_char_boundary(at) {
                 at -= 1;
             }
@@ -89,8 +103,14 @@ fn run(initial: &str, seed: u64, steps: usize) -> usize {
         if applied {
             fast += 1;
             let change = change.as_ref().unwrap();
+            nested += usize::from(change.nested);
             let next = index.as_ref().unwrap().apply(shared.clone(), change);
-            assert_eq!(next.syntax(), &full_syntax[..], "step {step}: syntax");
+            assert_eq!(
+                next.syntax(),
+                &full_syntax[..],
+                "step {step}: syntax of {:?}",
+                &text[change.definition().start_byte()..change.definition().end_byte()]
+            );
             assert_eq!(
                 host.file_summary(&path).as_deref(),
                 Some(&FileSummary::build(&full_tree, &text)),
@@ -107,7 +127,34 @@ fn run(initial: &str, seed: u64, steps: usize) -> usize {
             "step {step}: PlanAI diagnostics (fast path: {applied})"
         );
     }
-    fast
+    (fast, nested)
+}
+
+/// A position inside the body of `build()`, the graph builder of the wired module (or
+/// anywhere when an edit broke its header).
+fn inside_the_builder(text: &str, random: &mut Random) -> usize {
+    let Some(start) = text.find("def build():") else {
+        return random.below(text.len() + 1);
+    };
+    let end = text[start..]
+        .find("\n\n\n")
+        .map_or(text.len(), |e| start + e);
+    let body = text[start..].find('\n').map_or(start, |n| start + n + 1);
+    body + random.below(end.saturating_sub(body) + 1)
+}
+
+/// Keystrokes inside the lines of a graph builder parse one statement alone (the `nested`
+/// fast path: no reparse of the function, one statement lowered again), and still give
+/// exactly what a full parse and a fresh analysis give, including the graph diagnostics the
+/// edits cause (wrong worker arguments, unknown names).
+#[test]
+fn keystrokes_in_a_graph_builder_match_a_full_reparse() {
+    let module = planai_lsp::testing::generate_wired_module(12);
+    let (fast, nested) = run_picking(&module, 0x0b01_1de4_ed17, 400, &inside_the_builder);
+    assert!(fast > 60, "the fast path was taken {fast} times");
+    assert!(nested > 25, "one statement was parsed alone {nested} times");
+    let (_, nested) = run_picking(&module, 91, 400, &inside_the_builder);
+    assert!(nested > 25, "one statement was parsed alone {nested} times");
 }
 
 /// Module-level simple statements (settings, a graph built at module level) take the fast
@@ -196,12 +243,20 @@ fn keystrokes_in_one_definition_reparse_it_like_a_full_parse() {
             continue;
         };
         let full = parse(&text).unwrap();
-        let mut cursor = full.root_node().walk();
-        let expected = full
+        let (start, end) = (
+            change.definition().start_byte(),
+            change.definition().end_byte(),
+        );
+        let mut expected = full
             .root_node()
-            .children(&mut cursor)
-            .find(|n| n.start_byte() == change.definition().start_byte())
+            .descendant_for_byte_range(start, end)
             .expect("the definition in the full parse");
+        while expected.start_byte() != start
+            || expected.kind() != change.definition().kind()
+            || (!change.nested && expected.parent() != Some(full.root_node()))
+        {
+            expected = expected.parent().expect("the definition in the full parse");
+        }
         assert_eq!(
             change.definition().to_sexp(),
             expected.to_sexp(),

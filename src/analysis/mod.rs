@@ -306,7 +306,15 @@ impl AnalysisHost {
         change: &crate::syntax::statements::StatementEdit,
     ) -> bool {
         let node = change.definition();
-        if node.kind() == "expression_statement" {
+        if change.nested {
+            self.update_function_statement(
+                path,
+                text,
+                change.edit,
+                (change.old_start, change.old_end),
+                node,
+            )
+        } else if node.kind() == "expression_statement" {
             self.update_statement(
                 path,
                 text,
@@ -336,6 +344,24 @@ impl AnalysisHost {
         self.patch_summary(path, text, edit, |summary, text| {
             let (old, new) =
                 summary.replace_module_statement(old_start, old_end, edit, node, text)?;
+            Some((usage::statement_keys(&old), usage::statement_keys(&new)))
+        })
+    }
+
+    /// The fast path for a keystroke inside a simple statement directly in the body of a
+    /// module-level function (a line of a graph builder), parsed alone: like
+    /// [`AnalysisHost::update_statement`], see `FileSummary::replace_function_statement`.
+    pub fn update_function_statement(
+        &mut self,
+        path: &Path,
+        text: Arc<str>,
+        edit: incremental::Edit,
+        (old_start, old_end): (usize, usize),
+        node: tree_sitter::Node,
+    ) -> bool {
+        self.patch_summary(path, text, edit, |summary, text| {
+            let (old, new) =
+                summary.replace_function_statement(old_start, old_end, edit, node, text)?;
             Some((usage::statement_keys(&old), usage::statement_keys(&new)))
         })
     }

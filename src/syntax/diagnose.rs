@@ -163,8 +163,37 @@ pub(super) fn run(tree: &Tree, text: &str) -> Vec<Diagnostic> {
 pub(super) fn run_with(
     tree: &Tree,
     text: &str,
-    mut memo: Option<&mut StatementMemo>,
+    memo: Option<&mut StatementMemo>,
 ) -> Vec<Diagnostic> {
+    run_from(tree, text, memo, Indent::ZERO)
+}
+
+/// [`run`] for a tree that holds one statement of an indented block parsed alone (its root
+/// starts where the statement does, after its line's indentation): the walk starts inside a
+/// block at that indentation, as it would reach the statement in the whole text. `None` when
+/// the statement does not start its line.
+pub(super) fn run_in_block(tree: &Tree, text: &str) -> Option<Vec<Diagnostic>> {
+    let start = tree.root_node().start_byte();
+    let line = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut indent = Indent::ZERO;
+    for &c in &text.as_bytes()[line..start] {
+        if !indent.advance(c) {
+            return None;
+        }
+    }
+    Some(run_from(tree, text, None, indent))
+}
+
+fn run_from(
+    tree: &Tree,
+    text: &str,
+    mut memo: Option<&mut StatementMemo>,
+    block: Indent,
+) -> Vec<Diagnostic> {
+    let mut indents = vec![Indent::ZERO];
+    if block != Indent::ZERO {
+        indents.push(block);
+    }
     let mut w = Walker {
         text,
         bytes: text.as_bytes(),
@@ -175,7 +204,7 @@ pub(super) fn run_with(
         string_until: 0,
         string_regions: Vec::new(),
         skip_until: 0,
-        indents: vec![Indent::ZERO],
+        indents,
         pending: None,
         last_line_start: None,
         last_error_touch: None,

@@ -49,7 +49,14 @@ pub struct StatementEdit {
     pub old_end: usize,
     /// The tree of the statement alone; its root's only child is the definition.
     pub tree: tree_sitter::Tree,
+    /// The statement is a simple statement directly in the body of a top-level function
+    /// (`old_start..old_end` is its own old range, not the top-level statement's), parsed
+    /// alone without reparsing the function around it: a keystroke in a graph builder of a
+    /// thousand lines costs one line's parse.
+    pub nested: bool,
     slot: usize,
+    /// The tree the next keystroke in the same top-level statement starts from.
+    keep: tree_sitter::Tree,
 }
 
 impl StatementEdit {
@@ -110,25 +117,16 @@ impl StatementIndex {
         let old_tree = match &self.last_edited {
             Some((last, tree)) if *last == slot => {
                 let mut tree = tree.clone();
-                let start_position = crate::text::str_offset_to_point(&self.text, edit.start);
-                tree.edit(&tree_sitter::InputEdit {
-                    start_byte: edit.start,
-                    old_end_byte: edit.old_end,
-                    new_end_byte: edit.new_end,
-                    start_position,
-                    old_end_position: advance(
-                        start_position,
-                        &self.text.as_bytes()[edit.start..edit.old_end],
-                    ),
-                    new_end_position: advance(
-                        start_position,
-                        &text.as_bytes()[edit.start..edit.new_end],
-                    ),
-                });
+                tree.edit(&self.input_edit(text, edit));
                 Some(tree)
             }
             _ => None,
         };
+        if let Some(edited) = &old_tree {
+            if let Some(nested) = nested_statement_edit(parser, text, edit, slot, edited) {
+                return Some(nested);
+            }
+        }
         let tree = parse_range(parser, text, new_range.clone(), old_tree.as_ref())?;
         if !is_one_definition_at(&tree, new_range.start)
             || !super::syntax_diagnostics(&tree, text).is_empty()
@@ -139,9 +137,27 @@ impl StatementIndex {
             edit,
             old_start: old_range.start,
             old_end: old_range.end,
+            keep: tree.clone(),
             tree,
+            nested: false,
             slot,
         })
+    }
+
+    /// `edit` (from the indexed text to `text`) as tree-sitter takes it.
+    fn input_edit(&self, text: &str, edit: Edit) -> tree_sitter::InputEdit {
+        let start_position = crate::text::str_offset_to_point(&self.text, edit.start);
+        tree_sitter::InputEdit {
+            start_byte: edit.start,
+            old_end_byte: edit.old_end,
+            new_end_byte: edit.new_end,
+            start_position,
+            old_end_position: advance(
+                start_position,
+                &self.text.as_bytes()[edit.start..edit.old_end],
+            ),
+            new_end_position: advance(start_position, &text.as_bytes()[edit.start..edit.new_end]),
+        }
     }
 
     /// The slot (statement index and old byte range up to the next statement) holding
@@ -183,7 +199,7 @@ impl StatementIndex {
             text,
             starts,
             syntax,
-            last_edited: Some((change.slot, change.tree.clone())),
+            last_edited: Some((change.slot, change.keep.clone())),
         }
     }
 
@@ -191,6 +207,142 @@ impl StatementIndex {
     pub fn syntax(&self) -> &[Diagnostic] {
         &self.syntax
     }
+}
+
+/// A keystroke inside a simple statement (an assignment, a call) directly in the body of a
+/// top-level function: that statement parsed alone. `slot_tree` is the tree of the enclosing
+/// top-level statement, with `edit` applied but not reparsed (its statement boundaries are
+/// still right: every earlier keystroke that took this path left its statement one statement
+/// with the same start).
+///
+/// Why the statement alone decides: the previous text had no error; the edit stays strictly
+/// inside the statement (its indentation and the newline that ends it are untouched, and it
+/// does not end in a line continuation); and the statement alone parses, without error, into
+/// one expression statement spanning exactly its new range, which the walk accepts at the
+/// indentation of its line. The function's other statements, and every other top-level
+/// statement, are then unchanged tokens in an unchanged lexical state.
+fn nested_statement_edit(
+    parser: &mut tree_sitter::Parser,
+    text: &str,
+    edit: Edit,
+    slot: usize,
+    slot_tree: &tree_sitter::Tree,
+) -> Option<StatementEdit> {
+    let mut node = slot_tree
+        .root_node()
+        .descendant_for_byte_range(edit.start, edit.new_end)?;
+    while node.kind() != "expression_statement" {
+        node = node.parent()?;
+    }
+    let block = node.parent().filter(|b| b.kind() == "block")?;
+    let function = block
+        .parent()
+        .filter(|f| f.kind() == "function_definition")?;
+    let top = match function.parent()? {
+        d if d.kind() == "decorated_definition" => d.parent()?,
+        p => p,
+    };
+    if top.kind() != "module" {
+        return None;
+    }
+    // `node` is as of the new text (the edit is applied to `slot_tree`).
+    let new_range = node.start_byte()..node.end_byte();
+    let old_end = new_range
+        .end
+        .checked_add(edit.old_end)?
+        .checked_sub(edit.new_end)?;
+    if !(new_range.start < edit.start && edit.new_end <= new_range.end)
+        || text.as_bytes().get(new_range.end.checked_sub(1)?) == Some(&b'\\')
+    {
+        return None;
+    }
+    let tree = parse_range(parser, text, new_range.clone(), None)?;
+    let only = {
+        let root = tree.root_node();
+        let mut cursor = root.walk();
+        let mut children = root.children(&mut cursor);
+        match (children.next(), children.next()) {
+            (Some(only), None) => only,
+            _ => return None,
+        }
+    };
+    if only.kind() != "expression_statement"
+        || only.start_byte() != new_range.start
+        || only.end_byte() != new_range.end
+        || !line_breaks_are_inside_brackets(only, text)
+        || !super::diagnose::run_in_block(&tree, text).is_some_and(|d| d.is_empty())
+    {
+        return None;
+    }
+    Some(StatementEdit {
+        edit,
+        old_start: new_range.start,
+        old_end,
+        tree,
+        nested: true,
+        slot,
+        keep: slot_tree.clone(),
+    })
+}
+
+/// Whether every line break inside `statement` continues it the way Python does: inside
+/// brackets or a string, or after a backslash. Parsed alone, tree-sitter also joins
+/// `x =` and a next line (no NEWLINE token is expected after `=`), where the whole text has
+/// an error. Continuation lines must also be indented at least as deep as the statement and
+/// not blank: in the whole text, tree-sitter's scanner ends the block at a shallower one even
+/// inside brackets (then the whole parse has an error the statement alone cannot show).
+fn line_breaks_are_inside_brackets(statement: tree_sitter::Node, text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let indentation = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count()
+    };
+    let own = indentation(line_start(statement.start_byte()));
+    (statement.start_byte()..statement.end_byte())
+        .filter(|&at| {
+            bytes[at] == b'\n' || (bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n'))
+        })
+        .all(|at| {
+            let next = indentation(at + 1);
+            if next < own || matches!(bytes.get(at + 1 + next), None | Some(b'\n' | b'\r')) {
+                return false;
+            }
+            let continued = match at.checked_sub(1).map(|b| bytes[b]) {
+                Some(b'\\') => true,
+                Some(b'\r') => at >= 2 && bytes[at - 2] == b'\\',
+                _ => false,
+            };
+            continued
+                || statement
+                    .descendant_for_byte_range(at, at + 1)
+                    .is_some_and(|mut node| loop {
+                        if matches!(
+                            node.kind(),
+                            "argument_list"
+                                | "parenthesized_expression"
+                                | "list"
+                                | "tuple"
+                                | "dictionary"
+                                | "set"
+                                | "subscript"
+                                | "list_comprehension"
+                                | "dictionary_comprehension"
+                                | "set_comprehension"
+                                | "generator_expression"
+                                | "string"
+                                | "parameters"
+                        ) {
+                            break true;
+                        }
+                        match node.parent() {
+                            Some(parent) if node.id() != statement.id() => node = parent,
+                            _ => break false,
+                        }
+                    })
+        })
 }
 
 /// Whether the root of `tree` holds exactly one definition, starting at `start`.

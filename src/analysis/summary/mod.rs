@@ -552,6 +552,16 @@ pub struct FileSummary {
     pub fingerprints: Fingerprints,
 }
 
+/// Where a statement that lowers from one simple statement (an assignment or an expression)
+/// starts; `None` for other statements.
+fn simple_stmt_start(stmt: &Stmt) -> Option<usize> {
+    match stmt {
+        Stmt::Assign { range, .. } => Some(range.start()),
+        Stmt::Expr(e) => Some(e.range().start()),
+        _ => None,
+    }
+}
+
 /// A module-level definition of a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefRef {
@@ -743,18 +753,13 @@ impl FileSummary {
         if node.kind() != "expression_statement" {
             return None;
         }
-        let starts_at = |stmt: &Stmt, at: usize| match stmt {
-            Stmt::Assign { range, .. } => range.start() == at,
-            Stmt::Expr(e) => e.range().start() == at,
-            _ => false,
-        };
+        let starts_at = |stmt: &Stmt, at: usize| simple_stmt_start(stmt) == Some(at);
         let index = self.body.iter().position(|s| starts_at(s, old_start))?;
         // The next module statement must lie past the old one (an `a, b` statement lowers to
         // two; those take the full path).
         match self.body.get(index + 1) {
             None | Some(Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_)) => {}
-            Some(Stmt::Assign { range, .. }) if range.start() >= old_end => {}
-            Some(Stmt::Expr(e)) if e.range().start() >= old_end => {}
+            Some(next) if simple_stmt_start(next).is_some_and(|s| s >= old_end) => {}
             Some(_) => return None,
         }
         let mut builder = Builder {
@@ -810,6 +815,85 @@ impl FileSummary {
             }
         }
         let old_stmt = std::mem::replace(&mut self.body[index], new_stmt.clone());
+        self.fingerprints.module_body = module_body_fingerprint(self, text);
+        Some((old_stmt, new_stmt))
+    }
+
+    /// Replaces the simple statement (an `expression_statement`) that spanned
+    /// `old_start..old_end` of the old text directly in the body of a module-level function
+    /// with the one `node` now holds in `text` (parsed alone, `syntax::statements`), after the
+    /// single edit `edit` inside it. The rest of the function and everything after it move.
+    ///
+    /// Returns the replaced and the new statement, or `None` (leaving `self` untouched) when
+    /// the statement is not one `Stmt` of such a body before and after, or the function has a
+    /// syntax error. The result equals `FileSummary::build` of the new text: statements inside
+    /// functions bind no module-level names, so only the function, its fingerprint and the
+    /// module body's fingerprint change, besides positions.
+    pub fn replace_function_statement(
+        &mut self,
+        old_start: usize,
+        old_end: usize,
+        edit: crate::analysis::incremental::Edit,
+        node: Node,
+        text: &str,
+    ) -> Option<(Stmt, Stmt)> {
+        if node.kind() != "expression_statement" {
+            return None;
+        }
+        let position = self.def_spans.iter().position(|(range, def)| {
+            matches!(def, DefRef::Function(_))
+                && range.start() < old_start
+                && old_end <= range.end()
+        })?;
+        let def = self.def_spans[position].1;
+        let DefRef::Function(f) = def else {
+            return None;
+        };
+        if self.is_erroneous(def) {
+            return None;
+        }
+        let function = self.functions.get(f)?;
+        let index = function
+            .body
+            .iter()
+            .position(|s| simple_stmt_start(s) == Some(old_start))?;
+        match function.body.get(index + 1) {
+            None => {}
+            Some(next) if simple_stmt_start(next).is_some_and(|s| s >= old_end) => {}
+            Some(_) => return None,
+        }
+        let mut builder = Builder {
+            src: text.as_bytes(),
+            summary: FileSummary::default(),
+            reuse: Default::default(),
+        };
+        let mut lowered = Vec::new();
+        builder.stmt(node, Scope::Function, false, &mut lowered);
+        let [new_stmt] = <[Stmt; 1]>::try_from(lowered).ok()?;
+        if simple_stmt_start(&new_stmt) != Some(node.start_byte())
+            || builder.summary != FileSummary::default()
+        {
+            return None;
+        }
+        let marker_at = self
+            .body
+            .iter()
+            .position(|s| *s == Stmt::FunctionDefAt(f))?;
+        self.shift_after(edit, Some(def), marker_at + 1);
+        let delta = edit.new_end as isize - edit.old_end as isize;
+        let span = &mut self.def_spans[position].0;
+        *span = TextRange::new(span.start(), (span.end() as isize + delta) as usize);
+        let new_span = *span;
+        let function = Arc::make_mut(&mut self.functions[f]);
+        let old_stmt = std::mem::replace(&mut function.body[index], new_stmt.clone());
+        for stmt in &mut function.body[index + 1..] {
+            stmt.shift(delta);
+        }
+        function.range = TextRange::new(
+            function.range.start(),
+            (function.range.end() as isize + delta) as usize,
+        );
+        self.fingerprints.functions[f] = definition_fingerprint(text, new_span);
         self.fingerprints.module_body = module_body_fingerprint(self, text);
         Some((old_stmt, new_stmt))
     }
