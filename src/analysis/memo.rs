@@ -183,13 +183,19 @@ pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
     h.finish()
 }
 
+/// Whether work about `file` is worth remembering in detail (facts about its classes, which
+/// of its names a unit resolved): it is at least `MIN_FILE_BYTES` long (or the host's test
+/// setting). Work on smaller files is cheap to redo and costly to remember a hundred times.
+pub(crate) fn large_enough(host: &super::AnalysisHost, file: &super::FileData) -> bool {
+    file.text.len() >= host.fact_min_file_bytes.unwrap_or(MIN_FILE_BYTES)
+}
+
 /// Whether facts about `key`'s class are kept (see `MIN_FILE_BYTES`).
 pub(crate) fn worthwhile(ctx: &Ctx<'_>, key: &FactKey) -> bool {
     match &key.class {
-        ClassRef::User(path, _) => {
-            let min = ctx.host.fact_min_file_bytes.unwrap_or(MIN_FILE_BYTES);
-            ctx.host_file(path).is_some_and(|f| f.text.len() >= min)
-        }
+        ClassRef::User(path, _) => ctx
+            .host_file(path)
+            .is_some_and(|f| large_enough(ctx.host, f)),
         ClassRef::Builtin(_) => false,
     }
 }
