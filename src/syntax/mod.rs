@@ -33,6 +33,24 @@ pub fn parse(text: &str) -> Option<tree_sitter::Tree> {
     new_parser().parse(text, None)
 }
 
+/// Parses `text[range]` alone as a module, keeping offsets into `text` (tree-sitter's included
+/// ranges); the tree may have errors. `None` for an empty or out-of-bounds range.
+pub fn parse_part(text: &str, range: std::ops::Range<usize>) -> Option<tree_sitter::Tree> {
+    if range.start >= range.end || range.end > text.len() {
+        return None;
+    }
+    let point = |offset: usize| crate::text::str_offset_to_point(text, offset);
+    let included = tree_sitter::Range {
+        start_byte: range.start,
+        end_byte: range.end,
+        start_point: point(range.start),
+        end_point: point(range.end),
+    };
+    let mut parser = new_parser();
+    parser.set_included_ranges(&[included]).ok()?;
+    parser.parse(text, None)
+}
+
 /// Syntax errors in `tree` (parsed from `text`) as diagnostics with readable messages.
 ///
 /// Every diagnostic has code `syntax`, source [`DiagnosticSource::Syntax`] and severity

@@ -964,6 +964,32 @@ mod tests {
         FileSummary::build(&tree, src)
     }
 
+    /// An unclosed `(` in one class: tree-sitter's recovery stretches that class over the next
+    /// one, which a reader sees starting at column 0. The summary cuts there, so the class with
+    /// the error is unknown and the next one is as it was (same index, same text).
+    #[test]
+    fn an_unclosed_bracket_leaves_the_next_definitions_known() {
+        let clean = "class A(W):\n    def f(self, task: B):\n        value = task.index + 7\n        text = f\"{task.text}-{value}\"\n        self.publish_work(B(text=text, index=value), input_task=task)\n\n\nclass B(T):\n    text: str\n    index: int = 1\n\n\n@decorate\n@twice\ndef h():\n    pass\n";
+        let broken = clean.replace("+ 7", "+ (");
+        let tree = crate::syntax::parse(&broken).unwrap();
+        let swallowed = tree.root_node().child(0).unwrap();
+        assert!(swallowed.has_error() && swallowed.end_byte() > broken.find("class B").unwrap());
+        let s = summary(&broken);
+        let names: Vec<&str> = s.classes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(s.erroneous_defs, [DefRef::Class(0)]);
+        assert_eq!(s.functions.len(), 1);
+        assert_eq!(
+            s.functions[0].decorators.len(),
+            2,
+            "decorators stay with their function"
+        );
+        assert_eq!(
+            s.fingerprints.classes[1],
+            summary(clean).fingerprints.classes[1]
+        );
+    }
+
     #[test]
     fn records_imports_classes_and_bindings() {
         let s = summary(

@@ -71,33 +71,118 @@ impl<'s, 'p> Builder<'s, 'p> {
         let mut out = Vec::new();
         for c in named_children(n) {
             if scope == Scope::Module
-                && !self.reuse.is_empty()
-                && self.try_reuse(c, conditional, &mut out)
+                && n.parent().is_none()
+                && self.recover_definitions(c, &mut out)
             {
                 continue;
             }
-            let before = (self.summary.classes.len(), self.summary.functions.len());
-            self.stmt(c, scope, conditional, &mut out);
-            if scope == Scope::Module {
-                let def = if self.summary.classes.len() > before.0 {
-                    Some(DefRef::Class(before.0))
-                } else if self.summary.functions.len() > before.1 {
-                    Some(DefRef::Function(before.1))
-                } else {
-                    None
-                };
-                if let Some(def) = def {
-                    self.summary.def_spans.push((range_of(c), def));
-                    if c.has_error() {
-                        self.summary.erroneous_defs.push(def);
-                    }
-                }
-            }
+            self.block_child(c, scope, conditional, &mut out);
         }
         if scope == Scope::Module && n.parent().is_none() {
             self.shrink_module_lists();
         }
         tight(out)
+    }
+
+    fn block_child(&mut self, c: Node, scope: Scope, conditional: bool, out: &mut Vec<Stmt>) {
+        if scope == Scope::Module && !self.reuse.is_empty() && self.try_reuse(c, conditional, out) {
+            return;
+        }
+        let before = (self.summary.classes.len(), self.summary.functions.len());
+        self.stmt(c, scope, conditional, out);
+        if scope == Scope::Module {
+            let def = if self.summary.classes.len() > before.0 {
+                Some(DefRef::Class(before.0))
+            } else if self.summary.functions.len() > before.1 {
+                Some(DefRef::Function(before.1))
+            } else {
+                None
+            };
+            if let Some(def) = def {
+                self.summary.def_spans.push((range_of(c), def));
+                if c.has_error() {
+                    self.summary.erroneous_defs.push(def);
+                }
+            }
+        }
+    }
+
+    /// Error recovery at the top level, as a reader sees the file: a top-level statement with
+    /// a syntax error that tree-sitter stretched over later lines that start a definition at
+    /// column 0 (`class`, `def`, `async def`, a decorator), outside strings, is cut there, and
+    /// each piece is parsed alone and summarised. So an unclosed `(` in one worker leaves that
+    /// worker unknown, not the classes after it, and their indices (what units and facts are
+    /// keyed by) stay as they were. Returns false when `c` needs no cutting.
+    fn recover_definitions(&mut self, c: Node, out: &mut Vec<Stmt>) -> bool {
+        if !c.has_error() {
+            return false;
+        }
+        let cuts = self.definition_starts_inside(c);
+        if cuts.is_empty() {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(self.src) else {
+            return false;
+        };
+        let mut bounds = Vec::with_capacity(cuts.len() + 2);
+        bounds.push(c.start_byte());
+        bounds.extend(cuts);
+        bounds.push(c.end_byte());
+        for piece in bounds.windows(2) {
+            let Some(tree) = crate::syntax::parse_part(text, piece[0]..piece[1]) else {
+                continue;
+            };
+            for child in named_children(tree.root_node()) {
+                self.block_child(child, Scope::Module, false, out);
+            }
+        }
+        true
+    }
+
+    /// Line starts strictly inside `c` where a definition starts at column 0, outside strings.
+    fn definition_starts_inside(&self, c: Node) -> Vec<usize> {
+        let (start, end) = (c.start_byte(), c.end_byte());
+        let mut cuts = Vec::new();
+        let mut at = start;
+        while let Some(newline) = self.src[at..end].iter().position(|b| *b == b'\n') {
+            let line = at + newline + 1;
+            at = line;
+            if line >= end {
+                break;
+            }
+            let rest = &self.src[line..end];
+            let starts_definition = rest.starts_with(b"@")
+                || ["class", "def", "async"].iter().any(|k| {
+                    rest.strip_prefix(k.as_bytes()).is_some_and(|after| {
+                        after.first().is_some_and(|b| *b == b' ' || *b == b'\t')
+                    })
+                });
+            let in_string = || {
+                let mut node = c.descendant_for_byte_range(line, line + 1);
+                while let Some(n) = node {
+                    if n.kind() == "string" || n.kind() == "string_content" {
+                        return true;
+                    }
+                    if n.id() == c.id() {
+                        break;
+                    }
+                    node = n.parent();
+                }
+                false
+            };
+            // A definition's own decorators stay with it.
+            let after_decorator = || {
+                let previous = self.src[start..line - 1]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(start, |n| start + n + 1);
+                self.src.get(previous) == Some(&b'@')
+            };
+            if starts_definition && !after_decorator() && !in_string() {
+                cuts.push(line);
+            }
+        }
+        cuts
     }
 
     /// Drops the spare capacity of the file-wide lists once the whole module is summarised.
