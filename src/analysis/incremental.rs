@@ -11,7 +11,8 @@
 //! - a class (`DepItem::Class`), read whenever a check looks into the class body;
 //! - a module-level function (`DepItem::Function`), read when a graph factory is interpreted
 //!   in its caller;
-//! - the workspace usage index, read by class checks that go silent on dynamic usage;
+//! - the questions asked of the workspace usage index (is this keyword passed to that class,
+//!   is it subclassed), by class checks that go silent on dynamic usage;
 //! - the set of files and module names (`AnalysisHost::structure_generation`).
 //!
 //! Each is compared by the position-independent fingerprints of `summary::Fingerprints`.
@@ -139,7 +140,8 @@ impl DepItem {
 pub struct DepRecorder<'h> {
     seen: FxMap<(usize, DepItem), ()>,
     reads: Vec<(&'h Arc<FileData>, DepItem)>,
-    usage: bool,
+    /// Questions asked of the workspace usage index, in first-asked order.
+    usage: Vec<super::usage::UsageQuery>,
     /// Memoised facts the unit used, with the cutoff of the value it got (see `memo`).
     facts: FxMap<FactKey, u64>,
 }
@@ -148,7 +150,7 @@ impl<'h> DepRecorder<'h> {
     pub fn clear(&mut self) {
         self.seen.clear();
         self.reads.clear();
-        self.usage = false;
+        self.usage.clear();
         self.facts.clear();
     }
 
@@ -165,8 +167,10 @@ impl<'h> DepRecorder<'h> {
         }
     }
 
-    pub fn read_usage(&mut self) {
-        self.usage = true;
+    pub fn read_usage(&mut self, query: super::usage::UsageQuery) {
+        if !self.usage.contains(&query) {
+            self.usage.push(query);
+        }
     }
 
     /// Everything read, in first-read order.
@@ -174,8 +178,8 @@ impl<'h> DepRecorder<'h> {
         &self.reads
     }
 
-    pub fn reads_usage(&self) -> bool {
-        self.usage
+    pub fn usage_queries(&self) -> &[super::usage::UsageQuery] {
+        &self.usage
     }
 }
 
@@ -243,7 +247,9 @@ struct UnitResult {
     deps: Box<[FileDeps]>,
     /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
     facts: Box<[(FactKey, u64)]>,
-    usage_generation: Option<u64>,
+    /// The questions the unit asked the usage index, and one hash of the answers then.
+    usage: Box<[super::usage::UsageQuery]>,
+    usage_answers: u64,
     structure_generation: u64,
     /// The revision of every file the result's ranges may point into, when it was computed
     /// (or last moved); empty when there are no diagnostics (no range to move).
@@ -462,7 +468,8 @@ impl UnitResult {
         UnitResult {
             deps: deps.into_boxed_slice(),
             facts: recorded.facts.into_iter().collect(),
-            usage_generation: recorded.usage.then_some(host.usage_generation),
+            usage_answers: super::usage::answers(&host.usage, &recorded.usage),
+            usage: recorded.usage.into_boxed_slice(),
             structure_generation: host.structure_generation,
             revisions: revisions.into_boxed_slice(),
             diagnostics: diagnostics.into_boxed_slice(),
@@ -518,9 +525,7 @@ impl<'h> Validator<'h> {
     /// Whether `result` is still valid; if so, moves its ranges to the current revisions.
     fn refresh(&mut self, result: &mut UnitResult) -> bool {
         if result.structure_generation != self.host.structure_generation
-            || result
-                .usage_generation
-                .is_some_and(|g| g != self.host.usage_generation)
+            || super::usage::answers(&self.host.usage, &result.usage) != result.usage_answers
         {
             return false;
         }
@@ -945,6 +950,40 @@ mod tests {
             let (got, counts) = host.file_diagnostics_counted(&path);
             assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
             assert_eq!(counts.checked, 1, "{counts:?}");
+        }
+    }
+
+    /// Typing a keyword argument in the graph builder adds a key to the usage index: only the
+    /// units that asked about that key (none here) or read the builder run again, not every
+    /// worker class that asked the index anything.
+    #[test]
+    fn a_new_keyword_argument_rechecks_only_the_units_that_asked_about_it() {
+        let (path, base, mut host) = opened_wired_module(40);
+        host.file_diagnostics(&path);
+        let typed = base.replacen("(num_retries=2)", "(num_retries=2, tag=1)", 1);
+        let output = base.replacen("(num_retries=2)", "(num_retries=2, output_types=[])", 1);
+        for text in [&typed, &base, &output] {
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+            let (got, counts) = host.file_diagnostics_counted(&path);
+            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            // The builder and the module code that inlines it; with `output_types=` also the
+            // class that asked whether its outputs are ever passed.
+            assert!(counts.checked <= 3, "{counts:?}");
+        }
+    }
+
+    /// An unclosed `(` in one worker's body (tree-sitter stretches the class over the next
+    /// one) re-checks that worker, and the builder and module code that name it.
+    #[test]
+    fn an_unclosed_bracket_in_one_worker_rechecks_only_the_units_that_name_it() {
+        let (path, base, mut host) = opened_wired_module(40);
+        host.file_diagnostics(&path);
+        let broken = base.replacen("+ 7  # body edit", "+ (  # body edit", 1);
+        for text in [&broken, &base] {
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+            let (got, counts) = host.file_diagnostics_counted(&path);
+            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            assert_eq!(counts.checked, 3, "{counts:?}");
         }
     }
 

@@ -85,7 +85,9 @@ impl std::hash::Hash for FilePath {
 
 struct Entry {
     deps: Box<[(Arc<Path>, DepItem, u64)]>,
-    usage_generation: Option<u64>,
+    /// The questions asked of the usage index, and one hash of the answers then.
+    usage: Box<[super::usage::UsageQuery]>,
+    usage_answers: u64,
     structure_generation: u64,
     value: Box<dyn Any + Send + Sync>,
     /// `Memoisable::cutoff` of the value.
@@ -238,8 +240,8 @@ where
         for (file, item) in reads {
             ctx.record_read(file, item);
         }
-        if entry.usage_generation.is_some() {
-            ctx.record_usage();
+        for query in entry.usage.iter() {
+            ctx.record_usage(*query);
         }
     }
     Some(value.clone())
@@ -283,7 +285,8 @@ pub(crate) fn store<'h, T>(
         key,
         Entry {
             deps: deps.into_boxed_slice(),
-            usage_generation: reads.reads_usage().then_some(host.usage_generation),
+            usage: reads.usage_queries().into(),
+            usage_answers: super::usage::answers(&host.usage, reads.usage_queries()),
             structure_generation: host.structure_generation,
             value: Box::new(value.clone()),
             cutoff,
@@ -316,9 +319,7 @@ fn valid_reads<'h>(
 ) -> Option<Vec<(&'h Arc<super::FileData>, DepItem)>> {
     let host = ctx.host;
     if entry.structure_generation != host.structure_generation
-        || entry
-            .usage_generation
-            .is_some_and(|g| g != host.usage_generation)
+        || super::usage::answers(&host.usage, &entry.usage) != entry.usage_answers
     {
         return None;
     }

@@ -154,8 +154,6 @@ pub struct AnalysisHost {
     module_names: Arc<FxMap<PathBuf, Vec<String>>>,
     /// Workspace-wide facts some checks use to stay silent (see `usage`).
     usage: Arc<usage::UsageIndex>,
-    /// `usage`'s fingerprint: equal whenever the index answers every question alike.
-    usage_generation: u64,
     /// Changes (to a fresh id) whenever files are added or removed or roots change, which
     /// can change what imports resolve to.
     structure_generation: u64,
@@ -282,7 +280,6 @@ impl AnalysisHost {
             let usage = Arc::make_mut(&mut self.usage);
             usage.apply_keys(&entry.usage_keys, -1);
             usage.apply_keys(&keys, 1);
-            self.usage_generation = self.usage.fingerprint();
             keys
         };
         *entry = Arc::new(FileData {
@@ -374,7 +371,6 @@ impl AnalysisHost {
     /// [`AnalysisHost::insert_files`], each file with the edit from the host's text when known.
     fn insert_files_edited(&mut self, files: Vec<(FileData, Option<incremental::Edit>)>) {
         let mut structural = false;
-        let mut usage_changed = false;
         let mut new_paths = Vec::new();
         {
             let map = Arc::make_mut(&mut self.files);
@@ -393,7 +389,6 @@ impl AnalysisHost {
                     }
                     same_usage = old.usage_keys == data.usage_keys;
                 }
-                usage_changed |= !same_usage;
                 let data = Arc::new(data);
                 let old = map.insert(key.clone(), data.clone());
                 if same_usage {
@@ -410,9 +405,6 @@ impl AnalysisHost {
                 }
                 usage.add(&data);
             }
-        }
-        if usage_changed {
-            self.usage_generation = self.usage.fingerprint();
         }
         if structural || !new_paths.is_empty() {
             self.structure_changed();
@@ -431,7 +423,6 @@ impl AnalysisHost {
             return;
         };
         Arc::make_mut(&mut self.usage).remove(&old);
-        self.usage_generation = self.usage.fingerprint();
         self.structure_changed();
         self.diagnostics_cache.forget(path);
         if path.file_name().is_some_and(|f| f == "__init__.py") {

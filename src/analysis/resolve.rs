@@ -247,8 +247,8 @@ impl<'h> Ctx<'h> {
         for (file, item) in reads.reads() {
             deps.read(file, *item);
         }
-        if reads.reads_usage() {
-            deps.read_usage();
+        for query in reads.usage_queries() {
+            deps.read_usage(*query);
         }
     }
 
@@ -279,9 +279,9 @@ impl<'h> Ctx<'h> {
         self.deps.borrow_mut().read(file, item);
     }
 
-    /// Records that the current unit read the usage index.
-    pub(crate) fn record_usage(&self) {
-        self.deps.borrow_mut().read_usage();
+    /// Records that the current unit asked the usage index `query`.
+    pub(crate) fn record_usage(&self, query: super::usage::UsageQuery) {
+        self.deps.borrow_mut().read_usage(query);
     }
 
     /// Ends a check unit, returning what it read.
@@ -289,10 +289,20 @@ impl<'h> Ctx<'h> {
         std::mem::take(self.deps.get_mut())
     }
 
-    /// The workspace usage index; reading it makes the current unit depend on it.
-    pub(crate) fn usage(&self) -> Arc<super::usage::UsageIndex> {
-        self.deps.borrow_mut().read_usage();
-        self.host.usage.clone()
+    /// Whether some call `callee(kw=...)` (or `callee(**x)`) exists in the workspace; the
+    /// current unit depends on the answer.
+    pub(crate) fn kwarg_used(&self, callee: &str, kw: &str) -> bool {
+        super::usage::UsageQuery::kwarg(callee, kw).iter().any(|q| {
+            self.record_usage(*q);
+            self.host.usage.answer(*q)
+        })
+    }
+
+    /// Whether some class uses `name` as a base; the current unit depends on the answer.
+    pub(crate) fn used_as_base(&self, name: &str) -> bool {
+        let query = super::usage::UsageQuery::base(name);
+        self.record_usage(query);
+        self.host.usage.answer(query)
     }
 
     /// A file of the host. Getting it records no read: whoever reads a part of it records

@@ -16,10 +16,39 @@ pub struct UsageIndex {
     kwargs: FxMap<u64, usize>,
     /// hash(simple name used as a base class) → number of uses.
     bases: FxMap<u64, usize>,
-    /// The set of keys present, hashed (order-independent): checks only ask whether a key is
-    /// present, so equal sets give equal answers and cached results stay valid across a
-    /// change and its undo.
-    fingerprint: u64,
+}
+
+/// One question a check asks the index. A unit records the questions it asked and the
+/// answers it got (`incremental`), so a keyword typed somewhere re-checks only the classes
+/// that asked about that keyword, not every class that asked anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsageQuery {
+    Kwarg(u64),
+    Base(u64),
+}
+
+impl UsageQuery {
+    /// The two questions behind `kwarg_used(callee, kw)`: that keyword, or a `**` splat.
+    pub fn kwarg(callee: &str, kw: &str) -> [UsageQuery; 2] {
+        [
+            UsageQuery::Kwarg(key(callee, kw)),
+            UsageQuery::Kwarg(key(callee, "**")),
+        ]
+    }
+
+    pub fn base(name: &str) -> UsageQuery {
+        UsageQuery::Base(name_key(name))
+    }
+}
+
+/// One hash of the answers `index` gives to `queries`, in order.
+pub fn answers(index: &UsageIndex, queries: &[UsageQuery]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::analysis::FxHasher::default();
+    for q in queries {
+        h.write_u8(u8::from(index.answer(*q)));
+    }
+    h.finish()
 }
 
 /// One file's contribution to the index, computed once when the file is summarised.
@@ -124,13 +153,6 @@ fn name_key(name: &str) -> u64 {
     key(name, "")
 }
 
-/// SplitMix64's finaliser: spreads a key's bits so XORed keys rarely cancel.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 impl UsageIndex {
     pub fn add(&mut self, f: &FileData) {
         self.apply(f, 1)
@@ -145,43 +167,41 @@ impl UsageIndex {
     }
 
     pub fn apply_keys(&mut self, keys: &UsageKeys, delta: isize) {
-        for (tag, map, keys) in [
-            (1u64, &mut self.kwargs, &keys.kwargs),
-            (2u64, &mut self.bases, &keys.bases),
+        for (map, keys) in [
+            (&mut self.kwargs, &keys.kwargs),
+            (&mut self.bases, &keys.bases),
         ] {
             for k in keys {
-                // A key entering or leaving the set toggles its bits in the fingerprint.
-                let bits = mix(k ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 if delta > 0 {
-                    let count = map.entry(*k).or_insert(0);
-                    if *count == 0 {
-                        self.fingerprint ^= bits;
-                    }
-                    *count += 1;
+                    *map.entry(*k).or_insert(0) += 1;
                 } else if let Some(v) = map.get_mut(k) {
                     *v = v.saturating_sub(1);
                     if *v == 0 {
                         map.remove(k);
-                        self.fingerprint ^= bits;
                     }
                 }
             }
         }
     }
 
-    /// A hash of which keys are present (see the field).
-    pub fn fingerprint(&self) -> u64 {
-        self.fingerprint
-    }
-
     /// Whether some call `Callee(kw=...)` (or `Callee(**x)`) exists in the workspace.
     pub fn kwarg_used(&self, callee: &str, kw: &str) -> bool {
-        self.kwargs.contains_key(&key(callee, kw)) || self.kwargs.contains_key(&key(callee, "**"))
+        UsageQuery::kwarg(callee, kw)
+            .iter()
+            .any(|q| self.answer(*q))
     }
 
     /// Whether some class uses `name` as a base.
     pub fn used_as_base(&self, name: &str) -> bool {
-        self.bases.contains_key(&name_key(name))
+        self.answer(UsageQuery::base(name))
+    }
+
+    /// The answer to one question.
+    pub fn answer(&self, query: UsageQuery) -> bool {
+        match query {
+            UsageQuery::Kwarg(k) => self.kwargs.contains_key(&k),
+            UsageQuery::Base(k) => self.bases.contains_key(&k),
+        }
     }
 }
 

@@ -370,10 +370,9 @@ fn check_llm_output_type(
     if attr.annotation.is_none() {
         return;
     }
-    let usage = ctx.usage();
-    if usage.used_as_base(&class.name)
-        || usage.kwarg_used(&class.name, "output_types")
-        || usage.kwarg_used(&class.name, "llm_output_type")
+    if ctx.used_as_base(&class.name)
+        || ctx.kwarg_used(&class.name, "output_types")
+        || ctx.kwarg_used(&class.name, "llm_output_type")
     {
         return;
     }

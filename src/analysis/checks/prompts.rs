@@ -187,8 +187,7 @@ fn check_format_prompt(
     let Some(m) = class.method("format_prompt") else {
         return;
     };
-    let usage = ctx.usage();
-    if usage.used_as_base(&class.name) {
+    if ctx.used_as_base(&class.name) {
         return;
     }
     let mut calls: Vec<(&str, &CallExpr)> = Vec::new();
@@ -211,7 +210,7 @@ fn check_format_prompt(
         })
     });
     for (field, call) in calls {
-        if call.has_splat() || usage.kwarg_used(&class.name, field) {
+        if call.has_splat() || ctx.kwarg_used(&class.name, field) {
             continue;
         }
         let FieldValue::Expr(decl_path, value) = consumed::field_value(

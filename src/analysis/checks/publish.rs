@@ -19,9 +19,8 @@ pub fn check(
 ) {
     let workers = model.filter(|m| m.is_worker).into_iter();
     for (class, cref) in workers.map(|m| (m.summary, m.cref.clone())) {
-        let usage = ctx.usage();
         let class_may_vary =
-            usage.used_as_base(&class.name) || usage.kwarg_used(&class.name, "output_types");
+            ctx.used_as_base(&class.name) || ctx.kwarg_used(&class.name, "output_types");
         let outputs = consumed::class_output_types(ctx, &cref);
         for m in &class.methods {
             let locals = LocalTypes::new(m);

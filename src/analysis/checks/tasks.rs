@@ -113,7 +113,7 @@ fn attribute_reads(ctx: &mut Ctx, path: &Arc<Path>, index: usize, out: &mut Vec<
         return;
     };
     // A subclass may receive other tasks through this method (e.g. with its own llm_input_type).
-    if ctx.usage().used_as_base(&class.name) {
+    if ctx.used_as_base(&class.name) {
         return;
     }
     if m.has_decorators() {
