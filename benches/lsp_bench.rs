@@ -213,8 +213,13 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         "(num_retries=2)  # builder edit",
         "(num_retries=".len(),
     );
-    let kinds: [(&str, (usize, usize), [&str; 2]); 4] = [
+    let kinds: [(&str, (usize, usize), [&str; 2]); 5] = [
         ("digit inside a consume_work body", body, ["8", "7"]),
+        (
+            "consume_work body: add/remove a syntax error",
+            body,
+            ["(", "7"],
+        ),
         ("digit at module level", module, ["2", "1"]),
         (
             "module-level line: add/remove a syntax error",
