@@ -26,6 +26,7 @@ use tree_sitter::{Node, Tree, TreeCursor};
 mod memo;
 
 use super::first_error;
+use super::tokenizer::{too_deeply_nested, MAX_INDENT, MAX_LEVEL};
 
 pub(super) use memo::StatementMemo;
 
@@ -235,6 +236,9 @@ const CLOSE: u16 = 64;
 const COLON: u16 = 128;
 const BLOCK: u16 = 256;
 const EXPRESSION_STATEMENT: u16 = 512;
+/// `print x` or `exec code`, which tree-sitter-python still parses as statements.
+const PYTHON2_STATEMENT: u16 = 1024;
+const TRY: u16 = 2048;
 
 /// What the walk needs to know about a node kind.
 #[derive(Clone, Copy, Default)]
@@ -262,6 +266,8 @@ fn kind_info(id: u16) -> KindInfo {
                     ("module", true) => CONTAINER | NO_LINE,
                     ("block", true) => CONTAINER | NO_LINE | BLOCK,
                     ("expression_statement", true) => EXPRESSION_STATEMENT,
+                    ("print_statement" | "exec_statement", true) => PYTHON2_STATEMENT,
+                    ("try_statement", true) => CONTAINER | TRY,
                     (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
@@ -445,7 +451,11 @@ impl<'a> Walker<'a> {
             let descend = self.visit(node, near);
             let entered = descend
                 && match body_start(node) {
-                    Some(at) => cursor.goto_first_child_for_byte(at).is_some(),
+                    Some(at) => {
+                        // The header is skipped, so its nesting is checked here.
+                        self.check_nesting(node.start_byte(), at);
+                        cursor.goto_first_child_for_byte(at).is_some()
+                    }
                     None => cursor.goto_first_child(),
                 };
             if entered {
@@ -531,12 +541,26 @@ impl<'a> Walker<'a> {
         }
         if flags & EXPRESSION_STATEMENT != 0 && !has_error {
             self.annotation_on_next_line(node);
+            self.unparenthesized_walrus(node);
+        }
+        if flags & PYTHON2_STATEMENT != 0 && !has_error {
+            self.python2_statement(node);
+        }
+        if flags & TRY != 0 && !has_error {
+            self.try_without_handler(node);
         }
         if flags & BLOCK != 0 {
             self.block(node, near, in_error);
         }
         if is_leaf {
             if flags & OPEN != 0 {
+                if self.brackets.len() == MAX_LEVEL {
+                    self.push(
+                        TextRange::new(start, start + 1),
+                        "too many nested parentheses",
+                        Origin::Specific,
+                    );
+                }
                 self.brackets.push(Opener {
                     ch: self.bytes[start],
                     pos: start,
@@ -547,8 +571,33 @@ impl<'a> Walker<'a> {
             } else if flags & COLON != 0 {
                 self.colon(node, near, in_error);
             }
+        } else if !descend {
+            self.check_nesting(start, end);
         }
         descend
+    }
+
+    /// CPython's tokenizer refuses brackets nested more than [`MAX_LEVEL`] deep, also in valid
+    /// code, but the walk does not descend into valid expressions: the text of one it skips
+    /// (`start..end`) is scanned when it is long enough to nest that deep, which few are.
+    fn check_nesting(&mut self, start: usize, end: usize) {
+        let open = self.brackets.len();
+        // Going past the limit takes more than `room` openers, and as many closers.
+        let room = MAX_LEVEL.saturating_sub(open);
+        if end.saturating_sub(start) <= 2 * room {
+            return;
+        }
+        let Some(stretch) = self.bytes.get(start..end) else {
+            return;
+        };
+        if let Some(at) = too_deeply_nested(stretch, open) {
+            let at = start + at;
+            self.push(
+                TextRange::new(at, at + 1),
+                "too many nested parentheses",
+                Origin::Specific,
+            );
+        }
     }
 
     /// `else:` mistyped as `esle:` followed by an indented line: tree-sitter reads an
@@ -577,6 +626,89 @@ impl<'a> Walker<'a> {
         {
             self.push(TextRange::empty(colon), "invalid syntax", Origin::Specific);
         }
+    }
+
+    /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and
+    /// as an assignment's value, CPython only inside brackets (and a few other places).
+    fn unparenthesized_walrus(&mut self, statement: Node<'_>) {
+        let Some(mut value) = statement.child(0) else {
+            return;
+        };
+        if value.kind() == "assignment" || value.kind() == "augmented_assignment" {
+            match value.child_by_field_name("right") {
+                Some(right) => value = right,
+                None => return,
+            }
+        }
+        if value.kind() != "named_expression" {
+            return;
+        }
+        let mut cursor = value.walk();
+        let walrus = value.children(&mut cursor).find(|c| c.kind() == ":=");
+        if let Some(walrus) = walrus {
+            let range = TextRange::new(walrus.start_byte(), walrus.end_byte());
+            self.push(range, "invalid syntax", Origin::Specific);
+        }
+    }
+
+    /// `print x`: CPython names the missing parentheses (not for `print >>f, x`, which is an
+    /// expression for CPython too).
+    fn python2_statement(&mut self, statement: Node<'_>) {
+        let Some(keyword) = statement.child(0) else {
+            return;
+        };
+        let name = keyword.kind();
+        if !matches!(name, "print" | "exec")
+            || statement.child(1).is_some_and(|c| c.kind() == "chevron")
+        {
+            return;
+        }
+        let start = statement.start_byte();
+        let line_end = self.bytes[start..statement.end_byte()]
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\r')
+            .map_or(statement.end_byte(), |i| start + i);
+        self.push(
+            TextRange::new(start, line_end),
+            format!("Missing parentheses in call to '{name}'. Did you mean {name}(...)?"),
+            Origin::Specific,
+        );
+    }
+
+    /// tree-sitter-python accepts a `try` block with neither `except` nor `finally`; CPython
+    /// reports it at the token after the block (at the block's end, at the end of the file).
+    fn try_without_handler(&mut self, statement: Node<'_>) {
+        let mut cursor = statement.walk();
+        let handled = statement.children(&mut cursor).any(|c| {
+            matches!(
+                c.kind(),
+                "except_clause" | "except_group_clause" | "finally_clause"
+            )
+        });
+        let Some(body) = statement.child_by_field_name("body") else {
+            return;
+        };
+        if handled {
+            return;
+        }
+        let next = first_error::next_token(self.bytes, body.end_byte());
+        let range = if next < self.bytes.len() {
+            let word = self.bytes[next..]
+                .iter()
+                .position(|&c| !(c == b'_' || c.is_ascii_alphanumeric()))
+                .unwrap_or(self.bytes.len() - next);
+            TextRange::new(next, next + word.max(1))
+        } else {
+            TextRange::empty(body.end_byte())
+        };
+        self.push(
+            range,
+            "expected 'except' or 'finally' block",
+            Origin::Specific,
+        );
+        // The range depends on the text after the statement, which the memo of top-level
+        // statements does not key on: like a message naming a line, it is not reused.
+        self.mentioned_line = true;
     }
 
     fn touch_error(&mut self, pos: usize) {
@@ -766,11 +898,13 @@ impl<'a> Walker<'a> {
             }
             match b[i] {
                 b'\\' => {
-                    if i + 1 < b.len() && b[i + 1] == b'\n' {
+                    // An escaped line break counts only when a line follows it: CPython's
+                    // line number moves when the next line is read.
+                    if i + 2 < b.len() && b[i + 1] == b'\n' {
                         row += 1;
                     }
                     if i + 2 < b.len() && b[i + 1] == b'\r' && b[i + 2] == b'\n' {
-                        row += 1;
+                        row += usize::from(i + 3 < b.len());
                         i += 1;
                     }
                     i += 2;
@@ -962,6 +1096,13 @@ impl<'a> Walker<'a> {
             if indent.alt <= top.alt {
                 self.tab_error(node);
             }
+            if self.indents.len() == MAX_INDENT {
+                self.push(
+                    self.first_token(node),
+                    "too many levels of indentation",
+                    Origin::Indent,
+                );
+            }
             self.indents.push(indent);
             return;
         }
@@ -1032,21 +1173,53 @@ impl<'a> Walker<'a> {
                 _ => false,
             };
             if !lenient {
+                // CPython reports it at the end of the file's last line.
+                let end = first_error::end_of_last_line(self.bytes).max(colon.end());
                 self.push(
-                    colon,
+                    TextRange::empty(end),
                     format!("expected an indented block after {what} on line {line}"),
                     Origin::Indent,
                 );
             }
         }
+        self.continuation_at_end();
+        // CPython names one bracket left open at the end: the innermost.
         let open = std::mem::take(&mut self.brackets);
-        for o in open {
+        if let Some(o) = open.last() {
             self.push(
                 TextRange::new(o.pos, o.pos + 1),
                 format!("'{}' was never closed", o.ch as char),
                 Origin::Specific,
             );
         }
+    }
+
+    /// A file that ends right after a line continuation (a `\` and at most one line break):
+    /// CPython's tokenizer fails there, tree-sitter accepts it.
+    fn continuation_at_end(&mut self) {
+        let b = self.bytes;
+        let end = b.len()
+            - if b.ends_with(b"\r\n") {
+                2
+            } else {
+                usize::from(b.ends_with(b"\n") || b.ends_with(b"\r"))
+            };
+        if end == 0 || b[end - 1] != b'\\' || ends_in_comment(b, end - 1) {
+            return;
+        }
+        // Inside a string left open, the string is the error.
+        if self
+            .string_regions
+            .iter()
+            .any(|&(_, region_end)| region_end >= end)
+        {
+            return;
+        }
+        self.push(
+            TextRange::empty(end),
+            "unexpected EOF while parsing",
+            Origin::Specific,
+        );
     }
 
     /// Turns the ERROR nodes nothing else explained into diagnostics.
@@ -1214,6 +1387,7 @@ impl<'a> Walker<'a> {
             ))
         });
         found.dedup_by(|b, a| a.range.start() == b.range.start() && a.message == b.message);
+        keep_innermost_unclosed(&mut found, bytes);
         // On the error path: CPython's first error replaces the guesses before it.
         if (tree_has_error || !found.is_empty()) && !contains_nul(bytes) {
             let walked: Vec<(TextRange, &str)> = found
@@ -1248,6 +1422,29 @@ impl<'a> Walker<'a> {
             })
             .collect()
     }
+}
+
+/// CPython reports one bracket left open, the innermost. tree-sitter closes each bracket of
+/// `x = (((1` with a MISSING token of its own; of the unclosed brackets the walk found on one
+/// line, only the last (innermost) is kept. `found` is in position order.
+fn keep_innermost_unclosed(found: &mut Vec<Found>, bytes: &[u8]) {
+    let unclosed = |f: &Found| f.message.ends_with("' was never closed");
+    let mut keep = vec![true; found.len()];
+    // The start of the next unclosed bracket reported after the one at hand.
+    let mut next: Option<usize> = None;
+    for (i, f) in found.iter().enumerate().rev() {
+        if !unclosed(f) {
+            continue;
+        }
+        let start = f.range.start();
+        if let Some(next) = next {
+            let between = bytes.get(start..next).unwrap_or_default();
+            keep[i] = between.iter().any(|&c| c == b'\n' || c == b'\r');
+        }
+        next = Some(start);
+    }
+    let mut keep = keep.into_iter();
+    found.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// The kind of the sibling after `node`, looked up through `parent` (a compound statement with
