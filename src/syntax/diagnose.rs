@@ -239,6 +239,8 @@ const EXPRESSION_STATEMENT: u16 = 512;
 /// `print x` or `exec code`, which tree-sitter-python still parses as statements.
 const PYTHON2_STATEMENT: u16 = 1024;
 const TRY: u16 = 2048;
+const ASSIGNMENT: u16 = 4096;
+const NAMED_EXPRESSION: u16 = 8192;
 
 /// What the walk needs to know about a node kind.
 #[derive(Clone, Copy, Default)]
@@ -268,6 +270,8 @@ fn kind_info(id: u16) -> KindInfo {
                     ("expression_statement", true) => EXPRESSION_STATEMENT,
                     ("print_statement" | "exec_statement", true) => PYTHON2_STATEMENT,
                     ("try_statement", true) => CONTAINER | TRY,
+                    ("assignment" | "augmented_assignment", true) => ASSIGNMENT,
+                    ("named_expression", true) => NAMED_EXPRESSION,
                     (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
@@ -540,8 +544,7 @@ impl<'a> Walker<'a> {
             self.line_start(node, in_error);
         }
         if flags & EXPRESSION_STATEMENT != 0 && !has_error {
-            self.annotation_on_next_line(node);
-            self.unparenthesized_walrus(node);
+            self.expression_statement(node);
         }
         if flags & PYTHON2_STATEMENT != 0 && !has_error {
             self.python2_statement(node);
@@ -603,13 +606,7 @@ impl<'a> Walker<'a> {
     /// `else:` mistyped as `esle:` followed by an indented line: tree-sitter reads an
     /// annotation without a value whose annotation is the next line. A newline outside
     /// brackets ends the statement, so CPython sees `esle:` alone: `invalid syntax`.
-    fn annotation_on_next_line(&mut self, statement: Node<'_>) {
-        let Some(assignment) = statement.child(0) else {
-            return;
-        };
-        if assignment.kind() != "assignment" || assignment.child_by_field_name("right").is_some() {
-            return;
-        }
+    fn annotation_on_next_line(&mut self, assignment: Node<'_>) {
         let (Some(left), Some(annotation)) = (
             assignment.child_by_field_name("left"),
             assignment.child_by_field_name("type"),
@@ -628,23 +625,43 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and
-    /// as an assignment's value, CPython only inside brackets (and a few other places).
-    fn unparenthesized_walrus(&mut self, statement: Node<'_>) {
-        let Some(mut value) = statement.child(0) else {
+    /// The checks of a statement tree-sitter found valid that CPython may not: an annotation
+    /// whose type is on the next line, an unparenthesized named expression. This runs for
+    /// every expression statement, so it goes by kind ids and child positions (an assignment
+    /// is `left = right`, `left: type` or `left: type = right`), not names and fields.
+    fn expression_statement(&mut self, statement: Node<'_>) {
+        let Some(first) = statement.child(0) else {
             return;
         };
-        if value.kind() == "assignment" || value.kind() == "augmented_assignment" {
-            match value.child_by_field_name("right") {
-                Some(right) => value = right,
-                None => return,
-            }
-        }
-        if value.kind() != "named_expression" {
+        let flags = kind_flags(first.kind_id());
+        if flags & NAMED_EXPRESSION != 0 {
+            self.unparenthesized_walrus(first);
             return;
         }
-        let mut cursor = value.walk();
-        let walrus = value.children(&mut cursor).find(|c| c.kind() == ":=");
+        if flags & ASSIGNMENT == 0 {
+            return;
+        }
+        let count = first.child_count();
+        let Some(last) = first.child(count.saturating_sub(1) as u32) else {
+            return;
+        };
+        if kind_flags(last.kind_id()) & NAMED_EXPRESSION != 0 {
+            self.unparenthesized_walrus(last);
+        }
+        let annotation_only = count == 3
+            && first
+                .child(1)
+                .is_some_and(|c| kind_flags(c.kind_id()) & COLON != 0);
+        if annotation_only {
+            self.annotation_on_next_line(first);
+        }
+    }
+
+    /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and
+    /// as an assignment's value, CPython only inside brackets (and a few other places).
+    fn unparenthesized_walrus(&mut self, named: Node<'_>) {
+        let mut cursor = named.walk();
+        let walrus = named.children(&mut cursor).find(|c| c.kind() == ":=");
         if let Some(walrus) = walrus {
             let range = TextRange::new(walrus.start_byte(), walrus.end_byte());
             self.push(range, "invalid syntax", Origin::Specific);
