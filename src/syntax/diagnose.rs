@@ -26,6 +26,7 @@ use tree_sitter::{Node, Tree, TreeCursor};
 mod memo;
 
 use super::first_error;
+use super::tokenizer::{too_deeply_nested, MAX_INDENT, MAX_LEVEL};
 
 pub(super) use memo::StatementMemo;
 
@@ -264,6 +265,11 @@ const CLOSE: u16 = 64;
 const COLON: u16 = 128;
 const BLOCK: u16 = 256;
 const EXPRESSION_STATEMENT: u16 = 512;
+/// `print x` or `exec code`, which tree-sitter-python still parses as statements.
+const PYTHON2_STATEMENT: u16 = 1024;
+const TRY: u16 = 2048;
+const ASSIGNMENT: u16 = 4096;
+const NAMED_EXPRESSION: u16 = 8192;
 
 /// What the walk needs to know about a node kind.
 #[derive(Clone, Copy, Default)]
@@ -291,6 +297,10 @@ fn kind_info(id: u16) -> KindInfo {
                     ("module", true) => CONTAINER | NO_LINE,
                     ("block", true) => CONTAINER | NO_LINE | BLOCK,
                     ("expression_statement", true) => EXPRESSION_STATEMENT,
+                    ("print_statement" | "exec_statement", true) => PYTHON2_STATEMENT,
+                    ("try_statement", true) => CONTAINER | TRY,
+                    ("assignment" | "augmented_assignment", true) => ASSIGNMENT,
+                    ("named_expression", true) => NAMED_EXPRESSION,
                     (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
@@ -474,7 +484,11 @@ impl<'a> Walker<'a> {
             let descend = self.visit(node, near);
             let entered = descend
                 && match body_start(node) {
-                    Some(at) => cursor.goto_first_child_for_byte(at).is_some(),
+                    Some(at) => {
+                        // The header is skipped, so its nesting is checked here.
+                        self.check_nesting(node.start_byte(), at);
+                        cursor.goto_first_child_for_byte(at).is_some()
+                    }
                     None => cursor.goto_first_child(),
                 };
             if entered {
@@ -559,13 +573,26 @@ impl<'a> Walker<'a> {
             self.line_start(node, in_error);
         }
         if flags & EXPRESSION_STATEMENT != 0 && !has_error {
-            self.annotation_on_next_line(node);
+            self.expression_statement(node);
+        }
+        if flags & PYTHON2_STATEMENT != 0 && !has_error {
+            self.python2_statement(node);
+        }
+        if flags & TRY != 0 && !has_error {
+            self.try_without_handler(node);
         }
         if flags & BLOCK != 0 {
             self.block(node, near, in_error);
         }
         if is_leaf {
             if flags & OPEN != 0 {
+                if self.brackets.len() == MAX_LEVEL {
+                    self.push(
+                        TextRange::new(start, start + 1),
+                        "too many nested parentheses",
+                        Origin::Specific,
+                    );
+                }
                 self.brackets.push(Opener {
                     ch: self.bytes[start],
                     pos: start,
@@ -576,20 +603,39 @@ impl<'a> Walker<'a> {
             } else if flags & COLON != 0 {
                 self.colon(node, near, in_error);
             }
+        } else if !descend {
+            self.check_nesting(start, end);
         }
         descend
+    }
+
+    /// CPython's tokenizer refuses brackets nested more than [`MAX_LEVEL`] deep, also in valid
+    /// code, but the walk does not descend into valid expressions: the text of one it skips
+    /// (`start..end`) is scanned when it is long enough to nest that deep, which few are.
+    fn check_nesting(&mut self, start: usize, end: usize) {
+        let open = self.brackets.len();
+        // Going past the limit takes more than `room` openers, and as many closers.
+        let room = MAX_LEVEL.saturating_sub(open);
+        if end.saturating_sub(start) <= 2 * room {
+            return;
+        }
+        let Some(stretch) = self.bytes.get(start..end) else {
+            return;
+        };
+        if let Some(at) = too_deeply_nested(stretch, open) {
+            let at = start + at;
+            self.push(
+                TextRange::new(at, at + 1),
+                "too many nested parentheses",
+                Origin::Specific,
+            );
+        }
     }
 
     /// `else:` mistyped as `esle:` followed by an indented line: tree-sitter reads an
     /// annotation without a value whose annotation is the next line. A newline outside
     /// brackets ends the statement, so CPython sees `esle:` alone: `invalid syntax`.
-    fn annotation_on_next_line(&mut self, statement: Node<'_>) {
-        let Some(assignment) = statement.child(0) else {
-            return;
-        };
-        if assignment.kind() != "assignment" || assignment.child_by_field_name("right").is_some() {
-            return;
-        }
+    fn annotation_on_next_line(&mut self, assignment: Node<'_>) {
         let (Some(left), Some(annotation)) = (
             assignment.child_by_field_name("left"),
             assignment.child_by_field_name("type"),
@@ -606,6 +652,109 @@ impl<'a> Walker<'a> {
         {
             self.push(TextRange::empty(colon), "invalid syntax", Origin::Specific);
         }
+    }
+
+    /// The checks of a statement tree-sitter found valid that CPython may not: an annotation
+    /// whose type is on the next line, an unparenthesized named expression. This runs for
+    /// every expression statement, so it goes by kind ids and child positions (an assignment
+    /// is `left = right`, `left: type` or `left: type = right`), not names and fields.
+    fn expression_statement(&mut self, statement: Node<'_>) {
+        let Some(first) = statement.child(0) else {
+            return;
+        };
+        let flags = kind_flags(first.kind_id());
+        if flags & NAMED_EXPRESSION != 0 {
+            self.unparenthesized_walrus(first);
+            return;
+        }
+        if flags & ASSIGNMENT == 0 {
+            return;
+        }
+        let count = first.child_count();
+        let Some(last) = first.child(count.saturating_sub(1) as u32) else {
+            return;
+        };
+        if kind_flags(last.kind_id()) & NAMED_EXPRESSION != 0 {
+            self.unparenthesized_walrus(last);
+        }
+        let annotation_only = count == 3
+            && first
+                .child(1)
+                .is_some_and(|c| kind_flags(c.kind_id()) & COLON != 0);
+        if annotation_only {
+            self.annotation_on_next_line(first);
+        }
+    }
+
+    /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and
+    /// as an assignment's value, CPython only inside brackets (and a few other places).
+    fn unparenthesized_walrus(&mut self, named: Node<'_>) {
+        let mut cursor = named.walk();
+        let walrus = named.children(&mut cursor).find(|c| c.kind() == ":=");
+        if let Some(walrus) = walrus {
+            let range = TextRange::new(walrus.start_byte(), walrus.end_byte());
+            self.push(range, "invalid syntax", Origin::Specific);
+        }
+    }
+
+    /// `print x`: CPython names the missing parentheses (not for `print >>f, x`, which is an
+    /// expression for CPython too).
+    fn python2_statement(&mut self, statement: Node<'_>) {
+        let Some(keyword) = statement.child(0) else {
+            return;
+        };
+        let name = keyword.kind();
+        if !matches!(name, "print" | "exec")
+            || statement.child(1).is_some_and(|c| c.kind() == "chevron")
+        {
+            return;
+        }
+        let start = statement.start_byte();
+        let line_end = self.bytes[start..statement.end_byte()]
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\r')
+            .map_or(statement.end_byte(), |i| start + i);
+        self.push(
+            TextRange::new(start, line_end),
+            format!("Missing parentheses in call to '{name}'. Did you mean {name}(...)?"),
+            Origin::Specific,
+        );
+    }
+
+    /// tree-sitter-python accepts a `try` block with neither `except` nor `finally`; CPython
+    /// reports it at the token after the block (at the block's end, at the end of the file).
+    fn try_without_handler(&mut self, statement: Node<'_>) {
+        let mut cursor = statement.walk();
+        let handled = statement.children(&mut cursor).any(|c| {
+            matches!(
+                c.kind(),
+                "except_clause" | "except_group_clause" | "finally_clause"
+            )
+        });
+        let Some(body) = statement.child_by_field_name("body") else {
+            return;
+        };
+        if handled {
+            return;
+        }
+        let next = first_error::next_token(self.bytes, body.end_byte());
+        let range = if next < self.bytes.len() {
+            let word = self.bytes[next..]
+                .iter()
+                .position(|&c| !(c == b'_' || c.is_ascii_alphanumeric()))
+                .unwrap_or(self.bytes.len() - next);
+            TextRange::new(next, next + word.max(1))
+        } else {
+            TextRange::empty(body.end_byte())
+        };
+        self.push(
+            range,
+            "expected 'except' or 'finally' block",
+            Origin::Specific,
+        );
+        // The range depends on the text after the statement, which the memo of top-level
+        // statements does not key on: like a message naming a line, it is not reused.
+        self.mentioned_line = true;
     }
 
     fn touch_error(&mut self, pos: usize) {
@@ -795,11 +944,13 @@ impl<'a> Walker<'a> {
             }
             match b[i] {
                 b'\\' => {
-                    if i + 1 < b.len() && b[i + 1] == b'\n' {
+                    // An escaped line break counts only when a line follows it: CPython's
+                    // line number moves when the next line is read.
+                    if i + 2 < b.len() && b[i + 1] == b'\n' {
                         row += 1;
                     }
                     if i + 2 < b.len() && b[i + 1] == b'\r' && b[i + 2] == b'\n' {
-                        row += 1;
+                        row += usize::from(i + 3 < b.len());
                         i += 1;
                     }
                     i += 2;
@@ -991,6 +1142,13 @@ impl<'a> Walker<'a> {
             if indent.alt <= top.alt {
                 self.tab_error(node);
             }
+            if self.indents.len() == MAX_INDENT {
+                self.push(
+                    self.first_token(node),
+                    "too many levels of indentation",
+                    Origin::Indent,
+                );
+            }
             self.indents.push(indent);
             return;
         }
@@ -1061,21 +1219,53 @@ impl<'a> Walker<'a> {
                 _ => false,
             };
             if !lenient {
+                // CPython reports it at the end of the file's last line.
+                let end = first_error::end_of_last_line(self.bytes).max(colon.end());
                 self.push(
-                    colon,
+                    TextRange::empty(end),
                     format!("expected an indented block after {what} on line {line}"),
                     Origin::Indent,
                 );
             }
         }
+        self.continuation_at_end();
+        // CPython names one bracket left open at the end: the innermost.
         let open = std::mem::take(&mut self.brackets);
-        for o in open {
+        if let Some(o) = open.last() {
             self.push(
                 TextRange::new(o.pos, o.pos + 1),
                 format!("'{}' was never closed", o.ch as char),
                 Origin::Specific,
             );
         }
+    }
+
+    /// A file that ends right after a line continuation (a `\` and at most one line break):
+    /// CPython's tokenizer fails there, tree-sitter accepts it.
+    fn continuation_at_end(&mut self) {
+        let b = self.bytes;
+        let end = b.len()
+            - if b.ends_with(b"\r\n") {
+                2
+            } else {
+                usize::from(b.ends_with(b"\n") || b.ends_with(b"\r"))
+            };
+        if end == 0 || b[end - 1] != b'\\' || ends_in_comment(b, end - 1) {
+            return;
+        }
+        // Inside a string left open, the string is the error.
+        if self
+            .string_regions
+            .iter()
+            .any(|&(_, region_end)| region_end >= end)
+        {
+            return;
+        }
+        self.push(
+            TextRange::empty(end),
+            "unexpected EOF while parsing",
+            Origin::Specific,
+        );
     }
 
     /// Turns the ERROR nodes nothing else explained into diagnostics.
@@ -1243,6 +1433,7 @@ impl<'a> Walker<'a> {
             ))
         });
         found.dedup_by(|b, a| a.range.start() == b.range.start() && a.message == b.message);
+        keep_innermost_unclosed(&mut found, bytes);
         // On the error path: CPython's first error replaces the guesses before it.
         if (tree_has_error || !found.is_empty()) && !contains_nul(bytes) {
             let walked: Vec<(TextRange, &str)> = found
@@ -1277,6 +1468,29 @@ impl<'a> Walker<'a> {
             })
             .collect()
     }
+}
+
+/// CPython reports one bracket left open, the innermost. tree-sitter closes each bracket of
+/// `x = (((1` with a MISSING token of its own; of the unclosed brackets the walk found on one
+/// line, only the last (innermost) is kept. `found` is in position order.
+fn keep_innermost_unclosed(found: &mut Vec<Found>, bytes: &[u8]) {
+    let unclosed = |f: &Found| f.message.ends_with("' was never closed");
+    let mut keep = vec![true; found.len()];
+    // The start of the next unclosed bracket reported after the one at hand.
+    let mut next: Option<usize> = None;
+    for (i, f) in found.iter().enumerate().rev() {
+        if !unclosed(f) {
+            continue;
+        }
+        let start = f.range.start();
+        if let Some(next) = next {
+            let between = bytes.get(start..next).unwrap_or_default();
+            keep[i] = between.iter().any(|&c| c == b'\n' || c == b'\r');
+        }
+        next = Some(start);
+    }
+    let mut keep = keep.into_iter();
+    found.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// The kind of the sibling after `node`, looked up through `parent` (a compound statement with

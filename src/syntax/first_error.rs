@@ -35,11 +35,14 @@ fn parser_level(message: &str) -> bool {
         || message.starts_with("invalid syntax")
         || message.starts_with("expected an indented block")
         || message.starts_with("cannot assign to")
+        || message.starts_with("Missing parentheses in call to")
 }
 
+/// Where ruff expects a `:` at the end of a line starting with one of these, CPython says
+/// `expected ':'` (`match` and `case` too: ruff only expects the colon of a match statement).
 const COMPOUND_KEYWORDS: &[&str] = &[
     "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "def", "class",
-    "async",
+    "async", "match", "case",
 ];
 
 /// CPython's first error for `text`: (range, message). `found` are the walk's diagnostics, in
@@ -92,10 +95,19 @@ pub(super) fn cpython_first(
             .partition_point(|&s| s <= range.start())
             .checked_sub(1)
             .map_or(0, |i| scan.logical_lines[i]);
-        let mut translated = translate(text, range, error, logical);
+        let mut translated = translate(text, range, error, logical, &scan.logical_lines);
+        if translated.1.starts_with("expected 'except'") {
+            // At the end of the file ruff fails there, CPython after the `try` block's last
+            // token, where the walk puts it.
+            let walked = found
+                .iter()
+                .rev()
+                .find(|(r, m)| *m == translated.1 && r.start() <= range.start());
+            return walked.map_or(translated, |(r, m)| (*r, m.to_string()));
+        }
         if translated.1 == "expected ':'"
-            || translated.1.starts_with("expected 'except'")
             || translated.1.starts_with("f-string")
+            || specific_translation(&translated.1)
         {
             return translated;
         }
@@ -122,6 +134,8 @@ pub(super) fn cpython_first(
                 && parser_level(m)
                 && (comma_expected || !m.contains("Perhaps you forgot a comma"))
         }) {
+            // Same wording: ruff's location is the token where the parse fails, as CPython's.
+            Some((_, m)) if *m == translated.1 && m.starts_with("invalid syntax") => translated,
             Some((r, m)) => (*r, m.to_string()),
             None => translated,
         }
@@ -140,10 +154,20 @@ pub(super) fn cpython_first(
         // Met by the parser before it fails, or found by the scan of the rest of the file
         // that follows a parser error (except after `unexpected indent`, which CPython
         // reports without that scan).
+        // CPython points after a `\` the file ends on or that does not end its line; ruff
+        // fails at the `\` itself.
+        let after_backslash = e.message == "unexpected EOF while parsing"
+            || e.message
+                .starts_with("unexpected character after line continuation");
+        let met_at = if after_backslash {
+            e.range.start().saturating_sub(1)
+        } else {
+            e.range.start()
+        };
         let first = match &parser_first {
             None => true,
             Some((r, m)) => {
-                e.range.start() <= parser_at.unwrap_or(r.start())
+                met_at <= parser_at.unwrap_or(r.start())
                     || (e.raised_anywhere() && m != "unexpected indent")
             }
         };
@@ -153,23 +177,27 @@ pub(super) fn cpython_first(
         return parser_first;
     }
     if let Some((pos, ch)) = scan.unclosed {
+        // The tokenizer's innermost bracket, not the walk's first on that line.
         let unclosed = || {
             let message = format!("'{}' was never closed", ch as char);
-            let range = walk_range(TextRange::new(pos, pos + 1), &message);
-            Some((range, message))
+            Some((TextRange::new(pos, pos + 1), message))
         };
         let Some((range, _)) = parser_error else {
             return unclosed();
         };
         // CPython compares the bracket's line with the furthest token its parser read; ruff's
-        // error ranges (a generator expression, say) end near it. A `=` inside the bracket
-        // sends CPython's second pass looking for a keyword argument's value, past the line.
+        // error ranges (a generator expression, say) end near it. A `=` inside a bracket
+        // never closed sends CPython's second pass looking for a keyword argument's value,
+        // which runs on to the end of the file when an unclosed bracket opens after the `=`
+        // (`x = (\ny = [\n`), or past the line when they all open before it.
         let at = next_token(b, range.start());
         let furthest = at.max(range.end().saturating_sub(1));
         let message = parser_first.as_ref().map_or("", |(_, m)| m.as_str());
         let keyword_like = b.get(at) == Some(&b'=')
             && b.get(at + 1) != Some(&b'=')
-            && pos < at
+            && scan
+                .outermost_unclosed
+                .is_some_and(|outermost| outermost < at)
             && !message.starts_with("invalid syntax. Maybe");
         if line_of(pos) < line_of(furthest) || at >= text.trim_end().len() || keyword_like {
             return unclosed();
@@ -230,6 +258,43 @@ fn ruff_first_error(
     })
 }
 
+/// Translations of ruff's errors that say more than the walk's message on the same line.
+fn specific_translation(message: &str) -> bool {
+    message == "expected '('"
+        || message.starts_with("expected an indented block")
+        || message.starts_with("cannot use assignment expressions with")
+        || message.ends_with("here. Maybe you meant '==' instead of '='?")
+}
+
+/// The end of the last line of `b` (without its line break): where CPython reports what it
+/// finds missing at the end of the file.
+pub(super) fn end_of_last_line(b: &[u8]) -> usize {
+    b.len()
+        - if b.ends_with(b"\r\n") {
+            2
+        } else {
+            usize::from(b.ends_with(b"\n") || b.ends_with(b"\r"))
+        }
+}
+
+/// What CPython calls the expression `target` in `cannot assign to ...` messages, for the
+/// kinds told apart by their text alone.
+fn expression_name(target: &str) -> Option<&'static str> {
+    let first = target.chars().next()?;
+    if target.contains(":=") {
+        return Some("named expression");
+    }
+    if first.is_ascii_digit() || first == '"' || first == '\'' {
+        return Some("literal");
+    }
+    let callee = target.strip_suffix(')').and_then(|t| t.split_once('('))?.0;
+    (!callee.is_empty()
+        && callee
+            .chars()
+            .all(|c| c == '_' || c == '.' || c.is_alphanumeric()))
+    .then_some("function call")
+}
+
 /// CPython's wording for a ruff parse error at `range`.
 /// `logical` is the start of the logical line holding `range`.
 fn translate(
@@ -237,6 +302,7 @@ fn translate(
     range: TextRange,
     error: &ParseErrorType,
     logical: usize,
+    logical_lines: &[usize],
 ) -> (TextRange, String) {
     let b = text.as_bytes();
     let line_start = b[..range.start()]
@@ -266,6 +332,78 @@ fn translate(
             }
         }
         ParseErrorType::UnexpectedIndentation => (on_line, "unexpected indent".to_string()),
+        ParseErrorType::ExpectedToken {
+            expected: TokenKind::Lpar,
+            ..
+        } if text[logical..].starts_with("def") || text[logical..].starts_with("async") => {
+            (on_line, "expected '('".to_string())
+        }
+        ParseErrorType::OtherError(m) if m.starts_with("Expected an indented block after ") => {
+            // `` `match` statement``, `` `case` block``, `function definition` ...
+            let what = &m["Expected an indented block after ".len()..];
+            let what = match what.strip_prefix('`').and_then(|w| w.split_once('`')) {
+                Some((keyword, " definition")) => format!("{keyword} definition"),
+                Some((keyword, _)) => format!("'{keyword}' statement"),
+                None => what.to_string(),
+            };
+            // The header's line: where the logical line ending with the `:` starts.
+            let colon = end_of_code(b, line_start, range.start()).saturating_sub(1);
+            let header = logical_lines
+                .partition_point(|&s| s <= colon)
+                .checked_sub(1)
+                .map_or(0, |i| logical_lines[i]);
+            let header_line = b[..header].iter().filter(|&&c| c == b'\n').count() + 1;
+            let at_end = next_token(b, range.start()) >= b.len();
+            let range = if at_end {
+                TextRange::empty(end_of_last_line(b))
+            } else {
+                on_line
+            };
+            (
+                range,
+                format!("expected an indented block after {what} on line {header_line}"),
+            )
+        }
+        ParseErrorType::InvalidNamedAssignmentTarget => {
+            let target = &text[range.start()..on_line.end()];
+            let name = if target.ends_with(']') {
+                Some("subscript")
+            } else if target
+                .rsplit_once('.')
+                .is_some_and(|(_, attr)| attr.chars().all(|c| c == '_' || c.is_alphanumeric()))
+            {
+                Some("attribute")
+            } else {
+                expression_name(target)
+            };
+            match name {
+                Some(name) => (
+                    on_line,
+                    format!("cannot use assignment expressions with {name}"),
+                ),
+                None => invalid(),
+            }
+        }
+        ParseErrorType::InvalidAssignmentTarget => {
+            // `1 = x`: a single `=` after the target (not `==`, not a chain of them).
+            let target = &text[range.start()..on_line.end()];
+            // `(x := 1) = 2`: ruff's target is inside the parentheses.
+            let mut after = next_token(b, on_line.end());
+            while b.get(after) == Some(&b')') {
+                after = next_token(b, after + 1);
+            }
+            let rest = &b[after..line_end.max(after)];
+            let single = rest.starts_with(b"=")
+                && !rest.starts_with(b"==")
+                && !rest[1..].windows(1).any(|w| w == b"=");
+            match expression_name(target) {
+                Some(name) if single => (
+                    on_line,
+                    format!("cannot assign to {name} here. Maybe you meant '==' instead of '='?"),
+                ),
+                _ => invalid(),
+            }
+        }
         ParseErrorType::OtherError(m) if m.starts_with("Expected `except` or `finally`") => {
             (on_line, "expected 'except' or 'finally' block".to_string())
         }
@@ -283,7 +421,7 @@ fn translate(
 }
 
 /// The first byte at or after `at` that is not a blank, a line break or a comment.
-fn next_token(b: &[u8], mut at: usize) -> usize {
+pub(super) fn next_token(b: &[u8], mut at: usize) -> usize {
     while at < b.len() {
         match b[at] {
             b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' => at += 1,

@@ -13,9 +13,9 @@
 use crate::diagnostics::TextRange;
 
 /// CPython's limit on nested brackets (`MAXLEVEL`).
-const MAX_LEVEL: usize = 200;
+pub(super) const MAX_LEVEL: usize = 200;
 /// CPython's limit on indentation levels (`MAXINDENT`), counting the first column.
-const MAX_INDENT: usize = 100;
+pub(super) const MAX_INDENT: usize = 100;
 
 /// The first tokenizer error of a text, and the bracket still open at its end.
 #[derive(Debug, Default)]
@@ -23,6 +23,8 @@ pub(super) struct Scan {
     pub error: Option<TokenError>,
     /// The innermost bracket left open at the end of the text: its position and character.
     pub unclosed: Option<(usize, u8)>,
+    /// The outermost bracket left open at the end of the text: its position.
+    pub outermost_unclosed: Option<usize>,
     /// The first byte of every logical line scanned, in order.
     pub logical_lines: Vec<usize>,
     /// The byte ranges of f-strings scanned, in order.
@@ -82,6 +84,7 @@ fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
     let fail = |range: TextRange, message: String, logical_lines: Vec<usize>| Scan {
         error: Some(TokenError { range, message }),
         unclosed: None,
+        outermost_unclosed: None,
         logical_lines,
         fstrings: Vec::new(),
         fstring_error: None,
@@ -168,25 +171,35 @@ fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
             }
             b'\\' => match b.get(i + 1) {
                 Some(b'\n') | Some(b'\r') => {
+                    let backslash = i;
                     i += if b[i + 1] == b'\r' && b.get(i + 2) == Some(&b'\n') {
                         3
                     } else {
                         2
                     };
+                    // The file ends on the continued line: CPython points after the `\`.
+                    if i >= n {
+                        return fail(
+                            TextRange::empty(backslash + 1),
+                            "unexpected EOF while parsing".to_string(),
+                            logical_lines,
+                        );
+                    }
                     line += 1;
                     at_line_start = true;
                     continued = true;
                 }
                 None => {
                     return fail(
-                        TextRange::new(i, i + 1),
+                        TextRange::empty(i + 1),
                         "unexpected EOF while parsing".to_string(),
                         logical_lines,
                     )
                 }
+                // CPython points at the character after the `\`.
                 Some(_) => {
                     return fail(
-                        TextRange::new(i, i + 1),
+                        TextRange::new(i + 1, i + 2),
                         "unexpected character after line continuation character".to_string(),
                         logical_lines,
                     )
@@ -304,11 +317,43 @@ fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
     Scan {
         error: None,
         unclosed: brackets.last().map(|&(c, pos, _)| (pos, c)),
+        outermost_unclosed: brackets.first().map(|&(_, pos, _)| pos),
         logical_lines,
         fstrings,
         fstring_error,
         max_line_tokens: 0,
     }
+}
+
+/// Where brackets first nest deeper than CPython's tokenizer allows in `b`, a stretch of whole
+/// tokens entered with `depth` brackets already open: the offending opener's offset in `b`.
+/// Strings and comments are skipped as the tokenizer reads them (an f-string is one token in
+/// 3.11, so the brackets of its replacement fields do not count).
+pub(super) fn too_deeply_nested(b: &[u8], mut depth: usize) -> Option<usize> {
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'(' | b'[' | b'{' => {
+                if depth >= MAX_LEVEL {
+                    return Some(i);
+                }
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'#' => {
+                while i < b.len() && !matches!(b[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => i = string(b, i, i, &mut 0).ok()?,
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// CPython 3.11's checks of an f-string's replacement fields made before compiling them
@@ -499,11 +544,23 @@ fn is_symbol_like(ch: char) -> bool {
         && (ch.is_whitespace()
             || matches!(c,
                 0xA0..=0xBF | 0xD7 | 0xF7 | 0x2000..=0x206F | 0x20A0..=0x20CF | 0x2100..=0x2BFF
-                | 0x3000..=0x303F | 0xFE30..=0xFE4F | 0xFF01..=0xFF0F | 0xFEFF | 0x1F000..=0x1FAFF))
+                | 0x3000..=0x303F | 0xFE30..=0xFE4F | 0xFF01..=0xFF0F | 0xFEFF | 0x1F000..=0x1FAFF
+                // Specials, among them U+FFFD, which a lossy read puts for bytes that are
+                // not UTF-8.
+                | 0xFFF0..=0xFFFF))
+}
+
+/// Characters `str.isprintable()` rejects besides whitespace: controls and the format
+/// characters (category Cf) CPython names as non-printable.
+fn is_non_printable(ch: char) -> bool {
+    ch.is_control()
+        || matches!(ch as u32,
+            0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
+            | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB)
 }
 
 fn invalid_character(ch: char) -> String {
-    if ch.is_whitespace() || ch as u32 == 0xFEFF {
+    if ch.is_whitespace() || is_non_printable(ch) {
         format!("invalid non-printable character U+{:04X}", ch as u32)
     } else {
         format!("invalid character '{ch}' (U+{:04X})", ch as u32)
@@ -522,13 +579,25 @@ fn is_string_prefix(p: &[u8]) -> bool {
 /// follows it directly (`2nd`); keywords may (`1if x else 2`, with a warning).
 fn number_end(text: &str, start: usize) -> Result<usize, TokenError> {
     let b = text.as_bytes();
-    let digits = |mut i: usize, hex: bool| {
-        while i < b.len()
-            && (b[i] == b'_' || b[i].is_ascii_digit() || (hex && b[i].is_ascii_hexdigit()))
-        {
+    let error = |at: usize, message: String| TokenError {
+        range: TextRange::new(at, (at + 1).min(b.len())),
+        message,
+    };
+    // A run of digits with single underscores between them; an underscore not followed by a
+    // digit is an error there (CPython's `tok_decimal_tail`).
+    let run = |mut i: usize, is_digit: fn(u8) -> bool| -> Result<usize, usize> {
+        loop {
+            while i < b.len() && is_digit(b[i]) {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'_') {
+                return Ok(i);
+            }
+            if !b.get(i + 1).is_some_and(|&d| is_digit(d)) {
+                return Err(i);
+            }
             i += 1;
         }
-        i
     };
     let mut i = start;
     let radix = (b[i] == b'0')
@@ -537,17 +606,45 @@ fn number_end(text: &str, start: usize) -> Result<usize, TokenError> {
         .filter(|c| matches!(c, b'x' | b'o' | b'b'));
     let kind = match radix {
         Some(c) => {
-            i = digits(i + 2, c == b'x');
-            match c {
-                b'x' => "hexadecimal",
-                b'o' => "octal",
-                _ => "binary",
+            let (kind, is_digit): (&str, fn(u8) -> bool) = match c {
+                b'x' => ("hexadecimal", |d| d.is_ascii_hexdigit()),
+                b'o' => ("octal", |d| (b'0'..=b'7').contains(&d)),
+                _ => ("binary", |d| d == b'0' || d == b'1'),
+            };
+            // A decimal digit out of the radix's range is named; anything else where a
+            // digit must be is an invalid literal (CPython points at the character before).
+            let invalid_digit = |at: usize| match b.get(at) {
+                Some(&d) if d.is_ascii_digit() => error(
+                    at,
+                    format!("invalid digit '{}' in {kind} literal", d as char),
+                ),
+                _ => error(at - 1, format!("invalid {kind} literal")),
+            };
+            let first = if b.get(i + 2) == Some(&b'_') {
+                i + 3
+            } else {
+                i + 2
+            };
+            if !b.get(first).is_some_and(|&d| is_digit(d)) {
+                return Err(invalid_digit(first));
             }
+            i = run(first, is_digit).map_err(|underscore| invalid_digit(underscore + 1))?;
+            if b.get(i).is_some_and(u8::is_ascii_digit) {
+                return Err(invalid_digit(i));
+            }
+            kind
         }
         None => {
-            i = digits(i, false);
+            let invalid = |at: usize| error(at, "invalid decimal literal".to_string());
+            i = run(i, |d| d.is_ascii_digit()).map_err(invalid)?;
+            let integer_end = i;
+            let mut integer = true;
             if b.get(i) == Some(&b'.') {
-                i = digits(i + 1, false);
+                integer = false;
+                i += 1;
+                if b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i = run(i, |d| d.is_ascii_digit()).map_err(invalid)?;
+                }
             }
             if matches!(b.get(i), Some(b'e' | b'E')) {
                 let mut j = i + 1;
@@ -555,11 +652,29 @@ fn number_end(text: &str, start: usize) -> Result<usize, TokenError> {
                     j += 1;
                 }
                 if b.get(j).is_some_and(u8::is_ascii_digit) {
-                    i = digits(j, false);
+                    integer = false;
+                    i = run(j, |d| d.is_ascii_digit()).map_err(invalid)?;
                 }
             }
             if matches!(b.get(i), Some(b'j' | b'J')) {
+                integer = false;
                 i += 1;
+            }
+            let digits = &b[start..integer_end];
+            if integer
+                && digits.first() == Some(&b'0')
+                && digits.iter().any(|d| (b'1'..=b'9').contains(d))
+            {
+                let zeros = digits
+                    .iter()
+                    .take_while(|&&d| matches!(d, b'0' | b'_'))
+                    .count();
+                return Err(TokenError {
+                    range: TextRange::new(start, start + zeros),
+                    message: "leading zeros in decimal integer literals are not permitted; \
+                              use an 0o prefix for octal integers"
+                        .to_string(),
+                });
             }
             "decimal"
         }
@@ -623,13 +738,15 @@ fn string(b: &[u8], start: usize, quote: usize, line: &mut usize) -> Result<usiz
         }
         match b[i] {
             b'\\' => {
+                // An escaped line break counts only when a line follows it: CPython's line
+                // number moves when the next line is read.
                 match b.get(i + 1) {
-                    Some(b'\n') => *line += 1,
+                    Some(b'\n') => *line += usize::from(i + 2 < b.len()),
                     Some(b'\r') => {
-                        *line += 1;
                         if b.get(i + 2) == Some(&b'\n') {
                             i += 1;
                         }
+                        *line += usize::from(i + 2 < b.len());
                     }
                     _ => {}
                 }
