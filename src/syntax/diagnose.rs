@@ -1440,16 +1440,26 @@ impl<'a> Walker<'a> {
                 .iter()
                 .map(|f| (f.range, f.message.as_str()))
                 .collect();
-            if let Some((range, message)) = first_error::cpython_first(text, &walked, clean_until) {
-                found.retain(|f| f.range.start() > range.start());
-                found.insert(
-                    0,
-                    Found {
-                        range,
-                        message,
-                        origin: Origin::Specific,
-                    },
-                );
+            match first_error::cpython_first(text, &walked, clean_until) {
+                Some((range, message)) => {
+                    found.retain(|f| f.range.start() > range.start());
+                    found.insert(
+                        0,
+                        Found {
+                            range,
+                            message,
+                            origin: Origin::Specific,
+                        },
+                    );
+                }
+                // Nothing for CPython to report: the guesses made at tree-sitter's errors go
+                // when CPython's grammar accepts the whole text (never an error on valid code).
+                None if found.iter().any(|f| !matches!(f.origin, Origin::Specific))
+                    && first_error::grammar_accepts(text) =>
+                {
+                    found.retain(|f| matches!(f.origin, Origin::Specific));
+                }
+                None => {}
             }
         }
         found.truncate(MAX_SYNTAX_DIAGNOSTICS);

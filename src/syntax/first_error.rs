@@ -206,6 +206,34 @@ pub(super) fn cpython_first(
     parser_first
 }
 
+/// Whether a parser of CPython's grammar (ruff's) and CPython's tokenizer both accept all of
+/// `text`. tree-sitter's scanner sometimes ends a block inside brackets (a continuation line
+/// indented less than its block, `def f():\n    w = g(a=\nb)`), and the walk's guesses at
+/// its ERROR nodes then describe valid Python. `false` when ruff's parse cannot run.
+pub(super) fn grammar_accepts(text: &str) -> bool {
+    let scan = tokenizer::scan(text);
+    scan.error.is_none()
+        && scan.unclosed.is_none()
+        && scan.fstring_error.is_none()
+        && ruff_parses_cleanly(text, &scan)
+}
+
+fn ruff_parses_cleanly(text: &str, scan: &tokenizer::Scan) -> bool {
+    let Some(stack) = scan
+        .max_line_tokens
+        .checked_mul(STACK_PER_TOKEN)
+        .and_then(|s| s.checked_add(STACK_BASE))
+        .filter(|&s| s <= STACK_MAX)
+    else {
+        return false;
+    };
+    stacker::grow(stack, || {
+        ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module))
+            .errors()
+            .is_empty()
+    })
+}
+
 /// Stack for ruff's parse (and the drop of its tree, which recurses): a base plus this much
 /// per token of the longest logical line, the bound on how deeply the tree can nest.
 const STACK_BASE: usize = 4 << 20;

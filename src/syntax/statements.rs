@@ -290,7 +290,7 @@ fn nested_statement_edit(
 /// `x =` and a next line (no NEWLINE token is expected after `=`), where the whole text has
 /// an error. Continuation lines must also be indented at least as deep as the statement and
 /// not blank: in the whole text, tree-sitter's scanner ends the block at a shallower one even
-/// inside brackets (then the whole parse has an error the statement alone cannot show).
+/// inside brackets (then the whole tree has an error the statement alone cannot show).
 fn line_breaks_are_inside_brackets(statement: tree_sitter::Node, text: &str) -> bool {
     let bytes = text.as_bytes();
     let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |n| n + 1);

@@ -655,6 +655,34 @@ const KNOWN_UNPARSEABLE: &[(&str, &str)] = &[(
 /// Checks the first 300 files by default; `PLANAI_SYNTAX_CORPUS=all` (or a number) checks more,
 /// and `PLANAI_SYNTAX_CORPUS_DIR` walks another directory instead of the stdlib.
 /// Needs `python3` (it lists the files it compiles); fails without it rather than passing.
+/// tree-sitter's scanner ends a block at a continuation line indented less than the block,
+/// even inside brackets, so its tree has errors; CPython (and ruff's parser) accept the code,
+/// and so must we.
+#[test]
+fn shallow_continuation_lines_inside_brackets_are_valid() {
+    for text in [
+        "def build():\n    w = f(a=\nb)\n    x = 1\n",
+        "def build():\n    w = f(a=\n  b)\n    x = 1\n",
+        "class A:\n    def f(self):\n        return [1,\n2,\n    3]\n",
+        "if x:\n    y = (1 +\n2)\nz = 3\n",
+    ] {
+        let tree = super::parse(text).unwrap();
+        assert_eq!(
+            super::syntax_diagnostics(&tree, text),
+            Vec::new(),
+            "{text:?}"
+        );
+    }
+    let first = "def build():\n    w = f(a=\nb)\n    x = 1\n";
+    assert!(super::parse(first).unwrap().root_node().has_error());
+    // A real error after such a line is still reported, where CPython reports it.
+    let text = "def build():\n    w = f(a=\nb)\n    x = 1 +\n";
+    assert_eq!(
+        diags(text).first().map(|d| (d.0.as_str(), d.1)),
+        Some(("invalid syntax", 4))
+    );
+}
+
 #[test]
 fn valid_stdlib_corpus_has_no_syntax_errors() {
     let limit = match std::env::var("PLANAI_SYNTAX_CORPUS").as_deref() {
