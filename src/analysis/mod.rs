@@ -303,33 +303,27 @@ impl AnalysisHost {
         change: &crate::syntax::statements::StatementEdit,
     ) -> bool {
         let node = change.definition();
-        if change.nested {
-            self.update_function_statement(
-                path,
-                text,
-                change.edit,
-                (change.old_start, change.old_end),
-                node,
-            )
-        } else if node.kind() == "expression_statement" {
+        if change.nested || node.kind() == "expression_statement" {
             self.update_statement(
                 path,
                 text,
                 change.edit,
                 (change.old_start, change.old_end),
                 node,
+                change.nested,
             )
         } else {
             self.update_definition(path, text, change.edit, change.old_start, node)
         }
     }
 
-    /// The fast path for a keystroke inside one module-level simple statement (an assignment,
-    /// a call) that spanned `old_start..old_end` of the host's text: like
-    /// [`AnalysisHost::update_definition`], with `node` the new statement. Returns false,
-    /// changing nothing, when the fast path does not apply (see
-    /// `FileSummary::replace_module_statement`); afterwards the host is exactly as `set_file`
-    /// would leave it.
+    /// The fast path for a keystroke inside one simple statement (an assignment, a call) that
+    /// spanned `old_start..old_end` of the host's text, at module level or, when
+    /// `in_function`, directly in the body of a module-level function (a line of a graph
+    /// builder): like [`AnalysisHost::update_definition`], with `node` the new statement.
+    /// Returns false, changing nothing, when the fast path does not apply (see
+    /// `FileSummary::replace_module_statement` and `replace_function_statement`); afterwards
+    /// the host is exactly as `set_file` would leave it.
     pub fn update_statement(
         &mut self,
         path: &Path,
@@ -337,28 +331,14 @@ impl AnalysisHost {
         edit: incremental::Edit,
         (old_start, old_end): (usize, usize),
         node: tree_sitter::Node,
+        in_function: bool,
     ) -> bool {
         self.patch_summary(path, text, edit, |summary, text| {
-            let (old, new) =
-                summary.replace_module_statement(old_start, old_end, edit, node, text)?;
-            Some((usage::statement_keys(&old), usage::statement_keys(&new)))
-        })
-    }
-
-    /// The fast path for a keystroke inside a simple statement directly in the body of a
-    /// module-level function (a line of a graph builder), parsed alone: like
-    /// [`AnalysisHost::update_statement`], see `FileSummary::replace_function_statement`.
-    pub fn update_function_statement(
-        &mut self,
-        path: &Path,
-        text: Arc<str>,
-        edit: incremental::Edit,
-        (old_start, old_end): (usize, usize),
-        node: tree_sitter::Node,
-    ) -> bool {
-        self.patch_summary(path, text, edit, |summary, text| {
-            let (old, new) =
-                summary.replace_function_statement(old_start, old_end, edit, node, text)?;
+            let (old, new) = if in_function {
+                summary.replace_function_statement(old_start, old_end, edit, node, text)
+            } else {
+                summary.replace_module_statement(old_start, old_end, edit, node, text)
+            }?;
             Some((usage::statement_keys(&old), usage::statement_keys(&new)))
         })
     }

@@ -562,6 +562,35 @@ fn simple_stmt_start(stmt: &Stmt) -> Option<usize> {
     }
 }
 
+/// The index in `body` of the statement that lowered from the simple statement at
+/// `old_start..old_end`, when the next statement lies past it (an `a, b` statement lowers to
+/// two; those take the full path).
+fn simple_stmt_index(body: &[Stmt], old_start: usize, old_end: usize) -> Option<usize> {
+    let index = body
+        .iter()
+        .position(|s| simple_stmt_start(s) == Some(old_start))?;
+    match body.get(index + 1) {
+        None | Some(Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_)) => Some(index),
+        Some(next) if simple_stmt_start(next).is_some_and(|s| s >= old_end) => Some(index),
+        Some(_) => None,
+    }
+}
+
+/// `node` (a simple statement of `text`) lowered alone in `scope`: its one `Stmt`, which must
+/// start where the node does, and what lowering it added to an empty summary (bindings,
+/// imports, ...).
+fn lower_simple_statement(node: Node, text: &str, scope: Scope) -> Option<(Stmt, FileSummary)> {
+    let mut builder = Builder {
+        src: text.as_bytes(),
+        summary: FileSummary::default(),
+        reuse: Default::default(),
+    };
+    let mut lowered = Vec::new();
+    builder.stmt(node, scope, false, &mut lowered);
+    let [stmt] = <[Stmt; 1]>::try_from(lowered).ok()?;
+    (simple_stmt_start(&stmt) == Some(node.start_byte())).then_some((stmt, builder.summary))
+}
+
 /// A module-level definition of a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefRef {
@@ -753,26 +782,9 @@ impl FileSummary {
         if node.kind() != "expression_statement" {
             return None;
         }
-        let starts_at = |stmt: &Stmt, at: usize| simple_stmt_start(stmt) == Some(at);
-        let index = self.body.iter().position(|s| starts_at(s, old_start))?;
-        // The next module statement must lie past the old one (an `a, b` statement lowers to
-        // two; those take the full path).
-        match self.body.get(index + 1) {
-            None | Some(Stmt::ClassDefAt(_) | Stmt::FunctionDefAt(_)) => {}
-            Some(next) if simple_stmt_start(next).is_some_and(|s| s >= old_end) => {}
-            Some(_) => return None,
-        }
-        let mut builder = Builder {
-            src: text.as_bytes(),
-            summary: FileSummary::default(),
-            reuse: Default::default(),
-        };
-        let mut lowered = Vec::new();
-        builder.stmt(node, Scope::Module, false, &mut lowered);
-        let built = builder.summary;
-        let [new_stmt] = <[Stmt; 1]>::try_from(lowered).ok()?;
-        if !starts_at(&new_stmt, node.start_byte())
-            || !built.classes.is_empty()
+        let index = simple_stmt_index(&self.body, old_start, old_end)?;
+        let (new_stmt, built) = lower_simple_statement(node, text, Scope::Module)?;
+        if !built.classes.is_empty()
             || !built.functions.is_empty()
             || !built.imports.is_empty()
             || !built.star_imports.is_empty()
@@ -852,27 +864,9 @@ impl FileSummary {
         if self.is_erroneous(def) {
             return None;
         }
-        let function = self.functions.get(f)?;
-        let index = function
-            .body
-            .iter()
-            .position(|s| simple_stmt_start(s) == Some(old_start))?;
-        match function.body.get(index + 1) {
-            None => {}
-            Some(next) if simple_stmt_start(next).is_some_and(|s| s >= old_end) => {}
-            Some(_) => return None,
-        }
-        let mut builder = Builder {
-            src: text.as_bytes(),
-            summary: FileSummary::default(),
-            reuse: Default::default(),
-        };
-        let mut lowered = Vec::new();
-        builder.stmt(node, Scope::Function, false, &mut lowered);
-        let [new_stmt] = <[Stmt; 1]>::try_from(lowered).ok()?;
-        if simple_stmt_start(&new_stmt) != Some(node.start_byte())
-            || builder.summary != FileSummary::default()
-        {
+        let index = simple_stmt_index(&self.functions.get(f)?.body, old_start, old_end)?;
+        let (new_stmt, built) = lower_simple_statement(node, text, Scope::Function)?;
+        if built != FileSummary::default() {
             return None;
         }
         let marker_at = self
