@@ -504,7 +504,7 @@ pub fn dedent(text: &str) -> String {
 
 fn task_info(ctx: &Ctx, class: &ClassRef) -> Option<TaskInfo> {
     let (path, summary) = ctx.user_class(class)?;
-    let text = ctx.host_file(path)?.text.clone();
+    let text = ctx.file(path)?.text.clone();
     let source = |r: TextRange| text.get(r.start()..r.end()).map(str::to_string);
     let fields = summary
         .attrs

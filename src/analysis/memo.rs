@@ -195,9 +195,7 @@ pub(crate) fn large_enough(host: &super::AnalysisHost, file: &super::FileData) -
 /// Whether facts about `key`'s class are kept (see `MIN_FILE_BYTES`).
 pub(crate) fn worthwhile(ctx: &Ctx<'_>, key: &FactKey) -> bool {
     match &key.class {
-        ClassRef::User(path, _) => ctx
-            .host_file(path)
-            .is_some_and(|f| large_enough(ctx.host, f)),
+        ClassRef::User(path, _) => ctx.file(path).is_some_and(|f| large_enough(ctx.host, f)),
         ClassRef::Builtin(_) => false,
     }
 }
@@ -325,7 +323,7 @@ fn valid_reads<'h>(
     }
     let mut files = Vec::with_capacity(entry.deps.len());
     for (path, item, fingerprint) in entry.deps.iter() {
-        let file = ctx.host_file(path)?;
+        let file = ctx.file(path)?;
         let current = file.summary.as_deref().and_then(|s| item.fingerprint(s));
         if current != Some(*fingerprint) {
             return None;

@@ -262,18 +262,6 @@ impl<'h> Ctx<'h> {
         self.deps.borrow_mut().fact(key, cutoff);
     }
 
-    /// A host file by path, without recording a read.
-    pub(crate) fn host_file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
-        let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
-        if let Some(f) = self.file_cache.borrow().get(&key).copied() {
-            return Some(f);
-        }
-        let host: &'h AnalysisHost = self.host;
-        let f = host.files.get(path)?;
-        self.file_cache.borrow_mut().insert(key, f);
-        Some(f)
-    }
-
     /// Records that the current unit read `item` of `file` (a memoised fact's reads).
     pub(crate) fn record_read(&self, file: &'h Arc<FileData>, item: super::incremental::DepItem) {
         self.deps.borrow_mut().read(file, item);
@@ -309,7 +297,14 @@ impl<'h> Ctx<'h> {
     /// that part (a name's bindings, a class, a function, the module flags). A unit's own
     /// class, function or module body is covered by the unit's own fingerprint.
     pub fn file(&self, path: &Path) -> Option<&'h Arc<FileData>> {
-        self.host_file(path)
+        let key = path.as_os_str().as_encoded_bytes().as_ptr() as usize;
+        if let Some(f) = self.file_cache.borrow().get(&key).copied() {
+            return Some(f);
+        }
+        let host: &'h AnalysisHost = self.host;
+        let f = host.files.get(path)?;
+        self.file_cache.borrow_mut().insert(key, f);
+        Some(f)
     }
 
     /// Records that the current unit read the bindings of the module-level `name` of `file`.

@@ -28,7 +28,7 @@ pub enum UsageQuery {
 }
 
 impl UsageQuery {
-    /// The two questions behind `kwarg_used(callee, kw)`: that keyword, or a `**` splat.
+    /// The two questions behind `Ctx::kwarg_used(callee, kw)`: that keyword, or a `**` splat.
     pub fn kwarg(callee: &str, kw: &str) -> [UsageQuery; 2] {
         [
             UsageQuery::Kwarg(key(callee, kw)),
@@ -182,18 +182,6 @@ impl UsageIndex {
                 }
             }
         }
-    }
-
-    /// Whether some call `Callee(kw=...)` (or `Callee(**x)`) exists in the workspace.
-    pub fn kwarg_used(&self, callee: &str, kw: &str) -> bool {
-        UsageQuery::kwarg(callee, kw)
-            .iter()
-            .any(|q| self.answer(*q))
-    }
-
-    /// Whether some class uses `name` as a base.
-    pub fn used_as_base(&self, name: &str) -> bool {
-        self.answer(UsageQuery::base(name))
     }
 
     /// The answer to one question.

@@ -36,19 +36,32 @@ pub fn parse(text: &str) -> Option<tree_sitter::Tree> {
 /// Parses `text[range]` alone as a module, keeping offsets into `text` (tree-sitter's included
 /// ranges); the tree may have errors. `None` for an empty or out-of-bounds range.
 pub fn parse_part(text: &str, range: std::ops::Range<usize>) -> Option<tree_sitter::Tree> {
-    if range.start >= range.end || range.end > text.len() {
+    parse_part_with(&mut new_parser(), text, range, None)
+}
+
+/// [`parse_part`] with `parser`, starting from `old_tree` (edited to match `text`). The
+/// parser sees the whole text again afterwards.
+pub(crate) fn parse_part_with(
+    parser: &mut tree_sitter::Parser,
+    text: &str,
+    range: std::ops::Range<usize>,
+    old_tree: Option<&tree_sitter::Tree>,
+) -> Option<tree_sitter::Tree> {
+    if range.start >= range.end || range.end > text.len() || !text.is_char_boundary(range.start) {
         return None;
     }
-    let point = |offset: usize| crate::text::str_offset_to_point(text, offset);
+    let start_point = crate::text::str_offset_to_point(text, range.start);
+    let end_point = statements::advance(start_point, &text.as_bytes()[range.start..range.end]);
     let included = tree_sitter::Range {
         start_byte: range.start,
         end_byte: range.end,
-        start_point: point(range.start),
-        end_point: point(range.end),
+        start_point,
+        end_point,
     };
-    let mut parser = new_parser();
     parser.set_included_ranges(&[included]).ok()?;
-    parser.parse(text, None)
+    let tree = parser.parse(text, old_tree);
+    let _ = parser.set_included_ranges(&[]);
+    tree
 }
 
 /// Syntax errors in `tree` (parsed from `text`) as diagnostics with readable messages.

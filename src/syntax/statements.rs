@@ -367,7 +367,7 @@ fn is_one_definition_at(tree: &tree_sitter::Tree, start: usize) -> bool {
 
 /// The point after `text`, which starts at `from`.
 /// Bytes, not `str`: an edit found by diffing may split a character.
-fn advance(from: tree_sitter::Point, text: &[u8]) -> tree_sitter::Point {
+pub(super) fn advance(from: tree_sitter::Point, text: &[u8]) -> tree_sitter::Point {
     match text.iter().rposition(|b| *b == b'\n') {
         Some(last) => tree_sitter::Point::new(
             from.row + text.iter().filter(|b| **b == b'\n').count(),
@@ -385,21 +385,5 @@ fn parse_range(
     range: Range<usize>,
     old_tree: Option<&tree_sitter::Tree>,
 ) -> Option<tree_sitter::Tree> {
-    let point = |offset: usize| crate::text::str_offset_to_point(text, offset);
-    if range.end > text.len() || range.start >= range.end {
-        return None;
-    }
-    let start_point = point(range.start);
-    let end_point = advance(start_point, &text.as_bytes()[range.start..range.end]);
-    let included = tree_sitter::Range {
-        start_byte: range.start,
-        end_byte: range.end,
-        start_point,
-        end_point,
-    };
-    parser.set_included_ranges(&[included]).ok()?;
-    let tree = parser.parse(text, old_tree);
-    // The parser is shared: later parses must see the whole text again.
-    let _ = parser.set_included_ranges(&[]);
-    tree.filter(|t| !t.root_node().has_error())
+    super::parse_part_with(parser, text, range, old_tree).filter(|t| !t.root_node().has_error())
 }

@@ -275,7 +275,7 @@ fn check_forward_annotations(
     class: &ClassSummary,
     out: &mut Vec<Diagnostic>,
 ) {
-    let Some(file) = ctx.host_file(path) else {
+    let Some(file) = ctx.file(path) else {
         return;
     };
     ctx.read_module_flags(file);

@@ -41,7 +41,7 @@ where
             Some((path, c)) => {
                 let text = self
                     .ctx
-                    .host_file(path)
+                    .file(path)
                     .and_then(|f| f.text.get(c.range.start()..c.range.end()))
                     .unwrap_or_default();
                 (Some(memo::FilePath(path.clone())), memo::text_hash(text))

@@ -298,7 +298,7 @@ where
     /// unit now depends on that class's text, not only on the memoised published types (whose
     /// cutoff leaves positions out, see `facts`).
     fn read_publish_site(&mut self, path: &Arc<Path>, class_index: usize) {
-        if let Some(file) = self.ctx.host_file(path) {
+        if let Some(file) = self.ctx.file(path) {
             let item = crate::analysis::incremental::DepItem::Class(class_index as u32);
             self.ctx.record_read(file, item);
         }
