@@ -181,6 +181,19 @@ impl<'h> DepRecorder<'h> {
     pub fn usage_queries(&self) -> &[super::usage::UsageQuery] {
         &self.usage
     }
+
+    /// Adds everything `other` recorded (reads, usage questions and facts) to this record.
+    pub fn merge(&mut self, other: &DepRecorder<'h>) {
+        for (file, item) in other.reads() {
+            self.read(file, *item);
+        }
+        for query in other.usage_queries() {
+            self.read_usage(*query);
+        }
+        for (key, cutoff) in &other.facts {
+            self.fact(key, *cutoff);
+        }
+    }
 }
 
 pub use crate::text::Edit;
@@ -356,6 +369,9 @@ impl DiagnosticsCache {
 pub struct UnitCounts {
     pub reused: usize,
     pub checked: usize,
+    /// Results a checked unit replayed from another unit of the same pass (see
+    /// `Ctx::begin_capture`).
+    pub replayed: usize,
 }
 
 /// The diagnostics of `file`, reusing every still-valid unit result of the cache.
@@ -401,6 +417,7 @@ pub(crate) fn file_diagnostics(
         ));
         counts.checked += 1;
     }
+    counts.replayed = ctx.replayed();
     host.diagnostics_cache
         .put(file.path.clone(), FileResults::from_unsorted(current));
     (out, counts)

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::builtins::{self, BuiltinId};
 use super::summary::{BindingKind, ClassSummary, Expr, FileSummary, FunctionSummary};
 use super::{AnalysisHost, FileData, FxMap};
+use crate::diagnostics::Diagnostic;
 
 /// Maximum length of an import/re-export chain followed before giving up.
 const MAX_DEPTH: usize = 24;
@@ -174,9 +175,21 @@ pub struct Ctx<'h> {
     pub(crate) field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     /// What the current check unit has read (see `analysis::incremental`).
     deps: std::cell::RefCell<super::incremental::DepRecorder<'h>>,
+    /// Results computed inside one unit on behalf of another unit of the same pass, with
+    /// what computing them read (see `capture`): the graph interpreter inlines a factory into
+    /// the module code, and the factory's own unit replays that instead of interpreting it
+    /// again. Kept across units (unlike the memos above), since a replay records its reads.
+    captures: FxMap<usize, Captured<'h>>,
+    replayed: usize,
     /// How many memoised facts are being computed (`begin_query` without `end_query`): a
     /// unit asks for facts at depth 0 (see `memo`'s early cutoff).
     query_depth: usize,
+}
+
+/// Diagnostics one computation produced, and what it read.
+pub(crate) struct Captured<'h> {
+    pub diagnostics: Vec<Diagnostic>,
+    pub reads: super::incremental::DepRecorder<'h>,
 }
 
 /// The state of the unit (or fact) that asked for a fact being computed.
@@ -200,6 +213,8 @@ impl<'h> Ctx<'h> {
             builtin_file_cache: Default::default(),
             field_cache: FxMap::default(),
             deps: Default::default(),
+            captures: FxMap::default(),
+            replayed: 0,
             query_depth: 0,
         }
     }
@@ -218,6 +233,11 @@ impl<'h> Ctx<'h> {
     /// its own, and the unit's memos are set aside, since a hit in them would hide a read.
     pub(crate) fn begin_query(&mut self) -> OuterQuery<'h> {
         self.query_depth += 1;
+        self.set_aside()
+    }
+
+    /// The unit's (or fact's) memos and record, replaced by empty ones.
+    fn set_aside(&mut self) -> OuterQuery<'h> {
         OuterQuery {
             mro_cache: std::mem::take(&mut self.mro_cache),
             dynamic_cache: std::mem::take(&mut self.dynamic_cache),
@@ -234,11 +254,53 @@ impl<'h> Ctx<'h> {
         outer: OuterQuery<'h>,
     ) -> super::incremental::DepRecorder<'h> {
         self.query_depth = self.query_depth.saturating_sub(1);
+        self.restore(outer)
+    }
+
+    /// Puts back what `set_aside` took, returning what was recorded since.
+    fn restore(&mut self, outer: OuterQuery<'h>) -> super::incremental::DepRecorder<'h> {
         self.mro_cache = outer.mro_cache;
         self.dynamic_cache = outer.dynamic_cache;
         *self.global_cache.get_mut() = outer.global_cache;
         self.field_cache = outer.field_cache;
         std::mem::replace(self.deps.get_mut(), outer.deps)
+    }
+
+    /// Starts a computation whose result another unit of this pass may replay (see
+    /// `captures`): what it reads is recorded on its own as well as in the current unit.
+    /// Unlike `begin_query` it runs at the current query depth, so it reads exactly what it
+    /// would read in the other unit.
+    pub(crate) fn begin_capture(&mut self) -> OuterQuery<'h> {
+        self.set_aside()
+    }
+
+    /// Ends what `begin_capture` started: the current unit keeps the reads, and
+    /// `diagnostics` with those reads are kept under `key` for `replay_capture`.
+    pub(crate) fn end_capture(
+        &mut self,
+        outer: OuterQuery<'h>,
+        key: usize,
+        diagnostics: Option<Vec<Diagnostic>>,
+    ) {
+        let reads = self.restore(outer);
+        self.deps.get_mut().merge(&reads);
+        if let Some(diagnostics) = diagnostics {
+            self.captures.insert(key, Captured { diagnostics, reads });
+        }
+    }
+
+    /// The diagnostics captured under `key` in an earlier unit of this pass, recording their
+    /// reads in the current unit.
+    pub(crate) fn replay_capture(&mut self, key: usize) -> Option<&[Diagnostic]> {
+        let captured = self.captures.get(&key)?;
+        self.deps.get_mut().merge(&captured.reads);
+        self.replayed += 1;
+        Some(&captured.diagnostics)
+    }
+
+    /// How many captured results were replayed.
+    pub(crate) fn replayed(&self) -> usize {
+        self.replayed
     }
 
     /// Records `reads` (what a fact computation read) in the current unit or fact.

@@ -340,10 +340,12 @@ where
     ) -> Val {
         self.eval_args_escaping(c);
         let key = f as *const FunctionSummary;
-        if self.inlining.len() >= MAX_INLINE_DEPTH
-            || self.inlining.contains(&key)
-            || f.has_decorators()
-        {
+        if self.inlining.len() >= MAX_INLINE_DEPTH || self.inlining.contains(&key) {
+            // Where this happens depends on the caller: such a result is not shareable.
+            self.inline_refusals += 1;
+            return Val::Unknown;
+        }
+        if f.has_decorators() {
             return Val::Unknown;
         }
         let top_returns = f
@@ -362,6 +364,9 @@ where
             return Val::Unknown;
         }
         let (out_mark, edges_mark) = (self.out.len(), self.edges.len());
+        let capture = self
+            .interprets_like_its_own_unit(f)
+            .then(|| (self.ctx.begin_capture(), self.inline_refusals));
         let env = std::mem::take(&mut self.env);
         let locals = std::mem::replace(&mut self.locals, function_locals(f));
         // Names in the body resolve in the function's own module; where it adds workers is
@@ -389,6 +394,11 @@ where
             self.stmt(s);
         }
         self.inlining.pop();
+        if let Some((outer, refusals)) = capture {
+            let same = self.inline_refusals == refusals;
+            let diagnostics = same.then(|| self.out[out_mark..].to_vec());
+            self.ctx.end_capture(outer, key as usize, diagnostics);
+        }
         if self.out[out_mark..].iter().any(raises) {
             self.raised_unseen = true;
         }
@@ -399,6 +409,35 @@ where
         self.out.truncate(out_mark);
         self.edges.truncate(edges_mark);
         result
+    }
+
+    /// Whether inlining `f` here (about to start) interprets it exactly as its own unit does,
+    /// so that unit can replay the diagnostics (see `Ctx::begin_capture`): a fresh flow
+    /// state (no workers, graphs, branch or earlier raise that the body could observe), in
+    /// the function's own file, a diagnostics pass, and a body whose only `return` ends it
+    /// and returns names (the unit evaluates the returned value and lets it escape, which
+    /// for names reads nothing and reports nothing). Where nested inlining is cut off depends
+    /// on the depth, so the caller also compares `inline_refusals`.
+    fn interprets_like_its_own_unit(&self, f: &FunctionSummary) -> bool {
+        let returns_names = match f.body.last() {
+            Some(Stmt::Return(None)) => true,
+            Some(Stmt::Return(Some(e))) => match e {
+                Expr::Name { .. } | Expr::NoneLit { .. } => true,
+                Expr::Tuple { elts, .. } => elts.iter().all(|x| matches!(x, Expr::Name { .. })),
+                _ => false,
+            },
+            _ => !f.body.iter().any(|s| matches!(s, Stmt::Return(_))),
+        };
+        !self.collect_edges
+            && self.inlining.is_empty()
+            && self.cond_depth == 0
+            && self.workers.is_empty()
+            && self.graphs.is_empty()
+            && !self.raised_unseen
+            && !self.out[self.out_start..].iter().any(raises)
+            && self.call_site.is_none()
+            && *self.path == *self.own_path
+            && returns_names
     }
 
     /// `e` (evaluated to `v`) used as a worker of graph `g`: the worker, or, for a value we

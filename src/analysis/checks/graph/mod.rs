@@ -231,8 +231,24 @@ fn run_scopes(
             }
         }
     }
-    for (scope, body, locals) in scopes {
+    // A factory the module code inlined earlier in this pass, exactly as this unit would
+    // interpret it (see `Flow::interprets_like_its_own_unit`).
+    let replay = match unit {
+        Unit::Function(j) if !collect_edges => summary
+            .functions
+            .get(j)
+            .map(|f| &**f as *const FunctionSummary as usize),
+        _ => None,
+    };
+    for (index, (scope, body, locals)) in scopes.into_iter().enumerate() {
         if !may_build_graphs(ctx, path, body) {
+            continue;
+        }
+        if let Some(captured) = replay
+            .filter(|_| index == 0)
+            .and_then(|key| ctx.replay_capture(key))
+        {
+            out.extend_from_slice(captured);
             continue;
         }
         let out_start = out.len();
@@ -253,6 +269,7 @@ fn run_scopes(
             raised_unseen: false,
             own_path: path.clone(),
             call_site: None,
+            inline_refusals: 0,
         };
         flow.stmts(body);
         if let Some(built) = built.as_deref_mut() {
@@ -443,6 +460,8 @@ struct Flow<'c, 'h, 'a> {
     /// PlanAI raised at a statement another check reports (a Task constructor call, see
     /// `tasks`) or inside an inlined factory (whose diagnostics are dropped here).
     raised_unseen: bool,
+    /// Calls not inlined because of the depth limit or recursion.
+    inline_refusals: usize,
 }
 
 impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
@@ -474,6 +493,7 @@ where
             own_path: path,
             call_site: None,
             raised_unseen: false,
+            inline_refusals: 0,
         }
     }
 }
@@ -532,3 +552,6 @@ fn assigned_names(stmts: &[Stmt]) -> Vec<crate::analysis::summary::Name> {
     });
     out
 }
+
+#[cfg(test)]
+mod tests;
