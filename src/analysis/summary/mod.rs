@@ -1106,6 +1106,39 @@ mod tests {
         assert_eq!(reused, summary(new));
     }
 
+    /// After an unclosed bracket, the definitions the error swallowed are reused without
+    /// being parsed again when their text is unchanged; the summary is the one a fresh
+    /// lowering gives (decorated ones, and ones followed by a comment, are parsed).
+    #[test]
+    fn reusing_definitions_after_an_unclosed_bracket_gives_the_same_summary() {
+        let old = "class A(W):\n    def f(self, task: B):\n        v = task.index + 7\n\n\nclass B(T):\n    index: int = 1\n\n\ndef g():\n    w = A()\n# trailing\n\n@decorate\ndef h():\n    return B\n\nclass C(B):\n    pass\n";
+        for new in [
+            old.replace("+ 7", "+ ("),
+            old.replace("+ 7", "+ (("),
+            old.replace("+ 7", "+ ").replace("index: int = 1", "index: int = (1"),
+        ] {
+            let tree = crate::syntax::parse(&new).unwrap();
+            // Erroneous definitions and a text with an error get fresh fingerprints each time.
+            let normalized = |mut s: FileSummary| {
+                s.fingerprints.module_body = 0;
+                for def in s.erroneous_defs.clone() {
+                    match def {
+                        DefRef::Class(i) => s.fingerprints.classes[i] = 0,
+                        DefRef::Function(i) => s.fingerprints.functions[i] = 0,
+                    }
+                }
+                s
+            };
+            let reused =
+                FileSummary::build_reusing(&tree, &new, Some((Arc::new(summary(old)), old)));
+            assert_eq!(normalized(reused), normalized(summary(&new)), "{new}");
+            let back = crate::syntax::parse(old).unwrap();
+            let restored =
+                FileSummary::build_reusing(&back, old, Some((Arc::new(summary(&new)), &new)));
+            assert_eq!(restored, summary(old), "{new}");
+        }
+    }
+
     #[test]
     fn params_know_their_kinds() {
         let s = summary("def f(self, a, *args, b: int = 1, **kw): pass\n");

@@ -129,6 +129,9 @@ impl<'s, 'p> Builder<'s, 'p> {
         bounds.extend(cuts);
         bounds.push(c.end_byte());
         for piece in bounds.windows(2) {
+            if self.reuse_piece(piece[0], piece[1], out) {
+                continue;
+            }
             let Some(tree) = crate::syntax::parse_part(text, piece[0]..piece[1]) else {
                 continue;
             };
@@ -199,6 +202,27 @@ impl<'s, 'p> Builder<'s, 'p> {
         s.bindings.shrink_to_fit();
     }
 
+    /// A piece of `recover_definitions` that is an unchanged, undecorated definition of the
+    /// previous summary followed by blank lines only: reused without parsing it (after an
+    /// unclosed bracket, tree-sitter stretches the error over every later definition, and
+    /// parsing them all again was most of a keystroke). The same text parsed alone is the
+    /// same definition, which is what `try_reuse` relies on too.
+    fn reuse_piece(&mut self, start: usize, end: usize, out: &mut Vec<Stmt>) -> bool {
+        if self.reuse.is_empty() || self.src.get(start) == Some(&b'@') {
+            return false;
+        }
+        let Ok(piece) = std::str::from_utf8(&self.src[start..end]) else {
+            return false;
+        };
+        let definition = piece.trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
+        let Some((old_start, reused)) = self.reuse.remove(definition) else {
+            return false;
+        };
+        let range = TextRange::new(start, start + definition.len());
+        self.add_reused(reused, start as isize - old_start as isize, range, start, false, out);
+        true
+    }
+
     /// Reuses an unchanged module-level definition of the previous summary.
     pub(super) fn try_reuse(&mut self, n: Node, cond: bool, out: &mut Vec<Stmt>) -> bool {
         if !matches!(
@@ -221,6 +245,21 @@ impl<'s, 'p> Builder<'s, 'p> {
             .child_by_field_name("definition")
             .map(|d| d.start_byte())
             .unwrap_or(n.start_byte());
+        self.add_reused(piece, delta, range, def_start, cond, out);
+        true
+    }
+
+    /// Adds a definition of the previous summary, moved by `delta` bytes, now at `range` with
+    /// its `class`/`def` keyword at `def_start`.
+    fn add_reused(
+        &mut self,
+        piece: Reused,
+        delta: isize,
+        range: TextRange,
+        def_start: usize,
+        cond: bool,
+        out: &mut Vec<Stmt>,
+    ) {
         match piece {
             Reused::Class(mut c) => {
                 if delta != 0 {
@@ -245,7 +284,6 @@ impl<'s, 'p> Builder<'s, 'p> {
                 out.push(Stmt::FunctionDefAt(idx));
             }
         }
-        true
     }
 
     pub(super) fn body_of(
