@@ -12,6 +12,7 @@ pub mod check;
 pub mod checks;
 pub mod completion;
 pub mod consumed;
+pub mod deps;
 pub mod fixes;
 pub mod graph_model;
 pub mod graph_view;
@@ -77,6 +78,13 @@ impl std::hash::Hasher for FxHasher {
     fn finish(&self) -> u64 {
         self.hash
     }
+}
+
+/// A number never handed out before in this process: revisions and generations are unique
+/// across every clone of a host, so two diverging clones can never agree by accident.
+pub fn fresh_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A `HashMap` with `FxHasher`.
@@ -821,6 +829,52 @@ mod tests {
     use super::*;
 
     fn assert_snapshot_friendly<T: Clone + Send + Sync + 'static>() {}
+
+    /// The lower layers of the analysis, lowest first (ARCHITECTURE.md): a module names only
+    /// modules before it (and the shared items of `mod.rs`), so between any two of them the
+    /// dependency goes one way.
+    #[test]
+    fn lower_layers_name_only_the_layers_below_them() {
+        const LAYERS: &[(&str, &[&str])] = &[
+            (
+                "summary",
+                &[
+                    include_str!("summary/mod.rs"),
+                    include_str!("summary/fingerprint.rs"),
+                    include_str!("summary/shift.rs"),
+                    include_str!("summary/lower/mod.rs"),
+                    include_str!("summary/lower/stmt.rs"),
+                    include_str!("summary/lower/defs.rs"),
+                    include_str!("summary/lower/imports.rs"),
+                    include_str!("summary/lower/expr.rs"),
+                ],
+            ),
+            ("builtins", &[include_str!("builtins.rs")]),
+            ("usage", &[include_str!("usage.rs")]),
+            ("deps", &[include_str!("deps.rs")]),
+            ("resolve", &[include_str!("resolve.rs")]),
+            ("memo", &[include_str!("memo.rs")]),
+            ("incremental", &[include_str!("incremental.rs")]),
+        ];
+        for (i, (module, sources)) in LAYERS.iter().enumerate() {
+            for (above, _) in &LAYERS[i + 1..] {
+                let named = [
+                    format!("super::{above}::"),
+                    format!("super::super::{above}::"),
+                    format!("crate::analysis::{above}::"),
+                    format!("use super::{above};"),
+                ];
+                for source in *sources {
+                    for name in &named {
+                        assert!(
+                            !source.contains(name.as_str()),
+                            "{module} names {above} (`{name}`), a layer above it"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn host_is_a_cheap_thread_safe_snapshot() {

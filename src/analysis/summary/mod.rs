@@ -735,7 +735,7 @@ impl FileSummary {
     pub fn replace_definition(
         &mut self,
         old_start: usize,
-        edit: crate::analysis::incremental::Edit,
+        edit: crate::text::Edit,
         node: Node,
         text: &str,
     ) -> Option<(Definition, Definition)> {
@@ -818,7 +818,7 @@ impl FileSummary {
         &mut self,
         old_start: usize,
         old_end: usize,
-        edit: crate::analysis::incremental::Edit,
+        edit: crate::text::Edit,
         node: Node,
         text: &str,
     ) -> Option<(Stmt, Stmt)> {
@@ -888,7 +888,7 @@ impl FileSummary {
         &mut self,
         old_start: usize,
         old_end: usize,
-        edit: crate::analysis::incremental::Edit,
+        edit: crate::text::Edit,
         node: Node,
         text: &str,
     ) -> Option<(Stmt, Stmt)> {
@@ -937,12 +937,7 @@ impl FileSummary {
 
     /// Moves everything after `edit` by its length change: the definitions (but `replaced`,
     /// which is rebuilt), the module statements from `body_from` on, imports and bindings.
-    fn shift_after(
-        &mut self,
-        edit: crate::analysis::incremental::Edit,
-        replaced: Option<DefRef>,
-        body_from: usize,
-    ) {
+    fn shift_after(&mut self, edit: crate::text::Edit, replaced: Option<DefRef>, body_from: usize) {
         let delta = edit.new_end as isize - edit.old_end as isize;
         if delta == 0 {
             return;
