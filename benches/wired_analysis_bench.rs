@@ -3,7 +3,11 @@
 //! `check::check_document` (no LSP, no framing, one thread), so a profile of this binary shows
 //! only the analysis. `PLANAI_BENCH_WIRED_PAIRS` (default 400), `PLANAI_BENCH_EDITS` (default
 //! 101), `PLANAI_BENCH_WIRED_ONLY` (only the kinds whose name contains it),
-//! `PLANAI_BENCH_OPEN_PARTS` (print each open's parse and syntax times).
+//! `PLANAI_BENCH_OPEN_PARTS` (print each open's parse and syntax times),
+//! `PLANAI_BENCH_HELD_SNAPSHOT` (each edit's check runs while a snapshot of the host taken
+//! before it is alive, as when a check of another document runs at the same time: what
+//! copy-on-write costs the writer, which copies the file data the snapshot shares instead of
+//! changing it in place).
 //!
 //! Prints medians and p90 per kind, the median CPU time of the process per check (both
 //! threads; steadier than wall time on a loaded machine), and which path each check took; no
@@ -50,6 +54,7 @@ fn main() {
         .unwrap_or(400);
     let edits: usize = env_or("PLANAI_BENCH_EDITS", "101").parse().unwrap_or(101);
     let only = env_or("PLANAI_BENCH_WIRED_ONLY", "");
+    let hold_snapshot = std::env::var_os("PLANAI_BENCH_HELD_SNAPSHOT").is_some();
     let base = generate_wired_module(pairs);
     let path = Path::new("/bench/wired.py");
     let kinds: [(&str, usize, [&str; 2]); 5] = [
@@ -80,8 +85,13 @@ fn main() {
         ),
     ];
     println!(
-        "wired module, {pairs} pairs, {} lines, in-process check_document (one thread)",
-        base.lines().count()
+        "wired module, {pairs} pairs, {} lines, in-process check_document (one thread){}",
+        base.lines().count(),
+        if hold_snapshot {
+            ", each edit while an older snapshot of the host is alive"
+        } else {
+            ""
+        }
     );
     {
         // The first open of the process (cold allocator, as a server sees it) and the median
@@ -168,6 +178,7 @@ fn main() {
                     new_end_position: planai_lsp::text::str_offset_to_point(&text, edit.new_end),
                 });
             }
+            let held = hold_snapshot.then(|| host.read().unwrap().snapshot());
             let started = Instant::now();
             let cpu_started = cpu_time();
             let checked = check_once(
@@ -181,6 +192,7 @@ fn main() {
             );
             samples.push(started.elapsed());
             cpu.push(cpu_time().saturating_sub(cpu_started));
+            drop(held);
             *paths
                 .entry(match checked.path {
                     CheckPath::Statement => "statement",

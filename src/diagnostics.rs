@@ -129,8 +129,12 @@ pub struct RelatedInfo {
 /// recognised as one whatever each side's message and range.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
-    /// A class: the worker being instantiated (IN5), the worker a graph call or a run check is
-    /// about (EX1, EX2, GC1, GC4, GC5, GC6, GC9, GC11, GC12, GC13).
+    /// A class: the worker being instantiated (IN1, IN5), the class whose `__init__` refuses
+    /// positional arguments as PlanAI's message names it (IN4: `Graph`, `TaskWorker`,
+    /// `BaseModel`, `SubGraphWorker` …), the SubGraphWorker's title (IN6–IN8: its `name=`, else
+    /// `SubGraphWorker`), the class whose `consume_work` annotation names a later class (CD7),
+    /// the worker a graph call or a run check is about (EX1, EX2, GC1, GC4, GC5, GC6, GC9, GC11,
+    /// GC12, GC13).
     Class(String),
     /// A field of a class: class bodies pydantic rejects (CD1–CD5), the first field a
     /// constructor call misses (IN2) or passes a wrong value for (IN3).

@@ -310,11 +310,13 @@ async fn readiness_validation_and_every_request_kind() {
     assert_eq!(err.kind, HelperErrorKind::Unavailable);
 }
 
-/// The checks PlanAI raises while a module is built that the helper recognises from the
-/// exception's type and the frame that raised it (not from its message).
+/// The checks PlanAI raises while a module is built that are recognised: by the helper from
+/// the exception's type and the frame that raised it, and where no PlanAI frame raises them
+/// (IN1, IN4, IN6–IN8) from the message (`python::diagnostics::identity_from_message`).
 const RECOGNISED_AT_BUILD_TIME: &[&str] = &[
-    "CD1", "CD2", "CD3", "CD4", "CD5", "EX1", "EX2", "GC1", "GC2", "GC3", "GC4", "GC5", "GC6",
-    "GC7", "GC8", "GC9", "GC11", "GC12", "GC13", "IM1", "IN2", "IN3", "IN5",
+    "CD1", "CD2", "CD3", "CD4", "CD5", "CD7", "EX1", "EX2", "GC1", "GC2", "GC3", "GC4", "GC5",
+    "GC6", "GC7", "GC8", "GC9", "GC11", "GC12", "GC13", "IM1", "IN1", "IN2", "IN3", "IN4", "IN5",
+    "IN6", "IN7", "IN8",
 ];
 
 /// Every single-file fixture whose one expected code the helper recognises: the venv's error
@@ -350,14 +352,18 @@ async fn build_time_errors_are_recognised_as_their_static_twins() {
     assert!(cases.len() >= 30, "{} fixtures", cases.len());
     // Static-only fixtures whose graph function is never called, called here so PlanAI raises.
     let static_only = fixtures.parent().unwrap().join("planai_static");
-    for (file, function, code) in [
-        ("ex2_merged_type_not_produced.py", "main", "EX2"),
-        ("gc3_entry_not_added.py", "main", "GC3"),
-        ("gc13_exit_not_added.py", "build", "GC13"),
+    for (file, call, code) in [
+        ("ex2_merged_type_not_produced.py", "main()", "EX2"),
+        ("gc3_entry_not_added.py", "main()", "GC3"),
+        ("gc13_exit_not_added.py", "build()", "GC13"),
+        ("in4_positional_arguments.py", "main(None)", "IN4"),
+        ("in6_in7_in8_subgraph.py", "two_entries()", "IN6"),
+        ("in6_in7_in8_subgraph.py", "no_exit()", "IN7"),
+        ("in6_in7_in8_subgraph.py", "exit_with_two_outputs()", "IN8"),
     ] {
         let path = static_only.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
-        let text = format!("{text}\n\nif __name__ == \"__main__\":\n    {function}()\n");
+        let text = format!("{text}\n\nif __name__ == \"__main__\":\n    {call}\n");
         cases.push((path, text, code.to_string()));
     }
 

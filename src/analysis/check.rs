@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::planai_use::is_planai_import;
 use super::summary::{walk_stmts, Expr, FileSummary, Stmt};
-use super::{AnalysisHost, MAX_ANALYSED_FILE_BYTES};
+use super::{Analysis, AnalysisHost, PreparedFile, MAX_ANALYSED_FILE_BYTES};
 use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, Severity, TextRange};
 use crate::syntax::statements::StatementIndex;
 use crate::syntax::SyntaxCache;
@@ -141,7 +141,8 @@ thread_local! {
 
 /// Checks one version of a document against `host` (which it updates with this text), with
 /// what the previous check of the same document left. The host lock is taken for writing only
-/// to add the text, and for reading while the checks run.
+/// to add the text, and for reading only to take a snapshot: the checks run on the snapshot,
+/// holding no lock, so setting another document never waits for this check.
 pub fn check_document(
     host: &RwLock<AnalysisHost>,
     source: Source<'_>,
@@ -164,17 +165,19 @@ pub fn check_document(
         facts,
     } = previous;
     let too_large = text.len() > MAX_ANALYSED_FILE_BYTES;
-    let facts_now = |host: &RwLock<AnalysisHost>| match facts.clone() {
+    // The facts come from the same snapshot as the PlanAI diagnostics.
+    let facts_now = |analysis: &Analysis| match facts.clone() {
         // Another file changed: whether this one uses planai through its imports may have.
-        Some(facts) if !content_changed => facts_with_current_use(host, path, facts),
-        _ => Arc::new(facts_of(host, path, &text)),
+        Some(facts) if !content_changed => facts_with_current_use(analysis, path, facts),
+        _ => Arc::new(facts_of(analysis, path, &text)),
     };
     if !content_changed {
         // Another file changed: only the PlanAI checks can differ.
         if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
+            let analysis = snapshot(host);
             let mut diagnostics = statements.syntax().to_vec();
-            diagnostics.extend(planai_diagnostics(host, path, &text, false));
-            let reusable = (Some(statements), syntax_cache, facts_now(host));
+            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false));
+            let reusable = (Some(statements), syntax_cache, facts_now(&analysis));
             return Checked::new(
                 diagnostics,
                 None,
@@ -186,13 +189,10 @@ pub fn check_document(
         }
     } else if let Some(previous) = &statements {
         if let Some(next) = statement_edit(host, path, &text, previous, edit) {
+            let analysis = snapshot(host);
             let mut diagnostics = next.syntax().to_vec();
-            diagnostics.extend(
-                host.read()
-                    .map(|host| host.file_diagnostics(path))
-                    .unwrap_or_default(),
-            );
-            let reusable = (Some(next), syntax_cache, facts_now(host));
+            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false));
+            let reusable = (Some(next), syntax_cache, facts_now(&analysis));
             return Checked::new(
                 diagnostics,
                 None,
@@ -213,7 +213,7 @@ pub fn check_document(
         syntax_cache.get_or_insert_default();
     }
     // Syntax checks and PlanAI analysis are independent: the caller may run them side by side.
-    let ((syntax, syntax_time), planai) = join.join(
+    let ((syntax, syntax_time), (planai, analysis)) = join.join(
         || {
             let started = Instant::now();
             let found = syntax_diagnostics(tree.as_ref(), &text, syntax_cache.as_mut());
@@ -223,7 +223,8 @@ pub fn check_document(
             if content_changed {
                 set_file(host, path, &text, tree.as_ref(), edit);
             }
-            planai_diagnostics(host, path, &text, false)
+            let analysis = snapshot(host);
+            (planai_diagnostics(&analysis, path, &text, false), analysis)
         },
     );
     let mut diagnostics = syntax.clone();
@@ -235,7 +236,7 @@ pub fn check_document(
         parse,
         syntax: syntax_time,
     };
-    let reusable = (statements, syntax_cache, facts_now(host));
+    let reusable = (statements, syntax_cache, facts_now(&analysis));
     Checked::new(diagnostics, tree, path, too_large, started, reusable)
 }
 
@@ -293,11 +294,12 @@ pub fn check_files(host: &mut AnalysisHost, files: Vec<(PathBuf, Arc<str>)>) -> 
             host.set_file(path.clone(), Arc::clone(text), tree.as_ref());
         }
     }
+    let analysis = snapshot(&lock);
     let checked = files
         .into_iter()
         .zip(syntax)
         .map(|((path, text), mut diagnostics)| {
-            diagnostics.extend(planai_diagnostics(&lock, &path, &text, true));
+            diagnostics.extend(planai_diagnostics(&analysis, &path, &text, true));
             FileCheck {
                 path,
                 text,
@@ -305,6 +307,7 @@ pub fn check_files(host: &mut AnalysisHost, files: Vec<(PathBuf, Arc<str>)>) -> 
             }
         })
         .collect();
+    drop(analysis);
     *host = lock
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -334,15 +337,28 @@ fn set_file(
     if text.len() > MAX_ANALYSED_FILE_BYTES {
         return;
     }
+    // Summarised without the lock: it is taken to read the previous version, and to install
+    // the new one.
+    let previous = host
+        .read()
+        .ok()
+        .and_then(|host| host.previous_version(path));
+    let prepared = PreparedFile::build(path.to_path_buf(), Arc::clone(text), tree, edit, previous);
     if let Ok(mut host) = host.write() {
-        host.set_file_edited(path.to_path_buf(), Arc::clone(text), tree, edit);
+        host.install_file(prepared);
     }
+}
+
+/// The host as it is now, taken under a brief read lock (an empty host when the lock is
+/// poisoned: a writer panicked, and nothing it left is trusted).
+fn snapshot(host: &RwLock<AnalysisHost>) -> Analysis {
+    host.read().map(|host| host.snapshot()).unwrap_or_default()
 }
 
 /// The PlanAI diagnostics of `path` (none for files over the size limit, unless `always`: the
 /// CLI has always asked the host, which holds no summary for them and so reports nothing).
 fn planai_diagnostics(
-    host: &RwLock<AnalysisHost>,
+    analysis: &Analysis,
     path: &Path,
     text: &str,
     always: bool,
@@ -350,9 +366,9 @@ fn planai_diagnostics(
     if text.len() > MAX_ANALYSED_FILE_BYTES && !always {
         return Vec::new();
     }
-    host.read()
-        .map(|host| host.file_diagnostics(path))
-        .unwrap_or_default()
+    #[cfg(test)]
+    pause::here(path);
+    analysis.file_diagnostics(path)
 }
 
 /// The fast path for a keystroke inside one top-level definition (see `syntax::statements`):
@@ -382,12 +398,12 @@ fn statement_edit(
     applied.then(|| previous.apply(text.clone(), &change))
 }
 
-fn facts_of(host: &RwLock<AnalysisHost>, path: &Path, text: &str) -> PlanaiFacts {
-    let summary = host.read().ok().and_then(|host| host.file_summary(path));
-    match summary {
+fn facts_of(analysis: &Analysis, path: &Path, text: &str) -> PlanaiFacts {
+    match analysis.file_summary(path) {
         Some(summary) if text.len() <= MAX_ANALYSED_FILE_BYTES => {
             let mut facts = PlanaiFacts::of(&summary, text);
-            facts.uses_planai = facts.imports_planai || uses_planai_in(host, path);
+            facts.uses_planai =
+                facts.imports_planai || super::planai_use::uses_planai(analysis, path);
             facts
         }
         // Too large to summarise: only its own import lines can tell.
@@ -400,17 +416,14 @@ fn facts_of(host: &RwLock<AnalysisHost>, path: &Path, text: &str) -> PlanaiFacts
 
 /// `facts` with `uses_planai` recomputed against the workspace as it is now.
 fn facts_with_current_use(
-    host: &RwLock<AnalysisHost>,
+    analysis: &Analysis,
     path: &Path,
     facts: Arc<PlanaiFacts>,
 ) -> Arc<PlanaiFacts> {
-    let summarised = host
-        .read()
-        .is_ok_and(|host| host.file_summary(path).is_some());
-    if facts.imports_planai || !summarised {
+    if facts.imports_planai || analysis.file_summary(path).is_none() {
         return facts;
     }
-    let uses_planai = uses_planai_in(host, path);
+    let uses_planai = super::planai_use::uses_planai(analysis, path);
     if uses_planai == facts.uses_planai {
         return facts;
     }
@@ -418,11 +431,6 @@ fn facts_with_current_use(
         uses_planai,
         ..(*facts).clone()
     })
-}
-
-fn uses_planai_in(host: &RwLock<AnalysisHost>, path: &Path) -> bool {
-    host.read()
-        .is_ok_and(|host| super::planai_use::uses_planai(&host, path))
 }
 
 /// A line of `text` that starts (after indentation) with `import planai` or `from planai`, for
@@ -619,6 +627,38 @@ fn same_problem(existing: &Diagnostic, candidate: &Diagnostic) -> bool {
     let first_sentence = existing.message.split(". ").next().unwrap_or("").trim();
     (venv.len() >= NAMES_A_PROBLEM && existing.message.contains(venv))
         || (first_sentence.len() >= NAMES_A_PROBLEM && venv.contains(first_sentence))
+}
+
+/// Tests pause a check of one path at the point where it computes the PlanAI diagnostics, to
+/// show what that computation does not hold up.
+#[cfg(test)]
+pub(crate) mod pause {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    type Pause = (PathBuf, Box<dyn FnOnce() + Send>);
+
+    static PAUSES: Mutex<Vec<Pause>> = Mutex::new(Vec::new());
+
+    /// The next check of `path` calls `pause` before computing its PlanAI diagnostics (checks
+    /// of other paths, run by other tests, are not affected).
+    pub fn at(path: &Path, pause: impl FnOnce() + Send + 'static) {
+        PAUSES
+            .lock()
+            .unwrap()
+            .push((path.to_path_buf(), Box::new(pause)));
+    }
+
+    pub(super) fn here(path: &Path) {
+        let pause = {
+            let mut pauses = PAUSES.lock().unwrap_or_else(|p| p.into_inner());
+            let at = pauses.iter().position(|(p, _)| p == path);
+            at.map(|at| pauses.remove(at).1)
+        };
+        if let Some(pause) = pause {
+            pause();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -895,5 +935,81 @@ mod tests {
             assert!(checked.facts.imports_planai);
             reusable = checked.reusable;
         }
+    }
+
+    #[test]
+    fn setting_a_document_does_not_wait_for_a_check_of_another() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        // Far above the time a set_file takes: only turns a hang (a writer waiting for the
+        // paused check) into a failure.
+        const DEADLINE: Duration = Duration::from_secs(20);
+        let tasks = "from planai import Task\nclass A(Task):\n    x: int = 0\nclass B(Task):\n    y: int = 0\n";
+        let workers = |out: &str| {
+            format!("from typing import List, Type\nfrom planai import Task, TaskWorker\nfrom tasks import A, B\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [{out}]\n    def consume_work(self, task: B):\n        pass\n\nclass C(TaskWorker):\n    def consume_work(self, task: A):\n        pass\n")
+        };
+        let graph = "from planai import Graph\nfrom workers import P, C\n\ndef build():\n    g = Graph(name='g')\n    p, c = P(), C()\n    g.add_workers(p, c)\n    g.set_dependency(p, c)\n";
+        let files = |workers: &str| -> Vec<(PathBuf, Arc<str>)> {
+            vec![
+                (PathBuf::from("/pause/tasks.py"), Arc::from(tasks)),
+                (PathBuf::from("/pause/workers.py"), Arc::from(workers)),
+                (PathBuf::from("/pause/graph.py"), Arc::from(graph)),
+            ]
+        };
+        let fresh = |workers: &str| {
+            let mut host = AnalysisHost::new();
+            host.set_roots(vec![PathBuf::from("/pause")]);
+            let checked = check_files(&mut host, files(workers));
+            checked[2].diagnostics.clone()
+        };
+        let (before, after) = (fresh(&workers("A")), fresh(&workers("B")));
+        assert!(before.is_empty());
+        assert_eq!(after.len(), 1, "workers.py with [B] makes the edge GC7");
+
+        let mut host = AnalysisHost::new();
+        host.set_roots(vec![PathBuf::from("/pause")]);
+        let mut loaded = files(&workers("A"));
+        let (graph_path, graph_text) = loaded.pop().unwrap();
+        check_files(&mut host, loaded);
+        let host = Arc::new(RwLock::new(host));
+
+        // The check of graph.py stops where it computes; meanwhile workers.py is set.
+        let (paused_tx, paused_rx) = mpsc::channel();
+        let (resume_tx, resume_rx) = mpsc::channel::<()>();
+        pause::at(&graph_path, move || {
+            let _ = paused_tx.send(());
+            let _ = resume_rx.recv_timeout(DEADLINE);
+        });
+        let checking = {
+            let (host, path, text) = (host.clone(), graph_path.clone(), graph_text.clone());
+            std::thread::spawn(move || check(&host, &path, &text, None))
+        };
+        paused_rx
+            .recv_timeout(DEADLINE)
+            .expect("the check of graph.py reached its PlanAI diagnostics");
+        let (set_tx, set_rx) = mpsc::channel();
+        let setting = {
+            let host = host.clone();
+            let text: Arc<str> = Arc::from(workers("B").as_str());
+            std::thread::spawn(move || {
+                host.write()
+                    .unwrap()
+                    .set_file(PathBuf::from("/pause/workers.py"), text, None);
+                let _ = set_tx.send(());
+            })
+        };
+        let set_while_checking = set_rx.recv_timeout(DEADLINE).is_ok();
+        resume_tx.send(()).unwrap();
+        let checked = checking.join().unwrap();
+        setting.join().unwrap();
+        assert!(
+            set_while_checking,
+            "set_file of workers.py waited for the check of graph.py"
+        );
+        // The paused check saw the workspace as it was when it started...
+        assert_eq!(checked.diagnostics, before);
+        // ...and the re-check another file's change triggers sees the new one.
+        let rechecked = check(&host, &graph_path, &graph_text, Some(checked.reusable));
+        assert_eq!(rechecked.diagnostics, after);
     }
 }

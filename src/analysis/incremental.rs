@@ -26,187 +26,19 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::memo::{FactKey, RefreshFact};
-use super::summary::{DefRef, FileSummary};
+use super::deps::FactKey;
+pub use super::deps::{DepItem, DepRecorder, Unit};
+use super::memo::RefreshFact;
+use super::summary::FileSummary;
 use super::{FileData, FxMap};
 use crate::diagnostics::{Diagnostic, TextRange};
-
-/// What a check unit covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Unit {
-    /// Module-level statements (graphs built at module level, under `__main__`).
-    Module,
-    /// One class: its class-definition, publish and prompt checks and the graph code in its
-    /// methods.
-    Class(usize),
-    /// One module-level function and the functions nested in it.
-    Function(usize),
-}
-
-impl Unit {
-    /// Every unit of a file, in source-independent order.
-    pub fn all(summary: &FileSummary) -> impl Iterator<Item = Unit> {
-        std::iter::once(Unit::Module)
-            .chain((0..summary.classes.len()).map(Unit::Class))
-            .chain((0..summary.functions.len()).map(Unit::Function))
-    }
-
-    /// The unit's class, if it is one (as an iterator, for check loops over classes).
-    pub fn classes(
-        self,
-        summary: &FileSummary,
-    ) -> impl Iterator<Item = (usize, &Arc<super::summary::ClassSummary>)> {
-        let index = match self {
-            Unit::Class(i) => Some(i),
-            _ => None,
-        };
-        index
-            .and_then(|i| summary.classes.get(i).map(|c| (i, c)))
-            .into_iter()
-    }
-
-    /// The fingerprint of the unit's own text.
-    fn fingerprint(self, summary: &FileSummary) -> u64 {
-        let prints = &summary.fingerprints;
-        match self {
-            Unit::Module => prints.module_body,
-            Unit::Class(i) => prints.classes.get(i).copied().unwrap_or_default(),
-            Unit::Function(i) => prints.functions.get(i).copied().unwrap_or_default(),
-        }
-    }
-
-    fn tag(self) -> u8 {
-        match self {
-            Unit::Module => 0,
-            Unit::Class(_) => 1,
-            Unit::Function(_) => 2,
-        }
-    }
-}
-
-/// A part of a file that a unit read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DepItem {
-    /// The bindings of one module-level name (by `summary::name_key`), read by every
-    /// resolution of the name.
-    Name(u32),
-    /// `from __future__ import annotations` and the star imports, read by resolutions of names
-    /// the module does not bind and by checks that ask whether annotations are postponed.
-    ModuleFlags,
-    /// Index into `FileSummary::classes` (u32 keeps a dependency at 32 bytes).
-    Class(u32),
-    /// Index into `FileSummary::functions`: a graph factory whose body a unit interpreted.
-    Function(u32),
-    /// Only the name of a class (index into `FileSummary::classes`), which messages print.
-    ClassName(u32),
-    /// Whether a module-level class contains a syntax error (then its name resolves to
-    /// nothing, see `FileSummary::is_erroneous`), read by every resolution of its name.
-    ClassStatus(u32),
-    /// The same for a module-level function.
-    FunctionStatus(u32),
-}
-
-impl DepItem {
-    /// The item that says whether `def` contains a syntax error.
-    pub(crate) fn status_of(def: DefRef) -> DepItem {
-        match def {
-            DefRef::Class(i) => DepItem::ClassStatus(i as u32),
-            DefRef::Function(i) => DepItem::FunctionStatus(i as u32),
-        }
-    }
-}
-
-impl DepItem {
-    pub(crate) fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
-        match self {
-            DepItem::Name(key) => Some(summary.fingerprints.name(key)),
-            DepItem::ModuleFlags => Some(summary.fingerprints.flags),
-            DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
-            DepItem::Function(i) => summary.fingerprints.functions.get(i as usize).copied(),
-            DepItem::ClassName(i) => summary
-                .classes
-                .get(i as usize)
-                .map(|class| super::memo::hash_of(&class.name)),
-            DepItem::ClassStatus(i) => ((i as usize) < summary.classes.len())
-                .then(|| u64::from(summary.is_erroneous(DefRef::Class(i as usize)))),
-            DepItem::FunctionStatus(i) => ((i as usize) < summary.functions.len())
-                .then(|| u64::from(summary.is_erroneous(DefRef::Function(i as usize)))),
-        }
-    }
-}
-
-/// Records what the current unit reads (kept by `resolve::Ctx`).
-#[derive(Default)]
-pub struct DepRecorder<'h> {
-    seen: FxMap<(usize, DepItem), ()>,
-    reads: Vec<(&'h Arc<FileData>, DepItem)>,
-    /// Questions asked of the workspace usage index, in first-asked order.
-    usage: Vec<super::usage::UsageQuery>,
-    /// Memoised facts the unit used, with the cutoff of the value it got (see `memo`).
-    facts: FxMap<FactKey, u64>,
-}
-
-impl<'h> DepRecorder<'h> {
-    pub fn clear(&mut self) {
-        self.seen.clear();
-        self.reads.clear();
-        self.usage.clear();
-        self.facts.clear();
-    }
-
-    pub fn fact(&mut self, key: &FactKey, cutoff: u64) {
-        if !self.facts.contains_key(key) {
-            self.facts.insert(key.clone(), cutoff);
-        }
-    }
-
-    pub fn read(&mut self, file: &'h Arc<FileData>, item: DepItem) {
-        let key = (Arc::as_ptr(file) as usize, item);
-        if self.seen.insert(key, ()).is_none() {
-            self.reads.push((file, item));
-        }
-    }
-
-    pub fn read_usage(&mut self, query: super::usage::UsageQuery) {
-        if !self.usage.contains(&query) {
-            self.usage.push(query);
-        }
-    }
-
-    /// Everything read, in first-read order.
-    pub fn reads(&self) -> &[(&'h Arc<FileData>, DepItem)] {
-        &self.reads
-    }
-
-    pub fn usage_queries(&self) -> &[super::usage::UsageQuery] {
-        &self.usage
-    }
-
-    /// Adds everything `other` recorded (reads, usage questions and facts) to this record.
-    pub fn merge(&mut self, other: &DepRecorder<'h>) {
-        for (file, item) in other.reads() {
-            self.read(file, *item);
-        }
-        for query in other.usage_queries() {
-            self.read_usage(*query);
-        }
-        for (key, cutoff) in &other.facts {
-            self.fact(key, *cutoff);
-        }
-    }
-}
 
 pub use crate::text::Edit;
 
 /// How many edits of a file are kept for moving cached ranges; older results recompute.
 const EDIT_LOG_LEN: usize = 64;
 
-/// A number never handed out before in this process: revisions and generations are unique
-/// across every clone of a host, so two diverging clones can never agree by accident.
-pub fn fresh_id() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
+pub use super::fresh_id;
 
 /// The revision of a file's text and the edits that produced its latest revisions.
 #[derive(Debug, Clone)]

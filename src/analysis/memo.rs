@@ -33,55 +33,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::incremental::DepItem;
-use super::resolve::{ClassRef, Ctx, OuterQuery};
+pub(crate) use super::deps::hash_of;
+use super::deps::{ClassRef, DepItem};
+pub use super::deps::{Fact, FactKey, FilePath};
+use super::resolve::{Ctx, OuterQuery};
 use super::summary::CallExpr;
 use super::FxMap;
-
-/// Which fact a memoised value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Fact {
-    /// `consumed::consumed_types` of a worker instance.
-    Consumed,
-    /// `consumed::output_types` of a worker instance.
-    Outputs,
-    /// What the graph checks need of a worker instance: whether its instantiation checks
-    /// found nothing, what it consumes and what it produces.
-    Worker,
-    /// Which PlanAI bases a class derives from, and whether its MRO is complete.
-    ClassKind,
-    /// What a worker instance publishes (sites relative to their class).
-    Published,
-}
-
-/// What a fact is about: a class and, for an instance, the call that made it (its file and a
-/// hash of its source text; `0` when there is no call).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FactKey {
-    pub fact: Fact,
-    pub class: ClassRef,
-    pub call_file: Option<FilePath>,
-    pub call_text: u64,
-}
-
-/// A file's path in a key: compared by address first and hashed by its tail, like
-/// `ClassRef` (hashing a `Path` walks its components).
-#[derive(Debug, Clone, Eq)]
-pub struct FilePath(pub Arc<Path>);
-
-impl PartialEq for FilePath {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-    }
-}
-
-impl std::hash::Hash for FilePath {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let bytes = self.0.as_os_str().as_encoded_bytes();
-        state.write_usize(bytes.len());
-        state.write(&bytes[bytes.len().saturating_sub(16)..]);
-    }
-}
 
 struct Entry {
     deps: Box<[(Arc<Path>, DepItem, u64)]>,
@@ -175,14 +132,6 @@ pub(crate) trait Memoisable: Clone + Send + Sync + 'static {
     /// position a unit reports from a fact is recorded as a read of its class, see
     /// `checks::graph::run`).
     fn cutoff(&self) -> u64;
-}
-
-/// The FxHash of `value`, for `Memoisable::cutoff`.
-pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
-    use std::hash::Hasher;
-    let mut h = super::FxHasher::default();
-    value.hash(&mut h);
-    h.finish()
 }
 
 /// Whether work about `file` is worth remembering in detail (facts about its classes, which

@@ -12,6 +12,7 @@ pub mod check;
 pub mod checks;
 pub mod completion;
 pub mod consumed;
+pub mod deps;
 pub mod fixes;
 pub mod graph_model;
 pub mod graph_view;
@@ -79,6 +80,13 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
+/// A number never handed out before in this process: revisions and generations are unique
+/// across every clone of a host, so two diverging clones can never agree by accident.
+pub fn fresh_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A `HashMap` with `FxHasher`.
 pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 /// A `HashSet` with `FxHasher`.
@@ -117,28 +125,75 @@ impl FileData {
         tree: Option<&tree_sitter::Tree>,
         previous: Option<(Arc<FileSummary>, Arc<str>)>,
     ) -> FileData {
+        let (mut data, shifts) = Self::build_deferring_shifts(path, text, tree, previous);
+        if let Some(summary) = data.summary.as_mut() {
+            shifts.apply(Arc::make_mut(summary));
+        }
+        data
+    }
+
+    /// [`FileData::build_reusing`] with the moved definitions not shifted yet (see
+    /// `FileSummary::build_deferring_shifts`).
+    fn build_deferring_shifts(
+        path: PathBuf,
+        text: Arc<str>,
+        tree: Option<&tree_sitter::Tree>,
+        previous: Option<(Arc<FileSummary>, Arc<str>)>,
+    ) -> (FileData, summary::DeferredShifts) {
         let (old_summary, old_text) = previous.unzip();
         let prev = old_summary.map(|summary| (summary, old_text.as_deref().unwrap_or("")));
-        let summary = if text.len() > MAX_ANALYSED_FILE_BYTES {
+        let built = if text.len() > MAX_ANALYSED_FILE_BYTES {
             None
         } else {
             match tree {
-                Some(t) => Some(Arc::new(FileSummary::build_reusing(t, &text, prev))),
+                Some(t) => Some(FileSummary::build_deferring_shifts(t, &text, prev)),
                 None => crate::syntax::parse(&text)
-                    .map(|t| Arc::new(FileSummary::build_reusing(&t, &text, prev))),
+                    .map(|t| FileSummary::build_deferring_shifts(&t, &text, prev)),
             }
+        };
+        let (summary, shifts) = match built {
+            Some((summary, shifts)) => (Some(Arc::new(summary)), shifts),
+            None => (None, Default::default()),
         };
         let usage_keys = summary
             .as_deref()
             .map(usage::collect_keys)
             .unwrap_or_default();
-        FileData {
+        let data = FileData {
             path: Arc::from(path.as_path()),
             text,
             summary,
             usage_keys,
             edits: incremental::EditLog::default(),
-        }
+        };
+        (data, shifts)
+    }
+}
+
+/// The next version of a file, built without the host (`AnalysisHost::set_file` in two
+/// steps): the caller takes the previous version under a brief read lock
+/// (`AnalysisHost::previous_version`), builds this without any lock, and holds the write lock
+/// only for `AnalysisHost::install_file`. The definitions it reuses are still shared with the
+/// previous version, and are moved to their new positions when it is installed, in place once
+/// the host has let go of that version (a copy is made only when a snapshot still holds it).
+pub struct PreparedFile {
+    data: FileData,
+    shifts: summary::DeferredShifts,
+    edit: Option<incremental::Edit>,
+}
+
+impl PreparedFile {
+    /// Parses (when `tree` is None) and summarises `text`, reusing the unchanged definitions of
+    /// `previous`; `edit` is the edit from the previous text, when the caller recorded it.
+    pub fn build(
+        path: PathBuf,
+        text: Arc<str>,
+        tree: Option<&tree_sitter::Tree>,
+        edit: Option<incremental::Edit>,
+        previous: Option<(Arc<FileSummary>, Arc<str>)>,
+    ) -> PreparedFile {
+        let (data, shifts) = FileData::build_deferring_shifts(path, text, tree, previous);
+        PreparedFile { data, shifts, edit }
     }
 }
 
@@ -165,9 +220,37 @@ pub struct AnalysisHost {
     fact_min_file_bytes: Option<usize>,
 }
 
+/// A read-only view of an [`AnalysisHost`] as it was when [`AnalysisHost::snapshot`] was
+/// taken (rust-analyzer's `Analysis`). Checks and queries run on a snapshot, so the lock around
+/// the host is held only while the snapshot is taken and a writer (`set_file` of another
+/// document, a file closed or changed on disk) never waits for a check to finish. It derefs to
+/// the host's `&self` queries; nothing can change it. Its caches are the host's (shared by every
+/// clone and validated against the asking host, see `incremental`), so what a check on a
+/// snapshot computes is reused by the next one.
+///
+/// Keep a snapshot no longer than the computation: while it shares a file's data, the writer of
+/// that file copies what it would otherwise change in place (`Arc::make_mut`).
+#[derive(Default, Clone)]
+pub struct Analysis {
+    host: AnalysisHost,
+}
+
+impl std::ops::Deref for Analysis {
+    type Target = AnalysisHost;
+
+    fn deref(&self) -> &AnalysisHost {
+        &self.host
+    }
+}
+
 impl AnalysisHost {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The host as it is now, to compute on without holding its lock (see [`Analysis`]).
+    pub fn snapshot(&self) -> Analysis {
+        Analysis { host: self.clone() }
     }
 
     /// Workspace folders; used as package roots for absolute imports (with `src/` layouts).
@@ -200,19 +283,39 @@ impl AnalysisHost {
         tree: Option<&tree_sitter::Tree>,
         edit: Option<incremental::Edit>,
     ) {
-        // Take the previous summary out of the host when nothing else holds it, so its
-        // unchanged definitions are moved (and shifted in place) rather than copied.
-        let previous = Arc::make_mut(&mut self.files)
-            .get_mut(&path)
-            .and_then(|data| {
-                let old_text = data.text.clone();
-                let summary = match Arc::get_mut(data) {
-                    Some(unique) => unique.summary.take(),
-                    None => data.summary.clone(),
-                }?;
-                Some((summary, old_text))
-            });
-        let data = FileData::build_reusing(path, text, tree, previous);
+        let previous = self.previous_version(&path);
+        self.install_file(PreparedFile::build(path, text, tree, edit, previous));
+    }
+
+    /// The summary and text of `path` now, to build its next version from
+    /// ([`PreparedFile::build`]).
+    pub fn previous_version(&self, path: &Path) -> Option<(Arc<FileSummary>, Arc<str>)> {
+        let data = self.files.get(path)?;
+        Some((data.summary.clone()?, data.text.clone()))
+    }
+
+    /// Adds or replaces a file built by [`PreparedFile::build`]: all a writer holds the lock
+    /// for. Afterwards the host is exactly as `set_file` would leave it.
+    pub fn install_file(&mut self, prepared: PreparedFile) {
+        let PreparedFile {
+            mut data,
+            shifts,
+            edit,
+        } = prepared;
+        if let Some(summary) = data.summary.as_mut().filter(|_| !shifts.is_empty()) {
+            // The moved definitions are still shared with the version being replaced. Let go
+            // of that version's summary first (its text, edits and usage keys are still
+            // needed to install this one), so they move in place unless a snapshot holds it.
+            if let Some(old) = Arc::make_mut(&mut self.files)
+                .get_mut(&*data.path)
+                .and_then(Arc::get_mut)
+            {
+                old.summary = None;
+            }
+            shifts.apply(Arc::make_mut(summary));
+        } else {
+            drop(shifts);
+        }
         self.insert_files_edited(vec![(data, edit)]);
     }
 
@@ -726,6 +829,52 @@ mod tests {
     use super::*;
 
     fn assert_snapshot_friendly<T: Clone + Send + Sync + 'static>() {}
+
+    /// The lower layers of the analysis, lowest first (ARCHITECTURE.md): a module names only
+    /// modules before it (and the shared items of `mod.rs`), so between any two of them the
+    /// dependency goes one way.
+    #[test]
+    fn lower_layers_name_only_the_layers_below_them() {
+        const LAYERS: &[(&str, &[&str])] = &[
+            (
+                "summary",
+                &[
+                    include_str!("summary/mod.rs"),
+                    include_str!("summary/fingerprint.rs"),
+                    include_str!("summary/shift.rs"),
+                    include_str!("summary/lower/mod.rs"),
+                    include_str!("summary/lower/stmt.rs"),
+                    include_str!("summary/lower/defs.rs"),
+                    include_str!("summary/lower/imports.rs"),
+                    include_str!("summary/lower/expr.rs"),
+                ],
+            ),
+            ("builtins", &[include_str!("builtins.rs")]),
+            ("usage", &[include_str!("usage.rs")]),
+            ("deps", &[include_str!("deps.rs")]),
+            ("resolve", &[include_str!("resolve.rs")]),
+            ("memo", &[include_str!("memo.rs")]),
+            ("incremental", &[include_str!("incremental.rs")]),
+        ];
+        for (i, (module, sources)) in LAYERS.iter().enumerate() {
+            for (above, _) in &LAYERS[i + 1..] {
+                let named = [
+                    format!("super::{above}::"),
+                    format!("super::super::{above}::"),
+                    format!("crate::analysis::{above}::"),
+                    format!("use super::{above};"),
+                ];
+                for source in *sources {
+                    for name in &named {
+                        assert!(
+                            !source.contains(name.as_str()),
+                            "{module} names {above} (`{name}`), a layer above it"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn host_is_a_cheap_thread_safe_snapshot() {

@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::builtins::{self, BuiltinId};
+use super::builtins;
+pub use super::deps::ClassRef;
+use super::deps::{DepItem, DepRecorder, FactKey};
 use super::summary::{BindingKind, ClassSummary, Expr, FileSummary, FunctionSummary};
 use super::{AnalysisHost, FileData, FxMap};
 use crate::diagnostics::Diagnostic;
@@ -19,45 +21,6 @@ const MAX_DEPTH: usize = 24;
 /// merge costs the square of the MRO's length, and an unbounded chain of a few thousand
 /// classes made one file take minutes. Real hierarchies are a handful of classes deep.
 pub(crate) const MAX_CLASS_DEPTH: usize = 32;
-
-/// A class, identified exactly as Python would (one `class` statement = one class object).
-#[derive(Clone, Debug, Eq)]
-pub enum ClassRef {
-    User(Arc<Path>, usize),
-    Builtin(BuiltinId),
-}
-
-impl PartialEq for ClassRef {
-    /// Paths are compared by address first: classes of one file share its path allocation,
-    /// and memo lookups compare keys often.
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (ClassRef::User(p, i), ClassRef::User(q, j)) => i == j && (Arc::ptr_eq(p, q) || p == q),
-            (ClassRef::Builtin(a), ClassRef::Builtin(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-impl std::hash::Hash for ClassRef {
-    /// Hashes the class index, the path length and its last bytes only: cheap, and equal
-    /// classes (equal paths) always hash equally; `Eq` settles the rare collisions.
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        match self {
-            ClassRef::Builtin(id) => {
-                state.write_u8(0);
-                state.write_usize(*id);
-            }
-            ClassRef::User(p, i) => {
-                let bytes = p.as_os_str().as_encoded_bytes();
-                state.write_u8(1);
-                state.write_usize(*i);
-                state.write_usize(bytes.len());
-                state.write(&bytes[bytes.len().saturating_sub(16)..]);
-            }
-        }
-    }
-}
 
 /// The value a worker field has, for one instance or the class default.
 #[derive(Debug, Clone)]
@@ -174,7 +137,7 @@ pub struct Ctx<'h> {
     /// Memo for `consumed::class_field`.
     pub(crate) field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     /// What the current check unit has read (see `analysis::incremental`).
-    deps: std::cell::RefCell<super::incremental::DepRecorder<'h>>,
+    deps: std::cell::RefCell<DepRecorder<'h>>,
     /// Results computed inside one unit on behalf of another unit of the same pass, with
     /// what computing them read (see `capture`): the graph interpreter inlines a factory into
     /// the module code, and the factory's own unit replays that instead of interpreting it
@@ -189,7 +152,7 @@ pub struct Ctx<'h> {
 /// Diagnostics one computation produced, and what it read.
 pub(crate) struct Captured<'h> {
     pub diagnostics: Vec<Diagnostic>,
-    pub reads: super::incremental::DepRecorder<'h>,
+    pub reads: DepRecorder<'h>,
 }
 
 /// The state of the unit (or fact) that asked for a fact being computed.
@@ -198,7 +161,7 @@ pub(crate) struct OuterQuery<'h> {
     dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
     global_cache: FxMap<usize, FxMap<String, Symbol>>,
     field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
-    deps: super::incremental::DepRecorder<'h>,
+    deps: DepRecorder<'h>,
 }
 
 impl<'h> Ctx<'h> {
@@ -249,16 +212,13 @@ impl<'h> Ctx<'h> {
 
     /// Ends what `begin_query` started without recording the fact's reads in the asker:
     /// returns them (`memo::store` records the fact itself instead, or `replay`s them).
-    pub(crate) fn end_query(
-        &mut self,
-        outer: OuterQuery<'h>,
-    ) -> super::incremental::DepRecorder<'h> {
+    pub(crate) fn end_query(&mut self, outer: OuterQuery<'h>) -> DepRecorder<'h> {
         self.query_depth = self.query_depth.saturating_sub(1);
         self.restore(outer)
     }
 
     /// Puts back what `set_aside` took, returning what was recorded since.
-    fn restore(&mut self, outer: OuterQuery<'h>) -> super::incremental::DepRecorder<'h> {
+    fn restore(&mut self, outer: OuterQuery<'h>) -> DepRecorder<'h> {
         self.mro_cache = outer.mro_cache;
         self.dynamic_cache = outer.dynamic_cache;
         *self.global_cache.get_mut() = outer.global_cache;
@@ -304,7 +264,7 @@ impl<'h> Ctx<'h> {
     }
 
     /// Records `reads` (what a fact computation read) in the current unit or fact.
-    pub(crate) fn replay(&mut self, reads: &super::incremental::DepRecorder<'h>) {
+    pub(crate) fn replay(&mut self, reads: &DepRecorder<'h>) {
         let deps = self.deps.get_mut();
         for (file, item) in reads.reads() {
             deps.read(file, *item);
@@ -320,12 +280,12 @@ impl<'h> Ctx<'h> {
     }
 
     /// Records that the current unit used the memoised fact `key`, whose value has `cutoff`.
-    pub(crate) fn record_fact(&self, key: &super::memo::FactKey, cutoff: u64) {
+    pub(crate) fn record_fact(&self, key: &FactKey, cutoff: u64) {
         self.deps.borrow_mut().fact(key, cutoff);
     }
 
     /// Records that the current unit read `item` of `file` (a memoised fact's reads).
-    pub(crate) fn record_read(&self, file: &'h Arc<FileData>, item: super::incremental::DepItem) {
+    pub(crate) fn record_read(&self, file: &'h Arc<FileData>, item: DepItem) {
         self.deps.borrow_mut().read(file, item);
     }
 
@@ -335,7 +295,7 @@ impl<'h> Ctx<'h> {
     }
 
     /// Ends a check unit, returning what it read.
-    pub(crate) fn take_unit_deps(&mut self) -> super::incremental::DepRecorder<'h> {
+    pub(crate) fn take_unit_deps(&mut self) -> DepRecorder<'h> {
         std::mem::take(self.deps.get_mut())
     }
 
@@ -371,17 +331,14 @@ impl<'h> Ctx<'h> {
 
     /// Records that the current unit read the bindings of the module-level `name` of `file`.
     pub(crate) fn read_name(&self, file: &'h Arc<FileData>, name: &str) {
-        self.deps.borrow_mut().read(
-            file,
-            super::incremental::DepItem::Name(super::summary::name_key(name)),
-        );
+        self.deps
+            .borrow_mut()
+            .read(file, DepItem::Name(super::summary::name_key(name)));
     }
 
     /// Records that the current unit read `file`'s star imports and `__future__` flag.
     pub(crate) fn read_module_flags(&self, file: &'h Arc<FileData>) {
-        self.deps
-            .borrow_mut()
-            .read(file, super::incremental::DepItem::ModuleFlags);
+        self.deps.borrow_mut().read(file, DepItem::ModuleFlags);
     }
 
     /// Whether the definition `def` of `file` contains a syntax error; reading it makes the
@@ -391,9 +348,7 @@ impl<'h> Ctx<'h> {
         file: &'h Arc<FileData>,
         def: super::summary::DefRef,
     ) -> bool {
-        self.deps
-            .borrow_mut()
-            .read(file, super::incremental::DepItem::status_of(def));
+        self.deps.borrow_mut().read(file, DepItem::status_of(def));
         file.summary.as_deref().is_some_and(|s| s.is_erroneous(def))
     }
 
@@ -407,9 +362,7 @@ impl<'h> Ctx<'h> {
                 let f = self.file(p)?;
                 let s = f.summary.as_deref()?;
                 let class = s.classes.get(*i)?;
-                self.deps
-                    .borrow_mut()
-                    .read(f, super::incremental::DepItem::Class(*i as u32));
+                self.deps.borrow_mut().read(f, DepItem::Class(*i as u32));
                 Some((&f.path, class))
             }
             ClassRef::Builtin(_) => None,
@@ -442,9 +395,7 @@ impl<'h> Ctx<'h> {
                         return None;
                     }
                     let function = s.functions.get(i)?;
-                    self.deps
-                        .borrow_mut()
-                        .read(f, super::incremental::DepItem::Function(i as u32));
+                    self.deps.borrow_mut().read(f, DepItem::Function(i as u32));
                     return Some((f.path.clone(), function));
                 }
                 BindingKind::Import(i) => {
@@ -478,7 +429,7 @@ impl<'h> Ctx<'h> {
                 };
                 self.deps
                     .borrow_mut()
-                    .read(file, super::incremental::DepItem::ClassName(*i as u32));
+                    .read(file, DepItem::ClassName(*i as u32));
                 class.name.to_string()
             }
         }

@@ -5,7 +5,6 @@
 
 use crate::analysis::FxMap;
 
-use super::incremental::Unit;
 use super::summary::{walk_exprs, ClassSummary, Definition, Expr, FileSummary, Stmt};
 use super::FileData;
 
@@ -204,25 +203,8 @@ pub fn for_each_expr<'a>(s: &'a FileSummary, f: &mut dyn FnMut(&'a Expr)) {
     }
 }
 
-/// Every expression of one check unit's code.
-pub fn for_each_unit_expr<'a>(s: &'a FileSummary, unit: Unit, f: &mut dyn FnMut(&'a Expr)) {
-    match unit {
-        Unit::Module => stmts_exprs(&s.body, f),
-        Unit::Function(j) => {
-            if let Some(func) = s.functions.get(j) {
-                stmts_exprs(&func.body, f);
-            }
-        }
-        Unit::Class(i) => {
-            if let Some(c) = s.classes.get(i) {
-                class_exprs(c, f);
-            }
-        }
-    }
-}
-
 /// Every expression of statements, including those of nested functions.
-fn stmts_exprs<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
+pub(crate) fn stmts_exprs<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
     walk_exprs(body, f);
     super::summary::walk_stmts(body, &mut |st| {
         if let Stmt::LocalFunction(func) = st {
@@ -232,7 +214,7 @@ fn stmts_exprs<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
 }
 
 /// Every expression of a class: attribute values and method bodies.
-fn class_exprs<'a>(c: &'a ClassSummary, f: &mut dyn FnMut(&'a Expr)) {
+pub(crate) fn class_exprs<'a>(c: &'a ClassSummary, f: &mut dyn FnMut(&'a Expr)) {
     for a in &c.attrs {
         if let Some(v) = &a.value {
             f(v);

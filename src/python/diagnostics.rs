@@ -70,10 +70,12 @@ pub fn problem_to_diagnostic(problem: &Problem, text: &str) -> Diagnostic {
     )
 }
 
-/// The PlanAI check the helper recognised `problem` as, when it named a registered code and a
-/// complete subject.
+/// The PlanAI check `problem` is: the one the helper recognised (when it named a registered
+/// code and a complete subject), else the one its message names ([`identity_from_message`]).
 pub fn problem_identity(problem: &Problem) -> Option<Identity> {
-    let check = problem.check.as_ref()?;
+    let Some(check) = problem.check.as_ref() else {
+        return identity_from_message(&problem.exception, &problem.message);
+    };
     let code: Code = check.code.parse().ok()?;
     let subject = match (
         &check.upstream,
@@ -90,6 +92,86 @@ pub fn problem_identity(problem: &Problem) -> Option<Identity> {
         check: code,
         subject,
     })
+}
+
+/// The PlanAI check an exception is by what its message says, for the checks the helper cannot
+/// recognise from a PlanAI frame (`identify_check` in `helper.py`): CPython raises IN1 (an
+/// abstract `consume_work`) and IN4 (positional arguments) before any PlanAI code runs, and
+/// pydantic reports SubGraphWorker's own validation (IN6–IN8) without a field. The messages are
+/// those of PlanAI 0.7.1 with pydantic 2 on CPython 3.10–3.13 (see `docs/diagnostics.md`); the
+/// subject is what the message names, as the static checks name it: the abstract class (IN1),
+/// the class whose `__init__` refused the arguments (IN4: `Graph`, `TaskWorker`,
+/// `LLMTaskWorker`, `BaseModel` …, or `SubGraphWorker`), the model title (IN6–IN8: the
+/// `name=` given, else `SubGraphWorker`).
+pub fn identity_from_message(exception: &str, message: &str) -> Option<Identity> {
+    let (check, class) = match exception {
+        "TypeError" => abstract_consume_work(message)
+            .map(|class| (Code::In1, class))
+            .or_else(|| positional_arguments(message).map(|owner| (Code::In4, owner)))?,
+        "ValidationError" => subgraph_validation(message)?,
+        _ => return None,
+    };
+    Some(Identity {
+        check,
+        subject: Subject::class(class),
+    })
+}
+
+/// IN1: `Can't instantiate abstract class W with abstract method consume_work` (3.10, 3.11;
+/// `methods a, b` when several) or `… W without an implementation for abstract method
+/// 'consume_work'` (3.12+), about `consume_work` or `consume_work_joined`.
+fn abstract_consume_work(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Can't instantiate abstract class ")?;
+    let (class, methods) = rest
+        .split_once(" without an implementation for abstract method")
+        .or_else(|| rest.split_once(" with abstract method"))?;
+    let methods = methods.trim_start_matches('s');
+    let consume = methods
+        .split(',')
+        .map(|m| m.trim().trim_matches('\''))
+        .any(|m| m == "consume_work" || m == "consume_work_joined");
+    (consume && is_identifier(class)).then_some(class)
+}
+
+/// IN4: `Graph.__init__() takes 1 positional argument but 2 were given` (the owner of the
+/// `__init__`: `TaskWorker`, `BaseModel` …) or `SubGraphWorker() takes 0 positional arguments
+/// but 1 was given` (a function).
+fn positional_arguments(message: &str) -> Option<&str> {
+    let (callee, rest) = message.split_once("() takes ")?;
+    let owner = callee.strip_suffix(".__init__").unwrap_or(callee);
+    let (_, given) = rest.split_once(" positional argument")?;
+    let given = given.trim_start_matches('s');
+    let counted = given.strip_prefix(" but ").and_then(|g| {
+        g.strip_suffix(" were given")
+            .or_else(|| g.strip_suffix(" was given"))
+    });
+    (counted.is_some_and(|n| n.parse::<u32>().is_ok()) && is_identifier(owner)).then_some(owner)
+}
+
+/// IN6–IN8: `1 validation error for <title>` followed by SubGraphWorker's own value error.
+fn subgraph_validation(message: &str) -> Option<(Code, &str)> {
+    let mut lines = message.lines();
+    let title = lines
+        .next()?
+        .strip_prefix("1 validation error for ")?
+        .trim();
+    let error = lines.next()?.trim_start().strip_prefix("Value error, ")?;
+    let check = if error.starts_with("Graph must have exactly one entry worker, got ") {
+        Code::In6
+    } else if error.starts_with("Graph must have a defined exit worker") {
+        Code::In7
+    } else if error.starts_with("Exit worker must have exactly one output type, got ") {
+        Code::In8
+    } else {
+        return None;
+    };
+    (!title.is_empty()).then_some((check, title))
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
 fn identify(problem: &Problem, diagnostic: Diagnostic) -> Diagnostic {
@@ -478,6 +560,86 @@ mod tests {
         for p in [unknown, no_subject, plain] {
             assert_eq!(problem_identity(&p), None, "{p:?}");
             assert_eq!(problem_to_diagnostic(&p, "x\n").identity, None);
+        }
+    }
+
+    /// Messages as planai 0.7.1 in the test venv (CPython 3.11, pydantic 2) raises them, and
+    /// CPython 3.12's wording of the abstract-class error.
+    #[test]
+    fn checks_without_a_planai_frame_are_identified_by_their_message() {
+        let identity = |exception: &str, message: &str| {
+            let mut p = problem("/a.py", 1, 0);
+            p.exception = exception.into();
+            p.message = message.into();
+            problem_identity(&p).map(|i| (i.check, i.subject))
+        };
+        let class = |code: Code, name: &str| Some((code, Subject::class(name)));
+        for message in [
+            "Can't instantiate abstract class InvoiceBuilder with abstract method consume_work",
+            "Can't instantiate abstract class InvoiceBuilder without an implementation for abstract method 'consume_work'",
+            "Can't instantiate abstract class InvoiceBuilder with abstract methods consume_work, describe",
+        ] {
+            assert_eq!(identity("TypeError", message), class(Code::In1, "InvoiceBuilder"), "{message}");
+        }
+        assert_eq!(
+            identity(
+                "TypeError",
+                "Can't instantiate abstract class J with abstract method consume_work_joined"
+            ),
+            class(Code::In1, "J")
+        );
+        for (message, owner) in [
+            (
+                "Graph.__init__() takes 1 positional argument but 2 were given",
+                "Graph",
+            ),
+            (
+                "TaskWorker.__init__() takes 1 positional argument but 2 were given",
+                "TaskWorker",
+            ),
+            (
+                "LLMTaskWorker.__init__() takes 1 positional argument but 2 were given",
+                "LLMTaskWorker",
+            ),
+            (
+                "BaseModel.__init__() takes 1 positional argument but 2 were given",
+                "BaseModel",
+            ),
+            (
+                "SubGraphWorker() takes 0 positional arguments but 2 were given",
+                "SubGraphWorker",
+            ),
+            (
+                "SubGraphWorker() takes 0 positional arguments but 1 was given",
+                "SubGraphWorker",
+            ),
+        ] {
+            assert_eq!(
+                identity("TypeError", message),
+                class(Code::In4, owner),
+                "{message}"
+            );
+        }
+        let in6 = "1 validation error for SubGraphWorker\n  Value error, Graph must have exactly one entry worker, got [Searcher(output_types=[<class '__main__.Q'>], num_retries=0), Ranker(output_types=[<class '__main__.Hit'>], num_retries=0)] [type=value_error, input_value={'graph': Graph: s with 3...ne, 'exit_worker': None}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/value_error";
+        assert_eq!(
+            identity("ValidationError", in6),
+            class(Code::In6, "SubGraphWorker")
+        );
+        let in7 = "1 validation error for Search\n  Value error, Graph must have a defined exit worker [type=value_error, input_value={'graph': Graph: s with 2...ne, 'exit_worker': None}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/value_error";
+        assert_eq!(identity("ValidationError", in7), class(Code::In7, "Search"));
+        let in8 = "1 validation error for Search\n  Value error, Exit worker must have exactly one output type, got [<class '__main__.Hit'>, <class '__main__.Miss'>] [type=value_error, input_value={'graph': Graph: s with 2...ne, 'exit_worker': None}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/value_error";
+        assert_eq!(identity("ValidationError", in8), class(Code::In8, "Search"));
+
+        // Other messages of the same exceptions are not these checks.
+        for (exception, message) in [
+            ("TypeError", "Can't instantiate abstract class Base with abstract method describe"),
+            ("TypeError", "build() missing 1 required positional argument: 'llm'"),
+            ("TypeError", "unsupported operand type(s) for +: 'int' and 'str'"),
+            ("ValueError", "Graph.__init__() takes 1 positional argument but 2 were given"),
+            ("ValidationError", "1 validation error for Reading\nsensor\n  Input should be a valid string [type=string_type, input_value=7, input_type=int]"),
+            ("ValidationError", "1 validation error for Search\n  Value error, something else"),
+        ] {
+            assert_eq!(identity(exception, message), None, "{message}");
         }
     }
 

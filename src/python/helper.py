@@ -732,6 +732,10 @@ def _identify_check(exc, raw_frames):
     missing = _missing_planai_name(exc, raw_frames)
     if missing is not None:
         return {"code": "IM1", "name": missing}
+    if isinstance(exc, NameError) and raw_frames:
+        forward = _forward_reference(exc, raw_frames[-1])
+        if forward is not None:
+            return forward
     if raw_frames and raw_frames[-1].f_code is emulate_execute_checks.__code__:
         # The patched Graph.run's own check: `worker.validate_task` refused an initial task.
         loc = raw_frames[-1].f_locals
@@ -782,6 +786,28 @@ def _identify_check(exc, raw_frames):
             return {"code": "EX2", "class": _class_name(loc["self"])}
     if isinstance(exc, (ValueError, TypeError)) and function == "set_max_parallel_tasks":
         return {"code": "GC12", "class": _class_name(loc["worker_class"])}
+    return None
+
+
+def _forward_reference(exc, frame):
+    """CD7: a class body whose `def consume_work` / `consume_work_joined` annotation names a class
+    not defined yet. CPython (3.13 and older, without `from __future__ import annotations`)
+    evaluates the annotation in the class body when the `def` runs, so the NameError is raised
+    in the class body's frame, before the function's code object is loaded; the next code
+    object the frame loads is the method's."""
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not _is_class_body(frame.f_code):
+        return None
+    import dis
+    for instruction in dis.get_instructions(frame.f_code):
+        if instruction.offset <= frame.f_lasti:
+            continue
+        if instruction.opname.startswith("STORE_"):
+            return None  # the name was read by a statement of the class body, not an annotation
+        if isinstance(instruction.argval, types.CodeType):
+            if instruction.argval.co_name in ("consume_work", "consume_work_joined"):
+                return {"code": "CD7", "class": frame.f_code.co_name, "name": name}
+            return None
     return None
 
 

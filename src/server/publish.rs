@@ -376,7 +376,7 @@ async fn texts_of_related_files(
     }
     let session = Arc::clone(session);
     tokio::task::spawn_blocking(move || {
-        let Ok(host) = session.analysis.read() else {
+        let Some(host) = session.analysis_snapshot() else {
             return Vec::new();
         };
         paths

@@ -124,6 +124,8 @@ pub struct Session {
     encoding: OnceLock<PositionEncoding>,
     pub settings: RwLock<Settings>,
     pub roots: RwLock<Vec<PathBuf>>,
+    /// Written only to install a file (its summary built by the writer); read only to take a
+    /// snapshot (`analysis_snapshot`), never held while a check or query computes.
     pub analysis: RwLock<AnalysisHost>,
     /// Bumped whenever any file's content changes, so other open documents re-check
     /// cross-file diagnostics.
@@ -165,6 +167,13 @@ impl Session {
             analyses_since_trim: Default::default(),
             runs: Default::default(),
         }
+    }
+
+    /// The analysis host as it is now, to compute on without holding its lock: the read lock
+    /// is held only while it is cloned. Call it on a blocking thread (a writer may hold the
+    /// lock while it installs a file). `None` when the lock is poisoned.
+    pub fn analysis_snapshot(&self) -> Option<crate::analysis::Analysis> {
+        self.analysis.read().ok().map(|host| host.snapshot())
     }
 
     pub fn encoding(&self) -> PositionEncoding {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::Uri;
 
+use crate::analysis::FileData;
 use crate::server::panic_guard::spawn_guarded;
 use crate::server::state::{uri_to_path, Session};
 
@@ -22,8 +23,10 @@ pub enum FromDisk {
 ///
 /// Reading and re-analysing run on a blocking thread, never on a handler: only regular files
 /// within the size limit are read (`workspace::read_file`), and the analysis lock is never
-/// awaited on a runtime thread. A file opened meanwhile is skipped: the check runs under the
-/// lock, and its document worker sets the buffer's text only after the lock is released.
+/// awaited on a runtime thread. Each file is parsed and summarised without the lock, which is
+/// taken only to install it. A file opened meanwhile is skipped: whether it is open is asked
+/// again under the write lock, and its document worker sets the buffer's text under the same
+/// lock, so the disk text never replaces the buffer's.
 pub fn reindex_from_disk(session: &Arc<Session>, files: Vec<FromDisk>) {
     if files.is_empty() {
         return;
@@ -51,14 +54,17 @@ pub fn reindex_from_disk(session: &Arc<Session>, files: Vec<FromDisk>) {
                 } else {
                     None
                 };
+                // Parsed and summarised before taking the lock, which is held only to install
+                // the result (snapshots are taken under it).
+                let data = text.map(|text| FileData::build(path.clone(), text, None));
                 let Ok(mut host) = job_session.analysis.write() else {
                     break;
                 };
                 if job_session.documents.contains_key(&uri) {
                     continue;
                 }
-                match text {
-                    Some(text) => host.set_file(path, text, None),
+                match data {
+                    Some(data) => host.insert_files(vec![data]),
                     None => host.remove_file(&path),
                 }
                 changed = true;

@@ -322,7 +322,8 @@ fn check_forward_annotations(
                                 class.name, class.name
                             ),
                         )
-                        .with_related(related(path, path, later.name_range, format!("{name} is defined here"))),
+                        .with_related(related(path, path, later.name_range, format!("{name} is defined here")))
+                        .about(Subject::class(class.name.as_str())),
                     );
                 }
             }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::super::consumed::{self, FieldValue};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{walk_exprs, CallExpr, Expr};
-use super::super::usage::for_each_unit_expr;
 use super::{error, related};
 use crate::diagnostics::{Code, Diagnostic, TextRange};
 
@@ -107,7 +106,7 @@ pub fn check(
     }
     // RT11 on instantiations with a literal system_prompt, in this unit's code.
     let mut calls: Vec<&CallExpr> = Vec::new();
-    for_each_unit_expr(summary, unit, &mut |e| {
+    unit.for_each_expr(summary, &mut |e| {
         e.for_each_call(&mut |c| {
             if c.keyword("system_prompt").is_some() {
                 calls.push(c)

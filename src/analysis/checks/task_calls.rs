@@ -226,7 +226,8 @@ pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> 
                 positional + 1,
                 fields.first().map(|f| f.name.as_str()).unwrap_or("field")
             ),
-        ));
+        )
+        .about(Subject::class("BaseModel")));
     }
     if c.has_splat() {
         return None;

@@ -44,7 +44,7 @@ impl Fingerprints {
         let mut functions = vec![0; summary.functions.len()];
         for (range, def) in &summary.def_spans {
             let own = if summary.erroneous_defs.contains(def) {
-                crate::analysis::incremental::fresh_id()
+                crate::analysis::fresh_id()
             } else {
                 definition_fingerprint(text, *range)
             };
@@ -66,7 +66,7 @@ impl Fingerprints {
             flags: flags.finish(),
             // Statements with syntax errors may be summarised differently in another context.
             module_body: if has_error {
-                crate::analysis::incremental::fresh_id()
+                crate::analysis::fresh_id()
             } else {
                 module_body_fingerprint(summary, text)
             },

@@ -584,11 +584,35 @@ fn lower_simple_statement(node: Node, text: &str, scope: Scope) -> Option<(Stmt,
         src: text.as_bytes(),
         summary: FileSummary::default(),
         reuse: Default::default(),
+        shifts: Vec::new(),
     };
     let mut lowered = Vec::new();
     builder.stmt(node, scope, false, &mut lowered);
     let [stmt] = <[Stmt; 1]>::try_from(lowered).ok()?;
     (simple_stmt_start(&stmt) == Some(node.start_byte())).then_some((stmt, builder.summary))
+}
+
+/// The reused definitions of a summary built by [`FileSummary::build_deferring_shifts`] that
+/// still have their ranges in the previous text, and by how much each moved.
+#[derive(Debug, Default)]
+#[must_use = "the summary's moved definitions keep their old ranges until the shifts are applied"]
+pub struct DeferredShifts(Vec<(DefRef, isize)>);
+
+impl DeferredShifts {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Moves the definitions of `summary` (the one built with these shifts); in place for a
+    /// definition nothing else holds, else on a copy.
+    pub fn apply(self, summary: &mut FileSummary) {
+        for (def, delta) in self.0 {
+            match def {
+                DefRef::Class(i) => Arc::make_mut(&mut summary.classes[i]).shift(delta),
+                DefRef::Function(i) => Arc::make_mut(&mut summary.functions[i]).shift(delta),
+            }
+        }
+    }
 }
 
 /// A module-level definition of a summary.
@@ -620,6 +644,21 @@ impl FileSummary {
         text: &str,
         previous: Option<(Arc<FileSummary>, &str)>,
     ) -> FileSummary {
+        let (mut summary, shifts) = Self::build_deferring_shifts(tree, text, previous);
+        shifts.apply(&mut summary);
+        summary
+    }
+
+    /// [`FileSummary::build_reusing`], with the reused definitions that moved not shifted yet:
+    /// the summary is complete once `DeferredShifts::apply` has run. Until then it shares them
+    /// with `previous` unchanged, so a caller that builds while the previous summary is still
+    /// in use (by the host it is about to replace) can shift them in place once that lets go,
+    /// instead of copying each one.
+    pub fn build_deferring_shifts(
+        tree: &tree_sitter::Tree,
+        text: &str,
+        previous: Option<(Arc<FileSummary>, &str)>,
+    ) -> (FileSummary, DeferredShifts) {
         let mut reuse: crate::analysis::FxMap<&str, (usize, Reused)> = Default::default();
         if let Some((old, old_text)) = previous {
             let (classes, functions, spans, erroneous) = match Arc::try_unwrap(old) {
@@ -664,6 +703,7 @@ impl FileSummary {
             src: text.as_bytes(),
             summary: FileSummary::default(),
             reuse,
+            shifts: Vec::new(),
         };
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
@@ -678,8 +718,10 @@ impl FileSummary {
                     )
             });
         }
+        // Fingerprints are position-independent (hashes of source text; bindings point into
+        // the new text): the reused definitions' stale ranges do not enter them.
         b.summary.fingerprints = Fingerprints::compute(&b.summary, text, root.has_error());
-        b.summary
+        (b.summary, DeferredShifts(b.shifts))
     }
 
     /// Replaces the module-level definition that started at `old_start` (old-text offset) with
@@ -693,7 +735,7 @@ impl FileSummary {
     pub fn replace_definition(
         &mut self,
         old_start: usize,
-        edit: crate::analysis::incremental::Edit,
+        edit: crate::text::Edit,
         node: Node,
         text: &str,
     ) -> Option<(Definition, Definition)> {
@@ -712,6 +754,7 @@ impl FileSummary {
             src: text.as_bytes(),
             summary: FileSummary::default(),
             reuse: Default::default(),
+            shifts: Vec::new(),
         };
         let mut scratch = Vec::new();
         builder.stmt(node, Scope::Module, false, &mut scratch);
@@ -775,7 +818,7 @@ impl FileSummary {
         &mut self,
         old_start: usize,
         old_end: usize,
-        edit: crate::analysis::incremental::Edit,
+        edit: crate::text::Edit,
         node: Node,
         text: &str,
     ) -> Option<(Stmt, Stmt)> {
@@ -845,7 +888,7 @@ impl FileSummary {
         &mut self,
         old_start: usize,
         old_end: usize,
-        edit: crate::analysis::incremental::Edit,
+        edit: crate::text::Edit,
         node: Node,
         text: &str,
     ) -> Option<(Stmt, Stmt)> {
@@ -894,12 +937,7 @@ impl FileSummary {
 
     /// Moves everything after `edit` by its length change: the definitions (but `replaced`,
     /// which is rebuilt), the module statements from `body_from` on, imports and bindings.
-    fn shift_after(
-        &mut self,
-        edit: crate::analysis::incremental::Edit,
-        replaced: Option<DefRef>,
-        body_from: usize,
-    ) {
+    fn shift_after(&mut self, edit: crate::text::Edit, replaced: Option<DefRef>, body_from: usize) {
         let delta = edit.new_end as isize - edit.old_end as isize;
         if delta == 0 {
             return;
@@ -1115,7 +1153,8 @@ mod tests {
         for new in [
             old.replace("+ 7", "+ ("),
             old.replace("+ 7", "+ (("),
-            old.replace("+ 7", "+ ").replace("index: int = 1", "index: int = (1"),
+            old.replace("+ 7", "+ ")
+                .replace("index: int = 1", "index: int = (1"),
         ] {
             let tree = crate::syntax::parse(&new).unwrap();
             // Erroneous definitions and a text with an error get fresh fingerprints each time.

@@ -39,9 +39,8 @@ pub async fn handle(
     let reading = Arc::clone(session);
     tokio::task::spawn_blocking(move || {
         let host = reading
-            .analysis
-            .read()
-            .map_err(|_| Error::internal_error())?;
+            .analysis_snapshot()
+            .ok_or_else(Error::internal_error)?;
         // Offsets are the analysis's: converted with the text it checked.
         let Some(text) = host.file_text(&path) else {
             return Ok(None);

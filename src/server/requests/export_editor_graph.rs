@@ -24,9 +24,8 @@ pub async fn handle(
             .unwrap_or_default();
         let exported = {
             let host = reading
-                .analysis
-                .read()
-                .map_err(|_| Error::internal_error())?;
+                .analysis_snapshot()
+                .ok_or_else(Error::internal_error)?;
             crate::interop::module_to_graph(&host, &path, &name)
         }
         .ok_or_else(|| {

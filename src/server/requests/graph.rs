@@ -34,9 +34,8 @@ pub async fn handle(
     let requested = path.clone();
     let (model, texts, svg) = tokio::task::spawn_blocking(move || {
         let host = reading
-            .analysis
-            .read()
-            .map_err(|_| Error::internal_error())?;
+            .analysis_snapshot()
+            .ok_or_else(Error::internal_error)?;
         let model = graph_model::graph_model(&host, &requested);
         let mut texts: Vec<(PathBuf, Option<Arc<str>>)> = Vec::new();
         graph_model::to_json(&model, &mut |l: &Location| {

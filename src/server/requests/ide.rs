@@ -73,10 +73,8 @@ where
     let encoding = session.encoding();
     tokio::task::spawn_blocking(move || {
         let host = reading
-            .analysis
-            .read()
-            .map_err(|_| Error::internal_error())?
-            .clone();
+            .analysis_snapshot()
+            .ok_or_else(Error::internal_error)?;
         let mut positions = Positions {
             host: host.clone(),
             encoding,
@@ -90,7 +88,7 @@ where
 
 /// Converts between LSP positions and the byte offsets of the texts the analysis holds.
 pub struct Positions {
-    host: AnalysisHost,
+    host: crate::analysis::Analysis,
     encoding: PositionEncoding,
     ropes: HashMap<PathBuf, Rope>,
 }

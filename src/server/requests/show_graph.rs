@@ -30,9 +30,8 @@ pub async fn handle(
     let reading = Arc::clone(session);
     let (edges, disk_text, dot) = tokio::task::spawn_blocking(move || {
         let host = reading
-            .analysis
-            .read()
-            .map_err(|_| Error::internal_error())?;
+            .analysis_snapshot()
+            .ok_or_else(Error::internal_error)?;
         let model = crate::analysis::graph_model::graph_model(&host, &path);
         Ok::<_, Error>((
             host.graph_edges(&path),

@@ -20,7 +20,8 @@ where
                         "Graph.__init__() takes 1 positional argument but {} were given. Use Graph(name=\"...\").",
                         c.args.len() + 1
                     ),
-                ));
+                )
+                .about(Subject::class("Graph")));
             } else if !c.has_splat() && c.keyword("name").is_none() {
                 self.out.push(error(
                     Code::In2,
@@ -130,7 +131,8 @@ where
                     "SubGraphWorker() takes 0 positional arguments but {positional} were given. Pass graph=..., \
                      entry_worker=..., exit_worker=..., name=... as keywords."
                 ),
-            ));
+            )
+            .about(Subject::class("SubGraphWorker")));
         } else if !c.has_splat() && c.keyword("graph").is_none() {
             self.out.push(error(
                 Code::In2,
@@ -182,7 +184,8 @@ where
                              got [{}]. Pass entry_worker=... or call graph.set_entry(...) once on the sub-graph.",
                             names.join(", ")
                         ),
-                    ));
+                    )
+                    .about(Subject::class(title.as_str())));
                 }
             }
             if !exit_given {
@@ -195,7 +198,8 @@ where
                             "1 validation error for {title}\n  Value error, Graph must have a defined exit worker. \
                              Pass exit_worker=... or call graph.set_exit(...) on the sub-graph."
                         ),
-                    ));
+                    )
+                    .about(Subject::class(title.as_str())));
                 }
             }
         }
@@ -211,7 +215,8 @@ where
                              type, got [{}]. Choose an exit worker with a single output type.",
                             names.join(", ")
                         ),
-                    ));
+                    )
+                    .about(Subject::class(title.as_str())));
                 }
             }
         }
@@ -256,7 +261,8 @@ where
                          as keywords, e.g. {name}(llm=llm, prompt=...).",
                         c.args.len() + 1
                     ),
-                ));
+                )
+                .about(Subject::class(owner)));
             }
             return;
         }
@@ -316,7 +322,8 @@ where
                             "Can't instantiate abstract class {name} without an implementation for abstract method \
                              '{m}'. Implement {hint} in {name}."
                         ),
-                    ));
+                    )
+                    .about(Subject::class(name.as_str())));
                     return;
                 }
             }

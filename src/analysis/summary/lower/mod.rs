@@ -28,6 +28,9 @@ pub(super) struct Builder<'s, 'p> {
     pub(super) summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
     pub(super) reuse: crate::analysis::FxMap<&'p str, (usize, Reused)>,
+    /// The reused definitions that moved, and by how much: they are shifted once the summary
+    /// is built (`DeferredShifts`), when the previous summary may have let go of them.
+    pub(super) shifts: Vec<(DefRef, isize)>,
 }
 
 pub(super) enum Reused {
@@ -219,7 +222,14 @@ impl<'s, 'p> Builder<'s, 'p> {
             return false;
         };
         let range = TextRange::new(start, start + definition.len());
-        self.add_reused(reused, start as isize - old_start as isize, range, start, false, out);
+        self.add_reused(
+            reused,
+            start as isize - old_start as isize,
+            range,
+            start,
+            false,
+            out,
+        );
         true
     }
 
@@ -261,22 +271,22 @@ impl<'s, 'p> Builder<'s, 'p> {
         out: &mut Vec<Stmt>,
     ) {
         match piece {
-            Reused::Class(mut c) => {
-                if delta != 0 {
-                    Arc::make_mut(&mut c).shift(delta);
-                }
+            Reused::Class(c) => {
                 let idx = self.summary.classes.len();
+                if delta != 0 {
+                    self.shifts.push((DefRef::Class(idx), delta));
+                }
                 let name = c.name.clone();
                 self.summary.classes.push(c);
                 self.bind(&name, BindingKind::Class(idx), def_start, cond);
                 self.summary.def_spans.push((range, DefRef::Class(idx)));
                 out.push(Stmt::ClassDefAt(idx));
             }
-            Reused::Function(mut f) => {
-                if delta != 0 {
-                    Arc::make_mut(&mut f).shift(delta);
-                }
+            Reused::Function(f) => {
                 let idx = self.summary.functions.len();
+                if delta != 0 {
+                    self.shifts.push((DefRef::Function(idx), delta));
+                }
                 let name = f.name.clone();
                 self.summary.functions.push(f);
                 self.bind(&name, BindingKind::Function(idx), def_start, cond);

@@ -1,0 +1,286 @@
+//! What a check unit is and what it reads: the vocabulary that `resolve` (which records the
+//! reads), `memo` (which keeps facts with their reads) and `incremental` (which keeps unit
+//! results with theirs) share. It sits below all three, so each depends on it and none on a
+//! module above it: `resolve` → `deps`, `memo` → `resolve`, `incremental` → `memo`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::builtins::BuiltinId;
+use super::summary::{ClassSummary, DefRef, Expr, FileSummary};
+use super::usage::{self, UsageQuery};
+use super::{FileData, FxMap};
+
+/// A class, identified exactly as Python would (one `class` statement = one class object).
+#[derive(Clone, Debug, Eq)]
+pub enum ClassRef {
+    User(Arc<Path>, usize),
+    Builtin(BuiltinId),
+}
+
+impl PartialEq for ClassRef {
+    /// Paths are compared by address first: classes of one file share its path allocation,
+    /// and memo lookups compare keys often.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ClassRef::User(p, i), ClassRef::User(q, j)) => i == j && (Arc::ptr_eq(p, q) || p == q),
+            (ClassRef::Builtin(a), ClassRef::Builtin(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl std::hash::Hash for ClassRef {
+    /// Hashes the class index, the path length and its last bytes only: cheap, and equal
+    /// classes (equal paths) always hash equally; `Eq` settles the rare collisions.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            ClassRef::Builtin(id) => {
+                state.write_u8(0);
+                state.write_usize(*id);
+            }
+            ClassRef::User(p, i) => {
+                let bytes = p.as_os_str().as_encoded_bytes();
+                state.write_u8(1);
+                state.write_usize(*i);
+                state.write_usize(bytes.len());
+                state.write(&bytes[bytes.len().saturating_sub(16)..]);
+            }
+        }
+    }
+}
+
+/// Which fact a memoised value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fact {
+    /// `consumed::consumed_types` of a worker instance.
+    Consumed,
+    /// `consumed::output_types` of a worker instance.
+    Outputs,
+    /// What the graph checks need of a worker instance: whether its instantiation checks
+    /// found nothing, what it consumes and what it produces.
+    Worker,
+    /// Which PlanAI bases a class derives from, and whether its MRO is complete.
+    ClassKind,
+    /// What a worker instance publishes (sites relative to their class).
+    Published,
+}
+
+/// What a fact is about: a class and, for an instance, the call that made it (its file and a
+/// hash of its source text; `0` when there is no call).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FactKey {
+    pub fact: Fact,
+    pub class: ClassRef,
+    pub call_file: Option<FilePath>,
+    pub call_text: u64,
+}
+
+/// A file's path in a key: compared by address first and hashed by its tail, like
+/// `ClassRef` (hashing a `Path` walks its components).
+#[derive(Debug, Clone, Eq)]
+pub struct FilePath(pub Arc<Path>);
+
+impl PartialEq for FilePath {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::hash::Hash for FilePath {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let bytes = self.0.as_os_str().as_encoded_bytes();
+        state.write_usize(bytes.len());
+        state.write(&bytes[bytes.len().saturating_sub(16)..]);
+    }
+}
+
+/// The FxHash of `value`, for `Memoisable::cutoff`.
+pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = super::FxHasher::default();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// What a check unit covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// Module-level statements (graphs built at module level, under `__main__`).
+    Module,
+    /// One class: its class-definition, publish and prompt checks and the graph code in its
+    /// methods.
+    Class(usize),
+    /// One module-level function and the functions nested in it.
+    Function(usize),
+}
+
+impl Unit {
+    /// Every expression of one check unit's code.
+    pub fn for_each_expr<'a>(self, s: &'a FileSummary, f: &mut dyn FnMut(&'a Expr)) {
+        match self {
+            Unit::Module => usage::stmts_exprs(&s.body, f),
+            Unit::Function(j) => {
+                if let Some(func) = s.functions.get(j) {
+                    usage::stmts_exprs(&func.body, f);
+                }
+            }
+            Unit::Class(i) => {
+                if let Some(c) = s.classes.get(i) {
+                    usage::class_exprs(c, f);
+                }
+            }
+        }
+    }
+
+    /// Every unit of a file, in source-independent order.
+    pub fn all(summary: &FileSummary) -> impl Iterator<Item = Unit> {
+        std::iter::once(Unit::Module)
+            .chain((0..summary.classes.len()).map(Unit::Class))
+            .chain((0..summary.functions.len()).map(Unit::Function))
+    }
+
+    /// The unit's class, if it is one (as an iterator, for check loops over classes).
+    pub fn classes(
+        self,
+        summary: &FileSummary,
+    ) -> impl Iterator<Item = (usize, &Arc<ClassSummary>)> {
+        let index = match self {
+            Unit::Class(i) => Some(i),
+            _ => None,
+        };
+        index
+            .and_then(|i| summary.classes.get(i).map(|c| (i, c)))
+            .into_iter()
+    }
+
+    /// The fingerprint of the unit's own text.
+    pub(crate) fn fingerprint(self, summary: &FileSummary) -> u64 {
+        let prints = &summary.fingerprints;
+        match self {
+            Unit::Module => prints.module_body,
+            Unit::Class(i) => prints.classes.get(i).copied().unwrap_or_default(),
+            Unit::Function(i) => prints.functions.get(i).copied().unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            Unit::Module => 0,
+            Unit::Class(_) => 1,
+            Unit::Function(_) => 2,
+        }
+    }
+}
+
+/// A part of a file that a unit read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepItem {
+    /// The bindings of one module-level name (by `summary::name_key`), read by every
+    /// resolution of the name.
+    Name(u32),
+    /// `from __future__ import annotations` and the star imports, read by resolutions of names
+    /// the module does not bind and by checks that ask whether annotations are postponed.
+    ModuleFlags,
+    /// Index into `FileSummary::classes` (u32 keeps a dependency at 32 bytes).
+    Class(u32),
+    /// Index into `FileSummary::functions`: a graph factory whose body a unit interpreted.
+    Function(u32),
+    /// Only the name of a class (index into `FileSummary::classes`), which messages print.
+    ClassName(u32),
+    /// Whether a module-level class contains a syntax error (then its name resolves to
+    /// nothing, see `FileSummary::is_erroneous`), read by every resolution of its name.
+    ClassStatus(u32),
+    /// The same for a module-level function.
+    FunctionStatus(u32),
+}
+
+impl DepItem {
+    /// The item that says whether `def` contains a syntax error.
+    pub(crate) fn status_of(def: DefRef) -> DepItem {
+        match def {
+            DefRef::Class(i) => DepItem::ClassStatus(i as u32),
+            DefRef::Function(i) => DepItem::FunctionStatus(i as u32),
+        }
+    }
+}
+
+impl DepItem {
+    pub(crate) fn fingerprint(self, summary: &FileSummary) -> Option<u64> {
+        match self {
+            DepItem::Name(key) => Some(summary.fingerprints.name(key)),
+            DepItem::ModuleFlags => Some(summary.fingerprints.flags),
+            DepItem::Class(i) => summary.fingerprints.classes.get(i as usize).copied(),
+            DepItem::Function(i) => summary.fingerprints.functions.get(i as usize).copied(),
+            DepItem::ClassName(i) => summary
+                .classes
+                .get(i as usize)
+                .map(|class| hash_of(&class.name)),
+            DepItem::ClassStatus(i) => ((i as usize) < summary.classes.len())
+                .then(|| u64::from(summary.is_erroneous(DefRef::Class(i as usize)))),
+            DepItem::FunctionStatus(i) => ((i as usize) < summary.functions.len())
+                .then(|| u64::from(summary.is_erroneous(DefRef::Function(i as usize)))),
+        }
+    }
+}
+
+/// Records what the current unit reads (kept by `resolve::Ctx`).
+#[derive(Default)]
+pub struct DepRecorder<'h> {
+    seen: FxMap<(usize, DepItem), ()>,
+    pub(crate) reads: Vec<(&'h Arc<FileData>, DepItem)>,
+    /// Questions asked of the workspace usage index, in first-asked order.
+    pub(crate) usage: Vec<UsageQuery>,
+    /// Memoised facts the unit used, with the cutoff of the value it got (see `memo`).
+    pub(crate) facts: FxMap<FactKey, u64>,
+}
+
+impl<'h> DepRecorder<'h> {
+    pub fn clear(&mut self) {
+        self.seen.clear();
+        self.reads.clear();
+        self.usage.clear();
+        self.facts.clear();
+    }
+
+    pub fn fact(&mut self, key: &FactKey, cutoff: u64) {
+        if !self.facts.contains_key(key) {
+            self.facts.insert(key.clone(), cutoff);
+        }
+    }
+
+    pub fn read(&mut self, file: &'h Arc<FileData>, item: DepItem) {
+        let key = (Arc::as_ptr(file) as usize, item);
+        if self.seen.insert(key, ()).is_none() {
+            self.reads.push((file, item));
+        }
+    }
+
+    pub fn read_usage(&mut self, query: UsageQuery) {
+        if !self.usage.contains(&query) {
+            self.usage.push(query);
+        }
+    }
+
+    /// Everything read, in first-read order.
+    pub fn reads(&self) -> &[(&'h Arc<FileData>, DepItem)] {
+        &self.reads
+    }
+
+    pub fn usage_queries(&self) -> &[UsageQuery] {
+        &self.usage
+    }
+
+    /// Adds everything `other` recorded (reads, usage questions and facts) to this record.
+    pub fn merge(&mut self, other: &DepRecorder<'h>) {
+        for (file, item) in other.reads() {
+            self.read(file, *item);
+        }
+        for query in other.usage_queries() {
+            self.read_usage(*query);
+        }
+        for (key, cutoff) in &other.facts {
+            self.fact(key, *cutoff);
+        }
+    }
+}
