@@ -677,6 +677,28 @@ mod tests {
         );
     }
 
+    /// Typing inside an unclosed bracket of a worker's body: that class is unknown while the
+    /// error lasts, and each keystroke re-checks it alone, not the module code (which inlines
+    /// the builder) nor the builder.
+    #[test]
+    fn keystrokes_inside_an_unclosed_bracket_recheck_only_the_broken_class() {
+        let (path, mut text, mut host) = opened_wired_module(20);
+        let at = text.find("task.index + 7  # body edit").unwrap() + "task.index + ".len();
+        text.replace_range(at..at + 1, "(");
+        host.set_file(path.clone(), Arc::from(text.as_str()), None);
+        host.file_diagnostics(&path);
+        for (k, typed) in ["t", "a", "s"].iter().enumerate() {
+            text.insert_str(at + 1 + k, typed);
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+            let (got, counts) = host.file_diagnostics_counted(&path);
+            assert_eq!(counts.checked, 1, "{typed}: {counts:?}");
+            let mut fresh = AnalysisHost::new();
+            fresh.keep_facts_from_file_size(0);
+            fresh.set_file(path.clone(), Arc::from(text.as_str()), None);
+            assert_eq!(got, fresh.file_diagnostics(&path));
+        }
+    }
+
     /// A host holding a generated module of `pairs` Task/worker pairs wired by one builder,
     /// keeping worker facts whatever the file's size.
     fn opened_wired_module(pairs: usize) -> (PathBuf, String, AnalysisHost) {

@@ -29,7 +29,12 @@ pub struct Fingerprints {
 }
 
 impl Fingerprints {
-    pub(super) fn compute(summary: &FileSummary, text: &str, has_error: bool) -> Fingerprints {
+    /// `statement_error`: a module-level statement other than a definition has a syntax error.
+    pub(super) fn compute(
+        summary: &FileSummary,
+        text: &str,
+        statement_error: bool,
+    ) -> Fingerprints {
         use std::hash::{Hash, Hasher};
         let mut flags = crate::analysis::FxHasher::default();
         summary.future_annotations.hash(&mut flags);
@@ -39,7 +44,8 @@ impl Fingerprints {
         // one reads its status (`DepItem::ClassStatus`), so a slip inside one class does not
         // re-check every unit that names it.
         // `module_error` is not part of it either: only the module-level unit reads it, and
-        // its own fingerprint (`module_body`) already changes whenever the text has an error.
+        // its own fingerprint (`module_body`) changes whenever a module-level statement has an
+        // error.
         let mut classes = vec![0; summary.classes.len()];
         let mut functions = vec![0; summary.functions.len()];
         for (range, def) in &summary.def_spans {
@@ -65,7 +71,7 @@ impl Fingerprints {
             names: name_fingerprints(summary),
             flags: flags.finish(),
             // Statements with syntax errors may be summarised differently in another context.
-            module_body: if has_error {
+            module_body: if statement_error {
                 crate::analysis::fresh_id()
             } else {
                 module_body_fingerprint(summary, text)

@@ -585,6 +585,7 @@ fn lower_simple_statement(node: Node, text: &str, scope: Scope) -> Option<(Stmt,
         summary: FileSummary::default(),
         reuse: Default::default(),
         shifts: Vec::new(),
+        statement_error: false,
     };
     let mut lowered = Vec::new();
     builder.stmt(node, scope, false, &mut lowered);
@@ -704,6 +705,7 @@ impl FileSummary {
             summary: FileSummary::default(),
             reuse,
             shifts: Vec::new(),
+            statement_error: false,
         };
         let root = tree.root_node();
         let body = b.block_stmts(root, Scope::Module, false);
@@ -719,8 +721,15 @@ impl FileSummary {
             });
         }
         // Fingerprints are position-independent (hashes of source text; bindings point into
-        // the new text): the reused definitions' stale ranges do not enter them.
-        b.summary.fingerprints = Fingerprints::compute(&b.summary, text, root.has_error());
+        // the new text): the reused definitions' stale ranges do not enter them. The module
+        // code's fingerprint is the text outside definitions, which is enough unless one of
+        // its own statements has an error: an error inside a definition (whose unit is then
+        // unknown, see `erroneous_defs`) does not make every later keystroke run the module
+        // code (and the graph factories it inlines) again.
+        // `module_error` too: a module-level node tree-sitter got wrong can be cut into pieces
+        // that parse cleanly alone, and the module code reports nothing while it is set.
+        let statement_error = b.statement_error || b.summary.module_error;
+        b.summary.fingerprints = Fingerprints::compute(&b.summary, text, statement_error);
         (b.summary, DeferredShifts(b.shifts))
     }
 
@@ -755,6 +764,7 @@ impl FileSummary {
             summary: FileSummary::default(),
             reuse: Default::default(),
             shifts: Vec::new(),
+            statement_error: false,
         };
         let mut scratch = Vec::new();
         builder.stmt(node, Scope::Module, false, &mut scratch);

@@ -31,6 +31,9 @@ pub(super) struct Builder<'s, 'p> {
     /// The reused definitions that moved, and by how much: they are shifted once the summary
     /// is built (`DeferredShifts`), when the previous summary may have let go of them.
     pub(super) shifts: Vec<(DefRef, isize)>,
+    /// A module-level statement that is not a definition was lowered from a node with a
+    /// syntax error (tree-sitter's recovery of it may depend on text around it).
+    pub(super) statement_error: bool,
 }
 
 pub(super) enum Reused {
@@ -101,11 +104,14 @@ impl<'s, 'p> Builder<'s, 'p> {
             } else {
                 None
             };
-            if let Some(def) = def {
-                self.summary.def_spans.push((range_of(c), def));
-                if c.has_error() {
-                    self.summary.erroneous_defs.push(def);
+            match def {
+                Some(def) => {
+                    self.summary.def_spans.push((range_of(c), def));
+                    if c.has_error() {
+                        self.summary.erroneous_defs.push(def);
+                    }
                 }
+                None => self.statement_error |= c.has_error(),
             }
         }
     }
