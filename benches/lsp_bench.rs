@@ -213,8 +213,15 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         "(num_retries=2)  # builder edit",
         "(num_retries=".len(),
     );
-    let kinds: [(&str, (usize, usize), [&str; 2]); 5] = [
+    // The body kind "inside an unclosed bracket" first types `(` before the digit (not
+    // timed), toggles the digit after it while the error lasts, and removes the `(` again.
+    let kinds: [(&str, (usize, usize), [&str; 2]); 6] = [
         ("digit inside a consume_work body", body, ["8", "7"]),
+        (
+            "body: digit typed inside an unclosed bracket",
+            (body.0, body.1 + 1),
+            ["8", "7"],
+        ),
         (
             "consume_work body: add/remove a syntax error",
             body,
@@ -250,12 +257,26 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
             continue;
         }
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); servers.len()];
+        let unclosed = name.contains("unclosed bracket");
+        let bracket = |text: &str| json!({"range": range(line, col - 1, line, col - 1 + (text.is_empty() as usize)), "text": text});
+        if unclosed {
+            for (i, (_, server)) in servers.iter_mut().enumerate() {
+                versions[i] += 1;
+                server.change(&uris[i], versions[i], bracket("("), EDIT_TIMEOUT);
+            }
+        }
         for k in 0..edits * 2 {
             let new = texts[k % 2];
             for (i, (_, server)) in servers.iter_mut().enumerate() {
                 versions[i] += 1;
                 let change = json!({"range": range(line, col, line, col + 1), "text": new});
                 samples[i].push(server.change(&uris[i], versions[i], change, EDIT_TIMEOUT).0);
+            }
+        }
+        if unclosed {
+            for (i, (_, server)) in servers.iter_mut().enumerate() {
+                versions[i] += 1;
+                server.change(&uris[i], versions[i], bracket(""), EDIT_TIMEOUT);
             }
         }
         let ratio = samples

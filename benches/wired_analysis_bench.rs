@@ -57,7 +57,14 @@ fn main() {
     let hold_snapshot = std::env::var_os("PLANAI_BENCH_HELD_SNAPSHOT").is_some();
     let base = generate_wired_module(pairs);
     let path = Path::new("/bench/wired.py");
-    let kinds: [(&str, usize, [&str; 2]); 5] = [
+    // A module whose edited body already has an unclosed bracket, for keystrokes while a
+    // syntax error lasts.
+    let unclosed = base.replacen(
+        "task.index + 7  # body edit",
+        "task.index + (7  # body edit",
+        1,
+    );
+    let kinds: [(&str, usize, [&str; 2]); 6] = [
         (
             "digit inside a consume_work body",
             offset_of(&base, "value = task.index + 7  # body edit", 21),
@@ -77,6 +84,11 @@ fn main() {
             "module-level line: add/remove a syntax error",
             offset_of(&base, "MIDDLE_SETTING = 1", 17),
             ["(", "1"],
+        ),
+        (
+            "body: digit typed inside an unclosed bracket",
+            offset_of(&unclosed, "value = task.index + (7  # body edit", 22),
+            ["8", "7"],
         ),
         (
             "digit inside the graph builder",
@@ -144,7 +156,11 @@ fn main() {
             continue;
         }
         let host = RwLock::new(AnalysisHost::default());
-        let mut text = base.clone();
+        let mut text = if name.contains("unclosed bracket") {
+            unclosed.clone()
+        } else {
+            base.clone()
+        };
         let first = check_once(
             &host,
             path,
@@ -159,6 +175,8 @@ fn main() {
         let mut samples = Vec::new();
         let mut cpu = Vec::new();
         let mut paths = std::collections::BTreeMap::<&str, usize>::new();
+        // Of full-path checks: the parse, and the syntax checks (beside the PlanAI analysis).
+        let (mut parses, mut syntaxes) = (Vec::new(), Vec::new());
         for k in 0..edits * 2 {
             let new = texts[k % 2];
             let old_len = text[at..].chars().next().map_or(0, char::len_utf8);
@@ -193,6 +211,10 @@ fn main() {
             samples.push(started.elapsed());
             cpu.push(cpu_time().saturating_sub(cpu_started));
             drop(held);
+            if let CheckPath::Full { parse, syntax } = checked.path {
+                parses.push(parse);
+                syntaxes.push(syntax);
+            }
             *paths
                 .entry(match checked.path {
                     CheckPath::Statement => "statement",
@@ -213,6 +235,14 @@ fn main() {
             p90.as_secs_f64() * 1e3,
             percentile(&mut cpu, 50).as_secs_f64() * 1e3
         );
+        if !parses.is_empty() {
+            println!(
+                "{:<46} parse {:.2} ms, syntax checks {:.2} ms (medians)",
+                "",
+                percentile(&mut parses, 50).as_secs_f64() * 1e3,
+                percentile(&mut syntaxes, 50).as_secs_f64() * 1e3
+            );
+        }
     }
 }
 

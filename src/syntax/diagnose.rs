@@ -671,6 +671,12 @@ impl<'a> Walker<'a> {
             return;
         }
         let count = first.child_count();
+        // At most `left: type = right`; more children come from error recovery, and
+        // `Node::child` walks the children from the first (an unclosed bracket made this
+        // quadratic).
+        if count > 5 {
+            return;
+        }
         let Some(last) = first.child(count.saturating_sub(1) as u32) else {
             return;
         };
