@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ropey::Rope;
+use crate::text::SourceText;
 
 use crate::analysis::AnalysisHost;
 use crate::diagnostics::{Diagnostic, Severity};
@@ -106,27 +106,28 @@ pub fn run(args: &[String]) -> i32 {
     // The server's own pipeline, over the whole batch (each file parsed once).
     let checked = crate::analysis::check::check_files(&mut host, texts);
     let files_checked = checked.len();
-    let mut all: Vec<(PathBuf, Rope, Vec<Diagnostic>)> = Vec::new();
+    let mut all: Vec<(PathBuf, SourceText, Vec<Diagnostic>)> = Vec::new();
     for file in checked {
         let mut diagnostics = file.diagnostics;
         diagnostics.sort_by_key(|d| (d.range.start(), d.code.clone()));
         if !diagnostics.is_empty() {
-            all.push((file.path, Rope::from_str(&file.text), diagnostics));
+            all.push((file.path, SourceText::new(&*file.text), diagnostics));
         }
     }
 
     let display_base = std::env::current_dir().ok();
     let mut located = Vec::new();
-    for (path, rope, diagnostics) in &all {
+    for (path, source, diagnostics) in &all {
         for diagnostic in diagnostics {
-            let start = offset_to_position(rope, diagnostic.range.start(), PositionEncoding::Utf8);
-            let end = offset_to_position(rope, diagnostic.range.end(), PositionEncoding::Utf8);
+            let start =
+                offset_to_position(source, diagnostic.range.start(), PositionEncoding::Utf8);
+            let end = offset_to_position(source, diagnostic.range.end(), PositionEncoding::Utf8);
             located.push(Located {
                 path,
                 line: start.line + 1,
-                column: char_column(rope, diagnostic.range.start()) + 1,
+                column: char_column(source, diagnostic.range.start()) + 1,
                 end_line: end.line + 1,
-                end_column: char_column(rope, diagnostic.range.end()) + 1,
+                end_column: char_column(source, diagnostic.range.end()) + 1,
                 diagnostic,
             });
         }
@@ -227,11 +228,14 @@ fn plural(count: usize) -> &'static str {
 }
 
 /// 0-based column in characters (what terminals and most tools count).
-fn char_column(rope: &Rope, offset: usize) -> u32 {
-    let offset = offset.min(rope.len_bytes());
-    let char_index = rope.byte_to_char(offset);
-    let line = rope.char_to_line(char_index);
-    (char_index - rope.line_to_char(line)) as u32
+fn char_column(source: &SourceText, offset: usize) -> u32 {
+    let text = source.as_str();
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = source.line_to_byte(source.byte_to_line(offset));
+    text[line_start..offset].chars().count() as u32
 }
 
 fn shown(path: &Path, base: Option<&Path>) -> String {

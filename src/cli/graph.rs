@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ropey::Rope;
+use crate::text::SourceText;
 
 use crate::analysis::graph_model::{self, GraphInfo, GraphModel, Location};
 use crate::analysis::{graph_view, AnalysisHost};
@@ -215,19 +215,19 @@ fn render(
 /// zero-based, characters in UTF-16 code units (as LSP's default, so the shape matches
 /// `planai/graph`).
 fn json(host: &AnalysisHost, model: &GraphModel) -> serde_json::Value {
-    let mut ropes: Vec<(PathBuf, Rope)> = Vec::new();
+    let mut sources: Vec<(PathBuf, SourceText)> = Vec::new();
     graph_model::to_json(model, &mut |location: &Location| {
-        let index = match ropes.iter().position(|(p, _)| *p == location.path) {
+        let index = match sources.iter().position(|(p, _)| *p == location.path) {
             Some(i) => i,
             None => {
                 let text = host.file_text(&location.path).unwrap_or_default();
-                ropes.push((location.path.clone(), Rope::from_str(&text)));
-                ropes.len() - 1
+                sources.push((location.path.clone(), SourceText::new(&*text)));
+                sources.len() - 1
             }
         };
-        let rope = &ropes[index].1;
+        let source = &sources[index].1;
         let position = |offset: usize| {
-            let p = offset_to_position(rope, offset, PositionEncoding::Utf16);
+            let p = offset_to_position(source, offset, PositionEncoding::Utf16);
             serde_json::json!({"line": p.line, "character": p.character})
         };
         serde_json::json!({

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ropey::Rope;
+use crate::text::SourceText;
 use tower_lsp_server::ls_types::{
     self as lsp, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
     NumberOrString, Uri,
@@ -23,12 +23,12 @@ pub fn to_lsp_severity(severity: Severity) -> DiagnosticSeverity {
 }
 
 pub fn to_lsp_range(
-    rope: &Rope,
+    source: &SourceText,
     range: crate::diagnostics::TextRange,
     encoding: PositionEncoding,
 ) -> lsp::Range {
-    let start = offset_to_position(rope, range.start(), encoding);
-    let end = offset_to_position(rope, range.end(), encoding);
+    let start = offset_to_position(source, range.start(), encoding);
+    let end = offset_to_position(source, range.end(), encoding);
     lsp::Range {
         start: lsp::Position {
             line: start.line,
@@ -41,28 +41,28 @@ pub fn to_lsp_range(
     }
 }
 
-/// `diagnostic` of the document `uri` (whose text is `rope`); related information in other
+/// `diagnostic` of the document `uri` (whose text is `source`); related information in other
 /// files is converted with the open document's text, else with `other_files`.
 pub fn to_lsp_diagnostic(
     session: &Session,
     uri: &Uri,
-    rope: &Rope,
+    source: &SourceText,
     diagnostic: &Diagnostic,
     encoding: PositionEncoding,
-    other_files: &[(PathBuf, Rope)],
+    other_files: &[(PathBuf, SourceText)],
 ) -> lsp::Diagnostic {
     let related: Vec<DiagnosticRelatedInformation> = diagnostic
         .related
         .iter()
         .filter_map(|info| {
             let (target_uri, range) = match &info.path {
-                None => (uri.clone(), to_lsp_range(rope, info.range, encoding)),
+                None => (uri.clone(), to_lsp_range(source, info.range, encoding)),
                 Some(path) => {
                     let target_uri = path_to_uri(path)?;
                     let open = session
                         .documents
                         .get(&target_uri)
-                        .map(|entry| to_lsp_range(entry.document.rope(), info.range, encoding));
+                        .map(|entry| to_lsp_range(entry.document.source(), info.range, encoding));
                     let range = match open {
                         Some(range) => range,
                         None => {
@@ -83,7 +83,7 @@ pub fn to_lsp_diagnostic(
         })
         .collect();
     lsp::Diagnostic {
-        range: to_lsp_range(rope, diagnostic.range, encoding),
+        range: to_lsp_range(source, diagnostic.range, encoding),
         severity: Some(to_lsp_severity(diagnostic.severity)),
         code: Some(NumberOrString::String(diagnostic.code.to_string())),
         code_description: diagnostic

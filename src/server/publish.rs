@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use ropey::Rope;
+use crate::text::SourceText;
 use tower_lsp_server::ls_types::Uri;
 
 use crate::analysis::check::{self, CheckPath, Checked, Join, Reusable, Source, Trigger};
@@ -136,7 +136,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 };
                 let keep = tree_retention::wants_tree(
                     trigger == Trigger::Opened,
-                    entry.document.rope().len_bytes(),
+                    entry.document.source().len_bytes(),
                 );
                 if let Some(tree) = tree.filter(|_| keep) {
                     entry.document.store_tree(version, tree);
@@ -294,7 +294,7 @@ fn compute(
 ) -> Checked {
     // Every keystroke in one file re-checks every other open document: the revision did not
     // change, so the text the last check indexed is this very text; share it instead of
-    // copying the rope.
+    // copying it again.
     let text: Arc<str> = match previous.text() {
         Some(text) if !trigger.content_changed() => text.clone(),
         _ => snapshot.shared_analysis_text(),
@@ -328,9 +328,9 @@ async fn publish(session: &Arc<Session>, uri: &Uri) {
             .as_ref()
             .filter(|venv| venv.version == checked.version)
             .map(|venv| venv.diagnostics.clone());
-        Some((checked.clone(), venv, entry.document.rope().clone()))
+        Some((checked.clone(), venv, entry.document.source().clone()))
     });
-    let Some((checked, venv, rope)) = current else {
+    let Some((checked, venv, source)) = current else {
         return;
     };
     let mut diagnostics = checked.diagnostics;
@@ -341,13 +341,13 @@ async fn publish(session: &Arc<Session>, uri: &Uri) {
     if let Some(problem) = session.venv.interpreter_problem() {
         diagnostics.extend(check::interpreter_diagnostics(&checked.facts, &problem));
     }
-    diagnostics.extend(session.runs.diagnostics_for(uri, &rope));
+    diagnostics.extend(session.runs.diagnostics_for(uri, &source));
     let encoding = session.encoding();
     let other_files = texts_of_related_files(session, &diagnostics).await;
     let lsp_diagnostics = diagnostics
         .iter()
         .map(|diagnostic| {
-            to_lsp_diagnostic(session, uri, &rope, diagnostic, encoding, &other_files)
+            to_lsp_diagnostic(session, uri, &source, diagnostic, encoding, &other_files)
         })
         .collect();
     session
@@ -362,7 +362,7 @@ async fn publish(session: &Arc<Session>, uri: &Uri) {
 async fn texts_of_related_files(
     session: &Arc<Session>,
     diagnostics: &[Diagnostic],
-) -> Vec<(std::path::PathBuf, Rope)> {
+) -> Vec<(std::path::PathBuf, SourceText)> {
     let mut paths: Vec<std::path::PathBuf> = diagnostics
         .iter()
         .flat_map(|d| d.related.iter())
@@ -383,7 +383,7 @@ async fn texts_of_related_files(
             .into_iter()
             .filter_map(|path| {
                 let text = host.file_text(&path)?;
-                Some((path, Rope::from_str(&text)))
+                Some((path, SourceText::new(text)))
             })
             .collect()
     })

@@ -8,8 +8,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::text::SourceText;
 use dashmap::DashMap;
-use ropey::Rope;
 use tower_lsp_server::ls_types::Uri;
 
 use crate::diagnostics::{Diagnostic, DiagnosticCode, DiagnosticSource, Severity, TextRange};
@@ -78,9 +78,9 @@ impl RunState {
         true
     }
 
-    /// The run diagnostics of `uri`, each on its line of `rope` (from the first non-blank
+    /// The run diagnostics of `uri`, each on its line of `source` (from the first non-blank
     /// character to the end of the line).
-    pub fn diagnostics_for(&self, uri: &Uri, rope: &Rope) -> Vec<Diagnostic> {
+    pub fn diagnostics_for(&self, uri: &Uri, source: &SourceText) -> Vec<Diagnostic> {
         let Some(list) = self.diagnostics.get(uri) else {
             return Vec::new();
         };
@@ -90,7 +90,7 @@ impl RunState {
                     DiagnosticSource::PlanaiRun,
                     Severity::Error,
                     DiagnosticCode::Venv(d.exception.clone()),
-                    line_range(rope, d.line),
+                    line_range(source, d.line),
                     d.message.clone(),
                 )
             })
@@ -100,11 +100,11 @@ impl RunState {
 
 /// The byte range of 1-based `line`'s text without its indentation and line break (the last
 /// line when the text is shorter now).
-fn line_range(rope: &Rope, line: u32) -> TextRange {
-    let lines = rope.len_lines().max(1);
+fn line_range(source: &SourceText, line: u32) -> TextRange {
+    let lines = source.len_lines().max(1);
     let index = (line.max(1) as usize - 1).min(lines - 1);
-    let start = rope.line_to_byte(index);
-    let text: String = rope.line(index).chars().collect();
+    let start = source.line_to_byte(index);
+    let text: String = source.line(index).chars().collect();
     let content = text.trim_end_matches(['\n', '\r']);
     let indent = content.len() - content.trim_start().len();
     TextRange::new(start + indent, start + content.len())
@@ -131,22 +131,22 @@ mod tests {
     fn a_diagnostic_covers_its_line_without_indentation() {
         let state = RunState::default();
         let doc = uri("file:///w/flow.py");
-        let rope = Rope::from_str("class A:\n    def f(self):\n        return self.txt\n");
+        let source = SourceText::new("class A:\n    def f(self):\n        return self.txt\n");
         assert!(state.add(doc.clone(), failure(&doc, 3)));
         assert!(
             !state.add(doc.clone(), failure(&doc, 3)),
             "the same failure once"
         );
-        let diagnostics = state.diagnostics_for(&doc, &rope);
+        let diagnostics = state.diagnostics_for(&doc, &source);
         assert_eq!(diagnostics.len(), 1);
         let range = diagnostics[0].range;
         assert_eq!(
-            &rope.to_string()[range.start()..range.end()],
+            &source.to_string()[range.start()..range.end()],
             "return self.txt"
         );
         assert_eq!(diagnostics[0].source.as_str(), "planai (run)");
         // A shorter text now: the last line, never out of range.
-        let short = Rope::from_str("x = 1");
+        let short = SourceText::new("x = 1");
         let range = state.diagnostics_for(&doc, &short)[0].range;
         assert_eq!((range.start(), range.end()), (0, 5));
     }
@@ -163,8 +163,8 @@ mod tests {
         let mut changed = state.clear_from(&flow);
         changed.sort_by_key(|u| u.to_string());
         assert_eq!(changed, vec![flow.clone(), workers.clone()]);
-        let rope = Rope::from_str("a\nb\nc\nd\ne\n");
-        assert!(state.diagnostics_for(&flow, &rope).is_empty());
-        assert_eq!(state.diagnostics_for(&workers, &rope).len(), 1);
+        let source = SourceText::new("a\nb\nc\nd\ne\n");
+        assert!(state.diagnostics_for(&flow, &source).is_empty());
+        assert_eq!(state.diagnostics_for(&workers, &source).len(), 1);
     }
 }

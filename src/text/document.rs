@@ -1,10 +1,8 @@
-//! One open document: its rope, version and (incrementally maintained) syntax tree.
+//! One open document: its text, version and (incrementally maintained) syntax tree.
 
 use std::sync::Arc;
 
-use ropey::Rope;
-
-use super::{offset_to_point, position_to_offset, Edit, LspPosition, PositionEncoding};
+use super::{offset_to_point, position_to_offset, Edit, LspPosition, PositionEncoding, SourceText};
 
 /// One content change from `textDocument/didChange`: a range replacement, or the whole text
 /// when `range` is `None` (full sync).
@@ -30,7 +28,8 @@ fn fresh_revision() -> u64 {
 
 #[derive(Clone)]
 pub struct Document {
-    rope: Rope,
+    /// Shared with the analysis (see [`Document::shared_analysis_text`]).
+    text: SourceText,
     version: i32,
     /// Changes with every applied change, whatever version the client sends.
     revision: u64,
@@ -47,7 +46,7 @@ pub struct Document {
 impl Document {
     pub fn new(text: &str, version: i32, language_id: impl Into<String>) -> Self {
         Self {
-            rope: Rope::from_str(text),
+            text: SourceText::new(text),
             version,
             revision: fresh_revision(),
             edits: Default::default(),
@@ -57,8 +56,9 @@ impl Document {
         }
     }
 
-    pub fn rope(&self) -> &Rope {
-        &self.rope
+    /// The text, with its line starts for position conversions.
+    pub fn source(&self) -> &SourceText {
+        &self.text
     }
 
     pub fn version(&self) -> i32 {
@@ -94,7 +94,7 @@ impl Document {
     }
 
     pub fn text(&self) -> String {
-        self.rope.to_string()
+        self.text.as_str().to_string()
     }
 
     /// The text the analysis reads: [`Document::text`] with lone `\r` line breaks made `\n`
@@ -103,26 +103,14 @@ impl Document {
         super::normalize_lone_cr(self.text())
     }
 
-    /// [`Document::analysis_text`] as the shared text the analysis keeps, copied from the rope
-    /// once (collecting a `String` and then an `Arc<str>` copied every keystroke's text twice).
+    /// [`Document::analysis_text`] as the shared text the analysis keeps: the document's own
+    /// string, unless a lone `\r` has to be normalised in a copy.
     pub fn shared_analysis_text(&self) -> Arc<str> {
-        let mut buffer: Arc<[std::mem::MaybeUninit<u8>]> =
-            Arc::new_uninit_slice(self.rope.len_bytes());
-        let slots = Arc::get_mut(&mut buffer).expect("a new Arc is unique");
-        let mut at = 0;
-        for chunk in self.rope.chunks() {
-            for (slot, byte) in slots[at..at + chunk.len()].iter_mut().zip(chunk.bytes()) {
-                slot.write(byte);
-            }
-            at += chunk.len();
+        if self.text.has_lone_cr() {
+            self.analysis_text().into()
+        } else {
+            Arc::clone(self.text.shared())
         }
-        debug_assert_eq!(at, slots.len());
-        // SAFETY: the chunks cover the rope, whose length the buffer has: every byte is written.
-        let mut bytes: Arc<[u8]> = unsafe { buffer.assume_init() };
-        super::normalize_lone_cr_bytes(Arc::get_mut(&mut bytes).expect("still unique"));
-        // SAFETY: rope chunks are UTF-8, and normalising replaced ASCII bytes by ASCII bytes;
-        // `str` and `[u8]` have the same layout.
-        unsafe { Arc::from_raw(Arc::into_raw(bytes) as *const str) }
     }
 
     /// Applies content changes in order and moves to `version`. Edits with out-of-range
@@ -141,23 +129,20 @@ impl Document {
 
     fn apply_change(&mut self, change: &TextEdit, encoding: PositionEncoding) {
         let Some((start, end)) = change.range else {
-            self.record(Edit::replace_all(self.rope.len_bytes(), change.text.len()));
-            self.rope = Rope::from_str(&change.text);
+            self.record(Edit::replace_all(self.text.len_bytes(), change.text.len()));
+            self.text = SourceText::new(change.text.as_str());
             self.tree = None;
             self.tree_version = None;
             return;
         };
-        let mut start_byte = position_to_offset(&self.rope, start, encoding);
-        let mut end_byte = position_to_offset(&self.rope, end, encoding);
+        let mut start_byte = position_to_offset(&self.text, start, encoding);
+        let mut end_byte = position_to_offset(&self.text, end, encoding);
         if end_byte < start_byte {
             std::mem::swap(&mut start_byte, &mut end_byte);
         }
-        let start_point = offset_to_point(&self.rope, start_byte);
-        let old_end_point = offset_to_point(&self.rope, end_byte);
-        let start_char = self.rope.byte_to_char(start_byte);
-        let end_char = self.rope.byte_to_char(end_byte);
-        self.rope.remove(start_char..end_char);
-        self.rope.insert(start_char, &change.text);
+        let start_point = offset_to_point(&self.text, start_byte);
+        let old_end_point = offset_to_point(&self.text, end_byte);
+        self.text.replace(start_byte..end_byte, &change.text);
         let new_end_byte = start_byte + change.text.len();
         self.record(Edit {
             start: start_byte,
@@ -171,14 +156,13 @@ impl Document {
                 new_end_byte,
                 start_position: start_point,
                 old_end_position: old_end_point,
-                new_end_position: offset_to_point(&self.rope, new_end_byte),
+                new_end_position: offset_to_point(&self.text, new_end_byte),
             });
         }
     }
 
-    /// The tree for the current version, reparsing `text` (this version's text, already
-    /// copied out of the rope: one contiguous buffer parses faster than rope chunks fed through
-    /// a callback) incrementally from the previous tree.
+    /// The tree for the current version, reparsing `text` (this version's text as the analysis
+    /// reads it) incrementally from the previous tree.
     pub fn parse_text(
         &self,
         parser: &mut tree_sitter::Parser,
@@ -221,7 +205,7 @@ impl Document {
         }
     }
 
-    /// A cheap immutable copy for background work (ropes and trees share structure).
+    /// A cheap immutable copy for background work (the text and trees are shared).
     pub fn snapshot(&self) -> DocumentSnapshot {
         DocumentSnapshot {
             document: Arc::new(self.clone()),
@@ -270,8 +254,8 @@ mod tests {
         assert_eq!(doc.version(), 2);
     }
 
-    /// The shared text equals `analysis_text` on ropes of many chunks, with lone `\r`,
-    /// `\r\n` pairs split across chunks and multi-byte characters.
+    /// The shared text equals `analysis_text`, with lone `\r`, `\r\n` pairs and multi-byte
+    /// characters, and is the document's own string when there is no lone `\r`.
     #[test]
     fn the_shared_analysis_text_is_the_analysis_text() {
         let mut text = String::new();
@@ -290,6 +274,14 @@ mod tests {
             doc.apply_changes(&[edit(0, 0, 0, 0, "\r")], 2, PositionEncoding::Utf16);
             assert_eq!(&*doc.shared_analysis_text(), doc.analysis_text());
         }
+        // "\r" typed before "\n" makes a "\r\n", not a lone "\r": no copy.
+        let mut doc = Document::new("a\r\nb\n", 1, "python");
+        doc.apply_changes(&[edit(1, 1, 1, 1, "\r")], 2, PositionEncoding::Utf16);
+        assert_eq!(doc.text(), "a\r\nb\r\n");
+        assert!(Arc::ptr_eq(
+            &doc.shared_analysis_text(),
+            &doc.shared_analysis_text()
+        ));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Text documents: rope buffers, incremental edits and every position-encoding conversion.
+//! Text documents: shared text with line starts, incremental edits and every position-encoding conversion.
 //!
 //! Architecture Invariant: this is the only module that knows how LSP positions (utf-8 or
 //! utf-16 code units) map to byte offsets. Every conversion clamps: an out-of-range line or
@@ -8,11 +8,11 @@
 
 pub mod document;
 pub mod edit;
+pub mod source;
 
 pub use document::{Document, TextEdit};
 pub use edit::Edit;
-
-use ropey::{Rope, RopeSlice};
+pub use source::SourceText;
 
 /// How LSP `Position.character` counts: negotiated once per session from
 /// `general.positionEncodings` (utf-8 when offered, as Neovim and Helix do; utf-16 otherwise,
@@ -48,56 +48,67 @@ pub struct LspPosition {
     pub character: u32,
 }
 
-/// Length of a rope line without its terminator (`\n`, `\r\n` or `\r`).
-fn line_without_terminator(line: RopeSlice<'_>) -> RopeSlice<'_> {
-    let mut end = line.len_chars();
-    if end > 0 && line.char(end - 1) == '\n' {
-        end -= 1;
-    }
-    if end > 0 && line.char(end - 1) == '\r' {
-        end -= 1;
-    }
-    line.slice(..end)
+/// `line` without its terminator (`\n`, `\r\n` or `\r`).
+fn line_without_terminator(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
 }
 
-/// Converts an LSP position to a byte offset into `rope`, clamping out-of-range values.
-pub fn position_to_offset(rope: &Rope, position: LspPosition, encoding: PositionEncoding) -> usize {
-    let line_count = rope.len_lines();
+/// Converts an LSP position to a byte offset into `text`, clamping out-of-range values.
+pub fn position_to_offset(
+    text: &SourceText,
+    position: LspPosition,
+    encoding: PositionEncoding,
+) -> usize {
     let line_index = position.line as usize;
-    if line_index >= line_count {
-        return rope.len_bytes();
+    if line_index >= text.len_lines() {
+        return text.len_bytes();
     }
-    let line_start_byte = rope.line_to_byte(line_index);
-    let content = line_without_terminator(rope.line(line_index));
+    let line_start_byte = text.line_to_byte(line_index);
+    let content = line_without_terminator(text.line(line_index));
     let column = position.character as usize;
     let byte_in_line = match encoding {
         PositionEncoding::Utf8 => {
-            let clamped = column.min(content.len_bytes());
             // Snap a column that falls inside a multi-byte character back to its start.
-            let char_index = content.byte_to_char(clamped);
-            content.char_to_byte(char_index)
+            let mut clamped = column.min(content.len());
+            while !content.is_char_boundary(clamped) {
+                clamped -= 1;
+            }
+            clamped
         }
         PositionEncoding::Utf16 => {
-            let clamped = column.min(content.len_utf16_cu());
-            let char_index = content.utf16_cu_to_char(clamped);
-            content.char_to_byte(char_index)
+            // The character the column falls in (the start of a surrogate pair's character
+            // for a column between its halves), or the end of the line.
+            let mut units = 0;
+            content
+                .char_indices()
+                .find(|(_, c)| {
+                    units += c.len_utf16();
+                    units > column
+                })
+                .map_or(content.len(), |(at, _)| at)
         }
     };
     line_start_byte + byte_in_line
 }
 
-/// Converts a byte offset into `rope` to an LSP position; offsets past the end clamp to the end
+/// Converts a byte offset into `text` to an LSP position; offsets past the end clamp to the end
 /// and offsets inside a character snap to its start.
-pub fn offset_to_position(rope: &Rope, offset: usize, encoding: PositionEncoding) -> LspPosition {
-    let offset = offset.min(rope.len_bytes());
-    let char_index = rope.byte_to_char(offset);
-    let line_index = rope.char_to_line(char_index);
-    let line_start_char = rope.line_to_char(line_index);
+pub fn offset_to_position(
+    text: &SourceText,
+    offset: usize,
+    encoding: PositionEncoding,
+) -> LspPosition {
+    let mut offset = offset.min(text.len_bytes());
+    let all = text.as_str();
+    while !all.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_index = text.byte_to_line(offset);
+    let before = &all[text.line_to_byte(line_index)..offset];
     let character = match encoding {
-        PositionEncoding::Utf8 => rope.char_to_byte(char_index) - rope.line_to_byte(line_index),
-        PositionEncoding::Utf16 => {
-            rope.char_to_utf16_cu(char_index) - rope.char_to_utf16_cu(line_start_char)
-        }
+        PositionEncoding::Utf8 => before.len(),
+        PositionEncoding::Utf16 => before.chars().map(char::len_utf16).sum(),
     };
     LspPosition {
         line: line_index as u32,
@@ -108,10 +119,10 @@ pub fn offset_to_position(rope: &Rope, offset: usize, encoding: PositionEncoding
 /// `text` with every lone `\r` (one not followed by `\n`) turned into `\n`: the text the
 /// analysis sees.
 ///
-/// CPython, editors and ropey (with `cr_lines`) all take a lone `\r` as a line break, but
+/// CPython, editors and [`SourceText`] all take a lone `\r` as a line break, but
 /// tree-sitter-python does not, and reported `x = 1\ry = 2` as invalid syntax. The
 /// replacement keeps every byte offset, and the rows tree-sitter counts then match the
-/// rope's lines, so positions and tree edits computed from the rope stay valid.
+/// document's lines, so positions and tree edits computed from its text stay valid.
 pub fn normalize_lone_cr(text: String) -> String {
     if !text.as_bytes().contains(&b'\r') {
         return text;
@@ -131,18 +142,18 @@ pub(crate) fn normalize_lone_cr_bytes(bytes: &mut [u8]) {
     }
 }
 
-/// A tree-sitter point (row, byte column) for a byte offset of `rope`.
-pub fn offset_to_point(rope: &Rope, offset: usize) -> tree_sitter::Point {
-    let offset = offset.min(rope.len_bytes());
-    let line = rope.byte_to_line(offset);
+/// A tree-sitter point (row, byte column) for a byte offset of `text`.
+pub fn offset_to_point(text: &SourceText, offset: usize) -> tree_sitter::Point {
+    let offset = offset.min(text.len_bytes());
+    let line = text.byte_to_line(offset);
     tree_sitter::Point {
         row: line,
-        column: offset - rope.line_to_byte(line),
+        column: offset - text.line_to_byte(line),
     }
 }
 
 /// The tree-sitter point (row, byte column) of byte `offset` in `text` (clamped), for callers
-/// that hold a `str` rather than a rope.
+/// that hold a `str` rather than a [`SourceText`].
 pub fn str_offset_to_point(text: &str, offset: usize) -> tree_sitter::Point {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let row = before.iter().filter(|b| **b == b'\n').count();
@@ -164,53 +175,53 @@ mod tests {
 
     #[test]
     fn utf16_counts_astral_characters_as_two_units() {
-        let rope = Rope::from_str("x = \"😀\"; y = 1\n");
+        let source = SourceText::new("x = \"😀\"; y = 1\n");
         // '😀' is 4 bytes in utf-8 and 2 units in utf-16.
         let y = "x = \"😀\"; ".len();
         assert_eq!(
-            offset_to_position(&rope, y, PositionEncoding::Utf8),
+            offset_to_position(&source, y, PositionEncoding::Utf8),
             pos(0, y as u32)
         );
         assert_eq!(
-            offset_to_position(&rope, y, PositionEncoding::Utf16),
+            offset_to_position(&source, y, PositionEncoding::Utf16),
             pos(0, 10)
         );
         assert_eq!(
-            position_to_offset(&rope, pos(0, 10), PositionEncoding::Utf16),
+            position_to_offset(&source, pos(0, 10), PositionEncoding::Utf16),
             y
         );
     }
 
     #[test]
     fn out_of_range_positions_clamp_instead_of_panicking() {
-        let rope = Rope::from_str("ab\r\ncd");
+        let source = SourceText::new("ab\r\ncd");
         assert_eq!(
-            position_to_offset(&rope, pos(0, 99), PositionEncoding::Utf16),
+            position_to_offset(&source, pos(0, 99), PositionEncoding::Utf16),
             2
         );
         assert_eq!(
-            position_to_offset(&rope, pos(0, 99), PositionEncoding::Utf8),
+            position_to_offset(&source, pos(0, 99), PositionEncoding::Utf8),
             2
         );
         assert_eq!(
-            position_to_offset(&rope, pos(7, 3), PositionEncoding::Utf8),
+            position_to_offset(&source, pos(7, 3), PositionEncoding::Utf8),
             6
         );
         assert_eq!(
-            offset_to_position(&rope, 999, PositionEncoding::Utf8),
+            offset_to_position(&source, 999, PositionEncoding::Utf8),
             pos(1, 2)
         );
     }
 
     #[test]
     fn a_column_inside_a_character_snaps_to_its_start() {
-        let rope = Rope::from_str("é\n");
+        let source = SourceText::new("é\n");
         assert_eq!(
-            position_to_offset(&rope, pos(0, 1), PositionEncoding::Utf8),
+            position_to_offset(&source, pos(0, 1), PositionEncoding::Utf8),
             0
         );
         assert_eq!(
-            offset_to_position(&rope, 1, PositionEncoding::Utf16),
+            offset_to_position(&source, 1, PositionEncoding::Utf16),
             pos(0, 0)
         );
     }
@@ -234,13 +245,13 @@ mod tests {
         assert_eq!(normalize_lone_cr("x = 1\ry = 2\r".into()), "x = 1\ny = 2\n");
         assert_eq!(normalize_lone_cr("a\r\nb\r\r\nc".into()), "a\r\nb\n\r\nc");
         assert_eq!(normalize_lone_cr("é\rü".into()), "é\nü");
-        let rope = Rope::from_str("x = 1\ry = 2\r");
-        let normalized = normalize_lone_cr(rope.to_string());
+        let source = SourceText::new("x = 1\ry = 2\r");
+        let normalized = normalize_lone_cr(source.to_string());
         for offset in 0..=normalized.len() {
             assert_eq!(
-                offset_to_point(&rope, offset),
+                offset_to_point(&source, offset),
                 str_offset_to_point(&normalized, offset),
-                "rope points and tree-sitter rows agree at {offset}"
+                "line points and tree-sitter rows agree at {offset}"
             );
         }
     }

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ropey::Rope;
+use crate::text::SourceText;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
@@ -45,10 +45,10 @@ pub async fn handle(
         let Some(text) = host.file_text(&path) else {
             return Ok(None);
         };
-        let rope = Rope::from_str(&text);
+        let source = SourceText::new(&*text);
         let offset = |p: Position| {
             position_to_offset(
-                &rope,
+                &source,
                 LspPosition {
                     line: p.line,
                     character: p.character,
@@ -63,26 +63,26 @@ pub async fn handle(
             Vec::new()
         };
         let runs = if wants_runs {
-            run_actions(&host, &path, &uri, &rope, range, encoding)
+            run_actions(&host, &path, &uri, &source, range, encoding)
         } else {
             Vec::new()
         };
         if found.is_empty() && runs.is_empty() {
             return Ok(None);
         }
-        let mut ropes: Vec<(PathBuf, Rope)> = vec![(path.clone(), rope.clone())];
+        let mut sources: Vec<(PathBuf, SourceText)> = vec![(path.clone(), source.clone())];
         for fix in &found {
             for e in &fix.edits {
-                if !ropes.iter().any(|(p, _)| *p == e.path) {
+                if !sources.iter().any(|(p, _)| *p == e.path) {
                     let other = host.file_text(&e.path).unwrap_or_default();
-                    ropes.push((e.path.clone(), Rope::from_str(&other)));
+                    sources.push((e.path.clone(), SourceText::new(&*other)));
                 }
             }
             for related in fix.diagnostic.iter().flat_map(|d| &d.related) {
                 if let Some(p) = &related.path {
-                    if !ropes.iter().any(|(known, _)| known == p) {
+                    if !sources.iter().any(|(known, _)| known == p) {
                         let other = host.file_text(p).unwrap_or_default();
-                        ropes.push((p.clone(), Rope::from_str(&other)));
+                        sources.push((p.clone(), SourceText::new(&*other)));
                     }
                 }
             }
@@ -93,20 +93,20 @@ pub async fn handle(
             .chain(found.into_iter().filter_map(|fix| {
                 let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
                 for e in &fix.edits {
-                    let (_, edit_rope) = ropes.iter().find(|(p, _)| *p == e.path)?;
+                    let (_, edit_source) = sources.iter().find(|(p, _)| *p == e.path)?;
                     let edit_uri = if e.path == path {
                         uri.clone()
                     } else {
                         path_to_uri(&e.path)?
                     };
                     changes.entry(edit_uri).or_default().push(TextEdit {
-                        range: to_lsp_range(edit_rope, e.range, encoding),
+                        range: to_lsp_range(edit_source, e.range, encoding),
                         new_text: e.new_text.clone(),
                     });
                 }
                 let diagnostics = fix.diagnostic.as_ref().map(|d| {
                     vec![to_lsp_diagnostic(
-                        &reading, &uri, &rope, d, encoding, &ropes,
+                        &reading, &uri, &source, d, encoding, &sources,
                     )]
                 });
                 Some(CodeActionOrCommand::CodeAction(CodeAction {
@@ -139,7 +139,7 @@ fn run_actions(
     host: &crate::analysis::AnalysisHost,
     path: &std::path::Path,
     uri: &Uri,
-    rope: &Rope,
+    source: &SourceText,
     range: Range,
     encoding: crate::text::PositionEncoding,
 ) -> Vec<CodeActionOrCommand> {
@@ -152,7 +152,7 @@ fn run_actions(
                 LensAction::Debug(graph) => ("planai.debug", graph.clone(), "Debug"),
                 _ => return None,
             };
-            let line = to_lsp_range(rope, lens.range, encoding).start.line;
+            let line = to_lsp_range(source, lens.range, encoding).start.line;
             if line != range.start.line {
                 return None;
             }

@@ -11,7 +11,7 @@ use crate::analysis::ide::complete::CompletionKind;
 use crate::python::protocol::{ListModels, ListModelsParams};
 use crate::server::convert::to_lsp_range;
 use crate::server::state::Session;
-use crate::text::{position_to_offset, LspPosition};
+use crate::text::{position_to_offset, LspPosition, SourceText};
 
 /// Completes `model_name=` in `llm_from_config(...)` with the models the provider lists in the
 /// selected environment (asked through the helper, cached per provider for the session).
@@ -20,13 +20,13 @@ pub async fn handle(
     params: CompletionParams,
 ) -> Result<Option<CompletionResponse>> {
     let position = params.text_document_position;
-    let Some((text, rope)) = session
+    let Some((text, source)) = session
         .documents
         .get(&position.text_document.uri)
         .map(|entry| {
             (
                 entry.document.analysis_text(),
-                entry.document.rope().clone(),
+                entry.document.source().clone(),
             )
         })
     else {
@@ -34,7 +34,7 @@ pub async fn handle(
     };
     let encoding = session.encoding();
     let offset = position_to_offset(
-        &rope,
+        &source,
         LspPosition {
             line: position.position.line,
             character: position.position.character,
@@ -46,7 +46,8 @@ pub async fn handle(
     };
     let Some(context) = crate::analysis::completion::model_name_context(&tree, &text, offset)
     else {
-        return planai_completions(session, &position.text_document.uri, text, rope, offset).await;
+        return planai_completions(session, &position.text_document.uri, text, source, offset)
+            .await;
     };
     // llm_from_config's own default provider.
     let provider = context
@@ -54,7 +55,7 @@ pub async fn handle(
         .clone()
         .unwrap_or_else(|| "ollama".to_string());
     let models = provider_models(session, &provider).await;
-    let range = to_lsp_range(&rope, context.replace, encoding);
+    let range = to_lsp_range(&source, context.replace, encoding);
     let items = models
         .into_iter()
         .map(|model| {
@@ -119,7 +120,7 @@ async fn planai_completions(
     session: &Arc<Session>,
     uri: &Uri,
     text: String,
-    rope: ropey::Rope,
+    source: SourceText,
     offset: usize,
 ) -> Result<Option<CompletionResponse>> {
     let path = crate::server::state::uri_to_path(uri);
@@ -150,7 +151,7 @@ async fn planai_completions(
                     InsertTextFormat::PLAIN_TEXT
                 }),
                 text_edit: Some(CompletionTextEdit::Edit(TextEdit {
-                    range: to_lsp_range(&rope, completion.replace, encoding),
+                    range: to_lsp_range(&source, completion.replace, encoding),
                     new_text: completion.new_text,
                 })),
                 label: completion.label,

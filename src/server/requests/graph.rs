@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ropey::Rope;
+use crate::text::SourceText;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::Uri;
 
@@ -54,7 +54,7 @@ pub async fn handle(
     .await
     .map_err(|_| Error::internal_error())??;
     let encoding = session.encoding();
-    let ropes: Vec<(PathBuf, Rope, Option<Uri>)> = texts
+    let sources: Vec<(PathBuf, SourceText, Option<Uri>)> = texts
         .into_iter()
         .map(|(p, text)| {
             let location_uri = if p == path {
@@ -64,24 +64,24 @@ pub async fn handle(
             };
             // Ranges were computed from the text the analysis holds; an open buffer the
             // analysis has not seen yet is only a fallback.
-            let rope = match text {
-                Some(text) => Rope::from_str(&text),
+            let source = match text {
+                Some(text) => SourceText::new(&*text),
                 None => location_uri
                     .as_ref()
                     .and_then(|u| session.documents.get(u))
-                    .map(|entry| entry.document.rope().clone())
+                    .map(|entry| entry.document.source().clone())
                     .unwrap_or_default(),
             };
-            (p, rope, location_uri)
+            (p, source, location_uri)
         })
         .collect();
-    let mut json = graph_model::to_json(&model, &mut |l: &Location| match ropes
+    let mut json = graph_model::to_json(&model, &mut |l: &Location| match sources
         .iter()
         .find(|(p, _, _)| *p == l.path)
     {
-        Some((_, rope, Some(location_uri))) => serde_json::json!({
+        Some((_, source, Some(location_uri))) => serde_json::json!({
             "uri": location_uri.as_str(),
-            "range": to_lsp_range(rope, l.range, encoding),
+            "range": to_lsp_range(source, l.range, encoding),
         }),
         _ => serde_json::Value::Null,
     });

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ropey::Rope;
+use crate::text::SourceText;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{Location, Position, Range, Uri};
 
@@ -78,7 +78,7 @@ where
         let mut positions = Positions {
             host: host.clone(),
             encoding,
-            ropes: HashMap::new(),
+            sources: HashMap::new(),
         };
         Ok(query(&host, &mut positions))
     })
@@ -90,25 +90,26 @@ where
 pub struct Positions {
     host: crate::analysis::Analysis,
     encoding: PositionEncoding,
-    ropes: HashMap<PathBuf, Rope>,
+    sources: HashMap<PathBuf, SourceText>,
 }
 
 impl Positions {
-    fn rope(&mut self, path: &Path) -> Option<&Rope> {
-        if !self.ropes.contains_key(path) {
+    fn source(&mut self, path: &Path) -> Option<&SourceText> {
+        if !self.sources.contains_key(path) {
             let text = self.host.file_text(path)?;
-            self.ropes.insert(path.to_path_buf(), Rope::from_str(&text));
+            self.sources
+                .insert(path.to_path_buf(), SourceText::new(&*text));
         }
-        self.ropes.get(path)
+        self.sources.get(path)
     }
 
     /// The byte offset of `position` in `path`'s text (`None` for a file the analysis does
     /// not know).
     pub fn offset(&mut self, path: &Path, position: Position) -> Option<usize> {
         let encoding = self.encoding;
-        let rope = self.rope(path)?;
+        let source = self.source(path)?;
         Some(position_to_offset(
-            rope,
+            source,
             LspPosition {
                 line: position.line,
                 character: position.character,
@@ -119,8 +120,8 @@ impl Positions {
 
     pub fn range(&mut self, path: &Path, range: TextRange) -> Option<Range> {
         let encoding = self.encoding;
-        let rope = self.rope(path)?;
-        Some(to_lsp_range(rope, range, encoding))
+        let source = self.source(path)?;
+        Some(to_lsp_range(source, range, encoding))
     }
 
     pub fn location(&mut self, path: &Path, range: TextRange) -> Option<Location> {

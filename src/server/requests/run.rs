@@ -175,7 +175,7 @@ pub async fn handle(session: &Arc<Session>, arguments: Vec<Value>, debug: bool) 
     }
     let path = uri_to_path(&args.uri);
     let source = match session.documents.get(&args.uri) {
-        Some(entry) => entry.document.rope().to_string(),
+        Some(entry) => entry.document.source().to_string(),
         None => {
             let reading = path.clone();
             tokio::task::spawn_blocking(move || crate::workspace::read_file(&reading))

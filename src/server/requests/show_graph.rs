@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use ropey::Rope;
+use crate::text::SourceText;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::Uri;
 
@@ -41,9 +41,9 @@ pub async fn handle(
     })
     .await
     .map_err(|_| Error::internal_error())??;
-    let rope = match session.documents.get(&uri) {
-        Some(entry) => entry.document.rope().clone(),
-        None => Rope::from_str(&disk_text.unwrap_or_default()),
+    let source = match session.documents.get(&uri) {
+        Some(entry) => entry.document.source().clone(),
+        None => SourceText::new(&*disk_text.unwrap_or_default()),
     };
     let encoding = session.encoding();
     let listed: Vec<serde_json::Value> = edges
@@ -54,7 +54,7 @@ pub async fn handle(
                 "upstream": edge.upstream,
                 "downstream": edge.downstream,
                 "taskType": edge.task_type,
-                "range": to_lsp_range(&rope, edge.range, encoding),
+                "range": to_lsp_range(&source, edge.range, encoding),
             })
         })
         .collect();
