@@ -263,8 +263,15 @@ fn ruff_first_error(
     let whole = text;
     let text = &whole[from..];
     stacker::grow(stack, || {
-        let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
-        let errors = parsed.errors();
+        let parsed;
+        let errors = match errors_in_prefix(text) {
+            Some(errors) => errors,
+            None => {
+                parsed =
+                    ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
+                parsed.errors().to_vec()
+            }
+        };
         let first = errors.iter().min_by_key(|e| e.location.start())?;
         // A `try` block followed by something else than `except` or `finally`: CPython says
         // so on that line, whatever else is wrong there.
@@ -284,6 +291,50 @@ fn ruff_first_error(
             (TextRange::new(from + start, from + end), e.error.clone())
         })
     })
+}
+
+/// How much of the text after an error's statement ruff parses first (see
+/// `errors_in_prefix`).
+const PREFIX_BYTES: usize = 16 << 10;
+
+/// ruff's errors of `text` that lie before the last top-level statement of its first
+/// `PREFIX_BYTES` (cut at a line end), when the first of them and its whole line do: those
+/// are exactly the full parse's errors there, since ruff parses statement by statement,
+/// reading at most a token or two past a statement's end, and the statements before the last
+/// one of the prefix end where they end in the whole text. So an unclosed bracket in the
+/// middle of a large module costs a parse of a few kilobytes, not of the rest of the file.
+/// `None` when the text is short or the prefix cannot tell.
+pub(super) fn errors_in_prefix(text: &str) -> Option<Vec<ruff_python_parser::ParseError>> {
+    use ruff_text_size::Ranged;
+    if text.len() <= 2 * PREFIX_BYTES {
+        return None;
+    }
+    let cut = PREFIX_BYTES
+        + text.as_bytes()[PREFIX_BYTES..]
+            .iter()
+            .position(|b| *b == b'\n')?
+        + 1;
+    let parsed =
+        ruff_python_parser::parse_unchecked(&text[..cut], ParseOptions::from(Mode::Module));
+    let ruff_python_ast::Mod::Module(module) = parsed.syntax() else {
+        return None;
+    };
+    let [.., _, last] = &module.body[..] else {
+        return None;
+    };
+    let last_start = u32::from(last.range().start()) as usize;
+    let before: Vec<_> = parsed
+        .errors()
+        .iter()
+        .filter(|e| (u32::from(e.location.start()) as usize) < last_start)
+        .cloned()
+        .collect();
+    let first = before
+        .iter()
+        .map(|e| u32::from(e.location.start()) as usize)
+        .min()?;
+    let line_end = first + text[first..].find('\n')?;
+    (line_end < last_start).then_some(before)
 }
 
 /// Translations of ruff's errors that say more than the walk's message on the same line.

@@ -183,3 +183,49 @@ fn show_corpus() {
         }
     }
 }
+
+/// ruff parses only a prefix of a large text when that decides the first error
+/// (`first_error::errors_in_prefix`): for every hostile input, before and inside a large
+/// valid module, what the prefix gives must be what the whole parse gives (the first error,
+/// and every error on its line).
+#[test]
+fn a_prefix_parse_finds_the_first_errors_of_the_whole_parse() {
+    use ruff_python_parser::{Mode, ParseError, ParseOptions};
+    let padding: String = (0..3000)
+        .map(|i| format!("value_{i} = call(argument={i})\n"))
+        .collect();
+    let start = |e: &ParseError| u32::from(e.location.start()) as usize;
+    let mut decided = 0;
+    for (name, src, _) in corpus() {
+        for text in [
+            format!("{src}\n{padding}"),
+            format!("{}{src}\n{padding}", &padding[..padding.len() / 20]),
+        ] {
+            stacker::grow(1 << 30, || {
+                let Some(prefix) = super::super::first_error::errors_in_prefix(&text) else {
+                    return;
+                };
+                decided += 1;
+                let whole =
+                    ruff_python_parser::parse_unchecked(&text, ParseOptions::from(Mode::Module));
+                let first = prefix.iter().map(start).min().expect("an error");
+                let line_end = first + text[first..].find('\n').unwrap_or(text.len() - first);
+                let on_first_line = |errors: &[ParseError]| {
+                    let mut v: Vec<ParseError> = errors
+                        .iter()
+                        .filter(|e| start(e) <= line_end)
+                        .cloned()
+                        .collect();
+                    v.sort_by_key(start);
+                    v
+                };
+                assert_eq!(
+                    on_first_line(&prefix),
+                    on_first_line(whole.errors()),
+                    "{name}"
+                );
+            });
+        }
+    }
+    assert!(decided > 150, "only {decided} texts decided by the prefix");
+}
