@@ -271,14 +271,20 @@ impl<'h> DepRecorder<'h> {
         &self.usage
     }
 
-    /// Adds everything `other` recorded (reads, usage questions and facts) to this record.
-    pub fn merge(&mut self, other: &DepRecorder<'h>) {
+    /// Adds what `other` read (its file parts and usage questions, not the facts it used) to
+    /// this record.
+    pub fn merge_reads(&mut self, other: &DepRecorder<'h>) {
         for (file, item) in other.reads() {
             self.read(file, *item);
         }
         for query in other.usage_queries() {
             self.read_usage(*query);
         }
+    }
+
+    /// Adds everything `other` recorded (reads, usage questions and facts) to this record.
+    pub fn merge(&mut self, other: &DepRecorder<'h>) {
+        self.merge_reads(other);
         for (key, cutoff) in &other.facts {
             self.fact(key, *cutoff);
         }

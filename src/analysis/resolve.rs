@@ -265,13 +265,7 @@ impl<'h> Ctx<'h> {
 
     /// Records `reads` (what a fact computation read) in the current unit or fact.
     pub(crate) fn replay(&mut self, reads: &DepRecorder<'h>) {
-        let deps = self.deps.get_mut();
-        for (file, item) in reads.reads() {
-            deps.read(file, *item);
-        }
-        for query in reads.usage_queries() {
-            deps.read_usage(*query);
-        }
+        self.deps.get_mut().merge_reads(reads);
     }
 
     /// Whether a check unit itself (not a memoised fact being computed) is asking.
