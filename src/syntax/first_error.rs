@@ -263,15 +263,11 @@ fn ruff_first_error(
     let whole = text;
     let text = &whole[from..];
     stacker::grow(stack, || {
-        let parsed;
-        let errors = match errors_in_prefix(text) {
-            Some(errors) => errors,
-            None => {
-                parsed =
-                    ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
-                parsed.errors().to_vec()
-            }
-        };
+        let errors = errors_in_prefix(text).unwrap_or_else(|| {
+            ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module))
+                .errors()
+                .to_vec()
+        });
         let first = errors.iter().min_by_key(|e| e.location.start())?;
         // A `try` block followed by something else than `except` or `finally`: CPython says
         // so on that line, whatever else is wrong there.
