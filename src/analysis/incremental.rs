@@ -689,14 +689,21 @@ mod tests {
         host.file_diagnostics(&path);
         for (k, typed) in ["t", "a", "s"].iter().enumerate() {
             text.insert_str(at + 1 + k, typed);
-            host.set_file(path.clone(), Arc::from(text.as_str()), None);
-            let (got, counts) = host.file_diagnostics_counted(&path);
+            let counts = rechecked(&mut host, &path, &text);
             assert_eq!(counts.checked, 1, "{typed}: {counts:?}");
-            let mut fresh = AnalysisHost::new();
-            fresh.keep_facts_from_file_size(0);
-            fresh.set_file(path.clone(), Arc::from(text.as_str()), None);
-            assert_eq!(got, fresh.file_diagnostics(&path));
         }
+    }
+
+    /// Sets `text` as `path` in `host` and checks it, asserting that the result is what a
+    /// fresh host gives; returns how many units ran again.
+    fn rechecked(host: &mut AnalysisHost, path: &Path, text: &str) -> UnitCounts {
+        host.set_file(path.to_path_buf(), Arc::from(text), None);
+        let (got, counts) = host.file_diagnostics_counted(path);
+        assert_eq!(
+            got,
+            fresh_diagnostics(&[(path.to_path_buf(), text.to_string())])[0]
+        );
+        counts
     }
 
     /// A host holding a generated module of `pairs` Task/worker pairs wired by one builder,
@@ -817,9 +824,7 @@ mod tests {
             &base[setting..]
         );
         for text in [&unbound, &base, &extra, &base] {
-            host.set_file(path.clone(), Arc::from(text.as_str()), None);
-            let (got, counts) = host.file_diagnostics_counted(&path);
-            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            let counts = rechecked(&mut host, &path, text);
             assert_eq!(counts.checked, 1, "{counts:?}");
         }
     }
@@ -834,9 +839,7 @@ mod tests {
         let typed = base.replacen("(num_retries=2)", "(num_retries=2, tag=1)", 1);
         let output = base.replacen("(num_retries=2)", "(num_retries=2, output_types=[])", 1);
         for text in [&typed, &base, &output] {
-            host.set_file(path.clone(), Arc::from(text.as_str()), None);
-            let (got, counts) = host.file_diagnostics_counted(&path);
-            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            let counts = rechecked(&mut host, &path, text);
             // The builder and the module code that inlines it; with `output_types=` also the
             // class that asked whether its outputs are ever passed.
             assert!(counts.checked <= 3, "{counts:?}");
@@ -851,9 +854,7 @@ mod tests {
         host.file_diagnostics(&path);
         let broken = base.replacen("+ 7  # body edit", "+ (  # body edit", 1);
         for text in [&broken, &base] {
-            host.set_file(path.clone(), Arc::from(text.as_str()), None);
-            let (got, counts) = host.file_diagnostics_counted(&path);
-            assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
+            let counts = rechecked(&mut host, &path, text);
             assert_eq!(counts.checked, 3, "{counts:?}");
         }
     }
