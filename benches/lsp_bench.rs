@@ -258,11 +258,13 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         }
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); servers.len()];
         let unclosed = name.contains("unclosed bracket");
-        let bracket = |text: &str| json!({"range": range(line, col - 1, line, col - 1 + (text.is_empty() as usize)), "text": text});
+        // `(` typed just before the toggled digit, and deleted again afterwards.
+        let open_bracket = json!({"range": range(line, col - 1, line, col - 1), "text": "("});
+        let remove_bracket = json!({"range": range(line, col - 1, line, col), "text": ""});
         if unclosed {
             for (i, (_, server)) in servers.iter_mut().enumerate() {
                 versions[i] += 1;
-                server.change(&uris[i], versions[i], bracket("("), EDIT_TIMEOUT);
+                server.change(&uris[i], versions[i], open_bracket.clone(), EDIT_TIMEOUT);
             }
         }
         for k in 0..edits * 2 {
@@ -276,7 +278,7 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         if unclosed {
             for (i, (_, server)) in servers.iter_mut().enumerate() {
                 versions[i] += 1;
-                server.change(&uris[i], versions[i], bracket(""), EDIT_TIMEOUT);
+                server.change(&uris[i], versions[i], remove_bracket.clone(), EDIT_TIMEOUT);
             }
         }
         let ratio = samples
