@@ -633,8 +633,9 @@ impl<'a> Walker<'a> {
     }
 
     /// `else:` mistyped as `esle:` followed by an indented line: tree-sitter reads an
-    /// annotation without a value whose annotation is the next line. A newline outside
-    /// brackets ends the statement, so CPython sees `esle:` alone: `invalid syntax`.
+    /// annotation whose type is the next line (and, when that line is an assignment, its
+    /// value too: `els:\n    y = 2` is `els: y = 2`). A newline outside brackets ends the
+    /// statement, so CPython sees `esle:` alone: `invalid syntax`.
     fn annotation_on_next_line(&mut self, assignment: Node<'_>) {
         let (Some(left), Some(annotation)) = (
             assignment.child_by_field_name("left"),
@@ -683,11 +684,12 @@ impl<'a> Walker<'a> {
         if kind_flags(last.kind_id()) & NAMED_EXPRESSION != 0 {
             self.unparenthesized_walrus(last);
         }
-        let annotation_only = count == 3
+        // `left: type` or `left: type = right`.
+        let annotated = count >= 3
             && first
                 .child(1)
                 .is_some_and(|c| kind_flags(c.kind_id()) & COLON != 0);
-        if annotation_only {
+        if annotated {
             self.annotation_on_next_line(first);
         }
     }

@@ -524,6 +524,12 @@ const CASES: &[Case] = &[
         cpython: Some(("invalid syntax", 3, 6)),
     },
     Case {
+        name: "c14b_else_typo_before_an_assignment",
+        src: "def f(x):\n    if x:\n        y = 1\n    els:\n        y = 2\n    return y\n",
+        ours: &[("invalid syntax", 4, 8, 8)],
+        cpython: Some(("invalid syntax", 4, 9)),
+    },
+    Case {
         name: "c13_class_keyword_typo",
         src: "claass ChatTask(Task):\n    messages: list\n",
         ours: &[("invalid syntax", 1, 7, 15)],
