@@ -293,44 +293,94 @@ fn ruff_first_error(
 /// `errors_in_prefix`).
 const PREFIX_BYTES: usize = 16 << 10;
 
-/// ruff's errors of `text` that lie before the last top-level statement of its first
-/// `PREFIX_BYTES` (cut at a line end), when the first of them and its whole line do: those
-/// are exactly the full parse's errors there, since ruff parses statement by statement,
-/// reading at most a token or two past a statement's end, and the statements before the last
-/// one of the prefix end where they end in the whole text. So an unclosed bracket in the
-/// middle of a large module costs a parse of a few kilobytes, not of the rest of the file.
-/// `None` when the text is short or the prefix cannot tell.
+/// The shorter prefix `errors_in_prefix` compares the first error with when the longer one
+/// ends inside a statement.
+const SHORT_PREFIX_BYTES: usize = 4 << 10;
+
+/// `text` up to the first line end at or after `at` (the whole line), `None` when there is
+/// none.
+fn cut_at_line_end(text: &str, at: usize) -> Option<usize> {
+    Some(
+        at + text
+            .as_bytes()
+            .get(at..)?
+            .iter()
+            .position(|b| *b == b'\n')?
+            + 1,
+    )
+}
+
+/// ruff's errors of `text` up to the end of the first error's line, from a parse of a prefix,
+/// when the prefix can tell. `None` when the text is short or the prefix cannot tell.
+///
+/// Two ways a prefix tells:
+/// - **Statements.** The errors before the last top-level statement of the first
+///   `PREFIX_BYTES` (cut at a line end), when the first of them and its whole line lie
+///   before it: those are exactly the full parse's errors there, since ruff parses statement
+///   by statement, reading at most a token or two past a statement's end, and the statements
+///   before the last one of the prefix end where they end in the whole text. So a slip in
+///   the middle of a large module costs a parse of a few kilobytes, not of the rest of the
+///   file.
+/// - **Agreement.** While a bracket is left open, the rest of the file is one statement, so
+///   no statement of the prefix ends after the error. Then the first error of the
+///   `PREFIX_BYTES` prefix is taken when a parse of the first `SHORT_PREFIX_BYTES` finds the
+///   same error at the same place, on a line that ends inside both prefixes. ruff reads
+///   tokens left to right and decides with a bounded lookahead, except where it parses
+///   speculatively and rewinds (`with (`, `match`); a first error that 12 more kilobytes
+///   of text did not move is the whole parse's (a file ending where the prefix does is the
+///   one case a prefix stands for exactly, and the unclosed bracket makes the prefix and the
+///   whole text end alike: inside it). `tests/cpython_corpus.rs` holds both ways to the
+///   whole parse.
 pub(super) fn errors_in_prefix(text: &str) -> Option<Vec<ruff_python_parser::ParseError>> {
+    prefix_errors(text).map(|(errors, _)| errors)
+}
+
+/// Which way a prefix told (see `errors_in_prefix`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PrefixRule {
+    Statements,
+    Agreement,
+}
+
+/// `errors_in_prefix`, with the way the prefix told.
+pub(super) fn prefix_errors(
+    text: &str,
+) -> Option<(Vec<ruff_python_parser::ParseError>, PrefixRule)> {
     use ruff_text_size::Ranged;
     if text.len() <= 2 * PREFIX_BYTES {
         return None;
     }
-    let cut = PREFIX_BYTES
-        + text.as_bytes()[PREFIX_BYTES..]
-            .iter()
-            .position(|b| *b == b'\n')?
-        + 1;
+    let start = |e: &ruff_python_parser::ParseError| u32::from(e.location.start()) as usize;
+    let cut = cut_at_line_end(text, PREFIX_BYTES)?;
     let parsed =
         ruff_python_parser::parse_unchecked(&text[..cut], ParseOptions::from(Mode::Module));
     let ruff_python_ast::Mod::Module(module) = parsed.syntax() else {
         return None;
     };
-    let [.., _, last] = &module.body[..] else {
-        return None;
+    let first = parsed.errors().iter().min_by_key(|e| start(e))?;
+    let line_end = start(first) + text[start(first)..].find('\n')?;
+    let up_to_first_line = |errors: &[ruff_python_parser::ParseError]| {
+        errors
+            .iter()
+            .filter(|e| start(e) <= line_end)
+            .cloned()
+            .collect::<Vec<_>>()
     };
-    let last_start = u32::from(last.range().start()) as usize;
-    let before: Vec<_> = parsed
-        .errors()
-        .iter()
-        .filter(|e| (u32::from(e.location.start()) as usize) < last_start)
-        .cloned()
-        .collect();
-    let first = before
-        .iter()
-        .map(|e| u32::from(e.location.start()) as usize)
-        .min()?;
-    let line_end = first + text[first..].find('\n')?;
-    (line_end < last_start).then_some(before)
+    if let [.., _, last] = &module.body[..] {
+        if line_end < u32::from(last.range().start()) as usize {
+            return Some((up_to_first_line(parsed.errors()), PrefixRule::Statements));
+        }
+    }
+    let short_cut = cut_at_line_end(text, SHORT_PREFIX_BYTES)?;
+    if line_end >= short_cut {
+        return None;
+    }
+    let short =
+        ruff_python_parser::parse_unchecked(&text[..short_cut], ParseOptions::from(Mode::Module));
+    let short_first = short.errors().iter().min_by_key(|e| start(e))?;
+    let errors = up_to_first_line(parsed.errors());
+    (short_first == first && up_to_first_line(short.errors()) == errors)
+        .then_some((errors, PrefixRule::Agreement))
 }
 
 /// Translations of ruff's errors that say more than the walk's message on the same line.
