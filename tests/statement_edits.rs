@@ -41,6 +41,7 @@ fn run_picking(
     let mut host = AnalysisHost::new();
     host.set_roots(vec![PathBuf::from("/ws")]);
     host.keep_facts_from_file_size(0);
+    host.keep_older_results_from_facts(1);
     let tree = parse(&text).unwrap();
     host.set_file(path.clone(), Arc::from(text.as_str()), Some(&tree));
     let mut index = StatementIndex::new(

@@ -143,21 +143,68 @@ fn names_hash(summary: Option<&FileSummary>, keys: Option<&[u32]>) -> Option<u64
 /// (unit kind, fingerprint of the unit's text, how many earlier units had the same two).
 type UnitKey = (u8, u64, u32);
 
+/// The results kept for one unit key: the latest, and for a unit that used many memoised
+/// facts (a graph builder, module code that runs it) the one before it, when the latest
+/// replaced it because what it read changed.
+///
+/// Editing often goes back to what a unit read before: a `(` typed in a worker's body makes
+/// the class unknown to the builder, and the `)` that closes it makes it known again with the
+/// same facts. With the result from before the `(` still at hand, that second keystroke
+/// reuses it instead of interpreting the builder again (and the next slip in the same class
+/// reuses the result computed while it was broken: the builder only asks whether it is).
+#[derive(Default)]
+struct Slot {
+    latest: Option<UnitResult>,
+    older: Option<Box<Older>>,
+}
+
+/// A result kept in a `Slot` after the latest replaced it, with the fingerprint of the unit's
+/// text it was computed for (module code's fingerprint changes with its text, and an undo
+/// brings the old one back).
+struct Older {
+    fingerprint: u64,
+    result: UnitResult,
+}
+
+impl Slot {
+    fn is_empty(&self) -> bool {
+        self.latest.is_none() && self.older.is_none()
+    }
+}
+
+/// How many memoised facts a unit must have used for its previous result to be kept (see
+/// `Slot`): graph builders read one per worker; class and function units of plain code read
+/// none or a few, and keep nothing more.
+const OLDER_RESULTS_MIN_FACTS: usize = 8;
+
 /// One file's unit results, sorted by key. A sorted slice instead of a hash map: it has no
 /// empty buckets, which took half the cache's memory.
 #[derive(Default)]
-struct FileResults(Box<[(UnitKey, Option<UnitResult>)]>);
+struct FileResults(Box<[(UnitKey, Slot)]>);
 
 impl FileResults {
-    fn from_unsorted(mut results: Vec<(UnitKey, Option<UnitResult>)>) -> FileResults {
+    fn from_unsorted(mut results: Vec<(UnitKey, Slot)>) -> FileResults {
         results.sort_unstable_by_key(|(key, _)| *key);
         FileResults(results.into_boxed_slice())
     }
 
-    /// Moves the result stored under `key` out (each key is asked for once per call).
-    fn take(&mut self, key: &UnitKey) -> Option<UnitResult> {
-        let at = self.0.binary_search_by_key(key, |(k, _)| *k).ok()?;
-        self.0[at].1.take()
+    /// Moves the results stored under `key` out (each key is asked for once per call).
+    fn take(&mut self, key: &UnitKey) -> Slot {
+        match self.0.binary_search_by_key(key, |(k, _)| *k) {
+            Ok(at) => std::mem::take(&mut self.0[at].1),
+            Err(_) => Slot::default(),
+        }
+    }
+
+    /// Moves out the results of the file's module code, whatever its text was, with the
+    /// fingerprint they are stored under (there is one such unit per file).
+    fn take_module(&mut self) -> Option<(u64, Slot)> {
+        let tag = Unit::Module.tag();
+        let (key, slot) = self
+            .0
+            .iter_mut()
+            .find(|((t, _, _), slot)| *t == tag && !slot.is_empty())?;
+        Some((key.1, std::mem::take(slot)))
     }
 }
 
@@ -219,24 +266,67 @@ pub(crate) fn file_diagnostics(
         return (Vec::new(), UnitCounts::default());
     };
     let mut previous = host.diagnostics_cache.take(&file.path);
-    let mut current: Vec<(UnitKey, Option<UnitResult>)> = Vec::new();
+    let mut current: Vec<(UnitKey, Slot)> = Vec::new();
     let mut seen: FxMap<(u8, u64), u32> = FxMap::default();
     let mut validator = Validator::new(host, refresh_fact);
     let mut ctx = super::resolve::Ctx::new(host);
     let mut counts = UnitCounts::default();
     let mut out = Vec::new();
+    let keep_older_from = host
+        .older_results_min_facts
+        .unwrap_or(OLDER_RESULTS_MIN_FACTS);
     for unit in Unit::all(summary) {
         let fingerprint = unit.fingerprint(summary);
         let ordinal = seen.entry((unit.tag(), fingerprint)).or_default();
         let key = (unit.tag(), fingerprint, *ordinal);
         *ordinal += 1;
-        if let Some(mut result) = previous.take(&key) {
-            if validator.refresh(&mut result) {
-                out.extend(result.diagnostics.iter().cloned());
-                current.push((key, Some(result)));
-                counts.reused += 1;
-                continue;
+        let mut slot = previous.take(&key);
+        let mut stored_under = fingerprint;
+        if slot.is_empty() && unit == Unit::Module {
+            // The module code's text changed: its results from before may hold one for this
+            // text (after an undo).
+            if let Some((old_fingerprint, old_slot)) = previous.take_module() {
+                (stored_under, slot) = (old_fingerprint, old_slot);
             }
+        }
+        let Slot { latest, mut older } = slot;
+        // The latest result, else the one before it; a stale latest one becomes the older.
+        let mut stale = None;
+        let mut reused = None;
+        if let Some(mut result) = latest {
+            if stored_under == fingerprint && validator.refresh(&mut result) {
+                reused = Some((result, older.take()));
+            } else {
+                stale = Some(result);
+            }
+        }
+        if let (None, Some(mut kept)) = (&reused, older) {
+            if kept.fingerprint == fingerprint && validator.refresh(&mut kept.result) {
+                reused = Some((kept.result, None));
+            }
+        }
+        let keep = |result: Option<UnitResult>| {
+            result
+                .filter(|r| r.facts.len() >= keep_older_from)
+                .map(|result| {
+                    Box::new(Older {
+                        fingerprint: stored_under,
+                        result,
+                    })
+                })
+        };
+        if let Some((result, older)) = reused {
+            out.extend(result.diagnostics.iter().cloned());
+            let older = older.or_else(|| keep(stale));
+            current.push((
+                key,
+                Slot {
+                    latest: Some(result),
+                    older,
+                },
+            ));
+            counts.reused += 1;
+            continue;
         }
         ctx.begin_unit();
         let mut diagnostics = Vec::new();
@@ -245,7 +335,10 @@ pub(crate) fn file_diagnostics(
         out.extend(diagnostics.iter().cloned());
         current.push((
             key,
-            Some(UnitResult::new(host, file, recorded, diagnostics)),
+            Slot {
+                latest: Some(UnitResult::new(host, file, recorded, diagnostics)),
+                older: keep(stale),
+            },
         ));
         counts.checked += 1;
     }
@@ -589,7 +682,8 @@ mod tests {
         random_edits_matching(seed, true)
     }
 
-    /// `fine`: keep facts and per-name dependencies whatever the files' sizes.
+    /// `fine`: keep facts and per-name dependencies whatever the files' sizes, and the
+    /// previous result of every unit that used a fact.
     fn random_edits_matching(seed: u64, fine: bool) {
         let mut files: Vec<(PathBuf, String)> = vec![
             ("/ws/tasks.py".into(), TASKS.to_string()),
@@ -600,6 +694,7 @@ mod tests {
         host.set_roots(vec![PathBuf::from("/ws")]);
         if fine {
             host.keep_facts_from_file_size(0);
+            host.keep_older_results_from_facts(1);
         }
         for (path, text) in &files {
             host.set_file(path.clone(), Arc::from(text.as_str()), None);
@@ -793,25 +888,32 @@ mod tests {
     /// A syntax error inside one worker makes that class unknown (its name resolves to
     /// nothing): the units that resolve its name run again (here the builder and the module
     /// code that runs it), the other classes do not, and no other fact is derived again.
+    /// Going back and forth, the builder's and the module code's results from before are
+    /// valid again (`Slot::older`): after the first slip only the edited class runs.
     #[test]
     fn a_syntax_error_inside_one_class_rechecks_only_the_units_that_name_it() {
         let (path, mut text, mut host) = opened_wired_module(40);
         host.file_diagnostics(&path);
         let at = text.find("+ 7  # body edit").unwrap() + 2;
-        for (edit, replaced) in [("7 +", 1), ("7", 3), ("7 +", 1), ("7", 3)] {
+        for (k, (edit, replaced)) in [("7 +", 1), ("7", 3), ("7 +", 1), ("7", 3)]
+            .into_iter()
+            .enumerate()
+        {
             text.replace_range(at..at + replaced, edit);
             host.set_file(path.clone(), Arc::from(text.as_str()), None);
             let derived = host.facts_derived();
             let (got, counts) = host.file_diagnostics_counted(&path);
             assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
-            assert_eq!((counts.checked, counts.reused), (3, 80), "after {edit:?}");
+            let expected = if k == 0 { (3, 80) } else { (1, 82) };
+            assert_eq!((counts.checked, counts.reused), expected, "after {edit:?}");
             assert_eq!(host.facts_derived(), derived, "after {edit:?}");
         }
     }
 
     /// A module-level statement that stops binding its name (here it stops parsing) or a new
     /// module-level name re-checks the units that look the name up (the module code), not
-    /// every unit that resolves some name of the file.
+    /// every unit that resolves some name of the file. Going back to the base text reuses the
+    /// module code's result from before (`FileResults::take_module`).
     #[test]
     fn binding_or_unbinding_one_name_rechecks_only_the_units_that_name_it() {
         let (path, base, mut host) = opened_wired_module(40);
@@ -823,9 +925,9 @@ mod tests {
             &base[..setting],
             &base[setting..]
         );
-        for text in [&unbound, &base, &extra, &base] {
+        for (text, checked) in [(&unbound, 1), (&base, 0), (&extra, 1), (&base, 0)] {
             let counts = rechecked(&mut host, &path, text);
-            assert_eq!(counts.checked, 1, "{counts:?}");
+            assert_eq!(counts.checked, checked, "{counts:?}");
         }
     }
 
@@ -853,7 +955,46 @@ mod tests {
         let (path, base, mut host) = opened_wired_module(40);
         host.file_diagnostics(&path);
         let broken = base.replacen("+ 7  # body edit", "+ (  # body edit", 1);
-        for text in [&broken, &base] {
+        let counts = rechecked(&mut host, &path, &broken);
+        assert_eq!(counts.checked, 3, "{counts:?}");
+        // Closing it makes the class known again with the facts it had: the builder's and
+        // the module code's results from before the slip are still valid (`Slot::older`).
+        let closed = base.replacen("+ 7  # body edit", "+ (7)  # body edit", 1);
+        let counts = rechecked(&mut host, &path, &closed);
+        assert_eq!(counts.checked, 1, "only the edited class: {counts:?}");
+        // The next slip in it reuses the results computed while it was broken.
+        let counts = rechecked(&mut host, &path, &broken);
+        assert_eq!(counts.checked, 1, "only the edited class: {counts:?}");
+    }
+
+    /// A slip at module level makes the module code's fingerprint new (its recovery is a
+    /// guess), so it runs again; undoing it brings the old text back, and the module code's
+    /// result from before the slip is valid again (`FileResults::take_module`).
+    #[test]
+    fn undoing_a_slip_at_module_level_reuses_the_module_codes_result_from_before() {
+        let (path, base, mut host) = opened_wired_module(40);
+        host.file_diagnostics(&path);
+        let broken = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = (", 1);
+        let counts = rechecked(&mut host, &path, &broken);
+        assert_eq!(counts.checked, 1, "{counts:?}");
+        let counts = rechecked(&mut host, &path, &base);
+        assert_eq!(counts.checked, 0, "{counts:?}");
+        // Another text is another fingerprint: the module code runs.
+        let other = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = 2", 1);
+        let counts = rechecked(&mut host, &path, &other);
+        assert_eq!(counts.checked, 1, "{counts:?}");
+    }
+
+    /// Without the older results (a unit that used fewer facts than the threshold keeps
+    /// none), the same keystrokes re-run the builder each time: what `Slot::older` saves.
+    #[test]
+    fn small_units_keep_no_older_result() {
+        let (path, base, mut host) = opened_wired_module(40);
+        host.keep_older_results_from_facts(usize::MAX);
+        host.file_diagnostics(&path);
+        let broken = base.replacen("+ 7  # body edit", "+ (  # body edit", 1);
+        let closed = base.replacen("+ 7  # body edit", "+ (7)  # body edit", 1);
+        for text in [&broken, &closed, &broken] {
             let counts = rechecked(&mut host, &path, text);
             assert_eq!(counts.checked, 3, "{counts:?}");
         }

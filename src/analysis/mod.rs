@@ -105,7 +105,7 @@ pub struct FileData {
     /// `None` for files over `MAX_ANALYSED_FILE_BYTES`.
     pub summary: Option<Arc<FileSummary>>,
     /// This file's contribution to the workspace usage index.
-    pub(crate) usage_keys: usage::UsageKeys,
+    pub(crate) usage_keys: Arc<usage::UsageKeys>,
     /// The text's revision and recent edits, for moving cached diagnostics.
     pub(crate) edits: incremental::EditLog,
 }
@@ -123,7 +123,7 @@ impl FileData {
         path: PathBuf,
         text: Arc<str>,
         tree: Option<&tree_sitter::Tree>,
-        previous: Option<(Arc<FileSummary>, Arc<str>)>,
+        previous: Option<PreviousVersion>,
     ) -> FileData {
         let (mut data, shifts) = Self::build_deferring_shifts(path, text, tree, previous);
         if let Some(summary) = data.summary.as_mut() {
@@ -138,10 +138,11 @@ impl FileData {
         path: PathBuf,
         text: Arc<str>,
         tree: Option<&tree_sitter::Tree>,
-        previous: Option<(Arc<FileSummary>, Arc<str>)>,
+        previous: Option<PreviousVersion>,
     ) -> (FileData, summary::DeferredShifts) {
-        let (old_summary, old_text) = previous.unzip();
-        let prev = old_summary.map(|summary| (summary, old_text.as_deref().unwrap_or("")));
+        let prev = previous
+            .as_ref()
+            .map(|p| (Arc::clone(&p.summary), &*p.text));
         let built = if text.len() > MAX_ANALYSED_FILE_BYTES {
             None
         } else {
@@ -155,10 +156,15 @@ impl FileData {
             Some((summary, shifts)) => (Some(Arc::new(summary)), shifts),
             None => (None, Default::default()),
         };
-        let usage_keys = summary
-            .as_deref()
-            .map(usage::collect_keys)
-            .unwrap_or_default();
+        // Before the moved definitions are shifted: the new summary still shares them with the
+        // old one, which is how `keys_reusing` tells them apart from the re-lowered ones.
+        let usage_keys = match (summary.as_deref(), &previous) {
+            (Some(new), Some(old)) => {
+                Arc::new(usage::keys_reusing(new, &old.summary, &old.usage_keys))
+            }
+            (Some(new), None) => Arc::new(usage::collect_keys(new)),
+            (None, _) => Arc::default(),
+        };
         let data = FileData {
             path: Arc::from(path.as_path()),
             text,
@@ -168,6 +174,14 @@ impl FileData {
         };
         (data, shifts)
     }
+}
+
+/// What the next version of a file is built from: the current one's summary (whose unchanged
+/// definitions it takes over), text and usage keys (updated for the definitions that changed).
+pub struct PreviousVersion {
+    pub summary: Arc<FileSummary>,
+    pub text: Arc<str>,
+    pub usage_keys: Arc<usage::UsageKeys>,
 }
 
 /// The next version of a file, built without the host (`AnalysisHost::set_file` in two
@@ -190,7 +204,7 @@ impl PreparedFile {
         text: Arc<str>,
         tree: Option<&tree_sitter::Tree>,
         edit: Option<incremental::Edit>,
-        previous: Option<(Arc<FileSummary>, Arc<str>)>,
+        previous: Option<PreviousVersion>,
     ) -> PreparedFile {
         let (data, shifts) = FileData::build_deferring_shifts(path, text, tree, previous);
         PreparedFile { data, shifts, edit }
@@ -218,6 +232,9 @@ pub struct AnalysisHost {
     fact_cache: Arc<memo::FactCache>,
     /// Facts are kept for classes of files at least this long (`None`: `memo`'s default).
     fact_min_file_bytes: Option<usize>,
+    /// A unit that used at least this many memoised facts keeps its previous result too
+    /// (`None`: `incremental`'s default).
+    older_results_min_facts: Option<usize>,
 }
 
 /// A read-only view of an [`AnalysisHost`] as it was when [`AnalysisHost::snapshot`] was
@@ -287,11 +304,15 @@ impl AnalysisHost {
         self.install_file(PreparedFile::build(path, text, tree, edit, previous));
     }
 
-    /// The summary and text of `path` now, to build its next version from
+    /// The summary, text and usage keys of `path` now, to build its next version from
     /// ([`PreparedFile::build`]).
-    pub fn previous_version(&self, path: &Path) -> Option<(Arc<FileSummary>, Arc<str>)> {
+    pub fn previous_version(&self, path: &Path) -> Option<PreviousVersion> {
         let data = self.files.get(path)?;
-        Some((data.summary.clone()?, data.text.clone()))
+        Some(PreviousVersion {
+            summary: data.summary.clone()?,
+            text: data.text.clone(),
+            usage_keys: data.usage_keys.clone(),
+        })
     }
 
     /// Adds or replaces a file built by [`PreparedFile::build`]: all a writer holds the lock
@@ -379,7 +400,7 @@ impl AnalysisHost {
         let usage_keys = if old_keys == new_keys {
             entry.usage_keys.clone()
         } else {
-            let keys = entry.usage_keys.replaced(&old_keys, &new_keys);
+            let keys = Arc::new(entry.usage_keys.replaced(&old_keys, &new_keys));
             let usage = Arc::make_mut(&mut self.usage);
             usage.apply_keys(&entry.usage_keys, -1);
             usage.apply_keys(&keys, 1);
@@ -560,6 +581,12 @@ impl AnalysisHost {
     /// modules exercise the memo too).
     pub fn keep_facts_from_file_size(&mut self, bytes: usize) {
         self.fact_min_file_bytes = Some(bytes);
+    }
+
+    /// Keeps the previous result of every unit that used at least `facts` memoised facts
+    /// (tests use 1, so small graph builders exercise it too; see `incremental`).
+    pub fn keep_older_results_from_facts(&mut self, facts: usize) {
+        self.older_results_min_facts = Some(facts);
     }
 
     /// How many per-worker facts were derived rather than reused so far (see `memo`).

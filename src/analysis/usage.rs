@@ -4,6 +4,7 @@
 //! what the class body says.
 
 use crate::analysis::FxMap;
+use std::sync::Arc;
 
 use super::summary::{walk_exprs, ClassSummary, Definition, Expr, FileSummary, Stmt};
 use super::FileData;
@@ -50,7 +51,9 @@ pub fn answers(index: &UsageIndex, queries: &[UsageQuery]) -> u64 {
     h.finish()
 }
 
-/// One file's contribution to the index, computed once when the file is summarised.
+/// One file's contribution to the index, computed when the file is summarised. Both lists
+/// are sorted (multisets in one canonical order), so two versions compare equal exactly when
+/// they contribute the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageKeys {
     kwargs: Vec<u64>,
@@ -71,7 +74,46 @@ pub fn collect_keys(s: &FileSummary) -> UsageKeys {
     for c in &s.classes {
         add_base_keys(c, &mut keys.bases);
     }
-    keys
+    keys.sorted()
+}
+
+/// `collect_keys(new)`, from the keys of the version `new` was built from (`old`, whose keys
+/// were `old_keys`): only the definitions `new` did not take over from `old` (shared, not
+/// copied: `FileSummary::build_reusing`) and the module-level statements are walked. A
+/// keystroke that re-lowers one class of a thousand walks that class, not the file.
+pub fn keys_reusing(new: &FileSummary, old: &FileSummary, old_keys: &UsageKeys) -> UsageKeys {
+    let removed = keys_of_definitions_not_in(old, new);
+    let added = keys_of_definitions_not_in(new, old);
+    old_keys.replaced(&removed, &added)
+}
+
+/// The keys of `of`'s module-level statements and of its definitions that `other` does not
+/// share (by address).
+fn keys_of_definitions_not_in(of: &FileSummary, other: &FileSummary) -> UsageKeys {
+    fn addresses<T>(defs: &[Arc<T>]) -> crate::analysis::FxSet<usize> {
+        defs.iter().map(|d| Arc::as_ptr(d) as usize).collect()
+    }
+    fn not_in<'a, T>(
+        defs: &'a [Arc<T>],
+        shared: &'a crate::analysis::FxSet<usize>,
+    ) -> impl Iterator<Item = &'a Arc<T>> {
+        defs.iter()
+            .filter(move |d| !shared.contains(&(Arc::as_ptr(d) as usize)))
+    }
+    let (classes, functions) = (addresses(&other.classes), addresses(&other.functions));
+    let mut keys = UsageKeys::default();
+    let mut exprs = |e: &Expr| add_call_keys(e, &mut keys.kwargs);
+    stmts_exprs(&of.body, &mut exprs);
+    for f in not_in(&of.functions, &functions) {
+        stmts_exprs(&f.body, &mut exprs);
+    }
+    let mut bases = Vec::new();
+    for c in not_in(&of.classes, &classes) {
+        class_exprs(c, &mut exprs);
+        add_base_keys(c, &mut bases);
+    }
+    keys.bases = bases;
+    keys.sorted()
 }
 
 /// The usage keys one module-level definition contributes (a part of `collect_keys`).
@@ -85,7 +127,7 @@ pub fn definition_keys(def: &Definition) -> UsageKeys {
         }
         Definition::Function(f) => stmts_exprs(&f.body, &mut exprs),
     }
-    keys
+    keys.sorted()
 }
 
 /// The usage keys one module-level statement contributes (a part of `collect_keys`).
@@ -94,20 +136,45 @@ pub fn statement_keys(stmt: &Stmt) -> UsageKeys {
     stmts_exprs(std::slice::from_ref(stmt), &mut |e| {
         add_call_keys(e, &mut keys.kwargs)
     });
-    keys
+    keys.sorted()
 }
 
 impl UsageKeys {
-    /// These keys with one occurrence of each of `old` replaced by `new` (as multisets).
+    fn sorted(mut self) -> UsageKeys {
+        self.kwargs.sort_unstable();
+        self.bases.sort_unstable();
+        self
+    }
+
+    /// These keys with one occurrence of each of `old` replaced by `new` (as multisets; all
+    /// three sorted, and so is the result).
     pub fn replaced(&self, old: &UsageKeys, new: &UsageKeys) -> UsageKeys {
+        /// `all` − `old` + `new`, by merging sorted lists.
         fn swap(all: &[u64], old: &[u64], new: &[u64]) -> Vec<u64> {
-            let mut out = all.to_vec();
-            for k in old {
-                if let Some(at) = out.iter().position(|x| x == k) {
-                    out.swap_remove(at);
+            let mut kept = Vec::with_capacity(all.len() + new.len());
+            let mut gone = old.iter().peekable();
+            for &k in all {
+                while gone.next_if(|&&g| g < k).is_some() {}
+                if gone.next_if(|&&g| g == k).is_none() {
+                    kept.push(k);
                 }
             }
-            out.extend_from_slice(new);
+            let mut out = Vec::with_capacity(kept.len() + new.len());
+            let (mut a, mut b) = (kept.iter().peekable(), new.iter().peekable());
+            loop {
+                match (a.peek(), b.peek()) {
+                    (Some(&&x), Some(&&y)) => out.push(if x <= y {
+                        a.next();
+                        x
+                    } else {
+                        b.next();
+                        y
+                    }),
+                    (Some(_), None) => out.extend(a.by_ref()),
+                    (None, Some(_)) => out.extend(b.by_ref()),
+                    (None, None) => break,
+                }
+            }
             out
         }
         UsageKeys {
@@ -222,5 +289,89 @@ pub(crate) fn class_exprs<'a>(c: &'a ClassSummary, f: &mut dyn FnMut(&'a Expr)) 
     }
     for m in &c.methods {
         stmts_exprs(&m.body, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::summary::FileSummary;
+    use std::sync::Arc;
+
+    /// `keys_reusing` gives `collect_keys`' answer after any edit, walking only what changed:
+    /// random keystrokes (including ones that break and repair definitions) in a wired
+    /// module, each building the next summary from the previous one as the host does.
+    #[test]
+    fn keys_from_the_previous_version_equal_keys_collected_afresh() {
+        let mut text = crate::testing::generate_wired_module(30);
+        let summarise = |text: &str, previous: Option<(Arc<FileSummary>, &str)>| {
+            let tree = crate::syntax::parse(text).expect("a tree");
+            FileSummary::build_deferring_shifts(&tree, text, previous).0
+        };
+        let mut old = Arc::new(summarise(&text, None));
+        let mut old_keys = collect_keys(&old);
+        let snippets = [
+            "(",
+            ")",
+            "7",
+            "\n",
+            "x(tag=1)",
+            "Worker3(num_retries=2)",
+            "class K(Worker2):\n    pass\n",
+            "def f():\n    return Item1(value=1)\n",
+            ":",
+            "\"",
+        ];
+        let mut random = crate::testing::Random(0x5eed);
+        let mut shared_total = 0;
+        for step in 0..150 {
+            let old_text = text.clone();
+            let mut at = random.below(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            if random.below(3) == 0 {
+                let end = (at + 1 + random.below(8)).min(text.len());
+                let end = (end..=text.len())
+                    .find(|&e| text.is_char_boundary(e))
+                    .unwrap();
+                text.replace_range(at..end, "");
+            } else {
+                text.insert_str(at, snippets[random.below(snippets.len())]);
+            }
+            let new = summarise(&text, Some((Arc::clone(&old), &old_text)));
+            let reused = keys_reusing(&new, &old, &old_keys);
+            let fresh = collect_keys(&new);
+            assert_eq!(reused, fresh, "step {step}");
+            shared_total += new
+                .classes
+                .iter()
+                .filter(|c| old.classes.iter().any(|o| Arc::ptr_eq(o, c)))
+                .count();
+            old = Arc::new(new);
+            old_keys = fresh;
+        }
+        assert!(
+            shared_total > 150 * 20,
+            "definitions were hardly shared: {shared_total}"
+        );
+    }
+
+    #[test]
+    fn replacing_keeps_the_keys_sorted_multisets() {
+        let keys = |kwargs: &[u64]| UsageKeys {
+            kwargs: kwargs.to_vec(),
+            bases: Vec::new(),
+        };
+        let all = keys(&[1, 2, 2, 3, 5]);
+        assert_eq!(
+            all.replaced(&keys(&[2, 5]), &keys(&[0, 2, 4, 9])),
+            keys(&[0, 1, 2, 2, 3, 4, 9])
+        );
+        assert_eq!(all.replaced(&keys(&[7]), &keys(&[])), all, "absent keys");
+        assert_eq!(
+            all.replaced(&keys(&[2, 2, 2]), &keys(&[])),
+            keys(&[1, 3, 5])
+        );
     }
 }
