@@ -9,7 +9,7 @@ mod code;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use code::{Code, DiagnosticCode, UnknownCode, DOCS_URL};
+pub use code::{Code, DiagnosticCode, UnknownCode, DOCS_MARKDOWN, DOCS_URL};
 
 /// A half-open byte range `[start, end)` into a file's text.
 ///

@@ -440,10 +440,61 @@ async fn diagnostics_link_to_their_section_of_the_docs() {
     let diagnostics = client.await_diagnostics(&uri, 1).await;
     assert_eq!(static_codes(&diagnostics), vec!["GC7"], "{diagnostics:?}");
     let gc7 = diagnostics.iter().find(|d| d["code"] == "GC7").unwrap();
+    let href = gc7["codeDescription"]["href"].as_str().expect("a link");
+    match planai_lsp::diagnostics::DOCS_URL {
+        Some(base) => assert_eq!(href, format!("{base}#gc7")),
+        None => {
+            // The embedded reference, written to the cache: the very text this build has,
+            // with the section's anchor.
+            let (file, anchor) = href.split_once('#').expect("an anchor");
+            assert_eq!(anchor, "gc7");
+            let uri: tower_lsp_server::ls_types::Uri = file.parse().unwrap();
+            let path = uri.to_file_path().expect("a file: URL");
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(text, planai_lsp::diagnostics::DOCS_MARKDOWN);
+            assert!(text.contains("<a id=\"gc7\"></a>"));
+        }
+    }
+}
+
+/// `planai.docsUrl` points the links elsewhere, and an empty one turns them off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_url_setting_moves_or_removes_the_links() {
+    let source = "from planai import Graph, Task, TaskWorker\n\n\nclass Page(Task):\n    url: str\n\n\nclass Fetcher(TaskWorker):\n    def consume_work(self, task: Page):\n        pass\n\n\ndef main():\n    graph = Graph(name=\"demo\")\n    graph.set_dependency(Fetcher(), Fetcher())\n";
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .initialization_options(json!({"planai": {"docsUrl": "https://docs.example/diagnostics"}}))
+        .start()
+        .await;
+    let uri = client.open("flow.py", source, 1).await;
+    let diagnostics = client.await_diagnostics(&uri, 1).await;
+    let first = diagnostics.first().expect("a diagnostic");
+    let code = first["code"].as_str().unwrap().to_ascii_lowercase();
     assert_eq!(
-        gc7["codeDescription"]["href"],
-        format!("{}#gc7", planai_lsp::diagnostics::DOCS_URL),
-        "{gc7}"
+        first["codeDescription"]["href"],
+        format!("https://docs.example/diagnostics#{code}"),
+        "{first}"
+    );
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"planai": {"docsUrl": ""}}}),
+        )
+        .await;
+    let diagnostics = client
+        .edit(
+            &uri,
+            2,
+            json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}),
+            "\n",
+        )
+        .await;
+    assert!(!diagnostics.is_empty());
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d.get("codeDescription").is_none()),
+        "{diagnostics:?}"
     );
 }
 

@@ -10,16 +10,16 @@ use std::str::FromStr;
 
 use super::Severity;
 
-/// Where `docs/diagnostics.md` is published; each code's section is `#<anchor>` on it (the
-/// LSP `codeDescription` of a diagnostic).
-///
-/// The project declares no repository URL yet (neither `Cargo.toml` nor the README names
-/// one), so this default is the expected GitHub location; set `PLANAI_LSP_DOCS_URL` when
-/// building to point the links elsewhere (a fork, a docs site, a pinned tag).
-pub const DOCS_URL: &str = match option_env!("PLANAI_LSP_DOCS_URL") {
-    Some(url) => url,
-    None => "https://github.com/planai-lsp/planai-lsp/blob/main/docs/diagnostics.md",
-};
+/// Where `docs/diagnostics.md` is published, when the build says so: each code's section is
+/// `#<anchor>` on it (the LSP `codeDescription` of a diagnostic). Set `PLANAI_LSP_DOCS_URL`
+/// when building to point the links at a docs site, a fork or a pinned tag. Without it the
+/// server links to a copy of the document this binary embeds (`DOCS_MARKDOWN`, see
+/// `server::docs_link`), so a link always opens the text of the version that reported the
+/// diagnostic, offline too.
+pub const DOCS_URL: Option<&str> = option_env!("PLANAI_LSP_DOCS_URL");
+
+/// `docs/diagnostics.md` as this binary was built with it.
+pub const DOCS_MARKDOWN: &str = include_str!("../../docs/diagnostics.md");
 
 /// The anchor of the section on diagnostics the venv reports under a Python class name.
 const VENV_ANCHOR: &str = "venv";
@@ -168,12 +168,12 @@ impl DiagnosticCode {
         }
     }
 
-    /// The URL of the code's section in `docs/diagnostics.md` (venv class names: the section
-    /// on venv-backed diagnostics).
-    pub fn docs_url(&self) -> String {
+    /// The URL of the code's section in `docs/diagnostics.md` published at `base` (venv class
+    /// names: the section on venv-backed diagnostics).
+    pub fn docs_url(&self, base: &str) -> String {
         match self {
-            DiagnosticCode::Known(code) => format!("{DOCS_URL}#{}", code.anchor()),
-            DiagnosticCode::Venv(_) => format!("{DOCS_URL}#{VENV_ANCHOR}"),
+            DiagnosticCode::Known(code) => format!("{base}#{}", code.anchor()),
+            DiagnosticCode::Venv(_) => format!("{base}#{VENV_ANCHOR}"),
         }
     }
 }
@@ -226,7 +226,7 @@ impl Ord for DiagnosticCode {
 mod tests {
     use super::*;
 
-    const DOCS: &str = include_str!("../../docs/diagnostics.md");
+    const DOCS: &str = DOCS_MARKDOWN;
 
     fn anchors() -> Vec<&'static str> {
         DOCS.split("<a id=\"")
@@ -363,9 +363,9 @@ mod tests {
         assert_eq!(DiagnosticCode::Venv("GC7".into()), Code::Gc7);
         assert_eq!(venv.as_str(), "ValueError");
         assert_eq!(
-            DiagnosticCode::from(Code::Gc7).docs_url(),
-            format!("{DOCS_URL}#gc7")
+            DiagnosticCode::from(Code::Gc7).docs_url("file:///d.md"),
+            "file:///d.md#gc7"
         );
-        assert_eq!(venv.docs_url(), format!("{DOCS_URL}#venv"));
+        assert_eq!(venv.docs_url("file:///d.md"), "file:///d.md#venv");
     }
 }

@@ -86,11 +86,9 @@ pub fn to_lsp_diagnostic(
         range: to_lsp_range(source, diagnostic.range, encoding),
         severity: Some(to_lsp_severity(diagnostic.severity)),
         code: Some(NumberOrString::String(diagnostic.code.to_string())),
-        code_description: diagnostic
-            .code
-            .docs_url()
-            .parse()
-            .ok()
+        code_description: session
+            .docs_base()
+            .and_then(|base| diagnostic.code.docs_url(&base).parse().ok())
             .map(|href| CodeDescription { href }),
         source: Some(diagnostic.source.as_str().to_string()),
         message: diagnostic.message.clone(),

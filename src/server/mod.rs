@@ -6,6 +6,7 @@
 
 pub mod configuration;
 pub mod convert;
+pub mod docs_link;
 pub mod framing;
 pub mod logging;
 pub mod notifications;

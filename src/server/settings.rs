@@ -45,6 +45,9 @@ pub struct Settings {
     pub run_in_workspace: bool,
     /// `planai.run.niceness`: how many steps nicer than the server a run starts (0: as nice).
     pub run_niceness: i32,
+    /// `planai.docsUrl`: where the diagnostics reference is published (each code's section is
+    /// `#<code>` on it); an empty string: no links. Unset: `server::docs_link` decides.
+    pub docs_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             run_max_concurrent: crate::run::manager::DEFAULT_MAX_CONCURRENT,
             run_in_workspace: false,
             run_niceness: crate::run::manager::DEFAULT_NICENESS,
+            docs_url: None,
         }
     }
 }
@@ -184,6 +188,11 @@ impl Settings {
         if let Some(n) = lookup(section, "run.niceness").and_then(Value::as_u64) {
             self.run_niceness = n.min(19) as i32;
         }
+        match lookup(section, "docsUrl") {
+            Some(Value::String(url)) => self.docs_url = Some(url.trim().to_string()),
+            Some(Value::Null) => self.docs_url = None,
+            _ => {}
+        }
         if let Some(dir) = lookup(section, "run.workingDirectory").and_then(Value::as_str) {
             match dir {
                 "workspace" => self.run_in_workspace = true,
@@ -223,6 +232,20 @@ mod tests {
         settings.merge_from(&json!({"run.workingDirectory": "nowhere", "run.timeoutSeconds": 0}));
         assert!(settings.run_in_workspace);
         assert_eq!(settings.run_timeout_secs, 1);
+    }
+
+    #[test]
+    fn the_docs_url_is_set_cleared_and_turned_off() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.docs_url, None);
+        settings.merge_from(&json!({"planai": {"docsUrl": " https://docs.example/d "}}));
+        assert_eq!(settings.docs_url.as_deref(), Some("https://docs.example/d"));
+        settings.merge_from(&json!({"logLevel": "debug"}));
+        assert_eq!(settings.docs_url.as_deref(), Some("https://docs.example/d"));
+        settings.merge_from(&json!({"docsUrl": ""}));
+        assert_eq!(settings.docs_url.as_deref(), Some(""), "links off");
+        settings.merge_from(&json!({"docsUrl": null}));
+        assert_eq!(settings.docs_url, None, "back to the default");
     }
 
     #[test]

@@ -188,6 +188,12 @@ impl Session {
         self.settings.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Where diagnostics link their code's section (`codeDescription`), `None`: no links.
+    pub fn docs_base(&self) -> Option<Arc<str>> {
+        let setting = self.settings.read().ok().and_then(|s| s.docs_url.clone());
+        crate::server::docs_link::docs_base(setting.as_deref())
+    }
+
     pub fn bump_generation(&self) -> u64 {
         self.workspace_generation.fetch_add(1, Ordering::SeqCst) + 1
     }
