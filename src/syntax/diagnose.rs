@@ -1450,7 +1450,14 @@ impl<'a> Walker<'a> {
                 .collect();
             match first_error::cpython_first(text, &walked, clean_until) {
                 Some((range, message)) => {
-                    found.retain(|f| f.range.start() > range.start());
+                    // A colon expected later on the same line is this error seen through
+                    // tree-sitter's recovery (`def f() x ...`, `if x pass`: it inserts the
+                    // colon at the line's end), not another one.
+                    let same_line = |at: usize| !bytes[range.start()..at].contains(&b'\n');
+                    found.retain(|f| {
+                        let echo = f.message == message || f.message == "expected ':'";
+                        f.range.start() > range.start() && !(echo && same_line(f.range.start()))
+                    });
                     found.insert(
                         0,
                         Found {

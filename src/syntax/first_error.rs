@@ -105,6 +105,15 @@ pub(super) fn cpython_first(
                 .find(|(r, m)| *m == translated.1 && r.start() <= range.start());
             return walked.map_or(translated, |(r, m)| (*r, m.to_string()));
         }
+        // A colon expected before another token: the walk's `expected ':'` on that line (the
+        // colon tree-sitter inserts at the line's end) is not CPython's error.
+        let colon_before_token = matches!(
+            error,
+            ParseErrorType::ExpectedToken {
+                expected: TokenKind::Colon,
+                found,
+            } if *found != TokenKind::Newline
+        );
         if translated.1 == "expected ':'"
             || translated.1.starts_with("f-string")
             || specific_translation(&translated.1)
@@ -132,6 +141,7 @@ pub(super) fn cpython_first(
         match found.iter().find(|(r, m)| {
             line_of(r.start()) == line
                 && parser_level(m)
+                && !(colon_before_token && *m == "expected ':'")
                 && (comma_expected || !m.contains("Perhaps you forgot a comma"))
         }) {
             // Same wording: ruff's location is the token where the parse fails, as CPython's.
@@ -389,6 +399,7 @@ fn specific_translation(message: &str) -> bool {
         || message.starts_with("expected an indented block")
         || message.starts_with("cannot use assignment expressions with")
         || message.ends_with("here. Maybe you meant '==' instead of '='?")
+        || message == "illegal target for annotation"
 }
 
 /// The end of the last line of `b` (without its line break): where CPython reports what it
@@ -455,6 +466,15 @@ fn translate(
             } else {
                 invalid()
             }
+        }
+        // `def f() x:`, `try pass`: where CPython's grammar demands the colon (`&&':'`), any
+        // token there is `expected ':'`, at that token. Other headers (`if x pass`, `class A
+        // pass`) say `expected ':'` only before the line's end, else `invalid syntax`.
+        ParseErrorType::ExpectedToken {
+            expected: TokenKind::Colon,
+            ..
+        } if colon_demanded(b, logical, range.start()) => {
+            (TextRange::empty(range.start()), "expected ':'".to_string())
         }
         ParseErrorType::UnexpectedIndentation => (on_line, "unexpected indent".to_string()),
         ParseErrorType::ExpectedToken {
@@ -529,6 +549,29 @@ fn translate(
                 _ => invalid(),
             }
         }
+        // `fi (x):` (a mistyped `if` that reads as a call): with an annotation after the
+        // colon CPython says the target is illegal; without one, its parse fails at the colon.
+        ParseErrorType::InvalidAnnotatedAssignmentTarget => {
+            let mut colon = next_token(b, range.end());
+            while b.get(colon) == Some(&b')') {
+                colon = next_token(b, colon + 1);
+            }
+            if b.get(colon) != Some(&b':') {
+                return invalid();
+            }
+            let annotation = b[colon + 1..]
+                .iter()
+                .find(|c| !matches!(c, b' ' | b'\t' | b'\x0c'))
+                .is_some_and(|c| !matches!(c, b'\n' | b'\r' | b'#'));
+            if annotation {
+                (on_line, "illegal target for annotation".to_string())
+            } else {
+                (
+                    TextRange::new(colon, colon + 1),
+                    "invalid syntax".to_string(),
+                )
+            }
+        }
         ParseErrorType::OtherError(m) if m.starts_with("Expected `except` or `finally`") => {
             (on_line, "expected 'except' or 'finally' block".to_string())
         }
@@ -543,6 +586,60 @@ fn translate(
         }
         _ => invalid(),
     }
+}
+
+/// Whether CPython's grammar demands a `:` at `at` (`&&':'`), in the statement starting at
+/// `logical`: right after `try`, `finally` or `else`, or after a function header's parameters
+/// and return annotation.
+fn colon_demanded(b: &[u8], logical: usize, at: usize) -> bool {
+    let keyword_alone = ["try", "finally", "else"].iter().any(|k| {
+        b[logical..].starts_with(k.as_bytes())
+            && b.get(logical + k.len())
+                .is_some_and(|c| !c.is_ascii_alphanumeric() && *c != b'_')
+            && next_token(b, logical + k.len()) == at
+    });
+    keyword_alone || after_def_parameters(b, logical, at)
+}
+
+/// Whether `at` follows the closed parameter list of a `def` (or `async def`) header that
+/// starts the logical line at `logical`: outside any bracket and after the parameters' `)`.
+/// A colon expected inside the header (a lambda in a default value) is not the header's.
+fn after_def_parameters(b: &[u8], logical: usize, at: usize) -> bool {
+    let header = &b[logical..at.min(b.len())];
+    let keyword_then_blank = |word: &[u8], s: &[u8]| {
+        s.starts_with(word) && s.get(word.len()).is_some_and(|c| matches!(c, b' ' | b'\t'))
+    };
+    let is_def = keyword_then_blank(b"def", header)
+        || (keyword_then_blank(b"async", header)
+            && keyword_then_blank(b"def", header[5..].trim_ascii_start()));
+    if !is_def {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut closed_parameters = false;
+    let mut quote = None;
+    let mut i = 0;
+    while i < header.len() {
+        match (header[i], quote) {
+            (b'\\', Some(_)) => i += 1,
+            (c, Some(q)) if c == q => quote = None,
+            (_, Some(_)) => {}
+            (c @ (b'"' | b'\''), None) => quote = Some(c),
+            (b'#', None) => {
+                while i < header.len() && header[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            (b'(' | b'[' | b'{', None) => depth += 1,
+            (b')' | b']' | b'}', None) => {
+                depth = depth.saturating_sub(1);
+                closed_parameters |= depth == 0;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    closed_parameters && depth == 0 && quote.is_none()
 }
 
 /// The first byte at or after `at` that is not a blank, a line break or a comment.
