@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use lsp_stdio::{
     binary, env_or, fail, file_uri, mb, med_p90, ms, percentile, verdict, Server, OPEN_TIMEOUT,
 };
-use planai_lsp::testing::{generate_planai_module, generate_wired_module};
+use planai_lsp::testing::{generate_planai_module, generate_wired_module, wired_worker_edit};
 use serde_json::{json, Value};
 
 const EDIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -213,27 +213,42 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
         "(num_retries=2)  # builder edit",
         "(num_retries=".len(),
     );
+    let (worker_needle, worker_digits) = wired_worker_edit(pairs);
+    let worker = position_of(
+        &text,
+        &worker_needle,
+        worker_needle.len() - "]  # worker edit".len() - 1,
+    );
     // The body kind "inside an unclosed bracket" first types `(` before the digit (not
     // timed), toggles the digit after it while the error lasts, and removes the `(` again.
-    let kinds: [(&str, (usize, usize), [&str; 2]); 6] = [
-        ("digit inside a consume_work body", body, ["8", "7"]),
+    // Each kind's edits cycle through its texts, the last restoring the module. Digits cycle
+    // through three, so that an edit never returns to the text before the previous one (which
+    // the cache of a unit's previous result would make cheap: undo is measured apart).
+    let worker_digits: Vec<&str> = worker_digits.iter().map(String::as_str).collect();
+    let kinds: [(&str, (usize, usize), &[&str]); 7] = [
+        ("digit inside a consume_work body", body, &["8", "9", "7"]),
         (
             "body: digit typed inside an unclosed bracket",
             (body.0, body.1 + 1),
-            ["8", "7"],
+            &["8", "9", "7"],
         ),
         (
             "consume_work body: add/remove a syntax error",
             body,
-            ["(", "7"],
+            &["(", "7"],
         ),
-        ("digit at module level", module, ["2", "1"]),
+        ("digit at module level", module, &["2", "3", "1"]),
         (
             "module-level line: add/remove a syntax error",
             module,
-            ["(", "1"],
+            &["(", "1"],
         ),
-        ("digit inside the graph builder", builder, ["3", "2"]),
+        ("digit inside the graph builder", builder, &["3", "4", "2"]),
+        (
+            "a worker's declared output type changed",
+            worker,
+            &worker_digits,
+        ),
     ];
     println!(
         "{:<46} | {:>18} | {:>18} | {:>7}",
@@ -267,8 +282,8 @@ fn bench_wired(bin: &std::path::Path, dir: &std::path::Path, pairs: usize, edits
                 server.change(&uris[i], versions[i], open_bracket.clone(), EDIT_TIMEOUT);
             }
         }
-        for k in 0..edits * 2 {
-            let new = texts[k % 2];
+        for k in 0..edits * texts.len() {
+            let new = texts[k % texts.len()];
             for (i, (_, server)) in servers.iter_mut().enumerate() {
                 versions[i] += 1;
                 let change = json!({"range": range(line, col, line, col + 1), "text": new});

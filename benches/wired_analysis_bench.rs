@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use planai_lsp::analysis::check::{self, CheckPath, Reusable, Sequential, Source, Trigger};
 use planai_lsp::analysis::AnalysisHost;
-use planai_lsp::testing::generate_wired_module;
+use planai_lsp::testing::{generate_wired_module, wired_worker_edit};
 use planai_lsp::text::Edit;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -65,36 +65,52 @@ fn main() {
         "task.index + (7  # body edit",
         1,
     );
-    let kinds: [(&str, usize, [&str; 2]); 6] = [
+    // The middle worker's declared output type: `[Item201]` ↔ `[Item202]` changes what one
+    // worker produces, so the builder's edges around it change (the second breaks one).
+    let (worker_edit, worker_digits) = wired_worker_edit(pairs);
+    let worker_digits: Vec<&str> = worker_digits.iter().map(String::as_str).collect();
+    // Each kind's edits cycle through its texts, the last restoring the module. Digits cycle
+    // through three, so that an edit never returns to the text before the previous one (which
+    // the cache of a unit's previous result would make cheap: undo is measured apart).
+    let kinds: [(&str, usize, &[&str]); 7] = [
         (
             "digit inside a consume_work body",
             offset_of(&base, "value = task.index + 7  # body edit", 21),
-            ["8", "7"],
+            &["8", "9", "7"],
         ),
         (
             "consume_work body: add/remove a syntax error",
             offset_of(&base, "value = task.index + 7  # body edit", 21),
-            ["(", "7"],
+            &["(", "7"],
         ),
         (
             "digit at module level",
             offset_of(&base, "MIDDLE_SETTING = 1", 17),
-            ["2", "1"],
+            &["2", "3", "1"],
         ),
         (
             "module-level line: add/remove a syntax error",
             offset_of(&base, "MIDDLE_SETTING = 1", 17),
-            ["(", "1"],
+            &["(", "1"],
         ),
         (
             "body: digit typed inside an unclosed bracket",
             offset_of(&unclosed, "value = task.index + (7  # body edit", 22),
-            ["8", "7"],
+            &["8", "9", "7"],
         ),
         (
             "digit inside the graph builder",
             offset_of(&base, "(num_retries=2)  # builder edit", 13),
-            ["3", "2"],
+            &["3", "4", "2"],
+        ),
+        (
+            "a worker's declared output type changed",
+            offset_of(
+                &base,
+                &worker_edit,
+                worker_edit.len() - "]  # worker edit".len() - 1,
+            ),
+            &worker_digits,
         ),
     ];
     println!(
@@ -183,8 +199,8 @@ fn main() {
         let mut paths = std::collections::BTreeMap::<&str, usize>::new();
         // Of full-path checks: the parse, and the syntax checks (beside the PlanAI analysis).
         let (mut parses, mut syntaxes) = (Vec::new(), Vec::new());
-        for k in 0..edits * 2 {
-            let new = texts[k % 2];
+        for k in 0..edits * texts.len() {
+            let new = texts[k % texts.len()];
             let old_len = text[at..].chars().next().map_or(0, char::len_utf8);
             text.replace_range(at..at + old_len, new);
             let edit = Edit {

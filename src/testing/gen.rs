@@ -173,6 +173,7 @@ pub fn generate_wired_module(pairs: usize) -> String {
             out.push_str("\n\nMIDDLE_SETTING = 1\n");
         }
         let next = i + 1;
+        let worker_edit = if i == middle { "  # worker edit" } else { "" };
         let _ = write!(
             out,
             "\n\nclass Item{i}(Task):\n    text: str\n    index: int = {i}\n"
@@ -181,7 +182,7 @@ pub fn generate_wired_module(pairs: usize) -> String {
             let _ = write!(
                 out,
                 "\n\nclass Worker{i}(LLMTaskWorker):\n    \
-                 output_types: List[Type[Task]] = [Item{next}]\n    \
+                 output_types: List[Type[Task]] = [Item{next}]{worker_edit}\n    \
                  llm_input_type: Type[Task] = Item{i}\n    \
                  llm_output_type: Type[Task] = Item{next}\n    \
                  prompt: str = \"Summarise {{text}} in one line.\"\n\n    \
@@ -195,7 +196,7 @@ pub fn generate_wired_module(pairs: usize) -> String {
             let _ = write!(
                 out,
                 "\n\nclass Worker{i}(TaskWorker):\n    \
-                 output_types: List[Type[Task]] = [Item{next}]\n\n    \
+                 output_types: List[Type[Task]] = [Item{next}]{worker_edit}\n\n    \
                  def consume_work(self, task: Item{i}):\n        \
                  value = task.index + {addend}{body_edit}\n        \
                  text = f\"{{task.text}}-{{value}}\"\n        \
@@ -238,6 +239,19 @@ pub fn generate_wired_module(pairs: usize) -> String {
     out
 }
 
+/// The edit of one worker in `generate_wired_module(pairs)`: the middle worker's
+/// `output_types` line (a needle found once) and the texts of its declared type's last digit
+/// that edits cycle through (two other types', then its own). Each of the first two changes
+/// what the worker produces, so the graph builder's edge from it to its consumer no longer
+/// holds; three states, so that no edit returns to the text of the edit before the last.
+pub fn wired_worker_edit(pairs: usize) -> (String, [String; 3]) {
+    let declared = pairs.max(2) / 2 + 1;
+    let needle = format!("[Item{declared}]  # worker edit");
+    let digit = declared % 10;
+    let other = |step: usize| ((digit + step) % 10).to_string();
+    (needle, [other(1), other(2), digit.to_string()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +276,13 @@ mod tests {
         let tree = crate::syntax::parse(&text).expect("parse");
         assert!(!tree.root_node().has_error());
         assert!(crate::syntax::syntax_diagnostics(&tree, &text).is_empty());
-        for marker in ["# body edit", "MIDDLE_SETTING = 1", "# builder edit"] {
+        let (worker_edit, _) = wired_worker_edit(400);
+        for marker in [
+            "# body edit",
+            "MIDDLE_SETTING = 1",
+            "# builder edit",
+            &worker_edit,
+        ] {
             assert_eq!(text.matches(marker).count(), 1, "{marker}");
         }
         let lines = text.lines().count();

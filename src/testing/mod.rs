@@ -2,7 +2,7 @@
 
 mod gen;
 
-pub use gen::{generate_planai_module, generate_wired_module};
+pub use gen::{generate_planai_module, generate_wired_module, wired_worker_edit};
 
 /// Deterministic pseudo-random numbers (SplitMix64) for randomized tests, so failures
 /// reproduce from the seed.
