@@ -244,9 +244,8 @@ impl<'h> DepRecorder<'h> {
     }
 
     pub fn fact(&mut self, key: &FactKey, cutoff: u64) {
-        if !self.facts.contains_key(key) {
-            self.facts.insert(key.clone(), cutoff);
-        }
+        // One hash of the key (its path is hashed byte by byte), at the price of a clone.
+        self.facts.entry(key.clone()).or_insert(cutoff);
     }
 
     pub fn read(&mut self, file: &'h Arc<FileData>, item: DepItem) {
@@ -274,6 +273,9 @@ impl<'h> DepRecorder<'h> {
     /// Adds what `other` read (its file parts and usage questions, not the facts it used) to
     /// this record.
     pub fn merge_reads(&mut self, other: &DepRecorder<'h>) {
+        // A graph factory's reads merged into its caller's: grow once, not by doubling.
+        self.seen.reserve(other.reads.len());
+        self.reads.reserve(other.reads.len());
         for (file, item) in other.reads() {
             self.read(file, *item);
         }
@@ -285,6 +287,7 @@ impl<'h> DepRecorder<'h> {
     /// Adds everything `other` recorded (reads, usage questions and facts) to this record.
     pub fn merge(&mut self, other: &DepRecorder<'h>) {
         self.merge_reads(other);
+        self.facts.reserve(other.facts.len());
         for (key, cutoff) in &other.facts {
             self.fact(key, *cutoff);
         }
