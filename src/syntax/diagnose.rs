@@ -691,7 +691,29 @@ impl<'a> Walker<'a> {
                 .is_some_and(|c| kind_flags(c.kind_id()) & COLON != 0);
         if annotated {
             self.annotation_on_next_line(first);
+            self.annotated_unpacking(first);
         }
+    }
+
+    /// `a, b: int` and `[a, b]: int`: tree-sitter accepts any assignment pattern before an
+    /// annotation, CPython only a single target.
+    fn annotated_unpacking(&mut self, assignment: Node<'_>) {
+        let Some(left) = assignment.child_by_field_name("left") else {
+            return;
+        };
+        let kind = match left.kind() {
+            "pattern_list" => "tuple",
+            // `(x): int` is a single target in parentheses; `(x,)` is a tuple.
+            "tuple_pattern" if left.named_child_count() > 1 || has_comma(left) => "tuple",
+            "list_pattern" => "list",
+            _ => return,
+        };
+        let range = TextRange::new(left.start_byte(), left.end_byte());
+        self.push(
+            range,
+            format!("only single target (not {kind}) can be annotated"),
+            Origin::Specific,
+        );
     }
 
     /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and
@@ -1571,4 +1593,11 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Whether `node` has a `,` among its children (`(x,)`).
+fn has_comma(node: Node<'_>) -> bool {
+    let mut cursor = node.walk();
+    let found = node.children(&mut cursor).any(|c| c.kind() == ",");
+    found
 }

@@ -400,6 +400,7 @@ fn specific_translation(message: &str) -> bool {
         || message.starts_with("cannot use assignment expressions with")
         || message.ends_with("here. Maybe you meant '==' instead of '='?")
         || message == "illegal target for annotation"
+        || message.starts_with("only single target")
 }
 
 /// The end of the last line of `b` (without its line break): where CPython reports what it
@@ -571,6 +572,10 @@ fn translate(
                     "invalid syntax".to_string(),
                 )
             }
+        }
+        // `a, b: int`: ruff's message is CPython's, capitalised.
+        ParseErrorType::OtherError(m) if m.starts_with("Only single target (not ") => {
+            (on_line, format!("o{}", &m[1..]))
         }
         ParseErrorType::OtherError(m) if m.starts_with("Expected `except` or `finally`") => {
             (on_line, "expected 'except' or 'finally' block".to_string())

@@ -578,6 +578,30 @@ const CASES: &[Case] = &[
         cpython: Some(("illegal target for annotation", 1, 1)),
     },
     Case {
+        name: "c14k_annotated_tuple_target",
+        src: "a, b: int\n",
+        ours: &[("only single target (not tuple) can be annotated", 1, 0, 4)],
+        cpython: Some(("only single target (not tuple) can be annotated", 1, 1)),
+    },
+    Case {
+        name: "c14l_annotated_parenthesized_tuple_target",
+        src: "(a, b): int = (1, 2)\n",
+        ours: &[("only single target (not tuple) can be annotated", 1, 0, 6)],
+        cpython: Some(("only single target (not tuple) can be annotated", 1, 1)),
+    },
+    Case {
+        name: "c14m_annotated_list_target",
+        src: "def f():\n    [a, b]: int\n",
+        ours: &[("only single target (not list) can be annotated", 2, 4, 10)],
+        cpython: Some(("only single target (not list) can be annotated", 2, 5)),
+    },
+    Case {
+        name: "c14n_parenthesized_name_may_be_annotated",
+        src: "(x): int = 1\nx.y: int = 2\nz[0]: int = 3\n",
+        ours: &[],
+        cpython: None,
+    },
+    Case {
         name: "c13_class_keyword_typo",
         src: "claass ChatTask(Task):\n    messages: list\n",
         ours: &[("invalid syntax", 1, 7, 15)],
