@@ -270,6 +270,10 @@ const PYTHON2_STATEMENT: u16 = 1024;
 const TRY: u16 = 2048;
 const ASSIGNMENT: u16 = 4096;
 const NAMED_EXPRESSION: u16 = 8192;
+/// `return`, `break`, `continue`, `nonlocal`, `from m import *`: allowed only in some scopes.
+const SCOPED: u16 = 16384;
+/// `def`: its parameters are checked (defaults, duplicates, a bare `*`).
+const FUNCTION: u16 = 32768;
 
 /// What the walk needs to know about a node kind.
 #[derive(Clone, Copy, Default)]
@@ -301,6 +305,15 @@ fn kind_info(id: u16) -> KindInfo {
                     ("try_statement", true) => CONTAINER | TRY,
                     ("assignment" | "augmented_assignment", true) => ASSIGNMENT,
                     ("named_expression", true) => NAMED_EXPRESSION,
+                    (
+                        "return_statement"
+                        | "break_statement"
+                        | "continue_statement"
+                        | "nonlocal_statement"
+                        | "import_from_statement",
+                        true,
+                    ) => SCOPED,
+                    ("function_definition", true) => CONTAINER | FUNCTION,
                     (k, true) if CONTAINERS.contains(&k) => CONTAINER,
                     ("string", true) => STRING,
                     ("string_start", true) => STRING_START,
@@ -481,6 +494,10 @@ impl<'a> Walker<'a> {
                 parent: parents.last().copied(),
                 prev,
             };
+            let flags = kind_flags(node.kind_id());
+            if flags & (SCOPED | EXPRESSION_STATEMENT) != 0 && !node.has_error() {
+                self.outside_its_scope(node, flags, parents);
+            }
             let descend = self.visit(node, near);
             let entered = descend
                 && match body_start(node) {
@@ -580,6 +597,9 @@ impl<'a> Walker<'a> {
         }
         if flags & TRY != 0 && !has_error {
             self.try_without_handler(node);
+        }
+        if flags & FUNCTION != 0 && !has_error {
+            self.parameters(node);
         }
         if flags & BLOCK != 0 {
             self.block(node, near, in_error);
@@ -714,6 +734,166 @@ impl<'a> Walker<'a> {
             format!("only single target (not {kind}) can be annotated"),
             Origin::Specific,
         );
+    }
+
+    /// `return`, `yield` and `await` outside a function, `break` and `continue` outside a
+    /// loop, `nonlocal` at module level, `import *` in a function or class: tree-sitter
+    /// accepts them anywhere, CPython's compiler refuses them (at import). `parents` are the
+    /// statement's enclosing nodes, outermost first.
+    fn outside_its_scope(&mut self, statement: Node<'_>, flags: u16, parents: &[Node<'_>]) {
+        let (node, kind) = if flags & SCOPED != 0 {
+            if statement.kind() == "import_from_statement" {
+                // Only `import *` is scoped; most imports sit at module level (no parents).
+                if parents.len() <= 1 {
+                    return;
+                }
+                let mut cursor = statement.walk();
+                let star = statement
+                    .named_children(&mut cursor)
+                    .find(|c| c.kind() == "wildcard_import");
+                match star {
+                    Some(star) => (star, "import *"),
+                    None => return,
+                }
+            } else {
+                (statement, statement.kind())
+            }
+        } else {
+            // An expression statement that is a bare `yield ...` or `await ...`.
+            match statement.child(0) {
+                Some(first) if matches!(first.kind(), "yield" | "await") => (first, first.kind()),
+                _ => return,
+            }
+        };
+        // The innermost function, class or loop decides; a loop's `else` is not in the loop.
+        let mut in_loop_else = false;
+        let mut in_loop = false;
+        let mut function = None;
+        for parent in parents.iter().rev() {
+            match parent.kind() {
+                "else_clause" => in_loop_else = true,
+                "for_statement" | "while_statement" if in_loop_else => in_loop_else = false,
+                "for_statement" | "while_statement" => in_loop = true,
+                "function_definition" => {
+                    function = Some(*parent);
+                    break;
+                }
+                "class_definition" => break,
+                _ => in_loop_else = false,
+            }
+            if in_loop && matches!(kind, "break_statement" | "continue_statement") {
+                return;
+            }
+        }
+        let is_async = |f: Node<'_>| f.child(0).is_some_and(|c| c.kind() == "async");
+        let at_module_level = parents
+            .iter()
+            .all(|p| !matches!(p.kind(), "function_definition" | "class_definition"));
+        let message = match kind {
+            "nonlocal_statement" if at_module_level => {
+                "nonlocal declaration not allowed at module level"
+            }
+            "import *" if !at_module_level => "import * only allowed at module level",
+            "return_statement" if function.is_none() => "'return' outside function",
+            "yield" if function.is_none() => "'yield' outside function",
+            "await" if function.is_none() => "'await' outside function",
+            "await" if !function.is_some_and(is_async) => "'await' outside async function",
+            "break_statement" => "'break' outside loop",
+            "continue_statement" => "'continue' not properly in loop",
+            _ => return,
+        };
+        let range = TextRange::new(node.start_byte(), node.end_byte());
+        self.push(range, message, Origin::Specific);
+    }
+
+    /// A `def`'s parameters as CPython 3.11 checks them: a parameter without a default after
+    /// one with a default (before `*`), the same name twice, a bare `*` with nothing after it.
+    fn parameters(&mut self, function: Node<'_>) {
+        let Some(parameters) = function.child_by_field_name("parameters") else {
+            return;
+        };
+        let mut names: Vec<&[u8]> = Vec::new();
+        let mut seen_default = false;
+        let mut after_star = false;
+        let mut bare_star: Option<Node<'_>> = None;
+        let mut cursor = parameters.walk();
+        for parameter in parameters.named_children(&mut cursor) {
+            let kind = parameter.kind();
+            let name = match kind {
+                "identifier" => Some(parameter),
+                "default_parameter" => parameter.child_by_field_name("name"),
+                "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                    let mut inner = parameter.walk();
+                    let found = parameter
+                        .named_children(&mut inner)
+                        .find(|c| c.kind() == "identifier");
+                    found
+                }
+                "typed_default_parameter" => parameter.child_by_field_name("name"),
+                _ => None,
+            };
+            match kind {
+                "default_parameter" | "typed_default_parameter" => seen_default = true,
+                "identifier" | "typed_parameter" if seen_default && !after_star => {
+                    // `def f(*args: int)` is a typed_parameter holding a splat.
+                    let splat = parameter.child(0).is_some_and(|c| {
+                        matches!(c.kind(), "list_splat_pattern" | "dictionary_splat_pattern")
+                    });
+                    if !splat {
+                        let range = TextRange::new(parameter.start_byte(), parameter.end_byte());
+                        self.push(
+                            range,
+                            "non-default argument follows default argument",
+                            Origin::Specific,
+                        );
+                    }
+                }
+                _ => {}
+            }
+            match kind {
+                "keyword_separator" => {
+                    after_star = true;
+                    bare_star = Some(parameter);
+                }
+                "list_splat_pattern" => after_star = true,
+                "typed_parameter"
+                    if parameter
+                        .child(0)
+                        .is_some_and(|c| c.kind() == "list_splat_pattern") =>
+                {
+                    after_star = true
+                }
+                "dictionary_splat_pattern" => {}
+                "typed_parameter"
+                    if parameter
+                        .child(0)
+                        .is_some_and(|c| c.kind() == "dictionary_splat_pattern") => {}
+                "positional_separator" => {}
+                _ => bare_star = None,
+            }
+            if let Some(name) = name {
+                let text = &self.bytes[name.start_byte()..name.end_byte()];
+                if names.contains(&text) {
+                    let range = TextRange::new(name.start_byte(), name.end_byte());
+                    let name = String::from_utf8_lossy(text);
+                    self.push(
+                        range,
+                        format!("duplicate argument '{name}' in function definition"),
+                        Origin::Specific,
+                    );
+                } else {
+                    names.push(text);
+                }
+            }
+        }
+        if let Some(star) = bare_star {
+            let range = TextRange::new(star.start_byte(), star.end_byte());
+            self.push(
+                range,
+                "named arguments must follow bare *",
+                Origin::Specific,
+            );
+        }
     }
 
     /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and

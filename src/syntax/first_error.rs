@@ -36,6 +36,8 @@ fn parser_level(message: &str) -> bool {
         || message.starts_with("expected an indented block")
         || message.starts_with("cannot assign to")
         || message.starts_with("Missing parentheses in call to")
+        || message == "non-default argument follows default argument"
+        || message == "named arguments must follow bare *"
 }
 
 /// Where ruff expects a `:` at the end of a line starting with one of these, CPython says
@@ -573,6 +575,22 @@ fn translate(
                 )
             }
         }
+        ParseErrorType::NonDefaultParamAfterDefaultParam => (
+            on_line,
+            "non-default argument follows default argument".to_string(),
+        ),
+        ParseErrorType::PositionalAfterKeywordArgument => (
+            on_line,
+            "positional argument follows keyword argument".to_string(),
+        ),
+        ParseErrorType::PositionalAfterKeywordUnpacking => (
+            on_line,
+            "positional argument follows keyword argument unpacking".to_string(),
+        ),
+        ParseErrorType::InvalidArgumentUnpackingOrder => (
+            on_line,
+            "iterable argument unpacking follows keyword argument unpacking".to_string(),
+        ),
         // `a, b: int`: ruff's message is CPython's, capitalised.
         ParseErrorType::OtherError(m) if m.starts_with("Only single target (not ") => {
             (on_line, format!("o{}", &m[1..]))
