@@ -463,7 +463,16 @@ impl<'a> Walker<'a> {
                     memo.count_walked();
                     self.walk_subtree(node, near, &mut statement_cursor, &mut parents);
                 }
-                None => self.walk_subtree(node, near, &mut statement_cursor, &mut parents),
+                None => {
+                    // As `memoized_statement` does for a statement it could remember: the
+                    // cached and the full computation must agree.
+                    let keyed = memoize && self.statement_key(node).is_some();
+                    let found = self.found.len();
+                    self.walk_subtree(node, near, &mut statement_cursor, &mut parents);
+                    if keyed {
+                        self.parser_errors_in_valid_statement(node, found, None);
+                    }
+                }
             }
             prev = Some(node);
             if !cursor.goto_next_sibling() {
@@ -734,6 +743,49 @@ impl<'a> Walker<'a> {
             format!("only single target (not {kind}) can be annotated"),
             Origin::Specific,
         );
+    }
+
+    /// What CPython's parser refuses in a statement that tree-sitter parsed without error and
+    /// the walk found nothing in since `found_before` (`f(a=1, 2)`, `f(x for x in y, 1)`,
+    /// `del 1`, `x = *a`, `a, b += 1`, `012`, ...: the walk does not descend into valid
+    /// expressions, and tree-sitter's grammar is looser there). The statement is parsed alone
+    /// by ruff's parser (`first_error`), which the module grammar allows: it restarts at every
+    /// statement that starts its line. Memoised with the statement's other outcomes, so an
+    /// edit pays for the statements it changed.
+    fn parser_errors_in_valid_statement(
+        &mut self,
+        statement: Node<'_>,
+        found_before: usize,
+        cache: Option<(&mut memo::ParsedStatements, u64)>,
+    ) {
+        // Not `;` (a child of the module between two statements on one line), not a comment.
+        if !statement.is_named()
+            || statement.has_error()
+            || kind_flags(statement.kind_id()) & COMMENT != 0
+            || self.found.len() != found_before
+            || self.full()
+        {
+            return;
+        }
+        let (start, end) = (statement.start_byte(), statement.end_byte());
+        let Some(source) = self.text.get(start..end) else {
+            return;
+        };
+        let parse = || match first_error::cpython_first(source, &[], 0) {
+            // CPython 3.11's f-string rules, which 3.12 relaxed (PEP 701): valid Python of a
+            // later version gets no diagnostic (tree-sitter accepted it).
+            Some((_, message)) if relaxed_after_3_11(&message) => None,
+            Some((range, message)) => Some((range.start(), range.end(), message.into())),
+            None => None,
+        };
+        let error = match cache {
+            Some((cache, key)) => cache.entry(key).or_insert_with(parse).clone(),
+            None => parse(),
+        };
+        if let Some((from, to, message)) = error {
+            let range = TextRange::new(start + from, start + to);
+            self.push(range, message.into_string(), Origin::Specific);
+        }
     }
 
     /// `return`, `yield` and `await` outside a function, `break` and `continue` outside a
@@ -1780,4 +1832,11 @@ fn has_comma(node: Node<'_>) -> bool {
     let mut cursor = node.walk();
     let found = node.children(&mut cursor).any(|c| c.kind() == ",");
     found
+}
+
+/// Errors of CPython 3.11's tokenizer that Python 3.12 no longer raises (PEP 701 f-strings:
+/// quotes reused inside replacement fields, backslashes, line breaks, deeper nesting).
+fn relaxed_after_3_11(message: &str) -> bool {
+    (message.starts_with("f-string") && !message.starts_with("f-string: invalid conversion"))
+        || message.starts_with("unterminated string literal")
 }

@@ -579,8 +579,9 @@ fn translate(
             on_line,
             "non-default argument follows default argument".to_string(),
         ),
+        // CPython points just after the argument.
         ParseErrorType::PositionalAfterKeywordArgument => (
-            on_line,
+            TextRange::empty(on_line.end()),
             "positional argument follows keyword argument".to_string(),
         ),
         ParseErrorType::PositionalAfterKeywordUnpacking => (

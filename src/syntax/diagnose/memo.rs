@@ -57,7 +57,17 @@ pub(in crate::syntax) struct StatementMemo {
     index: Option<HashMap<StatementKey, usize, BuildHasherDefault<WordHasher>>>,
     recomputed: usize,
     reused: usize,
+    /// ruff's verdict on statements tree-sitter found valid (see
+    /// `Walker::parser_errors_in_valid_statement`), by statement text, kept across passes: a
+    /// bracket left open swallows the statements after it, and closing it would otherwise
+    /// parse every one of them again.
+    pub(super) parsed: ParsedStatements,
 }
+
+/// CPython's parser error in a statement, by [`StatementKey::text_key`]: (start, end relative
+/// to the statement, message), `None` for a statement without one.
+pub(super) type ParsedStatements =
+    HashMap<u64, Option<(usize, usize, Box<str>)>, BuildHasherDefault<WordHasher>>;
 
 impl std::fmt::Debug for StatementMemo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,6 +110,10 @@ impl StatementMemo {
         std::mem::swap(&mut self.previous, &mut self.current);
         self.current.clear();
         self.index = None;
+        // Bounded by the document's size, whatever the history of edits.
+        if self.parsed.len() > 4 * (self.previous.len() + 64) {
+            self.parsed.clear();
+        }
     }
 
     /// Moves the previous pass's outcome for `key` to this pass, if there is one.
@@ -139,7 +153,7 @@ impl StatementMemo {
 /// Everything, besides the neutral entry state checked by [`Walker::statement_key`], that the
 /// walk of one top-level statement depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct StatementKey {
+pub(super) struct StatementKey {
     /// Hash of the statement's bytes, preceded by the blanks before it on its line.
     text_hash: u64,
     /// Length of those bytes.
@@ -152,6 +166,13 @@ struct StatementKey {
     rest_of_last_line_blank: bool,
     lenient_first_line: bool,
     indents_hash: u64,
+}
+
+impl StatementKey {
+    /// The statement's text (with the blanks before it), for [`ParsedStatements`].
+    pub(super) fn text_key(&self) -> u64 {
+        self.text_hash ^ (self.len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
 }
 
 /// What precedes the blanks before a statement.
@@ -211,6 +232,11 @@ impl<'a> Walker<'a> {
         }
         let checkpoint = self.checkpoint();
         self.walk_subtree(node, near, cursor, parents);
+        self.parser_errors_in_valid_statement(
+            node,
+            checkpoint.found,
+            Some((&mut memo.parsed, key.text_key())),
+        );
         memo.recomputed += 1;
         if let Some(outcome) = self.outcome_since(&checkpoint, start) {
             memo.current.push((key, Some(outcome)));
@@ -219,7 +245,7 @@ impl<'a> Walker<'a> {
 
     /// The key of the top-level statement `node` if the walker's state on entry lets it be
     /// reused or remembered (see the module documentation).
-    fn statement_key(&self, node: Node<'_>) -> Option<StatementKey> {
+    pub(super) fn statement_key(&self, node: Node<'_>) -> Option<StatementKey> {
         let (start, end) = (node.start_byte(), node.end_byte());
         let neutral = !node.has_error()
             && self.brackets.is_empty()
@@ -393,7 +419,7 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
 
 /// A hasher for small keys made of integers (the memo's keys already carry a hash).
 #[derive(Default)]
-struct WordHasher(u64);
+pub(super) struct WordHasher(u64);
 
 impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
