@@ -771,12 +771,15 @@ impl<'a> Walker<'a> {
         let Some(source) = self.text.get(start..end) else {
             return;
         };
-        let parse = || match first_error::cpython_first(source, &[], 0) {
-            // CPython 3.11's f-string rules, which 3.12 relaxed (PEP 701): valid Python of a
-            // later version gets no diagnostic (tree-sitter accepted it).
-            Some((_, message)) if relaxed_after_3_11(&message) => None,
-            Some((range, message)) => Some((range.start(), range.end(), message.into())),
-            None => None,
+        let parse = || match first_error::statement_parses_cleanly(source) {
+            Some(true) => None,
+            _ => match first_error::cpython_first(source, &[], 0) {
+                // CPython 3.11's f-string rules, which 3.12 relaxed (PEP 701): valid Python of a
+                // later version gets no diagnostic (tree-sitter accepted it).
+                Some((_, message)) if relaxed_after_3_11(&message) => None,
+                Some((range, message)) => Some((range.start(), range.end(), message.into())),
+                None => None,
+            },
         };
         let error = match cache {
             Some((cache, key)) => cache.entry(key).or_insert_with(parse).clone(),

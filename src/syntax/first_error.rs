@@ -246,6 +246,27 @@ fn ruff_parses_cleanly(text: &str, scan: &tokenizer::Scan) -> bool {
     })
 }
 
+/// Whether ruff's parser accepts `statement` (one statement tree-sitter parsed without error),
+/// `None` when it is too long to bound the stack its parse needs. The cheap test before
+/// `cpython_first`: most statements pass it, and it allocates a stack for the parse only
+/// when the thread's own is short of what the statement's length could need (`grow` on every
+/// statement mapped megabytes each time).
+pub(super) fn statement_parses_cleanly(statement: &str) -> Option<bool> {
+    let red_zone = statement
+        .len()
+        .checked_mul(STACK_PER_TOKEN)?
+        .checked_add(STATEMENT_STACK_BASE)
+        .filter(|&s| s <= STACK_MAX)?;
+    Some(stacker::maybe_grow(red_zone, red_zone, || {
+        ruff_python_parser::parse_unchecked(statement, ParseOptions::from(Mode::Module))
+            .errors()
+            .is_empty()
+    }))
+}
+
+/// What one short statement's parse needs besides its tokens' share.
+const STATEMENT_STACK_BASE: usize = 128 << 10;
+
 /// Stack for ruff's parse (and the drop of its tree, which recurses): a base plus this much
 /// per token of the longest logical line, the bound on how deeply the tree can nest.
 const STACK_BASE: usize = 4 << 20;
