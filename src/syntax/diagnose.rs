@@ -870,75 +870,39 @@ impl<'a> Walker<'a> {
         let mut names: Vec<&[u8]> = Vec::new();
         let mut seen_default = false;
         let mut after_star = false;
+        // A bare `*` not yet followed by a keyword-only parameter.
         let mut bare_star: Option<Node<'_>> = None;
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
-            let kind = parameter.kind();
-            let name = match kind {
-                "identifier" => Some(parameter),
-                "default_parameter" => parameter.child_by_field_name("name"),
-                "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
-                    let mut inner = parameter.walk();
-                    let found = parameter
-                        .named_children(&mut inner)
-                        .find(|c| c.kind() == "identifier");
-                    found
+            let (role, name) = parameter_role(parameter);
+            match role {
+                ParameterRole::Plain if seen_default && !after_star => {
+                    let range = TextRange::new(parameter.start_byte(), parameter.end_byte());
+                    let message = "non-default argument follows default argument";
+                    self.push(range, message, Origin::Specific);
                 }
-                "typed_default_parameter" => parameter.child_by_field_name("name"),
-                _ => None,
-            };
-            match kind {
-                "default_parameter" | "typed_default_parameter" => seen_default = true,
-                "identifier" | "typed_parameter" if seen_default && !after_star => {
-                    // `def f(*args: int)` is a typed_parameter holding a splat.
-                    let splat = parameter.child(0).is_some_and(|c| {
-                        matches!(c.kind(), "list_splat_pattern" | "dictionary_splat_pattern")
-                    });
-                    if !splat {
-                        let range = TextRange::new(parameter.start_byte(), parameter.end_byte());
-                        self.push(
-                            range,
-                            "non-default argument follows default argument",
-                            Origin::Specific,
-                        );
-                    }
-                }
-                _ => {}
-            }
-            match kind {
-                "keyword_separator" => {
+                ParameterRole::Default => seen_default = true,
+                ParameterRole::Star => after_star = true,
+                ParameterRole::BareStar => {
                     after_star = true;
                     bare_star = Some(parameter);
                 }
-                "list_splat_pattern" => after_star = true,
-                "typed_parameter"
-                    if parameter
-                        .child(0)
-                        .is_some_and(|c| c.kind() == "list_splat_pattern") =>
-                {
-                    after_star = true
-                }
-                "dictionary_splat_pattern" => {}
-                "typed_parameter"
-                    if parameter
-                        .child(0)
-                        .is_some_and(|c| c.kind() == "dictionary_splat_pattern") => {}
-                "positional_separator" => {}
-                _ => bare_star = None,
+                _ => {}
             }
-            if let Some(name) = name {
-                let text = &self.bytes[name.start_byte()..name.end_byte()];
-                if names.contains(&text) {
-                    let range = TextRange::new(name.start_byte(), name.end_byte());
-                    let name = String::from_utf8_lossy(text);
-                    self.push(
-                        range,
-                        format!("duplicate argument '{name}' in function definition"),
-                        Origin::Specific,
-                    );
-                } else {
-                    names.push(text);
-                }
+            if matches!(role, ParameterRole::Plain | ParameterRole::Default) {
+                bare_star = None;
+            }
+            let Some(name) = name else {
+                continue;
+            };
+            let text = &self.bytes[name.start_byte()..name.end_byte()];
+            if names.contains(&text) {
+                let range = TextRange::new(name.start_byte(), name.end_byte());
+                let name = String::from_utf8_lossy(text);
+                let message = format!("duplicate argument '{name}' in function definition");
+                self.push(range, message, Origin::Specific);
+            } else {
+                names.push(text);
             }
         }
         if let Some(star) = bare_star {
@@ -1842,4 +1806,52 @@ fn has_comma(node: Node<'_>) -> bool {
 fn relaxed_after_3_11(message: &str) -> bool {
     (message.starts_with("f-string") && !message.starts_with("f-string: invalid conversion"))
         || message.starts_with("unterminated string literal")
+}
+
+/// What a child of a `def`'s `parameters` is, for CPython's checks of their order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ParameterRole {
+    /// `a`, `a: int`.
+    Plain,
+    /// `a=1`, `a: int = 1`.
+    Default,
+    /// `*args`, `*args: int`.
+    Star,
+    /// A bare `*`.
+    BareStar,
+    /// `**kwargs`, `/`, a comment.
+    Other,
+}
+
+/// The role of a parameter node and its name.
+fn parameter_role(parameter: Node<'_>) -> (ParameterRole, Option<Node<'_>>) {
+    fn splat_name(splat: Node<'_>) -> Option<Node<'_>> {
+        let mut cursor = splat.walk();
+        let name = splat
+            .named_children(&mut cursor)
+            .find(|c| c.kind() == "identifier");
+        name
+    }
+    match parameter.kind() {
+        "identifier" => (ParameterRole::Plain, Some(parameter)),
+        "default_parameter" | "typed_default_parameter" => (
+            ParameterRole::Default,
+            parameter.child_by_field_name("name"),
+        ),
+        "list_splat_pattern" => (ParameterRole::Star, splat_name(parameter)),
+        "dictionary_splat_pattern" => (ParameterRole::Other, splat_name(parameter)),
+        "keyword_separator" => (ParameterRole::BareStar, None),
+        // `a: int`, or `*args: int` / `**kw: str` (the splat is its first child).
+        "typed_parameter" => match parameter.named_child(0) {
+            Some(first) if first.kind() == "identifier" => (ParameterRole::Plain, Some(first)),
+            Some(first) if first.kind() == "list_splat_pattern" => {
+                (ParameterRole::Star, splat_name(first))
+            }
+            Some(first) if first.kind() == "dictionary_splat_pattern" => {
+                (ParameterRole::Other, splat_name(first))
+            }
+            _ => (ParameterRole::Other, None),
+        },
+        _ => (ParameterRole::Other, None),
+    }
 }

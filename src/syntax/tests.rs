@@ -643,6 +643,12 @@ const CASES: &[Case] = &[
         cpython: Some(("duplicate argument 'a' in function definition", 1, 11)),
     },
     Case {
+        name: "c15i2_duplicate_typed_star_parameter",
+        src: "def f(args, *args: int): pass\n",
+        ours: &[("duplicate argument 'args' in function definition", 1, 13, 17)],
+        cpython: Some(("duplicate argument 'args' in function definition", 1, 14)),
+    },
+    Case {
         name: "c15j_bare_star_without_keyword_parameters",
         src: "def f(*, **kw):\n    pass\n",
         ours: &[("named arguments must follow bare *", 1, 6, 7)],
