@@ -466,7 +466,7 @@ impl<'a> Walker<'a> {
                 None => {
                     // As `memoized_statement` does for a statement it could remember: the
                     // cached and the full computation must agree.
-                    let keyed = memoize && self.statement_key(node).is_some();
+                    let keyed = memoize && self.rememberable(node);
                     let found = self.found.len();
                     self.walk_subtree(node, near, &mut statement_cursor, &mut parents);
                     if keyed {
@@ -823,27 +823,25 @@ impl<'a> Walker<'a> {
         // The innermost function, class or loop decides; a loop's `else` is not in the loop.
         let mut in_loop_else = false;
         let mut in_loop = false;
-        let mut function = None;
+        let mut scope = None;
         for parent in parents.iter().rev() {
             match parent.kind() {
                 "else_clause" => in_loop_else = true,
                 "for_statement" | "while_statement" if in_loop_else => in_loop_else = false,
                 "for_statement" | "while_statement" => in_loop = true,
-                "function_definition" => {
-                    function = Some(*parent);
+                "function_definition" | "class_definition" => {
+                    scope = Some(*parent);
                     break;
                 }
-                "class_definition" => break,
                 _ => in_loop_else = false,
             }
             if in_loop && matches!(kind, "break_statement" | "continue_statement") {
                 return;
             }
         }
+        let at_module_level = scope.is_none();
+        let function = scope.filter(|s| s.kind() == "function_definition");
         let is_async = |f: Node<'_>| f.child(0).is_some_and(|c| c.kind() == "async");
-        let at_module_level = parents
-            .iter()
-            .all(|p| !matches!(p.kind(), "function_definition" | "class_definition"));
         let message = match kind {
             "nonlocal_statement" if at_module_level => {
                 "nonlocal declaration not allowed at module level"

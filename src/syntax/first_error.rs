@@ -239,7 +239,13 @@ fn ruff_parses_cleanly(text: &str, scan: &tokenizer::Scan) -> bool {
     else {
         return false;
     };
-    stacker::grow(stack, || {
+    ruff_accepts(text, stack)
+}
+
+/// Whether ruff's parser finds no error in `text`, on a stack of at least `stack` bytes (the
+/// thread's own when it has that much left).
+fn ruff_accepts(text: &str, stack: usize) -> bool {
+    stacker::maybe_grow(stack, stack, || {
         ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module))
             .errors()
             .is_empty()
@@ -257,11 +263,7 @@ pub(super) fn statement_parses_cleanly(statement: &str) -> Option<bool> {
         .checked_mul(STACK_PER_TOKEN)?
         .checked_add(STATEMENT_STACK_BASE)
         .filter(|&s| s <= STACK_MAX)?;
-    Some(stacker::maybe_grow(red_zone, red_zone, || {
-        ruff_python_parser::parse_unchecked(statement, ParseOptions::from(Mode::Module))
-            .errors()
-            .is_empty()
-    }))
+    Some(ruff_accepts(statement, red_zone))
 }
 
 /// What one short statement's parse needs besides its tokens' share.

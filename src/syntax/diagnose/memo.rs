@@ -245,7 +245,9 @@ impl<'a> Walker<'a> {
 
     /// The key of the top-level statement `node` if the walker's state on entry lets it be
     /// reused or remembered (see the module documentation).
-    pub(super) fn statement_key(&self, node: Node<'_>) -> Option<StatementKey> {
+    /// Whether the walker's state on entry to the top-level statement `node` lets its outcome
+    /// be reused or remembered (see the module documentation).
+    pub(super) fn rememberable(&self, node: Node<'_>) -> bool {
         let (start, end) = (node.start_byte(), node.end_byte());
         let neutral = !node.has_error()
             && self.brackets.is_empty()
@@ -261,9 +263,14 @@ impl<'a> Walker<'a> {
             .bytes
             .get(start)
             .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\x0c' | b'\n' | b'\r'));
-        if !neutral || !starts_with_token || end > self.bytes.len() {
+        neutral && starts_with_token && end <= self.bytes.len()
+    }
+
+    pub(super) fn statement_key(&self, node: Node<'_>) -> Option<StatementKey> {
+        if !self.rememberable(node) {
             return None;
         }
+        let (start, end) = (node.start_byte(), node.end_byte());
         // What `line_begin` sees before the statement: blanks, then a line break, the file's
         // start, a BOM or another token.
         let b = self.bytes;
