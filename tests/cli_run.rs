@@ -56,6 +56,42 @@ fn a_successful_run_prints_json_events_and_exits_0() {
 }
 
 #[test]
+fn modules_lying_in_the_temp_dir_shadow_neither_the_stdlib_nor_the_users_packages() {
+    // The runner script is written to the temp dir, and Python puts a script's directory first
+    // on sys.path: a stray `h2.py` in /tmp once made every run fail with "MemoryError" while
+    // planai imported httpcore. Shadows of a stdlib module the runner needs and of a package
+    // planai needs.
+    let tmp = tempfile::tempdir().unwrap();
+    for shadow in ["json.py", "pydantic.py", "h2.py"] {
+        std::fs::write(
+            tmp.path().join(shadow),
+            "raise SystemExit('a module in the temp dir was imported')\n",
+        )
+        .unwrap();
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_planai-lsp"))
+        .args(["run", "succeeds.py", "--graph", "build_graph"])
+        .args([
+            "--input",
+            r#"{"text": "x y z"}"#,
+            "--format",
+            "json",
+            "--python",
+        ])
+        .arg(venv_and_processes::test_venv_python())
+        .current_dir(fixtures())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run planai-lsp");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let events = json_lines(&output);
+    assert_eq!(
+        events.last().unwrap(),
+        &json!({"event": "ended", "outcome": "succeeded", "exitCode": 0, "message": null})
+    );
+}
+
+#[test]
 fn a_failing_worker_is_logged_with_its_line_and_exits_1() {
     let output = planai_lsp_run(&["worker_fails.py"]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");

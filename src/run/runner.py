@@ -9,6 +9,15 @@ user's code prints goes to stdout/stderr, which planai-lsp forwards as output ev
 Stdlib only (plus planai / pydantic from the user's environment); Python 3.10-3.14.
 """
 
+import sys
+
+# Python put this file's directory (the system temp dir) or, under `-c`, the working directory
+# first on sys.path. Whatever lies there named like a module (a stray `json.py` or `h2.py` in
+# /tmp) would shadow the standard library and the user's packages, so it goes before any
+# import; the user's own directories are put first later (setup_environment).
+if sys.path and not sys.flags.isolated and not getattr(sys.flags, "safe_path", False):
+    del sys.path[0]
+
 import builtins
 import ctypes
 import ctypes.util
@@ -19,7 +28,6 @@ import linecache
 import logging
 import os
 import re
-import sys
 import threading
 import time
 import traceback
