@@ -41,6 +41,10 @@ class Helper(object):
 
     def __init__(self, python, env_extra=None, cwd=None, inline=False, wrapped=False):
         env = dict(os.environ)
+        # The helper's temp dirs go where planai-lsp points TMPDIR (its scratch dir, removed
+        # with the helper); here a directory of this test's own, removed by close().
+        self.tmp = tempfile.mkdtemp(prefix="planai-lsp-helper-test-")
+        env["TMPDIR"] = self.tmp
         env.update(env_extra or {})
         self.t_start = time.monotonic()
         if inline:  # the way a client may embed it: python -c <source>
@@ -115,6 +119,7 @@ class Helper(object):
                     f.close()
                 except Exception:
                     pass
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def snapshot(root):
