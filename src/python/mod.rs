@@ -10,6 +10,8 @@
 //!   ([`helper::HelperSupervisor`]: lazy start, restart with backoff, trust gate, status).
 //! - [`service`]: [`service::PythonService`], what the server holds: selection, switching,
 //!   one status stream.
+//! - [`scratch`]: names of the temp entries our processes need (with our pid), and removal of
+//!   those that planai-lsp processes which died left behind.
 //! - [`diagnostics`]: helper problems → byte-range [`crate::diagnostics::Diagnostic`]s.
 
 pub mod diagnostics;
@@ -17,4 +19,5 @@ pub mod envs;
 pub mod helper;
 pub(crate) mod process;
 pub mod protocol;
+pub(crate) mod scratch;
 pub mod service;

@@ -13,6 +13,7 @@
 //! helper's and the containment there (subreaper, `kill_tree`) applies to it.
 
 use crate::python::process;
+use crate::python::scratch::ScratchKind;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use tokio::process::{Child, Command};
@@ -64,7 +65,7 @@ pub fn launch(
         None
     } else {
         let mut file = tempfile::Builder::new()
-            .prefix("planai_lsp_runner_")
+            .prefix(&ScratchKind::RunScript.prefix())
             .suffix(".py")
             .tempfile()?;
         std::io::Write::write_all(&mut file, script.as_bytes())?;

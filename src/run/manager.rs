@@ -7,6 +7,7 @@ use super::launch::{launch, EVENT_FD};
 use super::queue::{self, EventSender, RunEvents};
 use super::RUNNER_SCRIPT;
 use crate::python::process;
+use crate::python::scratch::ScratchKind;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -325,7 +326,10 @@ async fn run(
             }
             (dir, None)
         }
-        ScratchLocation::Temp => match tempfile::Builder::new().prefix("planai-run-").tempdir() {
+        ScratchLocation::Temp => match tempfile::Builder::new()
+            .prefix(&ScratchKind::Run.prefix())
+            .tempdir()
+        {
             Ok(dir) => (dir.path().to_path_buf(), Some(dir)),
             Err(e) => return error(format!("cannot create a scratch directory: {e}")),
         },

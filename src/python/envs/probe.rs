@@ -102,7 +102,7 @@ pub async fn probe(
     // From a scratch directory, like every process that runs an interpreter: the probe
     // imports packages, and a workspace as the cwd would put its modules first on the path.
     let scratch = tempfile::Builder::new()
-        .prefix("planai-lsp-probe-")
+        .prefix(&crate::python::scratch::ScratchKind::Probe.prefix())
         .tempdir()
         .map_err(|e| ProbeError(format!("Cannot create a scratch directory: {e}")))?;
     let mut command = tokio::process::Command::new(program);

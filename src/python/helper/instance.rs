@@ -6,6 +6,7 @@ use crate::python::protocol::{
     cancel_line, HelloEvent, HelperError, HelperErrorKind, HelperRequest, IncomingMessage,
     ReadyEvent, RequestEnvelope, Shutdown, ShutdownParams,
 };
+use crate::python::scratch::ScratchKind;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,7 +145,7 @@ impl HelperProcess {
             ));
         };
         let scratch = tempfile::Builder::new()
-            .prefix("planai-lsp-helper-")
+            .prefix(&ScratchKind::Helper.prefix())
             .tempdir()
             .map_err(|e| unavailable(format!("Cannot create a scratch directory: {e}")))?;
 
@@ -153,7 +154,7 @@ impl HelperProcess {
         let script_file = match config.delivery {
             ScriptDelivery::TempFile => {
                 let mut file = tempfile::Builder::new()
-                    .prefix("planai_lsp_helper_")
+                    .prefix(&ScratchKind::HelperScript.prefix())
                     .suffix(".py")
                     .tempfile()
                     .map_err(|e| unavailable(format!("Cannot write the helper script: {e}")))?;
