@@ -374,3 +374,86 @@ fn resident_kib(pid: u32) -> u64 {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// A client that closes its end of our output but not of our input: every notification fails,
+/// and tower-lsp-server logs each failure. That log record, forwarded to the client as one
+/// more notification, failed and was logged again: ~100,000 lines a second on stderr, a core
+/// spinning, until the input closed.
+#[test]
+fn a_client_that_stops_reading_does_not_start_a_logging_loop() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let scratch = tempfile::tempdir().unwrap();
+    let stderr_path = scratch.path().join("server.stderr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planai-lsp"))
+        .env("PLANAI_LSP_LOG_STDERR", "1")
+        .env("PLANAI_LSP_LOG", "info")
+        .current_dir(scratch.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let root = format!("file://{}", scratch.path().display());
+    let send = |input: &mut std::process::ChildStdin, message: Value| {
+        input.write_all(&encode(&message.to_string())).unwrap();
+        input.flush().unwrap();
+    };
+    send(
+        &mut input,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+               "params": {"processId": null, "rootUri": root, "capabilities": {}}}),
+    );
+    // Read the initialize reply, then stop reading.
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        assert!(
+            output.read_line(&mut line).unwrap() > 0,
+            "server closed its output"
+        );
+        if let Some(value) = line.strip_prefix("Content-Length:") {
+            length = value.trim().parse().unwrap();
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    output.read_exact(&mut body).unwrap();
+    drop(output);
+
+    send(
+        &mut input,
+        json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
+    let failures = |text: &str| text.matches("failed to send notification").count();
+    // Notifications go out (logs, diagnostics) and fail until the first failure is logged.
+    for version in 1..=200 {
+        let uri = format!("{root}/flow{version}.py");
+        send(
+            &mut input,
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument":
+                {"uri": uri, "languageId": "python", "version": version, "text": PLANAI_FILE}}}),
+        );
+        if failures(&std::fs::read_to_string(&stderr_path).unwrap()) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before_exit = failures(&std::fs::read_to_string(&stderr_path).unwrap());
+    assert!(before_exit > 0, "no notification failed");
+    drop(input);
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    // One logged failure per notification the server tried to send: a few per opened file.
+    assert!(
+        failures(&stderr) < 200,
+        "{} failures logged (exit {status:?}); the last lines:\n{}",
+        failures(&stderr),
+        stderr.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+    );
+}

@@ -98,8 +98,9 @@ impl<S: Subscriber> Layer<S> for PlanaiLogLayer {
         }
         let mut visitor = MessageVisitor(String::new());
         event.record(&mut visitor);
+        let to_client = worth_sending_to_client(target, &visitor.0);
         let sent_to_client = match CLIENT_SINK.get().map(Mutex::lock) {
-            Some(Ok(guard)) => guard
+            Some(Ok(guard)) if to_client => guard
                 .as_ref()
                 .is_some_and(|sink| sink.send((level, visitor.0.clone())).is_ok()),
             _ => false,
@@ -108,6 +109,14 @@ impl<S: Subscriber> Layer<S> for PlanaiLogLayer {
             eprintln!("[planai-lsp {level:>5}] {}", visitor.0);
         }
     }
+}
+
+/// Whether a record goes to the client. tower-lsp-server logs "failed to send notification"
+/// when the client's connection is gone; forwarding that record is one more notification that
+/// fails and is logged again: a loop that printed ~100,000 lines a second until the process
+/// exited.
+fn worth_sending_to_client(target: &str, message: &str) -> bool {
+    !(target.starts_with("tower_lsp_server") && message.starts_with("failed to send"))
 }
 
 /// Whether records the client receives are written to stderr too (`PLANAI_LSP_LOG_STDERR=1`).
@@ -129,4 +138,29 @@ pub fn init() {
             .with(PlanaiLogLayer)
             .try_init();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worth_sending_to_client;
+
+    #[test]
+    fn a_failure_to_reach_the_client_is_not_sent_to_the_client() {
+        assert!(!worth_sending_to_client(
+            "tower_lsp_server::service::client",
+            "failed to send notification"
+        ));
+        assert!(!worth_sending_to_client(
+            "tower_lsp_server::service::client",
+            "failed to send request"
+        ));
+        assert!(worth_sending_to_client(
+            "tower_lsp_server::transport",
+            "failed to encode message"
+        ));
+        assert!(worth_sending_to_client(
+            "planai_lsp::server",
+            "failed to send notification"
+        ));
+    }
 }
