@@ -1,6 +1,7 @@
 //! Where completion can help: the syntactic context around the cursor.
 
 use crate::diagnostics::TextRange;
+use crate::syntax::fields::{Field, FieldChildren};
 
 /// The cursor is in the `model_name=` argument of an `llm_from_config(...)` call.
 #[derive(Debug, PartialEq, Eq)]
@@ -106,13 +107,13 @@ fn from_tree(tree: &tree_sitter::Tree, text: &str, offset: usize) -> Option<Mode
         }
         node = node.parent()?;
     };
-    let name = keyword.child_by_field_name("name")?;
+    let name = keyword.field(Field::Name)?;
     if text.get(name.start_byte()..name.end_byte())? != "model_name" || offset < name.end_byte() {
         return None;
     }
     let arguments = keyword.parent()?;
     let call = arguments.parent()?;
-    let function = call.child_by_field_name("function")?;
+    let function = call.field(Field::Function)?;
     let callee = text.get(function.start_byte()..function.end_byte())?;
     if callee != "llm_from_config" && !callee.ends_with(".llm_from_config") {
         return None;
@@ -123,15 +124,15 @@ fn from_tree(tree: &tree_sitter::Tree, text: &str, offset: usize) -> Option<Mode
         if argument.kind() != "keyword_argument" {
             continue;
         }
-        let key = argument.child_by_field_name("name")?;
+        let key = argument.field(Field::Name)?;
         if text.get(key.start_byte()..key.end_byte()) == Some("provider") {
             provider = argument
-                .child_by_field_name("value")
+                .field(Field::Value)
                 .and_then(|value| string_contents(value, text))
                 .map(|(value, _)| value);
         }
     }
-    let value = keyword.child_by_field_name("value");
+    let value = keyword.field(Field::Value);
     match value.and_then(|value| string_contents(value, text).map(|found| (value, found))) {
         Some((value, (_, range))) if value.start_byte() < offset && offset < value.end_byte() => {
             Some(ModelNameContext {

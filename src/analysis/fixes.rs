@@ -15,6 +15,7 @@
 //! Every fix adds the imports it needs (`List`, `Type`, `Task`, `TaskWorker`, the Task class).
 //! Each is tested the way it is used: apply the edits, check again, the diagnostic is gone.
 
+use crate::syntax::fields::{Field, FieldChildren};
 use std::path::{Path, PathBuf};
 
 use super::graph_model::{self, GraphInfo};
@@ -376,10 +377,10 @@ fn uses_in_body(text: &str, f: &FunctionSummary, name: &str) -> Option<Vec<TextR
         if node.kind() == "identifier" && &text[node.byte_range()] == name {
             let parent = node.parent();
             let is_attribute = parent.is_some_and(|p| {
-                p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(node)
+                p.kind() == "attribute" && p.field(Field::Attribute) == Some(node)
             });
             let is_keyword = parent.is_some_and(|p| {
-                p.kind() == "keyword_argument" && p.child_by_field_name("name") == Some(node)
+                p.kind() == "keyword_argument" && p.field(Field::Name) == Some(node)
             });
             if !is_attribute && !is_keyword {
                 out.push(TextRange::new(node.start_byte(), node.end_byte()));

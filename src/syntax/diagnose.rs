@@ -20,6 +20,7 @@
 //!   statement header without its colon), `invalid syntax. Perhaps you forgot a comma?`, ... or
 //!   `invalid syntax` on the first token.
 
+use super::fields::{Field, FieldChildren};
 use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, Severity, TextRange};
 use tree_sitter::{Node, Tree, TreeCursor};
 
@@ -666,10 +667,9 @@ impl<'a> Walker<'a> {
     /// value too: `els:\n    y = 2` is `els: y = 2`). A newline outside brackets ends the
     /// statement, so CPython sees `esle:` alone: `invalid syntax`.
     fn annotation_on_next_line(&mut self, assignment: Node<'_>) {
-        let (Some(left), Some(annotation)) = (
-            assignment.child_by_field_name("left"),
-            assignment.child_by_field_name("type"),
-        ) else {
+        let (Some(left), Some(annotation)) =
+            (assignment.field(Field::Left), assignment.field(Field::Type))
+        else {
             return;
         };
         let colon = left.end_byte()
@@ -727,7 +727,7 @@ impl<'a> Walker<'a> {
     /// `a, b: int` and `[a, b]: int`: tree-sitter accepts any assignment pattern before an
     /// annotation, CPython only a single target.
     fn annotated_unpacking(&mut self, assignment: Node<'_>) {
-        let Some(left) = assignment.child_by_field_name("left") else {
+        let Some(left) = assignment.field(Field::Left) else {
             return;
         };
         let kind = match left.kind() {
@@ -862,7 +862,7 @@ impl<'a> Walker<'a> {
     /// A `def`'s parameters as CPython 3.11 checks them: a parameter without a default after
     /// one with a default (before `*`), the same name twice, a bare `*` with nothing after it.
     fn parameters(&mut self, function: Node<'_>) {
-        let Some(parameters) = function.child_by_field_name("parameters") else {
+        let Some(parameters) = function.field(Field::Parameters) else {
             return;
         };
         let mut names: Vec<&[u8]> = Vec::new();
@@ -958,7 +958,7 @@ impl<'a> Walker<'a> {
                 "except_clause" | "except_group_clause" | "finally_clause"
             )
         });
-        let Some(body) = statement.child_by_field_name("body") else {
+        let Some(body) = statement.field(Field::Body) else {
             return;
         };
         if handled {
@@ -1832,10 +1832,9 @@ fn parameter_role(parameter: Node<'_>) -> (ParameterRole, Option<Node<'_>>) {
     }
     match parameter.kind() {
         "identifier" => (ParameterRole::Plain, Some(parameter)),
-        "default_parameter" | "typed_default_parameter" => (
-            ParameterRole::Default,
-            parameter.child_by_field_name("name"),
-        ),
+        "default_parameter" | "typed_default_parameter" => {
+            (ParameterRole::Default, parameter.field(Field::Name))
+        }
         "list_splat_pattern" => (ParameterRole::Star, splat_name(parameter)),
         "dictionary_splat_pattern" => (ParameterRole::Other, splat_name(parameter)),
         "keyword_separator" => (ParameterRole::BareStar, None),

@@ -9,6 +9,7 @@
 use crate::diagnostics::Diagnostic;
 
 mod diagnose;
+pub(crate) mod fields;
 mod first_error;
 mod indent;
 pub mod statements;

@@ -1,6 +1,7 @@
 //! Lowering class and function definitions: their decorators, bases, attributes, methods,
 //! parameters and bodies.
 
+use crate::syntax::fields::{Field, FieldChildren};
 use std::sync::Arc;
 
 use tree_sitter::Node;
@@ -19,7 +20,7 @@ impl Builder<'_, '_> {
         match n.kind() {
             "class_definition" => {
                 let name = n
-                    .child_by_field_name("name")
+                    .field(Field::Name)
                     .map(|x| Name::from(self.text(x)))
                     .unwrap_or_default();
                 if scope == Scope::Module {
@@ -53,7 +54,7 @@ impl Builder<'_, '_> {
     }
 
     pub(super) fn class(&mut self, n: Node, decorators: Vec<Expr>) -> ClassSummary {
-        let name_node = n.child_by_field_name("name");
+        let name_node = n.field(Field::Name);
         let mut class = ClassSummary {
             name: name_node
                 .map(|x| Name::from(self.text(x)))
@@ -68,7 +69,7 @@ impl Builder<'_, '_> {
             other_names: Vec::new(),
             dynamic_body: false,
         };
-        if let Some(args) = n.child_by_field_name("superclasses") {
+        if let Some(args) = n.field(Field::Superclasses) {
             for a in named_children(args) {
                 match a.kind() {
                     "keyword_argument" | "dictionary_splat" => class.has_class_keywords = true,
@@ -76,7 +77,7 @@ impl Builder<'_, '_> {
                 }
             }
         }
-        let Some(body) = n.child_by_field_name("body") else {
+        let Some(body) = n.field(Field::Body) else {
             class.bases.shrink_to_fit();
             class.decorators.shrink_to_fit();
             return class;
@@ -88,7 +89,7 @@ impl Builder<'_, '_> {
                     .filter(|c| c.kind() == "decorator")
                     .filter_map(|d| named_children(d).first().map(|e| self.expr(*e, 0)))
                     .collect();
-                match s.child_by_field_name("definition") {
+                match s.field(Field::Definition) {
                     Some(d) => (d, decorators),
                     None => continue,
                 }
@@ -101,7 +102,7 @@ impl Builder<'_, '_> {
                     class.methods.push(f);
                 }
                 "class_definition" => {
-                    if let Some(nm) = s.child_by_field_name("name") {
+                    if let Some(nm) = s.field(Field::Name) {
                         class.other_names.push(Name::from(self.text(nm)));
                     }
                 }
@@ -131,9 +132,9 @@ impl Builder<'_, '_> {
     }
 
     pub(super) fn class_assignment(&mut self, n: Node, class: &mut ClassSummary) {
-        let left = n.child_by_field_name("left");
-        let right = n.child_by_field_name("right");
-        let ty = n.child_by_field_name("type");
+        let left = n.field(Field::Left);
+        let right = n.field(Field::Right);
+        let ty = n.field(Field::Type);
         match left {
             Some(l) if l.kind() == "identifier" => {
                 // `a = b = 1` parses as nested assignments on the right.
@@ -166,21 +167,21 @@ impl Builder<'_, '_> {
     }
 
     pub(super) fn function(&mut self, n: Node, decorators: Vec<Expr>) -> FunctionSummary {
-        let name_node = n.child_by_field_name("name");
+        let name_node = n.field(Field::Name);
         let mut params = Vec::new();
-        if let Some(ps) = n.child_by_field_name("parameters") {
+        if let Some(ps) = n.field(Field::Parameters) {
             let mut kw_only = false;
             for p in named_children(ps) {
                 let (kind_node, annotation, has_default) = match p.kind() {
                     "identifier" => (p, None, false),
                     "typed_parameter" => {
                         let inner = named_children(p).first().copied().unwrap_or(p);
-                        (inner, p.child_by_field_name("type"), false)
+                        (inner, p.field(Field::Type), false)
                     }
-                    "default_parameter" => (p.child_by_field_name("name").unwrap_or(p), None, true),
+                    "default_parameter" => (p.field(Field::Name).unwrap_or(p), None, true),
                     "typed_default_parameter" => (
-                        p.child_by_field_name("name").unwrap_or(p),
-                        p.child_by_field_name("type"),
+                        p.field(Field::Name).unwrap_or(p),
+                        p.field(Field::Type),
                         true,
                     ),
                     "list_splat_pattern" | "dictionary_splat_pattern" => (p, None, false),
@@ -215,7 +216,7 @@ impl Builder<'_, '_> {
                 });
             }
         }
-        let body = match n.child_by_field_name("body") {
+        let body = match n.field(Field::Body) {
             Some(b) => self.block_stmts(b, Scope::Function, false),
             None => Vec::new(),
         };

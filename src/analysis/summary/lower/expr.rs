@@ -1,6 +1,7 @@
 //! Lowering expressions: calls, attributes, subscripts, operators, type expressions,
 //! string values and the `repr()` of literals.
 
+use crate::syntax::fields::{Field, FieldChildren};
 use tree_sitter::Node;
 
 use super::*;
@@ -56,9 +57,9 @@ impl Builder<'_, '_> {
             "integer" => self.text(n).ends_with(['j', 'J']),
             // `-1.5` (negative integers are `Expr::Int`).
             "unary_operator" => {
-                n.child_by_field_name("operator")
+                n.field(Field::Operator)
                     .is_some_and(|o| self.text(o) == "-")
-                    && n.child_by_field_name("argument")
+                    && n.field(Field::Argument)
                         .is_some_and(|a| a.kind() == "float")
             }
             // Bytes; other strings are `Expr::Str`.
@@ -129,7 +130,7 @@ impl Builder<'_, '_> {
             },
             "subscript" => self.subscript_expr(n, d, range),
             "binary_operator" => self.binary_operator_expr(n, d, range),
-            "list_comprehension" | "generator_expression" => match n.child_by_field_name("body") {
+            "list_comprehension" | "generator_expression" => match n.field(Field::Body) {
                 Some(b) => Expr::Comprehension {
                     elt: Box::new(self.expr(b, d)),
                     range,
@@ -170,7 +171,7 @@ impl Builder<'_, '_> {
 
     /// `call` (see `expr`).
     fn call_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
-        let func = match n.child_by_field_name("function") {
+        let func = match n.field(Field::Function) {
             Some(f) => self.expr(f, d),
             None => Expr::Other {
                 range,
@@ -179,15 +180,15 @@ impl Builder<'_, '_> {
         };
         let mut args = Vec::new();
         let mut keywords = Vec::new();
-        if let Some(a) = n.child_by_field_name("arguments") {
+        if let Some(a) = n.field(Field::Arguments) {
             if a.kind() == "generator_expression" {
                 args.push(self.expr(a, d));
             } else {
                 for c in named_children(a) {
                     match c.kind() {
                         "keyword_argument" => {
-                            let name = c.child_by_field_name("name");
-                            let value = c.child_by_field_name("value");
+                            let name = c.field(Field::Name);
+                            let value = c.field(Field::Value);
                             if let (Some(nm), Some(v)) = (name, value) {
                                 keywords.push(Keyword {
                                     name: Some(Name::from(self.text(nm))),
@@ -232,8 +233,8 @@ impl Builder<'_, '_> {
 
     /// `unary_operator` (see `expr`).
     fn unary_operator_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
-        let op = n.child_by_field_name("operator").map(|o| self.text(o));
-        let arg = n.child_by_field_name("argument");
+        let op = n.field(Field::Operator).map(|o| self.text(o));
+        let arg = n.field(Field::Argument);
         // The operand is lowered once: lowering it again for `Other`'s children would
         // double the work at every level, exponential in a chain like `- - - - x`.
         let Some(a) = arg else {
@@ -256,8 +257,8 @@ impl Builder<'_, '_> {
 
     /// `attribute` (see `expr`).
     fn attribute_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
-        let obj = n.child_by_field_name("object");
-        let attr = n.child_by_field_name("attribute");
+        let obj = n.field(Field::Object);
+        let attr = n.field(Field::Attribute);
         match (obj, attr) {
             (Some(o), Some(a)) => Expr::Attribute {
                 value: Box::new(self.expr(o, d)),
@@ -273,7 +274,7 @@ impl Builder<'_, '_> {
 
     /// `subscript` (see `expr`).
     fn subscript_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
-        let value = n.child_by_field_name("value");
+        let value = n.field(Field::Value);
         let mut index = Vec::new();
         let mut c = n.walk();
         for s in n.children_by_field_name("subscript", &mut c) {
@@ -294,11 +295,8 @@ impl Builder<'_, '_> {
 
     /// `binary_operator` (see `expr`).
     fn binary_operator_expr(&mut self, n: Node, d: usize, range: TextRange) -> Expr {
-        let op = n.child_by_field_name("operator").map(|o| self.text(o));
-        let (l, r) = (
-            n.child_by_field_name("left"),
-            n.child_by_field_name("right"),
-        );
+        let op = n.field(Field::Operator).map(|o| self.text(o));
+        let (l, r) = (n.field(Field::Left), n.field(Field::Right));
         match (op, l, r) {
             (Some("|"), Some(l), Some(r)) => Expr::BitOr {
                 left: Box::new(self.expr(l, d)),
@@ -391,8 +389,8 @@ impl Builder<'_, '_> {
                 }
             }
             "unary_operator" => {
-                let arg = n.child_by_field_name("argument")?;
-                let op = n.child_by_field_name("operator")?;
+                let arg = n.field(Field::Argument)?;
+                let op = n.field(Field::Operator)?;
                 if self.text(op) != "-" || arg.kind() != "float" {
                     return None;
                 }
@@ -454,8 +452,8 @@ impl Builder<'_, '_> {
                     if pair.kind() != "pair" {
                         return None;
                     }
-                    let k = self.literal_repr(pair.child_by_field_name("key")?, d)?;
-                    let v = self.literal_repr(pair.child_by_field_name("value")?, d)?;
+                    let k = self.literal_repr(pair.field(Field::Key)?, d)?;
+                    let v = self.literal_repr(pair.field(Field::Value)?, d)?;
                     len += k.len() + v.len() + 4;
                     if len > MAX_LITERAL_REPR {
                         return None;

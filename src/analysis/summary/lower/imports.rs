@@ -1,5 +1,6 @@
 //! Lowering `import` and `from ... import` statements to import bindings.
 
+use crate::syntax::fields::{Field, FieldChildren};
 use tree_sitter::Node;
 
 use super::*;
@@ -22,10 +23,8 @@ impl Builder<'_, '_> {
                         });
                     }
                     "aliased_import" => {
-                        if let (Some(nm), Some(al)) = (
-                            c.child_by_field_name("name"),
-                            c.child_by_field_name("alias"),
-                        ) {
+                        if let (Some(nm), Some(al)) = (c.field(Field::Name), c.field(Field::Alias))
+                        {
                             out.push(ImportBinding {
                                 local: Name::from(self.text(al)),
                                 level: 0,
@@ -41,7 +40,7 @@ impl Builder<'_, '_> {
             return out;
         }
         // from ... import ...
-        let Some(module_node) = n.child_by_field_name("module_name") else {
+        let Some(module_node) = n.field(Field::ModuleName) else {
             return out;
         };
         let (level, module) = if module_node.kind() == "relative_import" {
@@ -61,10 +60,7 @@ impl Builder<'_, '_> {
         let mut c = n.walk();
         for child in n.children_by_field_name("name", &mut c) {
             let (name, alias) = match child.kind() {
-                "aliased_import" => (
-                    child.child_by_field_name("name"),
-                    child.child_by_field_name("alias"),
-                ),
+                "aliased_import" => (child.field(Field::Name), child.field(Field::Alias)),
                 _ => (Some(child), None),
             };
             let Some(name) = name else { continue };

@@ -10,6 +10,7 @@ mod expr;
 mod imports;
 mod stmt;
 
+use crate::syntax::fields::{Field, FieldChildren};
 use std::sync::Arc;
 
 use tree_sitter::Node;
@@ -258,7 +259,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         let range = range_of(n);
         // Bindings point at the `class`/`def` keyword, after any decorators.
         let def_start = n
-            .child_by_field_name("definition")
+            .field(Field::Definition)
             .map(|d| d.start_byte())
             .unwrap_or(n.start_byte());
         self.add_reused(piece, delta, range, def_start, cond, out);
@@ -305,11 +306,11 @@ impl<'s, 'p> Builder<'s, 'p> {
     pub(super) fn body_of(
         &mut self,
         n: Node,
-        field: &str,
+        field: Field,
         scope: Scope,
         conditional: bool,
     ) -> Body {
-        let stmts = match n.child_by_field_name(field) {
+        let stmts = match n.field(field) {
             Some(b) => self.block_stmts(b, scope, conditional),
             None => Vec::new(),
         };

@@ -1,6 +1,7 @@
 //! Lowering statements: the statement kinds, assignments and their targets, and the
 //! compound statements whose bodies may not run (`if`, loops, `try`, `with`, `match`).
 
+use crate::syntax::fields::{Field, FieldChildren};
 use tree_sitter::Node;
 
 use super::*;
@@ -20,8 +21,8 @@ impl Builder<'_, '_> {
                     match c.kind() {
                         "assignment" => out.push(self.assignment(c, module, cond)),
                         "augmented_assignment" => {
-                            let target = self.target(c.child_by_field_name("left"));
-                            if let Some(r) = c.child_by_field_name("right") {
+                            let target = self.target(c.field(Field::Left));
+                            if let Some(r) = c.field(Field::Right) {
                                 out.push(Stmt::AugAssign {
                                     target,
                                     value: self.expr(r, 0),
@@ -52,7 +53,7 @@ impl Builder<'_, '_> {
                     .filter(|c| c.kind() == "decorator")
                     .filter_map(|d| named_children(d).first().map(|e| self.expr(*e, 0)))
                     .collect();
-                if let Some(def) = n.child_by_field_name("definition") {
+                if let Some(def) = n.field(Field::Definition) {
                     self.definition(def, decorators, scope, cond, out);
                 }
             }
@@ -108,13 +109,11 @@ impl Builder<'_, '_> {
         let mut annotation = None;
         let value;
         loop {
-            targets.push(self.target(cur.child_by_field_name("left")));
+            targets.push(self.target(cur.field(Field::Left)));
             if annotation.is_none() {
-                annotation = cur
-                    .child_by_field_name("type")
-                    .map(|t| Box::new(self.annotation(t)));
+                annotation = cur.field(Field::Type).map(|t| Box::new(self.annotation(t)));
             }
-            match cur.child_by_field_name("right") {
+            match cur.field(Field::Right) {
                 Some(r) if r.kind() == "assignment" => cur = r,
                 Some(r) => {
                     value = Some(self.expr(r, 0));
@@ -153,8 +152,8 @@ impl Builder<'_, '_> {
         match n.kind() {
             "identifier" => AssignTarget::Name(Name::from(self.text(n)), range_of(n)),
             "attribute" => {
-                let obj = n.child_by_field_name("object");
-                let attr = n.child_by_field_name("attribute");
+                let obj = n.field(Field::Object);
+                let attr = n.field(Field::Attribute);
                 match (obj, attr) {
                     (Some(o), Some(a)) if self.text(o) == "self" => {
                         AssignTarget::SelfAttr(Name::from(self.text(a)), range_of(a))
@@ -195,22 +194,22 @@ impl Builder<'_, '_> {
         let module = scope == Scope::Module;
         let mut header = Vec::new();
         let mut main_guard = false;
-        if let Some(c) = n.child_by_field_name("condition") {
+        if let Some(c) = n.field(Field::Condition) {
             let t = self.text(c);
             main_guard =
                 module && t.contains("__name__") && t.contains("__main__") && !t.contains("!=");
             header.push(self.expr(c, 0));
         }
-        let mut bodies = vec![self.body_of(n, "consequence", scope, !main_guard || cond)];
+        let mut bodies = vec![self.body_of(n, Field::Consequence, scope, !main_guard || cond)];
         for alt in named_children(n) {
             match alt.kind() {
                 "elif_clause" => {
-                    if let Some(c) = alt.child_by_field_name("condition") {
+                    if let Some(c) = alt.field(Field::Condition) {
                         header.push(self.expr(c, 0));
                     }
-                    bodies.push(self.body_of(alt, "consequence", scope, true));
+                    bodies.push(self.body_of(alt, Field::Consequence, scope, true));
                 }
-                "else_clause" => bodies.push(self.body_of(alt, "body", scope, true)),
+                "else_clause" => bodies.push(self.body_of(alt, Field::Body, scope, true)),
                 _ => {}
             }
         }
@@ -231,7 +230,7 @@ impl Builder<'_, '_> {
         let module = scope == Scope::Module;
         let mut header = Vec::new();
         let mut bound = Vec::new();
-        if let Some(l) = n.child_by_field_name("left") {
+        if let Some(l) = n.field(Field::Left) {
             bound = self.names_in_target(l);
             if module {
                 for b in &bound {
@@ -239,14 +238,14 @@ impl Builder<'_, '_> {
                 }
             }
         }
-        for f in ["right", "condition"] {
-            if let Some(c) = n.child_by_field_name(f) {
+        for f in [Field::Right, Field::Condition] {
+            if let Some(c) = n.field(f) {
                 header.push(self.expr(c, 0));
             }
         }
-        let mut bodies = vec![self.body_of(n, "body", scope, true)];
-        if let Some(alt) = n.child_by_field_name("alternative") {
-            bodies.push(self.body_of(alt, "body", scope, true));
+        let mut bodies = vec![self.body_of(n, Field::Body, scope, true)];
+        if let Some(alt) = n.field(Field::Alternative) {
+            bodies.push(self.body_of(alt, Field::Body, scope, true));
         }
         out.push(Stmt::Block {
             kind: BlockKind::Loop,
@@ -258,14 +257,14 @@ impl Builder<'_, '_> {
 
     /// `try_statement` (see `stmt`).
     fn try_statement(&mut self, n: Node, scope: Scope, cond: bool, out: &mut Vec<Stmt>) {
-        let mut bodies = vec![self.body_of(n, "body", scope, cond)];
+        let mut bodies = vec![self.body_of(n, Field::Body, scope, cond)];
         let mut bound = Vec::new();
         for c in named_children(n) {
             match c.kind() {
                 "except_clause" | "except_group_clause" => {
                     for e in named_children(c) {
                         if e.kind() == "as_pattern" {
-                            if let Some(a) = e.child_by_field_name("alias") {
+                            if let Some(a) = e.field(Field::Alias) {
                                 bound.push(Name::from(self.text(a)));
                             }
                         }
@@ -280,7 +279,7 @@ impl Builder<'_, '_> {
                         conditional: true,
                     });
                 }
-                "else_clause" => bodies.push(self.body_of(c, "body", scope, true)),
+                "else_clause" => bodies.push(self.body_of(c, Field::Body, scope, true)),
                 "finally_clause" => {
                     let block = named_children(c).into_iter().find(|x| x.kind() == "block");
                     let stmts = match block {
@@ -313,12 +312,12 @@ impl Builder<'_, '_> {
             .find(|c| c.kind() == "with_clause")
         {
             for item in named_children(wc) {
-                if let Some(v) = item.child_by_field_name("value") {
+                if let Some(v) = item.field(Field::Value) {
                     if v.kind() == "as_pattern" {
                         if let Some(inner) = named_children(v).first() {
                             header.push(self.expr(*inner, 0));
                         }
-                        if let Some(a) = v.child_by_field_name("alias") {
+                        if let Some(a) = v.field(Field::Alias) {
                             bound.extend(self.names_in_target(a));
                         }
                     } else {
@@ -332,7 +331,7 @@ impl Builder<'_, '_> {
                 self.bind(b, BindingKind::Value, n.start_byte(), cond);
             }
         }
-        let body = self.body_of(n, "body", scope, cond);
+        let body = self.body_of(n, Field::Body, scope, cond);
         out.push(Stmt::Block {
             kind: BlockKind::With,
             header: tight(header),
@@ -344,14 +343,14 @@ impl Builder<'_, '_> {
     /// `match_statement` (see `stmt`).
     fn match_statement(&mut self, n: Node, scope: Scope, _cond: bool, out: &mut Vec<Stmt>) {
         let mut header = Vec::new();
-        if let Some(s) = n.child_by_field_name("subject") {
+        if let Some(s) = n.field(Field::Subject) {
             header.push(self.expr(s, 0));
         }
         let mut bodies = Vec::new();
-        if let Some(b) = n.child_by_field_name("body") {
+        if let Some(b) = n.field(Field::Body) {
             for case in named_children(b) {
                 if case.kind() == "case_clause" {
-                    bodies.push(self.body_of(case, "consequence", scope, true));
+                    bodies.push(self.body_of(case, Field::Consequence, scope, true));
                 }
             }
         }
