@@ -54,7 +54,15 @@ pub(in crate::syntax) struct StatementMemo {
     expected: usize,
     consecutive_misses: usize,
     /// `previous` by key, built on demand.
-    index: Option<HashMap<StatementKey, usize, BuildHasherDefault<WordHasher>>>,
+    index: Option<StatementIndexMap>,
+    /// The statements of the pass before the previous one that the previous pass did not
+    /// reuse. Adding a syntax error and removing it again alternate: a bracket left open makes
+    /// the statements after it unrememberable, and closing it brings back the statements of
+    /// two passes ago, which would otherwise all be walked again (~400 top-level statements
+    /// after a body edit in the middle of the 6,636-line wired module).
+    older: Vec<(StatementKey, Option<Outcome>)>,
+    /// `older` by key, built on demand.
+    older_index: Option<StatementIndexMap>,
     recomputed: usize,
     reused: usize,
     /// ruff's verdict on statements tree-sitter found valid (see
@@ -63,6 +71,8 @@ pub(in crate::syntax) struct StatementMemo {
     /// parse every one of them again.
     pub(super) parsed: ParsedStatements,
 }
+
+type StatementIndexMap = HashMap<StatementKey, usize, BuildHasherDefault<WordHasher>>;
 
 /// CPython's parser error in a statement, by [`StatementKey::text_key`]: (start, end relative
 /// to the statement, message), `None` for a statement without one.
@@ -104,9 +114,14 @@ impl StatementMemo {
         self.reused = 0;
     }
 
-    /// Keeps only this pass's statements, so the memo stays as large as the current document
-    /// whatever the history of edits.
+    /// Keeps this pass's statements and those of the previous pass that this one did not reuse
+    /// (see `older`), so the memo stays at most twice as large as the document whatever the
+    /// history of edits.
     pub(super) fn end_pass(&mut self) {
+        let mut unused = std::mem::take(&mut self.previous);
+        unused.retain(|(_, outcome)| outcome.is_some());
+        self.older = unused;
+        self.older_index = None;
         std::mem::swap(&mut self.previous, &mut self.current);
         self.current.clear();
         self.index = None;
@@ -138,12 +153,33 @@ impl StatementMemo {
         }
         let Some(i) = found else {
             self.consecutive_misses += 1;
-            return None;
+            return self.reuse_older(key);
         };
         self.consecutive_misses = 0;
         self.expected = i + 1;
         let outcome = self.previous[i].1.take();
         self.current.push((*key, outcome));
+        self.current
+            .last()
+            .and_then(|(_, outcome)| outcome.as_ref())
+    }
+
+    /// Moves the outcome for `key` from the pass before the previous one to this pass.
+    fn reuse_older(&mut self, key: &StatementKey) -> Option<&Outcome> {
+        if self.older.is_empty() {
+            return None;
+        }
+        let older = &self.older;
+        let index = self.older_index.get_or_insert_with(|| {
+            let mut index = HashMap::default();
+            for (i, (key, _)) in older.iter().enumerate().rev() {
+                index.insert(*key, i);
+            }
+            index
+        });
+        let i = *index.get(key)?;
+        let outcome = self.older[i].1.take()?;
+        self.current.push((*key, Some(outcome)));
         self.current
             .last()
             .and_then(|(_, outcome)| outcome.as_ref())

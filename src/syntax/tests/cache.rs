@@ -298,3 +298,35 @@ fn reused_diagnostics_move_with_their_statement() {
     let got: Vec<_> = moved.iter().map(|d| d.range.start()).collect();
     assert_eq!(got, shifted);
 }
+
+#[test]
+fn closing_a_bracket_reuses_the_statements_from_before_it_was_opened() {
+    let mut text = crate::testing::generate_wired_module(40);
+    let at = text
+        .find("value = task.index + 7  # body edit")
+        .expect("body edit")
+        + 21;
+    let mut parser = new_parser();
+    let mut tree = parser.parse(&text, None).expect("parse");
+    let mut cache = SyntaxCache::new();
+    assert!(cache.diagnostics(&tree, &text).is_empty());
+    let statements = cache.last_recomputed();
+    for round in 0..3 {
+        // `(` leaves a bracket open: the statements after it are walked, and not remembered.
+        apply_edit(&mut parser, &mut tree, &mut text, at, at + 1, "(");
+        let found = cache.diagnostics(&tree, &text);
+        assert_eq!(found, syntax_diagnostics(&tree, &text));
+        assert_eq!(found.len(), 1, "{found:?}");
+        let walked_after_the_bracket = cache.last_recomputed();
+        assert!(walked_after_the_bracket > 10, "{walked_after_the_bracket}");
+
+        // Closing it again brings back every statement of two versions ago.
+        apply_edit(&mut parser, &mut tree, &mut text, at, at + 1, "7");
+        assert!(cache.diagnostics(&tree, &text).is_empty());
+        assert_eq!(
+            (cache.last_recomputed(), cache.last_reused()),
+            (0, statements),
+            "round {round}"
+        );
+    }
+}
