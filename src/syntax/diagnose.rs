@@ -467,7 +467,7 @@ impl<'a> Walker<'a> {
                 None => {
                     // As `memoized_statement` does for a statement it could remember: the
                     // cached and the full computation must agree.
-                    let keyed = memoize && self.rememberable(node);
+                    let keyed = memoize && self.rememberable(node) && self.brackets.is_empty();
                     let found = self.found.len();
                     self.walk_subtree(node, near, &mut statement_cursor, &mut parents);
                     if keyed {

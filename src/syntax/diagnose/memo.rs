@@ -11,13 +11,16 @@
 //! - after `e`, only through `rest_of_line_is_blank` (a `:` ending `S`): whether the rest of
 //!   `e`'s line is blank;
 //! - the walker's state on entry. A statement is only reused or remembered when that state is
-//!   neutral: no open bracket, nothing pending from a `:`, no unterminated string or ERROR node
-//!   reaching `s`, the last logical line start and error position before `s`. What is left
-//!   that can change the outcome is the indentation stack (hashed into the key) and whether
-//!   `S`'s first logical line is lenient (an error was touched since the previous line start).
+//!   neutral: nothing pending from a `:`, no unterminated string or ERROR node reaching `s`,
+//!   the last logical line start and error position before `s`. What is left that can change
+//!   the outcome is the indentation stack (hashed into the key), how many brackets earlier
+//!   statements left open (in the key: inside brackets nothing starts a logical line) and
+//!   whether `S`'s first logical line is lenient (an error was touched since the previous line
+//!   start). A bracket left open thus no longer makes every statement after it walked again on
+//!   every keystroke; ruff's per-statement parse runs only outside brackets.
 //!
 //! Only statements without ERROR or MISSING nodes are remembered, and only when walking them
-//! left the state neutral again, pushed no message naming a line number (it would be wrong once
+//! left the state neutral again (the same brackets open), pushed no message naming a line number (it would be wrong once
 //! the statement moves to another line) and added no error, string region or skip. Their
 //! outcome is the pushed diagnostics with ranges relative to `s`, the indentation stack after
 //! them and the last logical line start relative to `s`: replaying it leaves the walker exactly
@@ -202,6 +205,12 @@ pub(super) struct StatementKey {
     rest_of_last_line_blank: bool,
     lenient_first_line: bool,
     indents_hash: u64,
+    /// How many brackets are open before the statement (left open by an earlier one): inside
+    /// brackets no line is a logical line start, a `:` opens no block, and the nesting limit
+    /// counts them. A statement without errors opens and closes its own brackets in pairs, so
+    /// the count is all its walk reads of them (the outcome is kept only when the brackets
+    /// after it are the ones before it).
+    open_brackets: usize,
 }
 
 impl StatementKey {
@@ -237,6 +246,8 @@ struct Outcome {
 /// The parts of the walker's state a statement must leave untouched to be remembered.
 struct Checkpoint {
     found: usize,
+    /// The open brackets' count and the innermost one's position.
+    brackets: (usize, Option<usize>),
     errors: usize,
     string_regions: usize,
     skip_until: usize,
@@ -267,12 +278,15 @@ impl<'a> Walker<'a> {
             return;
         }
         let checkpoint = self.checkpoint();
+        let checked_by_ruff = self.brackets.is_empty();
         self.walk_subtree(node, near, cursor, parents);
-        self.parser_errors_in_valid_statement(
-            node,
-            checkpoint.found,
-            Some((&mut memo.parsed, key.text_key())),
-        );
+        if checked_by_ruff {
+            self.parser_errors_in_valid_statement(
+                node,
+                checkpoint.found,
+                Some((&mut memo.parsed, key.text_key())),
+            );
+        }
         memo.recomputed += 1;
         if let Some(outcome) = self.outcome_since(&checkpoint, start) {
             memo.current.push((key, Some(outcome)));
@@ -286,7 +300,6 @@ impl<'a> Walker<'a> {
     pub(super) fn rememberable(&self, node: Node<'_>) -> bool {
         let (start, end) = (node.start_byte(), node.end_byte());
         let neutral = !node.has_error()
-            && self.brackets.is_empty()
             && self.pending.is_none()
             && self.skip_until <= start
             && self.string_until <= start
@@ -341,13 +354,19 @@ impl<'a> Walker<'a> {
             rest_of_last_line_blank: self.rest_of_line_is_blank(end),
             lenient_first_line,
             indents_hash: hash_indents(&self.indents),
+            open_brackets: self.brackets.len(),
         })
+    }
+
+    fn bracket_state(&self) -> (usize, Option<usize>) {
+        (self.brackets.len(), self.brackets.last().map(|o| o.pos))
     }
 
     fn checkpoint(&mut self) -> Checkpoint {
         self.mentioned_line = false;
         Checkpoint {
             found: self.found.len(),
+            brackets: self.bracket_state(),
             errors: self.errors.len(),
             string_regions: self.string_regions.len(),
             skip_until: self.skip_until,
@@ -362,7 +381,7 @@ impl<'a> Walker<'a> {
     fn outcome_since(&self, checkpoint: &Checkpoint, start: usize) -> Option<Outcome> {
         let replayable = !self.mentioned_line
             && self.found.len() < INTERNAL_CAP // nothing was dropped at the cap
-            && self.brackets.is_empty()
+            && self.bracket_state() == checkpoint.brackets
             && self.pending.is_none()
             && self.errors.len() == checkpoint.errors
             && self.string_regions.len() == checkpoint.string_regions

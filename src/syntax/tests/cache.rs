@@ -312,13 +312,21 @@ fn closing_a_bracket_reuses_the_statements_from_before_it_was_opened() {
     assert!(cache.diagnostics(&tree, &text).is_empty());
     let statements = cache.last_recomputed();
     for round in 0..3 {
-        // `(` leaves a bracket open: the statements after it are walked, and not remembered.
+        // `(` leaves a bracket open: the statements after it are walked inside it the first
+        // time, and remembered with the bracket open.
         apply_edit(&mut parser, &mut tree, &mut text, at, at + 1, "(");
         let found = cache.diagnostics(&tree, &text);
         assert_eq!(found, syntax_diagnostics(&tree, &text));
         assert_eq!(found.len(), 1, "{found:?}");
-        let walked_after_the_bracket = cache.last_recomputed();
-        assert!(walked_after_the_bracket > 10, "{walked_after_the_bracket}");
+        let walked = cache.last_recomputed();
+        if round == 0 {
+            assert!(walked > 10, "{walked}");
+        } else {
+            assert_eq!(
+                walked, 1,
+                "round {round}: only the statement with the bracket"
+            );
+        }
 
         // Closing it again brings back every statement of two versions ago.
         apply_edit(&mut parser, &mut tree, &mut text, at, at + 1, "7");
@@ -327,6 +335,35 @@ fn closing_a_bracket_reuses_the_statements_from_before_it_was_opened() {
             (cache.last_recomputed(), cache.last_reused()),
             (0, statements),
             "round {round}"
+        );
+    }
+}
+
+#[test]
+fn typing_inside_an_unclosed_bracket_walks_only_the_statement_with_it() {
+    let mut text = crate::testing::generate_wired_module(40);
+    let at = text
+        .find("value = task.index + 7  # body edit")
+        .expect("body edit")
+        + 21;
+    let mut parser = new_parser();
+    let mut tree = parser.parse(&text, None).expect("parse");
+    let mut cache = SyntaxCache::new();
+    cache.diagnostics(&tree, &text);
+    apply_edit(&mut parser, &mut tree, &mut text, at, at, "(");
+    let found = cache.diagnostics(&tree, &text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].message, "'(' was never closed");
+    let statements = cache.last_recomputed() + cache.last_reused();
+    for digit in ["8", "9", "7", "8"] {
+        apply_edit(&mut parser, &mut tree, &mut text, at + 1, at + 2, digit);
+        let found = cache.diagnostics(&tree, &text);
+        assert_eq!(found, syntax_diagnostics(&tree, &text));
+        assert_eq!(found[0].message, "'(' was never closed");
+        assert_eq!(
+            (cache.last_recomputed(), cache.last_reused()),
+            (1, statements - 1),
+            "after {digit}"
         );
     }
 }
