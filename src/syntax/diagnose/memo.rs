@@ -77,6 +77,15 @@ pub(in crate::syntax) struct StatementMemo {
 
 type StatementIndexMap = HashMap<StatementKey, usize, BuildHasherDefault<WordHasher>>;
 
+/// Where each key first appears in `entries`.
+fn index_of(entries: &[(StatementKey, Option<Outcome>)]) -> StatementIndexMap {
+    let mut index = HashMap::default();
+    for (i, (key, _)) in entries.iter().enumerate().rev() {
+        index.insert(*key, i);
+    }
+    index
+}
+
 /// CPython's parser error in a statement, by [`StatementKey::text_key`]: (start, end relative
 /// to the statement, message), `None` for a statement without one.
 pub(super) type ParsedStatements =
@@ -142,13 +151,7 @@ impl StatementMemo {
         let mut found = (self.expected..end).find(|&i| available(&self.previous[i]));
         if found.is_none() && self.consecutive_misses >= MISSES_BEFORE_INDEX {
             let previous = &self.previous;
-            let index = self.index.get_or_insert_with(|| {
-                let mut index = HashMap::default();
-                for (i, (key, _)) in previous.iter().enumerate().rev() {
-                    index.insert(*key, i);
-                }
-                index
-            });
+            let index = self.index.get_or_insert_with(|| index_of(previous));
             found = index
                 .get(key)
                 .copied()
@@ -173,13 +176,7 @@ impl StatementMemo {
             return None;
         }
         let older = &self.older;
-        let index = self.older_index.get_or_insert_with(|| {
-            let mut index = HashMap::default();
-            for (i, (key, _)) in older.iter().enumerate().rev() {
-                index.insert(*key, i);
-            }
-            index
-        });
+        let index = self.older_index.get_or_insert_with(|| index_of(older));
         let i = *index.get(key)?;
         let outcome = self.older[i].1.take()?;
         self.current.push((*key, Some(outcome)));

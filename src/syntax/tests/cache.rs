@@ -299,13 +299,19 @@ fn reused_diagnostics_move_with_their_statement() {
     assert_eq!(got, shifted);
 }
 
-#[test]
-fn closing_a_bracket_reuses_the_statements_from_before_it_was_opened() {
-    let mut text = crate::testing::generate_wired_module(40);
+/// A 40-pair wired module and the offset of the digit in a `consume_work` body.
+fn wired_module_and_body_digit() -> (String, usize) {
+    let text = crate::testing::generate_wired_module(40);
     let at = text
         .find("value = task.index + 7  # body edit")
         .expect("body edit")
-        + 21;
+        + "value = task.index + ".len();
+    (text, at)
+}
+
+#[test]
+fn closing_a_bracket_reuses_the_statements_from_before_it_was_opened() {
+    let (mut text, at) = wired_module_and_body_digit();
     let mut parser = new_parser();
     let mut tree = parser.parse(&text, None).expect("parse");
     let mut cache = SyntaxCache::new();
@@ -341,11 +347,7 @@ fn closing_a_bracket_reuses_the_statements_from_before_it_was_opened() {
 
 #[test]
 fn typing_inside_an_unclosed_bracket_walks_only_the_statement_with_it() {
-    let mut text = crate::testing::generate_wired_module(40);
-    let at = text
-        .find("value = task.index + 7  # body edit")
-        .expect("body edit")
-        + 21;
+    let (mut text, at) = wired_module_and_body_digit();
     let mut parser = new_parser();
     let mut tree = parser.parse(&text, None).expect("parse");
     let mut cache = SyntaxCache::new();
