@@ -98,7 +98,7 @@ impl<S: Subscriber> Layer<S> for PlanaiLogLayer {
         }
         let mut visitor = MessageVisitor(String::new());
         event.record(&mut visitor);
-        let to_client = worth_sending_to_client(target, &visitor.0);
+        let to_client = !inside_forwarding();
         let sent_to_client = match CLIENT_SINK.get().map(Mutex::lock) {
             Some(Ok(guard)) if to_client => guard
                 .as_ref()
@@ -111,12 +111,22 @@ impl<S: Subscriber> Layer<S> for PlanaiLogLayer {
     }
 }
 
-/// Whether a record goes to the client. tower-lsp-server logs "failed to send notification"
-/// when the client's connection is gone; forwarding that record is one more notification that
-/// fails and is logged again: a loop that printed ~100,000 lines a second until the process
+tokio::task_local! {
+    /// Set while a record is being sent to the client (see [`forwarding`]).
+    static FORWARDING: ();
+}
+
+/// Sends a record to the client (`send`, the logMessage notification): what the sending itself
+/// logs goes to stderr only. When the client's connection is gone, tower-lsp-server logs
+/// "failed to send notification"; forwarded, that record was one more notification that
+/// failed and was logged again: a loop that printed ~100,000 lines a second until the process
 /// exited.
-fn worth_sending_to_client(target: &str, message: &str) -> bool {
-    !(target.starts_with("tower_lsp_server") && message.starts_with("failed to send"))
+pub async fn forwarding<F: std::future::Future>(send: F) -> F::Output {
+    FORWARDING.scope((), send).await
+}
+
+fn inside_forwarding() -> bool {
+    FORWARDING.try_with(|_| ()).is_ok()
 }
 
 /// Whether records the client receives are written to stderr too (`PLANAI_LSP_LOG_STDERR=1`).
@@ -142,25 +152,18 @@ pub fn init() {
 
 #[cfg(test)]
 mod tests {
-    use super::worth_sending_to_client;
+    use super::{forwarding, inside_forwarding};
 
-    #[test]
-    fn a_failure_to_reach_the_client_is_not_sent_to_the_client() {
-        assert!(!worth_sending_to_client(
-            "tower_lsp_server::service::client",
-            "failed to send notification"
-        ));
-        assert!(!worth_sending_to_client(
-            "tower_lsp_server::service::client",
-            "failed to send request"
-        ));
-        assert!(worth_sending_to_client(
-            "tower_lsp_server::transport",
-            "failed to encode message"
-        ));
-        assert!(worth_sending_to_client(
-            "planai_lsp::server",
-            "failed to send notification"
-        ));
+    #[tokio::test]
+    async fn what_sending_a_record_logs_is_not_sent_to_the_client() {
+        assert!(!inside_forwarding());
+        assert!(forwarding(async { inside_forwarding() }).await);
+        // Also after the sending awaited (a record logged when the write fails).
+        let after_await = forwarding(async {
+            tokio::task::yield_now().await;
+            inside_forwarding()
+        });
+        assert!(after_await.await);
+        assert!(!inside_forwarding());
     }
 }

@@ -201,7 +201,7 @@ pub fn build_service() -> (
                     tracing::Level::INFO => MessageType::INFO,
                     _ => MessageType::LOG,
                 };
-                client.log_message(typ, message).await;
+                logging::forwarding(client.log_message(typ, message)).await;
             }
         });
         Backend { session }
