@@ -467,7 +467,7 @@ impl<'a> Walker<'a> {
                 None => {
                     // As `memoized_statement` does for a statement it could remember: the
                     // cached and the full computation must agree.
-                    let keyed = memoize && self.rememberable(node) && self.brackets.is_empty();
+                    let keyed = memoize && self.parsed_alone(node);
                     let found = self.found.len();
                     self.walk_subtree(node, near, &mut statement_cursor, &mut parents);
                     if keyed {
@@ -733,7 +733,11 @@ impl<'a> Walker<'a> {
         let kind = match left.kind() {
             "pattern_list" => "tuple",
             // `(x): int` is a single target in parentheses; `(x,)` is a tuple.
-            "tuple_pattern" if left.named_child_count() > 1 || has_comma(left) => "tuple",
+            "tuple_pattern"
+                if left.named_child_count() > 1 || child_of_kind(left, ",").is_some() =>
+            {
+                "tuple"
+            }
             "list_pattern" => "list",
             _ => return,
         };
@@ -802,11 +806,7 @@ impl<'a> Walker<'a> {
                 if parents.len() <= 1 {
                     return;
                 }
-                let mut cursor = statement.walk();
-                let star = statement
-                    .named_children(&mut cursor)
-                    .find(|c| c.kind() == "wildcard_import");
-                match star {
+                match child_of_kind(statement, "wildcard_import") {
                     Some(star) => (star, "import *"),
                     None => return,
                 }
@@ -916,9 +916,7 @@ impl<'a> Walker<'a> {
     /// `x := 1` and `x = y := 1`: tree-sitter accepts a named expression as a statement and
     /// as an assignment's value, CPython only inside brackets (and a few other places).
     fn unparenthesized_walrus(&mut self, named: Node<'_>) {
-        let mut cursor = named.walk();
-        let walrus = named.children(&mut cursor).find(|c| c.kind() == ":=");
-        if let Some(walrus) = walrus {
+        if let Some(walrus) = child_of_kind(named, ":=") {
             let range = TextRange::new(walrus.start_byte(), walrus.end_byte());
             self.push(range, "invalid syntax", Origin::Specific);
         }
@@ -1792,10 +1790,10 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
     i
 }
 
-/// Whether `node` has a `,` among its children (`(x,)`).
-fn has_comma(node: Node<'_>) -> bool {
+/// The first child of `node` (named or not) of kind `kind`.
+fn child_of_kind<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
     let mut cursor = node.walk();
-    let found = node.children(&mut cursor).any(|c| c.kind() == ",");
+    let found = node.children(&mut cursor).find(|c| c.kind() == kind);
     found
 }
 
@@ -1823,13 +1821,7 @@ enum ParameterRole {
 
 /// The role of a parameter node and its name.
 fn parameter_role(parameter: Node<'_>) -> (ParameterRole, Option<Node<'_>>) {
-    fn splat_name(splat: Node<'_>) -> Option<Node<'_>> {
-        let mut cursor = splat.walk();
-        let name = splat
-            .named_children(&mut cursor)
-            .find(|c| c.kind() == "identifier");
-        name
-    }
+    let splat_name = |splat| child_of_kind(splat, "identifier");
     match parameter.kind() {
         "identifier" => (ParameterRole::Plain, Some(parameter)),
         "default_parameter" | "typed_default_parameter" => {

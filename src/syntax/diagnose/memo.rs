@@ -58,11 +58,12 @@ pub(in crate::syntax) struct StatementMemo {
     consecutive_misses: usize,
     /// `previous` by key, built on demand.
     index: Option<StatementIndexMap>,
-    /// The statements of the pass before the previous one that the previous pass did not
-    /// reuse. Adding a syntax error and removing it again alternate: a bracket left open makes
-    /// the statements after it unrememberable, and closing it brings back the statements of
-    /// two passes ago, which would otherwise all be walked again (~400 top-level statements
-    /// after a body edit in the middle of the 6,636-line wired module).
+    /// Statements of earlier passes that the passes since did not reuse, newest first, at
+    /// most as many as the document has. A bracket typed into a statement gives the
+    /// statements after it other keys (walked inside the bracket), and closing it, after any
+    /// number of keystrokes in between, brings back their keys from before it, which would
+    /// otherwise all be walked again (~400 top-level statements after a body edit in the
+    /// middle of the 6,636-line wired module).
     older: Vec<(StatementKey, Option<Outcome>)>,
     /// `older` by key, built on demand.
     older_index: Option<StatementIndexMap>,
@@ -70,8 +71,8 @@ pub(in crate::syntax) struct StatementMemo {
     reused: usize,
     /// ruff's verdict on statements tree-sitter found valid (see
     /// `Walker::parser_errors_in_valid_statement`), by statement text, kept across passes: a
-    /// bracket left open swallows the statements after it, and closing it would otherwise
-    /// parse every one of them again.
+    /// statement whose key changed but not its text (its indentation context, the line before
+    /// it) is walked again but not parsed again.
     pub(super) parsed: ParsedStatements,
 }
 
@@ -126,12 +127,14 @@ impl StatementMemo {
         self.reused = 0;
     }
 
-    /// Keeps this pass's statements and those of the previous pass that this one did not reuse
-    /// (see `older`), so the memo stays at most twice as large as the document whatever the
+    /// Keeps this pass's statements and, in `older`, what this pass did not reuse of earlier
+    /// ones, so the memo stays at most about twice as large as the document whatever the
     /// history of edits.
     pub(super) fn end_pass(&mut self) {
         let mut unused = std::mem::take(&mut self.previous);
+        unused.extend(std::mem::take(&mut self.older));
         unused.retain(|(_, outcome)| outcome.is_some());
+        unused.truncate(self.current.len() + WINDOW);
         self.older = unused;
         self.older_index = None;
         std::mem::swap(&mut self.previous, &mut self.current);
@@ -275,7 +278,7 @@ impl<'a> Walker<'a> {
             return;
         }
         let checkpoint = self.checkpoint();
-        let checked_by_ruff = self.brackets.is_empty();
+        let checked_by_ruff = self.parsed_alone(node);
         self.walk_subtree(node, near, cursor, parents);
         if checked_by_ruff {
             self.parser_errors_in_valid_statement(
@@ -290,8 +293,6 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The key of the top-level statement `node` if the walker's state on entry lets it be
-    /// reused or remembered (see the module documentation).
     /// Whether the walker's state on entry to the top-level statement `node` lets its outcome
     /// be reused or remembered (see the module documentation).
     pub(super) fn rememberable(&self, node: Node<'_>) -> bool {
@@ -312,6 +313,16 @@ impl<'a> Walker<'a> {
         neutral && starts_with_token && end <= self.bytes.len()
     }
 
+    /// Whether the top-level statement `node` is also parsed alone by ruff
+    /// (`Walker::parser_errors_in_valid_statement`): when it could be remembered and no bracket
+    /// is open before it (inside one it is not a statement of its own to CPython). The full walk
+    /// and the memoised one ask the same question, so they agree.
+    pub(super) fn parsed_alone(&self, node: Node<'_>) -> bool {
+        self.brackets.is_empty() && self.rememberable(node)
+    }
+
+    /// The key of the top-level statement `node` if the walker's state on entry lets it be
+    /// reused or remembered (see the module documentation).
     pub(super) fn statement_key(&self, node: Node<'_>) -> Option<StatementKey> {
         if !self.rememberable(node) {
             return None;

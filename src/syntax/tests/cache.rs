@@ -352,6 +352,7 @@ fn typing_inside_an_unclosed_bracket_walks_only_the_statement_with_it() {
     let mut tree = parser.parse(&text, None).expect("parse");
     let mut cache = SyntaxCache::new();
     cache.diagnostics(&tree, &text);
+    let without_the_bracket = cache.last_recomputed();
     apply_edit(&mut parser, &mut tree, &mut text, at, at, "(");
     let found = cache.diagnostics(&tree, &text);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -368,4 +369,12 @@ fn typing_inside_an_unclosed_bracket_walks_only_the_statement_with_it() {
             "after {digit}"
         );
     }
+    // Removing the bracket four keystrokes later brings back the statements after it as they
+    // were before it was typed: only the edited statement is walked.
+    apply_edit(&mut parser, &mut tree, &mut text, at, at + 1, "");
+    assert!(cache.diagnostics(&tree, &text).is_empty());
+    assert_eq!(
+        (cache.last_recomputed(), cache.last_reused()),
+        (1, without_the_bracket - 1)
+    );
 }
