@@ -5,7 +5,7 @@
 //! ~10% of a syntax-error edit's checks. The ids are looked up once per process instead.
 
 use std::sync::LazyLock;
-use tree_sitter::Node;
+use tree_sitter::{Node, TreeCursor};
 
 macro_rules! fields {
     ($($variant:ident = $name:literal,)*) => {
@@ -79,6 +79,13 @@ impl Field {
 pub(crate) trait FieldChildren<'tree> {
     /// The first child in `field`.
     fn field(&self, field: Field) -> Option<Node<'tree>>;
+
+    /// Every child in `field`, in order (`cursor` is scratch space).
+    fn fields<'cursor>(
+        &self,
+        field: Field,
+        cursor: &'cursor mut TreeCursor<'tree>,
+    ) -> impl Iterator<Item = Node<'tree>> + 'cursor;
 }
 
 impl<'tree> FieldChildren<'tree> for Node<'tree> {
@@ -87,6 +94,16 @@ impl<'tree> FieldChildren<'tree> for Node<'tree> {
             0 => None,
             id => self.child_by_field_id(id),
         }
+    }
+
+    fn fields<'cursor>(
+        &self,
+        field: Field,
+        cursor: &'cursor mut TreeCursor<'tree>,
+    ) -> impl Iterator<Item = Node<'tree>> + 'cursor {
+        // An id no child has when the grammar lacks the field (a test checks none does).
+        let id = std::num::NonZeroU16::new(field.id()).unwrap_or(std::num::NonZeroU16::MAX);
+        self.children_by_field_id(id, cursor)
     }
 }
 
@@ -108,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_field_finds_what_its_name_finds() {
-        let text = "def f(a, b=1) -> int:\n    return a[b]\nx: int = f(1)\n";
+        let text = "from m import a, b\ndef f(a, b=1) -> int:\n    return a[b, 1:2]\nx: int = f(1)\n";
         let tree = crate::syntax::parse(text).unwrap();
         let mut cursor = tree.walk();
         let mut stack = vec![tree.root_node()];
@@ -117,6 +134,14 @@ mod tests {
             for field in Field::ALL {
                 let by_name = node.child_by_field_name(field.name());
                 assert_eq!(node.field(*field), by_name, "{} of {node:?}", field.name());
+                let mut a = node.walk();
+                let mut b = node.walk();
+                assert!(
+                    node.fields(*field, &mut a)
+                        .eq(node.children_by_field_name(field.name(), &mut b)),
+                    "{} of {node:?}",
+                    field.name()
+                );
                 compared += usize::from(by_name.is_some());
             }
             stack.extend(node.children(&mut cursor));

@@ -277,7 +277,7 @@ impl Builder<'_, '_> {
         let value = n.field(Field::Value);
         let mut index = Vec::new();
         let mut c = n.walk();
-        for s in n.children_by_field_name("subscript", &mut c) {
+        for s in n.fields(Field::Subscript, &mut c) {
             index.push(self.expr(s, d));
         }
         match value {

@@ -58,7 +58,7 @@ impl Builder<'_, '_> {
             (0, Name::from(self.text(module_node)))
         };
         let mut c = n.walk();
-        for child in n.children_by_field_name("name", &mut c) {
+        for child in n.fields(Field::Name, &mut c) {
             let (name, alias) = match child.kind() {
                 "aliased_import" => (child.field(Field::Name), child.field(Field::Alias)),
                 _ => (Some(child), None),
