@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn a_field_finds_what_its_name_finds() {
-        let text = "from m import a, b\ndef f(a, b=1) -> int:\n    return a[b, 1:2]\nx: int = f(1)\n";
+        let text =
+            "from m import a, b\ndef f(a, b=1) -> int:\n    return a[b, 1:2]\nx: int = f(1)\n";
         let tree = crate::syntax::parse(text).unwrap();
         let mut cursor = tree.walk();
         let mut stack = vec![tree.root_node()];
