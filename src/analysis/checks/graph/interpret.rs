@@ -29,7 +29,7 @@ where
     }
 
     pub(super) fn set_unknown(&mut self, name: &str) {
-        self.env.insert(name.to_string(), Val::Unknown);
+        self.env.insert(Name::from(name), Val::Unknown);
     }
 
     pub(super) fn stmt(&mut self, s: &'a Stmt) {
@@ -45,7 +45,7 @@ where
                         let vals: Vec<Val> = elts.iter().map(|e| self.eval(e)).collect();
                         for (n, v) in names.iter().zip(vals) {
                             self.name_value(n, &v);
-                            self.env.insert(n.to_string(), v);
+                            self.env.insert(n.clone(), v);
                         }
                         return;
                     }
@@ -56,7 +56,7 @@ where
                     if names.len() == vals.len() {
                         for (n, v) in names.iter().zip(vals.clone()) {
                             self.name_value(n, &v);
-                            self.env.insert(n.to_string(), v);
+                            self.env.insert(n.clone(), v);
                         }
                         return;
                     }
@@ -65,7 +65,7 @@ where
                     match t {
                         AssignTarget::Name(n, _) => {
                             self.name_value(n, &v);
-                            self.env.insert(n.to_string(), v.clone());
+                            self.env.insert(n.clone(), v.clone());
                         }
                         AssignTarget::Other(names) | AssignTarget::Tuple(names) => {
                             self.escape(&v);
@@ -152,7 +152,7 @@ where
                         Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
                         _ => Val::Unknown,
                     };
-                    self.env.insert(b.local.to_string(), v);
+                    self.env.insert(b.local.clone(), v);
                 }
             }
             Stmt::LocalClass(n) => self.set_unknown(n),
@@ -474,7 +474,7 @@ where
                 });
                 let w = WorkerId(self.workers.len() - 1);
                 if let Expr::Name { id, .. } = e {
-                    self.env.insert(id.to_string(), Val::Worker(w));
+                    self.env.insert(id.clone(), Val::Worker(w));
                 }
                 Some(w)
             }

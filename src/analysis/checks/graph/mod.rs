@@ -31,7 +31,7 @@ use super::super::incremental::Unit;
 use super::super::memo::{self, Fact, FactKey};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
-    walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Stmt,
+    walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Name, Stmt,
 };
 use super::super::task_types::{infer_task_type, LocalTypes};
 use super::{error, related};
@@ -202,7 +202,7 @@ fn run_scopes(
     fn add_fn<'a>(
         f: &'a FunctionSummary,
         prefix: Option<&str>,
-        scopes: &mut Vec<(Option<String>, &'a [Stmt], FxSet<String>)>,
+        scopes: &mut Vec<(Option<String>, &'a [Stmt], FxSet<Name>)>,
     ) {
         let name = match prefix {
             Some(p) => format!("{p}.{}", f.name),
@@ -215,7 +215,7 @@ fn run_scopes(
             }
         });
     }
-    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<String>)> = Vec::new();
+    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<Name>)> = Vec::new();
     match unit {
         Unit::Module => scopes.push((None, &summary.body, FxSet::default())),
         Unit::Function(j) => {
@@ -337,17 +337,17 @@ fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usi
 }
 
 /// Every name bound anywhere in a function (parameters, assignments, imports, defs).
-fn function_locals(f: &FunctionSummary) -> FxSet<String> {
-    let mut out: FxSet<String> = f.params.iter().map(|p| p.name.to_string()).collect();
+fn function_locals(f: &FunctionSummary) -> FxSet<Name> {
+    let mut out: FxSet<Name> = f.params.iter().map(|p| p.name.clone()).collect();
     walk_stmts(&f.body, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
             for t in targets {
                 match t {
                     AssignTarget::Name(n, _) => {
-                        out.insert(n.to_string());
+                        out.insert(n.clone());
                     }
                     AssignTarget::Other(ns) | AssignTarget::Tuple(ns) => {
-                        out.extend(ns.iter().map(|n| n.to_string()))
+                        out.extend(ns.iter().cloned())
                     }
                     AssignTarget::SelfAttr(..) => {}
                 }
@@ -357,19 +357,17 @@ fn function_locals(f: &FunctionSummary) -> FxSet<String> {
             target: AssignTarget::Name(n, _),
             ..
         } => {
-            out.insert(n.to_string());
+            out.insert(n.clone());
         }
-        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => {
-            out.extend(bound.iter().map(|n| n.to_string()))
-        }
-        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.to_string())),
+        Stmt::Block { bound, .. } | Stmt::Other { bound, .. } => out.extend(bound.iter().cloned()),
+        Stmt::Import(bs) => out.extend(bs.iter().map(|b| b.local.clone())),
         Stmt::LocalClass(n) => {
-            out.insert(n.to_string());
+            out.insert(n.clone());
         }
         Stmt::LocalFunction(f) => {
-            out.insert(f.name.to_string());
+            out.insert(f.name.clone());
         }
-        Stmt::Global(ns) => out.extend(ns.iter().map(|n| n.to_string())),
+        Stmt::Global(ns) => out.extend(ns.iter().cloned()),
         _ => {}
     });
     out
@@ -439,8 +437,8 @@ struct Flow<'c, 'h, 'a> {
     ctx: &'c mut Ctx<'h>,
     path: Arc<Path>,
     scope: Option<String>,
-    locals: FxSet<String>,
-    env: FxMap<String, Val>,
+    locals: FxSet<Name>,
+    env: FxMap<Name, Val>,
     workers: Vec<WorkerInst<'a>>,
     graphs: Vec<GraphState>,
     cond_depth: usize,

@@ -313,8 +313,8 @@ where
                         .filter(|o| ct.contains(&TypeKey::Class((*o).clone())))
                         .cloned()
                         .collect();
-                    let (un, dn) = (self.display_of(u), self.display_of(d));
                     if inter.is_empty() {
+                        let (un, dn) = (self.display_of(u), self.display_of(d));
                         let produces: Vec<String> =
                             ot.iter().map(|c| self.ctx.class_name(c)).collect();
                         let consumes: Vec<String> =
@@ -335,6 +335,7 @@ where
                             .about(self.edge_subject(u, d));
                         self.out.push(diag);
                     } else if inter.len() > 1 {
+                        let (un, dn) = (self.display_of(u), self.display_of(d));
                         let diag = error(
                             Code::Gc8,
                             range,
