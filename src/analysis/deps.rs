@@ -174,7 +174,7 @@ impl Unit {
 }
 
 /// A part of a file that a unit read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DepItem {
     /// The bindings of one module-level name (by `summary::name_key`), read by every
     /// resolution of the name.
@@ -291,5 +291,214 @@ impl<'h> DepRecorder<'h> {
         for (key, cutoff) in &other.facts {
             self.fact(key, *cutoff);
         }
+    }
+}
+
+/// The parts of a file whose fingerprints differ between two versions of it: what one edit
+/// can have changed for a unit or a memoised fact that read the older version (see
+/// `incremental::EditLog`). Validation checks a result's reads against these first, and
+/// compares fingerprints only for the files where one of its reads is among them, so a
+/// keystroke does not look up every read of every unit of the file again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// At most `MAX_CHANGED_ITEMS` items, sorted.
+    Items(Box<[DepItem]>),
+    /// Too many to list, or not known: every read of the file is compared.
+    Unknown,
+}
+
+/// Above this, `Changed::Unknown`: comparing fingerprints is then as cheap as the lists.
+const MAX_CHANGED_ITEMS: usize = 32;
+
+/// Every item of `summary` a unit can read, with its fingerprint (`DepItem::fingerprint`),
+/// sorted by item (emitted in `DepItem`'s order, so no sort is needed). A module-level name
+/// that is not bound has no entry: `Changed::between` treats a missing entry as a change,
+/// and `Fingerprints::name` gives such names one fixed fingerprint, so binding or unbinding
+/// one shows up either way.
+pub(crate) fn item_prints(summary: &FileSummary) -> Vec<(DepItem, u64)> {
+    let prints = &summary.fingerprints;
+    let (classes, functions) = (summary.classes.len() as u32, summary.functions.len() as u32);
+    let mut out =
+        Vec::with_capacity(prints.names.len() + 1 + 3 * classes as usize + 2 * functions as usize);
+    out.extend(
+        prints
+            .names
+            .iter()
+            .map(|(key, print)| (DepItem::Name(*key), *print)),
+    );
+    out.push((DepItem::ModuleFlags, prints.flags));
+    let mut each = |items: &mut dyn Iterator<Item = DepItem>| {
+        for item in items {
+            if let Some(print) = item.fingerprint(summary) {
+                out.push((item, print));
+            }
+        }
+    };
+    each(&mut (0..classes).map(DepItem::Class));
+    each(&mut (0..functions).map(DepItem::Function));
+    each(&mut (0..classes).map(DepItem::ClassName));
+    each(&mut (0..classes).map(DepItem::ClassStatus));
+    each(&mut (0..functions).map(DepItem::FunctionStatus));
+    out
+}
+
+impl Changed {
+    /// The items whose fingerprints differ from `old` to `new` (both from `item_prints`).
+    pub(crate) fn between(old: &[(DepItem, u64)], new: &[(DepItem, u64)]) -> Changed {
+        let mut items = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let item = match (old.get(i), new.get(j)) {
+                (None, None) => break,
+                (Some(a), Some(b)) if a.0 == b.0 => {
+                    i += 1;
+                    j += 1;
+                    if a.1 == b.1 {
+                        continue;
+                    }
+                    a.0
+                }
+                (Some(a), Some(b)) if a.0 < b.0 => {
+                    i += 1;
+                    a.0
+                }
+                (Some(a), None) => {
+                    i += 1;
+                    a.0
+                }
+                (_, Some(b)) => {
+                    j += 1;
+                    b.0
+                }
+            };
+            items.push(item);
+            if items.len() > MAX_CHANGED_ITEMS {
+                return Changed::Unknown;
+            }
+        }
+        Changed::Items(items.into_boxed_slice())
+    }
+
+    /// Whether `item` may have changed.
+    pub(crate) fn touches(&self, item: &DepItem) -> bool {
+        match self {
+            Changed::Items(items) => items.binary_search(item).is_ok(),
+            Changed::Unknown => true,
+        }
+    }
+
+    /// Whether a module-level name may have changed.
+    pub(crate) fn touches_names(&self) -> bool {
+        match self {
+            Changed::Items(items) => items.iter().any(|i| matches!(i, DepItem::Name(_))),
+            Changed::Unknown => true,
+        }
+    }
+}
+
+/// Whether a result that read `items` and the module-level names `names` (`None`: all of
+/// them) of a file may read something else now, given what the file's edits since the
+/// result was last found valid changed (`None`: not known). False means every such read is
+/// unchanged and comparing fingerprints can be skipped; otherwise that comparison decides.
+pub(crate) fn may_have_changed<'c, 'i>(
+    changes: Option<impl Iterator<Item = &'c Changed>>,
+    items: impl Iterator<Item = &'i DepItem> + Clone,
+    names: Option<&[u32]>,
+) -> bool {
+    let Some(mut changes) = changes else {
+        return true;
+    };
+    changes.any(|changed| {
+        items.clone().any(|item| changed.touches(item))
+            || match names {
+                Some(keys) => keys.iter().any(|key| changed.touches(&DepItem::Name(*key))),
+                None => changed.touches_names(),
+            }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::summary::name_key;
+    use crate::analysis::FileData;
+
+    fn prints(text: &str) -> Vec<(DepItem, u64)> {
+        let data = FileData::build("/ws/m.py".into(), Arc::from(text), None);
+        item_prints(data.summary.as_deref().expect("summarised"))
+    }
+
+    fn changed(before: &str, after: &str) -> Changed {
+        Changed::between(&prints(before), &prints(after))
+    }
+
+    const MODULE: &str = "class A:\n    def run(self):\n        return 1\n\n\
+                          class B:\n    pass\n\n\
+                          def build():\n    return A()\n\nX = 1\n";
+
+    #[test]
+    fn an_edit_inside_a_class_changes_only_that_class() {
+        let after = MODULE.replace("return 1", "return 2");
+        assert_eq!(
+            changed(MODULE, &after),
+            Changed::Items(Box::new([DepItem::Class(0)]))
+        );
+        assert_eq!(changed(MODULE, MODULE), Changed::Items(Box::new([])));
+    }
+
+    #[test]
+    fn renaming_a_class_changes_its_name_and_both_bindings() {
+        let Changed::Items(items) = changed(MODULE, &MODULE.replace("class B:", "class C:")) else {
+            panic!("a short list");
+        };
+        for item in [
+            DepItem::Name(name_key("B")),
+            DepItem::Name(name_key("C")),
+            DepItem::Class(1),
+            DepItem::ClassName(1),
+        ] {
+            assert!(items.contains(&item), "{item:?} missing from {items:?}");
+        }
+        assert!(!items.contains(&DepItem::Class(0)), "{items:?}");
+        assert!(!items.contains(&DepItem::Function(0)), "{items:?}");
+    }
+
+    #[test]
+    fn a_syntax_error_in_a_function_changes_its_status() {
+        let after = MODULE.replace("return A()", "return A(");
+        let change = changed(MODULE, &after);
+        assert!(change.touches(&DepItem::FunctionStatus(0)), "{change:?}");
+        assert!(!change.touches(&DepItem::Class(0)), "{change:?}");
+    }
+
+    #[test]
+    fn a_result_may_have_changed_only_when_an_edit_touched_a_read() {
+        let edit = Changed::Items(Box::new([DepItem::Class(0)]));
+        let names = Changed::Items(Box::new([DepItem::Name(name_key("X"))]));
+        let reads = [DepItem::Class(1), DepItem::Function(0)];
+        let check = |changes: Option<Vec<&Changed>>, names: Option<&[u32]>| {
+            may_have_changed(changes.map(|c| c.into_iter()), reads.iter(), names)
+        };
+        assert!(!check(Some(vec![]), Some(&[])), "no edit since");
+        assert!(!check(Some(vec![&edit]), Some(&[])), "another class edited");
+        assert!(check(None, Some(&[])), "edits not known");
+        assert!(check(Some(vec![&edit, &Changed::Unknown]), Some(&[])));
+        let x = [name_key("X")];
+        assert!(check(Some(vec![&names]), Some(&x)), "a name it resolved");
+        assert!(
+            !check(Some(vec![&names]), Some(&[])),
+            "a name it did not resolve"
+        );
+        assert!(
+            check(Some(vec![&names]), None),
+            "a result that reads every name"
+        );
+        assert!(!check(Some(vec![&edit]), None));
+        let own = [DepItem::Class(0)];
+        assert!(may_have_changed(
+            Some([&edit].into_iter()),
+            own.iter(),
+            Some(&[])
+        ));
     }
 }

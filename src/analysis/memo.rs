@@ -30,18 +30,19 @@
 
 use std::any::Any;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) use super::deps::hash_of;
-use super::deps::{ClassRef, DepItem};
+use super::deps::{may_have_changed, ClassRef, DepItem};
 pub use super::deps::{Fact, FactKey, FilePath};
 use super::resolve::{Ctx, OuterQuery};
 use super::summary::CallExpr;
 use super::FxMap;
 
 struct Entry {
-    deps: Box<[(Arc<Path>, DepItem, u64)]>,
+    /// What computing the value read, per file.
+    files: Box<[EntryFile]>,
     /// The questions asked of the usage index, and one hash of the answers then.
     usage: Box<[super::usage::UsageQuery]>,
     usage_answers: u64,
@@ -52,6 +53,15 @@ struct Entry {
     /// The call the fact is about, kept to derive the fact again when a unit that asked for it
     /// is validated (the key holds only a hash of its text).
     call: Option<Arc<CallExpr>>,
+}
+
+/// The parts of one file a memoised value read, with their fingerprints then.
+struct EntryFile {
+    path: Arc<Path>,
+    /// The file's revision when the reads were last found unchanged (see
+    /// `deps::may_have_changed`); atomic because hosts share the cache.
+    revision: AtomicU64,
+    items: Box<[(DepItem, u64)]>,
 }
 
 /// Derives the fact `key` again (the instance's call is `call`) and memoises it: the checks
@@ -178,20 +188,41 @@ pub(crate) fn lookup<T>(ctx: &Ctx<'_>, key: &FactKey) -> Option<T>
 where
     T: Memoisable,
 {
-    let entry = ctx.host.fact_cache.get(key)?;
+    let entry = validated(ctx, key)?;
     let value = entry.value.downcast_ref::<T>()?;
-    let reads = valid_reads(ctx, &entry)?;
     if ctx.at_unit_level() {
         ctx.record_fact(key, entry.cutoff);
     } else {
-        for (file, item) in reads {
-            ctx.record_read(file, item);
+        // A fact computed from this one depends on what this one read.
+        for entry_file in entry.files.iter() {
+            let file = ctx.file(&entry_file.path)?;
+            for (item, _) in entry_file.items.iter() {
+                ctx.record_read(file, *item);
+            }
         }
         for query in entry.usage.iter() {
             ctx.record_usage(*query);
         }
     }
     Some(value.clone())
+}
+
+/// The entry memoised under `key` when what it read is unchanged on `ctx`'s host. A host does
+/// not change while a context borrows it, so an entry found valid once stays valid for the
+/// context's life: a builder that wires every worker asks for each class's kind half a dozen
+/// times per pass, and checking the fact's reads each time was a tenth of a builder edit.
+fn validated(ctx: &Ctx<'_>, key: &FactKey) -> Option<Arc<Entry>> {
+    if let Some(known) = ctx.valid_facts.borrow().get(key) {
+        return known.clone().downcast::<Entry>().ok();
+    }
+    let entry = ctx.host.fact_cache.get(key)?;
+    if !reads_unchanged(ctx, &entry, &mut |_, _| {}) {
+        return None;
+    }
+    ctx.valid_facts
+        .borrow_mut()
+        .insert(key.clone(), entry.clone());
+    Some(entry)
 }
 
 /// Ends a computation started with `Ctx::begin_query` and memoises its `value` (`call`: see
@@ -208,6 +239,8 @@ pub(crate) fn store<'h, T>(
 {
     let host = ctx.host;
     let reads = ctx.end_query(outer);
+    // Only a fact not found valid is computed, but a stale answer must never outlive this.
+    ctx.valid_facts.borrow_mut().remove(&key);
     if !value.reusable() {
         // Not memoised: the asker depends on what computing it read.
         ctx.replay(&reads);
@@ -219,19 +252,31 @@ pub(crate) fn store<'h, T>(
     } else {
         ctx.replay(&reads);
     }
-    let mut deps = Vec::with_capacity(reads.reads().len());
+    type Reads<'f> = Vec<(&'f Arc<super::FileData>, Vec<(DepItem, u64)>)>;
+    let mut files: Reads = Vec::new();
     for (file, item) in reads.reads() {
         let fingerprint = file
             .summary
             .as_deref()
             .and_then(|s| item.fingerprint(s))
             .unwrap_or_default();
-        deps.push((file.path.clone(), *item, fingerprint));
+        match files.iter_mut().find(|(f, _)| Arc::ptr_eq(f, file)) {
+            Some((_, items)) => items.push((*item, fingerprint)),
+            None => files.push((file, vec![(*item, fingerprint)])),
+        }
     }
+    let files = files
+        .into_iter()
+        .map(|(file, items)| EntryFile {
+            path: file.path.clone(),
+            revision: AtomicU64::new(file.edits.revision()),
+            items: items.into_boxed_slice(),
+        })
+        .collect();
     host.fact_cache.put(
         key,
         Entry {
-            deps: deps.into_boxed_slice(),
+            files,
             usage: reads.usage_queries().into(),
             usage_answers: super::usage::answers(&host.usage, reads.usage_queries()),
             structure_generation: host.structure_generation,
@@ -250,34 +295,54 @@ pub(crate) fn current_cutoff(
     key: &FactKey,
     refresh: RefreshFact,
 ) -> Option<u64> {
+    // Not through `validated`: a validation asks for each fact once (it keeps the cutoffs it
+    // found), so remembering the entry would only cost an allocation per fact.
     let entry = ctx.host.fact_cache.get(key)?;
-    if valid_reads(ctx, &entry).is_some() {
+    if reads_unchanged(ctx, &entry, &mut |_, _| {}) {
         return Some(entry.cutoff);
     }
     refresh(ctx, key, entry.call.as_deref());
     let entry = ctx.host.fact_cache.get(key)?;
-    valid_reads(ctx, &entry).map(|_| entry.cutoff)
+    reads_unchanged(ctx, &entry, &mut |_, _| {}).then_some(entry.cutoff)
 }
 
-/// The reads of `entry` when every one is unchanged on `ctx`'s host (and so the value valid).
-fn valid_reads<'h>(
+/// Whether every read of `entry` is unchanged on `ctx`'s host, handing each to `read`.
+fn reads_unchanged<'h>(
     ctx: &Ctx<'h>,
     entry: &Entry,
-) -> Option<Vec<(&'h Arc<super::FileData>, DepItem)>> {
+    read: &mut dyn FnMut(&'h Arc<super::FileData>, DepItem),
+) -> bool {
     let host = ctx.host;
     if entry.structure_generation != host.structure_generation
         || super::usage::answers(&host.usage, &entry.usage) != entry.usage_answers
     {
-        return None;
+        return false;
     }
-    let mut files = Vec::with_capacity(entry.deps.len());
-    for (path, item, fingerprint) in entry.deps.iter() {
-        let file = ctx.file(path)?;
-        let current = file.summary.as_deref().and_then(|s| item.fingerprint(s));
-        if current != Some(*fingerprint) {
-            return None;
+    for entry_file in entry.files.iter() {
+        let Some(file) = ctx.file(&entry_file.path) else {
+            return false;
+        };
+        let revision = entry_file.revision.load(Ordering::Relaxed);
+        let items = entry_file.items.iter().map(|(item, _)| item);
+        if may_have_changed(file.edits.changes_since(revision), items, Some(&[])) {
+            let summary = file.summary.as_deref();
+            for (item, fingerprint) in entry_file.items.iter() {
+                if summary.and_then(|s| item.fingerprint(s)) != Some(*fingerprint) {
+                    return false;
+                }
+            }
         }
-        files.push((file, *item));
+        for (item, _) in entry_file.items.iter() {
+            read(file, *item);
+        }
     }
-    Some(files)
+    // Found unchanged: later validations start from these revisions.
+    for entry_file in entry.files.iter() {
+        if let Some(file) = ctx.file(&entry_file.path) {
+            entry_file
+                .revision
+                .store(file.edits.revision(), Ordering::Relaxed);
+        }
+    }
+    true
 }

@@ -391,6 +391,7 @@ impl AnalysisHost {
             None => entry.summary.clone(),
         }
         .expect("checked above");
+        let before = deps::item_prints(&summary);
         let Some((old_keys, new_keys)) = patch(Arc::make_mut(&mut summary), &text) else {
             if let Some(unique) = Arc::get_mut(entry) {
                 unique.summary.get_or_insert(summary);
@@ -406,12 +407,13 @@ impl AnalysisHost {
             usage.apply_keys(&keys, 1);
             keys
         };
+        let changed = incremental::Changed::between(&before, &deps::item_prints(&summary));
         *entry = Arc::new(FileData {
             path: entry.path.clone(),
             text,
             summary: Some(summary),
             usage_keys,
-            edits: entry.edits.advanced(edit),
+            edits: entry.edits.advanced(edit, changed),
         });
         true
     }
@@ -489,7 +491,14 @@ impl AnalysisHost {
                     if edit.start == edit.old_end && edit.start == edit.new_end {
                         data.edits = old.edits.clone();
                     } else {
-                        data.edits = old.edits.advanced(edit);
+                        let changed = match (old.summary.as_deref(), data.summary.as_deref()) {
+                            (Some(before), Some(after)) => incremental::Changed::between(
+                                &deps::item_prints(before),
+                                &deps::item_prints(after),
+                            ),
+                            _ => incremental::Changed::Unknown,
+                        };
+                        data.edits = old.edits.advanced(edit, changed);
                     }
                     same_usage = old.usage_keys == data.usage_keys;
                 }

@@ -147,7 +147,13 @@ pub struct Ctx<'h> {
     /// How many memoised facts are being computed (`begin_query` without `end_query`): a
     /// unit asks for facts at depth 0 (see `memo`'s early cutoff).
     query_depth: usize,
+    /// Memoised facts found valid on `host` in this context's life (see `memo::validated`).
+    /// (Type-erased: the entries are the memo's own type, and it is the layer above.)
+    pub(crate) valid_facts: std::cell::RefCell<FxMap<FactKey, ValidFact>>,
 }
+
+/// A memoised fact's entry, found valid on a context's host (see `memo::validated`).
+pub(crate) type ValidFact = Arc<dyn std::any::Any + Send + Sync>;
 
 /// Diagnostics one computation produced, and what it read.
 pub(crate) struct Captured<'h> {
@@ -179,6 +185,7 @@ impl<'h> Ctx<'h> {
             captures: FxMap::default(),
             replayed: 0,
             query_depth: 0,
+            valid_facts: Default::default(),
         }
     }
 
