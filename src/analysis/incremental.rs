@@ -81,7 +81,7 @@ impl EditLog {
         let skip = if revision == self.revision {
             self.recent.len()
         } else {
-            self.recent.iter().position(|(r, _, _)| *r == revision)?
+            self.recent.iter().rposition(|(r, _, _)| *r == revision)?
         };
         Some(self.recent.iter().skip(skip).map(|(_, edit, _)| *edit))
     }
@@ -92,7 +92,7 @@ impl EditLog {
         let skip = if revision == self.revision {
             self.recent.len()
         } else {
-            self.recent.iter().position(|(r, _, _)| *r == revision)?
+            self.recent.iter().rposition(|(r, _, _)| *r == revision)?
         };
         Some(
             self.recent
