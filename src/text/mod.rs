@@ -156,12 +156,8 @@ pub fn offset_to_point(text: &SourceText, offset: usize) -> tree_sitter::Point {
 /// that hold a `str` rather than a [`SourceText`].
 pub fn str_offset_to_point(text: &str, offset: usize) -> tree_sitter::Point {
     let before = &text.as_bytes()[..offset.min(text.len())];
-    let row = before.iter().filter(|b| **b == b'\n').count();
-    let column = before.len()
-        - before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
+    let row = memchr::memchr_iter(b'\n', before).count();
+    let column = before.len() - memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
     tree_sitter::Point::new(row, column)
 }
 
@@ -171,6 +167,28 @@ mod tests {
 
     fn pos(line: u32, character: u32) -> LspPosition {
         LspPosition { line, character }
+    }
+
+    #[test]
+    fn points_count_rows_and_byte_columns_before_an_offset() {
+        let text = "ab\n\nc\u{e9}d\n";
+        let naive = |offset: usize| {
+            let before = &text.as_bytes()[..offset.min(text.len())];
+            let row = before.iter().filter(|b| **b == b'\n').count();
+            let line_start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            tree_sitter::Point::new(row, before.len() - line_start)
+        };
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                str_offset_to_point(text, offset),
+                naive(offset),
+                "offset {offset}"
+            );
+        }
+        assert_eq!(str_offset_to_point(text, 6), tree_sitter::Point::new(2, 2));
     }
 
     #[test]
