@@ -144,6 +144,20 @@ pub struct Session {
     pub analyses_since_trim: std::sync::atomic::AtomicUsize,
     /// Workflow runs: the manager, their progress tokens and their diagnostics.
     pub runs: crate::server::run_state::RunState,
+    /// Whether the workspace's files from disk are being read into the host: until they are,
+    /// the host does not know the packages (`__init__.py`) around open files, so an import a
+    /// code action writes would name the wrong module.
+    pub initial_index: tokio::sync::watch::Sender<IndexState>,
+}
+
+/// Where the initial workspace index is (see `Session::initial_index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexState {
+    /// Not asked for (before `initialized`): nothing to wait for.
+    NotStarted,
+    Running,
+    /// Finished, failed or found no workspace folder.
+    Done,
 }
 
 impl Session {
@@ -166,6 +180,7 @@ impl Session {
             analyses_pending: Default::default(),
             analyses_since_trim: Default::default(),
             runs: Default::default(),
+            initial_index: tokio::sync::watch::Sender::new(IndexState::NotStarted),
         }
     }
 

@@ -82,7 +82,21 @@ pub fn reindex_from_disk(session: &Arc<Session>, files: Vec<FromDisk>) {
 /// Indexes every Python file under the workspace folders in a blocking task, then re-checks
 /// the open documents (their buffers always win over the disk).
 pub fn spawn_initial_index(session: Arc<Session>) {
+    session
+        .initial_index
+        .send_replace(crate::server::state::IndexState::Running);
     spawn_guarded("index workspace", async move {
+        // Whatever happens below (no roots, a failed or panicking load), requests stop
+        // waiting for the index when this task ends.
+        struct Indexed(Arc<Session>);
+        impl Drop for Indexed {
+            fn drop(&mut self) {
+                self.0
+                    .initial_index
+                    .send_replace(crate::server::state::IndexState::Done);
+            }
+        }
+        let _indexed = Indexed(Arc::clone(&session));
         let roots = session.roots.read().map(|r| r.clone()).unwrap_or_default();
         if roots.is_empty() {
             return;

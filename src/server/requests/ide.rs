@@ -25,6 +25,14 @@ const CATCH_UP_LIMIT: std::time::Duration = std::time::Duration::from_millis(500
 /// for the text the editor shows, and positions are converted with the text the analysis
 /// holds: without this, they would describe the version before the edit.
 pub async fn catch_up(session: &Session) {
+    // The first requests of a session may arrive before the workspace is indexed (a code
+    // action right after the first open): wait for it too, within the same limit.
+    use crate::server::state::IndexState;
+    let mut index = session.initial_index.subscribe();
+    if *index.borrow() == IndexState::Running {
+        let done = index.wait_for(|state| *state == IndexState::Done);
+        let _ = tokio::time::timeout(CATCH_UP_LIMIT, done).await;
+    }
     let pending: Vec<(
         i32,
         tokio::sync::watch::Receiver<crate::server::state::CheckedFacts>,
