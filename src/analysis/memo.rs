@@ -216,7 +216,7 @@ fn validated(ctx: &Ctx<'_>, key: &FactKey) -> Option<Arc<Entry>> {
         return known.clone().downcast::<Entry>().ok();
     }
     let entry = ctx.host.fact_cache.get(key)?;
-    if !reads_unchanged(ctx, &entry, &mut |_, _| {}) {
+    if !reads_unchanged(ctx, &entry) {
         return None;
     }
     ctx.valid_facts
@@ -298,20 +298,16 @@ pub(crate) fn current_cutoff(
     // Not through `validated`: a validation asks for each fact once (it keeps the cutoffs it
     // found), so remembering the entry would only cost an allocation per fact.
     let entry = ctx.host.fact_cache.get(key)?;
-    if reads_unchanged(ctx, &entry, &mut |_, _| {}) {
+    if reads_unchanged(ctx, &entry) {
         return Some(entry.cutoff);
     }
     refresh(ctx, key, entry.call.as_deref());
     let entry = ctx.host.fact_cache.get(key)?;
-    reads_unchanged(ctx, &entry, &mut |_, _| {}).then_some(entry.cutoff)
+    reads_unchanged(ctx, &entry).then_some(entry.cutoff)
 }
 
-/// Whether every read of `entry` is unchanged on `ctx`'s host, handing each to `read`.
-fn reads_unchanged<'h>(
-    ctx: &Ctx<'h>,
-    entry: &Entry,
-    read: &mut dyn FnMut(&'h Arc<super::FileData>, DepItem),
-) -> bool {
+/// Whether every read of `entry` is unchanged on `ctx`'s host.
+fn reads_unchanged(ctx: &Ctx<'_>, entry: &Entry) -> bool {
     let host = ctx.host;
     if entry.structure_generation != host.structure_generation
         || super::usage::answers(&host.usage, &entry.usage) != entry.usage_answers
@@ -332,17 +328,11 @@ fn reads_unchanged<'h>(
                 }
             }
         }
-        for (item, _) in entry_file.items.iter() {
-            read(file, *item);
-        }
-    }
-    // Found unchanged: later validations start from these revisions.
-    for entry_file in entry.files.iter() {
-        if let Some(file) = ctx.file(&entry_file.path) {
-            entry_file
-                .revision
-                .store(file.edits.revision(), Ordering::Relaxed);
-        }
+        // This file's reads are unchanged at its current revision, whatever the other files
+        // say: later validations start from here.
+        entry_file
+            .revision
+            .store(file.edits.revision(), Ordering::Relaxed);
     }
     true
 }
