@@ -498,6 +498,10 @@ impl Outbox {
     }
 }
 
+/// How long handlers still running when the input closes get to finish (a `shutdown` whose
+/// client closed the pipe right after sending it stops the helper in well under a second).
+pub const INPUT_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Runs tower-lsp-server behind the resilient framing layer until the session ends (`exit`,
 /// or the input closes). `shutdown_seen` is set as soon as a `shutdown` request is read: the
 /// exit code depends on the order messages arrived in, which tower-lsp-server's concurrent
@@ -599,10 +603,28 @@ pub async fn serve<I, O, S>(
         // Dropping `to_server` tells tower-lsp-server the input ended.
     });
 
-    tower_lsp_server::Server::new(server_input, server_output, socket)
-        .concurrency_level(16)
-        .serve(service)
-        .await;
+    let mut serving = Box::pin(
+        tower_lsp_server::Server::new(server_input, server_output, socket)
+            .concurrency_level(16)
+            .serve(service),
+    );
+    let mut reader = reader;
+    tokio::select! {
+        _ = &mut serving => {}
+        _ = &mut reader => {
+            // The input ended. tower-lsp-server returns once every handler has finished; with
+            // the client gone nobody waits for their answers, and a handler that never
+            // finishes (stuck on something a panicking task left behind) must not keep the
+            // process alive, reparented to init, after its editor crashed.
+            if tokio::time::timeout(INPUT_CLOSED_GRACE, &mut serving).await.is_err() {
+                tracing::warn!(
+                    "the input closed, and handlers were still running {INPUT_CLOSED_GRACE:?} later; ending the session without them"
+                );
+            }
+        }
+    }
+    // Whatever handler is still running goes with the service, so tower's output closes.
+    drop(serving);
     reader.abort();
     // Let the last replies (e.g. to `shutdown`) reach the client before returning.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), pump).await;
@@ -645,6 +667,80 @@ mod tests {
     }
 
     const VALID: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#;
+
+    /// A language server whose every request either never finishes (`stuck`) or is answered
+    /// with `null` right away.
+    #[derive(Clone)]
+    struct FakeService {
+        stuck: bool,
+    }
+
+    impl tower::Service<tower_lsp_server::jsonrpc::Request> for FakeService {
+        type Response = Option<tower_lsp_server::jsonrpc::Response>;
+        type Error = std::convert::Infallible;
+        type Future = std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+        >;
+
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: tower_lsp_server::jsonrpc::Request) -> Self::Future {
+            let stuck = self.stuck;
+            Box::pin(async move {
+                if stuck {
+                    std::future::pending::<()>().await;
+                }
+                Ok(request.id().cloned().map(|id| {
+                    tower_lsp_server::jsonrpc::Response::from_ok(id, serde_json::Value::Null)
+                }))
+            })
+        }
+    }
+
+    /// Serves one request on input that then closes; returns how long (in the test's paused
+    /// clock) `serve` took to return, and fails if it never does.
+    async fn serve_then_close_input(service: FakeService) -> std::time::Duration {
+        let (_real_service, socket, _, _) = crate::server::build_service();
+        let input = encode_frame(br#"{"jsonrpc":"2.0","id":7,"method":"textDocument/hover"}"#);
+        let (mut client_output, server_input) = tokio::io::duplex(1024);
+        client_output.write_all(&input).await.unwrap();
+        drop(client_output);
+        let started = tokio::time::Instant::now();
+        let session = serve(
+            server_input,
+            tokio::io::sink(),
+            service,
+            socket,
+            Default::default(),
+            Outbox::default(),
+        );
+        tokio::time::timeout(INPUT_CLOSED_GRACE * 10, session)
+            .await
+            .expect("serve never returned after its input closed");
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_that_never_finishes_does_not_outlive_the_input() {
+        // An editor that crashed closes our input mid-request; its handler is stuck.
+        let took = serve_then_close_input(FakeService { stuck: true }).await;
+        assert!(
+            took >= INPUT_CLOSED_GRACE,
+            "ended before the grace: {took:?}"
+        );
+        assert!(took < INPUT_CLOSED_GRACE * 2, "ended late: {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn handlers_that_finish_end_the_session_at_once_when_the_input_closes() {
+        let took = serve_then_close_input(FakeService { stuck: false }).await;
+        assert!(took < INPUT_CLOSED_GRACE, "waited for the grace: {took:?}");
+    }
 
     #[tokio::test]
     async fn reads_frames_and_recovers_after_a_bad_header() {

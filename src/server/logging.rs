@@ -106,7 +106,15 @@ impl<S: Subscriber> Layer<S> for PlanaiLogLayer {
             _ => false,
         };
         if !sent_to_client || also_to_stderr() {
-            eprintln!("[planai-lsp {level:>5}] {}", visitor.0);
+            // Not `eprintln!`, which panics when the write fails: once the client is gone its
+            // end of our stderr is closed too, and a panic in whatever task logged (a handler,
+            // the helper's supervisor) could leave the session waiting on it forever.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[planai-lsp {level:>5}] {}",
+                visitor.0
+            );
         }
     }
 }

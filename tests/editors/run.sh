@@ -173,6 +173,47 @@ run_neovim() {
         fail "neovim: nvim exited $rc"
     fi
     log "neovim: $p passed, $f failed, $s skipped (summary: $LOG_DIR/nvim-e2e.json)"
+    check_server_ends_with_crashed_nvim "$nvim" "$bin"
+}
+
+# Whether PID is a live process (an exited one that nobody reaped yet, a zombie, is not).
+process_running() {
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+    [[ -n "$state" && "$state" != Z ]]
+}
+
+# Neovim dying on a Lua error sends neither `shutdown` nor `exit`: the server sees its input
+# and stderr close mid-session and must end on its own (it once stayed, reparented to init).
+check_server_ends_with_crashed_nvim() {
+    local nvim="$1" bin="$2"
+    local pids_file="$LOG_DIR/nvim-crash.pids"
+    rm -f "$pids_file"
+    PLANAI_LSP_BIN="$bin" PLANAI_CRASH_PIDS="$pids_file" timeout 60 "$nvim" --headless --clean \
+        -l "$REPO/tests/editors/nvim_crash.lua" >"$LOG_DIR/nvim-crash.out" 2>&1 || true
+    if [[ ! -s "$pids_file" ]]; then
+        cat "$LOG_DIR/nvim-crash.out"
+        fail "neovim: crash test found no server process"
+        return
+    fi
+    local pid alive=() waited
+    for pid in $(cat "$pids_file"); do
+        # The server gets as long as its own exit path allows (runtime shutdown 2 s, process
+        # tree 2 s) plus slack for a loaded machine.
+        for ((waited = 0; waited < 150; waited++)); do
+            process_running "$pid" || break
+            sleep 0.1
+        done
+        if process_running "$pid"; then
+            alive+=("$pid")
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
+    if ((${#alive[@]} > 0)); then
+        fail "neovim: planai-lsp (pid ${alive[*]}) outlived a Neovim that crashed"
+    else
+        pass "neovim: planai-lsp exits when Neovim crashes without shutdown"
+    fi
 }
 
 suites=("$@")
