@@ -4,7 +4,7 @@
 --
 --   PLANAI_LSP_BIN=... PLANAI_CRASH_PIDS=/tmp/pids nvim --headless --clean -l tests/editors/nvim_crash.lua
 --
--- Writes the server's process id(s) to PLANAI_CRASH_PIDS once the server has published
+-- Writes the process ids of the server and of what it started to PLANAI_CRASH_PIDS once the server has published
 -- diagnostics for the open file, then raises an error (Neovim exits with code 1). The caller
 -- (tests/editors/run.sh) checks that those processes end.
 
@@ -54,11 +54,29 @@ vim.wait(2500, function()
   return false
 end, 50)
 
-local children = vim.api.nvim_get_proc_children(vim.fn.getpid())
+-- Children from /proc (nvim_get_proc_children misses those of a child on this Neovim).
+local function children_of(parent)
+  local found = {}
+  for _, stat in ipairs(vim.fn.glob('/proc/[0-9]*/stat', false, true)) do
+    local ok, fields = pcall(vim.fn.readfile, stat)
+    -- "pid (comm) state ppid ...": comm may hold spaces, so match after its last ')'.
+    local ppid = ok and fields[1] and fields[1]:match('%) %S+ (%d+)')
+    if ppid and tonumber(ppid) == parent then
+      table.insert(found, tonumber(fields[1]:match('^(%d+)')))
+    end
+  end
+  return found
+end
+
+local children = children_of(vim.fn.getpid())
 assert(#children > 0, 'no server process found below Neovim')
 local out = assert(io.open(pids_file, 'w'))
 for _, pid in ipairs(children) do
   out:write(tostring(pid), '\n')
+  -- What the server started (its Python helper) must go with it.
+  for _, grandchild in ipairs(children_of(pid)) do
+    out:write(tostring(grandchild), '\n')
+  end
 end
 out:close()
 -- An edit in flight as Neovim dies.

@@ -210,9 +210,9 @@ check_server_ends_with_crashed_nvim() {
         fi
     done
     if ((${#alive[@]} > 0)); then
-        fail "neovim: planai-lsp (pid ${alive[*]}) outlived a Neovim that crashed"
+        fail "neovim: planai-lsp or its helper (pid ${alive[*]}) outlived a Neovim that crashed"
     else
-        pass "neovim: planai-lsp exits when Neovim crashes without shutdown"
+        pass "neovim: planai-lsp and its helper exit when Neovim crashes without shutdown"
     fi
 }
 
