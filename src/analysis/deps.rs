@@ -64,6 +64,8 @@ pub enum Fact {
     ClassKind,
     /// What a worker instance publishes (sites relative to their class).
     Published,
+    /// Every field name of a PlanAI model class, when all are known (IN9).
+    ModelFields,
 }
 
 /// What a fact is about: a class and, for an instance, the call that made it (its file and a

@@ -77,6 +77,7 @@ pub fn fixes(host: &AnalysisHost, path: &Path, range: TextRange) -> Vec<Fix> {
             }
             Code::Gc6 => out.extend(wrap_in_list(&file, &d)),
             Code::In5 => out.extend(add_llm_output_type(&file, &d)),
+            Code::In9 => out.extend(use_field_meant(&file, &d)),
             Code::Rt3 => {
                 let model = model.get_or_insert_with(|| graph_model::graph_model(host, path));
                 out.extend(collect_or_consume(&file, &d, model));
@@ -544,6 +545,18 @@ fn wrap_in_list(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
         title: format!("Change the annotation to List[{inner}]"),
         diagnostic: None,
         edits,
+        preferred: true,
+    })
+}
+
+/// IN9 with a suggestion: the keyword renamed to the field it most likely means.
+fn use_field_meant(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
+    let meant = word_after(&d.message, "Did you mean `")?;
+    let typed = file.text.get(d.range.start()..d.range.end())?;
+    Some(Fix {
+        title: format!("Change `{typed}` to `{meant}`"),
+        diagnostic: None,
+        edits: vec![edit(file.path, d.range, meant)],
         preferred: true,
     })
 }

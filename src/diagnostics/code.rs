@@ -72,6 +72,7 @@ codes! {
     In6 => "IN6", Error;
     In7 => "IN7", Error;
     In8 => "IN8", Error;
+    In9 => "IN9", Warning;
     Gc1 => "GC1", Error;
     Gc2 => "GC2", Error;
     Gc3 => "GC3", Error;

@@ -10,6 +10,7 @@
 //! | `graph` | IN1–IN8, RT8 (kwargs), GC1–GC9, GC11–GC13, EX1, EX2, RT3, RT4 |
 //! | `imports` | IM1 |
 //! | `tasks` | IN2, IN3, IN4 (Task constructor calls), RT18 |
+//! | `unknown_keywords` | IN9 (warning; called from `tasks` for every constructor call) |
 //!
 //! Codes are the `diagnostics::Code` registry, documented in `docs/diagnostics.md`, which
 //! mirror PlanAI's own checks; severity is Error for what PlanAI raises and Warning for pydantic
@@ -24,6 +25,7 @@ pub mod prompts;
 pub mod publish;
 pub mod task_calls;
 pub mod tasks;
+pub mod unknown_keywords;
 
 use std::path::Path;
 use std::sync::Arc;

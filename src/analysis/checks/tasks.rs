@@ -97,6 +97,7 @@ fn constructor_calls(
         if let Some(d) = task_call_diagnostic(ctx, path, c) {
             out.push(d);
         }
+        super::unknown_keywords::check_call(ctx, path, c, out);
     }
 }
 

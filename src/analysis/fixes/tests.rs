@@ -237,6 +237,32 @@ fn in5_sets_llm_output_type_to_an_output_type() {
     assert!(text.contains("    output_types: List[Type[Task]] = [Spam, Ham]\n    llm_output_type: Type[Task] = Spam\n"), "{text}");
 }
 
+#[test]
+fn in9_renames_the_keyword_to_the_field_meant() {
+    let source = format!(
+        "{HEADER}class Question(Task):\n    text: str\n    topic: str = \"general\"\n\n\nquestion = Question(text=\"why?\", topc=\"physics\")\n"
+    );
+    let text = assert_fixed(
+        &[("/ws/main.py", &source)],
+        "/ws/main.py",
+        Code::In9,
+        "Change `topc` to `topic`",
+    );
+    assert!(
+        text.contains("Question(text=\"why?\", topic=\"physics\")"),
+        "{text}"
+    );
+}
+
+#[test]
+fn in9_without_a_likely_field_offers_no_rename() {
+    let source =
+        format!("{HEADER}class Question(Task):\n    text: str\n\n\nquestion = Question(text=\"why?\", priority=3)\n");
+    let host = host_with(&[("/ws/main.py", &source)]);
+    assert_eq!(codes(&host, "/ws/main.py"), [Code::In9.to_string()]);
+    assert!(fixes_for(&host, "/ws/main.py", Code::In9).is_empty());
+}
+
 const RT3_SOURCE: &str = "class Upload(Task):\n    filename: str\n\n\nclass Virus(Task):\n    filename: str\n\n\nclass Clean(Task):\n    filename: str\n\n\nclass Scanner(TaskWorker):\n    output_types: List[Type[Task]] = [Virus, Clean]\n\n    def consume_work(self, task: Upload):\n        self.publish_work(Clean(filename=task.filename), input_task=task)\n\n\ndef main():\n    graph = Graph(name=\"scan\")\n    scanner = Scanner()\n    graph.add_workers(\n        scanner,\n    )\n    graph.set_sink(scanner, Virus)\n    graph.run(initial_tasks=[(scanner, Upload(filename=\"a\"))])\n";
 
 #[test]

@@ -263,6 +263,9 @@ pub(crate) fn refresh_fact(ctx: &mut Ctx<'_>, key: &FactKey, call: Option<&CallE
         Fact::ClassKind => {
             super::super::class_kind(ctx, &key.class);
         }
+        Fact::ModelFields => {
+            super::super::unknown_keywords::memoised_fields(ctx, &key.class);
+        }
         Fact::Consumed => {
             memo::memo(ctx, key.clone(), call, |ctx| consumed_types(ctx, spec));
         }
