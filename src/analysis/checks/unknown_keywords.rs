@@ -22,9 +22,6 @@ use super::{is_classvar, warning};
 use crate::diagnostics::{Code, Diagnostic, Subject};
 
 /// The field names of a PlanAI model class, sorted; `None` when they cannot all be known.
-/// Memoised: a builder that instantiates every worker with keywords must not depend on the
-/// workers' method bodies, which the computation reads (only their names and decorators
-/// matter).
 #[derive(Clone, Hash)]
 pub(crate) struct ModelFields(Option<Arc<[String]>>);
 
@@ -50,7 +47,17 @@ pub(super) fn check_call(ctx: &mut Ctx, path: &Path, c: &CallExpr, out: &mut Vec
         if name.starts_with('_') {
             continue;
         }
-        let known = fields.get_or_insert_with(|| memoised_fields(ctx, &cls));
+        let known = fields.get_or_insert_with(|| {
+            // A worker's fields are memoised: the builder that instantiates every worker must
+            // not depend on their method bodies. A Task's are read directly, as IN2 reads them:
+            // a memoised fact per `Task(...)` call of every `consume_work` would cost each
+            // keystroke the validation of hundreds of facts.
+            if super::class_kind(ctx, &cls).worker {
+                memoised_fields(ctx, &cls)
+            } else {
+                ModelFields(model_fields(ctx, &cls).map(Arc::from))
+            }
+        });
         let Some(known) = known.0.clone() else {
             return;
         };
