@@ -98,9 +98,30 @@ pub(crate) fn memoised_fields(ctx: &mut Ctx, cls: &ClassRef) -> ModelFields {
     })
 }
 
-/// Every field name of PlanAI model `cls` (its own and inherited), or `None` when the class is
-/// no PlanAI model or we cannot know all of its fields (see the module docs).
+/// Every field name of PlanAI model `cls`, sorted, or `None` when the class is no PlanAI model
+/// or we cannot know all of its fields (see the module docs).
 fn model_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<String>> {
+    let mut names: Vec<String> = fields_of_model(ctx, cls)?
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    Some(names)
+}
+
+/// A field of a PlanAI model, as keyword completion shows it.
+pub(crate) struct ModelField {
+    pub name: String,
+    /// The class that declares it last along the MRO (a subclass's redeclaration wins).
+    pub owner: String,
+    /// No default: the constructor fails without it.
+    pub required: bool,
+}
+
+/// The fields of PlanAI model `cls` in declaration order (PlanAI's bases first), under the
+/// conditions of the module docs; `None` when they cannot all be known.
+pub(crate) fn fields_of_model(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<ModelField>> {
     let graph = builtins::class_by_name("Graph").map(ClassRef::Builtin);
     let planai_model = Some(cls) == graph.as_ref()
         || ctx.derives_from_builtin(cls, "Task")
@@ -109,15 +130,32 @@ fn model_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<String>> {
     if !planai_model || !mro.complete {
         return None;
     }
-    let mut fields: Vec<String> = Vec::new();
-    for k in &mro.classes {
+    let mut fields: Vec<ModelField> = Vec::new();
+    let mut add = |name: String, owner: String, required: bool| match fields
+        .iter_mut()
+        .find(|f| f.name == name)
+    {
+        Some(f) => {
+            f.owner = owner;
+            f.required = required;
+        }
+        None => fields.push(ModelField {
+            name,
+            owner,
+            required,
+        }),
+    };
+    for k in mro.classes.iter().rev() {
         match k {
             ClassRef::Builtin(id) => {
                 let builtin = builtins::class(*id);
                 if !builtin.pydantic {
                     return None;
                 }
-                fields.extend(builtin.fields.iter().map(|f| f.name.to_string()));
+                for f in builtin.fields {
+                    let required = matches!(f.default, builtins::BuiltinDefault::Required);
+                    add(f.name.to_string(), builtin.name.to_string(), required);
+                }
             }
             ClassRef::User(..) => {
                 let (_, class) = ctx.user_class(k)?;
@@ -146,13 +184,15 @@ fn model_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<String>> {
                     if is_annotated(annotation) || attr.value.as_ref().is_some_and(has_alias) {
                         return None;
                     }
-                    fields.push(attr.name.to_string());
+                    add(
+                        attr.name.to_string(),
+                        class.name.to_string(),
+                        attr.value.is_none(),
+                    );
                 }
             }
         }
     }
-    fields.sort();
-    fields.dedup();
     Some(fields)
 }
 

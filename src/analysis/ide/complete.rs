@@ -1,8 +1,9 @@
 //! PlanAI completions: Task classes where a Task type is expected (`output_types`,
 //! `llm_input_type`, `llm_output_type`, `consume_work` annotations, `set_sink`), worker
 //! variables in graph wiring calls, worker classes in `join_type`, providers in
-//! `llm_from_config(provider=…)`, the fields of `task.` inside `consume_work`, and snippets
-//! for new Tasks, workers and graph builders.
+//! `llm_from_config(provider=…)`, the fields of `task.` inside `consume_work`, keyword
+//! arguments (`name=`) in constructor calls of Tasks, workers and `Graph`, and snippets for new
+//! Tasks, workers and graph builders.
 //!
 //! The context is read from the text before the cursor, since the code being typed is rarely
 //! valid Python yet; names are resolved in the host's last analysis of the file.
@@ -10,6 +11,7 @@
 use std::path::Path;
 
 use super::{names, Scope, VariableValue};
+use crate::analysis::checks::unknown_keywords::fields_of_model;
 use crate::analysis::resolve::{ClassRef, Ctx, Symbol};
 use crate::analysis::summary::Expr;
 use crate::analysis::AnalysisHost;
@@ -22,6 +24,8 @@ pub enum CompletionKind {
     WorkerVariable,
     Provider,
     Field,
+    /// `name=` in a constructor call of a Task, worker or Graph.
+    Keyword,
     Snippet,
 }
 
@@ -61,11 +65,24 @@ const WIRING_CALLS: &[&str] = &[
 /// What the cursor is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Context {
-    TaskClass { upstream: Option<String> },
+    TaskClass {
+        upstream: Option<String>,
+    },
     WorkerClass,
-    WorkerVariable { upstream: Option<String> },
-    Provider { in_string: bool },
-    Field { receiver: String },
+    WorkerVariable {
+        upstream: Option<String>,
+    },
+    Provider {
+        in_string: bool,
+    },
+    Field {
+        receiver: String,
+    },
+    /// The keyword arguments of a constructor call `callee(…, |`, without those `typed`.
+    Keyword {
+        callee: String,
+        typed: Vec<String>,
+    },
     Snippets,
 }
 
@@ -192,6 +209,35 @@ pub fn completions(host: &AnalysisHost, path: &Path, text: &str, offset: usize) 
                         is_snippet: false,
                         replace,
                     }
+                })
+                .collect()
+        }
+        Context::Keyword { callee, typed } => {
+            let Some(class) = visible_classes(&mut ctx, &file_path)
+                .into_iter()
+                .find_map(|(name, class)| (name == callee).then_some(class))
+            else {
+                return Vec::new();
+            };
+            let Some(fields) = fields_of_model(&mut ctx, &class) else {
+                return Vec::new();
+            };
+            fields
+                .into_iter()
+                .filter(|f| !typed.contains(&f.name))
+                .map(|f| Completion {
+                    label: format!("{}=", f.name),
+                    detail: Some(if f.required {
+                        format!("required field of {}", f.owner)
+                    } else {
+                        format!("field of {}", f.owner)
+                    }),
+                    new_text: format!("{}=", f.name),
+                    kind: CompletionKind::Keyword,
+                    is_snippet: false,
+                    // Required fields first, then the class's own, then PlanAI's.
+                    rank: u8::from(!f.required),
+                    replace,
                 })
                 .collect()
         }
@@ -452,6 +498,20 @@ fn context(text: &str, prefix_start: usize) -> Option<Context> {
                 };
                 return Some(Context::WorkerVariable {
                     upstream: upstream.filter(|u| is_identifier(u)),
+                });
+            }
+            // `Responder(tone="x", |`: a keyword of a constructor (whether `callee` is a
+            // PlanAI model class is known only once it is resolved).
+            let new_line = text[line_start_of(text, at)..at].trim_start();
+            let is_def = new_line.starts_with("def ") || new_line.starts_with("class ");
+            if !is_def && is_identifier(callee) && (current.is_empty() || is_identifier(current)) {
+                let typed = args[..index]
+                    .iter()
+                    .filter_map(|a| a.split_once('=').map(|(k, _)| k.trim().to_string()))
+                    .collect();
+                return Some(Context::Keyword {
+                    callee: callee.to_string(),
+                    typed,
                 });
             }
             return None;
@@ -762,6 +822,54 @@ mod tests {
             25,
         );
         assert_eq!(quoted[0].new_text, "\"ollama\"");
+    }
+
+    #[test]
+    fn constructor_calls_offer_the_fields_as_keywords_required_first() {
+        // Responder is an LLMTaskWorker: `llm` has no default; its own `prompt` and the
+        // inherited fields follow. What is typed already is not offered again.
+        let items = complete(EDITED, &graph_with("other = Responder(|"));
+        assert_eq!(items[0], ("llm=".into(), 0), "{items:?}");
+        let offered = labels(&items);
+        for field in ["prompt=", "output_types=", "num_retries=", "temperature="] {
+            assert!(offered.contains(&field), "{field} missing: {offered:?}");
+        }
+        let items = complete(EDITED, &graph_with("other = Responder(llm=llm, num|"));
+        assert!(!labels(&items).contains(&"llm="), "{items:?}");
+        // A Task: its fields, none of them required here.
+        let items = complete(EDITED, &graph_with("q = tasks.Question(|"));
+        assert!(
+            items.is_empty(),
+            "a dotted callee is not resolved: {items:?}"
+        );
+        let importing =
+            "from tasks import Question\n".to_string() + &graph_with("q = Question(rank=1, |");
+        let offset = importing.find('|').unwrap();
+        let text = importing.replacen('|', "", 1);
+        // As after the check of the text with the import (the call itself is still open).
+        let analysed = "from tasks import Question\n".to_string() + GRAPH;
+        let host = host(&[
+            ("tasks.py", TASKS),
+            ("workers.py", WORKERS),
+            ("graph.py", &analysed),
+        ]);
+        let got = completions(&host, Path::new("/ws/graph.py"), &text, offset);
+        let got: Vec<(&str, Option<&str>)> = got
+            .iter()
+            .map(|c| (c.label.as_str(), c.detail.as_deref()))
+            .collect();
+        assert_eq!(got, vec![("text=", Some("field of Question"))]);
+        // `Graph(`: PlanAI's own fields.
+        assert_eq!(
+            labels(&complete(EDITED, &graph_with("g2 = Graph(|"))),
+            vec!["name=", "dependencies=", "strict=", "workers="]
+        );
+        // Not in definitions, nor for a value being typed, nor for functions.
+        for line in ["x = Responder(llm=|", "x = print(|", "x = build_graph(|"] {
+            assert_eq!(complete(EDITED, &graph_with(line)), vec![], "{line}");
+        }
+        let def = WORKERS.to_string() + "\ndef make(|";
+        assert_eq!(complete("workers.py", &def), vec![]);
     }
 
     #[test]

@@ -140,6 +140,7 @@ async fn planai_completions(
                     CompletionKind::WorkerVariable => CompletionItemKind::VARIABLE,
                     CompletionKind::Provider => CompletionItemKind::VALUE,
                     CompletionKind::Field => CompletionItemKind::FIELD,
+                    CompletionKind::Keyword => CompletionItemKind::PROPERTY,
                     CompletionKind::Snippet => CompletionItemKind::SNIPPET,
                 }),
                 detail: completion.detail,
