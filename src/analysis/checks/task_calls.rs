@@ -8,7 +8,7 @@ use std::path::Path;
 use super::super::builtins;
 use super::super::consumed;
 use super::super::resolve::{ClassRef, Ctx, Symbol};
-use super::super::summary::{CallExpr, Expr};
+use super::super::summary::{CallExpr, ClassSummary, Expr};
 use super::{error, is_classvar};
 use crate::diagnostics::{Code, Diagnostic, Subject, TextRange};
 
@@ -130,18 +130,7 @@ pub(super) fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Tas
                     return None;
                 }
                 let (_, cs) = ctx.user_class(k)?;
-                if cs.dynamic_body
-                    || cs.has_class_keywords
-                    || !cs.decorators.is_empty()
-                    || cs.attr("model_config").is_some()
-                    || cs.methods.iter().any(|m| {
-                        m.has_decorators()
-                            || matches!(
-                                m.name.as_str(),
-                                "__init__" | "__new__" | "__getattr__" | "__getattribute__"
-                            )
-                    })
-                {
+                if !plain_model_body(cs) {
                     return None;
                 }
                 for a in &cs.attrs {
@@ -190,6 +179,24 @@ pub(super) fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Tas
         }
     }
     Some(fields)
+}
+
+/// Whether pydantic builds the constructor of a class with this body from its annotations
+/// alone: a body we fully model, no class keywords or decorators, no `model_config` (extra
+/// could be "allow"/"forbid"), no custom `__init__`/`__new__`/attribute hooks, and no decorated
+/// methods (a validator may fill, rename or read any key).
+pub(super) fn plain_model_body(class: &ClassSummary) -> bool {
+    !(class.dynamic_body
+        || class.has_class_keywords
+        || !class.decorators.is_empty()
+        || class.attr("model_config").is_some()
+        || class.methods.iter().any(|m| {
+            m.has_decorators()
+                || matches!(
+                    m.name.as_str(),
+                    "__init__" | "__new__" | "__getattr__" | "__getattribute__" | "__setattr__"
+                )
+        }))
 }
 
 pub(super) fn is_field_call(c: &CallExpr) -> bool {

@@ -18,6 +18,7 @@ use super::super::builtins;
 use super::super::memo::{self, Fact, FactKey, Memoisable};
 use super::super::resolve::{ClassRef, Ctx};
 use super::super::summary::{CallExpr, Expr};
+use super::task_calls::plain_model_body;
 use super::{is_classvar, warning};
 use crate::diagnostics::{Code, Diagnostic, Subject};
 
@@ -159,18 +160,7 @@ pub(crate) fn fields_of_model(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Model
             }
             ClassRef::User(..) => {
                 let (_, class) = ctx.user_class(k)?;
-                if class.dynamic_body
-                    || class.has_class_keywords
-                    || !class.decorators.is_empty()
-                    || class.attr("model_config").is_some()
-                    || class.methods.iter().any(|m| {
-                        m.has_decorators()
-                            || matches!(
-                                m.name.as_str(),
-                                "__init__" | "__new__" | "__getattr__" | "__setattr__"
-                            )
-                    })
-                {
+                if !plain_model_body(class) {
                     return None;
                 }
                 for attr in &class.attrs {
