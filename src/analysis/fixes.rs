@@ -551,7 +551,7 @@ fn wrap_in_list(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
 
 /// IN9 with a suggestion: the keyword renamed to the field it most likely means.
 fn use_field_meant(file: &FileCtx, d: &Diagnostic) -> Option<Fix> {
-    let meant = word_after(&d.message, "Did you mean `")?;
+    let meant = word_after(&d.message, "did you mean `")?;
     let typed = file.text.get(d.range.start()..d.range.end())?;
     Some(Fix {
         title: format!("Change `{typed}` to `{meant}`"),

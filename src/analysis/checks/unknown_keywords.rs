@@ -67,17 +67,18 @@ pub(super) fn check_call(ctx: &mut Ctx, path: &Path, c: &CallExpr, out: &mut Vec
             continue;
         }
         let class = ctx.class_name(&cls);
+        // The advice first: the Problems panel cuts long messages at its width.
         let advice = match closest_field(name, known) {
-            Some(meant) => format!("Did you mean `{meant}`?"),
-            None => format!("{class}'s fields: {}.", listed(known)),
+            Some(meant) => format!("; did you mean `{meant}`?"),
+            None => format!(" (its fields: {}).", listed(known)),
         };
         out.push(
             warning(
                 Code::In9,
                 keyword.name_range,
                 format!(
-                    "`{name}` is not a field of {class}: pydantic ignores unknown keyword arguments, \
-                     so PlanAI drops this value without an error. {advice}"
+                    "`{name}` is not a field of {class}{advice} pydantic ignores unknown keyword \
+                     arguments, so PlanAI drops this value without an error."
                 ),
             )
             .about(Subject::field(class, name)),

@@ -324,6 +324,34 @@ async function trusted(page) {
         await shot(page, '07-fixed');
     });
 
+    await check(page, 'a misspelt keyword is an IN9 warning whose quick fix renames it', async () => {
+        await page.locator('.tab', { hasText: 'flow.py' }).first().click();
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await goToLine(page, 32);
+        await page.keyboard.press('End');
+        await page.keyboard.press('Shift+Home');
+        await page.keyboard.type('asker = Asker(num_retry=2)');
+        const rows = await waitForProblems(page, (rows) => rows.some((row) => row.includes('IN9')), 30_000, 'IN9');
+        const row = rows.find((text) => text.includes('IN9'));
+        expect(row.includes('did you mean `num_retries`?'), `row: ${row}`);
+        expect(await page.locator('.squiggly-warning').count() > 0, 'no warning squiggle');
+        await shot(page, '07b-in9-warning');
+        await goToLine(page, '32:24');
+        await page.keyboard.press('Control+.');
+        const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Change `num_retry` to `num_retries`' }).first();
+        await fix.waitFor({ timeout: 15_000 });
+        await shot(page, '07c-in9-quick-fix');
+        await fix.click();
+        await waitForProblems(page, (rows) => !rows.some((row) => row.includes('IN9')), 30_000, 'IN9 gone');
+        const line = page.locator('.monaco-editor .view-line', { hasText: 'asker = Asker(' }).first();
+        const text = (await line.innerText()).replace(/\u00a0/g, ' ');
+        expect(text.includes('Asker(num_retries=2)'), `line after the fix: ${text}`);
+        await goToLine(page, 32);
+        await page.keyboard.press('End');
+        await page.keyboard.press('Shift+Home');
+        await page.keyboard.type('asker = Asker()');
+    });
+
     await check(page, 'the Run graph code lens runs the builder with the module\'s own inputs; the sink output is in PlanAI Runs', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
         await page.locator('.monaco-editor .view-lines').first().click();
