@@ -562,7 +562,7 @@ pub async fn serve<I, O, S>(
     });
 
     let reader_errors = frames_tx;
-    let reader = tokio::spawn(async move {
+    let mut reader = tokio::spawn(async move {
         let mut input = FrameReader::new(input);
         let mut to_server = to_server;
         loop {
@@ -608,7 +608,6 @@ pub async fn serve<I, O, S>(
             .concurrency_level(16)
             .serve(service),
     );
-    let mut reader = reader;
     tokio::select! {
         _ = &mut serving => {}
         _ = &mut reader => {

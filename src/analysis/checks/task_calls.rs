@@ -138,30 +138,7 @@ pub(super) fn plain_task_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Tas
                     if a.name.starts_with('_') || is_classvar(ann) {
                         continue;
                     }
-                    if let Expr::Subscript { value, .. } = ann {
-                        if value.dotted().and_then(|d| d.last().copied()) == Some("Annotated") {
-                            return None;
-                        }
-                    }
-                    let required = match &a.value {
-                        None => true,
-                        Some(Expr::Call(c)) if is_field_call(c) => {
-                            if ["alias", "validation_alias", "alias_priority"]
-                                .iter()
-                                .any(|k| c.keyword(k).is_some())
-                                || c.has_splat()
-                            {
-                                return None;
-                            }
-                            let default = c.keyword("default").is_some()
-                                || c.keyword("default_factory").is_some()
-                                || c.args.first().is_some_and(|d| {
-                                    !matches!(d, Expr::Literal { repr, .. } if repr == "Ellipsis")
-                                });
-                            !default
-                        }
-                        Some(_) => false,
-                    };
+                    let required = field_required(ann, a.value.as_ref())?;
                     let kind = field_kind(ctx, p, ann);
                     match fields.iter_mut().find(|f| f.name == a.name.as_str()) {
                         Some(f) => {
@@ -199,6 +176,36 @@ pub(super) fn plain_model_body(class: &ClassSummary) -> bool {
         }))
 }
 
+/// Whether a class-body field `name: ann = value` is required (has no default); `None` when
+/// its constructor keyword may be another name (`Annotated[...]`, `Field(alias=...)` or a
+/// `Field(**...)` splat), which the callers then cannot judge.
+pub(super) fn field_required(ann: &Expr, value: Option<&Expr>) -> Option<bool> {
+    if let Expr::Subscript { value, .. } = ann {
+        if value.dotted().and_then(|d| d.last().copied()) == Some("Annotated") {
+            return None;
+        }
+    }
+    match value {
+        None => Some(true),
+        Some(Expr::Call(c)) if is_field_call(c) => {
+            if ["alias", "validation_alias", "alias_priority"]
+                .iter()
+                .any(|k| c.keyword(k).is_some())
+                || c.has_splat()
+            {
+                return None;
+            }
+            let default = c.keyword("default").is_some()
+                || c.keyword("default_factory").is_some()
+                || c.args.first().is_some_and(
+                    |d| !matches!(d, Expr::Literal { repr, .. } if repr == "Ellipsis"),
+                );
+            Some(!default)
+        }
+        Some(_) => Some(false),
+    }
+}
+
 pub(super) fn is_field_call(c: &CallExpr) -> bool {
     c.func.dotted().and_then(|d| d.last().copied()) == Some("Field")
 }
@@ -206,17 +213,21 @@ pub(super) fn is_field_call(c: &CallExpr) -> bool {
 /// Whether PlanAI (pydantic) certainly raises at this call of a plain Task model; the caller
 /// has checked that the callee's name is not bound locally.
 pub(super) fn task_call_fails(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> bool {
-    task_call_diagnostic(ctx, path, c).is_some()
+    ctx.resolve_class(path, &c.func)
+        .is_some_and(|cls| task_call_diagnostic(ctx, c, &cls).is_some())
 }
 
-/// IN2/IN3/IN4 for a call of a plain Task model.
-pub(super) fn task_call_diagnostic(ctx: &mut Ctx, path: &Path, c: &CallExpr) -> Option<Diagnostic> {
-    let cls = ctx.resolve_class(path, &c.func)?;
-    if super::class_kind(ctx, &cls).worker {
+/// IN2/IN3/IN4 for a call `c` of class `cls`, when that is a plain Task model.
+pub(super) fn task_call_diagnostic(
+    ctx: &mut Ctx,
+    c: &CallExpr,
+    cls: &ClassRef,
+) -> Option<Diagnostic> {
+    if super::class_kind(ctx, cls).worker {
         return None;
     }
-    let fields = plain_task_fields(ctx, &cls)?;
-    let name = ctx.class_name(&cls);
+    let fields = plain_task_fields(ctx, cls)?;
+    let name = ctx.class_name(cls);
     let range = c.func.range();
     let positional = c
         .args

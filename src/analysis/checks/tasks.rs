@@ -94,10 +94,14 @@ fn constructor_calls(
         if bound.iter().any(|names| names.contains(root)) {
             continue;
         }
-        if let Some(d) = task_call_diagnostic(ctx, path, c) {
+        // Resolved once for both checks: a graph builder makes a call on most of its lines.
+        let Some(cls) = ctx.resolve_class(path, &c.func) else {
+            continue;
+        };
+        if let Some(d) = task_call_diagnostic(ctx, c, &cls) {
             out.push(d);
         }
-        super::unknown_keywords::check_call(ctx, path, c, out);
+        super::unknown_keywords::check_call(ctx, c, &cls, out);
     }
 }
 

@@ -11,14 +11,13 @@
 //! key), class keywords, or aliases (the keyword may be one). Names starting with `_` are
 //! skipped (private attributes), and so are calls with `**` splats.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::super::builtins;
 use super::super::memo::{self, Fact, FactKey, Memoisable};
 use super::super::resolve::{ClassRef, Ctx};
-use super::super::summary::{CallExpr, Expr};
-use super::task_calls::plain_model_body;
+use super::super::summary::CallExpr;
+use super::task_calls::{field_required, plain_model_body};
 use super::{is_classvar, warning};
 use crate::diagnostics::{Code, Diagnostic, Subject};
 
@@ -32,14 +31,11 @@ impl Memoisable for ModelFields {
     }
 }
 
-/// IN9 for each keyword of `c` that names no field of the class it constructs.
-pub(super) fn check_call(ctx: &mut Ctx, path: &Path, c: &CallExpr, out: &mut Vec<Diagnostic>) {
+/// IN9 for each keyword of `c` that names no field of `cls`, the class it constructs.
+pub(super) fn check_call(ctx: &mut Ctx, c: &CallExpr, cls: &ClassRef, out: &mut Vec<Diagnostic>) {
     if c.keywords.is_empty() || c.has_splat() {
         return;
     }
-    let Some(cls) = ctx.resolve_class(path, &c.func) else {
-        return;
-    };
     let mut fields: Option<ModelFields> = None;
     for keyword in &c.keywords {
         let Some(name) = keyword.name.as_deref() else {
@@ -53,20 +49,19 @@ pub(super) fn check_call(ctx: &mut Ctx, path: &Path, c: &CallExpr, out: &mut Vec
             // not depend on their method bodies. A Task's are read directly, as IN2 reads them:
             // a memoised fact per `Task(...)` call of every `consume_work` would cost each
             // keystroke the validation of hundreds of facts.
-            if super::class_kind(ctx, &cls).worker {
-                memoised_fields(ctx, &cls)
+            if super::class_kind(ctx, cls).worker {
+                memoised_fields(ctx, cls)
             } else {
-                ModelFields(model_fields(ctx, &cls).map(Arc::from))
+                ModelFields(model_fields(ctx, cls).map(Arc::from))
             }
         });
-        let Some(known) = known.0.clone() else {
+        let Some(known) = known.0.as_deref() else {
             return;
         };
-        let known = &known[..];
         if known.iter().any(|f| f == name) {
             continue;
         }
-        let class = ctx.class_name(&cls);
+        let class = ctx.class_name(cls);
         // The advice first: the Problems panel cuts long messages at its width.
         let advice = match closest_field(name, known) {
             Some(meant) => format!("; did you mean `{meant}`?"),
@@ -107,8 +102,8 @@ fn model_fields(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<String>> {
         .into_iter()
         .map(|f| f.name)
         .collect();
+    // `fields_of_model` lists each name once.
     names.sort();
-    names.dedup();
     Some(names)
 }
 
@@ -172,9 +167,8 @@ pub(crate) fn fields_of_model(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Model
                     if is_classvar(annotation) || attr.name.starts_with('_') {
                         continue;
                     }
-                    if is_annotated(annotation) || attr.value.as_ref().is_some_and(has_alias) {
-                        return None;
-                    }
+                    // Gives up where the keyword may be an alias.
+                    field_required(annotation, attr.value.as_ref())?;
                     add(
                         attr.name.to_string(),
                         class.name.to_string(),
@@ -185,27 +179,6 @@ pub(crate) fn fields_of_model(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Model
         }
     }
     Some(fields)
-}
-
-fn last_name(e: &Expr) -> Option<&str> {
-    e.dotted().and_then(|d| d.last().copied())
-}
-
-/// `Annotated[...]` may carry a `Field(alias=...)` we do not read.
-fn is_annotated(annotation: &Expr) -> bool {
-    matches!(annotation, Expr::Subscript { value, .. } if last_name(value) == Some("Annotated"))
-}
-
-fn has_alias(value: &Expr) -> bool {
-    match value {
-        Expr::Call(c) if last_name(&c.func) == Some("Field") => {
-            c.has_splat()
-                || ["alias", "validation_alias", "alias_priority"]
-                    .iter()
-                    .any(|k| c.keyword(k).is_some())
-        }
-        _ => false,
-    }
 }
 
 /// The field `name` most likely means: a different case, a few typos (edit distance at most a

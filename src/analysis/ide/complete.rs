@@ -213,10 +213,7 @@ pub fn completions(host: &AnalysisHost, path: &Path, text: &str, offset: usize) 
                 .collect()
         }
         Context::Keyword { callee, typed } => {
-            let Some(class) = visible_classes(&mut ctx, &file_path)
-                .into_iter()
-                .find_map(|(name, class)| (name == callee).then_some(class))
-            else {
+            let Symbol::Class(class) = ctx.resolve_global(&file_path, &callee, 0) else {
                 return Vec::new();
             };
             let Some(fields) = fields_of_model(&mut ctx, &class) else {
