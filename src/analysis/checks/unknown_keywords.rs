@@ -167,13 +167,9 @@ pub(crate) fn fields_of_model(ctx: &mut Ctx, cls: &ClassRef) -> Option<Vec<Model
                     if is_classvar(annotation) || attr.name.starts_with('_') {
                         continue;
                     }
-                    // Gives up where the keyword may be an alias.
-                    field_required(annotation, attr.value.as_ref())?;
-                    add(
-                        attr.name.to_string(),
-                        class.name.to_string(),
-                        attr.value.is_none(),
-                    );
+                    // `None` where the keyword may be an alias.
+                    let required = field_required(annotation, attr.value.as_ref())?;
+                    add(attr.name.to_string(), class.name.to_string(), required);
                 }
             }
         }

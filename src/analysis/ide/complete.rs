@@ -833,7 +833,7 @@ mod tests {
         }
         let items = complete(EDITED, &graph_with("other = Responder(llm=llm, num|"));
         assert!(!labels(&items).contains(&"llm="), "{items:?}");
-        // A Task: its fields, none of them required here.
+        // A Task: its fields.
         let items = complete(EDITED, &graph_with("q = tasks.Question(|"));
         assert!(
             items.is_empty(),
@@ -855,7 +855,8 @@ mod tests {
             .iter()
             .map(|c| (c.label.as_str(), c.detail.as_deref()))
             .collect();
-        assert_eq!(got, vec![("text=", Some("field of Question"))]);
+        // `text: str = Field(description=...)` has no default: required, as IN2 knows.
+        assert_eq!(got, vec![("text=", Some("required field of Question"))]);
         // `Graph(`: PlanAI's own fields.
         assert_eq!(
             labels(&complete(EDITED, &graph_with("g2 = Graph(|"))),
