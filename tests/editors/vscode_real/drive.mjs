@@ -110,6 +110,14 @@ async function openFile(page, name) {
     await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 20_000 });
 }
 
+/** Replaces the text of `line` (after its indentation) by typing `text`, as a user would. */
+async function retypeLine(page, line, text) {
+    await goToLine(page, line);
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.type(text);
+}
+
 /** Ctrl+G to `line` (a number, or "line:column"). */
 async function goToLine(page, line) {
     await page.keyboard.press('Control+G');
@@ -316,10 +324,7 @@ async function trusted(page) {
     await check(page, 'fixing the code clears the diagnostic', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
         await page.locator('.monaco-editor .view-lines').first().click();
-        await goToLine(page, 26);
-        await page.keyboard.press('End');
-        await page.keyboard.press('Shift+Home');
-        await page.keyboard.type('def consume_work(self, task: Question):');
+        await retypeLine(page, 26, 'def consume_work(self, task: Question):');
         await waitForProblems(page, (rows) => !rows.some((row) => row.includes('GC7')), 30_000, 'GC7 gone');
         await shot(page, '07-fixed');
     });
@@ -327,10 +332,7 @@ async function trusted(page) {
     await check(page, 'a misspelt keyword is an IN9 warning whose quick fix renames it', async () => {
         await page.locator('.tab', { hasText: 'flow.py' }).first().click();
         await page.locator('.monaco-editor .view-lines').first().click();
-        await goToLine(page, 32);
-        await page.keyboard.press('End');
-        await page.keyboard.press('Shift+Home');
-        await page.keyboard.type('asker = Asker(num_retry=2)');
+        await retypeLine(page, 32, 'asker = Asker(num_retry=2)');
         const rows = await waitForProblems(page, (rows) => rows.some((row) => row.includes('IN9')), 30_000, 'IN9');
         const row = rows.find((text) => text.includes('IN9'));
         expect(row.includes('did you mean `num_retries`?'), `row: ${row}`);
@@ -346,10 +348,7 @@ async function trusted(page) {
         const line = page.locator('.monaco-editor .view-line', { hasText: 'asker = Asker(' }).first();
         const text = (await line.innerText()).replace(/\u00a0/g, ' ');
         expect(text.includes('Asker(num_retries=2)'), `line after the fix: ${text}`);
-        await goToLine(page, 32);
-        await page.keyboard.press('End');
-        await page.keyboard.press('Shift+Home');
-        await page.keyboard.type('asker = Asker()');
+        await retypeLine(page, 32, 'asker = Asker()');
     });
 
     await check(page, 'the Run graph code lens runs the builder with the module\'s own inputs; the sink output is in PlanAI Runs', async () => {
