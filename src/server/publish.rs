@@ -93,7 +93,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             let path = uri_to_path(&uri);
             let job_session = Arc::clone(&session);
             let previous = std::mem::take(&mut reusable);
-            let job = tokio::task::spawn_blocking(move || {
+            let job = run_analysis(move || {
                 compute(&job_session, &path, &snapshot, trigger, edit, previous)
             })
             .await;
@@ -101,12 +101,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             drop(pending);
             let computed = match job {
                 Ok(computed) => computed,
-                Err(error) => {
-                    let reason = if error.is_panic() {
-                        panic_message(error.into_panic().as_ref())
-                    } else {
-                        "cancelled".to_string()
-                    };
+                Err(reason) => {
                     tracing::error!(uri = uri.as_str(), "analysis failed: {reason}");
                     last = Some((revision, generation));
                     break;
@@ -175,6 +170,31 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
         if requested {
             Box::pin(publish(&session, &uri)).await;
         }
+    }
+}
+
+/// Runs one analysis off the async scheduler and returns its result, or the panic message.
+///
+/// On the multi-threaded runtime the worker thread that awaits it runs it itself
+/// (`block_in_place`, which moves the thread's other tasks to another thread): a keystroke's
+/// analysis then starts and ends without two cross-thread wake-ups through the blocking pool,
+/// which cost more than the analysis of a small file on this two-core VM. Elsewhere (tests on
+/// a current-thread runtime) it goes to the blocking pool.
+async fn run_analysis<T: Send + 'static>(
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let catching = move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+            .map_err(|panic| panic_message(panic.as_ref()))
+    };
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(catching)
+    } else {
+        tokio::task::spawn_blocking(catching)
+            .await
+            .unwrap_or_else(|_| Err("cancelled".to_string()))
     }
 }
 
@@ -389,4 +409,26 @@ async fn texts_of_related_files(
     })
     .await
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_analysis;
+
+    async fn panicking_then_finishing() {
+        let failed = run_analysis(|| -> u32 { panic!("summary lowering broke") }).await;
+        assert_eq!(failed, Err("summary lowering broke".to_string()));
+        // The thread that ran it, and the runtime, keep serving.
+        assert_eq!(run_analysis(|| 7).await, Ok(7));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_analysis_is_reported_on_the_multi_threaded_runtime() {
+        panicking_then_finishing().await;
+    }
+
+    #[tokio::test]
+    async fn a_panicking_analysis_is_reported_on_a_current_thread_runtime() {
+        panicking_then_finishing().await;
+    }
 }
