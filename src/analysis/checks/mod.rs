@@ -106,12 +106,7 @@ impl super::memo::Memoisable for ClassKind {
 
 /// The `ClassKind` of `cls`, memoised across edits (`analysis::memo`).
 pub(crate) fn class_kind(ctx: &mut Ctx, cls: &ClassRef) -> ClassKind {
-    let key = super::memo::FactKey {
-        fact: super::memo::Fact::ClassKind,
-        class: cls.clone(),
-        call_file: None,
-        call_text: 0,
-    };
+    let key = super::memo::FactKey::of_class(super::memo::Fact::ClassKind, cls.clone());
     super::memo::memo(ctx, key, None, |ctx| ClassKind {
         mro_complete: ctx.mro(cls).complete,
         worker: ctx.derives_from_builtin(cls, "TaskWorker"),

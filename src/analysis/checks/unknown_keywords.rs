@@ -84,12 +84,7 @@ pub(super) fn check_call(ctx: &mut Ctx, c: &CallExpr, cls: &ClassRef, out: &mut 
 /// [`model_fields`], memoised across edits (`analysis::memo`); also how the memo layer derives
 /// the fact again (`graph::refresh_fact`).
 pub(crate) fn memoised_fields(ctx: &mut Ctx, cls: &ClassRef) -> ModelFields {
-    let key = FactKey {
-        fact: Fact::ModelFields,
-        class: cls.clone(),
-        call_file: None,
-        call_text: 0,
-    };
+    let key = FactKey::of_class(Fact::ModelFields, cls.clone());
     memo::memo(ctx, key, None, |ctx| {
         ModelFields(model_fields(ctx, cls).map(Arc::from))
     })

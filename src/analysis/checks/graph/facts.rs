@@ -48,12 +48,7 @@ where
             }
             None => (None, 0),
         };
-        FactKey {
-            fact,
-            class: class.clone(),
-            call_file,
-            call_text,
-        }
+        FactKey::new(fact, class.clone(), call_file, call_text)
     }
 
     pub(super) fn outputs(&mut self, w: WorkerId) -> OutputTypes {
