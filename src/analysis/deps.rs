@@ -156,7 +156,38 @@ pub enum Unit {
     Function(usize),
 }
 
+/// Which checks of a unit run, and are cached, together. Module code and module-level
+/// functions keep their graph checks apart: the graph checks are what reads the facts of every
+/// worker a builder names, so an edit that changes what one worker produces runs them again
+/// without the Task-call, keyword and import checks of a builder that names every worker. A
+/// class keeps its checks whole (its methods seldom build graphs, and a second part per class
+/// would double what every keystroke validates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    Whole,
+    AllButGraphs,
+    Graphs,
+}
+
+impl Part {
+    pub fn runs_graph_checks(self) -> bool {
+        self != Part::AllButGraphs
+    }
+
+    pub fn runs_other_checks(self) -> bool {
+        self != Part::Graphs
+    }
+}
+
 impl Unit {
+    /// The parts a unit's checks run in, in order.
+    pub fn parts(self) -> &'static [Part] {
+        match self {
+            Unit::Class(_) => &[Part::Whole],
+            Unit::Module | Unit::Function(_) => &[Part::AllButGraphs, Part::Graphs],
+        }
+    }
+
     /// Every expression of one check unit's code.
     pub fn for_each_expr<'a>(self, s: &'a FileSummary, f: &mut dyn FnMut(&'a Expr)) {
         match self {
@@ -205,12 +236,19 @@ impl Unit {
         }
     }
 
-    pub(crate) fn tag(self) -> u8 {
-        match self {
+    /// The kind of unit and the part, for cache keys.
+    pub(crate) fn tag(self, part: Part) -> u8 {
+        let unit = match self {
             Unit::Module => 0,
             Unit::Class(_) => 1,
             Unit::Function(_) => 2,
-        }
+        };
+        let part = match part {
+            Part::Whole => 0,
+            Part::AllButGraphs => 1,
+            Part::Graphs => 2,
+        };
+        unit * 4 + part
     }
 }
 

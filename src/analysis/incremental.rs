@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use super::deps::may_have_changed;
 use super::deps::FactKey;
-pub use super::deps::{Changed, DepItem, DepRecorder, Unit};
+pub use super::deps::{Changed, DepItem, DepRecorder, Part, Unit};
 use super::memo::RefreshFact;
 use super::summary::FileSummary;
 use super::{FileData, FxMap};
@@ -245,8 +245,8 @@ impl FileResults {
 
     /// Moves out the results of the file's module code, whatever its text was, with the
     /// fingerprint they are stored under (there is one such unit per file).
-    fn take_module(&mut self) -> Option<(u64, Slot)> {
-        let tag = Unit::Module.tag();
+    fn take_module(&mut self, part: Part) -> Option<(u64, Slot)> {
+        let tag = Unit::Module.tag(part);
         let (key, slot) = self
             .results
             .iter_mut()
@@ -306,7 +306,7 @@ pub struct UnitCounts {
 pub(crate) fn file_diagnostics(
     host: &super::AnalysisHost,
     file: &Arc<FileData>,
-    run_unit: impl Fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, &mut Vec<Diagnostic>),
+    run_unit: impl Fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, Part, &mut Vec<Diagnostic>),
     refresh_fact: RefreshFact,
 ) -> (Vec<Diagnostic>, UnitCounts) {
     let Some(summary) = file.summary.as_deref() else {
@@ -322,17 +322,18 @@ pub(crate) fn file_diagnostics(
     let keep_older_from = host
         .older_results_min_facts
         .unwrap_or(OLDER_RESULTS_MIN_FACTS);
-    for unit in Unit::all(summary) {
+    for (unit, part) in Unit::all(summary).flat_map(|u| u.parts().iter().map(move |p| (u, *p))) {
         let fingerprint = unit.fingerprint(summary);
-        let ordinal = seen.entry((unit.tag(), fingerprint)).or_default();
-        let key = (unit.tag(), fingerprint, *ordinal);
+        let tag = unit.tag(part);
+        let ordinal = seen.entry((tag, fingerprint)).or_default();
+        let key = (tag, fingerprint, *ordinal);
         *ordinal += 1;
         let mut slot = previous.take(&key, current.len());
         let mut stored_under = fingerprint;
         if slot.is_empty() && unit == Unit::Module {
             // The module code's text changed: its results from before may hold one for this
             // text (after an undo).
-            if let Some((old_fingerprint, old_slot)) = previous.take_module() {
+            if let Some((old_fingerprint, old_slot)) = previous.take_module(part) {
                 (stored_under, slot) = (old_fingerprint, old_slot);
             }
         }
@@ -377,7 +378,7 @@ pub(crate) fn file_diagnostics(
         }
         ctx.begin_unit();
         let mut diagnostics = Vec::new();
-        run_unit(&mut ctx, &file.path, unit, &mut diagnostics);
+        run_unit(&mut ctx, &file.path, unit, part, &mut diagnostics);
         let recorded = ctx.take_unit_deps();
         out.extend(diagnostics.iter().cloned());
         current.push((
@@ -963,8 +964,9 @@ mod tests {
     }
 
     /// A syntax error inside one worker makes that class unknown (its name resolves to
-    /// nothing): the units that resolve its name run again (here the builder and the module
-    /// code that runs it), the other classes do not, and no other fact is derived again.
+    /// nothing): the units that resolve its name run again (here both parts of the builder,
+    /// whose Task-call checks name it too, and the graph part of the module code that runs
+    /// it), the other classes do not, and no other fact is derived again.
     /// Going back and forth, the builder's and the module code's results from before are
     /// valid again (`Slot::older`): after the first slip only the edited class runs.
     #[test]
@@ -981,16 +983,18 @@ mod tests {
             let derived = host.facts_derived();
             let (got, counts) = host.file_diagnostics_counted(&path);
             assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
-            let expected = if k == 0 { (3, 80) } else { (1, 82) };
+            let expected = if k == 0 { (4, 81) } else { (1, 84) };
             assert_eq!((counts.checked, counts.reused), expected, "after {edit:?}");
             assert_eq!(host.facts_derived(), derived, "after {edit:?}");
         }
     }
 
     /// A module-level statement that stops binding its name (here it stops parsing) or a new
-    /// module-level name re-checks the units that look the name up (the module code), not
-    /// every unit that resolves some name of the file. Going back to the base text reuses the
-    /// module code's result from before (`FileResults::take_module`).
+    /// module-level name re-checks the units that look the name up (the module code, both
+    /// parts), not every unit that resolves some name of the file. Going back to the base
+    /// text reuses the module code's graph part from before (`FileResults::take_module`); its
+    /// other part used too few facts to keep an older result (`OLDER_RESULTS_MIN_FACTS`), and
+    /// runs again.
     #[test]
     fn binding_or_unbinding_one_name_rechecks_only_the_units_that_name_it() {
         let (path, base, mut host) = opened_wired_module(40);
@@ -1002,7 +1006,7 @@ mod tests {
             &base[..setting],
             &base[setting..]
         );
-        for (text, checked) in [(&unbound, 1), (&base, 0), (&extra, 1), (&base, 0)] {
+        for (text, checked) in [(&unbound, 2), (&base, 1), (&extra, 2), (&base, 1)] {
             let counts = rechecked(&mut host, &path, text);
             assert_eq!(counts.checked, checked, "{counts:?}");
         }
@@ -1019,21 +1023,23 @@ mod tests {
         let output = base.replacen("(num_retries=2)", "(num_retries=2, output_types=[])", 1);
         for text in [&typed, &base, &output] {
             let counts = rechecked(&mut host, &path, text);
-            // The builder and the module code that inlines it; with `output_types=` also the
-            // class that asked whether its outputs are ever passed.
-            assert!(counts.checked <= 3, "{counts:?}");
+            // The builder (both parts) and the graph part of the module code that inlines
+            // it; with `output_types=` also the class that asked whether its outputs are ever
+            // passed.
+            assert!(counts.checked <= 4, "{counts:?}");
         }
     }
 
     /// An unclosed `(` in one worker's body (tree-sitter stretches the class over the next
-    /// one) re-checks that worker, and the builder and module code that name it.
+    /// one) re-checks that worker, the builder (both parts) and the graph part of the module
+    /// code that runs it.
     #[test]
     fn an_unclosed_bracket_in_one_worker_rechecks_only_the_units_that_name_it() {
         let (path, base, mut host) = opened_wired_module(40);
         host.file_diagnostics(&path);
         let broken = base.replacen("+ 7  # body edit", "+ (  # body edit", 1);
         let counts = rechecked(&mut host, &path, &broken);
-        assert_eq!(counts.checked, 3, "{counts:?}");
+        assert_eq!(counts.checked, 4, "{counts:?}");
         // Closing it makes the class known again with the facts it had: the builder's and
         // the module code's results from before the slip are still valid (`Slot::older`).
         let closed = base.replacen("+ 7  # body edit", "+ (7)  # body edit", 1);
@@ -1045,21 +1051,23 @@ mod tests {
     }
 
     /// A slip at module level makes the module code's fingerprint new (its recovery is a
-    /// guess), so it runs again; undoing it brings the old text back, and the module code's
-    /// result from before the slip is valid again (`FileResults::take_module`).
+    /// guess), so both its parts run again; undoing it brings the old text back, and the
+    /// result of the module code's graph part from before the slip is valid again
+    /// (`FileResults::take_module`; the other part keeps no older result, see
+    /// `OLDER_RESULTS_MIN_FACTS`, and runs again).
     #[test]
     fn undoing_a_slip_at_module_level_reuses_the_module_codes_result_from_before() {
         let (path, base, mut host) = opened_wired_module(40);
         host.file_diagnostics(&path);
         let broken = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = (", 1);
         let counts = rechecked(&mut host, &path, &broken);
-        assert_eq!(counts.checked, 1, "{counts:?}");
+        assert_eq!(counts.checked, 2, "{counts:?}");
         let counts = rechecked(&mut host, &path, &base);
-        assert_eq!(counts.checked, 0, "{counts:?}");
+        assert_eq!(counts.checked, 1, "{counts:?}");
         // Another text is another fingerprint: the module code runs.
         let other = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = 2", 1);
         let counts = rechecked(&mut host, &path, &other);
-        assert_eq!(counts.checked, 1, "{counts:?}");
+        assert_eq!(counts.checked, 2, "{counts:?}");
     }
 
     /// Without the older results (a unit that used fewer facts than the threshold keeps
@@ -1073,7 +1081,7 @@ mod tests {
         let closed = base.replacen("+ 7  # body edit", "+ (7)  # body edit", 1);
         for text in [&broken, &closed, &broken] {
             let counts = rechecked(&mut host, &path, text);
-            assert_eq!(counts.checked, 3, "{counts:?}");
+            assert_eq!(counts.checked, 4, "{counts:?}");
         }
     }
 
@@ -1203,8 +1211,9 @@ mod tests {
         host.set_file(path.clone(), Arc::from(edited.as_str()), None);
         let (after, counts) = host.file_diagnostics_counted(&path);
         assert_eq!(after, before);
-        assert_eq!(counts.checked, 1, "{counts:?}");
-        assert_eq!(counts.reused, first.checked - 1);
+        // Its two parts (`deps::Part`).
+        assert_eq!(counts.checked, 2, "{counts:?}");
+        assert_eq!(counts.reused, first.checked - 2);
     }
 
     #[test]

@@ -30,13 +30,21 @@ pub mod unknown_keywords;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::deps::Part;
 use super::incremental::Unit;
 use super::resolve::{ClassRef, Ctx};
 use super::summary::ClassSummary;
 use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, RelatedInfo, Severity, TextRange};
 
-/// The PlanAI diagnostics of one check unit of `path` (see `analysis::incremental`).
-pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagnostic>) {
+/// The PlanAI diagnostics of one part of one check unit of `path` (see
+/// `analysis::incremental` and `deps::Part`).
+pub fn run_unit(
+    ctx: &mut Ctx,
+    path: &Arc<Path>,
+    unit: Unit,
+    part: Part,
+    out: &mut Vec<Diagnostic>,
+) {
     // A unit whose text does not parse reports nothing: its recovered tree is a guess.
     if let Some(summary) = ctx.summary(path) {
         let erroneous = match unit {
@@ -48,13 +56,19 @@ pub fn run_unit(ctx: &mut Ctx, path: &Arc<Path>, unit: Unit, out: &mut Vec<Diagn
             return;
         }
     }
-    let model = model_class(ctx, path, unit);
-    class_defs::check(ctx, path, model.as_ref(), out);
-    publish::check(ctx, path, model.as_ref(), out);
-    prompts::check(ctx, path, unit, model.as_ref(), out);
-    graph::check(ctx, path, unit, out);
-    imports::check(ctx, path, unit, out);
-    tasks::check(ctx, path, unit, out);
+    if part.runs_other_checks() {
+        let model = model_class(ctx, path, unit);
+        class_defs::check(ctx, path, model.as_ref(), out);
+        publish::check(ctx, path, model.as_ref(), out);
+        prompts::check(ctx, path, unit, model.as_ref(), out);
+    }
+    if part.runs_graph_checks() {
+        graph::check(ctx, path, unit, out);
+    }
+    if part.runs_other_checks() {
+        imports::check(ctx, path, unit, out);
+        tasks::check(ctx, path, unit, out);
+    }
 }
 
 /// The class a unit covers, when the class checks can judge it: a PlanAI model (a `Task` or a

@@ -21,11 +21,13 @@ fn pass_and_units_alone(text: &str) -> (Vec<String>, usize, Vec<String>) {
     let arc_path: Arc<Path> = Arc::from(path.as_path());
     let mut alone = Vec::new();
     for unit in Unit::all(&summary) {
-        let mut ctx = Ctx::new(&host);
-        ctx.begin_unit();
-        let mut out = Vec::new();
-        run_unit(&mut ctx, &arc_path, unit, &mut out);
-        alone.extend(out);
+        for part in unit.parts() {
+            let mut ctx = Ctx::new(&host);
+            ctx.begin_unit();
+            let mut out = Vec::new();
+            run_unit(&mut ctx, &arc_path, unit, *part, &mut out);
+            alone.extend(out);
+        }
     }
     let render = |ds: Vec<crate::diagnostics::Diagnostic>| {
         let mut v: Vec<String> = ds.iter().map(|d| format!("{d:?}")).collect();
