@@ -156,12 +156,14 @@ pub enum Unit {
     Function(usize),
 }
 
-/// Which checks of a unit run, and are cached, together. Module code and module-level
-/// functions keep their graph checks apart: the graph checks are what reads the facts of every
-/// worker a builder names, so an edit that changes what one worker produces runs them again
-/// without the Task-call, keyword and import checks of a builder that names every worker. A
-/// class keeps its checks whole (its methods seldom build graphs, and a second part per class
-/// would double what every keystroke validates).
+/// Which checks of a unit run, and are cached, together. In a file large enough for memoised
+/// facts (`memo::large_enough`), module code and module-level functions keep their graph
+/// checks apart: the graph checks are what reads the facts of every worker a builder names, so
+/// an edit that changes what one worker produces runs them again without the Task-call,
+/// keyword and import checks of a builder that names every worker. A class keeps its checks
+/// whole (its methods seldom build graphs, and a second part per class would double what every
+/// keystroke validates), and so does every unit of a smaller file (cheap to check again, and a
+/// second result per unit cost 100 open 600-line documents ~0.5 MB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {
     Whole,
@@ -180,11 +182,12 @@ impl Part {
 }
 
 impl Unit {
-    /// The parts a unit's checks run in, in order.
-    pub fn parts(self) -> &'static [Part] {
+    /// The parts a unit's checks run in, in order; `split` for a file large enough for
+    /// memoised facts.
+    pub fn parts(self, split: bool) -> &'static [Part] {
         match self {
-            Unit::Class(_) => &[Part::Whole],
-            Unit::Module | Unit::Function(_) => &[Part::AllButGraphs, Part::Graphs],
+            Unit::Module | Unit::Function(_) if split => &[Part::AllButGraphs, Part::Graphs],
+            _ => &[Part::Whole],
         }
     }
 

@@ -322,7 +322,9 @@ pub(crate) fn file_diagnostics(
     let keep_older_from = host
         .older_results_min_facts
         .unwrap_or(OLDER_RESULTS_MIN_FACTS);
-    for (unit, part) in Unit::all(summary).flat_map(|u| u.parts().iter().map(move |p| (u, *p))) {
+    let split = super::memo::large_enough(host, file);
+    for (unit, part) in Unit::all(summary).flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
+    {
         let fingerprint = unit.fingerprint(summary);
         let tag = unit.tag(part);
         let ordinal = seen.entry((tag, fingerprint)).or_default();
@@ -1211,9 +1213,10 @@ mod tests {
         host.set_file(path.clone(), Arc::from(edited.as_str()), None);
         let (after, counts) = host.file_diagnostics_counted(&path);
         assert_eq!(after, before);
-        // Its two parts (`deps::Part`).
-        assert_eq!(counts.checked, 2, "{counts:?}");
-        assert_eq!(counts.reused, first.checked - 2);
+        // One unit: the file is below `memo::large_enough`, so the function's checks run
+        // whole (`deps::Part`).
+        assert_eq!(counts.checked, 1, "{counts:?}");
+        assert_eq!(counts.reused, first.checked - 1);
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn pass_and_units_alone(text: &str) -> (Vec<String>, usize, Vec<String>) {
     let arc_path: Arc<Path> = Arc::from(path.as_path());
     let mut alone = Vec::new();
     for unit in Unit::all(&summary) {
-        for part in unit.parts() {
+        for part in unit.parts(false) {
             let mut ctx = Ctx::new(&host);
             ctx.begin_unit();
             let mut out = Vec::new();
