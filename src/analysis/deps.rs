@@ -74,12 +74,15 @@ pub enum Fact {
 /// The key carries its own hash, computed once in `new`: a validation looks every fact of a
 /// wired module up in three maps (the fact cache, the pass's cutoffs, the unit's reads), and
 /// hashing the class's and the call's paths each time was a third of validating a keystroke.
+///
+/// The fields are read through accessors: a field changed after `new` would leave the hash
+/// stale.
 #[derive(Debug, Clone, Eq)]
 pub struct FactKey {
-    pub fact: Fact,
-    pub class: ClassRef,
-    pub call_file: Option<FilePath>,
-    pub call_text: u64,
+    fact: Fact,
+    class: ClassRef,
+    call_file: Option<FilePath>,
+    call_text: u64,
     hash: u64,
 }
 
@@ -98,6 +101,19 @@ impl FactKey {
     /// The key of a fact about `class` alone (no instance).
     pub fn of_class(fact: Fact, class: ClassRef) -> Self {
         FactKey::new(fact, class, None, 0)
+    }
+
+    pub fn fact(&self) -> Fact {
+        self.fact
+    }
+
+    pub fn class(&self) -> &ClassRef {
+        &self.class
+    }
+
+    /// The file of the instance's call, if the fact is about an instance.
+    pub fn call_file(&self) -> Option<&FilePath> {
+        self.call_file.as_ref()
     }
 }
 

@@ -153,7 +153,7 @@ pub(crate) fn large_enough(host: &super::AnalysisHost, file: &super::FileData) -
 
 /// Whether facts about `key`'s class are kept (see `MIN_FILE_BYTES`).
 pub(crate) fn worthwhile(ctx: &Ctx<'_>, key: &FactKey) -> bool {
-    match &key.class {
+    match key.class() {
         ClassRef::User(path, _) => ctx.file(path).is_some_and(|f| large_enough(ctx.host, f)),
         ClassRef::Builtin(_) => false,
     }

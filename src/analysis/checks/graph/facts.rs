@@ -246,20 +246,20 @@ impl memo::Memoisable for Option<Vec<RelativePublish>> {
 /// Derives the memoised fact `key` again (see `memo::RefreshFact`): the same computation the
 /// graph checks run when they ask for it, from the class and the call kept with the fact.
 pub(crate) fn refresh_fact(ctx: &mut Ctx<'_>, key: &FactKey, call: Option<&CallExpr>) {
-    let path = key.call_file.as_ref().map(|file| file.0.clone());
+    let path = key.call_file().map(|file| file.0.clone());
     if path.is_some() != call.is_some() {
         return;
     }
     let spec = InstanceSpec {
-        class: &key.class,
+        class: key.class(),
         call: path.as_deref().zip(call),
     };
-    match key.fact {
+    match key.fact() {
         Fact::ClassKind => {
-            super::super::class_kind(ctx, &key.class);
+            super::super::class_kind(ctx, key.class());
         }
         Fact::ModelFields => {
-            super::super::unknown_keywords::memoised_fields(ctx, &key.class);
+            super::super::unknown_keywords::memoised_fields(ctx, key.class());
         }
         Fact::Consumed => {
             memo::memo(ctx, key.clone(), call, |ctx| consumed_types(ctx, spec));
@@ -268,7 +268,7 @@ pub(crate) fn refresh_fact(ctx: &mut Ctx<'_>, key: &FactKey, call: Option<&CallE
             memo::memo(ctx, key.clone(), call, |ctx| output_types(ctx, spec));
         }
         Fact::Published => {
-            let kind = super::super::class_kind(ctx, &key.class);
+            let kind = super::super::class_kind(ctx, key.class());
             memo::memo(ctx, key.clone(), call, |ctx| {
                 published_in_classes(ctx, spec, kind)
             });
@@ -277,10 +277,10 @@ pub(crate) fn refresh_fact(ctx: &mut Ctx<'_>, key: &FactKey, call: Option<&CallE
             let (Some(path), Some(call)) = (path, call) else {
                 return;
             };
-            let kind = super::super::class_kind(ctx, &key.class);
+            let kind = super::super::class_kind(ctx, key.class());
             let (mut out, mut edges) = (Vec::new(), Vec::new());
             let mut flow = Flow::scratch(ctx, path, &mut out, &mut edges);
-            flow.derive_worker_facts(&key.class, call, kind, key.clone(), true);
+            flow.derive_worker_facts(key.class(), call, kind, key.clone(), true);
         }
     }
 }
