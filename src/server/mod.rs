@@ -304,26 +304,19 @@ type Output = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
 fn stdio_streams() -> (Input, Output) {
     #[cfg(unix)]
     {
-        use std::os::fd::AsFd;
+        use std::os::fd::{AsFd, OwnedFd};
         use tokio::net::unix::pipe;
-        // Duplicates: the pipe types own and close their descriptor.
-        let input = std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
-        let output = std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .and_then(|fd| pipe::Sender::from_owned_fd(fd).ok());
-        let input: Input = match input {
-            Some(pipe) => Box::new(pipe),
-            None => Box::new(tokio::io::stdin()),
+        // A duplicate: the pipe types own and close their descriptor.
+        fn duplicate(fd: impl AsFd) -> Option<OwnedFd> {
+            fd.as_fd().try_clone_to_owned().ok()
+        }
+        let input: Input = match duplicate(std::io::stdin()).map(pipe::Receiver::from_owned_fd) {
+            Some(Ok(pipe)) => Box::new(pipe),
+            _ => Box::new(tokio::io::stdin()),
         };
-        let output: Output = match output {
-            Some(pipe) => Box::new(pipe),
-            None => Box::new(tokio::io::stdout()),
+        let output: Output = match duplicate(std::io::stdout()).map(pipe::Sender::from_owned_fd) {
+            Some(Ok(pipe)) => Box::new(pipe),
+            _ => Box::new(tokio::io::stdout()),
         };
         (input, output)
     }
