@@ -245,10 +245,11 @@ impl Unit {
             .into_iter()
     }
 
-    /// The fingerprint of the unit's own text.
-    pub(crate) fn fingerprint(self, summary: &FileSummary) -> u64 {
+    /// The fingerprint of what `part` of the unit reads of its own text.
+    pub(crate) fn fingerprint(self, part: Part, summary: &FileSummary) -> u64 {
         let prints = &summary.fingerprints;
         match self {
+            Unit::Module if part == Part::Graphs => prints.module_graphs,
             Unit::Module => prints.module_body,
             Unit::Class(i) => prints.classes.get(i).copied().unwrap_or_default(),
             Unit::Function(i) => prints.functions.get(i).copied().unwrap_or_default(),
@@ -342,8 +343,11 @@ impl<'h> DepRecorder<'h> {
     }
 
     pub fn fact(&mut self, key: &FactKey, cutoff: u64) {
-        // One hash of the key (its path is hashed byte by byte), at the price of a clone.
-        self.facts.entry(key.clone()).or_insert(cutoff);
+        // The key carries its hash, so looking it up before inserting is cheap; a unit asks
+        // for the same fact many times, and `entry` would clone the key every time.
+        if !self.facts.contains_key(key) {
+            self.facts.insert(key.clone(), cutoff);
+        }
     }
 
     pub fn read(&mut self, file: &'h Arc<FileData>, item: DepItem) {

@@ -325,7 +325,7 @@ pub(crate) fn file_diagnostics(
     let split = super::memo::large_enough(host, file);
     for (unit, part) in Unit::all(summary).flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
     {
-        let fingerprint = unit.fingerprint(summary);
+        let fingerprint = unit.fingerprint(part, summary);
         let tag = unit.tag(part);
         let ordinal = seen.entry((tag, fingerprint)).or_default();
         let key = (tag, fingerprint, *ordinal);
@@ -697,7 +697,7 @@ mod tests {
 
     const TASKS: &str = "from planai import Task\n\nclass A(Task):\n    x: int = 0\n\nclass B(Task):\n    y: int = 0\n\nclass C(A):\n    pass\n";
     const WORKERS: &str = "from typing import List, Type\nfrom planai import Task, TaskWorker, LLMTaskWorker\nfrom tasks import A, B, C\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: B):\n        self.publish_work(B(), input_task=task)\n\nclass Q(TaskWorker):\n    output_types = [B]\n    def consume_work(self, task: C):\n        self.publish_work(A())\n\nclass L(LLMTaskWorker):\n    output_types: List[Type[Task]] = [B]\n    prompt: str = 'p'\n    def consume_work(self, task: A):\n        pass\n";
-    const GRAPH: &str = "from planai import Graph\nfrom tasks import A, B\nfrom workers import P, Q, L\n\ndef build():\n    g = Graph(name='g')\n    p, q, l = P(), Q(), L(llm=None)\n    g.add_workers(p, q)\n    g.set_dependency(p, q).next(l)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\ng2 = Graph(name='m')\nw = P()\ng2.add_worker(w)\ng2.set_sink(w, B)\n\ndef make():\n    g3 = Graph(name='f')\n    v = P()\n    g3.add_worker(v)\n    return g3, v\n\ndef use():\n    g4, v4 = make()\n    g4.run(initial_tasks=[(v4, B())])\n";
+    const GRAPH: &str = "'''Graphs.'''\nfrom planai import Graph\nfrom tasks import A, B\nfrom workers import P, Q, L\n\ndef build():\n    g = Graph(name='g')\n    p, q, l = P(), Q(), L(llm=None)\n    g.add_workers(p, q)\n    g.set_dependency(p, q).next(l)\n    g.set_dependency(q, p)\n    g.run(initial_tasks=[(p, A())])\n\ng2 = Graph(name='m')\nLIMIT = 3\nNOTE = 'n'\nw = P()\ng2.add_worker(w)\ng2.set_sink(w, B)\n\ndef make():\n    g3 = Graph(name='f')\n    v = P()\n    g3.add_worker(v)\n    return g3, v\n\ndef use():\n    g4, v4 = make()\n    g4.run(initial_tasks=[(v4, B())])\n";
 
     fn fresh_diagnostics(files: &[(PathBuf, String)]) -> Vec<Vec<Diagnostic>> {
         let mut host = AnalysisHost::new();
@@ -1066,10 +1066,45 @@ mod tests {
         assert_eq!(counts.checked, 2, "{counts:?}");
         let counts = rechecked(&mut host, &path, &base);
         assert_eq!(counts.checked, 1, "{counts:?}");
-        // Another text is another fingerprint: the module code runs.
+        // Another text is another fingerprint for the module code's other checks; its graph
+        // part reads no literal's value (`Fingerprints::module_graphs`).
         let other = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = 2", 1);
         let counts = rechecked(&mut host, &path, &other);
+        assert_eq!(counts.checked, 1, "{counts:?}");
+        let other = base.replacen("MIDDLE_SETTING = 1", "MIDDLE_SETTING = len([])", 1);
+        let counts = rechecked(&mut host, &path, &other);
         assert_eq!(counts.checked, 2, "{counts:?}");
+    }
+
+    /// Typing in a module-level prompt or constant runs the module code's other checks, not
+    /// its graph checks (which interpret every graph the module code builds): their result
+    /// is reused, its ranges moved through the edit. A value that is no literal any more, or
+    /// that becomes `None`, runs them again.
+    #[test]
+    fn typing_in_a_module_level_literal_reuses_the_module_codes_graph_checks() {
+        let path = PathBuf::from("/ws/prompts.py");
+        let base = "\"\"\"Builds the graph.\"\"\"\nfrom typing import List, Type\nfrom planai import Graph, Task, TaskWorker\n\nPROMPT = 'short'\nRETRIES = 3\n\nclass A(Task):\n    x: int = 0\n\nclass B(Task):\n    y: int = 0\n\nclass P(TaskWorker):\n    output_types: List[Type[Task]] = [A]\n    def consume_work(self, task: A):\n        self.publish_work(A(), input_task=task)\n\nclass Q(TaskWorker):\n    output_types: List[Type[Task]] = [B]\n    def consume_work(self, task: B):\n        pass\n\ng = Graph(name='g')\np, q = P(), Q()\ng.add_workers(p, q)\ng.set_dependency(p, q)\n";
+        let mut host = AnalysisHost::new();
+        host.keep_facts_from_file_size(0);
+        host.set_file(path.clone(), Arc::from(base), None);
+        let first = host.file_diagnostics(&path);
+        assert!(
+            first.iter().any(|d| d.code.as_str() == "GC7"),
+            "the edge P -> Q is reported: {first:?}"
+        );
+        for (from, to, checked) in [
+            ("'short'", "'a much longer prompt than before'", 1),
+            ("RETRIES = 3", "RETRIES = 345", 1),
+            ("Builds the graph.", "Builds the graph, and says so.", 1),
+            ("'short'", "None", 2),
+            ("'short'", "P()", 2),
+        ] {
+            let text = base.replacen(from, to, 1);
+            let counts = rechecked(&mut host, &path, &text);
+            assert_eq!(counts.checked, checked, "{from} -> {to}: {counts:?}");
+            let counts = rechecked(&mut host, &path, base);
+            assert!(counts.checked <= checked, "back from {to}: {counts:?}");
+        }
     }
 
     /// Without the older results (a unit that used fewer facts than the threshold keeps

@@ -22,6 +22,9 @@ pub struct Fingerprints {
     pub flags: u64,
     /// The module-level statements outside class and function definitions.
     pub module_body: u64,
+    /// What the module code's graph checks read of that text (see
+    /// [`module_fingerprints`]).
+    pub module_graphs: u64,
     /// Per class: its source text, decorators included.
     pub classes: Vec<u64>,
     /// Per module-level function: its source text, decorators included.
@@ -67,15 +70,17 @@ impl Fingerprints {
                 }
             }
         }
+        // Statements with syntax errors may be summarised differently in another context.
+        let (module_body, module_graphs) = if statement_error {
+            (crate::analysis::fresh_id(), crate::analysis::fresh_id())
+        } else {
+            module_fingerprints(summary, text)
+        };
         Fingerprints {
             names: name_fingerprints(summary),
             flags: flags.finish(),
-            // Statements with syntax errors may be summarised differently in another context.
-            module_body: if statement_error {
-                crate::analysis::fresh_id()
-            } else {
-                module_body_fingerprint(summary, text)
-            },
+            module_body,
+            module_graphs,
             classes,
             functions,
         }
@@ -167,26 +172,79 @@ pub(super) fn definition_fingerprint(text: &str, range: TextRange) -> u64 {
     own.finish()
 }
 
-/// The text outside definitions, with a marker of each definition's kind.
-pub(super) fn module_body_fingerprint(summary: &FileSummary, text: &str) -> u64 {
+/// The module code's fingerprints, `module_body` and `module_graphs`.
+///
+/// `module_body` hashes the text outside definitions, with a marker of each definition's
+/// kind. `module_graphs`, what the graph checks of the module code (`Part::Graphs` of
+/// `Unit::Module`) read of it, is the same less the value of each module-level statement
+/// whose value is a plain literal (`PROMPT = """..."""`, `RETRIES = 3`, a docstring), which
+/// leaves only a marker of whether it is `None`. The graph interpreter evaluates such a value
+/// to an unknown value (`None` to `None`), looks at nothing inside it and reports nothing
+/// there, so typing in a module-level constant or prompt no longer interprets a builder that
+/// the module code calls; the result is moved through the edit like any reused result.
+pub(super) fn module_fingerprints(summary: &FileSummary, text: &str) -> (u64, u64) {
+    let mut cuts = definition_cuts(summary);
+    let body = hash_outside(text, &cuts);
+    let before = cuts.len();
+    cuts.extend(summary.body.iter().filter_map(literal_value));
+    if cuts.len() > before {
+        // Two sorted runs: the stable sort merges them in one pass.
+        cuts.sort_by_key(|(range, _)| range.start());
+    }
+    (body, hash_outside(text, &cuts))
+}
+
+/// The definitions' spans, each with a marker of its kind, in source order.
+fn definition_cuts(summary: &FileSummary) -> Vec<(TextRange, u8)> {
+    let mut cuts: Vec<(TextRange, u8)> = summary
+        .def_spans
+        .iter()
+        .map(|(range, def)| {
+            let marker = match def {
+                DefRef::Class(_) => 1,
+                DefRef::Function(_) => 2,
+            };
+            (*range, marker)
+        })
+        .collect();
+    // Usually in source order already: the stable sort then only checks that, in one pass.
+    cuts.sort_by_key(|(range, _)| range.start());
+    cuts
+}
+
+/// The range of a module-level statement's value when it is a plain literal, with a marker
+/// of what the graph interpreter makes of it (`None`, or an unknown value).
+fn literal_value(stmt: &Stmt) -> Option<(TextRange, u8)> {
+    let value = match stmt {
+        Stmt::Assign { value: Some(v), .. } => v,
+        Stmt::AugAssign { value, .. } | Stmt::Expr(value) => value,
+        _ => return None,
+    };
+    match value {
+        Expr::Str { range, .. }
+        | Expr::Int { range, .. }
+        | Expr::Bool { range, .. }
+        | Expr::Literal { range, .. } => Some((*range, 3)),
+        Expr::NoneLit { range } => Some((*range, 4)),
+        _ => None,
+    }
+}
+
+/// The hash of `text` outside the sorted, disjoint `cuts`, each cut hashed as its marker.
+fn hash_outside(text: &str, cuts: &[(TextRange, u8)]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut spans: Vec<&(TextRange, DefRef)> = summary.def_spans.iter().collect();
-    spans.sort_by_key(|(range, _)| range.start());
-    let mut body = crate::analysis::FxHasher::default();
+    let mut hasher = crate::analysis::FxHasher::default();
     let mut gap_start = 0;
-    for (range, def) in spans {
-        body.write_u8(match def {
-            DefRef::Class(_) => 1,
-            DefRef::Function(_) => 2,
-        });
-        // Spans never overlap; the guard only keeps slicing safe if one ever did.
+    for (range, marker) in cuts {
+        hasher.write_u8(*marker);
+        // Cuts never overlap; the guard only keeps slicing safe if one ever did.
         if range.start() >= gap_start {
             text.get(gap_start..range.start())
                 .unwrap_or("")
-                .hash(&mut body);
+                .hash(&mut hasher);
             gap_start = range.end();
         }
     }
-    text.get(gap_start..).unwrap_or("").hash(&mut body);
-    body.finish()
+    text.get(gap_start..).unwrap_or("").hash(&mut hasher);
+    hasher.finish()
 }
