@@ -95,8 +95,8 @@ fn compute_dynamic_fields(ctx: &mut Ctx, class: &ClassRef) -> HashSet<String> {
                     Expr::Call(c) => &c.func,
                     other => other,
                 };
-                root.dotted()
-                    .and_then(|v| v.last().map(|s| s.contains("validator")))
+                root.dotted_last()
+                    .map(|s| s.contains("validator"))
                     .unwrap_or(true)
             }) {
                 out.insert("*".to_string());

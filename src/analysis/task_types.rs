@@ -101,8 +101,8 @@ pub fn infer_task_type(
                     return infer_task_type(ctx, path, locals, value, depth + 1);
                 }
             }
-            let root = c.func.dotted()?;
-            if locals.is_local(root[0]) || root[0] == "self" {
+            let root = c.func.dotted_root()?;
+            if locals.is_local(root) || root == "self" {
                 return None;
             }
             let cls = ctx.resolve_class(path, &c.func)?;

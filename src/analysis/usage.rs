@@ -186,7 +186,7 @@ impl UsageKeys {
 
 fn add_call_keys(e: &Expr, out: &mut Vec<u64>) {
     e.for_each_call(&mut |c| {
-        let Some(callee) = c.func.dotted().and_then(|d| d.last().copied()) else {
+        let Some(callee) = c.func.dotted_last() else {
             return;
         };
         if c.args.iter().any(|a| matches!(a, Expr::Starred { .. })) {
@@ -200,7 +200,7 @@ fn add_call_keys(e: &Expr, out: &mut Vec<u64>) {
 
 fn add_base_keys(c: &ClassSummary, out: &mut Vec<u64>) {
     for b in &c.bases {
-        if let Some(name) = b.dotted().and_then(|d| d.last().copied()) {
+        if let Some(name) = b.dotted_last() {
             out.push(name_key(name));
         }
     }

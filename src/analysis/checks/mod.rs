@@ -139,7 +139,7 @@ pub(crate) fn is_classvar(ann: &super::summary::Expr) -> bool {
         Expr::Subscript { value, .. } => value,
         other => other,
     };
-    root.dotted().and_then(|d| d.last().copied()) == Some("ClassVar")
+    root.dotted_last() == Some("ClassVar")
         || matches!(ann, Expr::Str { value, .. } if value.starts_with("ClassVar"))
 }
 

@@ -162,14 +162,10 @@ fn literal_template(e: &Expr) -> Option<&str> {
             {
                 literal_template(value)
             }
-            f if f.dotted().and_then(|d| d.last().copied()) == Some("dedent")
-                && c.args.len() == 1 =>
-            {
-                match &c.args[0] {
-                    Expr::Str { value, .. } => Some(value),
-                    _ => None,
-                }
-            }
+            f if f.dotted_last() == Some("dedent") && c.args.len() == 1 => match &c.args[0] {
+                Expr::Str { value, .. } => Some(value),
+                _ => None,
+            },
             _ => None,
         },
         _ => None,

@@ -181,7 +181,7 @@ pub(super) fn plain_model_body(class: &ClassSummary) -> bool {
 /// `Field(**...)` splat), which the callers then cannot judge.
 pub(super) fn field_required(ann: &Expr, value: Option<&Expr>) -> Option<bool> {
     if let Expr::Subscript { value, .. } = ann {
-        if value.dotted().and_then(|d| d.last().copied()) == Some("Annotated") {
+        if value.dotted_last() == Some("Annotated") {
             return None;
         }
     }
@@ -207,7 +207,7 @@ pub(super) fn field_required(ann: &Expr, value: Option<&Expr>) -> Option<bool> {
 }
 
 pub(super) fn is_field_call(c: &CallExpr) -> bool {
-    c.func.dotted().and_then(|d| d.last().copied()) == Some("Field")
+    c.func.dotted_last() == Some("Field")
 }
 
 /// Whether PlanAI (pydantic) certainly raises at this call of a plain Task model; the caller

@@ -88,7 +88,7 @@ fn constructor_calls(
         .map(|f| super::super::function_bound_names(f))
         .collect();
     for c in calls {
-        let Some(root) = c.func.dotted().map(|d| d[0]) else {
+        let Some(root) = c.func.dotted_root() else {
             continue;
         };
         if bound.iter().any(|names| names.contains(root)) {

@@ -116,9 +116,7 @@ fn describe_field(name: &str, annotation: &Expr, value: Option<&Expr>) -> TaskFi
         description: None,
     };
     match value {
-        Some(Expr::Call(call))
-            if call.func.dotted().and_then(|d| d.last().copied()) == Some("Field") =>
-        {
+        Some(Expr::Call(call)) if call.func.dotted_last() == Some("Field") => {
             field.description = match call.keyword("description").map(|k| &k.value) {
                 Some(Expr::Str { value, .. }) => Some(value.to_string()),
                 _ => None,
@@ -435,7 +433,7 @@ fn json_type(annotation: &Expr) -> &'static str {
         Expr::Subscript { value, .. } => value.as_ref(),
         other => other,
     };
-    match root.dotted().and_then(|d| d.last().copied()) {
+    match root.dotted_last() {
         Some("str") => "string",
         Some("int") => "integer",
         Some("float") => "number",

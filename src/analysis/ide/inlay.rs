@@ -35,7 +35,7 @@ pub fn inlay_hints(host: &AnalysisHost, path: &Path, start: usize, end: usize) -
     });
     let mut out = Vec::new();
     for call in calls {
-        let Some(root) = call.func.dotted().and_then(|d| d.first().copied()) else {
+        let Some(root) = call.func.dotted_root() else {
             continue;
         };
         if Scope::at(summary, call.range.start()).binds(summary, root) {

@@ -112,7 +112,7 @@ fn call_value(
     call: &CallExpr,
     scope_locals: &[&str],
 ) -> Option<VariableValue> {
-    let root = call.func.dotted()?.first().copied()?;
+    let root = call.func.dotted_root()?;
     if scope_locals.contains(&root) {
         return None;
     }

@@ -254,7 +254,7 @@ pub fn builds_graph(
             if found {
                 return;
             }
-            let Some(root) = call.func.dotted().and_then(|d| d.first().copied()) else {
+            let Some(root) = call.func.dotted_root() else {
                 return;
             };
             if locals.contains(root) {

@@ -196,6 +196,25 @@ impl Expr {
         }
     }
 
+    /// The first name of a plain dotted name `a.b.c`, without building `dotted`'s list (a
+    /// graph builder asks it of every call).
+    pub fn dotted_root(&self) -> Option<&str> {
+        match self {
+            Expr::Name { id, .. } => Some(id),
+            Expr::Attribute { value, .. } => value.dotted_root(),
+            _ => None,
+        }
+    }
+
+    /// The last name of a plain dotted name `a.b.c`, without building `dotted`'s list.
+    pub fn dotted_last(&self) -> Option<&str> {
+        match self {
+            Expr::Name { id, .. } => Some(id),
+            Expr::Attribute { value, attr, .. } => value.dotted_root().map(|_| attr.as_str()),
+            _ => None,
+        }
+    }
+
     pub fn as_name(&self) -> Option<&str> {
         match self {
             Expr::Name { id, .. } => Some(id),
@@ -1024,6 +1043,24 @@ mod tests {
     fn summary(src: &str) -> FileSummary {
         let tree = crate::syntax::parse(src).unwrap();
         FileSummary::build(&tree, src)
+    }
+
+    #[test]
+    fn dotted_root_and_last_are_the_ends_of_dotted() {
+        let s = summary("a.b.c\nx\nf().g\nf.g()\n'text'.join\n(a).b\n");
+        assert_eq!(s.body.len(), 6);
+        for stmt in &s.body {
+            let Stmt::Expr(e) = stmt else {
+                panic!("{stmt:?}")
+            };
+            let dotted = e.dotted();
+            assert_eq!(e.dotted_root(), dotted.as_ref().map(|d| d[0]), "{e:?}");
+            assert_eq!(
+                e.dotted_last(),
+                dotted.as_ref().and_then(|d| d.last().copied()),
+                "{e:?}"
+            );
+        }
     }
 
     /// An unclosed `(` in one class: tree-sitter's recovery stretches that class over the next

@@ -481,8 +481,8 @@ where
                     if let Some((_, cs)) = self.ctx.user_class(k) {
                         for a in &cs.attrs {
                             let is_field = a.annotation.as_ref().is_some_and(|t| {
-                                !matches!(t.dotted().as_deref().and_then(|d| d.last().copied()), Some("ClassVar"))
-                                    && !matches!(t, Expr::Subscript { value, .. } if value.dotted().and_then(|d| d.last().copied()) == Some("ClassVar"))
+                                !matches!(t.dotted_last(), Some("ClassVar"))
+                                    && !matches!(t, Expr::Subscript { value, .. } if value.dotted_last() == Some("ClassVar"))
                             });
                             if is_field
                                 && !a.name.starts_with('_')

@@ -221,8 +221,8 @@ where
             Expr::Name { id, .. } => self.lookup_name(id),
             Expr::Attribute { value, .. } => {
                 // `module.Class` (only when the root is not a local value).
-                if let Some(d) = e.dotted() {
-                    if !self.env.contains_key(d[0]) && !self.locals.contains(d[0]) {
+                if let Some(root) = e.dotted_root() {
+                    if !self.env.contains_key(root) && !self.locals.contains(root) {
                         return match self.ctx.resolve_expr(&self.path, e) {
                             Symbol::Class(c) => Val::Class(c),
                             Symbol::BuiltinOther("SubGraphWorker") => Val::SubGraphFactory,
@@ -281,8 +281,8 @@ where
                 _ => {}
             }
             if let Val::Class(_) | Val::Unknown | Val::NoneLit = recv {
-                if let Some(d) = c.func.dotted() {
-                    if !self.env.contains_key(d[0]) && !self.locals.contains(d[0]) {
+                if let Some(root) = c.func.dotted_root() {
+                    if !self.env.contains_key(root) && !self.locals.contains(root) {
                         let f = self.eval(&c.func);
                         if let Val::Class(cls) = f {
                             return self.instantiate(cls, c);

@@ -309,7 +309,7 @@ fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usi
         }
     });
     callees.into_iter().any(|f| {
-        if f.dotted().is_none() {
+        if f.dotted_root().is_none() {
             return false;
         }
         match ctx.resolve_expr(path, f) {

@@ -43,8 +43,8 @@ where
                     if !is_comprehension
                         || tc
                             .func
-                            .dotted()
-                            .is_some_and(|d| !self.locals.contains(d[0])) =>
+                            .dotted_root()
+                            .is_some_and(|root| !self.locals.contains(root)) =>
                 {
                     self.eval_args_escaping(tc);
                     match self.eval(&tc.func) {
