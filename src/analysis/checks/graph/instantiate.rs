@@ -78,8 +78,9 @@ where
                 facts
             }
         };
-        let display = consumed::render(&c.func);
-        let v = self.new_worker(Some(cls), Some(c), display);
+        // Messages name a worker of a known class by its class (`display_of`): no text to
+        // render (a builder instantiates every worker on each pass).
+        let v = self.new_worker(Some(cls), Some(c), String::new());
         if let Val::Worker(w) = v {
             self.workers[w].facts = Some(facts);
         }
