@@ -221,11 +221,8 @@ fn literal_value(stmt: &Stmt) -> Option<(TextRange, u8)> {
         _ => return None,
     };
     match value {
-        Expr::Str { range, .. }
-        | Expr::Int { range, .. }
-        | Expr::Bool { range, .. }
-        | Expr::Literal { range, .. } => Some((*range, 3)),
         Expr::NoneLit { range } => Some((*range, 4)),
+        literal if literal.is_plain_literal() => Some((literal.range(), 3)),
         _ => None,
     }
 }

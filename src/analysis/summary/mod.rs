@@ -196,6 +196,16 @@ impl Expr {
         }
     }
 
+    /// A string, number, bool or other literal (not `None`, not a container the summary
+    /// keeps apart): a value nothing can be read out of. The graph interpreter evaluates it
+    /// to an unknown value, which `Fingerprints::module_graphs` relies on.
+    pub fn is_plain_literal(&self) -> bool {
+        matches!(
+            self,
+            Expr::Str { .. } | Expr::Int { .. } | Expr::Bool { .. } | Expr::Literal { .. }
+        )
+    }
+
     /// The first name of a plain dotted name `a.b.c`, without building `dotted`'s list (a
     /// graph builder asks it of every call).
     pub fn dotted_root(&self) -> Option<&str> {

@@ -235,6 +235,9 @@ where
             }
             Expr::Call(c) => self.call(c),
             Expr::NoneLit { .. } => Val::NoneLit,
+            // Nothing is read out of a literal: `Fingerprints::module_graphs` leaves the
+            // values of module-level literals out because of this.
+            literal if literal.is_plain_literal() => Val::Unknown,
             Expr::List { elts, .. } | Expr::Tuple { elts, .. } => {
                 for x in elts {
                     self.eval_escaping(x);
