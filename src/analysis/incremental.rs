@@ -29,7 +29,8 @@ use std::sync::{Arc, Mutex};
 use super::deps::may_have_changed;
 use super::deps::FactKey;
 pub use super::deps::{Changed, DepItem, DepRecorder, Part, Unit};
-use super::memo::RefreshFact;
+use super::memo::{FactReads, RefreshFact};
+use super::resolve::ValidFact;
 use super::summary::FileSummary;
 use super::{FileData, FxMap};
 use crate::diagnostics::{Diagnostic, TextRange};
@@ -113,6 +114,9 @@ struct UnitResult {
     deps: Box<[FileDeps]>,
     /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
     facts: Box<[(FactKey, u64)]>,
+    /// What those facts read, for a result that used many (see `FactReads`); `None` for one
+    /// that used few, or when it could not be built (then every fact is checked).
+    fact_reads: Option<Box<FactReads>>,
     /// The questions the unit asked the usage index, and one hash of the answers then.
     usage: Box<[super::usage::UsageQuery]>,
     usage_answers: u64,
@@ -199,6 +203,10 @@ impl Slot {
 /// `Slot`): graph builders read one per worker; class and function units of plain code read
 /// none or a few, and keep nothing more.
 const OLDER_RESULTS_MIN_FACTS: usize = 8;
+
+/// How many memoised facts a unit must have used to keep what they read (`FactReads`): a
+/// class unit that used a few is validated fact by fact as cheaply, without the index.
+const FACT_READS_MIN_FACTS: usize = 1;
 
 /// One file's unit results, in the order its units were checked (`Unit::all`). A boxed slice,
 /// not a hash map: it has no empty buckets, which took half the cache's memory.
@@ -298,6 +306,8 @@ pub struct UnitCounts {
     /// Results a checked unit replayed from another unit of the same pass (see
     /// `Ctx::begin_capture`).
     pub replayed: usize,
+    /// Memoised facts whose cutoffs validating the cached results had to establish.
+    pub facts_checked: usize,
 }
 
 /// The diagnostics of `file`, reusing every still-valid unit result of the cache.
@@ -393,6 +403,7 @@ pub(crate) fn file_diagnostics(
         counts.checked += 1;
     }
     counts.replayed = ctx.replayed();
+    counts.facts_checked = validator.cutoffs.len();
     host.diagnostics_cache
         .put(file.path.clone(), FileResults::in_check_order(current));
     (out, counts)
@@ -461,6 +472,9 @@ impl UnitResult {
         UnitResult {
             deps: deps.into_boxed_slice(),
             facts: recorded.facts.into_iter().collect(),
+            // Built by the first validation, from the entries it looks up anyway: a unit run
+            // on every keystroke (a builder being edited) never needs it.
+            fact_reads: None,
             usage_answers: super::usage::answers(&host.usage, &recorded.usage),
             usage: recorded.usage.into_boxed_slice(),
             structure_generation: host.structure_generation,
@@ -477,8 +491,9 @@ struct Validator<'h> {
     /// Derives stale facts again (early cutoff), with a context of its own, made on first use.
     refresh_fact: RefreshFact,
     ctx: Option<super::resolve::Ctx<'h>>,
-    /// Cutoffs already established in this validation (many units ask for the same fact).
-    cutoffs: FxMap<FactKey, Option<u64>>,
+    /// Cutoffs already established in this validation (many units ask for the same fact),
+    /// with the entries that hold them.
+    cutoffs: FxMap<FactKey, Option<(u64, ValidFact)>>,
 }
 
 impl<'h> Validator<'h> {
@@ -492,23 +507,81 @@ impl<'h> Validator<'h> {
         }
     }
 
-    /// The current cutoff of the fact `key` (see `memo::current_cutoff`).
-    fn cutoff(&mut self, key: &FactKey) -> Option<u64> {
-        if let Some(known) = self.cutoffs.get(key) {
-            return *known;
+    /// The current cutoff of the fact `key` and the entry that holds it (see
+    /// `memo::current_cutoff`).
+    fn cutoff(&mut self, key: &FactKey) -> Option<(u64, &ValidFact)> {
+        if !self.cutoffs.contains_key(key) {
+            let host = self.host;
+            let ctx = self
+                .ctx
+                .get_or_insert_with(|| super::resolve::Ctx::new(host));
+            ctx.begin_unit();
+            let cutoff = super::memo::current_cutoff(ctx, key, self.refresh_fact);
+            if self.cutoffs.is_empty() {
+                // A builder that wires every worker asks for over a thousand facts: grow once.
+                self.cutoffs.reserve(1024);
+            }
+            self.cutoffs.insert(key.clone(), cutoff);
         }
+        let (cutoff, entry) = self.cutoffs.get(key)?.as_ref()?;
+        Some((*cutoff, entry))
+    }
+
+    /// Whether every fact `result` used still has the cutoff it had. When the result keeps
+    /// what its facts read (`FactReads`), only the facts whose reads an edit since may have
+    /// changed are checked; a validation that checks them all builds that index.
+    fn facts_unchanged(&mut self, result: &mut UnitResult) -> bool {
         let host = self.host;
-        let ctx = self
-            .ctx
-            .get_or_insert_with(|| super::resolve::Ctx::new(host));
-        ctx.begin_unit();
-        let cutoff = super::memo::current_cutoff(ctx, key, self.refresh_fact);
-        if self.cutoffs.is_empty() {
-            // A builder that wires every worker asks for over a thousand facts: grow once.
-            self.cutoffs.reserve(1024);
+        if let Some(index) = result.fact_reads.as_deref() {
+            if let Some(positions) = index.facts_to_check(host, |path| self.file(path)) {
+                let mut reads_differ = false;
+                for position in positions {
+                    let (key, cutoff) = &result.facts[position as usize];
+                    match self.cutoff(key) {
+                        Some((now, entry)) if now == *cutoff => {
+                            reads_differ |= !index.reads_the_same(position, entry);
+                        }
+                        _ => return false,
+                    }
+                }
+                if !reads_differ {
+                    self.advance(result);
+                    return true;
+                }
+            }
         }
-        self.cutoffs.insert(key.clone(), cutoff);
-        cutoff
+        let mut described = result.fact_reads.is_some();
+        for (position, (key, cutoff)) in result.facts.iter().enumerate() {
+            match self.cutoff(key) {
+                Some((now, entry)) if now == *cutoff => {
+                    described = described
+                        && result
+                            .fact_reads
+                            .as_deref()
+                            .is_some_and(|index| index.reads_the_same(position as u32, entry));
+                }
+                _ => return false,
+            }
+        }
+        if described {
+            self.advance(result);
+        } else if result.facts.len() >= FACT_READS_MIN_FACTS {
+            // Every cutoff was just established, with the entry that holds it.
+            let entries: Vec<&ValidFact> = result
+                .facts
+                .iter()
+                .filter_map(|(key, _)| self.cutoffs.get(key)?.as_ref().map(|(_, entry)| entry))
+                .collect();
+            result.fact_reads = FactReads::new(host, entries.into_iter()).map(Box::new);
+        }
+        true
+    }
+
+    /// Records that the reads of `result`'s facts are unchanged at the current revisions.
+    fn advance(&mut self, result: &mut UnitResult) {
+        if let Some(index) = result.fact_reads.as_deref_mut() {
+            index.advance(|path| self.file(path));
+        }
     }
 
     fn file(&mut self, path: &Arc<Path>) -> Option<&'h Arc<FileData>> {
@@ -547,10 +620,8 @@ impl<'h> Validator<'h> {
                 return false;
             }
         }
-        for (key, cutoff) in result.facts.iter() {
-            if self.cutoff(key) != Some(*cutoff) {
-                return false;
-            }
+        if !self.facts_unchanged(result) {
+            return false;
         }
         // Move ranges through the edits made since the result was computed.
         let mut moves: Vec<(&Path, Vec<Edit>)> = Vec::new();
@@ -931,6 +1002,61 @@ mod tests {
             fresh_diagnostics(&[(path.clone(), text.clone())])[0],
             "cached and fresh differ"
         );
+        let codes: Vec<&str> = got.iter().map(|d| d.code.as_str()).collect();
+        assert!(codes.contains(&"GC7"), "{codes:?}");
+    }
+
+    /// A keystroke in one worker's body checks the cutoffs of the facts that read that
+    /// worker's class, not of every fact the builder and the module code used.
+    #[test]
+    fn a_body_keystroke_checks_only_the_facts_that_read_its_class() {
+        let (path, mut text, mut host) = opened_wired_module(40);
+        host.file_diagnostics(&path);
+        let at = text.find("+ 7  # body edit").unwrap() + 2;
+        // The first validation of a result checks every fact and notes what each read.
+        text.replace_range(at..at + 1, "5");
+        let counts = rechecked(&mut host, &path, &text);
+        assert!(counts.facts_checked >= 80, "{counts:?}");
+        for digit in ["8", "9", "7"] {
+            text.replace_range(at..at + 1, digit);
+            let counts = rechecked(&mut host, &path, &text);
+            assert_eq!(counts.checked, 1, "{counts:?}");
+            assert!((1..=8).contains(&counts.facts_checked), "{counts:?}");
+        }
+        // A line added to the body moves every definition after it, and changes no other.
+        let line_end = at + text[at..].find('\n').unwrap();
+        text.insert_str(line_end, "\n        value += 1");
+        let counts = rechecked(&mut host, &path, &text);
+        assert_eq!(counts.checked, 1, "{counts:?}");
+        assert!((1..=8).contains(&counts.facts_checked), "{counts:?}");
+    }
+
+    /// A fact derived again with the same value may read something else now: the worker
+    /// moves its output types to a new base class. The builder is reused (same facts), and
+    /// from then on an edit to that base is an edit to what the worker's facts read.
+    #[test]
+    fn a_fact_that_reads_a_new_base_after_an_edit_is_checked_when_the_base_changes() {
+        let (path, mut text, mut host) = opened_wired_module(20);
+        host.file_diagnostics(&path);
+        let worker = "class Worker10(TaskWorker):\n    \
+                      output_types: List[Type[Task]] = [Item11]  # worker edit\n";
+        let base = "class Mid(TaskWorker):\n    output_types: List[Type[Task]] = [Item11]\n\n\n";
+        let at = text.find(worker).expect("the middle worker");
+        text.insert_str(at, base);
+        rechecked(&mut host, &path, &text);
+        // A keystroke, so that the results are validated once and note what their facts read.
+        let body = text.find("+ 7  # body edit").unwrap() + 2;
+        text.replace_range(body..body + 1, "8");
+        rechecked(&mut host, &path, &text);
+
+        text = text.replacen(worker, "class Worker10(Mid):\n", 1);
+        let counts = rechecked(&mut host, &path, &text);
+        // The class, and its new base (asked whether it is subclassed); not the builder.
+        assert!(counts.checked <= 2, "same facts: {counts:?}");
+
+        text = text.replacen("= [Item11]\n\n\n", "= [Item0]\n\n\n", 1);
+        rechecked(&mut host, &path, &text);
+        let got = host.file_diagnostics(&path);
         let codes: Vec<&str> = got.iter().map(|d| d.code.as_str()).collect();
         assert!(codes.contains(&"GC7"), "{codes:?}");
     }

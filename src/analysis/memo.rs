@@ -34,9 +34,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) use super::deps::hash_of;
-use super::deps::{may_have_changed, ClassRef, DepItem};
+use super::deps::{may_have_changed, Changed, ClassRef, DepItem};
 pub use super::deps::{Fact, FactKey, FilePath};
-use super::resolve::{Ctx, OuterQuery};
+use super::resolve::{Ctx, OuterQuery, ValidFact};
 use super::summary::CallExpr;
 use super::FxMap;
 
@@ -50,6 +50,10 @@ struct Entry {
     value: Box<dyn Any + Send + Sync>,
     /// `Memoisable::cutoff` of the value.
     cutoff: u64,
+    /// A hash of what computing the value read (the files, items and usage questions, not
+    /// their fingerprints): `FactReads` notices with it that a fact derived again now reads
+    /// something else.
+    read_set: u64,
     /// The call the fact is about, kept to derive the fact again when a unit that asked for it
     /// is validated (the key holds only a hash of its text).
     call: Option<Arc<CallExpr>>,
@@ -101,13 +105,13 @@ impl FactCache {
         self.derived.load(Ordering::Relaxed)
     }
 
-    fn put(&self, key: FactKey, entry: Entry) {
+    fn put(&self, key: FactKey, entry: Arc<Entry>) {
         self.derived.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(key, Arc::new(entry));
+            entries.insert(key, entry);
         }
     }
 
@@ -247,9 +251,8 @@ pub(crate) fn store<'h, T>(
         return;
     }
     let cutoff = value.cutoff();
-    if ctx.at_unit_level() {
-        ctx.record_fact(&key, cutoff);
-    } else {
+    let at_unit_level = ctx.at_unit_level();
+    if !at_unit_level {
         ctx.replay(&reads);
     }
     type Reads<'f> = Vec<(&'f Arc<super::FileData>, Vec<(DepItem, u64)>)>;
@@ -265,7 +268,7 @@ pub(crate) fn store<'h, T>(
             None => files.push((file, vec![(*item, fingerprint)])),
         }
     }
-    let files = files
+    let files: Box<[EntryFile]> = files
         .into_iter()
         .map(|(file, items)| EntryFile {
             path: file.path.clone(),
@@ -273,37 +276,56 @@ pub(crate) fn store<'h, T>(
             items: items.into_boxed_slice(),
         })
         .collect();
-    host.fact_cache.put(
-        key,
-        Entry {
-            files,
-            usage: reads.usage_queries().into(),
-            usage_answers: super::usage::answers(&host.usage, reads.usage_queries()),
-            structure_generation: host.structure_generation,
-            value: Box::new(value.clone()),
-            cutoff,
-            call: call.map(|c| Arc::new(c.clone())),
-        },
-    );
+    let entry = Arc::new(Entry {
+        read_set: read_set(&files, reads.usage_queries()),
+        files,
+        usage: reads.usage_queries().into(),
+        usage_answers: super::usage::answers(&host.usage, reads.usage_queries()),
+        structure_generation: host.structure_generation,
+        value: Box::new(value.clone()),
+        cutoff,
+        call: call.map(|c| Arc::new(c.clone())),
+    });
+    if at_unit_level {
+        ctx.record_fact(&key, cutoff);
+    }
+    host.fact_cache.put(key, entry);
 }
 
-/// The cutoff of the fact `key` on `ctx`'s host: the memoised value's when what it read is
-/// unchanged, else that of the value derived again through `refresh`. `None` when the fact is
-/// not memoised (any more): the unit that asked for it runs again.
+/// `Entry::read_set` of an entry that read `files` and asked `usage`.
+fn read_set(files: &[EntryFile], usage: &[super::usage::UsageQuery]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = super::FxHasher::default();
+    for file in files {
+        FilePath(file.path.clone()).hash(&mut h);
+        for (item, _) in file.items.iter() {
+            item.hash(&mut h);
+        }
+    }
+    usage.hash(&mut h);
+    h.finish()
+}
+
+/// The cutoff of the fact `key` on `ctx`'s host, with the entry that holds it: the memoised
+/// value's when what it read is unchanged, else that of the value derived again through
+/// `refresh`. `None` when the fact is not memoised (any more): the unit that asked for it runs
+/// again.
 pub(crate) fn current_cutoff(
     ctx: &mut Ctx<'_>,
     key: &FactKey,
     refresh: RefreshFact,
-) -> Option<u64> {
+) -> Option<(u64, ValidFact)> {
     // Not through `validated`: a validation asks for each fact once (it keeps the cutoffs it
     // found), so remembering the entry would only cost an allocation per fact.
-    let entry = ctx.host.fact_cache.get(key)?;
-    if reads_unchanged(ctx, &entry) {
-        return Some(entry.cutoff);
+    let mut entry = ctx.host.fact_cache.get(key)?;
+    if !reads_unchanged(ctx, &entry) {
+        refresh(ctx, key, entry.call.as_deref());
+        entry = ctx.host.fact_cache.get(key)?;
+        if !reads_unchanged(ctx, &entry) {
+            return None;
+        }
     }
-    refresh(ctx, key, entry.call.as_deref());
-    let entry = ctx.host.fact_cache.get(key)?;
-    reads_unchanged(ctx, &entry).then_some(entry.cutoff)
+    Some((entry.cutoff, entry))
 }
 
 /// Whether every read of `entry` is unchanged on `ctx`'s host.
@@ -335,4 +357,151 @@ fn reads_unchanged(ctx: &Ctx<'_>, entry: &Entry) -> bool {
             .store(file.edits.revision(), Ordering::Relaxed);
     }
     true
+}
+
+/// What the memoised facts of one unit result read, so that validating the result after an
+/// edit checks only the facts whose reads the edit can have changed.
+///
+/// Without it, a validation establishes the cutoff of every fact the result used: a graph
+/// builder that wires every worker uses ~1,600, and looking each up and comparing its reads
+/// was most of a keystroke's validation even when the keystroke touched one class. A fact
+/// whose reads are unchanged since the result was last found valid has the value it had then
+/// (a fact's value depends on its reads only), so its cutoff needs no check.
+///
+/// The reads are those of the entries the result's cutoffs came from. A fact derived again
+/// with the same cutoff may read something else now (a class that gained a base): the entry's
+/// `read_set` then differs, and the caller checks every fact and builds the index again from
+/// the current entries.
+pub(crate) struct FactReads {
+    files: Box<[FactReadsFile]>,
+    /// The usage questions the facts asked, and one hash of the answers then.
+    usage: Box<[super::usage::UsageQuery]>,
+    usage_answers: u64,
+    /// `Entry::read_set` of each fact, in the result's order.
+    read_sets: Box<[u64]>,
+}
+
+/// The reads of a result's facts in one file.
+struct FactReadsFile {
+    path: Arc<Path>,
+    /// The file's revision when these reads were last found unchanged.
+    revision: u64,
+    /// (item read, position of the fact that read it), in the facts' order: building it is a
+    /// copy, and scanning ~10,000 reads for the one or two items a keystroke changed costs
+    /// less than sorting them would on every build.
+    reads: Box<[(DepItem, u32)]>,
+}
+
+impl FactReads {
+    /// The reads of `entries` (the entries of a result's facts, in its order), valid on
+    /// `host`. `None` when one is not a memoised entry or reads a file the host lacks.
+    pub(crate) fn new<'e>(
+        host: &super::AnalysisHost,
+        entries: impl ExactSizeIterator<Item = &'e ValidFact>,
+    ) -> Option<FactReads> {
+        type Reads<'f> = Vec<(&'f Arc<super::FileData>, Vec<(DepItem, u32)>)>;
+        let mut files: Reads = Vec::new();
+        let mut usage = Vec::new();
+        let mut read_sets = Vec::with_capacity(entries.len());
+        for (position, valid) in entries.enumerate() {
+            let entry = (**valid).downcast_ref::<Entry>()?;
+            read_sets.push(entry.read_set);
+            for entry_file in entry.files.iter() {
+                let at = match files
+                    .iter()
+                    .position(|(f, _)| Arc::ptr_eq(&f.path, &entry_file.path))
+                {
+                    Some(at) => at,
+                    None => {
+                        let file = host.files.get(&*entry_file.path)?;
+                        match files.iter().position(|(f, _)| Arc::ptr_eq(f, file)) {
+                            Some(at) => at,
+                            None => {
+                                files.push((file, Vec::new()));
+                                files.len() - 1
+                            }
+                        }
+                    }
+                };
+                let position = position as u32;
+                files[at]
+                    .1
+                    .extend(entry_file.items.iter().map(|(item, _)| (*item, position)));
+            }
+            usage.extend_from_slice(&entry.usage);
+        }
+        usage.sort_unstable_by_key(|q| match q {
+            super::usage::UsageQuery::Kwarg(k) => (0, *k),
+            super::usage::UsageQuery::Base(k) => (1, *k),
+        });
+        usage.dedup();
+        Some(FactReads {
+            files: files
+                .into_iter()
+                .map(|(file, reads)| FactReadsFile {
+                    path: file.path.clone(),
+                    revision: file.edits.revision(),
+                    reads: reads.into_boxed_slice(),
+                })
+                .collect(),
+            usage_answers: super::usage::answers(&host.usage, &usage),
+            usage: usage.into_boxed_slice(),
+            read_sets: read_sets.into_boxed_slice(),
+        })
+    }
+
+    /// The positions of the facts whose reads the edits since the index was last brought up
+    /// to date may have changed (with repeats), or `None` when that is not known (a file's
+    /// edits are not, an edit changed too much to list, a usage answer changed): then every
+    /// fact is checked. `file` looks a path up on the host being validated against.
+    pub(crate) fn facts_to_check<'h>(
+        &self,
+        host: &super::AnalysisHost,
+        mut file: impl FnMut(&Arc<Path>) -> Option<&'h Arc<super::FileData>>,
+    ) -> Option<Vec<u32>> {
+        if super::usage::answers(&host.usage, &self.usage) != self.usage_answers {
+            return None;
+        }
+        let mut positions = Vec::new();
+        for reads in self.files.iter() {
+            for changed in file(&reads.path)?.edits.changes_since(reads.revision)? {
+                let Changed::Items(items) = changed else {
+                    return None;
+                };
+                if items.is_empty() {
+                    continue;
+                }
+                positions.extend(
+                    reads
+                        .reads
+                        .iter()
+                        .filter(|(item, _)| items.contains(item))
+                        .map(|(_, position)| *position),
+                );
+            }
+        }
+        Some(positions)
+    }
+
+    /// Whether the fact at `position` still reads what it read when the index was built
+    /// (`valid`: the entry its cutoff now comes from).
+    pub(crate) fn reads_the_same(&self, position: u32, valid: &ValidFact) -> bool {
+        (**valid)
+            .downcast_ref::<Entry>()
+            .is_some_and(|entry| self.read_sets.get(position as usize) == Some(&entry.read_set))
+    }
+
+    /// Records that every read is unchanged at the files' current revisions on the host that
+    /// `file` looks paths up on.
+    pub(crate) fn advance<'h>(
+        &mut self,
+        mut file: impl FnMut(&Arc<Path>) -> Option<&'h Arc<super::FileData>>,
+    ) {
+        for reads in self.files.iter_mut() {
+            if let Some(current) = file(&reads.path) {
+                reads.path = current.path.clone();
+                reads.revision = current.edits.revision();
+            }
+        }
+    }
 }

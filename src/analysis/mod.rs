@@ -91,6 +91,9 @@ pub fn fresh_id() -> u64 {
 pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 /// A `HashSet` with `FxHasher`.
 pub type FxSet<T> = std::collections::HashSet<T, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// What each part of a file's summary hashed to (`deps::item_prints`), when known.
+type ItemPrints = Option<Vec<(deps::DepItem, u64)>>;
 pub use summary::FileSummary;
 
 /// Files larger than this get no semantic checks: they are almost certainly generated, and
@@ -323,6 +326,9 @@ impl AnalysisHost {
             shifts,
             edit,
         } = prepared;
+        // What the old version's parts hashed to, for what this edit changed
+        // (`Changed::between`): taken here when its summary is let go of below.
+        let mut before = None;
         if let Some(summary) = data.summary.as_mut().filter(|_| !shifts.is_empty()) {
             // The moved definitions are still shared with the version being replaced. Let go
             // of that version's summary first (its text, edits and usage keys are still
@@ -331,13 +337,13 @@ impl AnalysisHost {
                 .get_mut(&*data.path)
                 .and_then(Arc::get_mut)
             {
-                old.summary = None;
+                before = old.summary.take().map(|old| deps::item_prints(&old));
             }
             shifts.apply(Arc::make_mut(summary));
         } else {
             drop(shifts);
         }
-        self.insert_files_edited(vec![(data, edit)]);
+        self.insert_files_edited(vec![(data, edit, before)]);
     }
 
     /// The fast path for a keystroke inside one module-level definition: `text` is the
@@ -471,17 +477,22 @@ impl AnalysisHost {
 
     /// Adds or replaces many prepared files at once (module names are recomputed once).
     pub fn insert_files(&mut self, files: Vec<FileData>) {
-        self.insert_files_edited(files.into_iter().map(|data| (data, None)).collect());
+        self.insert_files_edited(files.into_iter().map(|data| (data, None, None)).collect());
     }
 
-    /// [`AnalysisHost::insert_files`], each file with the edit from the host's text when known.
-    fn insert_files_edited(&mut self, files: Vec<(FileData, Option<incremental::Edit>)>) {
+    /// [`AnalysisHost::insert_files`], each file with the edit from the host's text when known
+    /// and, when the host's version no longer has its summary, what that summary's parts
+    /// hashed to (`deps::item_prints`).
+    fn insert_files_edited(
+        &mut self,
+        files: Vec<(FileData, Option<incremental::Edit>, ItemPrints)>,
+    ) {
         let mut structural = false;
         let mut new_paths = Vec::new();
         {
             let map = Arc::make_mut(&mut self.files);
             let usage = &mut self.usage;
-            for (mut data, edit) in files {
+            for (mut data, edit, before) in files {
                 let key = data.path.to_path_buf();
                 let mut same_usage = false;
                 if let Some(old) = map.get(&key) {
@@ -491,11 +502,12 @@ impl AnalysisHost {
                     if edit.start == edit.old_end && edit.start == edit.new_end {
                         data.edits = old.edits.clone();
                     } else {
-                        let changed = match (old.summary.as_deref(), data.summary.as_deref()) {
-                            (Some(before), Some(after)) => incremental::Changed::between(
-                                &deps::item_prints(before),
-                                &deps::item_prints(after),
-                            ),
+                        let before =
+                            before.or_else(|| old.summary.as_deref().map(deps::item_prints));
+                        let changed = match (before, data.summary.as_deref()) {
+                            (Some(before), Some(after)) => {
+                                incremental::Changed::between(&before, &deps::item_prints(after))
+                            }
                             _ => incremental::Changed::Unknown,
                         };
                         data.edits = old.edits.advanced(edit, changed);
