@@ -579,8 +579,9 @@ impl<'h> Validator<'h> {
 
     /// Records that the reads of `result`'s facts are unchanged at the current revisions.
     fn advance(&mut self, result: &mut UnitResult) {
+        let host = self.host;
         if let Some(index) = result.fact_reads.as_deref_mut() {
-            index.advance(|path| self.file(path));
+            index.advance(host, |path| self.file(path));
         }
     }
 

@@ -491,12 +491,17 @@ impl FactReads {
             .is_some_and(|entry| self.read_sets.get(position as usize) == Some(&entry.read_set))
     }
 
-    /// Records that every read is unchanged at the files' current revisions on the host that
-    /// `file` looks paths up on.
+    /// Records that every read is unchanged at the files' current revisions on `host`, on
+    /// which `file` looks paths up, and so are the usage answers the facts got.
     pub(crate) fn advance<'h>(
         &mut self,
+        host: &super::AnalysisHost,
         mut file: impl FnMut(&Arc<Path>) -> Option<&'h Arc<super::FileData>>,
     ) {
+        // After a validation that checked every fact because a usage answer changed, the
+        // answers now are the facts' answers; without this, every later validation would
+        // check every fact again.
+        self.usage_answers = super::usage::answers(&host.usage, &self.usage);
         for reads in self.files.iter_mut() {
             if let Some(current) = file(&reads.path) {
                 reads.path = current.path.clone();
