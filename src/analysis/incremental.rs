@@ -114,8 +114,9 @@ struct UnitResult {
     deps: Box<[FileDeps]>,
     /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
     facts: Box<[(FactKey, u64)]>,
-    /// What those facts read, for a result that used many (see `FactReads`); `None` for one
-    /// that used few, or when it could not be built (then every fact is checked).
+    /// What those facts read (see `FactReads`); `None` until the result's first validation,
+    /// for a result that used no fact, or when it could not be built (then every fact is
+    /// checked).
     fact_reads: Option<Box<FactReads>>,
     /// The questions the unit asked the usage index, and one hash of the answers then.
     usage: Box<[super::usage::UsageQuery]>,
@@ -203,10 +204,6 @@ impl Slot {
 /// `Slot`): graph builders read one per worker; class and function units of plain code read
 /// none or a few, and keep nothing more.
 const OLDER_RESULTS_MIN_FACTS: usize = 8;
-
-/// How many memoised facts a unit must have used to keep what they read (`FactReads`): a
-/// class unit that used a few is validated fact by fact as cheaply, without the index.
-const FACT_READS_MIN_FACTS: usize = 1;
 
 /// One file's unit results, in the order its units were checked (`Unit::all`). A boxed slice,
 /// not a hash map: it has no empty buckets, which took half the cache's memory.
@@ -550,22 +547,21 @@ impl<'h> Validator<'h> {
                 }
             }
         }
-        let mut described = result.fact_reads.is_some();
+        // Every fact; the index, if any, still holds when every fact reads what it says.
+        let index = result.fact_reads.as_deref();
+        let mut described = index.is_some();
         for (position, (key, cutoff)) in result.facts.iter().enumerate() {
             match self.cutoff(key) {
                 Some((now, entry)) if now == *cutoff => {
                     described = described
-                        && result
-                            .fact_reads
-                            .as_deref()
-                            .is_some_and(|index| index.reads_the_same(position as u32, entry));
+                        && index.is_some_and(|index| index.reads_the_same(position as u32, entry));
                 }
                 _ => return false,
             }
         }
         if described {
             self.advance(result);
-        } else if result.facts.len() >= FACT_READS_MIN_FACTS {
+        } else if !result.facts.is_empty() {
             // Every cutoff was just established, with the entry that holds it.
             let entries: Vec<&ValidFact> = result
                 .facts

@@ -407,20 +407,13 @@ impl FactReads {
             let entry = (**valid).downcast_ref::<Entry>()?;
             read_sets.push(entry.read_set);
             for entry_file in entry.files.iter() {
-                let at = match files
-                    .iter()
-                    .position(|(f, _)| Arc::ptr_eq(&f.path, &entry_file.path))
-                {
+                // `Arc<Path>` equality compares addresses first: entries of one file share
+                // its path allocation.
+                let at = match files.iter().position(|(f, _)| f.path == entry_file.path) {
                     Some(at) => at,
                     None => {
-                        let file = host.files.get(&*entry_file.path)?;
-                        match files.iter().position(|(f, _)| Arc::ptr_eq(f, file)) {
-                            Some(at) => at,
-                            None => {
-                                files.push((file, Vec::new()));
-                                files.len() - 1
-                            }
-                        }
+                        files.push((host.files.get(&*entry_file.path)?, Vec::new()));
+                        files.len() - 1
                     }
                 };
                 let position = position as u32;
@@ -430,10 +423,7 @@ impl FactReads {
             }
             usage.extend_from_slice(&entry.usage);
         }
-        usage.sort_unstable_by_key(|q| match q {
-            super::usage::UsageQuery::Kwarg(k) => (0, *k),
-            super::usage::UsageQuery::Base(k) => (1, *k),
-        });
+        usage.sort_unstable();
         usage.dedup();
         Some(FactReads {
             files: files

@@ -21,7 +21,7 @@ pub struct UsageIndex {
 /// One question a check asks the index. A unit records the questions it asked and the
 /// answers it got (`incremental`), so a keyword typed somewhere re-checks only the classes
 /// that asked about that keyword, not every class that asked anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UsageQuery {
     Kwarg(u64),
     Base(u64),
