@@ -133,8 +133,12 @@ fn statement_level_edits(
     let tree = parser.parse(text.as_str(), None).unwrap();
     host.set_file(path.to_path_buf(), Arc::from(text.as_str()), Some(&tree));
     let syntax = planai_lsp::syntax::syntax_diagnostics(&tree, text);
-    let mut index = StatementIndex::new(Arc::from(text.as_str()), &tree, syntax)
-        .expect("the big module has no syntax error");
+    let mut index = StatementIndex::new(
+        Arc::from(text.as_str()),
+        std::slice::from_ref(&tree),
+        syntax,
+    )
+    .expect("the big module has no syntax error");
     let mut times = Vec::new();
     for i in 0..60 {
         if i % 2 == 0 {

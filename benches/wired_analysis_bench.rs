@@ -146,12 +146,19 @@ fn main() {
                 Reusable::default(),
             );
             let took = (started.elapsed(), cpu_time().saturating_sub(cpu_started));
-            if let (CheckPath::Full { parse, syntax }, true) = (
+            if let (
+                CheckPath::Full {
+                    parse,
+                    syntax,
+                    parts,
+                },
+                true,
+            ) = (
                 checked.path,
                 std::env::var_os("PLANAI_BENCH_OPEN_PARTS").is_some(),
             ) {
                 println!(
-                    "  open: parse {parse:?}, syntax {syntax:?} (beside the PlanAI analysis), total {:?}",
+                    "  open: parse {parse:?} ({parts} part(s) side by side), syntax {syntax:?} (beside the PlanAI analysis), total {:?}",
                     took.0
                 );
             }
@@ -232,7 +239,7 @@ fn main() {
             samples.push(started.elapsed());
             cpu.push(cpu_time().saturating_sub(cpu_started));
             drop(held);
-            if let CheckPath::Full { parse, syntax } = checked.path {
+            if let CheckPath::Full { parse, syntax, .. } = checked.path {
                 parses.push(parse);
                 syntaxes.push(syntax);
             }

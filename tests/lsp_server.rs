@@ -382,6 +382,66 @@ async fn keystrokes_inside_a_definition_keep_every_diagnostic_in_place() {
     assert_eq!(line_of(&repaired, "CD1"), 14);
 }
 
+/// A large module is parsed in two parts side by side when it is opened (its diagnostics
+/// come sooner); the whole tree, the base of later incremental parses, follows in the
+/// background. Until then and after, every edit gives the diagnostics a fresh open gives, and
+/// the retention rules are the same: opening another large module takes the tree's place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_module_parsed_in_parts_gets_its_whole_tree_after_its_diagnostics() {
+    let mut client = WorkspaceBuilder::new()
+        .capabilities(neovim_capabilities())
+        .start()
+        .await;
+    let mut text = planai_lsp::testing::generate_wired_module(160);
+    assert!(text.len() >= planai_lsp::syntax::PARSE_IN_PARTS_MIN_BYTES);
+    text.push_str("\nif True:\n    pass\n");
+    let if_line = text.lines().count() as u32 - 2;
+    let uri = client.open("parts.py", &text, 1).await;
+    let opened = client.await_diagnostics(&uri, 1).await;
+    assert_eq!(static_codes(&opened), Vec::<String>::new(), "{opened:?}");
+    let has_tree = |document: &serde_json::Value| document["hasTree"] == true;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !has_tree(&client.server_document(&uri).await) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the whole tree never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // A module-level syntax error and its repair take the full path from that tree.
+    let broken = client
+        .edit(&uri, 2, range(if_line, 7, if_line, 8), "")
+        .await;
+    assert_eq!(static_codes(&broken), vec!["syntax"], "{broken:?}");
+    assert_eq!(line_of(&broken, "syntax"), i64::from(if_line));
+    let repaired = client
+        .edit(&uri, 3, range(if_line, 7, if_line, 7), ":")
+        .await;
+    assert_eq!(
+        static_codes(&repaired),
+        Vec::<String>::new(),
+        "{repaired:?}"
+    );
+
+    // Another large module opened: it takes the place of the last opened document, and the
+    // edited one keeps its tree.
+    let other = client.open("other.py", &text, 1).await;
+    client.await_diagnostics(&other, 1).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !has_tree(&client.server_document(&other).await) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the whole tree never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        has_tree(&client.server_document(&uri).await),
+        "an edited document"
+    );
+}
+
 /// Of the documents not edited yet, only the one opened last keeps its syntax tree, and only if
 /// it is large (most open documents are never edited, a tree costs ~0.5 MB per 600 lines, and
 /// small files parse from scratch in a few milliseconds). Another document's first

@@ -46,7 +46,7 @@ fn run_picking(
     host.set_file(path.clone(), Arc::from(text.as_str()), Some(&tree));
     let mut index = StatementIndex::new(
         Arc::from(text.as_str()),
-        &tree,
+        std::slice::from_ref(&tree),
         syntax_diagnostics(&tree, &text),
     );
     let snippets = [
@@ -120,7 +120,11 @@ fn run_picking(
             index = Some(next);
         } else {
             host.set_file(path.clone(), shared.clone(), Some(&full_tree));
-            index = StatementIndex::new(shared.clone(), &full_tree, full_syntax);
+            index = StatementIndex::new(
+                shared.clone(),
+                std::slice::from_ref(&full_tree),
+                full_syntax,
+            );
         }
         assert_eq!(
             host.file_diagnostics(&path),
@@ -175,7 +179,12 @@ fn keystrokes_in_module_level_statements_match_a_full_reparse() {
     let tree = parse(&module).unwrap();
     let mut host = AnalysisHost::new();
     host.set_file(path.clone(), Arc::from(module.as_str()), Some(&tree));
-    let index = StatementIndex::new(Arc::from(module.as_str()), &tree, Vec::new()).unwrap();
+    let index = StatementIndex::new(
+        Arc::from(module.as_str()),
+        std::slice::from_ref(&tree),
+        Vec::new(),
+    )
+    .unwrap();
     let edited = module.replace("SETTING = 1", "SETTING = 2");
     let change = index.reparse(&mut new_parser(), &edited).unwrap();
     assert_eq!(change.definition().kind(), "expression_statement");
@@ -208,7 +217,7 @@ fn keystrokes_in_one_definition_reparse_it_like_a_full_parse() {
     let tree = parse(&text).unwrap();
     let mut index = StatementIndex::new(
         Arc::from(text.as_str()),
-        &tree,
+        std::slice::from_ref(&tree),
         syntax_diagnostics(&tree, &text),
     );
     let mut parser = new_parser();
@@ -240,7 +249,11 @@ fn keystrokes_in_one_definition_reparse_it_like_a_full_parse() {
             // Not a statement-level edit (it broke the syntax): start over from a full parse.
             text = planai_lsp::testing::generate_wired_module(30);
             let tree = parse(&text).unwrap();
-            index = StatementIndex::new(Arc::from(text.as_str()), &tree, Vec::new());
+            index = StatementIndex::new(
+                Arc::from(text.as_str()),
+                std::slice::from_ref(&tree),
+                Vec::new(),
+            );
             continue;
         };
         let full = parse(&text).unwrap();

@@ -113,8 +113,13 @@ pub enum CheckPath {
     PlanaiOnly,
     /// One top-level statement was reparsed.
     Statement,
-    /// A parse (incremental when a tree was given) and both checks.
-    Full { parse: Duration, syntax: Duration },
+    /// A parse (incremental when a tree was given) and both checks; `parts`: how many trees
+    /// the text was parsed into (2 when parsed in parts, see `parse_from_scratch`).
+    Full {
+        parse: Duration,
+        syntax: Duration,
+        parts: usize,
+    },
 }
 
 /// Everything a publish of one document version needs.
@@ -123,6 +128,11 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// The tree of this version, when the check parsed the whole text.
     pub tree: Option<tree_sitter::Tree>,
+    /// This version's text, when the check parsed it in two parts side by side (a document
+    /// opened, see `parse_from_scratch`): `tree` is then `None`, and a caller that keeps
+    /// trees for incremental parsing parses the whole text later, off the path to the
+    /// diagnostics.
+    pub tree_to_parse: Option<Arc<str>>,
     /// What the server's venv scheduling needs to know about the file.
     pub facts: Arc<PlanaiFacts>,
     /// The file is over the size limit: it got syntax diagnostics only.
@@ -203,10 +213,15 @@ pub fn check_document(
             );
         }
     }
-    let tree = if tree_is_current {
-        old_tree.cloned()
+    let trees: Vec<tree_sitter::Tree> = if tree_is_current {
+        old_tree.cloned().into_iter().collect()
+    } else if old_tree.is_none() && trigger == Trigger::Opened {
+        parse_from_scratch(&text, join)
     } else {
-        PARSER.with(|parser| parser.borrow_mut().parse(text.as_bytes(), old_tree))
+        PARSER
+            .with(|parser| parser.borrow_mut().parse(text.as_bytes(), old_tree))
+            .into_iter()
+            .collect()
     };
     let parse = started.elapsed();
     if trigger == Trigger::Edited {
@@ -216,12 +231,17 @@ pub fn check_document(
     let ((syntax, syntax_time), (planai, analysis)) = join.join(
         || {
             let started = Instant::now();
-            let found = syntax_diagnostics(tree.as_ref(), &text, syntax_cache.as_mut());
+            let found = match trees.as_slice() {
+                [] => syntax_diagnostics(None, &text, syntax_cache.as_mut()),
+                [tree] => syntax_diagnostics(Some(tree), &text, syntax_cache.as_mut()),
+                parts => crate::syntax::syntax_diagnostics_of_parts(parts, &text),
+            };
             (found, started.elapsed())
         },
         || {
             if content_changed {
-                set_file(host, path, &text, tree.as_ref(), edit);
+                let trees = (!trees.is_empty()).then_some(trees.as_slice());
+                set_file(host, path, &text, trees, edit);
             }
             let analysis = snapshot(host);
             (planai_diagnostics(&analysis, path, &text, false), analysis)
@@ -229,15 +249,44 @@ pub fn check_document(
     );
     let mut diagnostics = syntax.clone();
     diagnostics.extend(planai);
-    let statements = tree
-        .as_ref()
-        .and_then(|tree| StatementIndex::new(text.clone(), tree, syntax));
+    let statements = StatementIndex::new(text.clone(), &trees, syntax);
     let path = CheckPath::Full {
         parse,
         syntax: syntax_time,
+        parts: trees.len(),
     };
     let reusable = (statements, syntax_cache, facts_now(&analysis));
-    Checked::new(diagnostics, tree, path, too_large, started, reusable)
+    let mut trees = trees;
+    let tree = if trees.len() == 1 { trees.pop() } else { None };
+    let mut checked = Checked::new(diagnostics, tree, path, too_large, started, reusable);
+    if trees.len() > 1 {
+        checked.tree_to_parse = Some(text);
+    }
+    checked
+}
+
+/// The tree of `text`, parsed without an earlier tree: in two parts side by side (`join`) when
+/// the text is large enough to cut (`syntax::part_boundary`) and both parts parse without
+/// error, else whole. The parts, when there are two, stand for the module's tree in every
+/// check (their top-level statements are its top-level statements), but they are no base for
+/// an incremental parse: see `Checked::tree_to_parse`.
+fn parse_from_scratch(text: &str, join: &impl Join) -> Vec<tree_sitter::Tree> {
+    if let Some(cut) = crate::syntax::part_boundary(text) {
+        let part = |range| {
+            PARSER.with(|parser| {
+                crate::syntax::parse_part_with(&mut parser.borrow_mut(), text, range, None)
+            })
+        };
+        if let (Some(first), Some(second)) = join.join(|| part(0..cut), || part(cut..text.len())) {
+            if !first.root_node().has_error() && !second.root_node().has_error() {
+                return vec![first, second];
+            }
+        }
+    }
+    PARSER
+        .with(|parser| parser.borrow_mut().parse(text.as_bytes(), None))
+        .into_iter()
+        .collect()
 }
 
 impl Checked {
@@ -258,6 +307,7 @@ impl Checked {
         Checked {
             diagnostics,
             tree,
+            tree_to_parse: None,
             facts: facts.clone(),
             too_large,
             path,
@@ -331,7 +381,7 @@ fn set_file(
     host: &RwLock<AnalysisHost>,
     path: &Path,
     text: &Arc<str>,
-    tree: Option<&tree_sitter::Tree>,
+    trees: Option<&[tree_sitter::Tree]>,
     edit: Option<crate::text::Edit>,
 ) {
     if text.len() > MAX_ANALYSED_FILE_BYTES {
@@ -343,7 +393,7 @@ fn set_file(
         .read()
         .ok()
         .and_then(|host| host.previous_version(path));
-    let prepared = PreparedFile::build(path.to_path_buf(), Arc::clone(text), tree, edit, previous);
+    let prepared = PreparedFile::build(path.to_path_buf(), Arc::clone(text), trees, edit, previous);
     if let Ok(mut host) = host.write() {
         host.install_file(prepared);
     }
@@ -1011,5 +1061,182 @@ mod tests {
         // ...and the re-check another file's change triggers sees the new one.
         let rechecked = check(&host, &graph_path, &graph_text, Some(checked.reusable));
         assert_eq!(rechecked.diagnostics, after);
+    }
+
+    /// Modules cut at column-0 line starts that make one part or the other fail to parse,
+    /// and statements tree-sitter accepts but CPython refuses (so the syntax diagnostics of
+    /// clean parts are not always empty).
+    const HOSTILE_CUTS: &str = r#"
+x = """
+def inside_a_string():
+    pass
+"""
+values = (
+1,
+)
+@decorator
+def decorated():
+    return 1
+if values:
+    pass
+else:
+    pass
+try:
+    pass
+except ValueError:
+    pass
+finally:
+    pass
+total = 1 + \
+2
+# a comment at column 0
+def tabs():
+	if values:
+	    pass
+return 5
+nonlocal outside
+break
+a, b: int = 1
+print "python 2"
+class C:
+    def m(self):
+        yield
+# a comment after a block
+async def coroutine():
+    await thing
+"#;
+
+    /// The top-level statements of `trees`, as (start, end, kind).
+    fn top_level(trees: &[tree_sitter::Tree]) -> Vec<(usize, usize, String)> {
+        let mut out = Vec::new();
+        for tree in trees {
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            for child in root.children(&mut cursor) {
+                out.push((
+                    child.start_byte(),
+                    child.end_byte(),
+                    child.kind().to_string(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Cutting a module in two parts (`parse_from_scratch`) is only right if two clean parts
+    /// are always the module: checked at every column-0 line start (not only the definition
+    /// lines `part_boundary` picks) of real modules, a generated wired module and hostile
+    /// cuts. Whenever neither part has an error, the parts give the whole module's top-level
+    /// statements, syntax diagnostics, summary and statement index.
+    #[test]
+    fn a_module_cut_into_two_clean_parts_is_the_module_parsed_whole() {
+        let texts = [
+            include_str!("../../examples/llm_review.py").to_string(),
+            include_str!("../../examples/text_pipeline.py").to_string(),
+            include_str!("../../tests/fixtures/verify_fixtures.py").to_string(),
+            crate::testing::generate_wired_module(12),
+            HOSTILE_CUTS.to_string(),
+            format!(
+                "{HOSTILE_CUTS}\n{}",
+                include_str!("../../examples/llm_review.py")
+            ),
+        ];
+        let (mut compared, mut refused, mut with_syntax_errors) = (0, 0, 0);
+        for text in &texts {
+            let whole = crate::syntax::parse(text).unwrap();
+            let whole_syntax = crate::syntax::syntax_diagnostics(&whole, text);
+            let whole_summary = FileSummary::build(&whole, text);
+            let line_starts = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+                .filter(|&at| {
+                    at > 0 && at < text.len() && !text.as_bytes()[at].is_ascii_whitespace()
+                });
+            for cut in line_starts {
+                let parts: Vec<_> = [0..cut, cut..text.len()]
+                    .into_iter()
+                    .filter_map(|range| crate::syntax::parse_part(text, range))
+                    .collect();
+                assert_eq!(parts.len(), 2, "cut at {cut}");
+                if parts.iter().any(|tree| tree.root_node().has_error()) {
+                    refused += 1;
+                    continue;
+                }
+                let at = format!("cut at {cut}: {:?}", &text[cut..text.len().min(cut + 30)]);
+                assert!(!whole.root_node().has_error(), "{at}");
+                assert_eq!(
+                    top_level(&parts),
+                    top_level(std::slice::from_ref(&whole)),
+                    "{at}"
+                );
+                assert_eq!(
+                    crate::syntax::syntax_diagnostics_of_parts(&parts, text),
+                    whole_syntax,
+                    "{at}"
+                );
+                assert_eq!(
+                    FileSummary::build_deferring_shifts(&parts, text, None).0,
+                    whole_summary,
+                    "{at}"
+                );
+                let shared: Arc<str> = Arc::from(text.as_str());
+                assert_eq!(
+                    StatementIndex::new(shared.clone(), &parts, whole_syntax.clone()).is_some(),
+                    StatementIndex::new(shared, std::slice::from_ref(&whole), whole_syntax.clone())
+                        .is_some(),
+                    "{at}"
+                );
+                compared += 1;
+                with_syntax_errors += usize::from(!whole_syntax.is_empty());
+            }
+        }
+        // 175, 46 and 51 when written: the test compares what it means to.
+        let counts = format!(
+            "{compared} compared, {refused} refused, {with_syntax_errors} with syntax diagnostics"
+        );
+        assert!(
+            compared >= 150 && refused >= 30 && with_syntax_errors >= 30,
+            "{counts}"
+        );
+    }
+
+    /// Opening a large module parses it in two parts side by side; the check gives exactly
+    /// what a batch check (one whole parse) gives, and hands the text back for a whole parse
+    /// later instead of a tree.
+    #[test]
+    fn opening_a_large_module_parses_it_in_parts_with_the_same_result() {
+        let mut text = crate::testing::generate_wired_module(160);
+        // A statement tree-sitter accepts and CPython refuses, far from the cut.
+        text.push_str("\nreturn 1\n");
+        assert!(text.len() >= crate::syntax::PARSE_IN_PARTS_MIN_BYTES);
+        let path = Path::new("/ws/big.py");
+        let text: Arc<str> = Arc::from(text.as_str());
+        let host = RwLock::new(AnalysisHost::default());
+        let checked = check_document(
+            &host,
+            Source {
+                path,
+                text: text.clone(),
+                tree: None,
+                tree_is_current: false,
+                trigger: Trigger::Opened,
+                edit: None,
+            },
+            Reusable::default(),
+            &Sequential,
+        );
+        assert!(
+            matches!(checked.path, CheckPath::Full { parts: 2, .. }),
+            "{:?}",
+            checked.path
+        );
+        assert!(checked.tree.is_none());
+        assert!(checked
+            .tree_to_parse
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(t, &text)));
+        let mut batch_host = AnalysisHost::default();
+        let batch = check_files(&mut batch_host, vec![(path.to_path_buf(), text.clone())]);
+        assert!(!checked.diagnostics.is_empty());
+        assert_eq!(checked.diagnostics, batch[0].diagnostics);
     }
 }

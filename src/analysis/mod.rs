@@ -128,7 +128,8 @@ impl FileData {
         tree: Option<&tree_sitter::Tree>,
         previous: Option<PreviousVersion>,
     ) -> FileData {
-        let (mut data, shifts) = Self::build_deferring_shifts(path, text, tree, previous);
+        let trees = tree.map(std::slice::from_ref);
+        let (mut data, shifts) = Self::build_deferring_shifts(path, text, trees, previous);
         if let Some(summary) = data.summary.as_mut() {
             shifts.apply(Arc::make_mut(summary));
         }
@@ -140,7 +141,7 @@ impl FileData {
     fn build_deferring_shifts(
         path: PathBuf,
         text: Arc<str>,
-        tree: Option<&tree_sitter::Tree>,
+        trees: Option<&[tree_sitter::Tree]>,
         previous: Option<PreviousVersion>,
     ) -> (FileData, summary::DeferredShifts) {
         let prev = previous
@@ -149,10 +150,11 @@ impl FileData {
         let built = if text.len() > MAX_ANALYSED_FILE_BYTES {
             None
         } else {
-            match tree {
-                Some(t) => Some(FileSummary::build_deferring_shifts(t, &text, prev)),
-                None => crate::syntax::parse(&text)
-                    .map(|t| FileSummary::build_deferring_shifts(&t, &text, prev)),
+            match trees {
+                Some(trees) => Some(FileSummary::build_deferring_shifts(trees, &text, prev)),
+                None => crate::syntax::parse(&text).map(|t| {
+                    FileSummary::build_deferring_shifts(std::slice::from_ref(&t), &text, prev)
+                }),
             }
         };
         let (summary, shifts) = match built {
@@ -200,16 +202,18 @@ pub struct PreparedFile {
 }
 
 impl PreparedFile {
-    /// Parses (when `tree` is None) and summarises `text`, reusing the unchanged definitions of
-    /// `previous`; `edit` is the edit from the previous text, when the caller recorded it.
+    /// Parses (when `trees` is None) and summarises `text`, reusing the unchanged definitions
+    /// of `previous`; `edit` is the edit from the previous text, when the caller recorded it.
+    /// `trees`: the text's tree, or the trees of its parts when it was parsed in parts
+    /// (`syntax::part_boundary`).
     pub fn build(
         path: PathBuf,
         text: Arc<str>,
-        tree: Option<&tree_sitter::Tree>,
+        trees: Option<&[tree_sitter::Tree]>,
         edit: Option<incremental::Edit>,
         previous: Option<PreviousVersion>,
     ) -> PreparedFile {
-        let (data, shifts) = FileData::build_deferring_shifts(path, text, tree, previous);
+        let (data, shifts) = FileData::build_deferring_shifts(path, text, trees, previous);
         PreparedFile { data, shifts, edit }
     }
 }
@@ -304,7 +308,8 @@ impl AnalysisHost {
         edit: Option<incremental::Edit>,
     ) {
         let previous = self.previous_version(&path);
-        self.install_file(PreparedFile::build(path, text, tree, edit, previous));
+        let trees = tree.map(std::slice::from_ref);
+        self.install_file(PreparedFile::build(path, text, trees, edit, previous));
     }
 
     /// The summary, text and usage keys of `path` now, to build its next version from

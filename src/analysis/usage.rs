@@ -306,7 +306,7 @@ mod tests {
         let mut text = crate::testing::generate_wired_module(30);
         let summarise = |text: &str, previous: Option<(Arc<FileSummary>, &str)>| {
             let tree = crate::syntax::parse(text).expect("a tree");
-            FileSummary::build_deferring_shifts(&tree, text, previous).0
+            FileSummary::build_deferring_shifts(std::slice::from_ref(&tree), text, previous).0
         };
         let mut old = Arc::new(summarise(&text, None));
         let mut old_keys = collect_keys(&old);

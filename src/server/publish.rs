@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::text::SourceText;
 use tower_lsp_server::ls_types::Uri;
 
-use crate::analysis::check::{self, CheckPath, Checked, Join, Reusable, Source, Trigger};
+use crate::analysis::check::{self, CheckPath, Checked, Reusable, Source, Trigger};
 use crate::diagnostics::Diagnostic;
 use crate::server::convert::to_lsp_diagnostic;
 use crate::server::panic_guard::{panic_message, spawn_guarded};
@@ -112,6 +112,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             let Checked {
                 diagnostics,
                 tree,
+                tree_to_parse,
                 facts,
                 reusable: next,
                 ..
@@ -125,6 +126,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
             last = Some((revision, generation_after));
             // Which documents keep a tree is `tree_retention`'s policy.
             let mut stored_tree = false;
+            let parse_later;
             let publish_now = {
                 let Some(mut entry) = session.documents.get_mut(&uri) else {
                     return;
@@ -137,6 +139,7 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                     entry.document.store_tree(version, tree);
                     stored_tree = true;
                 }
+                parse_later = tree_to_parse.filter(|_| keep);
                 let still_current = entry.document.version() == version;
                 // A re-check triggered by another file that changed nothing here is not
                 // re-sent.
@@ -154,13 +157,18 @@ async fn run_worker(session: Arc<Session>, uri: Uri, wake: Arc<tokio::sync::Noti
                 }
                 still_current && !already_published
             };
-            if stored_tree {
+            // A document parsed in parts takes its place among those holding a tree now, as
+            // it would with the tree (the tree follows, see `parse_whole_tree_later`).
+            if stored_tree || parse_later.is_some() {
                 retain_tree(&session, &uri, trigger == Trigger::Opened);
             }
             if publish_now {
                 // Boxed: this worker future lives as long as the document is open, and inline
                 // the publish state would make it ~3 KB for every open document.
                 Box::pin(publish(&session, &uri)).await;
+            }
+            if let Some(text) = parse_later {
+                parse_whole_tree_later(&session, &uri, version, text);
             }
         }
         let requested = session
@@ -218,12 +226,68 @@ fn log_check(path: &Path, version: i32, trigger: Trigger, checked: &Checked) {
             version,
             "analysis: PlanAI checks only, total {total:?}"
         ),
-        CheckPath::Full { parse, syntax } => tracing::debug!(
+        CheckPath::Full {
+            parse,
+            syntax,
+            parts,
+        } => tracing::debug!(
             path = %path.display(),
             version,
-            "analysis: parse {parse:?}, syntax {syntax:?} (in parallel), total {total:?}"
+            "analysis: parse {parse:?} ({parts} part(s)), syntax {syntax:?} (in parallel), total {total:?}"
         ),
     }
+}
+
+/// Parses `text` (version `version` of `uri`) whole, after its diagnostics were published
+/// from a parse in parts (`Checked::tree_to_parse`), and keeps the tree as the base of the
+/// next incremental parse, unless the document has moved on, got a tree meanwhile or lost
+/// its place among the documents holding one (`tree_retention`). Takes an analysis slot like
+/// a check, so it never adds a third busy thread on two cores.
+fn parse_whole_tree_later(session: &Arc<Session>, uri: &Uri, version: i32, text: Arc<str>) {
+    let session = Arc::clone(session);
+    let uri = uri.clone();
+    tokio::spawn(async move {
+        let Ok(_slot) = session.analysis_slots.acquire().await else {
+            return;
+        };
+        let holds_place =
+            |session: &Session| session.trees.lock().is_ok_and(|trees| trees.holds(&uri));
+        let still_wanted = |session: &Session| {
+            holds_place(session)
+                && session.documents.get(&uri).is_some_and(|entry| {
+                    entry.document.version() == version && !entry.document.has_tree()
+                })
+        };
+        if !still_wanted(&session) {
+            return;
+        }
+        let parsed = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(|| crate::syntax::parse(&text)).unwrap_or(None)
+        })
+        .await;
+        let Ok(Some(tree)) = parsed else {
+            tracing::warn!(
+                uri = uri.as_str(),
+                "parsing the opened document whole failed"
+            );
+            return;
+        };
+        // The place is checked and the tree stored under the retention lock, so that an open
+        // meanwhile cannot take the place between the two and leave a tree nobody drops. (No
+        // code takes the retention lock while it holds a document entry.)
+        let Ok(trees) = session.trees.lock() else {
+            return;
+        };
+        if !trees.holds(&uri) {
+            return;
+        }
+        if let Some(mut entry) = session.documents.get_mut(&uri) {
+            if entry.document.version() == version && !entry.document.has_tree() {
+                entry.document.store_tree(version, tree);
+            }
+        }
+        drop(trees);
+    });
 }
 
 /// Records that `uri` holds a tree and drops the trees [`tree_retention::TreeRetention`]
@@ -283,26 +347,6 @@ fn release_freed_memory() {
     }
 }
 
-/// Runs the syntax check and the PlanAI analysis side by side on two threads.
-struct BothCores;
-
-impl Join for BothCores {
-    fn join<A: Send, B: Send>(
-        &self,
-        a: impl FnOnce() -> A + Send,
-        b: impl FnOnce() -> B + Send,
-    ) -> (A, B) {
-        std::thread::scope(|scope| {
-            let a = scope.spawn(a);
-            let b = b();
-            let a = a
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (a, b)
-        })
-    }
-}
-
 /// Checks one snapshot of a document (see `analysis::check`).
 fn compute(
     session: &Session,
@@ -331,7 +375,7 @@ fn compute(
             edit,
         },
         previous,
-        &BothCores,
+        &crate::server::analysis_threads::BothCores,
     )
 }
 

@@ -59,6 +59,13 @@ impl<K: Clone + PartialEq> TreeRetention<K> {
         self.edited.drain(..excess).collect()
     }
 
+    /// Whether `document` may hold a tree now: it is the document opened last or one of the
+    /// recently edited (a tree parsed in the background for a document that lost its place
+    /// meanwhile is not kept).
+    pub fn holds(&self, document: &K) -> bool {
+        self.opened.as_ref() == Some(document) || self.edited.contains(document)
+    }
+
     /// Forgets a closed document.
     pub fn forget(&mut self, document: &K) {
         self.edited.retain(|d| d != document);
@@ -100,5 +107,17 @@ mod tests {
         assert!(trees.hold(&3, true).is_empty());
         trees.forget(&3);
         assert!(trees.hold(&4, true).is_empty(), "3 was closed");
+    }
+
+    #[test]
+    fn a_document_opened_before_the_last_one_no_longer_holds_a_place() {
+        let mut trees = TreeRetention::default();
+        trees.hold(&1, true);
+        assert!(trees.holds(&1));
+        trees.hold(&2, true);
+        assert!(!trees.holds(&1), "a tree parsed for 1 now is not kept");
+        assert!(trees.holds(&2));
+        trees.hold(&1, false);
+        assert!(trees.holds(&1), "1 was edited");
     }
 }

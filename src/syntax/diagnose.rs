@@ -167,7 +167,14 @@ pub(super) fn run_with(
     text: &str,
     memo: Option<&mut StatementMemo>,
 ) -> Vec<Diagnostic> {
-    run_from(tree, text, memo, Indent::ZERO)
+    run_from(std::slice::from_ref(tree), text, memo, Indent::ZERO)
+}
+
+/// [`run`] for a module parsed in consecutive parts, each cut at a top-level statement
+/// boundary and parsed alone (`syntax::parse_in_parts`): the parts' top-level statements are
+/// walked in order as the children of one module.
+pub(super) fn run_parts(trees: &[Tree], text: &str) -> Vec<Diagnostic> {
+    run_from(trees, text, None, Indent::ZERO)
 }
 
 /// [`run`] for a tree that holds one statement of an indented block parsed alone (its root
@@ -183,11 +190,11 @@ pub(super) fn run_in_block(tree: &Tree, text: &str) -> Option<Vec<Diagnostic>> {
             return None;
         }
     }
-    Some(run_from(tree, text, None, indent))
+    Some(run_from(std::slice::from_ref(tree), text, None, indent))
 }
 
 fn run_from(
-    tree: &Tree,
+    trees: &[Tree],
     text: &str,
     mut memo: Option<&mut StatementMemo>,
     block: Indent,
@@ -212,21 +219,21 @@ fn run_from(
         last_error_touch: None,
         total_lines: None,
         mentioned_line: false,
-        tree_has_error: tree.root_node().has_error(),
+        tree_has_error: trees.iter().any(|tree| tree.root_node().has_error()),
         clean_until: 0,
     };
     if let Some(memo) = memo.as_deref_mut() {
         memo.start_pass();
     }
     w.null_bytes();
-    w.walk(tree, memo.as_deref_mut());
+    w.walk(trees, memo.as_deref_mut());
     if let Some(memo) = memo {
         memo.end_pass();
     }
     w.finish_walk();
     w.classify_errors();
     let first = w.found.iter().map(|f| f.range.start()).min();
-    w.clean_until = clean_prefix(tree, first);
+    w.clean_until = clean_prefix(trees, first);
     w.into_diagnostics()
 }
 
@@ -234,15 +241,19 @@ fn run_from(
 /// diagnostic at `first`, or an error in the tree): a clause that lost its statement (an
 /// `except` after a clean `try`, say) makes the statement before it invalid too. 0 when there
 /// is no such statement or the tree's error cannot be seen (a hidden MISSING token).
-fn clean_prefix(tree: &Tree, first: Option<usize>) -> usize {
-    let root = tree.root_node();
-    if root.kind() != "module" {
+fn clean_prefix(trees: &[Tree], first: Option<usize>) -> usize {
+    if trees.iter().any(|tree| tree.root_node().kind() != "module") {
         return 0;
     }
     let first = first.unwrap_or(usize::MAX);
-    let mut cursor = root.walk();
     let (mut previous, mut before_previous) = (0, 0);
-    for child in root.children(&mut cursor) {
+    let roots: Vec<Node> = trees.iter().map(Tree::root_node).collect();
+    let mut cursors: Vec<_> = roots.iter().map(|root| root.walk()).collect();
+    let children = roots
+        .iter()
+        .zip(cursors.iter_mut())
+        .flat_map(|(root, cursor)| root.children(cursor));
+    for child in children {
         if child.has_error() || child.end_byte() > first {
             return if child.start_byte() <= first {
                 previous
@@ -432,11 +443,30 @@ impl<'a> Walker<'a> {
 
     /// Pre-order walk, one top-level statement (child of the root) at a time so that `memo` can
     /// stand in for statements it has seen before.
-    fn walk(&mut self, tree: &Tree, mut memo: Option<&mut StatementMemo>) {
-        let root = tree.root_node();
-        if !self.visit(root, Near::default()) {
+    ///
+    /// `trees` are the consecutive parts of one module (one tree, unless the module was parsed
+    /// in parts): the first root is visited as the module, and the top-level statements of
+    /// every part are walked as its children, in order.
+    fn walk(&mut self, trees: &[Tree], mut memo: Option<&mut StatementMemo>) {
+        let Some(first) = trees.first() else {
+            return;
+        };
+        if !self.visit(first.root_node(), Near::default()) {
             return;
         }
+        let mut prev = None;
+        for tree in trees {
+            self.walk_statements(tree.root_node(), &mut prev, memo.as_deref_mut());
+        }
+    }
+
+    /// Walks the top-level statements of `root`, `prev` being the statement before them.
+    fn walk_statements<'t>(
+        &mut self,
+        root: Node<'t>,
+        prev: &mut Option<Node<'t>>,
+        mut memo: Option<&mut StatementMemo>,
+    ) {
         let mut cursor = root.walk();
         let entered = match body_start(root) {
             Some(at) => cursor.goto_first_child_for_byte(at).is_some(),
@@ -449,12 +479,11 @@ impl<'a> Walker<'a> {
         let memoize = root.kind() == "module";
         let mut statement_cursor = root.walk();
         let mut parents = Vec::new();
-        let mut prev = None;
         loop {
             let node = cursor.node();
             let near = Near {
                 parent: Some(root),
-                prev,
+                prev: *prev,
             };
             match memo.as_deref_mut() {
                 Some(memo) if memoize => {
@@ -475,7 +504,7 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            prev = Some(node);
+            *prev = Some(node);
             if !cursor.goto_next_sibling() {
                 return;
             }

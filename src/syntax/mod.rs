@@ -65,6 +65,56 @@ pub(crate) fn parse_part_with(
     tree
 }
 
+/// From this size a parse without an earlier tree (a document being opened) may be done in
+/// two parts on two cores (`analysis::check`): tree-sitter parses ~7 MB/s here, so below this
+/// a whole parse takes under ~10 ms and cutting saves little.
+pub const PARSE_IN_PARTS_MIN_BYTES: usize = 64 * 1024;
+
+/// Where `text` may be cut in two so that each part parses alone as a module: the start of a
+/// line near the middle that begins a top-level definition (`def`, `class`, `async def` or a
+/// decorator at column 0). `None` for a text under [`PARSE_IN_PARTS_MIN_BYTES`] or without
+/// such a line in its middle half.
+///
+/// The cut is a guess, checked by parsing: a line that only looks like a definition (inside a
+/// string or brackets, or an `@` continuing an expression) leaves an error in one of the
+/// parts, and parts are only used when neither has one. Two error-free parts cut at a
+/// column-0 line start are exactly the whole module's top-level statements: a statement
+/// continued across the cut (an open bracket or string, a backslash, a decorator, a clause
+/// such as `else:`) would leave an error on one side.
+pub fn part_boundary(text: &str) -> Option<usize> {
+    if text.len() < PARSE_IN_PARTS_MIN_BYTES {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let starts_definition = |line: usize| {
+        let rest = &bytes[line..];
+        rest.starts_with(b"@")
+            || rest.starts_with(b"def ")
+            || rest.starts_with(b"class ")
+            || rest.starts_with(b"async def ")
+    };
+    // The start of the line after the newline at `newline`, if it begins a definition.
+    let candidate = |newline: usize| {
+        let line = newline + 1;
+        let continued = newline > 0 && bytes[newline - 1] == b'\\';
+        (line < bytes.len() && !continued && starts_definition(line)).then_some(line)
+    };
+    let (quarter, middle) = (bytes.len() / 4, bytes.len() / 2);
+    memchr::memchr_iter(b'\n', &bytes[middle..bytes.len() - quarter])
+        .find_map(|at| candidate(middle + at))
+        .or_else(|| {
+            memchr::memrchr_iter(b'\n', &bytes[quarter..middle])
+                .find_map(|at| candidate(quarter + at))
+        })
+}
+
+/// [`syntax_diagnostics`] of a module parsed in consecutive parts, each cut at a top-level
+/// statement boundary (see [`part_boundary`]) and free of errors: exactly what the whole
+/// module's tree gives.
+pub fn syntax_diagnostics_of_parts(trees: &[tree_sitter::Tree], text: &str) -> Vec<Diagnostic> {
+    diagnose::run_parts(trees, text)
+}
+
 /// Syntax errors in `tree` (parsed from `text`) as diagnostics with readable messages.
 ///
 /// Every diagnostic has code `syntax`, source [`DiagnosticSource::Syntax`] and severity

@@ -71,21 +71,26 @@ impl StatementEdit {
 impl StatementIndex {
     /// The index of `text` (parsed as `tree`, with `syntax` its diagnostics), or `None` when
     /// the tree has errors (then statement boundaries are not trustworthy) or there is any
-    /// syntax diagnostic (then the first one depends on the whole text).
+    /// syntax diagnostic (then the first one depends on the whole text). `trees`: the text's
+    /// tree, or the trees of its consecutive parts when it was parsed in parts
+    /// (`syntax::part_boundary`).
     pub fn new(
         text: Arc<str>,
-        tree: &tree_sitter::Tree,
+        trees: &[tree_sitter::Tree],
         syntax: Vec<Diagnostic>,
     ) -> Option<StatementIndex> {
-        let root = tree.root_node();
-        if root.has_error() || !syntax.is_empty() {
+        if trees.is_empty()
+            || trees.iter().any(|tree| tree.root_node().has_error())
+            || !syntax.is_empty()
+        {
             return None;
         }
-        let mut cursor = root.walk();
-        let starts = root
-            .children(&mut cursor)
-            .map(|child| child.start_byte())
-            .collect();
+        let mut starts = Vec::new();
+        for tree in trees {
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            starts.extend(root.children(&mut cursor).map(|child| child.start_byte()));
+        }
         Some(StatementIndex {
             text,
             starts,

@@ -674,7 +674,8 @@ impl FileSummary {
         text: &str,
         previous: Option<(Arc<FileSummary>, &str)>,
     ) -> FileSummary {
-        let (mut summary, shifts) = Self::build_deferring_shifts(tree, text, previous);
+        let (mut summary, shifts) =
+            Self::build_deferring_shifts(std::slice::from_ref(tree), text, previous);
         shifts.apply(&mut summary);
         summary
     }
@@ -684,8 +685,11 @@ impl FileSummary {
     /// with `previous` unchanged, so a caller that builds while the previous summary is still
     /// in use (by the host it is about to replace) can shift them in place once that lets go,
     /// instead of copying each one.
+    ///
+    /// `trees` is the module's tree, or the trees of its consecutive parts when it was parsed
+    /// in parts (`syntax::part_boundary`): their top-level statements are the module's.
     pub fn build_deferring_shifts(
-        tree: &tree_sitter::Tree,
+        trees: &[tree_sitter::Tree],
         text: &str,
         previous: Option<(Arc<FileSummary>, &str)>,
     ) -> (FileSummary, DeferredShifts) {
@@ -736,19 +740,25 @@ impl FileSummary {
             shifts: Vec::new(),
             statement_error: false,
         };
-        let root = tree.root_node();
-        let body = b.block_stmts(root, Scope::Module, false);
-        b.summary.body = body;
-        if root.has_error() {
-            let mut cursor = root.walk();
-            b.summary.module_error = root.children(&mut cursor).any(|c| {
-                c.has_error()
-                    && !matches!(
-                        c.kind(),
-                        "class_definition" | "function_definition" | "decorated_definition"
-                    )
-            });
+        let mut body = Vec::new();
+        for tree in trees {
+            let root = tree.root_node();
+            body.extend(b.block_stmts(root, Scope::Module, false));
+            if root.has_error() {
+                let mut cursor = root.walk();
+                b.summary.module_error |= root.children(&mut cursor).any(|c| {
+                    c.has_error()
+                        && !matches!(
+                            c.kind(),
+                            "class_definition" | "function_definition" | "decorated_definition"
+                        )
+                });
+            }
         }
+        if trees.len() > 1 {
+            body.shrink_to_fit();
+        }
+        b.summary.body = body;
         // Fingerprints are position-independent (hashes of source text; bindings point into
         // the new text): the reused definitions' stale ranges do not enter them. The module
         // code's fingerprint is the text outside definitions, which is enough unless one of
