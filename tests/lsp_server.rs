@@ -382,6 +382,19 @@ async fn keystrokes_inside_a_definition_keep_every_diagnostic_in_place() {
     assert_eq!(line_of(&repaired, "CD1"), 14);
 }
 
+/// Polls the server's state until `uri` holds a syntax tree (the whole tree parsed after an
+/// open in parts); fails after 20 s.
+async fn await_whole_tree(client: &mut TestClient, uri: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while client.server_document(uri).await["hasTree"] != true {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the whole tree never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A large module is parsed in two parts side by side when it is opened (its diagnostics
 /// come sooner); the whole tree, the base of later incremental parses, follows in the
 /// background. Until then and after, every edit gives the diagnostics a fresh open gives, and
@@ -399,15 +412,7 @@ async fn a_large_module_parsed_in_parts_gets_its_whole_tree_after_its_diagnostic
     let uri = client.open("parts.py", &text, 1).await;
     let opened = client.await_diagnostics(&uri, 1).await;
     assert_eq!(static_codes(&opened), Vec::<String>::new(), "{opened:?}");
-    let has_tree = |document: &serde_json::Value| document["hasTree"] == true;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !has_tree(&client.server_document(&uri).await) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the whole tree never came"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    await_whole_tree(&mut client, &uri).await;
 
     // A module-level syntax error and its repair take the full path from that tree.
     let broken = client
@@ -428,16 +433,9 @@ async fn a_large_module_parsed_in_parts_gets_its_whole_tree_after_its_diagnostic
     // edited one keeps its tree.
     let other = client.open("other.py", &text, 1).await;
     client.await_diagnostics(&other, 1).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !has_tree(&client.server_document(&other).await) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the whole tree never came"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    await_whole_tree(&mut client, &other).await;
     assert!(
-        has_tree(&client.server_document(&uri).await),
+        client.server_document(&uri).await["hasTree"] == true,
         "an edited document"
     );
 }

@@ -1211,19 +1211,7 @@ async def coroutine():
         let path = Path::new("/ws/big.py");
         let text: Arc<str> = Arc::from(text.as_str());
         let host = RwLock::new(AnalysisHost::default());
-        let checked = check_document(
-            &host,
-            Source {
-                path,
-                text: text.clone(),
-                tree: None,
-                tree_is_current: false,
-                trigger: Trigger::Opened,
-                edit: None,
-            },
-            Reusable::default(),
-            &Sequential,
-        );
+        let checked = check(&host, path, &text, None);
         assert!(
             matches!(checked.path, CheckPath::Full { parts: 2, .. }),
             "{:?}",
