@@ -11,7 +11,6 @@
 //! thread's (the only arenas there are), so the two halves never share one.
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::thread;
@@ -23,19 +22,6 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 struct AnalysisThreads {
     queues: [Mutex<mpsc::Sender<Job>>; 2],
-    /// A join holds the threads. A second join meanwhile (another document's check) does not
-    /// queue behind the first, which may be long (a huge file): it takes the fallback.
-    busy: AtomicBool,
-}
-
-/// Lets the threads go when dropped (after the join's jobs have finished: declared before
-/// them, dropped after them, also on unwind).
-struct Claim<'t>(&'t AtomicBool);
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
 }
 
 static THREADS: OnceLock<AnalysisThreads> = OnceLock::new();
@@ -71,17 +57,13 @@ pub fn start() {
         queues.push(Mutex::new(sender));
     }
     if let Ok(queues) = <[Mutex<mpsc::Sender<Job>>; 2]>::try_from(queues) {
-        let _ = THREADS.set(AnalysisThreads {
-            queues,
-            busy: AtomicBool::new(false),
-        });
+        let _ = THREADS.set(AnalysisThreads { queues });
     }
 }
 
-/// Runs `a` and `b` side by side on the analysis threads (or, before `start`, from one of
-/// them or while another join holds them, `a` on a thread spawned for it and `b` on the
-/// caller), and returns both results; a panic in either is resumed here once both have
-/// finished.
+/// Runs `a` and `b` side by side on the analysis threads (or, before `start` or from one of
+/// them, `a` on a thread spawned for it and `b` on the caller), and returns both results; a
+/// panic in either is resumed here once both have finished.
 pub struct BothCores;
 
 impl Join for BothCores {
@@ -90,16 +72,8 @@ impl Join for BothCores {
         a: impl FnOnce() -> A + Send,
         b: impl FnOnce() -> B + Send,
     ) -> (A, B) {
-        let claimed = THREADS.get().filter(|threads| {
-            !ON_ANALYSIS_THREAD.with(|on| on.get())
-                && threads
-                    .busy
-                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-        });
-        match claimed {
-            Some(threads) => {
-                let _claim = Claim(&threads.busy);
+        match THREADS.get() {
+            Some(threads) if !ON_ANALYSIS_THREAD.with(|on| on.get()) => {
                 let a = run_on(&threads.queues[0], a);
                 let b = run_on(&threads.queues[1], b);
                 let a = a.wait();
@@ -199,29 +173,5 @@ mod tests {
         // A join from inside a half runs without waiting for the threads.
         let nested = BothCores.join(|| BothCores.join(|| 4, || 5), || 6);
         assert_eq!(nested, ((4, 5), 6));
-        // A join while another holds the threads does not wait for it: the first one's
-        // second half waits for the second join to finish.
-        let (done, finished) = mpsc::channel::<()>();
-        let (long, other) = thread::scope(|scope| {
-            let first = scope.spawn(move || {
-                BothCores.join(
-                    || 7,
-                    move || {
-                        finished
-                            .recv_timeout(std::time::Duration::from_secs(20))
-                            .is_ok()
-                    },
-                )
-            });
-            // Until the first join holds the threads.
-            while !THREADS.get().unwrap().busy.load(Ordering::Acquire) {
-                thread::yield_now();
-            }
-            let other = BothCores.join(|| 8, || 9);
-            let _ = done.send(());
-            (first.join().unwrap(), other)
-        });
-        assert_eq!(long, (7, true), "the first join saw the second one finish");
-        assert_eq!(other, (8, 9));
     }
 }
