@@ -64,6 +64,12 @@ pub fn start() {
 /// Runs `a` and `b` side by side on the analysis threads (or, before `start` or from one of
 /// them, `a` on a thread spawned for it and `b` on the caller), and returns both results; a
 /// panic in either is resumed here once both have finished.
+///
+/// A second join while the threads run another one (two documents opened at once) queues
+/// behind it: on two cores the first has both anyway, and the queue keeps every check's
+/// allocations in the two threads' arenas. Running such a join on its caller instead was
+/// tried: 100 opened documents then took ~0.3 MB more. The cost is that a long check (a 5 MB
+/// module, ~0.25 s) delays another document's open or full check by as much.
 pub struct BothCores;
 
 impl Join for BothCores {
