@@ -256,13 +256,14 @@ pub fn check_document(
         parts: trees.len(),
     };
     let reusable = (statements, syntax_cache, facts_now(&analysis));
-    let mut trees = trees;
-    let tree = if trees.len() == 1 { trees.pop() } else { None };
-    let mut checked = Checked::new(diagnostics, tree, path, too_large, started, reusable);
-    if trees.len() > 1 {
-        checked.tree_to_parse = Some(text);
+    let (tree, tree_to_parse) = match <[tree_sitter::Tree; 1]>::try_from(trees) {
+        Ok([tree]) => (Some(tree), None),
+        Err(parts) => (None, (parts.len() > 1).then_some(text)),
+    };
+    Checked {
+        tree_to_parse,
+        ..Checked::new(diagnostics, tree, path, too_large, started, reusable)
     }
-    checked
 }
 
 /// The tree of `text`, parsed without an earlier tree: in two parts side by side (`join`) when

@@ -35,30 +35,38 @@ thread_local! {
 /// Starts the two threads. Call once, before any other thread exists (see the module
 /// comment); a failure to start them leaves checks on their fallback (a thread per check).
 pub fn start() {
-    let mut queues = Vec::with_capacity(2);
-    for index in 0..2 {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let (ready, started) = mpsc::channel::<()>();
-        let spawned = thread::Builder::new()
-            .name(format!("planai-analysis-{index}"))
-            .spawn(move || {
-                ON_ANALYSIS_THREAD.with(|on| on.set(true));
-                // The first allocation of this thread, before the next one starts: it fixes
-                // this thread's arena.
-                let _ = ready.send(());
-                for job in receiver {
-                    job();
-                }
-            });
-        if spawned.is_err() || started.recv().is_err() {
-            tracing::warn!("cannot start the analysis threads: a thread per check instead");
-            return;
-        }
-        queues.push(Mutex::new(sender));
+    // In order: the first thread has allocated (and so has its arena) before the second
+    // starts.
+    let Some(first) = start_thread(0) else {
+        return;
+    };
+    let Some(second) = start_thread(1) else {
+        return;
+    };
+    let _ = THREADS.set(AnalysisThreads {
+        queues: [first, second],
+    });
+}
+
+/// One analysis thread, once it has allocated; `None` (logged) when it cannot start.
+fn start_thread(index: usize) -> Option<Mutex<mpsc::Sender<Job>>> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let (ready, started) = mpsc::channel::<()>();
+    let spawned = thread::Builder::new()
+        .name(format!("planai-analysis-{index}"))
+        .spawn(move || {
+            ON_ANALYSIS_THREAD.with(|on| on.set(true));
+            // The first allocation of this thread: it fixes this thread's arena.
+            let _ = ready.send(());
+            for job in receiver {
+                job();
+            }
+        });
+    if spawned.is_err() || started.recv().is_err() {
+        tracing::warn!("cannot start the analysis threads: a thread per check instead");
+        return None;
     }
-    if let Ok(queues) = <[Mutex<mpsc::Sender<Job>>; 2]>::try_from(queues) {
-        let _ = THREADS.set(AnalysisThreads { queues });
-    }
+    Some(Mutex::new(sender))
 }
 
 /// Runs `a` and `b` side by side on the analysis threads (or, before `start` or from one of

@@ -250,15 +250,14 @@ fn parse_whole_tree_later(session: &Arc<Session>, uri: &Uri, version: i32, text:
         let Ok(_slot) = session.analysis_slots.acquire().await else {
             return;
         };
-        let holds_place =
-            |session: &Session| session.trees.lock().is_ok_and(|trees| trees.holds(&uri));
-        let still_wanted = |session: &Session| {
-            holds_place(session)
+        // Checked before the parse (not to parse for nothing) and when storing.
+        let still_wanted = |trees: &tree_retention::TreeRetention<Uri>| {
+            trees.holds(&uri)
                 && session.documents.get(&uri).is_some_and(|entry| {
                     entry.document.version() == version && !entry.document.has_tree()
                 })
         };
-        if !still_wanted(&session) {
+        if !session.trees.lock().is_ok_and(|trees| still_wanted(&trees)) {
             return;
         }
         let parsed = tokio::task::spawn_blocking(move || {
@@ -272,17 +271,14 @@ fn parse_whole_tree_later(session: &Arc<Session>, uri: &Uri, version: i32, text:
             );
             return;
         };
-        // The place is checked and the tree stored under the retention lock, so that an open
-        // meanwhile cannot take the place between the two and leave a tree nobody drops. (No
-        // code takes the retention lock while it holds a document entry.)
+        // Checked and stored under the retention lock, so that an open meanwhile cannot take
+        // the place between the two and leave a tree nobody drops. (No code takes the
+        // retention lock while it holds a document entry.)
         let Ok(trees) = session.trees.lock() else {
             return;
         };
-        if !trees.holds(&uri) {
-            return;
-        }
-        if let Some(mut entry) = session.documents.get_mut(&uri) {
-            if entry.document.version() == version && !entry.document.has_tree() {
+        if still_wanted(&trees) {
+            if let Some(mut entry) = session.documents.get_mut(&uri) {
                 entry.document.store_tree(version, tree);
             }
         }

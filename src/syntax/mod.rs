@@ -71,8 +71,7 @@ pub(crate) fn parse_part_with(
 pub const PARSE_IN_PARTS_MIN_BYTES: usize = 64 * 1024;
 
 /// Where `text` may be cut in two so that each part parses alone as a module: the start of a
-/// line near the middle that begins a top-level definition (`def`, `class`, `async def` or a
-/// decorator at column 0). `None` for a text under [`PARSE_IN_PARTS_MIN_BYTES`] or without
+/// line near the middle that begins a top-level definition ([`starts_definition`]). `None` for a text under [`PARSE_IN_PARTS_MIN_BYTES`] or without
 /// such a line in its middle half.
 ///
 /// The cut is a guess, checked by parsing: a line that only looks like a definition (inside a
@@ -86,18 +85,11 @@ pub fn part_boundary(text: &str) -> Option<usize> {
         return None;
     }
     let bytes = text.as_bytes();
-    let starts_definition = |line: usize| {
-        let rest = &bytes[line..];
-        rest.starts_with(b"@")
-            || rest.starts_with(b"def ")
-            || rest.starts_with(b"class ")
-            || rest.starts_with(b"async def ")
-    };
     // The start of the line after the newline at `newline`, if it begins a definition.
     let candidate = |newline: usize| {
         let line = newline + 1;
         let continued = newline > 0 && bytes[newline - 1] == b'\\';
-        (line < bytes.len() && !continued && starts_definition(line)).then_some(line)
+        (line < bytes.len() && !continued && starts_definition(&bytes[line..])).then_some(line)
     };
     let (quarter, middle) = (bytes.len() / 4, bytes.len() / 2);
     memchr::memchr_iter(b'\n', &bytes[middle..bytes.len() - quarter])
@@ -105,6 +97,18 @@ pub fn part_boundary(text: &str) -> Option<usize> {
         .or_else(|| {
             memchr::memrchr_iter(b'\n', &bytes[quarter..middle])
                 .find_map(|at| candidate(quarter + at))
+        })
+}
+
+/// Whether a line (`rest`: the text from its start) begins a definition at column 0: a
+/// decorator, or `class`, `def` or `async` followed by a space or tab. Only a guess about the
+/// text (the line may lie inside a string or brackets); callers check it against a parse.
+pub(crate) fn starts_definition(rest: &[u8]) -> bool {
+    rest.starts_with(b"@")
+        || ["class", "def", "async"].iter().any(|keyword| {
+            rest.strip_prefix(keyword.as_bytes())
+                .and_then(|after| after.first())
+                .is_some_and(|b| *b == b' ' || *b == b'\t')
         })
 }
 

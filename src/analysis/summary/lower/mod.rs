@@ -163,13 +163,7 @@ impl<'s, 'p> Builder<'s, 'p> {
             if line >= end {
                 break;
             }
-            let rest = &self.src[line..end];
-            let starts_definition = rest.starts_with(b"@")
-                || ["class", "def", "async"].iter().any(|k| {
-                    rest.strip_prefix(k.as_bytes()).is_some_and(|after| {
-                        after.first().is_some_and(|b| *b == b' ' || *b == b'\t')
-                    })
-                });
+            let starts_definition = crate::syntax::starts_definition(&self.src[line..end]);
             let in_string = || {
                 let mut node = c.descendant_for_byte_range(line, line + 1);
                 while let Some(n) = node {
