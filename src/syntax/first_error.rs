@@ -51,19 +51,73 @@ const COMPOUND_KEYWORDS: &[&str] = &[
 /// position order, as (range, message).
 ///
 /// `clean_until` is the start of a top-level statement before which tree-sitter and the walk
-/// found nothing wrong: ruff parses from there when it is the start of a logical line at
-/// column 0 (the module grammar restarts at every such statement), which keeps the error
-/// path's cost proportional to what follows the first error rather than to the file.
+/// found nothing wrong: the tokenizer scan and ruff's parse start there when it is the start
+/// of a logical line at column 0 (the tokenizer's state there is its state at the start of the
+/// file, and the module grammar restarts at every such statement), which keeps the error
+/// path's cost proportional to what follows the first error rather than to the file. When
+/// ruff finds nothing from there, both run again from the start.
 pub(super) fn cpython_first(
     text: &str,
     found: &[(TextRange, &str)],
     clean_until: usize,
 ) -> Option<(TextRange, String)> {
-    let newlines: Vec<usize> = text
-        .bytes()
-        .enumerate()
-        .filter(|&(_, c)| c == b'\n')
-        .map(|(i, _)| i)
+    // Before `from` the walk, which reports the tokenizer's errors too, found nothing.
+    let from = clean_logical_line_start(text, clean_until);
+    #[cfg(test)]
+    let from = if FROM_FILE_START.get() { 0 } else { from };
+    if from > 0 {
+        let scan = tokenizer::scan_from(text, from);
+        if let Some(parser_error) = ruff_first_error(text, from, &scan) {
+            return first_error_after(text, found, &scan, from, Some(parser_error));
+        }
+        // ruff accepts everything after `from`: CPython's first error may come earlier.
+    }
+    let scan = tokenizer::scan(text);
+    let parser_error = ruff_first_error(text, 0, &scan);
+    first_error_after(text, found, &scan, 0, parser_error)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes `cpython_first` tokenize and parse from the start of the file, as if nothing
+    /// before the first error were known to be clean (what starting later must equal).
+    pub(super) static FROM_FILE_START: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `clean_until` when it starts a logical line at column 0 (the line before it is complete:
+/// it does not end on a `\` continuation), else 0.
+fn clean_logical_line_start(text: &str, clean_until: usize) -> usize {
+    let b = text.as_bytes();
+    let Some(before) = clean_until.checked_sub(1).and_then(|i| b.get(..i)) else {
+        return 0;
+    };
+    let at_line_start = b.get(clean_until - 1) == Some(&b'\n')
+        && b.get(clean_until)
+            .is_some_and(|c| !c.is_ascii_whitespace() && *c != b'#');
+    let continued = before
+        .strip_suffix(b"\r")
+        .unwrap_or(before)
+        .ends_with(b"\\");
+    if at_line_start && !continued {
+        clean_until
+    } else {
+        0
+    }
+}
+
+/// CPython's first error, given the scan of the text from `from` (0, or a column-0 logical line
+/// before which nothing is wrong) and ruff's first error parsing from there.
+fn first_error_after(
+    text: &str,
+    found: &[(TextRange, &str)],
+    scan: &tokenizer::Scan,
+    from: usize,
+    parser_error: Option<(TextRange, ParseErrorType)>,
+) -> Option<(TextRange, String)> {
+    // Line numbers counted from `from`: only compared with each other, and every position
+    // compared lies after `from` (the walk found nothing before it).
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', &text.as_bytes()[from..])
+        .map(|i| from + i)
         .collect();
     let line_of = |at: usize| newlines.partition_point(|&n| n < at);
     // The walk's own range for the same message on the same line, if it has one.
@@ -75,20 +129,6 @@ pub(super) fn cpython_first(
             .map_or(range, |(r, _)| *r)
     };
     let b = text.as_bytes();
-    let scan = tokenizer::scan(text);
-    let from = if clean_until > 0
-        && text.as_bytes().get(clean_until - 1) == Some(&b'\n')
-        && scan.logical_lines.binary_search(&clean_until).is_ok()
-    {
-        clean_until
-    } else {
-        0
-    };
-    let parser_error = ruff_first_error(text, from, &scan).or_else(|| {
-        (from > 0)
-            .then(|| ruff_first_error(text, 0, &scan))
-            .flatten()
-    });
     let parser_error = parser_error.as_ref().map(|(r, e)| (*r, e));
     let parser_first = parser_error.map(|(range, error)| {
         // The start of the logical line holding the error.
@@ -162,7 +202,7 @@ pub(super) fn cpython_first(
         }
         _ => parser_first,
     };
-    if let Some(e) = scan.error {
+    if let Some(e) = &scan.error {
         // Met by the parser before it fails, or found by the scan of the rest of the file
         // that follows a parser error (except after `unexpected indent`, which CPython
         // reports without that scan).
@@ -184,7 +224,7 @@ pub(super) fn cpython_first(
             }
         };
         if first {
-            return Some((walk_range(e.range, &e.message), e.message));
+            return Some((walk_range(e.range, &e.message), e.message.clone()));
         }
         return parser_first;
     }

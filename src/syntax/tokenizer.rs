@@ -8,7 +8,8 @@
 //! delimiters like CPython does, but its error recovery decides what the rest of the file is,
 //! so this scan does not look at the tree at all.
 //!
-//! Only used once the walk found an error: it reads every byte of the text.
+//! Only used once the walk found an error: it reads every byte of the text from the start of the
+//! last statement before the error that the walk found clean (`scan_from`), or from the start.
 
 use crate::diagnostics::TextRange;
 
@@ -62,18 +63,39 @@ use super::indent::Indent;
 
 /// Scans `text` up to its first tokenizer error.
 pub(super) fn scan(text: &str) -> Scan {
+    scan_from(text, 0)
+}
+
+/// [`scan`] of `text` from `start`, which is 0 or the first byte of a logical line at column 0
+/// (after a line break, outside brackets, strings and continuations), where the tokenizer's
+/// state is the same as at the start of the file. Positions stay those of `text`; logical
+/// lines, f-strings and errors before `start` are not seen.
+pub(super) fn scan_from(text: &str, start: usize) -> Scan {
     // (most tokens in a logical line so far, tokens in the current one)
     let mut tokens = (0, 0);
-    let mut scan = scan_until_error(text, &mut tokens);
+    let mut scan = scan_until_error(text, start, &mut tokens);
     scan.max_line_tokens = tokens.0.max(tokens.1);
     scan
 }
 
-fn scan_until_error(text: &str, tokens: &mut (usize, usize)) -> Scan {
+/// The 1-based line `at` is on, counting line breaks as the scan does (`\r\n`, `\n`, `\r`).
+fn line_at(b: &[u8], at: usize) -> usize {
+    let before = &b[..at.min(b.len())];
+    let newlines = memchr::memchr_iter(b'\n', before).count();
+    let lone_returns = memchr::memchr_iter(b'\r', before)
+        .filter(|&r| b.get(r + 1) != Some(&b'\n'))
+        .count();
+    1 + newlines + lone_returns
+}
+
+fn scan_until_error(text: &str, start: usize, tokens: &mut (usize, usize)) -> Scan {
     let b = text.as_bytes();
     let n = b.len();
-    let mut i = if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    let mut line = 1usize;
+    let (mut i, mut line) = if start == 0 {
+        (if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 }, 1usize)
+    } else {
+        (start.min(n), line_at(b, start))
+    };
     let mut indents = vec![Indent::ZERO];
     let mut brackets: Vec<(u8, usize, usize)> = Vec::new();
     let mut at_line_start = true;

@@ -238,3 +238,47 @@ fn a_prefix_parse_finds_the_first_errors_of_the_whole_parse() {
         "only {by_agreement} texts decided by two prefixes agreeing"
     );
 }
+
+/// CPython's first error after statements known to be clean is found by tokenizing and parsing
+/// from the last of them (`first_error::cpython_first`): every corpus case, after a clean
+/// prefix and alone, and every cut of a program in the middle of a file, gets exactly the
+/// diagnostics that starting from the file's start gives.
+#[test]
+fn the_first_error_found_after_a_clean_prefix_is_the_one_found_from_the_start() {
+    const PREFIX: &str = "import os\n\n\nclass Clean:\n    value: int = 1\n\n    def method(self):\n        \
+                          return [self.value,\n                (1, 2)]\n\n\nx = {'a': 1}  # comment \\\n\n\n";
+    let both = |text: &str| {
+        let tree = crate::syntax::parse(text).expect("parse");
+        let later = crate::syntax::syntax_diagnostics(&tree, text);
+        super::super::first_error::FROM_FILE_START.set(true);
+        let from_start = crate::syntax::syntax_diagnostics(&tree, text);
+        super::super::first_error::FROM_FILE_START.set(false);
+        (later, from_start)
+    };
+    let mut compared = 0;
+    let mut texts: Vec<String> = corpus()
+        .into_iter()
+        .filter(|(_, src, _)| src.len() < 20_000)
+        .flat_map(|(_, src, _)| {
+            let src = crate::text::normalize_lone_cr(src);
+            [format!("{PREFIX}{src}"), src]
+        })
+        .collect();
+    let program = "from planai import Task\n\n\nclass Q(Task):\n    text: str = 'é'\n\n\n\
+                   def build(a, b=1):\n    return [a, (b,\n            {a: b})]\n\n\n@decorator\n\
+                   class W:\n    x = f\"{1!r}\"\n\n\ntry:\n    pass\nexcept E:\n    pass\n\n\nvalue = 3\n";
+    for (i, _) in program.char_indices() {
+        let mut cut = format!("{PREFIX}{}", &program[..i]);
+        cut.push_str(&program[i..].chars().skip(1).collect::<String>());
+        texts.push(cut);
+        texts.push(format!("{PREFIX}{}(\n{}", &program[..i], &program[i..]));
+    }
+    for text in &texts {
+        let (later, from_start) = both(text);
+        if !later.is_empty() {
+            compared += 1;
+        }
+        assert_eq!(later, from_start, "{text:?}");
+    }
+    assert!(compared > 300, "{compared}");
+}
