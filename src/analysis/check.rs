@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use super::incremental::SharedOutput;
 use super::planai_use::is_planai_import;
+use super::share::{ShareUnits, StartedAnalysis};
 use super::summary::{walk_stmts, Expr, FileSummary, Stmt};
 use super::{Analysis, AnalysisHost, PreparedFile, MAX_ANALYSED_FILE_BYTES};
 use crate::diagnostics::{Code, Diagnostic, DiagnosticSource, Severity, TextRange};
@@ -55,6 +57,10 @@ pub trait Join {
         b: impl FnOnce() -> B + Send,
     ) -> (A, B);
 }
+
+/// The size from which an opened document's check offers check units to the syntax side of
+/// its `Join` (`analysis::share`): the size at which it is parsed in parts too.
+const SHARE_UNITS_MIN_BYTES: usize = crate::syntax::PARSE_IN_PARTS_MIN_BYTES;
 
 /// Runs both computations on the calling thread.
 pub struct Sequential;
@@ -186,7 +192,7 @@ pub fn check_document(
         if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
             let analysis = snapshot(host);
             let mut diagnostics = statements.syntax().to_vec();
-            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false));
+            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false, None));
             let reusable = (Some(statements), syntax_cache, facts_now(&analysis));
             return Checked::new(
                 diagnostics,
@@ -201,7 +207,7 @@ pub fn check_document(
         if let Some(next) = statement_edit(host, path, &text, previous, edit) {
             let analysis = snapshot(host);
             let mut diagnostics = next.syntax().to_vec();
-            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false));
+            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false, None));
             let reusable = (Some(next), syntax_cache, facts_now(&analysis));
             return Checked::new(
                 diagnostics,
@@ -228,6 +234,10 @@ pub fn check_document(
         syntax_cache.get_or_insert_default();
     }
     // Syntax checks and PlanAI analysis are independent: the caller may run them side by side.
+    // Opening a large module, the syntax side, done first, then checks units the analysis
+    // offers it (`share`); otherwise it leaves at once.
+    let share = (trigger == Trigger::Opened && text.len() >= SHARE_UNITS_MIN_BYTES)
+        .then(ShareUnits::default);
     let ((syntax, syntax_time), (planai, analysis)) = join.join(
         || {
             let started = Instant::now();
@@ -236,15 +246,21 @@ pub fn check_document(
                 [tree] => syntax_diagnostics(Some(tree), &text, syntax_cache.as_mut()),
                 parts => crate::syntax::syntax_diagnostics_of_parts(parts, &text),
             };
-            (found, started.elapsed())
+            let elapsed = started.elapsed();
+            if let Some(share) = &share {
+                share.help();
+            }
+            (found, elapsed)
         },
         || {
+            let share = share.as_ref().map(ShareUnits::start);
             if content_changed {
                 let trees = (!trees.is_empty()).then_some(trees.as_slice());
                 set_file(host, path, &text, trees, edit);
             }
             let analysis = snapshot(host);
-            (planai_diagnostics(&analysis, path, &text, false), analysis)
+            let planai = planai_diagnostics(&analysis, path, &text, false, share.as_ref());
+            (planai, analysis)
         },
     );
     let mut diagnostics = syntax.clone();
@@ -352,7 +368,7 @@ pub fn check_files(host: &mut AnalysisHost, files: Vec<(PathBuf, Arc<str>)>) -> 
         .into_iter()
         .zip(syntax)
         .map(|((path, text), mut diagnostics)| {
-            diagnostics.extend(planai_diagnostics(&analysis, &path, &text, true));
+            diagnostics.extend(planai_diagnostics(&analysis, &path, &text, true, None));
             FileCheck {
                 path,
                 text,
@@ -415,13 +431,14 @@ fn planai_diagnostics(
     path: &Path,
     text: &str,
     always: bool,
+    share: Option<&StartedAnalysis<'_, SharedOutput>>,
 ) -> Vec<Diagnostic> {
     if text.len() > MAX_ANALYSED_FILE_BYTES && !always {
         return Vec::new();
     }
     #[cfg(test)]
     pause::here(path);
-    analysis.file_diagnostics(path)
+    analysis.file_diagnostics_sharing(path, share).0
 }
 
 /// The fast path for a keystroke inside one top-level definition (see `syntax::statements`):
@@ -1229,5 +1246,36 @@ async def coroutine():
         let batch = check_files(&mut batch_host, vec![(path.to_path_buf(), text.clone())]);
         assert!(!checked.diagnostics.is_empty());
         assert_eq!(checked.diagnostics, batch[0].diagnostics);
+
+        // As the server opens it: the two sides of each join on two threads, the syntax side
+        // offered the classes' units once it is done (see `share`).
+        let threaded_host = RwLock::new(AnalysisHost::default());
+        let source = Source {
+            path,
+            text: text.clone(),
+            tree: None,
+            tree_is_current: false,
+            edit: None,
+            trigger: Trigger::Opened,
+        };
+        let threaded = check_document(&threaded_host, source, Reusable::default(), &TwoThreads);
+        assert_eq!(threaded.diagnostics, batch[0].diagnostics);
+    }
+
+    /// The first computation of each join on a thread of its own, the second on the caller.
+    struct TwoThreads;
+
+    impl Join for TwoThreads {
+        fn join<A: Send, B: Send>(
+            &self,
+            a: impl FnOnce() -> A + Send,
+            b: impl FnOnce() -> B + Send,
+        ) -> (A, B) {
+            std::thread::scope(|scope| {
+                let a = scope.spawn(a);
+                let b = b();
+                (a.join().unwrap(), b)
+            })
+        }
     }
 }

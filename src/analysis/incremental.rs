@@ -305,23 +305,60 @@ pub struct UnitCounts {
     pub replayed: usize,
     /// Memoised facts whose cutoffs validating the cached results had to establish.
     pub facts_checked: usize,
+    /// Checked units that the other side of the check checked (see `share`).
+    pub shared: usize,
 }
 
-/// The diagnostics of `file`, reusing every still-valid unit result of the cache.
-/// `run_unit` runs the checks of one unit (`checks::run_unit`; passed in so this module stays
-/// below the checks it caches).
+/// Runs the checks of one unit (`checks::run_unit`; passed in so this module stays below the
+/// checks it caches).
+pub(crate) type RunUnit =
+    fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, Part, &mut Vec<Diagnostic>);
+
+/// What a helper returns for its share of a file's first check (see `share`): per unit, its
+/// position in check order, its key and its result.
+pub struct SharedOutput(Vec<(usize, UnitKey, Box<UnitResult>)>);
+
+/// How many class units a file's first check must have for a share of them to be offered to
+/// the other side of the check's `Join`: below it, the handoff costs more than it saves.
+const MIN_SHARED_UNITS: usize = 64;
+
+/// The diagnostics of `file`, reusing every still-valid unit result of the cache. With
+/// `share`, a first check of a large file offers its classes' units to the other side of the
+/// check (see `share`); the results are the same either way.
 pub(crate) fn file_diagnostics(
     host: &super::AnalysisHost,
     file: &Arc<FileData>,
-    run_unit: impl Fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, Part, &mut Vec<Diagnostic>),
+    run_unit: RunUnit,
     refresh_fact: RefreshFact,
+    share: Option<&super::share::StartedAnalysis<'_, SharedOutput>>,
 ) -> (Vec<Diagnostic>, UnitCounts) {
     let Some(summary) = file.summary.as_deref() else {
         return (Vec::new(), UnitCounts::default());
     };
     let mut previous = host.diagnostics_cache.take(&file.path);
-    let mut current: Vec<(UnitKey, Slot)> = Vec::new();
+    let split = super::memo::large_enough(host, file);
     let mut seen: FxMap<(u8, u64), u32> = FxMap::default();
+    let units: Vec<(Unit, Part, UnitKey)> = Unit::all(summary)
+        .flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
+        .map(|(unit, part)| {
+            let fingerprint = unit.fingerprint(part, summary);
+            let tag = unit.tag(part);
+            let ordinal = seen.entry((tag, fingerprint)).or_default();
+            *ordinal += 1;
+            (unit, part, (tag, fingerprint, *ordinal - 1))
+        })
+        .collect();
+    if let Some(share) = share {
+        let classes = units
+            .iter()
+            .filter(|(unit, _, _)| matches!(unit, Unit::Class(_)))
+            .count();
+        if previous.results.is_empty() && classes >= MIN_SHARED_UNITS {
+            return first_check_shared(host, file, units, run_unit, share);
+        }
+        share.decline();
+    }
+    let mut current: Vec<(UnitKey, Slot)> = Vec::new();
     let mut validator = Validator::new(host, refresh_fact);
     let mut ctx = super::resolve::Ctx::new(host);
     let mut counts = UnitCounts::default();
@@ -329,14 +366,8 @@ pub(crate) fn file_diagnostics(
     let keep_older_from = host
         .older_results_min_facts
         .unwrap_or(OLDER_RESULTS_MIN_FACTS);
-    let split = super::memo::large_enough(host, file);
-    for (unit, part) in Unit::all(summary).flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
-    {
-        let fingerprint = unit.fingerprint(part, summary);
-        let tag = unit.tag(part);
-        let ordinal = seen.entry((tag, fingerprint)).or_default();
-        let key = (tag, fingerprint, *ordinal);
-        *ordinal += 1;
+    for (unit, part, key) in units {
+        let (_, fingerprint, _) = key;
         let mut slot = previous.take(&key, current.len());
         let mut stored_under = fingerprint;
         if slot.is_empty() && unit == Unit::Module {
@@ -401,6 +432,83 @@ pub(crate) fn file_diagnostics(
     }
     counts.replayed = ctx.replayed();
     counts.facts_checked = validator.cutoffs.len();
+    host.diagnostics_cache
+        .put(file.path.clone(), FileResults::in_check_order(current));
+    (out, counts)
+}
+
+/// The first check of a file with many classes: their units are offered to the other side of
+/// the check as one job, the module code and functions are checked here (the module code
+/// inlines the graph factories that the functions' units then replay, see
+/// `Ctx::begin_capture`), and a job nobody took is run here afterwards. The results are put
+/// together in check order, as `file_diagnostics` would have produced them.
+fn first_check_shared(
+    host: &super::AnalysisHost,
+    file: &Arc<FileData>,
+    units: Vec<(Unit, Part, UnitKey)>,
+    run_unit: RunUnit,
+    share: &super::share::StartedAnalysis<'_, SharedOutput>,
+) -> (Vec<Diagnostic>, UnitCounts) {
+    fn check(
+        ctx: &mut super::resolve::Ctx<'_>,
+        host: &super::AnalysisHost,
+        file: &Arc<FileData>,
+        run_unit: RunUnit,
+        (unit, part): (Unit, Part),
+    ) -> Box<UnitResult> {
+        ctx.begin_unit();
+        let mut diagnostics = Vec::new();
+        run_unit(ctx, &file.path, unit, part, &mut diagnostics);
+        let recorded = ctx.take_unit_deps();
+        Box::new(UnitResult::new(host, file, recorded, diagnostics))
+    }
+    let total = units.len();
+    let (shared, own): (Vec<_>, Vec<_>) = units
+        .into_iter()
+        .enumerate()
+        .partition(|(_, (unit, _, _))| matches!(unit, Unit::Class(_)));
+    let (job_host, job_file) = (host.clone(), Arc::clone(file));
+    let job: super::share::Job<SharedOutput> = Box::new(move || {
+        let mut ctx = super::resolve::Ctx::new(&job_host);
+        let results = shared
+            .into_iter()
+            .map(|(at, (unit, part, key))| {
+                let result = check(&mut ctx, &job_host, &job_file, run_unit, (unit, part));
+                (at, key, result)
+            })
+            .collect();
+        SharedOutput(results)
+    });
+    let offered = share.offer(job);
+    let mut ctx = super::resolve::Ctx::new(host);
+    let mut results: Vec<Option<(UnitKey, Box<UnitResult>)>> = (0..total).map(|_| None).collect();
+    for (at, (unit, part, key)) in own {
+        results[at] = Some((key, check(&mut ctx, host, file, run_unit, (unit, part))));
+    }
+    let (SharedOutput(helped), by_helper) = match offered {
+        Ok(offered) => offered.collect(),
+        Err(job) => (job(), false),
+    };
+    let shared = if by_helper { helped.len() } else { 0 };
+    for (at, key, result) in helped {
+        results[at] = Some((key, result));
+    }
+    let mut out = Vec::new();
+    let mut current = Vec::with_capacity(total);
+    for (key, result) in results.into_iter().flatten() {
+        out.extend(result.diagnostics.iter().cloned());
+        let slot = Slot {
+            latest: Some(result),
+            older: None,
+        };
+        current.push((key, slot));
+    }
+    let counts = UnitCounts {
+        checked: current.len(),
+        replayed: ctx.replayed(),
+        shared,
+        ..UnitCounts::default()
+    };
     host.diagnostics_cache
         .put(file.path.clone(), FileResults::in_check_order(current));
     (out, counts)
@@ -958,6 +1066,65 @@ mod tests {
         host.keep_facts_from_file_size(0);
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         (path, text, host)
+    }
+
+    /// A first check of a large module offers its classes' units to the other side of the
+    /// check; a helper waiting for them checks them, and the diagnostics and the cache it leaves
+    /// are those of a check on one thread: the next pass reuses every unit, and an edit to one
+    /// worker re-checks as much as after a check on one thread.
+    #[test]
+    fn a_first_check_shares_its_class_units_with_a_waiting_helper() {
+        let (path, mut text, _) = opened_wired_module(80);
+        // Diagnostics on both sides: a class with a bad `consume_work` signature (its unit) and
+        // an edge its worker cannot feed (the builder's).
+        text = text.replacen(
+            "def consume_work(self, task: Item3):",
+            "def consume_work(self):",
+            1,
+        );
+        make_the_body_edited_worker_produce_item0(&mut text);
+        let open = |text: &str| {
+            let mut host = AnalysisHost::new();
+            host.keep_facts_from_file_size(0);
+            host.set_file(path.clone(), Arc::from(text), None);
+            host
+        };
+        let mut alone = open(&text);
+        let (expected, alone_counts) = alone.file_diagnostics_counted(&path);
+        assert_eq!(alone_counts.shared, 0);
+        let codes: Vec<&str> = expected.iter().map(|d| d.code.as_str()).collect();
+        assert!(codes.contains(&"GC7") && codes.len() >= 2, "{codes:?}");
+
+        let mut shared = open(&text);
+        let share = crate::analysis::share::ShareUnits::default();
+        let started = share.start();
+        let (got, counts) = std::thread::scope(|scope| {
+            let helper = scope.spawn(|| share.help());
+            while !share.helper_waiting() {
+                std::thread::yield_now();
+            }
+            let checked = shared.file_diagnostics_sharing(&path, Some(&started));
+            helper.join().unwrap();
+            checked
+        });
+        drop(started);
+        assert_eq!(got, expected);
+        assert_eq!(
+            counts.shared,
+            80 + 81,
+            "every class: 80 workers and 81 Tasks"
+        );
+        assert_eq!(counts.checked, alone_counts.checked);
+
+        for host in [&alone, &shared] {
+            let (again, counts) = host.file_diagnostics_counted(&path);
+            assert_eq!((&again, counts.checked), (&expected, 0));
+        }
+
+        text = text.replacen("[Item0]", "[Item1]", 1);
+        let after_alone = rechecked(&mut alone, &path, &text);
+        let after_shared = rechecked(&mut shared, &path, &text);
+        assert_eq!(after_shared, after_alone);
     }
 
     /// Changes the output types of the worker holding `# body edit` to `[Item0]`, which its

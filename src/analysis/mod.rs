@@ -21,6 +21,7 @@ pub mod incremental;
 pub mod memo;
 pub mod planai_use;
 pub mod resolve;
+pub mod share;
 pub mod summary;
 pub mod task_types;
 pub mod usage;
@@ -631,11 +632,26 @@ impl AnalysisHost {
         &self,
         path: &Path,
     ) -> (Vec<Diagnostic>, incremental::UnitCounts) {
+        self.file_diagnostics_sharing(path, None)
+    }
+
+    /// `file_diagnostics_counted`, offering units of a first check to the other side of the
+    /// check's `Join` through `share` (see `share`).
+    pub fn file_diagnostics_sharing(
+        &self,
+        path: &Path,
+        share: Option<&share::StartedAnalysis<'_, incremental::SharedOutput>>,
+    ) -> (Vec<Diagnostic>, incremental::UnitCounts) {
         let Some(file) = self.files.get(path) else {
             return Default::default();
         };
-        let (mut out, counts) =
-            incremental::file_diagnostics(self, file, checks::run_unit, checks::refresh_fact);
+        let (mut out, counts) = incremental::file_diagnostics(
+            self,
+            file,
+            checks::run_unit,
+            checks::refresh_fact,
+            share,
+        );
         out.sort_by(|a, b| (a.range.start(), &a.code).cmp(&(b.range.start(), &b.code)));
         out.dedup();
         (out, counts)
