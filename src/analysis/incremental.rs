@@ -337,23 +337,9 @@ pub(crate) fn file_diagnostics(
     };
     let mut previous = host.diagnostics_cache.take(&file.path);
     let split = super::memo::large_enough(host, file);
-    let mut seen: FxMap<(u8, u64), u32> = FxMap::default();
-    let units: Vec<(Unit, Part, UnitKey)> = Unit::all(summary)
-        .flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
-        .map(|(unit, part)| {
-            let fingerprint = unit.fingerprint(part, summary);
-            let tag = unit.tag(part);
-            let ordinal = seen.entry((tag, fingerprint)).or_default();
-            *ordinal += 1;
-            (unit, part, (tag, fingerprint, *ordinal - 1))
-        })
-        .collect();
     if let Some(share) = share {
-        let classes = units
-            .iter()
-            .filter(|(unit, _, _)| matches!(unit, Unit::Class(_)))
-            .count();
-        if previous.results.is_empty() && classes >= MIN_SHARED_UNITS {
+        if previous.results.is_empty() && summary.classes.len() >= MIN_SHARED_UNITS {
+            let units = unit_keys(summary, split);
             return first_check_shared(host, file, units, run_unit, share);
         }
         share.decline();
@@ -366,7 +352,10 @@ pub(crate) fn file_diagnostics(
     let keep_older_from = host
         .older_results_min_facts
         .unwrap_or(OLDER_RESULTS_MIN_FACTS);
-    for (unit, part, key) in units {
+    let mut seen = FxMap::default();
+    for (unit, part) in Unit::all(summary).flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
+    {
+        let key = unit_key(&mut seen, summary, unit, part);
         let (_, fingerprint, _) = key;
         let mut slot = previous.take(&key, current.len());
         let mut stored_under = fingerprint;
@@ -435,6 +424,32 @@ pub(crate) fn file_diagnostics(
     host.diagnostics_cache
         .put(file.path.clone(), FileResults::in_check_order(current));
     (out, counts)
+}
+
+/// Every unit of `summary` in check order, each part apart when `split`, with the key its
+/// result is cached under.
+fn unit_keys(summary: &FileSummary, split: bool) -> Vec<(Unit, Part, UnitKey)> {
+    let mut seen = FxMap::default();
+    Unit::all(summary)
+        .flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
+        .map(|(unit, part)| (unit, part, unit_key(&mut seen, summary, unit, part)))
+        .collect()
+}
+
+/// The key `unit`'s `part` is cached under; `seen` counts the keys handed out so far in this
+/// pass, which tells units of the same text apart.
+#[inline]
+fn unit_key(
+    seen: &mut FxMap<(u8, u64), u32>,
+    summary: &FileSummary,
+    unit: Unit,
+    part: Part,
+) -> UnitKey {
+    let fingerprint = unit.fingerprint(part, summary);
+    let tag = unit.tag(part);
+    let ordinal = seen.entry((tag, fingerprint)).or_default();
+    *ordinal += 1;
+    (tag, fingerprint, *ordinal - 1)
 }
 
 /// The first check of a file with many classes: their units are offered to the other side of
