@@ -151,6 +151,7 @@ fn main() {
                     parse,
                     syntax,
                     parts,
+                    shared_units,
                 },
                 true,
             ) = (
@@ -158,7 +159,8 @@ fn main() {
                 std::env::var_os("PLANAI_BENCH_OPEN_PARTS").is_some(),
             ) {
                 println!(
-                    "  open: parse {parse:?} ({parts} part(s) side by side), syntax {syntax:?} (beside the PlanAI analysis), total {:?}",
+                    "  open: parse {parse:?} ({parts} part(s) side by side), syntax {syntax:?} (beside the PlanAI analysis, \
+                     then {shared_units} of its check units), total {:?}",
                     took.0
                 );
             }

@@ -120,11 +120,13 @@ pub enum CheckPath {
     /// One top-level statement was reparsed.
     Statement,
     /// A parse (incremental when a tree was given) and both checks; `parts`: how many trees
-    /// the text was parsed into (2 when parsed in parts, see `parse_from_scratch`).
+    /// the text was parsed into (2 when parsed in parts, see `parse_from_scratch`);
+    /// `shared_units`: how many check units the syntax side checked (see `share`).
     Full {
         parse: Duration,
         syntax: Duration,
         parts: usize,
+        shared_units: usize,
     },
 }
 
@@ -238,7 +240,7 @@ pub fn check_document(
     // offers it (`share`); otherwise it leaves at once.
     let share = (trigger == Trigger::Opened && text.len() >= SHARE_UNITS_MIN_BYTES)
         .then(ShareUnits::default);
-    let ((syntax, syntax_time), (planai, analysis)) = join.join(
+    let ((syntax, syntax_time), (planai, (analysis, shared_units))) = join.join(
         || {
             let started = Instant::now();
             let found = match trees.as_slice() {
@@ -259,8 +261,9 @@ pub fn check_document(
                 set_file(host, path, &text, trees, edit);
             }
             let analysis = snapshot(host);
-            let planai = planai_diagnostics(&analysis, path, &text, false, share.as_ref());
-            (planai, analysis)
+            let (planai, shared_units) =
+                planai_diagnostics_counted(&analysis, path, &text, false, share.as_ref());
+            (planai, (analysis, shared_units))
         },
     );
     let mut diagnostics = syntax.clone();
@@ -270,6 +273,7 @@ pub fn check_document(
         parse,
         syntax: syntax_time,
         parts: trees.len(),
+        shared_units,
     };
     let reusable = (statements, syntax_cache, facts_now(&analysis));
     let (tree, tree_to_parse) = match <[tree_sitter::Tree; 1]>::try_from(trees) {
@@ -433,12 +437,24 @@ fn planai_diagnostics(
     always: bool,
     share: Option<&StartedAnalysis<'_, SharedOutput>>,
 ) -> Vec<Diagnostic> {
+    planai_diagnostics_counted(analysis, path, text, always, share).0
+}
+
+/// `planai_diagnostics`, with how many units the other side of the check checked.
+fn planai_diagnostics_counted(
+    analysis: &Analysis,
+    path: &Path,
+    text: &str,
+    always: bool,
+    share: Option<&StartedAnalysis<'_, SharedOutput>>,
+) -> (Vec<Diagnostic>, usize) {
     if text.len() > MAX_ANALYSED_FILE_BYTES && !always {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     #[cfg(test)]
     pause::here(path);
-    analysis.file_diagnostics_sharing(path, share).0
+    let (diagnostics, counts) = analysis.file_diagnostics_sharing(path, share);
+    (diagnostics, counts.shared)
 }
 
 /// The fast path for a keystroke inside one top-level definition (see `syntax::statements`):

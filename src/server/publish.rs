@@ -230,10 +230,12 @@ fn log_check(path: &Path, version: i32, trigger: Trigger, checked: &Checked) {
             parse,
             syntax,
             parts,
+            shared_units,
         } => tracing::debug!(
             path = %path.display(),
             version,
-            "analysis: parse {parse:?} ({parts} part(s)), syntax {syntax:?} (in parallel), total {total:?}"
+            "analysis: parse {parse:?} ({parts} part(s)), syntax {syntax:?} (in parallel, then \
+             {shared_units} check unit(s)), total {total:?}"
         ),
     }
 }
