@@ -202,22 +202,23 @@ fn run_scopes(
     fn add_fn<'a>(
         f: &'a FunctionSummary,
         prefix: Option<&str>,
-        scopes: &mut Vec<(Option<String>, &'a [Stmt], FxSet<Name>)>,
+        scopes: &mut Vec<(Option<String>, &'a [Stmt], Option<&'a FunctionSummary>)>,
     ) {
         let name = match prefix {
             Some(p) => format!("{p}.{}", f.name),
             None => f.name.to_string(),
         };
-        scopes.push((Some(name.clone()), &f.body, function_locals(f)));
+        scopes.push((Some(name.clone()), &f.body, Some(f)));
         walk_stmts(&f.body, &mut |s| {
             if let Stmt::LocalFunction(inner) = s {
                 add_fn(inner, Some(&name), scopes);
             }
         });
     }
-    let mut scopes: Vec<(Option<String>, &[Stmt], FxSet<Name>)> = Vec::new();
+    // (scope name, body, the function whose locals it binds; `None` at module level)
+    let mut scopes: Vec<(Option<String>, &[Stmt], Option<&FunctionSummary>)> = Vec::new();
     match unit {
-        Unit::Module => scopes.push((None, &summary.body, FxSet::default())),
+        Unit::Module => scopes.push((None, &summary.body, None)),
         Unit::Function(j) => {
             if let Some(f) = summary.functions.get(j) {
                 add_fn(f, None, &mut scopes);
@@ -240,10 +241,9 @@ fn run_scopes(
             .map(|f| &**f as *const FunctionSummary as usize),
         _ => None,
     };
-    for (index, (scope, body, locals)) in scopes.into_iter().enumerate() {
-        if !may_build_graphs(ctx, path, body) {
-            continue;
-        }
+    for (index, (scope, body, function)) in scopes.into_iter().enumerate() {
+        // Replayed before asking `may_build_graphs`: a body that can build nothing reports
+        // nothing, inlined or not, so the replay is what that answer would have given.
         if let Some(captured) = replay
             .filter(|_| index == 0)
             .and_then(|key| ctx.replay_capture(key))
@@ -251,6 +251,10 @@ fn run_scopes(
             out.extend_from_slice(captured);
             continue;
         }
+        if !may_build_graphs(ctx, path, body) {
+            continue;
+        }
+        let locals = function.map(function_locals).unwrap_or_default();
         let out_start = out.len();
         let mut flow = Flow {
             ctx: &mut *ctx,
