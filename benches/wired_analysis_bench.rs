@@ -18,7 +18,9 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use planai_lsp::analysis::check::{self, CheckPath, Reusable, Sequential, Source, Trigger};
+use planai_lsp::analysis::check::{
+    self, CheckPath, Reusable, ScopedThread, Sequential, Source, Trigger,
+};
 use planai_lsp::analysis::AnalysisHost;
 use planai_lsp::testing::{generate_wired_module, wired_worker_edit};
 use planai_lsp::text::Edit;
@@ -322,7 +324,8 @@ fn check_once(
     )
 }
 
-/// The server's `Join`: the second computation on a scoped thread.
+/// The server's `Join` without its threads (a scoped thread per join), or `Sequential` with
+/// `PLANAI_BENCH_SEQUENTIAL`.
 struct TwoThreads;
 
 impl check::Join for TwoThreads {
@@ -334,10 +337,6 @@ impl check::Join for TwoThreads {
         if std::env::var_os("PLANAI_BENCH_SEQUENTIAL").is_some() {
             return Sequential.join(a, b);
         }
-        std::thread::scope(|scope| {
-            let a = scope.spawn(a);
-            let b = b();
-            (a.join().unwrap(), b)
-        })
+        ScopedThread.join(a, b)
     }
 }

@@ -75,6 +75,28 @@ impl Join for Sequential {
     }
 }
 
+/// Runs the first computation on a thread spawned for it and the second on the caller (for
+/// callers without threads of their own: benchmarks, tests, the server before its analysis
+/// threads start); a panic in the first is resumed here.
+pub struct ScopedThread;
+
+impl Join for ScopedThread {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        std::thread::scope(|scope| {
+            let a = scope.spawn(a);
+            let b = b();
+            let a = a
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, b)
+        })
+    }
+}
+
 /// One version of a document to check.
 pub struct Source<'a> {
     pub path: &'a Path,
@@ -194,7 +216,7 @@ pub fn check_document(
         if let Some(statements) = statements.filter(|index| Arc::ptr_eq(index.text(), &text)) {
             let analysis = snapshot(host);
             let mut diagnostics = statements.syntax().to_vec();
-            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false, None));
+            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false));
             let reusable = (Some(statements), syntax_cache, facts_now(&analysis));
             return Checked::new(
                 diagnostics,
@@ -209,7 +231,7 @@ pub fn check_document(
         if let Some(next) = statement_edit(host, path, &text, previous, edit) {
             let analysis = snapshot(host);
             let mut diagnostics = next.syntax().to_vec();
-            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false, None));
+            diagnostics.extend(planai_diagnostics(&analysis, path, &text, false));
             let reusable = (Some(next), syntax_cache, facts_now(&analysis));
             return Checked::new(
                 diagnostics,
@@ -372,7 +394,7 @@ pub fn check_files(host: &mut AnalysisHost, files: Vec<(PathBuf, Arc<str>)>) -> 
         .into_iter()
         .zip(syntax)
         .map(|((path, text), mut diagnostics)| {
-            diagnostics.extend(planai_diagnostics(&analysis, &path, &text, true, None));
+            diagnostics.extend(planai_diagnostics(&analysis, &path, &text, true));
             FileCheck {
                 path,
                 text,
@@ -435,9 +457,8 @@ fn planai_diagnostics(
     path: &Path,
     text: &str,
     always: bool,
-    share: Option<&StartedAnalysis<'_, SharedOutput>>,
 ) -> Vec<Diagnostic> {
-    planai_diagnostics_counted(analysis, path, text, always, share).0
+    planai_diagnostics_counted(analysis, path, text, always, None).0
 }
 
 /// `planai_diagnostics`, with how many units the other side of the check checked.
@@ -921,6 +942,17 @@ mod tests {
         text: &Arc<str>,
         previous: Option<Reusable>,
     ) -> Checked {
+        check_through(host, path, text, previous, &Sequential)
+    }
+
+    /// `check`, with the two sides of each join run by `join`.
+    fn check_through(
+        host: &RwLock<AnalysisHost>,
+        path: &Path,
+        text: &Arc<str>,
+        previous: Option<Reusable>,
+        join: &impl Join,
+    ) -> Checked {
         let trigger = if previous.is_some() {
             Trigger::Workspace
         } else {
@@ -937,7 +969,7 @@ mod tests {
                 trigger,
             },
             previous.unwrap_or_default(),
-            &Sequential,
+            join,
         )
     }
 
@@ -1266,32 +1298,7 @@ async def coroutine():
         // As the server opens it: the two sides of each join on two threads, the syntax side
         // offered the classes' units once it is done (see `share`).
         let threaded_host = RwLock::new(AnalysisHost::default());
-        let source = Source {
-            path,
-            text: text.clone(),
-            tree: None,
-            tree_is_current: false,
-            edit: None,
-            trigger: Trigger::Opened,
-        };
-        let threaded = check_document(&threaded_host, source, Reusable::default(), &TwoThreads);
+        let threaded = check_through(&threaded_host, path, &text, None, &ScopedThread);
         assert_eq!(threaded.diagnostics, batch[0].diagnostics);
-    }
-
-    /// The first computation of each join on a thread of its own, the second on the caller.
-    struct TwoThreads;
-
-    impl Join for TwoThreads {
-        fn join<A: Send, B: Send>(
-            &self,
-            a: impl FnOnce() -> A + Send,
-            b: impl FnOnce() -> B + Send,
-        ) -> (A, B) {
-            std::thread::scope(|scope| {
-                let a = scope.spawn(a);
-                let b = b();
-                (a.join().unwrap(), b)
-            })
-        }
     }
 }

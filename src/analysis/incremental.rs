@@ -405,15 +405,12 @@ pub(crate) fn file_diagnostics(
             counts.reused += 1;
             continue;
         }
-        ctx.begin_unit();
-        let mut diagnostics = Vec::new();
-        run_unit(&mut ctx, &file.path, unit, part, &mut diagnostics);
-        let recorded = ctx.take_unit_deps();
-        out.extend(diagnostics.iter().cloned());
+        let result = check_unit(&mut ctx, host, file, run_unit, (unit, part));
+        out.extend(result.diagnostics.iter().cloned());
         current.push((
             key,
             Slot {
-                latest: Some(Box::new(UnitResult::new(host, file, recorded, diagnostics))),
+                latest: Some(result),
                 older: keep(stale),
             },
         ));
@@ -452,6 +449,21 @@ fn unit_key(
     (tag, fingerprint, *ordinal - 1)
 }
 
+/// Runs the checks of one unit's `part` and keeps the result with what it read.
+fn check_unit(
+    ctx: &mut super::resolve::Ctx<'_>,
+    host: &super::AnalysisHost,
+    file: &Arc<FileData>,
+    run_unit: RunUnit,
+    (unit, part): (Unit, Part),
+) -> Box<UnitResult> {
+    ctx.begin_unit();
+    let mut diagnostics = Vec::new();
+    run_unit(ctx, &file.path, unit, part, &mut diagnostics);
+    let recorded = ctx.take_unit_deps();
+    Box::new(UnitResult::new(host, file, recorded, diagnostics))
+}
+
 /// The first check of a file with many classes: their units are offered to the other side of
 /// the check as one job, the module code and functions are checked here (the module code
 /// inlines the graph factories that the functions' units then replay, see
@@ -464,19 +476,6 @@ fn first_check_shared(
     run_unit: RunUnit,
     share: &super::share::StartedAnalysis<'_, SharedOutput>,
 ) -> (Vec<Diagnostic>, UnitCounts) {
-    fn check(
-        ctx: &mut super::resolve::Ctx<'_>,
-        host: &super::AnalysisHost,
-        file: &Arc<FileData>,
-        run_unit: RunUnit,
-        (unit, part): (Unit, Part),
-    ) -> Box<UnitResult> {
-        ctx.begin_unit();
-        let mut diagnostics = Vec::new();
-        run_unit(ctx, &file.path, unit, part, &mut diagnostics);
-        let recorded = ctx.take_unit_deps();
-        Box::new(UnitResult::new(host, file, recorded, diagnostics))
-    }
     let total = units.len();
     let (shared, own): (Vec<_>, Vec<_>) = units
         .into_iter()
@@ -488,7 +487,7 @@ fn first_check_shared(
         let results = shared
             .into_iter()
             .map(|(at, (unit, part, key))| {
-                let result = check(&mut ctx, &job_host, &job_file, run_unit, (unit, part));
+                let result = check_unit(&mut ctx, &job_host, &job_file, run_unit, (unit, part));
                 (at, key, result)
             })
             .collect();
@@ -498,7 +497,10 @@ fn first_check_shared(
     let mut ctx = super::resolve::Ctx::new(host);
     let mut results: Vec<Option<(UnitKey, Box<UnitResult>)>> = (0..total).map(|_| None).collect();
     for (at, (unit, part, key)) in own {
-        results[at] = Some((key, check(&mut ctx, host, file, run_unit, (unit, part))));
+        results[at] = Some((
+            key,
+            check_unit(&mut ctx, host, file, run_unit, (unit, part)),
+        ));
     }
     let (SharedOutput(helped), by_helper) = match offered {
         Ok(offered) => offered.collect(),

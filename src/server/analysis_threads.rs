@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 
-use crate::analysis::check::Join;
+use crate::analysis::check::{Join, ScopedThread};
 
 /// A computation sent to one of the threads, its borrows erased (see `run_on`).
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -94,11 +94,7 @@ impl Join for BothCores {
                 let b = b.wait();
                 (resume(a), resume(b))
             }
-            _ => thread::scope(|scope| {
-                let a = scope.spawn(a);
-                let b = b();
-                (resume(a.join()), b)
-            }),
+            _ => ScopedThread.join(a, b),
         }
     }
 }
