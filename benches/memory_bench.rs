@@ -93,11 +93,11 @@ impl ClassBytes {
         } = class;
         self.bases += freed_by(bases);
         self.decorators += freed_by(decorators);
-        self.attr_slots += attrs.capacity() * std::mem::size_of::<ClassAttr>();
+        self.attr_slots += std::mem::size_of_val(&*attrs);
         self.attrs += freed_by(attrs);
         for method in &methods {
-            self.param_slots += std::mem::size_of_val(method.params.as_slice());
-            self.statement_slots += std::mem::size_of_val(method.body.as_slice());
+            self.param_slots += std::mem::size_of_val(&*method.params);
+            self.statement_slots += std::mem::size_of_val(&*method.body);
         }
         self.methods += freed_by(methods);
     }

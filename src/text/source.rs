@@ -27,6 +27,9 @@ impl SourceText {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
         let lone_cr_lines = push_line_starts(text.as_bytes(), 0..text.len(), &mut line_starts);
+        // Kept for as long as the document is open: without the slack growth left (up to
+        // half), 100 open 600-line documents hold ~0.15 MB less.
+        line_starts.shrink_to_fit();
         SourceText {
             text,
             line_starts: Arc::new(line_starts),

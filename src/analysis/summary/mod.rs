@@ -107,8 +107,8 @@ pub enum Expr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallExpr {
     pub func: Expr,
-    pub args: Vec<Expr>,
-    pub keywords: Vec<Keyword>,
+    pub args: Box<[Expr]>,
+    pub keywords: Box<[Keyword]>,
     pub range: TextRange,
 }
 
@@ -317,9 +317,9 @@ pub struct FunctionSummary {
     pub name: Name,
     pub name_range: TextRange,
     pub range: TextRange,
-    pub params: Vec<Param>,
-    pub decorators: Vec<Expr>,
-    pub body: Vec<Stmt>,
+    pub params: Box<[Param]>,
+    pub decorators: Box<[Expr]>,
+    pub body: Box<[Stmt]>,
 }
 
 impl FunctionSummary {
@@ -368,14 +368,14 @@ pub struct ClassSummary {
     pub name: Name,
     pub name_range: TextRange,
     pub range: TextRange,
-    pub bases: Vec<Expr>,
+    pub bases: Box<[Expr]>,
     /// `metaclass=...` or other class keywords: the class is not a plain pydantic model.
     pub has_class_keywords: bool,
-    pub decorators: Vec<Expr>,
-    pub attrs: Vec<ClassAttr>,
-    pub methods: Vec<FunctionSummary>,
+    pub decorators: Box<[Expr]>,
+    pub attrs: Box<[ClassAttr]>,
+    pub methods: Box<[FunctionSummary]>,
     /// Names bound in the class body by nested `class`, imports or other statements.
-    pub other_names: Vec<Name>,
+    pub other_names: Box<[Name]>,
     /// The class body contains statements the summary does not model (loops, ifs).
     pub dynamic_body: bool,
 }
@@ -413,7 +413,7 @@ pub enum BlockKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Body {
-    pub stmts: Vec<Stmt>,
+    pub stmts: Box<[Stmt]>,
     /// Whether this body may not run (if/else branches, loop bodies, except handlers).
     pub conditional: bool,
 }
@@ -743,7 +743,13 @@ impl FileSummary {
         let mut body = Vec::new();
         for tree in trees {
             let root = tree.root_node();
-            body.extend(b.block_stmts(root, Scope::Module, false));
+            let stmts = b.block_stmts(root, Scope::Module, false);
+            if body.is_empty() {
+                // One tree (the usual case): the statements as they are, without a copy.
+                body = stmts.into_vec();
+            } else {
+                body.extend(stmts);
+            }
             if root.has_error() {
                 let mut cursor = root.walk();
                 b.summary.module_error |= root.children(&mut cursor).any(|c| {

@@ -55,33 +55,36 @@ impl Builder<'_, '_> {
 
     pub(super) fn class(&mut self, n: Node, decorators: Vec<Expr>) -> ClassSummary {
         let name_node = n.field(Field::Name);
-        let mut class = ClassSummary {
+        let mut parts = ClassParts::default();
+        let mut bases = Vec::new();
+        if let Some(args) = n.field(Field::Superclasses) {
+            for a in named_children(args) {
+                match a.kind() {
+                    "keyword_argument" | "dictionary_splat" => parts.has_class_keywords = true,
+                    _ => bases.push(self.expr(a, 0)),
+                }
+            }
+        }
+        if let Some(body) = n.field(Field::Body) {
+            self.class_body(body, &mut parts);
+        }
+        ClassSummary {
             name: name_node
                 .map(|x| Name::from(self.text(x)))
                 .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
-            bases: Vec::new(),
-            has_class_keywords: false,
-            decorators,
-            attrs: Vec::new(),
-            methods: Vec::new(),
-            other_names: Vec::new(),
-            dynamic_body: false,
-        };
-        if let Some(args) = n.field(Field::Superclasses) {
-            for a in named_children(args) {
-                match a.kind() {
-                    "keyword_argument" | "dictionary_splat" => class.has_class_keywords = true,
-                    _ => class.bases.push(self.expr(a, 0)),
-                }
-            }
+            bases: bases.into_boxed_slice(),
+            has_class_keywords: parts.has_class_keywords,
+            decorators: decorators.into_boxed_slice(),
+            attrs: parts.attrs.into_boxed_slice(),
+            methods: parts.methods.into_boxed_slice(),
+            other_names: parts.other_names.into_boxed_slice(),
+            dynamic_body: parts.dynamic_body,
         }
-        let Some(body) = n.field(Field::Body) else {
-            class.bases.shrink_to_fit();
-            class.decorators.shrink_to_fit();
-            return class;
-        };
+    }
+
+    fn class_body(&mut self, body: Node, class: &mut ClassParts) {
         for s in named_children(body) {
             let (s, decorators) = if s.kind() == "decorated_definition" {
                 let decorators: Vec<Expr> = named_children(s)
@@ -109,7 +112,7 @@ impl Builder<'_, '_> {
                 "expression_statement" => {
                     for c in named_children(s) {
                         if c.kind() == "assignment" {
-                            self.class_assignment(c, &mut class);
+                            self.class_assignment(c, class);
                         }
                     }
                 }
@@ -123,15 +126,9 @@ impl Builder<'_, '_> {
                 _ => class.dynamic_body = true,
             }
         }
-        class.bases.shrink_to_fit();
-        class.decorators.shrink_to_fit();
-        class.attrs.shrink_to_fit();
-        class.methods.shrink_to_fit();
-        class.other_names.shrink_to_fit();
-        class
     }
 
-    pub(super) fn class_assignment(&mut self, n: Node, class: &mut ClassSummary) {
+    fn class_assignment(&mut self, n: Node, class: &mut ClassParts) {
         let left = n.field(Field::Left);
         let right = n.field(Field::Right);
         let ty = n.field(Field::Type);
@@ -218,7 +215,7 @@ impl Builder<'_, '_> {
         }
         let body = match n.field(Field::Body) {
             Some(b) => self.block_stmts(b, Scope::Function, false),
-            None => Vec::new(),
+            None => Box::default(),
         };
         FunctionSummary {
             name: name_node
@@ -226,9 +223,19 @@ impl Builder<'_, '_> {
                 .unwrap_or_default(),
             name_range: name_node.map(range_of).unwrap_or_default(),
             range: range_of(n),
-            params: tight(params),
-            decorators: tight(decorators),
+            params: params.into_boxed_slice(),
+            decorators: decorators.into_boxed_slice(),
             body,
         }
     }
+}
+
+/// A class body's parts while it is lowered; they are stored as boxed slices once complete.
+#[derive(Default)]
+struct ClassParts {
+    has_class_keywords: bool,
+    attrs: Vec<ClassAttr>,
+    methods: Vec<FunctionSummary>,
+    other_names: Vec<Name>,
+    dynamic_body: bool,
 }

@@ -225,8 +225,8 @@ impl Builder<'_, '_> {
         }
         Expr::Call(Box::new(CallExpr {
             func,
-            args: tight(args),
-            keywords: tight(keywords),
+            args: args.into_boxed_slice(),
+            keywords: keywords.into_boxed_slice(),
             range,
         }))
     }

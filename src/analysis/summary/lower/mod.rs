@@ -74,7 +74,7 @@ impl<'s, 'p> Builder<'s, 'p> {
     }
 
     /// Statements of a block (or module); `conditional` is whether the block may not run.
-    pub(super) fn block_stmts(&mut self, n: Node, scope: Scope, conditional: bool) -> Vec<Stmt> {
+    pub(super) fn block_stmts(&mut self, n: Node, scope: Scope, conditional: bool) -> Box<[Stmt]> {
         let mut out = Vec::new();
         for c in named_children(n) {
             if scope == Scope::Module
@@ -88,7 +88,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         if scope == Scope::Module && n.parent().is_none() {
             self.shrink_module_lists();
         }
-        tight(out)
+        out.into_boxed_slice()
     }
 
     fn block_child(&mut self, c: Node, scope: Scope, conditional: bool, out: &mut Vec<Stmt>) {
@@ -306,7 +306,7 @@ impl<'s, 'p> Builder<'s, 'p> {
     ) -> Body {
         let stmts = match n.field(field) {
             Some(b) => self.block_stmts(b, scope, conditional),
-            None => Vec::new(),
+            None => Box::default(),
         };
         Body { stmts, conditional }
     }

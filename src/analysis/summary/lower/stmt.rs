@@ -272,7 +272,7 @@ impl Builder<'_, '_> {
                     let block = named_children(c).into_iter().find(|x| x.kind() == "block");
                     let stmts = match block {
                         Some(b) => self.block_stmts(b, scope, true),
-                        None => Vec::new(),
+                        None => Box::default(),
                     };
                     bodies.push(Body {
                         stmts,
@@ -284,7 +284,7 @@ impl Builder<'_, '_> {
                     let block = named_children(c).into_iter().find(|x| x.kind() == "block");
                     let stmts = match block {
                         Some(b) => self.block_stmts(b, scope, cond),
-                        None => Vec::new(),
+                        None => Box::default(),
                     };
                     bodies.push(Body {
                         stmts,
