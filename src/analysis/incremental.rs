@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use super::deps::may_have_changed;
 use super::deps::FactKey;
-pub use super::deps::{Changed, DepItem, DepRecorder, Part, Unit};
+pub use super::deps::{Changed, DepItem, DepRecorder, Part, RecordSizes, Unit};
 use super::memo::{FactReads, RefreshFact};
 use super::resolve::ValidFact;
 use super::summary::FileSummary;
@@ -67,14 +67,16 @@ impl EditLog {
 
     /// The log after one more edit, which changed `changed`.
     pub fn advanced(&self, edit: Edit, changed: Changed) -> EditLog {
-        let mut next = self.clone();
-        next.recent
-            .push_back((self.revision, edit, Arc::new(changed)));
-        next.revision = fresh_id();
-        if next.recent.len() > EDIT_LOG_LEN {
-            next.recent.pop_front();
+        // Copied into a log with room for the new entry: a clone has no spare room, and
+        // growing a full log on every keystroke copied it twice.
+        let dropped = (self.recent.len() + 1).saturating_sub(EDIT_LOG_LEN);
+        let mut recent = VecDeque::with_capacity(self.recent.len() + 1 - dropped);
+        recent.extend(self.recent.iter().skip(dropped).cloned());
+        recent.push_back((self.revision, edit, Arc::new(changed)));
+        EditLog {
+            revision: fresh_id(),
+            recent,
         }
-        next
     }
 
     /// The entries after `revision` (none when it is the current one), or `None` when the
@@ -230,6 +232,11 @@ impl FileResults {
 
     /// Moves the results stored under `key` out (each key is asked for once per call); `at`
     /// is where the unit is in this pass's order, where it usually was in the last one too.
+    /// The latest result still stored at position `at`.
+    fn latest_at(&self, at: usize) -> Option<&UnitResult> {
+        self.results.get(at)?.1.latest.as_deref()
+    }
+
     fn take(&mut self, key: &UnitKey, at: usize) -> Slot {
         if let Some((k, slot)) = self.results.get_mut(at) {
             if k == key {
@@ -344,7 +351,11 @@ pub(crate) fn file_diagnostics(
         }
         share.decline();
     }
-    let mut current: Vec<(UnitKey, Slot)> = Vec::new();
+    // Sized from the last check: a file keeps its units from one keystroke to the next, and
+    // growing these vectors and maps again on every keystroke cost a wired module's worker
+    // edit ~5% of its instructions.
+    let units = previous.results.len();
+    let mut current: Vec<(UnitKey, Slot)> = Vec::with_capacity(units);
     let mut validator = Validator::new(host, refresh_fact);
     let mut ctx = super::resolve::Ctx::new(host);
     let mut counts = UnitCounts::default();
@@ -352,7 +363,7 @@ pub(crate) fn file_diagnostics(
     let keep_older_from = host
         .older_results_min_facts
         .unwrap_or(OLDER_RESULTS_MIN_FACTS);
-    let mut seen = FxMap::default();
+    let mut seen = FxMap::with_capacity_and_hasher(units, Default::default());
     for (unit, part) in Unit::all(summary).flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
     {
         let key = unit_key(&mut seen, summary, unit, part);
@@ -405,7 +416,12 @@ pub(crate) fn file_diagnostics(
             counts.reused += 1;
             continue;
         }
-        let result = check_unit(&mut ctx, host, file, run_unit, (unit, part));
+        // The unit's last result, else (its text changed) the one checked at its place then.
+        let sizes = stale
+            .as_deref()
+            .or_else(|| previous.latest_at(current.len()))
+            .map(UnitResult::sizes);
+        let result = check_unit(&mut ctx, host, file, run_unit, (unit, part), sizes);
         out.extend(result.diagnostics.iter().cloned());
         current.push((
             key,
@@ -456,8 +472,12 @@ fn check_unit(
     file: &Arc<FileData>,
     run_unit: RunUnit,
     (unit, part): (Unit, Part),
+    sizes: Option<RecordSizes>,
 ) -> Box<UnitResult> {
     ctx.begin_unit();
+    if let Some(sizes) = sizes {
+        ctx.reserve_unit_deps(sizes);
+    }
     let mut diagnostics = Vec::new();
     run_unit(ctx, &file.path, unit, part, &mut diagnostics);
     let recorded = ctx.take_unit_deps();
@@ -487,7 +507,8 @@ fn first_check_shared(
         let results = shared
             .into_iter()
             .map(|(at, (unit, part, key))| {
-                let result = check_unit(&mut ctx, &job_host, &job_file, run_unit, (unit, part));
+                let result =
+                    check_unit(&mut ctx, &job_host, &job_file, run_unit, (unit, part), None);
                 (at, key, result)
             })
             .collect();
@@ -499,7 +520,7 @@ fn first_check_shared(
     for (at, (unit, part, key)) in own {
         results[at] = Some((
             key,
-            check_unit(&mut ctx, host, file, run_unit, (unit, part)),
+            check_unit(&mut ctx, host, file, run_unit, (unit, part), None),
         ));
     }
     let (SharedOutput(helped), by_helper) = match offered {
@@ -532,6 +553,18 @@ fn first_check_shared(
 }
 
 impl UnitResult {
+    /// How much the check that produced this result recorded.
+    fn sizes(&self) -> RecordSizes {
+        RecordSizes {
+            reads: self
+                .deps
+                .iter()
+                .map(|d| d.items.len() + d.names.as_ref().map_or(0, |n| n.len()))
+                .sum(),
+            facts: self.facts.len(),
+        }
+    }
+
     fn new(
         host: &super::AnalysisHost,
         file: &Arc<FileData>,

@@ -295,6 +295,13 @@ impl<'h> Ctx<'h> {
         self.deps.borrow_mut().read_usage(query);
     }
 
+    /// Makes room for a unit that recorded `sizes` last time: its record, and the facts found
+    /// valid, which it will look up again.
+    pub(crate) fn reserve_unit_deps(&mut self, sizes: super::deps::RecordSizes) {
+        self.deps.get_mut().reserve(sizes);
+        self.valid_facts.get_mut().reserve(sizes.facts);
+    }
+
     /// Ends a check unit, returning what it read.
     pub(crate) fn take_unit_deps(&mut self) -> DepRecorder<'h> {
         std::mem::take(self.deps.get_mut())

@@ -370,8 +370,10 @@ where
         let capture = self
             .interprets_like_its_own_unit(f)
             .then(|| (self.ctx.begin_capture(), self.inline_refusals));
-        let env = std::mem::take(&mut self.env);
-        let locals = std::mem::replace(&mut self.locals, function_locals(f));
+        let inner_locals = function_locals(f);
+        let inner_env = FxMap::with_capacity_and_hasher(inner_locals.len(), Default::default());
+        let env = std::mem::replace(&mut self.env, inner_env);
+        let locals = std::mem::replace(&mut self.locals, inner_locals);
         // Names in the body resolve in the function's own module; where it adds workers is
         // recorded as this call when that module is another file.
         let path = std::mem::replace(&mut self.path, home);

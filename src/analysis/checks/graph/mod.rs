@@ -260,8 +260,8 @@ fn run_scopes(
             ctx: &mut *ctx,
             path: path.clone(),
             scope,
+            env: FxMap::with_capacity_and_hasher(locals.len(), Default::default()),
             locals,
-            env: FxMap::default(),
             workers: Vec::new(),
             graphs: Vec::new(),
             cond_depth: 0,
@@ -342,7 +342,11 @@ fn may_build_graphs_within(ctx: &mut Ctx, path: &Path, body: &[Stmt], depth: usi
 
 /// Every name bound anywhere in a function (parameters, assignments, imports, defs).
 fn function_locals(f: &FunctionSummary) -> FxSet<Name> {
-    let mut out: FxSet<Name> = f.params.iter().map(|p| p.name.clone()).collect();
+    // A graph builder binds about one name per statement (`w3 = Worker3()`): room for that
+    // up front instead of growing the set again and again.
+    let mut out: FxSet<Name> =
+        FxSet::with_capacity_and_hasher(f.params.len() + f.body.len(), Default::default());
+    out.extend(f.params.iter().map(|p| p.name.clone()));
     walk_stmts(&f.body, &mut |s| match s {
         Stmt::Assign { targets, .. } => {
             for t in targets {
