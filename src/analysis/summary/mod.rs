@@ -15,7 +15,7 @@ mod shift;
 
 use fingerprint::{definition_fingerprint, module_fingerprints};
 pub use fingerprint::{name_key, Fingerprints};
-use lower::{Builder, Reused, Scope};
+use lower::{Builder, ReuseMap, Reused, Scope};
 use shift::{shift_range, Shift};
 
 /// An identifier or short string of a summary: 16 bytes, inline up to 15 bytes.
@@ -611,6 +611,7 @@ fn simple_stmt_index(body: &[Stmt], old_start: usize, old_end: usize) -> Option<
 fn lower_simple_statement(node: Node, text: &str, scope: Scope) -> Option<(Stmt, FileSummary)> {
     let mut builder = Builder {
         src: text.as_bytes(),
+        source: text,
         summary: FileSummary::default(),
         reuse: Default::default(),
         shifts: Vec::new(),
@@ -693,7 +694,7 @@ impl FileSummary {
         text: &str,
         previous: Option<(Arc<FileSummary>, &str)>,
     ) -> (FileSummary, DeferredShifts) {
-        let mut reuse: crate::analysis::FxMap<&str, (usize, Reused)> = Default::default();
+        let mut reuse = ReuseMap::default();
         if let Some((old, old_text)) = previous {
             let (classes, functions, spans, erroneous) = match Arc::try_unwrap(old) {
                 Ok(owned) => (
@@ -709,6 +710,7 @@ impl FileSummary {
                     shared.erroneous_defs.clone(),
                 ),
             };
+            reuse = ReuseMap::with_capacity(spans.len());
             let mut classes: Vec<Option<Arc<ClassSummary>>> =
                 classes.into_iter().map(Some).collect();
             let mut functions: Vec<Option<Arc<FunctionSummary>>> =
@@ -728,13 +730,14 @@ impl FileSummary {
                             .map(Reused::Function),
                     };
                     if let Some(piece) = piece {
-                        reuse.insert(src, (range.start(), piece));
+                        reuse.insert(src, range.start(), piece);
                     }
                 }
             }
         }
         let mut b = Builder {
             src: text.as_bytes(),
+            source: text,
             summary: FileSummary::default(),
             reuse,
             shifts: Vec::new(),
@@ -806,6 +809,7 @@ impl FileSummary {
         let marker_at = self.body.iter().position(|s| *s == marker)?;
         let mut builder = Builder {
             src: text.as_bytes(),
+            source: text,
             summary: FileSummary::default(),
             reuse: Default::default(),
             shifts: Vec::new(),

@@ -26,15 +26,82 @@ pub(super) enum Scope {
 
 pub(super) struct Builder<'s, 'p> {
     pub(super) src: &'s [u8],
+    /// The same text as a `str`: a node's text is then a slice checked at its two ends
+    /// instead of validated byte by byte (tree-sitter's nodes end at character boundaries of
+    /// valid UTF-8, so both ways give the same text).
+    pub(super) source: &'s str,
     pub(super) summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
-    pub(super) reuse: crate::analysis::FxMap<&'p str, (usize, Reused)>,
+    pub(super) reuse: ReuseMap<'p>,
     /// The reused definitions that moved, and by how much: they are shifted once the summary
     /// is built (`DeferredShifts`), when the previous summary may have let go of them.
     pub(super) shifts: Vec<(DefRef, isize)>,
     /// A module-level statement that is not a definition was lowered from a node with a
     /// syntax error (tree-sitter's recovery of it may depend on text around it).
     pub(super) statement_error: bool,
+}
+
+/// The previous summary's definitions by their exact source text (see `try_reuse`). Hashed
+/// by a text's length and its first and last bytes, not all of them: a rebuild looks up every
+/// top-level definition of the file, and hashing each whole text was ~5% of a keystroke that
+/// adds a syntax error to a 6,600-line module. A hit still compares the whole text.
+#[derive(Default)]
+pub(in crate::analysis::summary) struct ReuseMap<'p> {
+    by_hash: crate::analysis::FxMap<u64, smallvec::SmallVec<[ReusableDefinition<'p>; 1]>>,
+}
+
+/// A previous definition's text, its start then, and its summary.
+type ReusableDefinition<'p> = (&'p str, usize, Reused);
+
+impl<'p> ReuseMap<'p> {
+    pub(in crate::analysis::summary) fn with_capacity(definitions: usize) -> Self {
+        ReuseMap {
+            by_hash: crate::analysis::FxMap::with_capacity_and_hasher(
+                definitions,
+                Default::default(),
+            ),
+        }
+    }
+
+    fn key(text: &str) -> u64 {
+        use std::hash::Hasher;
+        const ENDS: usize = 48;
+        let bytes = text.as_bytes();
+        let mut h = crate::analysis::FxHasher::default();
+        h.write_usize(bytes.len());
+        h.write(&bytes[..bytes.len().min(ENDS)]);
+        h.write(&bytes[bytes.len().saturating_sub(ENDS)..]);
+        h.finish()
+    }
+
+    /// Keeps `piece`, which started at `start` in the previous text, under its `text`.
+    pub(in crate::analysis::summary) fn insert(
+        &mut self,
+        text: &'p str,
+        start: usize,
+        piece: Reused,
+    ) {
+        self.by_hash
+            .entry(Self::key(text))
+            .or_default()
+            .push((text, start, piece));
+    }
+
+    /// Takes out the definition whose text was `text`: its previous start and summary.
+    fn remove(&mut self, text: &str) -> Option<(usize, Reused)> {
+        let key = Self::key(text);
+        let candidates = self.by_hash.get_mut(&key)?;
+        let at = candidates.iter().position(|(t, _, _)| *t == text)?;
+        let (_, start, piece) = candidates.remove(at);
+        if candidates.is_empty() {
+            self.by_hash.remove(&key);
+        }
+        Some((start, piece))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
 }
 
 pub(super) enum Reused {
@@ -62,7 +129,7 @@ pub(super) fn named_children(n: Node) -> Vec<Node> {
 
 impl<'s, 'p> Builder<'s, 'p> {
     pub(super) fn text(&self, n: Node) -> &'s str {
-        std::str::from_utf8(&self.src[n.start_byte()..n.end_byte()]).unwrap_or("")
+        self.source.get(n.start_byte()..n.end_byte()).unwrap_or("")
     }
 
     pub(super) fn bind(&mut self, name: &str, kind: BindingKind, start: usize, conditional: bool) {
@@ -131,9 +198,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         if cuts.is_empty() {
             return false;
         }
-        let Ok(text) = std::str::from_utf8(self.src) else {
-            return false;
-        };
+        let text = self.source;
         let mut bounds = Vec::with_capacity(cuts.len() + 2);
         bounds.push(c.start_byte());
         bounds.extend(cuts);
@@ -215,7 +280,7 @@ impl<'s, 'p> Builder<'s, 'p> {
         if self.reuse.is_empty() || self.src.get(start) == Some(&b'@') {
             return false;
         }
-        let Ok(piece) = std::str::from_utf8(&self.src[start..end]) else {
+        let Some(piece) = self.source.get(start..end) else {
             return false;
         };
         let definition = piece.trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
