@@ -1276,6 +1276,31 @@ mod tests {
         }
     }
 
+    /// Reused definitions are found by their whole text: two definitions of the same length
+    /// whose first and last 48 bytes agree (what the reuse map hashes) are told apart, and
+    /// two identical ones are both reused.
+    #[test]
+    fn reused_definitions_are_told_apart_by_their_whole_text() {
+        let f = |middle: &str| {
+            format!(
+                "def f():\n    long_enough_to_fill_the_hashed_head = Graph(name='g')\n    \
+                 {middle}\n    long_enough_to_fill_the_hashed_tail = Graph(name='h')\n\n\n"
+            )
+        };
+        let (one, two) = (f("w = Worker1()"), f("w = Worker2()"));
+        let old = format!("import x\n\n\n{one}{two}{one}");
+        for new in [
+            format!("import x\nimport y\n\n\n{one}{two}{one}"),
+            format!("import x\n\n\n{two}{one}{one}"),
+            format!("import x\n\n\n{one}{one}{two}{two}"),
+        ] {
+            let tree = crate::syntax::parse(&new).unwrap();
+            let reused =
+                FileSummary::build_reusing(&tree, &new, Some((Arc::new(summary(&old)), &old)));
+            assert_eq!(reused, summary(&new), "{new}");
+        }
+    }
+
     #[test]
     fn params_know_their_kinds() {
         let s = summary("def f(self, a, *args, b: int = 1, **kw): pass\n");
