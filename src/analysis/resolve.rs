@@ -129,7 +129,8 @@ pub struct Ctx<'h> {
     pub(crate) dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
     /// Memo for `resolve_global`, keyed by the address of the host-owned file path (stable
     /// while the host is borrowed) and the name.
-    global_cache: std::cell::RefCell<FxMap<usize, FxMap<String, Symbol>>>,
+    /// (Names as `ecow` strings: stored inline up to 15 bytes, so a miss allocates nothing.)
+    global_cache: std::cell::RefCell<FxMap<usize, FxMap<super::summary::Name, Symbol>>>,
     /// Host files by the address of a path handed in (see `resolve_global` on why addresses
     /// are stable for a query); avoids re-hashing paths component by component.
     file_cache: std::cell::RefCell<FxMap<usize, &'h Arc<FileData>>>,
@@ -165,7 +166,7 @@ pub(crate) struct Captured<'h> {
 pub(crate) struct OuterQuery<'h> {
     mro_cache: FxMap<ClassRef, Arc<Mro>>,
     dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
-    global_cache: FxMap<usize, FxMap<String, Symbol>>,
+    global_cache: FxMap<usize, FxMap<super::summary::Name, Symbol>>,
     field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     deps: DepRecorder<'h>,
 }
@@ -386,7 +387,11 @@ impl<'h> Ctx<'h> {
         path: &Path,
         name: &str,
     ) -> Option<(Arc<Path>, &'h FunctionSummary)> {
-        let (mut path, mut name) = (self.file(path)?.path.clone(), name.to_string());
+        // An `ecow` name: inline up to 15 bytes, so following the name allocates nothing.
+        let (mut path, mut name) = (
+            self.file(path)?.path.clone(),
+            super::summary::Name::from(name),
+        );
         for _ in 0..MAX_DEPTH {
             let f = self.file(&path)?;
             let s = f.summary.as_deref()?;
@@ -412,7 +417,7 @@ impl<'h> Ctx<'h> {
                     match self.resolve_module(&f.path, import.level, &import.module)? {
                         ModuleTarget::File(p) => {
                             path = p;
-                            name = member.to_string();
+                            name = member;
                         }
                         _ => return None,
                     }
@@ -588,7 +593,7 @@ impl<'h> Ctx<'h> {
                 .borrow_mut()
                 .entry(key)
                 .or_default()
-                .insert(name.to_string(), sym.clone());
+                .insert(super::summary::Name::from(name), sym.clone());
         }
         sym
     }
