@@ -406,7 +406,6 @@ fn bench_size(server: &mut Server, dir: &std::path::Path, lines: usize, edits: u
     }
 }
 
-/// Opens `docs` 600-line documents at once and waits for all their diagnostics.
 /// Drops the server binary's pages from the page cache, so the memory server maps its code as
 /// a freshly installed binary is mapped. How the file came into the cache (copied, built,
 /// read) changes how many code pages each fault maps around it: the same binary measured
@@ -423,6 +422,7 @@ fn evict_from_page_cache(bin: &std::path::Path) {
     }
 }
 
+/// Opens `docs` 600-line documents at once and waits for all their diagnostics.
 fn bench_memory(server: &mut Server, dir: &std::path::Path, docs: usize) -> (Duration, (u64, u64)) {
     let text = generate_planai_module(600);
     let uris: Vec<String> = (0..docs)

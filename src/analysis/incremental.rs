@@ -364,8 +364,7 @@ pub(crate) fn file_diagnostics(
         .older_results_min_facts
         .unwrap_or(OLDER_RESULTS_MIN_FACTS);
     let mut seen = FxMap::with_capacity_and_hasher(units, Default::default());
-    for (unit, part) in Unit::all(summary).flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
-    {
+    for (unit, part) in units_in_order(summary, split) {
         let key = unit_key(&mut seen, summary, unit, part);
         let (_, fingerprint, _) = key;
         let mut slot = previous.take(&key, current.len());
@@ -443,10 +442,14 @@ pub(crate) fn file_diagnostics(
 /// result is cached under.
 fn unit_keys(summary: &FileSummary, split: bool) -> Vec<(Unit, Part, UnitKey)> {
     let mut seen = FxMap::default();
-    Unit::all(summary)
-        .flat_map(|u| u.parts(split).iter().map(move |p| (u, *p)))
+    units_in_order(summary, split)
         .map(|(unit, part)| (unit, part, unit_key(&mut seen, summary, unit, part)))
         .collect()
+}
+
+/// Every unit of `summary` in check order, each part apart when `split`.
+fn units_in_order(summary: &FileSummary, split: bool) -> impl Iterator<Item = (Unit, Part)> + '_ {
+    Unit::all(summary).flat_map(move |u| u.parts(split).iter().map(move |p| (u, *p)))
 }
 
 /// The key `unit`'s `part` is cached under; `seen` counts the keys handed out so far in this

@@ -610,7 +610,6 @@ fn simple_stmt_index(body: &[Stmt], old_start: usize, old_end: usize) -> Option<
 /// imports, ...).
 fn lower_simple_statement(node: Node, text: &str, scope: Scope) -> Option<(Stmt, FileSummary)> {
     let mut builder = Builder {
-        src: text.as_bytes(),
         source: text,
         summary: FileSummary::default(),
         reuse: Default::default(),
@@ -694,7 +693,8 @@ impl FileSummary {
         text: &str,
         previous: Option<(Arc<FileSummary>, &str)>,
     ) -> (FileSummary, DeferredShifts) {
-        let mut reuse = ReuseMap::default();
+        let mut reuse =
+            ReuseMap::with_capacity(previous.as_ref().map_or(0, |(old, _)| old.def_spans.len()));
         if let Some((old, old_text)) = previous {
             let (classes, functions, spans, erroneous) = match Arc::try_unwrap(old) {
                 Ok(owned) => (
@@ -710,7 +710,6 @@ impl FileSummary {
                     shared.erroneous_defs.clone(),
                 ),
             };
-            reuse = ReuseMap::with_capacity(spans.len());
             let mut classes: Vec<Option<Arc<ClassSummary>>> =
                 classes.into_iter().map(Some).collect();
             let mut functions: Vec<Option<Arc<FunctionSummary>>> =
@@ -736,7 +735,6 @@ impl FileSummary {
             }
         }
         let mut b = Builder {
-            src: text.as_bytes(),
             source: text,
             summary: FileSummary::default(),
             reuse,
@@ -808,7 +806,6 @@ impl FileSummary {
         // Only direct module children: nested ones carry their block's context.
         let marker_at = self.body.iter().position(|s| *s == marker)?;
         let mut builder = Builder {
-            src: text.as_bytes(),
             source: text,
             summary: FileSummary::default(),
             reuse: Default::default(),

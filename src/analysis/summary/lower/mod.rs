@@ -25,10 +25,8 @@ pub(super) enum Scope {
 }
 
 pub(super) struct Builder<'s, 'p> {
-    pub(super) src: &'s [u8],
-    /// The same text as a `str`: a node's text is then a slice checked at its two ends
-    /// instead of validated byte by byte (tree-sitter's nodes end at character boundaries of
-    /// valid UTF-8, so both ways give the same text).
+    /// The text lowered. A node's text is a slice of it checked at its two ends, not
+    /// validated byte by byte: tree-sitter's nodes end at character boundaries of valid UTF-8.
     pub(super) source: &'s str,
     pub(super) summary: FileSummary,
     /// Definitions of the previous summary by their exact source text.
@@ -222,13 +220,17 @@ impl<'s, 'p> Builder<'s, 'p> {
         let (start, end) = (c.start_byte(), c.end_byte());
         let mut cuts = Vec::new();
         let mut at = start;
-        while let Some(newline) = self.src[at..end].iter().position(|b| *b == b'\n') {
+        while let Some(newline) = self.source.as_bytes()[at..end]
+            .iter()
+            .position(|b| *b == b'\n')
+        {
             let line = at + newline + 1;
             at = line;
             if line >= end {
                 break;
             }
-            let starts_definition = crate::syntax::starts_definition(&self.src[line..end]);
+            let starts_definition =
+                crate::syntax::starts_definition(&self.source.as_bytes()[line..end]);
             let in_string = || {
                 let mut node = c.descendant_for_byte_range(line, line + 1);
                 while let Some(n) = node {
@@ -244,11 +246,11 @@ impl<'s, 'p> Builder<'s, 'p> {
             };
             // A definition's own decorators stay with it.
             let after_decorator = || {
-                let previous = self.src[start..line - 1]
+                let previous = self.source.as_bytes()[start..line - 1]
                     .iter()
                     .rposition(|b| *b == b'\n')
                     .map_or(start, |n| start + n + 1);
-                self.src.get(previous) == Some(&b'@')
+                self.source.as_bytes().get(previous) == Some(&b'@')
             };
             if starts_definition && !after_decorator() && !in_string() {
                 cuts.push(line);
@@ -277,7 +279,7 @@ impl<'s, 'p> Builder<'s, 'p> {
     /// parsing them all again was most of a keystroke). The same text parsed alone is the
     /// same definition, which is what `try_reuse` relies on too.
     fn reuse_piece(&mut self, start: usize, end: usize, out: &mut Vec<Stmt>) -> bool {
-        if self.reuse.is_empty() || self.src.get(start) == Some(&b'@') {
+        if self.reuse.is_empty() || self.source.as_bytes().get(start) == Some(&b'@') {
             return false;
         }
         let Some(piece) = self.source.get(start..end) else {
