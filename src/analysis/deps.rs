@@ -98,6 +98,17 @@ impl FactKey {
         }
     }
 
+    /// The key of another fact about the same class and instance (`Published` next to a
+    /// worker's `Worker` fact): no call text to hash again.
+    pub fn with_fact(&self, fact: Fact) -> Self {
+        FactKey::new(
+            fact,
+            self.class.clone(),
+            self.call_file.clone(),
+            self.call_text,
+        )
+    }
+
     /// The key of a fact about `class` alone (no instance).
     pub fn of_class(fact: Fact, class: ClassRef) -> Self {
         FactKey::new(fact, class, None, 0)

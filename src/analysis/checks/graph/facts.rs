@@ -86,8 +86,13 @@ where
     ) -> Option<Vec<(ClassRef, Option<(Arc<Path>, usize, TextRange)>, bool)>> {
         let call = self.workers[w].call;
         let path = self.workers[w].path.clone();
-        let key = self.fact_key(Fact::Published, cls, call.map(|c| (&path, c)));
-        let kind = self.class_kind(cls);
+        let (key, kind) = match &self.workers[w].instance {
+            Some((kind, worker_key)) => (worker_key.with_fact(Fact::Published), *kind),
+            None => (
+                self.fact_key(Fact::Published, cls, call.map(|c| (&path, c))),
+                self.class_kind(cls),
+            ),
+        };
         let published = memo::memo(self.ctx, key, call, |ctx| {
             let spec = InstanceSpec {
                 class: cls,
@@ -119,6 +124,15 @@ where
     /// What the graph checks ask of a class again and again, memoised per class.
     pub(super) fn class_kind(&mut self, cls: &ClassRef) -> ClassKind {
         super::super::class_kind(self.ctx, cls)
+    }
+
+    /// The kind of worker `w`'s class `cls`: kept from its instantiation (whose lookup
+    /// recorded the fact in this unit already), else looked up.
+    pub(super) fn kind_of(&mut self, w: WorkerId, cls: &ClassRef) -> ClassKind {
+        match &self.workers[w].instance {
+            Some((kind, _)) => *kind,
+            None => self.class_kind(cls),
+        }
     }
 }
 

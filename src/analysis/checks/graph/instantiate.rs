@@ -66,7 +66,7 @@ where
             Some(facts) => facts,
             _ => {
                 let errors_before = self.out.len();
-                let facts = self.derive_worker_facts(&cls, c, kind, key, keep);
+                let facts = self.derive_worker_facts(&cls, c, kind, key.clone(), keep);
                 if self.out[errors_before..]
                     .iter()
                     .any(|d| d.code.as_str().starts_with("IN"))
@@ -83,6 +83,7 @@ where
         let v = self.new_worker(Some(cls), Some(c), String::new());
         if let Val::Worker(w) = v {
             self.workers[w].facts = Some(facts);
+            self.workers[w].instance = Some((kind, key));
         }
         v
     }

@@ -472,6 +472,7 @@ where
                     subgraph_entry: None,
                     opaque: true,
                     facts: None,
+                    instance: None,
                     variable: match e {
                         Expr::Name { id, .. } => Some(id.to_string()),
                         _ => None,
@@ -555,6 +556,7 @@ where
             subgraph_entry: None,
             opaque: false,
             facts: None,
+            instance: None,
             variable: None,
         });
         Val::Worker(WorkerId(self.workers.len() - 1))

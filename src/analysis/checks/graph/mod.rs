@@ -411,6 +411,10 @@ struct WorkerInst<'a> {
     opaque: bool,
     /// What the checks need of it, when it was instantiated from a known class.
     facts: Option<Arc<WorkerFacts>>,
+    /// Its class's kind and the key of `facts`, found when it was instantiated: the checks
+    /// ask for the kind again for each edge, sink and publish of a worker, and the key gives
+    /// the keys of its other facts without hashing the call's text again.
+    instance: Option<(ClassKind, FactKey)>,
     /// The variable it was first assigned to (for the graph model).
     variable: Option<String>,
 }

@@ -116,7 +116,7 @@ where
             let Some(cls) = self.workers[w].class.clone() else {
                 continue;
             };
-            let kind = self.class_kind(&cls);
+            let kind = self.kind_of(w, &cls);
             if !kind.mro_complete || !kind.merged {
                 continue;
             }
@@ -210,7 +210,7 @@ where
             let Some(cls) = self.workers[w].class.clone() else {
                 continue;
             };
-            if !self.class_kind(&cls).mro_complete {
+            if !self.kind_of(w, &cls).mro_complete {
                 continue;
             }
             let OutputTypes::Known(outs) = self.outputs(w) else {

@@ -416,7 +416,7 @@ where
         let Some(cls) = self.workers[d].class.clone() else {
             return;
         };
-        if !self.class_kind(&cls).joined {
+        if !self.kind_of(d, &cls).joined {
             return;
         }
         let call = self.workers[d].call;
