@@ -128,6 +128,29 @@ struct UnitResult {
     /// (or last moved); empty when there are no diagnostics (no range to move).
     revisions: Box<[(Arc<Path>, u64)]>,
     diagnostics: Box<[Diagnostic]>,
+    /// What the unit's graph checks did, when a replay can reproduce them (see `ReplayUnit`).
+    trace: Option<Box<Trace>>,
+    /// Checked because what its evaluation read changed (see `Ctx::want_trace`).
+    volatile: bool,
+}
+
+/// A unit's graph operations (opaque here, see `checks::graph::trace`), the revision of its
+/// file whose positions they hold, and what the unit's evaluation read (everything but what
+/// the operations read): while that is unchanged, replaying the operations reproduces the
+/// unit.
+struct Trace {
+    revision: u64,
+    ops: Box<dyn std::any::Any + Send + Sync>,
+    evaluation: Reads,
+}
+
+/// Part of what a unit read, in the form a result keeps it.
+struct Reads {
+    deps: Box<[FileDeps]>,
+    facts: Box<[(FactKey, u64)]>,
+    usage: Box<[super::usage::UsageQuery]>,
+    usage_answers: u64,
+    structure_generation: u64,
 }
 
 /// The parts of one file a unit read, with their fingerprints then.
@@ -217,6 +240,9 @@ const OLDER_RESULTS_MIN_FACTS: usize = 8;
 #[derive(Default)]
 struct FileResults {
     results: Box<[(UnitKey, Slot)]>,
+    /// Set by the pass that takes these results when the file has as many units of each
+    /// position's kind as before (see `take`).
+    units_in_place: bool,
     /// Positions in `results` sorted by key, built on the first lookup that misses its
     /// position.
     sorted: Option<Vec<u32>>,
@@ -226,6 +252,7 @@ impl FileResults {
     fn in_check_order(results: Vec<(UnitKey, Slot)>) -> FileResults {
         FileResults {
             results: results.into_boxed_slice(),
+            units_in_place: false,
             sorted: None,
         }
     }
@@ -242,6 +269,13 @@ impl FileResults {
             if k == key {
                 return std::mem::take(slot);
             }
+        }
+        if self.units_in_place && self.results.get(at).is_some_and(|(k, _)| k.0 == key.0) {
+            // The file has the units it had, each of its kind where it was: this one's text
+            // changed (it is being edited). Finding whether another unit had this text would
+            // sort every key once per keystroke, for a result that is only reused after a
+            // unit is moved or copied.
+            return Slot::default();
         }
         let results = &self.results;
         let sorted = self.sorted.get_or_insert_with(|| {
@@ -314,12 +348,26 @@ pub struct UnitCounts {
     pub facts_checked: usize,
     /// Checked units that the other side of the check checked (see `share`).
     pub shared: usize,
+    /// Units whose graph operations were replayed with changed worker facts instead of
+    /// checked again (see `ReplayUnit`).
+    pub retraced: usize,
 }
 
 /// Runs the checks of one unit (`checks::run_unit`; passed in so this module stays below the
 /// checks it caches).
 pub(crate) type RunUnit =
     fn(&mut super::resolve::Ctx, &Arc<Path>, Unit, Part, &mut Vec<Diagnostic>);
+
+/// Replays a unit's graph operations with the facts of now, their positions moved through
+/// the edits since (`checks::graph::replay_unit`): the diagnostics go to the vector, and the
+/// operations as replayed come back, or `None` when the unit must be checked again.
+pub(crate) type ReplayUnit = fn(
+    &mut super::resolve::Ctx,
+    &Arc<Path>,
+    &(dyn std::any::Any + Send + Sync),
+    &[Edit],
+    &mut Vec<Diagnostic>,
+) -> Option<Box<dyn std::any::Any + Send + Sync>>;
 
 /// What a helper returns for its share of a file's first check (see `share`): per unit, its
 /// position in check order, its key and its result.
@@ -337,13 +385,19 @@ pub(crate) fn file_diagnostics(
     file: &Arc<FileData>,
     run_unit: RunUnit,
     refresh_fact: RefreshFact,
+    replay_unit: ReplayUnit,
     share: Option<&super::share::StartedAnalysis<'_, SharedOutput>>,
 ) -> (Vec<Diagnostic>, UnitCounts) {
     let Some(summary) = file.summary.as_deref() else {
         return (Vec::new(), UnitCounts::default());
     };
     let mut previous = host.diagnostics_cache.take(&file.path);
+    let previous_was_empty = previous.results.is_empty();
     let split = super::memo::large_enough(host, file);
+    previous.units_in_place = previous.results.len() == units_in_order(summary, split).count()
+        && units_in_order(summary, split)
+            .zip(previous.results.iter())
+            .all(|((unit, part), ((tag, _, _), _))| unit.tag(part) == *tag);
     if let Some(share) = share {
         if previous.results.is_empty() && summary.classes.len() >= MIN_SHARED_UNITS {
             let units = unit_keys(summary, split);
@@ -415,12 +469,44 @@ pub(crate) fn file_diagnostics(
             counts.reused += 1;
             continue;
         }
+        // Only what the unit's graph operations read changed: replay them.
+        let mut volatile = false;
+        if let Some(old) = stale.as_deref().filter(|_| stored_under == fingerprint) {
+            match replay(&mut ctx, &mut validator, file, replay_unit, old) {
+                Replay::Done(result) => {
+                    out.extend(result.diagnostics.iter().cloned());
+                    current.push((
+                        key,
+                        Slot {
+                            latest: Some(result),
+                            older: keep(stale),
+                        },
+                    ));
+                    counts.retraced += 1;
+                    continue;
+                }
+                Replay::EvaluationChanged => volatile = true,
+                // Kept volatile (untraced) while what it reads keeps changing; a check for
+                // its facts alone traces it again.
+                Replay::NoTrace => {
+                    volatile = old.volatile && !validator.reads_unchanged(old);
+                }
+                Replay::Failed => {}
+            }
+        }
         // The unit's last result, else (its text changed) the one checked at its place then.
         let sizes = stale
             .as_deref()
             .or_else(|| previous.latest_at(current.len()))
             .map(UnitResult::sizes);
-        let result = check_unit(&mut ctx, host, file, run_unit, (unit, part), sizes);
+        // A unit checked again with the text it had keeps a trace for replays; one whose
+        // text changed is being edited (see `Ctx::want_trace`), and so is one whose
+        // evaluation read something that changed (a builder being edited, for the module
+        // code that inlines it).
+        let same_text = (stale.is_some() && stored_under == fingerprint) || previous_was_empty;
+        ctx.want_trace(same_text && !volatile);
+        let mut result = check_unit(&mut ctx, host, file, run_unit, (unit, part), sizes);
+        result.volatile = volatile;
         out.extend(result.diagnostics.iter().cloned());
         current.push((
             key,
@@ -477,14 +563,103 @@ fn check_unit(
     (unit, part): (Unit, Part),
     sizes: Option<RecordSizes>,
 ) -> Box<UnitResult> {
+    let trace_wanted = ctx.trace_wanted();
     ctx.begin_unit();
+    ctx.want_trace(trace_wanted);
     if let Some(sizes) = sizes {
         ctx.reserve_unit_deps(sizes);
     }
     let mut diagnostics = Vec::new();
     run_unit(ctx, &file.path, unit, part, &mut diagnostics);
+    let ops = ctx.take_unit_trace();
+    let (recorded, operations) = ctx.take_unit_deps_split(ops.is_some());
+    let result = match (ops, operations) {
+        (Some(ops), Some(operations)) => {
+            // The evaluation's reads kept apart for the trace, and joined with the
+            // operations' for the result.
+            let evaluation = Reads::new(host, recorded);
+            let mut result = UnitResult::new(host, file, operations, diagnostics);
+            result.absorb(host, &evaluation);
+            result.trace = Some(Box::new(Trace {
+                revision: file.edits.revision(),
+                ops,
+                evaluation,
+            }));
+            result
+        }
+        (_, None) => UnitResult::new(host, file, recorded, diagnostics),
+        (None, Some(operations)) => {
+            let mut recorded = recorded;
+            recorded.merge(&operations);
+            UnitResult::new(host, file, recorded, diagnostics)
+        }
+    };
+    Box::new(result)
+}
+
+/// What became of a replay of a unit's graph operations.
+enum Replay {
+    Done(Box<UnitResult>),
+    /// The unit keeps no trace.
+    NoTrace,
+    /// What its evaluation read changed: it must be interpreted again.
+    EvaluationChanged,
+    /// The replay could not reproduce the unit (see `checks::graph::trace`).
+    Failed,
+}
+
+/// Replays `old`'s graph operations (see `ReplayUnit`) when what the unit's evaluation read
+/// is unchanged since it was computed.
+fn replay(
+    ctx: &mut super::resolve::Ctx<'_>,
+    validator: &mut Validator<'_>,
+    file: &Arc<FileData>,
+    replay_unit: ReplayUnit,
+    old: &UnitResult,
+) -> Replay {
+    let Some(trace) = old.trace.as_deref() else {
+        return Replay::NoTrace;
+    };
+    let Some(evaluation) = validator.unchanged(&trace.evaluation) else {
+        return Replay::EvaluationChanged;
+    };
+    match replay_trace(
+        ctx,
+        validator.host,
+        file,
+        replay_unit,
+        old,
+        trace,
+        evaluation,
+    ) {
+        Some(result) => Replay::Done(result),
+        None => Replay::Failed,
+    }
+}
+
+fn replay_trace(
+    ctx: &mut super::resolve::Ctx<'_>,
+    host: &super::AnalysisHost,
+    file: &Arc<FileData>,
+    replay_unit: ReplayUnit,
+    old: &UnitResult,
+    trace: &Trace,
+    evaluation: Reads,
+) -> Option<Box<UnitResult>> {
+    let edits: Vec<Edit> = file.edits.since(trace.revision)?.collect();
+    ctx.begin_unit();
+    ctx.reserve_unit_deps(old.sizes());
+    let mut diagnostics = Vec::new();
+    let ops = replay_unit(ctx, &file.path, &*trace.ops, &edits, &mut diagnostics)?;
     let recorded = ctx.take_unit_deps();
-    Box::new(UnitResult::new(host, file, recorded, diagnostics))
+    let mut result = UnitResult::new(host, file, recorded, diagnostics);
+    result.absorb(host, &evaluation);
+    result.trace = Some(Box::new(Trace {
+        revision: file.edits.revision(),
+        ops,
+        evaluation,
+    }));
+    Some(Box::new(result))
 }
 
 /// The first check of a file with many classes: their units are offered to the other side of
@@ -521,6 +696,8 @@ fn first_check_shared(
     let mut ctx = super::resolve::Ctx::new(host);
     let mut results: Vec<Option<(UnitKey, Box<UnitResult>)>> = (0..total).map(|_| None).collect();
     for (at, (unit, part, key)) in own {
+        // A first check: the builder's trace serves the first edit of a worker.
+        ctx.want_trace(true);
         results[at] = Some((
             key,
             check_unit(&mut ctx, host, file, run_unit, (unit, part), None),
@@ -574,9 +751,59 @@ impl UnitResult {
         recorded: DepRecorder<'_>,
         diagnostics: Vec<Diagnostic>,
     ) -> UnitResult {
+        let deps = file_deps(host, &recorded);
+        // The files the diagnostics point into, whatever the unit read to find them (a
+        // position can come from a memoised fact, whose reads the unit does not record).
+        let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
+        if !diagnostics.is_empty() {
+            revisions.push((file.path.clone(), file.edits.revision()));
+        }
+        for info in diagnostics.iter().flat_map(|d| &d.related) {
+            let Some(path) = info.path.as_deref() else {
+                continue;
+            };
+            if revisions.iter().any(|(p, _)| **p == *path) {
+                continue;
+            }
+            if let Some(target) = host.files.get(path) {
+                revisions.push((target.path.clone(), target.edits.revision()));
+            }
+        }
+        UnitResult {
+            trace: None,
+            volatile: false,
+            deps,
+            facts: recorded.facts.into_iter().collect(),
+            // Built by the first validation, from the entries it looks up anyway: a unit run
+            // on every keystroke (a builder being edited) never needs it.
+            fact_reads: None,
+            usage_answers: super::usage::answers(&host.usage, &recorded.usage),
+            usage: recorded.usage.into_boxed_slice(),
+            structure_generation: host.structure_generation,
+            revisions: revisions.into_boxed_slice(),
+            diagnostics: diagnostics.into_boxed_slice(),
+        }
+    }
+}
+
+impl Reads {
+    fn new(host: &super::AnalysisHost, recorded: DepRecorder<'_>) -> Reads {
+        Reads {
+            deps: file_deps(host, &recorded),
+            facts: recorded.facts.into_iter().collect(),
+            usage_answers: super::usage::answers(&host.usage, &recorded.usage),
+            usage: recorded.usage.into_boxed_slice(),
+            structure_generation: host.structure_generation,
+        }
+    }
+}
+
+/// What `recorded` read, per file, with the fingerprints of now.
+fn file_deps(host: &super::AnalysisHost, recorded: &DepRecorder<'_>) -> Box<[FileDeps]> {
+    {
         type Items = Vec<(DepItem, u64)>;
         let mut by_file: Vec<(&Arc<FileData>, Items)> = Vec::new();
-        for (read, item) in recorded.reads {
+        for &(read, item) in recorded.reads.iter() {
             let fingerprint = read
                 .summary
                 .as_deref()
@@ -610,35 +837,66 @@ impl UnitResult {
                 }
             })
             .collect();
-        // The files the diagnostics point into, whatever the unit read to find them (a
-        // position can come from a memoised fact, whose reads the unit does not record).
-        let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
-        if !diagnostics.is_empty() {
-            revisions.push((file.path.clone(), file.edits.revision()));
-        }
-        for info in diagnostics.iter().flat_map(|d| &d.related) {
-            let Some(path) = info.path.as_deref() else {
+        deps.into_boxed_slice()
+    }
+}
+
+impl UnitResult {
+    /// Adds to a replayed result (which recorded what its operations read) what the
+    /// evaluation it replays read, found unchanged.
+    fn absorb(&mut self, host: &super::AnalysisHost, old: &Reads) {
+        let mut deps: Vec<FileDeps> = std::mem::take(&mut self.deps).into_vec();
+        for old_deps in old.deps.iter() {
+            let Some(file) = host.files.get(&*old_deps.path) else {
                 continue;
             };
-            if revisions.iter().any(|(p, _)| **p == *path) {
-                continue;
-            }
-            if let Some(target) = host.files.get(path) {
-                revisions.push((target.path.clone(), target.edits.revision()));
+            let summary = file.summary.as_deref();
+            match deps.iter_mut().find(|d| *d.path == *old_deps.path) {
+                Some(new_deps) => {
+                    let mut items = std::mem::take(&mut new_deps.items).into_vec();
+                    let known: super::FxSet<DepItem> = items.iter().map(|(i, _)| *i).collect();
+                    items.extend(old_deps.items.iter().filter(|(i, _)| !known.contains(i)));
+                    new_deps.items = items.into_boxed_slice();
+                    new_deps.names = match (new_deps.names.take(), &old_deps.names) {
+                        (Some(new_names), Some(old_names)) => {
+                            let mut names = new_names.into_vec();
+                            let known: super::FxSet<u32> = names.iter().copied().collect();
+                            names.extend(old_names.iter().filter(|k| !known.contains(k)));
+                            Some(names.into_boxed_slice())
+                        }
+                        _ => None,
+                    };
+                    new_deps.names_hash =
+                        names_hash(summary, new_deps.names.as_deref()).unwrap_or_default();
+                }
+                None => deps.push(FileDeps {
+                    path: file.path.clone(),
+                    revision: file.edits.revision(),
+                    items: old_deps.items.clone(),
+                    names: old_deps.names.clone(),
+                    names_hash: old_deps.names_hash,
+                }),
             }
         }
-        UnitResult {
-            deps: deps.into_boxed_slice(),
-            facts: recorded.facts.into_iter().collect(),
-            // Built by the first validation, from the entries it looks up anyway: a unit run
-            // on every keystroke (a builder being edited) never needs it.
-            fact_reads: None,
-            usage_answers: super::usage::answers(&host.usage, &recorded.usage),
-            usage: recorded.usage.into_boxed_slice(),
-            structure_generation: host.structure_generation,
-            revisions: revisions.into_boxed_slice(),
-            diagnostics: diagnostics.into_boxed_slice(),
+        self.deps = deps.into_boxed_slice();
+        let mut facts = std::mem::take(&mut self.facts).into_vec();
+        let known: super::FxSet<&FactKey> = facts.iter().map(|(key, _)| key).collect();
+        let added: Vec<(FactKey, u64)> = old
+            .facts
+            .iter()
+            .filter(|(key, _)| !known.contains(key))
+            .cloned()
+            .collect();
+        facts.extend(added);
+        self.facts = facts.into_boxed_slice();
+        let mut usage = std::mem::take(&mut self.usage).into_vec();
+        for query in old.usage.iter() {
+            if !usage.contains(query) {
+                usage.push(*query);
+            }
         }
+        self.usage_answers = super::usage::answers(&host.usage, &usage);
+        self.usage = usage.into_boxed_slice();
     }
 }
 
@@ -750,14 +1008,29 @@ impl<'h> Validator<'h> {
             .or_insert_with(|| host.files.get(&**path))
     }
 
-    /// Whether `result` is still valid; if so, moves its ranges to the current revisions.
-    fn refresh(&mut self, result: &mut UnitResult) -> bool {
-        if result.structure_generation != self.host.structure_generation
-            || super::usage::answers(&self.host.usage, &result.usage) != result.usage_answers
+    /// Whether what `result` read, its memoised facts aside, is unchanged.
+    fn reads_unchanged(&mut self, result: &UnitResult) -> bool {
+        self.deps_unchanged(
+            result.structure_generation,
+            &result.usage,
+            result.usage_answers,
+            &result.deps,
+        )
+    }
+
+    fn deps_unchanged(
+        &mut self,
+        structure_generation: u64,
+        usage: &[super::usage::UsageQuery],
+        usage_answers: u64,
+        deps: &[FileDeps],
+    ) -> bool {
+        if structure_generation != self.host.structure_generation
+            || super::usage::answers(&self.host.usage, usage) != usage_answers
         {
             return false;
         }
-        for file_deps in result.deps.iter() {
+        for file_deps in deps.iter() {
             let file = self.file(&file_deps.path);
             if file.is_some_and(|file| {
                 !may_have_changed(
@@ -778,7 +1051,53 @@ impl<'h> Validator<'h> {
                 return false;
             }
         }
-        if !self.facts_unchanged(result) {
+        true
+    }
+
+    /// When everything `reads` holds is unchanged: a copy of it at the current revisions.
+    fn unchanged(&mut self, reads: &Reads) -> Option<Reads> {
+        if !self.deps_unchanged(
+            reads.structure_generation,
+            &reads.usage,
+            reads.usage_answers,
+            &reads.deps,
+        ) {
+            return None;
+        }
+        for (key, cutoff) in reads.facts.iter() {
+            if self.cutoff(key)?.0 != *cutoff {
+                return None;
+            }
+        }
+        let deps = reads
+            .deps
+            .iter()
+            .map(|d| {
+                let (path, revision) = match self.file(&d.path) {
+                    Some(file) => (file.path.clone(), file.edits.revision()),
+                    None => (d.path.clone(), d.revision),
+                };
+                FileDeps {
+                    path,
+                    revision,
+                    items: d.items.clone(),
+                    names: d.names.clone(),
+                    names_hash: d.names_hash,
+                }
+            })
+            .collect();
+        Some(Reads {
+            deps,
+            facts: reads.facts.clone(),
+            usage: reads.usage.clone(),
+            usage_answers: reads.usage_answers,
+            structure_generation: reads.structure_generation,
+        })
+    }
+
+    /// Whether `result` is still valid; if so, moves its ranges to the current revisions.
+    fn refresh(&mut self, result: &mut UnitResult) -> bool {
+        if !self.reads_unchanged(result) || !self.facts_unchanged(result) {
             return false;
         }
         // Move ranges through the edits made since the result was computed.
@@ -837,7 +1156,7 @@ impl<'h> Validator<'h> {
 
 /// Moves `range` through `edits`; false when an end lies inside replaced text (then the
 /// range's new place is unknown, e.g. after one edit that reverted changes on both sides).
-fn move_range(range: &mut TextRange, edits: &[Edit]) -> bool {
+pub(crate) fn move_range(range: &mut TextRange, edits: &[Edit]) -> bool {
     for edit in edits {
         let inside = |offset: usize| edit.start < offset && offset < edit.old_end;
         if inside(range.start()) || inside(range.end()) {
@@ -959,8 +1278,10 @@ mod tests {
     /// the facts were derived again. 60 seeds passed when it was written; these stay.
     #[test]
     fn cached_diagnostics_equal_fresh_ones_after_random_edits_with_cutoffs() {
-        random_edits_match_fresh_diagnostics(100 * 0x9e37_79b9 + 11);
-        random_edits_match_fresh_diagnostics(137 * 0x9e37_79b9 + 11);
+        let replayed = random_edits_match_fresh_diagnostics(100 * 0x9e37_79b9 + 11)
+            + random_edits_match_fresh_diagnostics(137 * 0x9e37_79b9 + 11);
+        // Edits to the workers replayed the graph units that wire them, too.
+        assert!(replayed > 0, "no graph operations were replayed");
     }
 
     /// The same with the host's default sizes: these small files keep no facts, and their
@@ -987,13 +1308,14 @@ mod tests {
         }
     }
 
-    fn random_edits_match_fresh_diagnostics(seed: u64) {
+    fn random_edits_match_fresh_diagnostics(seed: u64) -> usize {
         random_edits_matching(seed, true)
     }
 
     /// `fine`: keep facts and per-name dependencies whatever the files' sizes, and the
-    /// previous result of every unit that used a fact.
-    fn random_edits_matching(seed: u64, fine: bool) {
+    /// previous result of every unit that used a fact. Returns how many units were replayed
+    /// (see `ReplayUnit`).
+    fn random_edits_matching(seed: u64, fine: bool) -> usize {
         let mut files: Vec<(PathBuf, String)> = vec![
             ("/ws/tasks.py".into(), TASKS.to_string()),
             ("/ws/workers.py".into(), WORKERS.to_string()),
@@ -1040,6 +1362,7 @@ mod tests {
         ];
         let mut random = crate::testing::Random(seed);
         let mut reused = 0;
+        let mut retraced = 0;
         for step in 0..400 {
             let which = random.below(files.len());
             let text = &mut files[which].1;
@@ -1062,6 +1385,7 @@ mod tests {
             for ((path, _), want) in files.iter().zip(&expected) {
                 let (got, counts) = host.file_diagnostics_counted(path);
                 reused += counts.reused;
+                retraced += counts.retraced;
                 assert_eq!(&got, want, "step {step}, {}", path.display());
             }
             // Now and then, undo everything: the original texts come back.
@@ -1079,6 +1403,7 @@ mod tests {
             reused > 400,
             "the cache was hardly used: {reused} units reused"
         );
+        retraced
     }
 
     /// Typing inside an unclosed bracket of a worker's body: that class is unknown while the
@@ -1119,6 +1444,72 @@ mod tests {
         host.keep_facts_from_file_size(0);
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         (path, text, host)
+    }
+
+    /// Per edge: edits to the workers of a builder that wires them all change what they
+    /// consume and produce (some shifting every position after them, some breaking a class
+    /// for a keystroke); the builder's and the module code's graph operations are replayed
+    /// with the new facts, and every result equals a fresh check.
+    #[test]
+    fn replayed_builders_equal_fresh_checks_after_random_worker_edits() {
+        let pairs = 30;
+        let (path, mut text, mut host) = opened_wired_module(pairs);
+        host.file_diagnostics(&path);
+        let mut random = crate::testing::Random(0x51ed_270b);
+        let (mut retraced, mut reported) = (0, 0);
+        for step in 0..120 {
+            let i = random.below(pairs);
+            let start = text.find(&format!("\nclass Worker{i}(")).unwrap();
+            let end = start + 1 + text[start + 1..].find("\nclass ").unwrap();
+            let item = format!("Item{}", random.below(pairs + 1));
+            let class = &text[start..end];
+            let (at, old_len, new) = match random.below(5) {
+                // What it produces (a longer or shorter name moves everything after it).
+                0 | 1 => {
+                    let from = class.find("= [").unwrap() + 3;
+                    let to = from + class[from..].find(']').unwrap();
+                    let new = if random.below(3) == 0 {
+                        format!("{item}, Item{}", random.below(pairs + 1))
+                    } else {
+                        item
+                    };
+                    (start + from, to - from, new)
+                }
+                // What it consumes.
+                2 => match class
+                    .find("task: Item")
+                    .or_else(|| class.find("input_task: Item"))
+                {
+                    Some(found) => {
+                        let from = found + class[found..].find("Item").unwrap();
+                        let to = from + class[from..].find(')').unwrap();
+                        (start + from, to - from, item)
+                    }
+                    None => (start + 1, 0, "\n".to_string()),
+                },
+                // A line before the class: positions move, no fact changes.
+                3 => (start + 1, 0, "# moved\n".to_string()),
+                // A slip that breaks the class until a later edit of it (or never).
+                _ => {
+                    let colon = class.find("):").unwrap() + 1;
+                    (start + colon, 1, String::new())
+                }
+            };
+            text.replace_range(at..at + old_len, &new);
+            host.set_file(path.clone(), Arc::from(text.as_str()), None);
+            let (got, counts) = host.file_diagnostics_counted(&path);
+            let want = fresh_diagnostics(&[(path.clone(), text.clone())]).remove(0);
+            assert_eq!(got, want, "step {step}");
+            retraced += counts.retraced;
+            reported += usize::from(!got.is_empty());
+            // A broken class is repaired now and then, so the builder keeps its workers.
+            if random.below(4) == 0 {
+                text = text.replace("(TaskWorker)\n", "(TaskWorker):\n");
+                text = text.replace("(LLMTaskWorker)\n", "(LLMTaskWorker):\n");
+            }
+        }
+        assert!(retraced > 40, "{retraced} replays");
+        assert!(reported > 40, "{reported} steps reported something");
     }
 
     /// A first check of a large module offers its classes' units to the other side of the
@@ -1301,11 +1692,13 @@ mod tests {
         assert_eq!(got, Vec::new());
         assert_eq!(counts.checked, 1, "{counts:?}");
 
+        // What it produces changed: the builder's graph checks and those of the module code
+        // that runs it are replayed with the new facts, not interpreted again.
         make_the_body_edited_worker_produce_item0(&mut text);
         host.set_file(path.clone(), Arc::from(text.as_str()), None);
         let (got, counts) = host.file_diagnostics_counted(&path);
         assert_eq!(got, fresh_diagnostics(&[(path.clone(), text.clone())])[0]);
-        assert!(counts.checked > 1, "{counts:?}");
+        assert_eq!((counts.checked, counts.retraced), (1, 2), "{counts:?}");
     }
 
     /// A syntax error inside one worker makes that class unknown (its name resolves to

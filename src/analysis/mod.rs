@@ -650,6 +650,7 @@ impl AnalysisHost {
             file,
             checks::run_unit,
             checks::refresh_fact,
+            checks::replay_unit,
             share,
         );
         out.sort_by(|a, b| (a.range.start(), &a.code).cmp(&(b.range.start(), &b.code)));

@@ -145,6 +145,18 @@ pub struct Ctx<'h> {
     /// again. Kept across units (unlike the memos above), since a replay records its reads.
     captures: FxMap<usize, Captured<'h>>,
     replayed: usize,
+    /// What the graph checks of the current unit did, for a later replay (see
+    /// `checks::graph::trace`); opaque here.
+    unit_trace: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// While a unit keeps its graph operations' reads apart from its evaluation's
+    /// (`separate_operations`): the memos and record of the side not running now. Each side
+    /// has memos of its own, so a memo hit on one side never hides a read the other made.
+    other_side: Option<OuterQuery<'h>>,
+    /// Whether a graph operation is running (see `begin_operation`).
+    in_operation: bool,
+    /// Whether the current unit's graph operations are worth keeping for a replay (see
+    /// `want_trace`).
+    trace_wanted: bool,
     /// How many memoised facts are being computed (`begin_query` without `end_query`): a
     /// unit asks for facts at depth 0 (see `memo`'s early cutoff).
     query_depth: usize,
@@ -156,19 +168,29 @@ pub struct Ctx<'h> {
 /// A memoised fact's entry, found valid on a context's host (see `memo::validated`).
 pub(crate) type ValidFact = Arc<dyn std::any::Any + Send + Sync>;
 
-/// Diagnostics one computation produced, and what it read.
+/// Diagnostics one computation produced, and what it read: its evaluation, and (kept apart
+/// when its unit separates them) its graph operations.
 pub(crate) struct Captured<'h> {
     pub diagnostics: Vec<Diagnostic>,
-    pub reads: DepRecorder<'h>,
+    pub evaluation: DepRecorder<'h>,
+    pub operations: DepRecorder<'h>,
+    /// The graph operations behind the diagnostics, when they can be replayed.
+    pub ops: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// Captured by a replay of graph operations, which reads only what the operations read:
+    /// only the factory unit's own replay (which adds what its evaluation read) may use it.
+    pub replayed: bool,
 }
 
 /// The state of the unit (or fact) that asked for a fact being computed.
+#[derive(Default)]
 pub(crate) struct OuterQuery<'h> {
     mro_cache: FxMap<ClassRef, Arc<Mro>>,
     dynamic_cache: FxMap<ClassRef, Arc<std::collections::HashSet<String>>>,
     global_cache: FxMap<usize, FxMap<super::summary::Name, Symbol>>,
     field_cache: FxMap<ClassRef, FxMap<String, FieldValue>>,
     deps: DepRecorder<'h>,
+    /// For a capture: the operations' side it set aside (see `begin_capture`).
+    other_side: Option<Box<OuterQuery<'h>>>,
 }
 
 impl<'h> Ctx<'h> {
@@ -185,6 +207,10 @@ impl<'h> Ctx<'h> {
             deps: Default::default(),
             captures: FxMap::default(),
             replayed: 0,
+            unit_trace: None,
+            other_side: None,
+            in_operation: false,
+            trace_wanted: false,
             query_depth: 0,
             valid_facts: Default::default(),
         }
@@ -198,6 +224,83 @@ impl<'h> Ctx<'h> {
         self.global_cache.get_mut().clear();
         self.field_cache.clear();
         self.deps.get_mut().clear();
+        self.unit_trace = None;
+        self.other_side = None;
+        self.in_operation = false;
+        self.trace_wanted = false;
+    }
+
+    /// The current unit's graph checks keep what they do for a replay (see
+    /// `checks::graph::trace`): asked when the unit's text is what it was last time (a unit
+    /// whose text changes with every keystroke, a graph builder being edited, would pay for
+    /// keeping a trace it never replays).
+    pub(crate) fn want_trace(&mut self, wanted: bool) {
+        self.trace_wanted = wanted;
+    }
+
+    pub(crate) fn trace_wanted(&self) -> bool {
+        self.trace_wanted
+    }
+
+    /// From now on, the current unit records what its graph operations read apart from what
+    /// its evaluation reads (see `checks::graph::trace`): a replay of the operations is valid
+    /// while the evaluation's reads are unchanged.
+    pub(crate) fn separate_operations(&mut self) {
+        if self.other_side.is_none() {
+            self.other_side = Some(OuterQuery::default());
+        }
+    }
+
+    fn swap_sides(&mut self) {
+        if let Some(other) = self.other_side.as_mut() {
+            std::mem::swap(&mut self.mro_cache, &mut other.mro_cache);
+            std::mem::swap(&mut self.dynamic_cache, &mut other.dynamic_cache);
+            std::mem::swap(self.global_cache.get_mut(), &mut other.global_cache);
+            std::mem::swap(&mut self.field_cache, &mut other.field_cache);
+            std::mem::swap(self.deps.get_mut(), &mut other.deps);
+        }
+    }
+
+    /// A graph operation starts: what it reads goes to the operations' side.
+    pub(crate) fn begin_operation(&mut self) {
+        if !self.in_operation && self.other_side.is_some() {
+            self.swap_sides();
+            self.in_operation = true;
+        }
+    }
+
+    pub(crate) fn end_operation(&mut self) {
+        if self.in_operation {
+            self.swap_sides();
+            self.in_operation = false;
+        }
+    }
+
+    /// What the current unit read: with `split`, when the unit separated its graph
+    /// operations, what its evaluation read and what the operations read; else all of it.
+    pub(crate) fn take_unit_deps_split(
+        &mut self,
+        split: bool,
+    ) -> (DepRecorder<'h>, Option<DepRecorder<'h>>) {
+        self.end_operation();
+        let mut deps = std::mem::take(self.deps.get_mut());
+        let Some(other) = self.other_side.take() else {
+            return (deps, None);
+        };
+        if split {
+            return (deps, Some(other.deps));
+        }
+        deps.merge(&other.deps);
+        (deps, None)
+    }
+
+    /// Keeps what the current unit's graph checks did (see `checks::graph::trace`).
+    pub(crate) fn set_unit_trace(&mut self, trace: Option<Box<dyn std::any::Any + Send + Sync>>) {
+        self.unit_trace = trace;
+    }
+
+    pub(crate) fn take_unit_trace(&mut self) -> Option<Box<dyn std::any::Any + Send + Sync>> {
+        self.unit_trace.take()
     }
 
     /// Starts computing a memoised fact (see `analysis::memo`): what it reads is recorded on
@@ -215,6 +318,7 @@ impl<'h> Ctx<'h> {
             global_cache: std::mem::take(self.global_cache.get_mut()),
             field_cache: std::mem::take(&mut self.field_cache),
             deps: std::mem::take(self.deps.get_mut()),
+            other_side: None,
         }
     }
 
@@ -239,31 +343,65 @@ impl<'h> Ctx<'h> {
     /// Unlike `begin_query` it runs at the current query depth, so it reads exactly what it
     /// would read in the other unit.
     pub(crate) fn begin_capture(&mut self) -> OuterQuery<'h> {
-        self.set_aside()
+        let mut outer = self.set_aside();
+        outer.other_side = self
+            .other_side
+            .as_mut()
+            .map(|other| Box::new(std::mem::take(other)));
+        outer
     }
 
     /// Ends what `begin_capture` started: the current unit keeps the reads, and
     /// `diagnostics` with those reads are kept under `key` for `replay_capture`.
     pub(crate) fn end_capture(
         &mut self,
-        outer: OuterQuery<'h>,
+        mut outer: OuterQuery<'h>,
         key: usize,
         diagnostics: Option<Vec<Diagnostic>>,
+        ops: Option<Box<dyn std::any::Any + Send + Sync>>,
+        replayed: bool,
     ) {
-        let reads = self.restore(outer);
-        self.deps.get_mut().merge(&reads);
+        let operations = match (self.other_side.as_mut(), outer.other_side.take()) {
+            (Some(side), Some(outer_side)) => {
+                let captured = std::mem::replace(side, *outer_side);
+                side.deps.merge(&captured.deps);
+                captured.deps
+            }
+            _ => DepRecorder::default(),
+        };
+        let evaluation = self.restore(outer);
+        self.deps.get_mut().merge(&evaluation);
         if let Some(diagnostics) = diagnostics {
-            self.captures.insert(key, Captured { diagnostics, reads });
+            let captured = Captured {
+                diagnostics,
+                evaluation,
+                operations,
+                ops,
+                replayed,
+            };
+            self.captures.insert(key, captured);
         }
     }
 
     /// The diagnostics captured under `key` in an earlier unit of this pass, recording their
     /// reads in the current unit.
-    pub(crate) fn replay_capture(&mut self, key: usize) -> Option<&[Diagnostic]> {
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn replay_capture(
+        &mut self,
+        key: usize,
+        replayed: bool,
+    ) -> Option<(&[Diagnostic], Option<&(dyn std::any::Any + Send + Sync)>)> {
         let captured = self.captures.get(&key)?;
-        self.deps.get_mut().merge(&captured.reads);
+        if captured.replayed && !replayed {
+            return None;
+        }
+        self.deps.get_mut().merge(&captured.evaluation);
+        match self.other_side.as_mut() {
+            Some(side) => side.deps.merge(&captured.operations),
+            None => self.deps.get_mut().merge(&captured.operations),
+        }
         self.replayed += 1;
-        Some(&captured.diagnostics)
+        Some((&captured.diagnostics, captured.ops.as_deref()))
     }
 
     /// How many captured results were replayed.
@@ -305,7 +443,7 @@ impl<'h> Ctx<'h> {
 
     /// Ends a check unit, returning what it read.
     pub(crate) fn take_unit_deps(&mut self) -> DepRecorder<'h> {
-        std::mem::take(self.deps.get_mut())
+        self.take_unit_deps_split(false).0
     }
 
     /// Whether some call `callee(kw=...)` (or `callee(**x)`) exists in the workspace; the

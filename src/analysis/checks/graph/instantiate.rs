@@ -13,7 +13,7 @@ where
             self.eval_args_escaping(c);
             let errors_before = self.out.len();
             if !c.args.is_empty() && !c.has_splat() {
-                self.out.push(error(
+                self.emit(error(
                     Code::In4,
                     c.func.range(),
                     format!(
@@ -23,7 +23,7 @@ where
                 )
                 .about(Subject::class("Graph")));
             } else if !c.has_splat() && c.keyword("name").is_none() {
-                self.out.push(error(
+                self.emit(error(
                     Code::In2,
                     c.func.range(),
                     "1 validation error for Graph\nname\n  Field required [type=missing]. Pass name=\"...\" to Graph(...)."
@@ -35,30 +35,69 @@ where
                 // The constructor raised: there is no graph to draw conclusions about.
                 return Val::Unknown;
             }
-            let mut graph = GraphState::default();
+            let Applied::Graph(g) = self.op(Op::NewGraph) else {
+                unreachable!("a new graph is a graph");
+            };
             if self.collect_edges {
-                graph.created = Some((self.path.clone(), c.range));
+                self.graphs[g].created = Some((self.path.clone(), c.range));
                 if let Some(Expr::Str { value, .. }) = c.arg(0, "name") {
-                    graph.name = Some(value.to_string());
+                    self.graphs[g].name = Some(value.to_string());
                 }
             }
-            self.graphs.push(graph);
-            return Val::Graph(GraphId(self.graphs.len() - 1));
+            return Val::Graph(g);
         }
         let kind = self.class_kind(&cls);
         if !kind.worker {
             self.eval_args_escaping(c);
             if crate::analysis::checks::task_calls::task_call_fails(self.ctx, &self.path, c) {
-                self.raised_unseen = true;
+                self.op(Op::RaisedUnseen);
             }
             return Val::Unknown;
         }
         // Worker arguments (e.g. a graph handed to a worker) escape.
         self.eval_args_escaping(c);
+        // The worker's facts are what its graph operations consult: read on their side (see
+        // `trace`), so a change to them replays the operations. Whether the instantiation
+        // succeeds depends on them too, and a replay checks that it still does.
+        self.ctx.begin_operation();
+        let worker = self.instance_facts(&cls, c, kind);
+        self.ctx.end_operation();
+        let Some((facts, key)) = worker else {
+            return Val::Unknown;
+        };
+        // Messages name a worker of a known class by its class (`display_of`): no text to
+        // render (a builder instantiates every worker on each pass).
+        let v = self.new_worker(Some(cls.clone()), Some(c), String::new());
+        if let Val::Worker(w) = v {
+            self.workers[w].facts = Some(facts);
+            self.workers[w].instance = Some((kind, key.clone()));
+            self.record(Op::NewWorker {
+                class: cls,
+                call: c.range,
+                kind,
+                key,
+            });
+        }
+        v
+    }
+
+    /// The facts of the worker `cls(c)` and their key, looked up or derived (running the
+    /// instantiation checks); `None` when the instantiation raises.
+    fn instance_facts(
+        &mut self,
+        cls: &ClassRef,
+        c: &'a CallExpr,
+        kind: ClassKind,
+    ) -> Option<(Arc<WorkerFacts>, FactKey)> {
+        let cls = cls.clone();
         // One memoised lookup per instantiation: a builder that wires every worker is
         // re-run whenever any worker changes, and most of its workers have not.
         let key = self.fact_key(Fact::Worker, &cls, Some((&self.path, c)));
         let keep = memo::worthwhile(self.ctx, &key);
+        if !keep {
+            // A replay finds a worker's facts in the memo only.
+            self.untraceable();
+        }
         let cached = keep
             .then(|| memo::lookup::<Arc<WorkerFacts>>(self.ctx, &key))
             .flatten();
@@ -67,25 +106,23 @@ where
             _ => {
                 let errors_before = self.out.len();
                 let facts = self.derive_worker_facts(&cls, c, kind, key.clone(), keep);
+                if self.out.len() > errors_before {
+                    // What the instantiation reports comes from its facts, which a replay
+                    // only looks up.
+                    self.untraceable();
+                }
                 if self.out[errors_before..]
                     .iter()
                     .any(|d| d.code.as_str().starts_with("IN"))
                 {
                     // The constructor raised: no worker exists, and a graph said to hold it
                     // never runs (independent mistakes elsewhere are still reported).
-                    return Val::Unknown;
+                    return None;
                 }
                 facts
             }
         };
-        // Messages name a worker of a known class by its class (`display_of`): no text to
-        // render (a builder instantiates every worker on each pass).
-        let v = self.new_worker(Some(cls), Some(c), String::new());
-        if let Val::Worker(w) = v {
-            self.workers[w].facts = Some(facts);
-            self.workers[w].instance = Some((kind, key));
-        }
-        v
+        Some((facts, key))
     }
 
     /// Runs the instantiation checks of `cls(c)` (their diagnostics go to `out`) and derives
@@ -119,6 +156,8 @@ where
     }
 
     pub(super) fn subgraph(&mut self, c: &'a CallExpr) -> Val {
+        // Its checks read the sub-graph's state and its exit worker's outputs directly.
+        self.untraceable();
         let errors_before = self.out.len();
         let positional = c
             .args

@@ -158,12 +158,7 @@ where
             Stmt::LocalClass(n) => self.set_unknown(n),
             Stmt::LocalFunction(f) => {
                 // A closure may touch any graph of this scope later.
-                for g in &mut self.graphs {
-                    g.imprecise = true;
-                }
-                for w in &mut self.workers {
-                    w.escaped = true;
-                }
+                self.op(Op::Closure);
                 self.set_unknown(&f.name);
             }
             Stmt::Global(ns) => {
@@ -186,8 +181,10 @@ where
 
     pub(super) fn escape(&mut self, v: &Val) {
         match v {
-            Val::Worker(w) => self.workers[*w].escaped = true,
-            Val::Graph(g) => self.graphs[*g].imprecise = true,
+            Val::Worker(w) => {
+                self.op(Op::Escape(*w));
+            }
+            Val::Graph(g) => self.imprecise(*g),
             Val::Tuple(vals) => {
                 for v in vals {
                     self.escape(v);
@@ -370,6 +367,8 @@ where
         let capture = self
             .interprets_like_its_own_unit(f)
             .then(|| (self.ctx.begin_capture(), self.inline_refusals));
+        self.op(Op::InlineBegin { capture: None });
+        let trace_mark = self.trace.as_ref().map(Vec::len);
         let inner_locals = function_locals(f);
         let inner_env = FxMap::with_capacity_and_hasher(inner_locals.len(), Default::default());
         let env = std::mem::replace(&mut self.env, inner_env);
@@ -377,6 +376,10 @@ where
         // Names in the body resolve in the function's own module; where it adds workers is
         // recorded as this call when that module is another file.
         let path = std::mem::replace(&mut self.path, home);
+        if *self.path != *self.own_path {
+            // Its operations' ranges are in another file.
+            self.untraceable();
+        }
         let call_site = self.call_site;
         if self.call_site.is_none() && *self.path != *self.own_path {
             self.call_site = Some(c.range);
@@ -402,16 +405,31 @@ where
         if let Some((outer, refusals)) = capture {
             let same = self.inline_refusals == refusals;
             let diagnostics = same.then(|| self.out[out_mark..].to_vec());
-            self.ctx.end_capture(outer, key as usize, diagnostics);
+            // The factory is a function of this file (`interprets_like_its_own_unit`): a
+            // replay of this scope captures its operations again for its unit.
+            let index = self
+                .ctx
+                .summary(&self.own_path)
+                .and_then(|s| s.functions.iter().position(|g| std::ptr::eq(&**g, f)));
+            let ops = match (same, trace_mark, index, &mut self.trace) {
+                (true, Some(mark), Some(index), Some(trace)) => {
+                    trace[mark - 1] = Op::InlineBegin {
+                        capture: Some(index as u32),
+                    };
+                    Some(Box::new(trace::CapturedOps(trace[mark..].to_vec()))
+                        as Box<dyn std::any::Any + Send + Sync>)
+                }
+                _ => None,
+            };
+            self.ctx
+                .end_capture(outer, key as usize, diagnostics, ops, false);
         }
-        if self.out[out_mark..].iter().any(raises) {
-            self.raised_unseen = true;
-        }
+        // Drops the body's diagnostics, remembering whether PlanAI raised in it.
+        self.op(Op::InlineEnd);
         self.env = env;
         self.locals = locals;
         self.path = path;
         self.call_site = call_site;
-        self.out.truncate(out_mark);
         self.edges.truncate(edges_mark);
         result
     }
@@ -457,36 +475,22 @@ where
                     Expr::Name { .. } | Expr::Attribute { .. } | Expr::Call(_)
                 ) =>
             {
-                self.graphs[g].imprecise = true;
                 let display = match e {
                     Expr::Name { id, .. } => id.to_string(),
                     other => consumed::render(other),
                 };
-                self.workers.push(WorkerInst {
-                    class: None,
-                    call: None,
-                    path: self.path.clone(),
-                    display,
-                    graph: Some(g),
-                    escaped: true,
-                    subgraph_entry: None,
-                    opaque: true,
-                    facts: None,
-                    instance: None,
-                    variable: match e {
-                        Expr::Name { id, .. } => Some(id.to_string()),
-                        _ => None,
-                    },
-                });
-                let w = WorkerId(self.workers.len() - 1);
+                let Applied::Worker(w) = self.op(Op::Opaque { g, display }) else {
+                    unreachable!("an opaque worker is a worker");
+                };
                 if let Expr::Name { id, .. } = e {
+                    self.workers[w].variable = Some(id.to_string());
                     self.env.insert(id.clone(), Val::Worker(w));
                 }
                 Some(w)
             }
             other => {
                 self.escape(&other);
-                self.graphs[g].imprecise = true;
+                self.imprecise(g);
                 None
             }
         }

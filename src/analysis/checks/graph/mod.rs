@@ -14,6 +14,9 @@ mod instantiate;
 mod interpret;
 mod run;
 mod snapshot;
+mod trace;
+pub(crate) use trace::replay_unit;
+use trace::{Applied, Op, Precise};
 mod wiring;
 
 use super::ClassKind;
@@ -31,7 +34,8 @@ use super::super::incremental::Unit;
 use super::super::memo::{self, Fact, FactKey};
 use super::super::resolve::{ClassRef, Ctx, Symbol};
 use super::super::summary::{
-    walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FunctionSummary, Name, Stmt,
+    walk_exprs, walk_stmts, AssignTarget, BlockKind, CallExpr, Expr, FileSummary, FunctionSummary,
+    Name, Stmt,
 };
 use super::super::task_types::{infer_task_type, LocalTypes};
 use super::{error, related};
@@ -241,14 +245,27 @@ fn run_scopes(
             .map(|f| &**f as *const FunctionSummary as usize),
         _ => None,
     };
+    // A diagnostics pass over a file whose worker facts are memoised keeps what each scope
+    // did to its workers and graphs (see `trace`).
+    let tracing = !collect_edges
+        && ctx.trace_wanted()
+        && ctx
+            .file(path)
+            .is_some_and(|file| memo::large_enough(ctx.host, file));
+    let mut traces: Vec<Option<Vec<Op>>> = Vec::new();
+    if tracing {
+        ctx.separate_operations();
+    }
     for (index, (scope, body, function)) in scopes.into_iter().enumerate() {
         // Replayed before asking `may_build_graphs`: a body that can build nothing reports
         // nothing, inlined or not, so the replay is what that answer would have given.
-        if let Some(captured) = replay
+        if let Some((captured, ops)) = replay
             .filter(|_| index == 0)
-            .and_then(|key| ctx.replay_capture(key))
+            .and_then(|key| ctx.replay_capture(key, false))
         {
             out.extend_from_slice(captured);
+            let ops = ops.and_then(|ops| ops.downcast_ref::<trace::CapturedOps>());
+            traces.push(ops.map(|ops| ops.0.clone()));
             continue;
         }
         if !may_build_graphs(ctx, path, body) {
@@ -274,11 +291,17 @@ fn run_scopes(
             own_path: path.clone(),
             call_site: None,
             inline_refusals: 0,
+            trace: tracing.then(Vec::new),
+            inline_marks: Vec::new(),
         };
         flow.stmts(body);
         if let Some(built) = built.as_deref_mut() {
             built.extend(flow.built_graphs());
         }
+        traces.push(flow.trace.take());
+    }
+    if tracing {
+        ctx.set_unit_trace(trace::unit_ops(unit, traces));
     }
 }
 
@@ -472,6 +495,10 @@ struct Flow<'c, 'h, 'a> {
     raised_unseen: bool,
     /// Calls not inlined because of the depth limit or recursion.
     inline_refusals: usize,
+    /// The operations on workers and graphs so far, while they can be replayed (see `trace`).
+    trace: Option<Vec<Op>>,
+    /// Where the diagnostics of each graph factory being inlined start in `out`.
+    inline_marks: Vec<usize>,
 }
 
 impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
@@ -504,6 +531,8 @@ where
             call_site: None,
             raised_unseen: false,
             inline_refusals: 0,
+            trace: None,
+            inline_marks: Vec::new(),
         }
     }
 }

@@ -8,13 +8,13 @@ where
     'h: 'a,
 {
     /// `run`/`execute`: entries (GC3), initial task types (EX1), then consumers (RT3/RT4).
-    pub(super) fn run(&mut self, g: GraphId, initial: &'a Expr, precise: bool) {
+    pub(super) fn run(&mut self, g: GraphId, initial: &'a Expr, precise: Precise) {
         let pairs: Vec<&'a Expr> = match initial {
             Expr::List { elts, .. } | Expr::Tuple { elts, .. } => elts.iter().collect(),
             Expr::Comprehension { elt, .. } => vec![&**elt],
             other => {
                 self.eval_escaping(other);
-                self.graphs[g].imprecise = true;
+                self.imprecise(g);
                 return;
             }
         };
@@ -22,18 +22,26 @@ where
         for p in pairs {
             let Expr::Tuple { elts, .. } = p else {
                 self.eval_escaping(p);
-                self.graphs[g].imprecise = true;
+                self.imprecise(g);
                 continue;
             };
             if elts.len() != 2 {
-                self.graphs[g].imprecise = true;
+                self.imprecise(g);
                 continue;
             }
             let Val::Worker(w) = self.eval(&elts[0]) else {
-                self.graphs[g].imprecise = true;
+                self.imprecise(g);
                 continue;
             };
-            self.entry(g, w, elts[0].range(), precise);
+            let range = elts[0].range();
+            self.op(Op::Entry {
+                g,
+                w,
+                range,
+                precise,
+            });
+            // Whether a worker is added depends on the evaluated code only (adding never
+            // fails), so a replay takes the same turn here.
             if !self.is_added(g, w) {
                 return;
             }
@@ -52,7 +60,7 @@ where
                             if crate::analysis::checks::task_calls::task_call_fails(
                                 self.ctx, &self.path, tc,
                             ) {
-                                self.raised_unseen = true;
+                                self.op(Op::RaisedUnseen);
                             }
                             Some(k)
                         }
@@ -64,10 +72,30 @@ where
                     None
                 }
             };
+            self.op(Op::InitialTask {
+                w,
+                worker_range: elts[0].range(),
+                task: task_cls,
+                task_range: elts[1].range(),
+            });
+        }
+        self.op(Op::RunChecks { g, precise });
+    }
+
+    /// One `(worker, task)` pair of a run's initial tasks: the worker must consume the task's
+    /// type (EX1).
+    pub(super) fn initial_task(
+        &mut self,
+        w: WorkerId,
+        worker_range: TextRange,
+        task_cls: Option<ClassRef>,
+        task_range: TextRange,
+    ) {
+        {
             match self.consumed(w) {
                 ConsumedTypes::Error(e) => {
                     let diagnostic = self
-                        .signature_error(&e, elts[0].range())
+                        .signature_error(&e, worker_range)
                         .about(self.worker_subject(w));
                     self.out.push(diagnostic);
                 }
@@ -80,7 +108,7 @@ where
                                 .collect();
                             let mut d = error(
                                 Code::Ex1,
-                                elts[1].range(),
+                                task_range,
                                 format!(
                                     "TaskWorker {} cannot consume tasks of type {}. It can only consume tasks of type [{}]. \
                                      Start the graph with one of those types (exact class, not a subclass).",
@@ -99,6 +127,10 @@ where
                 ConsumedTypes::Unknown => {}
             }
         }
+    }
+
+    /// The end of `run`/`execute`: what the graph does as it runs (EX2, RT3, RT4).
+    pub(super) fn run_checks(&mut self, g: GraphId, precise: bool) {
         // When PlanAI raised earlier in this flow, the graph never runs: checking what it would
         // do at run time would only repeat that mistake.
         let raised = self.raised_unseen || self.out[self.out_start..].iter().any(raises);

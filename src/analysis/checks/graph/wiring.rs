@@ -7,14 +7,6 @@ impl<'c, 'h, 'a> Flow<'c, 'h, 'a>
 where
     'h: 'a,
 {
-    pub(super) fn touch(&mut self, g: GraphId) -> bool {
-        let precise = !self.graphs[g].imprecise;
-        if self.cond_depth > 0 {
-            self.graphs[g].imprecise = true;
-        }
-        precise
-    }
-
     pub(super) fn graph_method(&mut self, g: GraphId, name: &str, c: &'a CallExpr) -> Val {
         match name {
             "add_worker" | "add_workers" => {
@@ -22,12 +14,18 @@ where
                 for a in &c.args {
                     let v = self.eval(a);
                     if let Some(w) = self.worker_arg(g, a, v) {
-                        self.add_worker(g, w, a.range(), precise);
+                        let range = a.range();
+                        self.op(Op::AddWorker {
+                            g,
+                            w,
+                            range,
+                            precise,
+                        });
                     }
                 }
                 for k in &c.keywords {
                     self.eval_escaping(&k.value);
-                    self.graphs[g].imprecise = true;
+                    self.imprecise(g);
                 }
                 Val::Graph(g)
             }
@@ -35,7 +33,7 @@ where
                 let precise = self.touch(g);
                 let (Some(u), Some(d)) = (c.arg(0, "upstream"), c.arg(1, "downstream")) else {
                     self.eval_args_escaping(c);
-                    self.graphs[g].imprecise = true;
+                    self.imprecise(g);
                     return Val::Unknown;
                 };
                 let (uv, dv) = (self.eval(u), self.eval(d));
@@ -43,14 +41,20 @@ where
                 let dw = self.worker_arg(g, d, dv);
                 match (uw, dw) {
                     (Some(uw), Some(dw)) => {
-                        self.dependency(g, uw, dw, narrow(c), precise);
+                        self.op(Op::Dependency {
+                            g,
+                            u: uw,
+                            d: dw,
+                            range: narrow(c),
+                            precise,
+                        });
                         Val::Worker(dw)
                     }
                     _ => {
                         for w in [uw, dw].into_iter().flatten() {
-                            self.workers[w].escaped = true;
+                            self.op(Op::Escape(w));
                         }
-                        self.graphs[g].imprecise = true;
+                        self.imprecise(g);
                         Val::Unknown
                     }
                 }
@@ -59,10 +63,18 @@ where
                 let precise = self.touch(g);
                 for a in &c.args {
                     match self.eval(a) {
-                        Val::Worker(w) => self.entry(g, w, a.range(), precise),
+                        Val::Worker(w) => {
+                            let range = a.range();
+                            self.op(Op::Entry {
+                                g,
+                                w,
+                                range,
+                                precise,
+                            });
+                        }
                         other => {
                             self.escape(&other);
-                            self.graphs[g].imprecise = true;
+                            self.imprecise(g);
                         }
                     }
                 }
@@ -78,12 +90,14 @@ where
                     }
                 }
                 match (w, t) {
-                    (Some(Val::Worker(w)), Some(t)) => self.sink(g, w, t, narrow(c), precise),
+                    (Some(Val::Worker(w)), Some(t)) => {
+                        self.sink_of_expr(g, w, t, narrow(c), precise)
+                    }
                     (w, _) => {
                         if let Some(w) = w {
                             self.escape(&w);
                         }
-                        self.graphs[g].imprecise = true;
+                        self.imprecise(g);
                     }
                 }
                 Val::NoneLit
@@ -91,24 +105,19 @@ where
             "set_exit" => {
                 let precise = self.touch(g);
                 match c.arg(0, "worker").map(|a| (a.range(), self.eval(a))) {
-                    Some((range, Val::Worker(w))) if precise && !self.is_added(g, w) => {
-                        let wn = self.display_of(w);
-                        self.out.push(error(
-                            Code::Gc13,
+                    Some((range, Val::Worker(w))) => {
+                        self.op(Op::SetExit {
+                            g,
+                            w,
                             range,
-                            format!(
-                                "Worker {wn} must be added to the Graph before setting it as an exit worker. \
-                                 Add {wn} to the graph first."
-                            ),
-                        )
-                        .about(self.worker_subject(w)));
+                            precise,
+                        });
                     }
-                    Some((_, Val::Worker(w))) => self.graphs[g].exit = Some(w),
                     Some((_, v)) => {
                         self.escape(&v);
-                        self.graphs[g].imprecise = true;
+                        self.imprecise(g);
                     }
-                    None => self.graphs[g].imprecise = true,
+                    None => self.imprecise(g),
                 }
                 Val::NoneLit
             }
@@ -146,13 +155,13 @@ where
             | "compute_worker_distances" => {
                 self.eval_args_escaping(c);
                 if name == "get_entry_workers" || name == "get_exit_worker" {
-                    self.graphs[g].imprecise = true;
+                    self.imprecise(g);
                 }
                 Val::Unknown
             }
             _ => {
                 self.eval_args_escaping(c);
-                self.graphs[g].imprecise = true;
+                self.imprecise(g);
                 Val::Unknown
             }
         }
@@ -171,24 +180,13 @@ where
                 );
                 let graph = self.workers[w].graph;
                 let Some(g) = graph else {
-                    let all_precise = self.graphs.iter().all(|g| !g.imprecise);
-                    if !self.workers[w].escaped && all_precise && self.cond_depth == 0 {
-                        let msg = if name == "next" {
-                            "Task must be added to a Graph before setting dependencies"
-                        } else {
-                            "Task must be added to a Graph before setting a sink dependency"
-                        };
-                        let range = c.func.attr_range().unwrap_or_else(|| c.func.range());
-                        self.out.push(error(
-                            Code::Gc4,
-                            range,
-                            format!(
-                                "{msg}. Add {} to the graph (graph.add_worker(...)) before calling .{name}().",
-                                self.display_of(w)
-                            ),
-                        )
-                        .about(self.worker_subject(w)));
-                    }
+                    let range = c.func.attr_range().unwrap_or_else(|| c.func.range());
+                    self.op(Op::NextWithoutGraph {
+                        w,
+                        range,
+                        next: name == "next",
+                        conditional: self.cond_depth > 0,
+                    });
                     self.eval_args_escaping(c);
                     return Val::Unknown;
                 };
@@ -196,13 +194,19 @@ where
                 if name == "next" {
                     let Some(arg) = arg else {
                         self.eval_args_escaping(c);
-                        self.graphs[g].imprecise = true;
+                        self.imprecise(g);
                         return Val::Unknown;
                     };
                     let dv = self.eval(arg);
                     match self.worker_arg(g, arg, dv) {
                         Some(d) => {
-                            self.dependency(g, w, d, narrow(c), precise);
+                            self.op(Op::Dependency {
+                                g,
+                                u: w,
+                                d,
+                                range: narrow(c),
+                                precise,
+                            });
                             Val::Worker(d)
                         }
                         None => Val::Unknown,
@@ -214,8 +218,8 @@ where
                         }
                     }
                     match arg {
-                        Some(t) => self.sink(g, w, t, narrow(c), precise),
-                        None => self.graphs[g].imprecise = true,
+                        Some(t) => self.sink_of_expr(g, w, t, narrow(c), precise),
+                        None => self.imprecise(g),
                     }
                     Val::NoneLit
                 }
@@ -556,18 +560,92 @@ where
         }
     }
 
-    pub(super) fn sink(
+    /// `set_sink(w, t)`/`w.sink(t)`: the sunk type `t` evaluated, then the sink.
+    fn sink_of_expr(
         &mut self,
         g: GraphId,
         w: WorkerId,
         t: &'a Expr,
         range: TextRange,
-        precise: bool,
+        precise: Precise,
     ) {
-        let Val::Class(tc) = self.eval(t) else {
-            self.graphs[g].imprecise = true;
+        let Val::Class(class) = self.eval(t) else {
+            self.imprecise(g);
             return;
         };
+        self.op(Op::Sink {
+            g,
+            w,
+            class,
+            range,
+            precise,
+        });
+    }
+
+    /// `set_exit(w)` (GC13).
+    pub(super) fn set_exit(&mut self, g: GraphId, w: WorkerId, range: TextRange, precise: bool) {
+        if precise && !self.is_added(g, w) {
+            let wn = self.display_of(w);
+            self.out.push(
+                error(
+                    Code::Gc13,
+                    range,
+                    format!(
+                        "Worker {wn} must be added to the Graph before setting it as an exit worker. \
+                         Add {wn} to the graph first."
+                    ),
+                )
+                .about(self.worker_subject(w)),
+            );
+        } else {
+            self.graphs[g].exit = Some(w);
+        }
+    }
+
+    /// `.next(...)`/`.sink(...)` on a worker in no graph (GC4).
+    pub(super) fn next_without_graph(
+        &mut self,
+        w: WorkerId,
+        range: TextRange,
+        next: bool,
+        conditional: bool,
+    ) {
+        let all_precise = self.graphs.iter().all(|g| !g.imprecise);
+        if self.workers[w].escaped || !all_precise || conditional {
+            return;
+        }
+        let (msg, name) = if next {
+            (
+                "Task must be added to a Graph before setting dependencies",
+                "next",
+            )
+        } else {
+            (
+                "Task must be added to a Graph before setting a sink dependency",
+                "sink",
+            )
+        };
+        self.out.push(
+            error(
+                Code::Gc4,
+                range,
+                format!(
+                    "{msg}. Add {} to the graph (graph.add_worker(...)) before calling .{name}().",
+                    self.display_of(w)
+                ),
+            )
+            .about(self.worker_subject(w)),
+        );
+    }
+
+    pub(super) fn sink(
+        &mut self,
+        g: GraphId,
+        w: WorkerId,
+        tc: ClassRef,
+        range: TextRange,
+        precise: bool,
+    ) {
         if let OutputTypes::Known(ot) = self.outputs(w) {
             if !ot.contains(&tc) {
                 let mut d = error(
@@ -638,7 +716,7 @@ where
                 if self.ctx.mro(&k).complete
                     && !self.ctx.derives_from_builtin(&k, "TaskWorker") =>
             {
-                self.out.push(error(
+                self.emit(error(
                     Code::Gc12,
                     range,
                     format!(
@@ -650,7 +728,7 @@ where
                 return;
             }
             Some((range, Val::Worker(w))) => {
-                self.out.push(
+                self.emit(
                     error(
                         Code::Gc12,
                         range,
@@ -666,7 +744,7 @@ where
         }
         if let Some(Expr::Int { value, range }) = n {
             if *value <= 0 {
-                self.out.push(
+                self.emit(
                     error(
                         Code::Gc12,
                         *range,
