@@ -842,52 +842,30 @@ fn file_deps(host: &super::AnalysisHost, recorded: &DepRecorder<'_>) -> Box<[Fil
 }
 
 impl UnitResult {
-    /// Adds to a replayed result (which recorded what its operations read) what the
-    /// evaluation it replays read, found unchanged.
+    /// Adds what the unit's evaluation read (just recorded, or found unchanged for a replay)
+    /// to a result that recorded what its graph operations read.
     fn absorb(&mut self, host: &super::AnalysisHost, old: &Reads) {
-        let mut deps: Vec<FileDeps> = std::mem::take(&mut self.deps).into_vec();
+        // Appended, not merged: a file read on both sides has two entries, and a fact asked
+        // on both is listed twice, each validated on its own. Merging them cost a replay more
+        // than the rest of its bookkeeping.
+        let mut deps = std::mem::take(&mut self.deps).into_vec();
+        deps.reserve(old.deps.len());
         for old_deps in old.deps.iter() {
-            let Some(file) = host.files.get(&*old_deps.path) else {
-                continue;
-            };
-            let summary = file.summary.as_deref();
-            match deps.iter_mut().find(|d| *d.path == *old_deps.path) {
-                Some(new_deps) => {
-                    let mut items = std::mem::take(&mut new_deps.items).into_vec();
-                    let known: super::FxSet<DepItem> = items.iter().map(|(i, _)| *i).collect();
-                    items.extend(old_deps.items.iter().filter(|(i, _)| !known.contains(i)));
-                    new_deps.items = items.into_boxed_slice();
-                    new_deps.names = match (new_deps.names.take(), &old_deps.names) {
-                        (Some(new_names), Some(old_names)) => {
-                            let mut names = new_names.into_vec();
-                            let known: super::FxSet<u32> = names.iter().copied().collect();
-                            names.extend(old_names.iter().filter(|k| !known.contains(k)));
-                            Some(names.into_boxed_slice())
-                        }
-                        _ => None,
-                    };
-                    new_deps.names_hash =
-                        names_hash(summary, new_deps.names.as_deref()).unwrap_or_default();
-                }
-                None => deps.push(FileDeps {
-                    path: file.path.clone(),
-                    revision: file.edits.revision(),
-                    items: old_deps.items.clone(),
-                    names: old_deps.names.clone(),
-                    names_hash: old_deps.names_hash,
-                }),
-            }
+            let revision = host
+                .files
+                .get(&*old_deps.path)
+                .map_or(old_deps.revision, |file| file.edits.revision());
+            deps.push(FileDeps {
+                path: old_deps.path.clone(),
+                revision,
+                items: old_deps.items.clone(),
+                names: old_deps.names.clone(),
+                names_hash: old_deps.names_hash,
+            });
         }
         self.deps = deps.into_boxed_slice();
         let mut facts = std::mem::take(&mut self.facts).into_vec();
-        let known: super::FxSet<&FactKey> = facts.iter().map(|(key, _)| key).collect();
-        let added: Vec<(FactKey, u64)> = old
-            .facts
-            .iter()
-            .filter(|(key, _)| !known.contains(key))
-            .cloned()
-            .collect();
-        facts.extend(added);
+        facts.extend(old.facts.iter().cloned());
         self.facts = facts.into_boxed_slice();
         let mut usage = std::mem::take(&mut self.usage).into_vec();
         for query in old.usage.iter() {

@@ -384,13 +384,9 @@ impl<'h> Ctx<'h> {
     }
 
     /// The diagnostics captured under `key` in an earlier unit of this pass, recording their
-    /// reads in the current unit.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn replay_capture(
-        &mut self,
-        key: usize,
-        replayed: bool,
-    ) -> Option<(&[Diagnostic], Option<&(dyn std::any::Any + Send + Sync)>)> {
+    /// reads in the current unit. `replayed`: the asker is a replay of graph operations,
+    /// which may also take a capture made by one (see `Captured::replayed`).
+    pub(crate) fn replay_capture(&mut self, key: usize, replayed: bool) -> Option<&[Diagnostic]> {
         let captured = self.captures.get(&key)?;
         if captured.replayed && !replayed {
             return None;
@@ -401,7 +397,16 @@ impl<'h> Ctx<'h> {
             None => self.deps.get_mut().merge(&captured.operations),
         }
         self.replayed += 1;
-        Some((&captured.diagnostics, captured.ops.as_deref()))
+        Some(&captured.diagnostics)
+    }
+
+    /// Takes the graph operations kept with the capture under `key` (see `replay_capture`):
+    /// the one unit that replays a capture owns them from then on.
+    pub(crate) fn take_captured_ops(
+        &mut self,
+        key: usize,
+    ) -> Option<Box<dyn std::any::Any + Send + Sync>> {
+        self.captures.get_mut(&key)?.ops.take()
     }
 
     /// How many captured results were replayed.

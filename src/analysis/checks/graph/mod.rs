@@ -259,13 +259,14 @@ fn run_scopes(
     for (index, (scope, body, function)) in scopes.into_iter().enumerate() {
         // Replayed before asking `may_build_graphs`: a body that can build nothing reports
         // nothing, inlined or not, so the replay is what that answer would have given.
-        if let Some((captured, ops)) = replay
+        if let Some(captured) = replay
             .filter(|_| index == 0)
             .and_then(|key| ctx.replay_capture(key, false))
         {
             out.extend_from_slice(captured);
-            let ops = ops.and_then(|ops| ops.downcast_ref::<trace::CapturedOps>());
-            traces.push(ops.map(|ops| ops.0.clone()));
+            let ops = replay.and_then(|key| ctx.take_captured_ops(key));
+            let ops = ops.and_then(|ops| ops.downcast::<trace::CapturedOps>().ok());
+            traces.push(ops.map(|ops| ops.0));
             continue;
         }
         if !may_build_graphs(ctx, path, body) {

@@ -538,15 +538,15 @@ pub(crate) fn replay_unit(
         .and_then(|j| summary.functions.get(j))
         .map(|f| capture_key(f));
     for (index, ops) in scopes.iter().enumerate() {
-        if let Some((diagnostics, captured)) = key
+        if let Some(diagnostics) = key
             .filter(|_| index == 0)
             .and_then(|key| ctx.replay_capture(key, true))
         {
-            if let Some(CapturedOps(ops)) = captured.and_then(|ops| ops.downcast_ref()) {
-                out.extend_from_slice(diagnostics);
-                replayed.push(ops.clone());
-                continue;
-            }
+            out.extend_from_slice(diagnostics);
+            let captured = key.and_then(|key| ctx.take_captured_ops(key));
+            let CapturedOps(ops) = *captured?.downcast::<CapturedOps>().ok()?;
+            replayed.push(ops);
+            continue;
         }
         let mut edges = Vec::new();
         let mut flow = Flow::scratch(ctx, path.clone(), out, &mut edges);
