@@ -148,6 +148,8 @@ struct Trace {
 struct Reads {
     deps: Box<[FileDeps]>,
     facts: Box<[(FactKey, u64)]>,
+    /// What `facts` read (see `UnitResult::fact_reads`).
+    fact_reads: Option<Box<FactReads>>,
     usage: Box<[super::usage::UsageQuery]>,
     usage_answers: u64,
     structure_generation: u64,
@@ -471,7 +473,7 @@ pub(crate) fn file_diagnostics(
         }
         // Only what the unit's graph operations read changed: replay them.
         let mut volatile = false;
-        if let Some(old) = stale.as_deref().filter(|_| stored_under == fingerprint) {
+        if let Some(old) = stale.as_deref_mut().filter(|_| stored_under == fingerprint) {
             match replay(&mut ctx, &mut validator, file, replay_unit, old) {
                 Replay::Done(result) => {
                     out.extend(result.diagnostics.iter().cloned());
@@ -615,23 +617,16 @@ fn replay(
     validator: &mut Validator<'_>,
     file: &Arc<FileData>,
     replay_unit: ReplayUnit,
-    old: &UnitResult,
+    old: &mut UnitResult,
 ) -> Replay {
-    let Some(trace) = old.trace.as_deref() else {
+    // The trace moves to the new result (the old one is kept, if at all, for an undo).
+    let Some(mut trace) = old.trace.take() else {
         return Replay::NoTrace;
     };
-    let Some(evaluation) = validator.unchanged(&trace.evaluation) else {
+    if !validator.unchanged(&mut trace.evaluation) {
         return Replay::EvaluationChanged;
-    };
-    match replay_trace(
-        ctx,
-        validator.host,
-        file,
-        replay_unit,
-        old,
-        trace,
-        evaluation,
-    ) {
+    }
+    match replay_trace(ctx, validator.host, file, replay_unit, old, *trace) {
         Some(result) => Replay::Done(result),
         None => Replay::Failed,
     }
@@ -643,14 +638,18 @@ fn replay_trace(
     file: &Arc<FileData>,
     replay_unit: ReplayUnit,
     old: &UnitResult,
-    trace: &Trace,
-    evaluation: Reads,
+    trace: Trace,
 ) -> Option<Box<UnitResult>> {
-    let edits: Vec<Edit> = file.edits.since(trace.revision)?.collect();
+    let Trace {
+        revision,
+        ops,
+        evaluation,
+    } = trace;
+    let edits: Vec<Edit> = file.edits.since(revision)?.collect();
     ctx.begin_unit();
     ctx.reserve_unit_deps(old.sizes());
     let mut diagnostics = Vec::new();
-    let ops = replay_unit(ctx, &file.path, &*trace.ops, &edits, &mut diagnostics)?;
+    let ops = replay_unit(ctx, &file.path, &*ops, &edits, &mut diagnostics)?;
     let recorded = ctx.take_unit_deps();
     let mut result = UnitResult::new(host, file, recorded, diagnostics);
     result.absorb(host, &evaluation);
@@ -791,6 +790,7 @@ impl Reads {
         Reads {
             deps: file_deps(host, &recorded),
             facts: recorded.facts.into_iter().collect(),
+            fact_reads: None,
             usage_answers: super::usage::answers(&host.usage, &recorded.usage),
             usage: recorded.usage.into_boxed_slice(),
             structure_generation: host.structure_generation,
@@ -925,12 +925,22 @@ impl<'h> Validator<'h> {
     /// what its facts read (`FactReads`), only the facts whose reads an edit since may have
     /// changed are checked; a validation that checks them all builds that index.
     fn facts_unchanged(&mut self, result: &mut UnitResult) -> bool {
+        self.facts_hold(&result.facts, &mut result.fact_reads)
+    }
+
+    /// Whether every fact of `facts` still has the cutoff it had, through `fact_reads` (what
+    /// they read, built here when missing) when it can tell.
+    fn facts_hold(
+        &mut self,
+        facts: &[(FactKey, u64)],
+        fact_reads: &mut Option<Box<FactReads>>,
+    ) -> bool {
         let host = self.host;
-        if let Some(index) = result.fact_reads.as_deref() {
+        if let Some(index) = fact_reads.as_deref() {
             if let Some(positions) = index.facts_to_check(host, |path| self.file(path)) {
                 let mut reads_differ = false;
                 for position in positions {
-                    let (key, cutoff) = &result.facts[position as usize];
+                    let (key, cutoff) = &facts[position as usize];
                     match self.cutoff(key) {
                         Some((now, entry)) if now == *cutoff => {
                             reads_differ |= !index.reads_the_same(position, entry);
@@ -939,15 +949,15 @@ impl<'h> Validator<'h> {
                     }
                 }
                 if !reads_differ {
-                    self.advance(result);
+                    self.advance(fact_reads);
                     return true;
                 }
             }
         }
         // Every fact; the index, if any, still holds when every fact reads what it says.
-        let index = result.fact_reads.as_deref();
+        let index = fact_reads.as_deref();
         let mut described = index.is_some();
-        for (position, (key, cutoff)) in result.facts.iter().enumerate() {
+        for (position, (key, cutoff)) in facts.iter().enumerate() {
             match self.cutoff(key) {
                 Some((now, entry)) if now == *cutoff => {
                     described = described
@@ -957,23 +967,23 @@ impl<'h> Validator<'h> {
             }
         }
         if described {
-            self.advance(result);
-        } else if !result.facts.is_empty() {
+            self.advance(fact_reads);
+        } else if !facts.is_empty() {
             // Every cutoff was just established, with the entry that holds it.
-            let entries: Vec<&ValidFact> = result
-                .facts
+            let entries: Vec<&ValidFact> = facts
                 .iter()
                 .filter_map(|(key, _)| self.cutoffs.get(key)?.as_ref().map(|(_, entry)| entry))
                 .collect();
-            result.fact_reads = FactReads::new(host, entries.into_iter()).map(Box::new);
+            *fact_reads = FactReads::new(host, entries.into_iter()).map(Box::new);
         }
         true
     }
 
-    /// Records that the reads of `result`'s facts are unchanged at the current revisions.
-    fn advance(&mut self, result: &mut UnitResult) {
+    /// Records that the reads of the facts `fact_reads` describes are unchanged at the
+    /// current revisions.
+    fn advance(&mut self, fact_reads: &mut Option<Box<FactReads>>) {
         let host = self.host;
-        if let Some(index) = result.fact_reads.as_deref_mut() {
+        if let Some(index) = fact_reads.as_deref_mut() {
             index.advance(host, |path| self.file(path));
         }
     }
@@ -1032,45 +1042,25 @@ impl<'h> Validator<'h> {
         true
     }
 
-    /// When everything `reads` holds is unchanged: a copy of it at the current revisions.
-    fn unchanged(&mut self, reads: &Reads) -> Option<Reads> {
+    /// Whether everything `reads` holds is unchanged; if so, moves it to the current
+    /// revisions.
+    fn unchanged(&mut self, reads: &mut Reads) -> bool {
         if !self.deps_unchanged(
             reads.structure_generation,
             &reads.usage,
             reads.usage_answers,
             &reads.deps,
-        ) {
-            return None;
+        ) || !self.facts_hold(&reads.facts, &mut reads.fact_reads)
+        {
+            return false;
         }
-        for (key, cutoff) in reads.facts.iter() {
-            if self.cutoff(key)?.0 != *cutoff {
-                return None;
+        for file_deps in reads.deps.iter_mut() {
+            if let Some(file) = self.file(&file_deps.path) {
+                file_deps.path = file.path.clone();
+                file_deps.revision = file.edits.revision();
             }
         }
-        let deps = reads
-            .deps
-            .iter()
-            .map(|d| {
-                let (path, revision) = match self.file(&d.path) {
-                    Some(file) => (file.path.clone(), file.edits.revision()),
-                    None => (d.path.clone(), d.revision),
-                };
-                FileDeps {
-                    path,
-                    revision,
-                    items: d.items.clone(),
-                    names: d.names.clone(),
-                    names_hash: d.names_hash,
-                }
-            })
-            .collect();
-        Some(Reads {
-            deps,
-            facts: reads.facts.clone(),
-            usage: reads.usage.clone(),
-            usage_answers: reads.usage_answers,
-            structure_generation: reads.structure_generation,
-        })
+        true
     }
 
     /// Whether `result` is still valid; if so, moves its ranges to the current revisions.
