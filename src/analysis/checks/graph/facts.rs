@@ -126,6 +126,11 @@ where
         super::super::class_kind(self.ctx, cls)
     }
 
+    /// The memoised facts of worker `w`, when it was instantiated from a known class.
+    pub(super) fn facts_of(&self, w: WorkerId) -> Option<Arc<WorkerFacts>> {
+        self.workers.get(w.0)?.facts.clone()
+    }
+
     /// The kind of worker `w`'s class `cls`: kept from its instantiation (whose lookup
     /// recorded the fact in this unit already), else looked up.
     pub(super) fn kind_of(&mut self, w: WorkerId, cls: &ClassRef) -> ClassKind {

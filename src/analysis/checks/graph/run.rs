@@ -245,7 +245,17 @@ where
             if !self.kind_of(w, &cls).mro_complete {
                 continue;
             }
-            let OutputTypes::Known(outs) = self.outputs(w) else {
+            // Borrowed from the worker's facts where it has them (see `dependency`).
+            let facts = self.facts_of(w);
+            let outputs_here;
+            let outputs = match &facts {
+                Some(facts) => &facts.outputs,
+                None => {
+                    outputs_here = self.outputs(w);
+                    &outputs_here
+                }
+            };
+            let OutputTypes::Known(outs) = outputs else {
                 continue;
             };
             let Some(published) = self.published_types(w, &cls) else {

@@ -301,17 +301,35 @@ where
         self.graphs[g].edges.push((u, d, None));
         let edge_index = self.graphs[g].edges.len() - 1;
         let errors_before = self.out.len();
-        let consumed = self.consumed(d);
+        // Borrowed from the workers' facts where they have them: a builder checks an edge
+        // per worker, and copying both type lists for each cost more than the check.
+        let (d_facts, u_facts) = (self.facts_of(d), self.facts_of(u));
+        let consumed_here;
+        let consumed = match &d_facts {
+            Some(facts) => &facts.consumed,
+            None => {
+                consumed_here = self.consumed(d);
+                &consumed_here
+            }
+        };
+        let outputs_here;
+        let outputs = match (&u_facts, consumed) {
+            (Some(facts), _) => &facts.outputs,
+            // Asked only for an edge whose downstream consumption is known.
+            (None, ConsumedTypes::Known(_)) => {
+                outputs_here = self.outputs(u);
+                &outputs_here
+            }
+            (None, _) => &OutputTypes::Unknown,
+        };
         let mut task_type = None;
         match consumed {
             ConsumedTypes::Error(e) => {
-                let diagnostic = self
-                    .signature_error(&e, range)
-                    .about(self.worker_subject(d));
+                let diagnostic = self.signature_error(e, range).about(self.worker_subject(d));
                 self.out.push(diagnostic);
             }
             ConsumedTypes::Known(ct) => {
-                if let OutputTypes::Known(ot) = self.outputs(u) {
+                if let OutputTypes::Known(ot) = outputs {
                     let inter: Vec<ClassRef> = ot
                         .iter()
                         .filter(|o| ct.contains(&TypeKey::Class((*o).clone())))
