@@ -301,7 +301,9 @@ fn run_scopes(
         }
         traces.push(flow.trace.take());
     }
-    if tracing {
+    // A unit whose scopes build no graph has nothing to replay: checking it again is as
+    // cheap, and a trace would keep a second copy of what it read.
+    if tracing && traces.iter().flatten().any(|ops| !ops.is_empty()) {
         ctx.set_unit_trace(trace::unit_ops(unit, traces));
     }
 }
