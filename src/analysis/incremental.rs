@@ -111,19 +111,8 @@ impl EditLog {
 /// The cached result of one unit. Boxed slices, not vectors: every open document keeps one
 /// result per class and function, so spare capacity would cost memory for nothing.
 struct UnitResult {
-    /// What the unit read, per file: most units read one or two files, so the path is kept
-    /// once per file rather than once per item (memory for many open documents).
-    deps: Box<[FileDeps]>,
-    /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
-    facts: Box<[(FactKey, u64)]>,
-    /// What those facts read (see `FactReads`); `None` until the result's first validation,
-    /// for a result that used no fact, or when it could not be built (then every fact is
-    /// checked).
-    fact_reads: Option<Box<FactReads>>,
-    /// The questions the unit asked the usage index, and one hash of the answers then.
-    usage: Box<[super::usage::UsageQuery]>,
-    usage_answers: u64,
-    structure_generation: u64,
+    /// What the unit read.
+    reads: Reads,
     /// The revision of every file the result's ranges may point into, when it was computed
     /// (or last moved); empty when there are no diagnostics (no range to move).
     revisions: Box<[(Arc<Path>, u64)]>,
@@ -144,12 +133,17 @@ struct Trace {
     evaluation: Reads,
 }
 
-/// Part of what a unit read, in the form a result keeps it.
+/// What a unit read (all of it for a result, its evaluation's part for a trace).
 struct Reads {
+    /// Per file: most units read one or two files, so the path is kept once per file rather
+    /// than once per item (memory for many open documents).
     deps: Box<[FileDeps]>,
+    /// Memoised facts the unit used and the cutoff of their values then (see `memo`).
     facts: Box<[(FactKey, u64)]>,
-    /// What `facts` read (see `UnitResult::fact_reads`).
+    /// What those facts read (see `FactReads`); `None` until the first validation, for
+    /// reads that used no fact, or when it could not be built (then every fact is checked).
     fact_reads: Option<Box<FactReads>>,
+    /// The questions the unit asked the usage index, and one hash of the answers then.
     usage: Box<[super::usage::UsageQuery]>,
     usage_answers: u64,
     structure_generation: u64,
@@ -450,7 +444,7 @@ pub(crate) fn file_diagnostics(
         }
         let keep = |result: Option<Box<UnitResult>>| {
             result
-                .filter(|r| r.facts.len() >= keep_older_from)
+                .filter(|r| r.reads.facts.len() >= keep_older_from)
                 .map(|result| {
                     Box::new(Older {
                         fingerprint: stored_under,
@@ -473,42 +467,50 @@ pub(crate) fn file_diagnostics(
         }
         // Only what the unit's graph operations read changed: replay them.
         let mut volatile = false;
+        let mut replayed = None;
         if let Some(old) = stale.as_deref_mut().filter(|_| stored_under == fingerprint) {
             match replay(&mut ctx, &mut validator, file, replay_unit, old) {
-                Replay::Done(result) => {
-                    out.extend(result.diagnostics.iter().cloned());
-                    current.push((
-                        key,
-                        Slot {
-                            latest: Some(result),
-                            older: keep(stale),
-                        },
-                    ));
-                    counts.retraced += 1;
-                    continue;
-                }
+                Replay::Done(result) => replayed = Some(result),
                 Replay::EvaluationChanged => volatile = true,
                 // Kept volatile (untraced) while what it reads keeps changing; a check for
                 // its facts alone traces it again.
                 Replay::NoTrace => {
-                    volatile = old.volatile && !validator.reads_unchanged(old);
+                    volatile = old.volatile
+                        && !validator.deps_unchanged(
+                            old.reads.structure_generation,
+                            &old.reads.usage,
+                            old.reads.usage_answers,
+                            &old.reads.deps,
+                        );
                 }
                 Replay::Failed => {}
             }
         }
-        // The unit's last result, else (its text changed) the one checked at its place then.
-        let sizes = stale
-            .as_deref()
-            .or_else(|| previous.latest_at(current.len()))
-            .map(UnitResult::sizes);
-        // A unit checked again with the text it had keeps a trace for replays; one whose
-        // text changed is being edited (see `Ctx::want_trace`), and so is one whose
-        // evaluation read something that changed (a builder being edited, for the module
-        // code that inlines it).
-        let same_text = (stale.is_some() && stored_under == fingerprint) || previous_was_empty;
-        ctx.want_trace(same_text && !volatile);
-        let mut result = check_unit(&mut ctx, host, file, run_unit, (unit, part), sizes);
-        result.volatile = volatile;
+        let result = match replayed {
+            Some(result) => {
+                counts.retraced += 1;
+                result
+            }
+            None => {
+                // The unit's last result, else (its text changed) the one checked at its
+                // place then.
+                let sizes = stale
+                    .as_deref()
+                    .or_else(|| previous.latest_at(current.len()))
+                    .map(UnitResult::sizes);
+                // A unit checked again with the text it had keeps a trace for replays; one
+                // whose text changed is being edited (see `Ctx::want_trace`), and so is one
+                // whose evaluation read something that changed (a builder being edited, for
+                // the module code that inlines it).
+                let same_text =
+                    (stale.is_some() && stored_under == fingerprint) || previous_was_empty;
+                ctx.want_trace(same_text && !volatile);
+                let mut result = check_unit(&mut ctx, host, file, run_unit, (unit, part), sizes);
+                result.volatile = volatile;
+                counts.checked += 1;
+                result
+            }
+        };
         out.extend(result.diagnostics.iter().cloned());
         current.push((
             key,
@@ -517,7 +519,6 @@ pub(crate) fn file_diagnostics(
                 older: keep(stale),
             },
         ));
-        counts.checked += 1;
     }
     counts.replayed = ctx.replayed();
     counts.facts_checked = validator.cutoffs.len();
@@ -581,7 +582,7 @@ fn check_unit(
             // operations' for the result.
             let evaluation = Reads::new(host, recorded);
             let mut result = UnitResult::new(host, file, operations, diagnostics);
-            result.absorb(host, &evaluation);
+            result.reads.append(host, &evaluation);
             result.trace = Some(Box::new(Trace {
                 revision: file.edits.revision(),
                 ops,
@@ -652,7 +653,7 @@ fn replay_trace(
     let ops = replay_unit(ctx, &file.path, &*ops, &edits, &mut diagnostics)?;
     let recorded = ctx.take_unit_deps();
     let mut result = UnitResult::new(host, file, recorded, diagnostics);
-    result.absorb(host, &evaluation);
+    result.reads.append(host, &evaluation);
     result.trace = Some(Box::new(Trace {
         revision: file.edits.revision(),
         ops,
@@ -736,11 +737,12 @@ impl UnitResult {
     fn sizes(&self) -> RecordSizes {
         RecordSizes {
             reads: self
+                .reads
                 .deps
                 .iter()
                 .map(|d| d.items.len() + d.names.as_ref().map_or(0, |n| n.len()))
                 .sum(),
-            facts: self.facts.len(),
+            facts: self.reads.facts.len(),
         }
     }
 
@@ -750,7 +752,6 @@ impl UnitResult {
         recorded: DepRecorder<'_>,
         diagnostics: Vec<Diagnostic>,
     ) -> UnitResult {
-        let deps = file_deps(host, &recorded);
         // The files the diagnostics point into, whatever the unit read to find them (a
         // position can come from a memoised fact, whose reads the unit does not record).
         let mut revisions: Vec<(Arc<Path>, u64)> = Vec::new();
@@ -771,14 +772,7 @@ impl UnitResult {
         UnitResult {
             trace: None,
             volatile: false,
-            deps,
-            facts: recorded.facts.into_iter().collect(),
-            // Built by the first validation, from the entries it looks up anyway: a unit run
-            // on every keystroke (a builder being edited) never needs it.
-            fact_reads: None,
-            usage_answers: super::usage::answers(&host.usage, &recorded.usage),
-            usage: recorded.usage.into_boxed_slice(),
-            structure_generation: host.structure_generation,
+            reads: Reads::new(host, recorded),
             revisions: revisions.into_boxed_slice(),
             diagnostics: diagnostics.into_boxed_slice(),
         }
@@ -790,6 +784,8 @@ impl Reads {
         Reads {
             deps: file_deps(host, &recorded),
             facts: recorded.facts.into_iter().collect(),
+            // Built by the first validation, from the entries it looks up anyway: a unit run
+            // on every keystroke (a builder being edited) never needs it.
             fact_reads: None,
             usage_answers: super::usage::answers(&host.usage, &recorded.usage),
             usage: recorded.usage.into_boxed_slice(),
@@ -841,34 +837,35 @@ fn file_deps(host: &super::AnalysisHost, recorded: &DepRecorder<'_>) -> Box<[Fil
     }
 }
 
-impl UnitResult {
-    /// Adds what the unit's evaluation read (just recorded, or found unchanged for a replay)
-    /// to a result that recorded what its graph operations read.
-    fn absorb(&mut self, host: &super::AnalysisHost, old: &Reads) {
+impl Reads {
+    /// Adds what a unit's evaluation read (just recorded, or found unchanged for a replay)
+    /// to what its graph operations read.
+    fn append(&mut self, host: &super::AnalysisHost, evaluation: &Reads) {
         // Appended, not merged: a file read on both sides has two entries, and a fact asked
         // on both is listed twice, each validated on its own. Merging them cost a replay more
         // than the rest of its bookkeeping.
         let mut deps = std::mem::take(&mut self.deps).into_vec();
-        deps.reserve(old.deps.len());
-        for old_deps in old.deps.iter() {
+        deps.reserve(evaluation.deps.len());
+        for file_deps in evaluation.deps.iter() {
             let revision = host
                 .files
-                .get(&*old_deps.path)
-                .map_or(old_deps.revision, |file| file.edits.revision());
+                .get(&*file_deps.path)
+                .map_or(file_deps.revision, |file| file.edits.revision());
             deps.push(FileDeps {
-                path: old_deps.path.clone(),
+                path: file_deps.path.clone(),
                 revision,
-                items: old_deps.items.clone(),
-                names: old_deps.names.clone(),
-                names_hash: old_deps.names_hash,
+                items: file_deps.items.clone(),
+                names: file_deps.names.clone(),
+                names_hash: file_deps.names_hash,
             });
         }
         self.deps = deps.into_boxed_slice();
         let mut facts = std::mem::take(&mut self.facts).into_vec();
-        facts.extend(old.facts.iter().cloned());
+        facts.extend(evaluation.facts.iter().cloned());
         self.facts = facts.into_boxed_slice();
+        self.fact_reads = None;
         let mut usage = std::mem::take(&mut self.usage).into_vec();
-        for query in old.usage.iter() {
+        for query in evaluation.usage.iter() {
             if !usage.contains(query) {
                 usage.push(*query);
             }
@@ -919,13 +916,6 @@ impl<'h> Validator<'h> {
         }
         let (cutoff, entry) = self.cutoffs.get(key)?.as_ref()?;
         Some((*cutoff, entry))
-    }
-
-    /// Whether every fact `result` used still has the cutoff it had. When the result keeps
-    /// what its facts read (`FactReads`), only the facts whose reads an edit since may have
-    /// changed are checked; a validation that checks them all builds that index.
-    fn facts_unchanged(&mut self, result: &mut UnitResult) -> bool {
-        self.facts_hold(&result.facts, &mut result.fact_reads)
     }
 
     /// Whether every fact of `facts` still has the cutoff it had, through `fact_reads` (what
@@ -996,16 +986,6 @@ impl<'h> Validator<'h> {
             .or_insert_with(|| host.files.get(&**path))
     }
 
-    /// Whether what `result` read, its memoised facts aside, is unchanged.
-    fn reads_unchanged(&mut self, result: &UnitResult) -> bool {
-        self.deps_unchanged(
-            result.structure_generation,
-            &result.usage,
-            result.usage_answers,
-            &result.deps,
-        )
-    }
-
     fn deps_unchanged(
         &mut self,
         structure_generation: u64,
@@ -1045,27 +1025,36 @@ impl<'h> Validator<'h> {
     /// Whether everything `reads` holds is unchanged; if so, moves it to the current
     /// revisions.
     fn unchanged(&mut self, reads: &mut Reads) -> bool {
-        if !self.deps_unchanged(
+        if !self.holds(reads) {
+            return false;
+        }
+        self.advance_reads(reads);
+        true
+    }
+
+    /// Whether everything `reads` holds is unchanged (a fact's cutoff: see `facts_hold`).
+    fn holds(&mut self, reads: &mut Reads) -> bool {
+        self.deps_unchanged(
             reads.structure_generation,
             &reads.usage,
             reads.usage_answers,
             &reads.deps,
-        ) || !self.facts_hold(&reads.facts, &mut reads.fact_reads)
-        {
-            return false;
-        }
+        ) && self.facts_hold(&reads.facts, &mut reads.fact_reads)
+    }
+
+    /// Records that `reads` are unchanged at the current revisions.
+    fn advance_reads(&mut self, reads: &mut Reads) {
         for file_deps in reads.deps.iter_mut() {
             if let Some(file) = self.file(&file_deps.path) {
                 file_deps.path = file.path.clone();
                 file_deps.revision = file.edits.revision();
             }
         }
-        true
     }
 
     /// Whether `result` is still valid; if so, moves its ranges to the current revisions.
     fn refresh(&mut self, result: &mut UnitResult) -> bool {
-        if !self.reads_unchanged(result) || !self.facts_unchanged(result) {
+        if !self.holds(&mut result.reads) {
             return false;
         }
         // Move ranges through the edits made since the result was computed.
@@ -1112,12 +1101,7 @@ impl<'h> Validator<'h> {
             result.diagnostics = moved;
         }
         result.revisions = updated.into_boxed_slice();
-        for file_deps in result.deps.iter_mut() {
-            if let Some(file) = self.file(&file_deps.path) {
-                file_deps.path = file.path.clone();
-                file_deps.revision = file.edits.revision();
-            }
-        }
+        self.advance_reads(&mut result.reads);
         true
     }
 }

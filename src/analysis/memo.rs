@@ -4,9 +4,9 @@
 //! A graph builder that wires every worker of a module reads every class of it. Its check
 //! unit runs again whenever any of those classes changes (see `incremental`), and so would
 //! every per-worker derivation inside it. Memoising the derivations per worker turns that
-//! re-run into a walk over the builder's statements with lookups: only the facts of the
-//! edited class are derived again, and only the edges that touch it are checked with fresh
-//! facts.
+//! re-run into lookups: only the facts of the edited class are derived again, and the
+//! builder's graph operations are replayed with them (`checks::graph::trace`) instead of its
+//! statements being interpreted again.
 //!
 //! A memoised value is stored with what computing it read (recorded by `resolve::Ctx` like a
 //! unit's dependencies) and the fingerprints of those parts. It is reused only while every
