@@ -360,7 +360,7 @@ pub(crate) type RunUnit =
 pub(crate) type ReplayUnit = fn(
     &mut super::resolve::Ctx,
     &Arc<Path>,
-    &(dyn std::any::Any + Send + Sync),
+    Box<dyn std::any::Any + Send + Sync>,
     &[Edit],
     &mut Vec<Diagnostic>,
 ) -> Option<Box<dyn std::any::Any + Send + Sync>>;
@@ -650,7 +650,7 @@ fn replay_trace(
     ctx.begin_unit();
     ctx.reserve_unit_deps(old.sizes());
     let mut diagnostics = Vec::new();
-    let ops = replay_unit(ctx, &file.path, &*ops, &edits, &mut diagnostics)?;
+    let ops = replay_unit(ctx, &file.path, ops, &edits, &mut diagnostics)?;
     let recorded = ctx.take_unit_deps();
     let mut result = UnitResult::new(host, file, recorded, diagnostics);
     result.reads.append(host, &evaluation);

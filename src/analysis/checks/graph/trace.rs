@@ -338,11 +338,11 @@ where
     }
 
     /// Replays `ops` (recorded for this scope) with the facts of now, moving their ranges
-    /// through `edits`; the operations as replayed, or `None` when the replay cannot
+    /// through `edits` in place; the operations as replayed, or `None` when the replay cannot
     /// reproduce an interpretation (see the module doc).
     fn replay(
         &mut self,
-        ops: &[Op],
+        ops: Vec<Op>,
         edits: &[Edit],
         calls: &mut CallFinder<'a>,
     ) -> Option<Vec<Op>> {
@@ -351,8 +351,7 @@ where
         // Per factory being inlined: the capture started for it, if any (its key, what was
         // set aside, and where its diagnostics and operations start).
         let mut captures = Vec::new();
-        for (at, op) in ops.iter().enumerate() {
-            let mut op = op.clone();
+        for (at, mut op) in ops.into_iter().enumerate() {
             if !edits.is_empty() && !op.move_through(edits) {
                 return None;
             }
@@ -524,11 +523,11 @@ pub(super) fn unit_ops(
 pub(crate) fn replay_unit(
     ctx: &mut Ctx,
     path: &Arc<Path>,
-    trace: &(dyn Any + Send + Sync),
+    trace: Box<dyn Any + Send + Sync>,
     edits: &[Edit],
     out: &mut Vec<Diagnostic>,
 ) -> Option<Box<dyn Any + Send + Sync>> {
-    let UnitOps { function, scopes } = trace.downcast_ref::<UnitOps>()?;
+    let UnitOps { function, scopes } = *trace.downcast::<UnitOps>().ok()?;
     let summary = ctx.summary(path)?;
     let mut calls = CallFinder::new(summary);
     let mut replayed = Vec::with_capacity(scopes.len());
@@ -537,7 +536,7 @@ pub(crate) fn replay_unit(
     let key = function
         .and_then(|j| summary.functions.get(j))
         .map(|f| capture_key(f));
-    for (index, ops) in scopes.iter().enumerate() {
+    for (index, ops) in scopes.into_iter().enumerate() {
         if let Some(diagnostics) = key
             .filter(|_| index == 0)
             .and_then(|key| ctx.replay_capture(key, true))
@@ -554,7 +553,7 @@ pub(crate) fn replay_unit(
         replayed.push(flow.replay(ops, edits, &mut calls)?);
     }
     Some(Box::new(UnitOps {
-        function: *function,
+        function,
         scopes: replayed,
     }))
 }
