@@ -114,8 +114,9 @@ pub(super) enum Op {
     },
     /// PlanAI raised at a statement another check reports.
     RaisedUnseen,
-    /// A diagnostic that depends on the evaluated code only.
-    Emit(Diagnostic),
+    /// A diagnostic that depends on the evaluated code only (boxed: the other operations are
+    /// half its size, and a builder's trace holds thousands of them).
+    Emit(Box<Diagnostic>),
     /// A graph factory's body starts (its diagnostics are dropped at its end). `capture`: the
     /// index of the factory (a function of this file) when its diagnostics were captured for
     /// its own unit (see `Ctx::begin_capture`); a replay captures them again.
@@ -219,7 +220,7 @@ where
         if !d.related.is_empty() {
             self.untraceable();
         }
-        self.op(Op::Emit(d));
+        self.op(Op::Emit(Box::new(d)));
     }
 
     /// A graph method is called: whether its checks may report (the graph is precise), and
@@ -324,7 +325,7 @@ where
             } => self.initial_task(*w, *worker_range, task.clone(), *task_range),
             Op::RunChecks { g, precise } => self.run_checks(*g, precise.value),
             Op::RaisedUnseen => self.raised_unseen = true,
-            Op::Emit(d) => self.out.push(d.clone()),
+            Op::Emit(d) => self.out.push((**d).clone()),
             Op::InlineBegin { .. } => self.inline_marks.push(self.out.len()),
             Op::InlineEnd => {
                 let mark = self.inline_marks.pop().unwrap_or(self.out.len());
