@@ -576,28 +576,15 @@ fn check_unit(
     run_unit(ctx, &file.path, unit, part, &mut diagnostics);
     let ops = ctx.take_unit_trace();
     let (recorded, operations) = ctx.take_unit_deps_split(ops.is_some());
-    let result = match (ops, operations) {
+    match (ops, operations) {
+        // The evaluation's reads kept apart for the trace.
         (Some(ops), Some(operations)) => {
-            // The evaluation's reads kept apart for the trace, and joined with the
-            // operations' for the result.
             let evaluation = Reads::new(host, recorded);
-            let mut result = UnitResult::new(host, file, operations, diagnostics);
-            result.reads.append(host, &evaluation);
-            result.trace = Some(Box::new(Trace {
-                revision: file.edits.revision(),
-                ops,
-                evaluation,
-            }));
-            result
+            UnitResult::traced(host, file, operations, diagnostics, ops, evaluation)
         }
-        (_, None) => UnitResult::new(host, file, recorded, diagnostics),
-        (None, Some(operations)) => {
-            let mut recorded = recorded;
-            recorded.merge(&operations);
-            UnitResult::new(host, file, recorded, diagnostics)
-        }
-    };
-    Box::new(result)
+        // Without a trace, `take_unit_deps_split` joined both sides.
+        _ => Box::new(UnitResult::new(host, file, recorded, diagnostics)),
+    }
 }
 
 /// What became of a replay of a unit's graph operations.
@@ -652,14 +639,14 @@ fn replay_trace(
     let mut diagnostics = Vec::new();
     let ops = replay_unit(ctx, &file.path, ops, &edits, &mut diagnostics)?;
     let recorded = ctx.take_unit_deps();
-    let mut result = UnitResult::new(host, file, recorded, diagnostics);
-    result.reads.append(host, &evaluation);
-    result.trace = Some(Box::new(Trace {
-        revision: file.edits.revision(),
+    Some(UnitResult::traced(
+        host,
+        file,
+        recorded,
+        diagnostics,
         ops,
         evaluation,
-    }));
-    Some(Box::new(result))
+    ))
 }
 
 /// The first check of a file with many classes: their units are offered to the other side of
@@ -776,6 +763,29 @@ impl UnitResult {
             revisions: revisions.into_boxed_slice(),
             diagnostics: diagnostics.into_boxed_slice(),
         }
+    }
+}
+
+impl UnitResult {
+    /// A result with its trace: `operations` is what the unit's graph operations read, and
+    /// `evaluation` what the rest of it read (kept with the trace, and appended to the
+    /// result's own reads).
+    fn traced(
+        host: &super::AnalysisHost,
+        file: &Arc<FileData>,
+        operations: DepRecorder<'_>,
+        diagnostics: Vec<Diagnostic>,
+        ops: Box<dyn std::any::Any + Send + Sync>,
+        evaluation: Reads,
+    ) -> Box<UnitResult> {
+        let mut result = UnitResult::new(host, file, operations, diagnostics);
+        result.reads.append(host, &evaluation);
+        result.trace = Some(Box::new(Trace {
+            revision: file.edits.revision(),
+            ops,
+            evaluation,
+        }));
+        Box::new(result)
     }
 }
 
